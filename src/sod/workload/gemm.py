@@ -112,7 +112,9 @@ class Gemm:
         for dim in ("m", "k", "n", "repeat"):
             value = getattr(self, dim)
             if not isinstance(value, int | np.integer) or value <= 0:
-                raise WorkloadError(f"layer {self.name!r}: {dim} must be a positive integer, got {value!r}")
+                raise WorkloadError(
+                    f"layer {self.name!r}: {dim} must be a positive integer, got {value!r}"
+                )
         for dens in ("weight_density", "act_density"):
             value = getattr(self, dens)
             if not 0.0 <= value <= 1.0:
