@@ -62,16 +62,18 @@ def spatial_dims(m: IntArray, k: IntArray, n: IntArray, dataflow: Dataflow | str
 
 
 def fold_cycles(rows: int, cols: int, t: IntArray, dataflow: Dataflow | str) -> IntArray:
-    """Cycles of one fold: SCALE-Sim's demand-matrix length for that fold.
+    """Cycles of one fold, as SCALE-Sim 3.0.0's demand matrices count them.
 
-    WS/IS: R cycles to shift the stationary tile in, T streaming cycles, and R + C − 2
-    cycles of wavefront skew/drain: ``2R + C + T − 2``.
-    OS: operands stream for T cycles with R + C − 2 skew, then the C... (see docs).
+    WS and IS: ``R`` cycles shift the stationary tile into the array, ``T`` cycles stream the
+    moving operand, and ``R + C − 2`` cycles of skew fill and drain the wavefront:
+    ``2R + C + T − 2``. OS: nothing is preloaded; both operands stream ``T`` cycles with
+    ``R + C − 2`` cycles of skew: ``R + C + T − 2``. (SCALE-Sim drains OS outputs while the
+    next fold streams, so no extra drain term.)
     """
     df = Dataflow(dataflow)
     t = np.asarray(t, dtype=np.int64)
     if df is Dataflow.OS:
-        return 2 * rows + cols + t - 2
+        return rows + cols + t - 2
     return 2 * rows + cols + t - 2
 
 
@@ -89,7 +91,9 @@ def evaluate_dense(
     row_folds = -(-sr // rows)
     col_folds = -(-sc // cols)
     folds = row_folds * col_folds
-    cycles = folds * fold_cycles(rows, cols, t, dataflow)
+    # SCALE-Sim's "Total Cycles" is the index of the last demand row: one less than the
+    # number of rows of the concatenated per-fold demand matrices.
+    cycles = folds * fold_cycles(rows, cols, t, dataflow) - 1
     macs = m * k * n
     # Average over folds of the fraction of PEs that hold a mapped element.
     mapping_efficiency = (sr * sc) / (folds * rows * cols)

@@ -1,0 +1,5 @@
+"""``python -m sod`` is the ``sod`` command."""
+
+from sod.cli import main
+
+main()
