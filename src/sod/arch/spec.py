@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,24 +27,77 @@ class Dataflow(StrEnum):
     IS = "is"  # input stationary: A tiles held in PEs, W streams through
 
 
-class Architecture(BaseModel):
-    """A dense systolic array; the base that the other architectures extend."""
+class ArchBase(BaseModel):
+    """Fields every architecture has: clock, word widths, global buffer and DRAM."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    name: str = "arch"
+    kind: str
+    frequency_mhz: float = Field(1000.0, gt=0, description="clock frequency")
+    node_nm: int = Field(45, gt=0, description="technology node (sod.tech)")
+    value_bits: int = Field(8, gt=0, le=64, description="operand width (int8 by default)")
+    acc_bits: int = Field(32, gt=0, le=128, description="accumulator / output width")
+    glb_kib: float = Field(512.0, gt=0, description="global buffer capacity, KiB")
+    glb_read_width_bits: int = Field(
+        256, gt=0, description="GLB read port width per bank, bits per cycle")
+    dram_bandwidth_bytes_per_cycle: float = Field(
+        32.0, gt=0, description="DRAM bandwidth at the accelerator clock")
+    dram_kind: str = Field("lpddr4", description="DRAM energy per bit (sod.tech)")
+    ideal_memory: bool = Field(
+        False, description="ignore GLB capacity and DRAM bandwidth (compute cycles only)")
+
+    @property
+    def pe_count(self) -> int:  # pragma: no cover - every concrete kind overrides it
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Architecture(ArchBase):
+    """A dense (TPU-like) systolic array of int8 MAC PEs."""
+
     name: str = "dense"
-    kind: str = "dense"
+    kind: Literal["dense"] = "dense"
     array_rows: int = Field(32, gt=0, description="PE rows (R)")
     array_cols: int = Field(32, gt=0, description="PE columns (C)")
     dataflow: Dataflow = Dataflow.WS
-    frequency_mhz: float = Field(1000.0, gt=0, description="clock frequency")
 
     @property
     def pe_count(self) -> int:
         return self.array_rows * self.array_cols
 
-    def summary(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+
+DenseArch = Architecture
+
+
+class DecompressorPlacement(StrEnum):
+    """Where the decompression units sit."""
+
+    AFTER_GLB = "after_glb"  # the paper's design: GLB holds compressed tiles
+    BEFORE_GLB = "before_glb"  # ablation: DRAM → decompress → dense GLB
+
+
+class SparseOnDenseArch(Architecture):
+    """The paper's machine: a dense systolic array, compressed operands in DRAM and the GLB,
+    and decompression units between the GLB and the array edge."""
+
+    name: str = "sparse-on-dense"
+    kind: Literal["sparse_on_dense"] = "sparse_on_dense"  # type: ignore[assignment]
+    weight_format: str = Field("csc", description="format of weights in DRAM/GLB (sod.formats)")
+    act_format: str = Field("dense", description="format of activations in DRAM/GLB")
+    index_bits: int = Field(8, gt=0, le=32, description="width of row indices / run lengths")
+    pointer_bits: int = Field(16, gt=0, le=64, description="width of column pointers")
+    dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
+    decompressor_lanes: int = Field(
+        0, ge=0, description="dense elements per cycle per unit; 0 = match the array edge")
+    decompressor_units: int = Field(1, gt=0, description="decompression units per operand")
+    decompressor_read_bits: int = Field(
+        0, ge=0, description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits")
+    placement: DecompressorPlacement = DecompressorPlacement.AFTER_GLB
+    zero_gating: bool = Field(True, description="gate MACs on zero operands (energy only)")
+    skip_zero_tiles: bool = Field(True, description="skip weight tiles that are all zero")
 
 
 _ARRAY_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")

@@ -80,7 +80,7 @@ def run_command(
     workload = load_workload(model, topology, batch, seq_len, topology_format.value,
                              scalesim_ofmap)
     arch = Architecture(array_rows=rows, array_cols=cols, dataflow=dataflow,
-                        frequency_mhz=frequency_mhz)
+                        frequency_mhz=frequency_mhz, ideal_memory=True)
     result = run_dense(workload, arch)
     console = Console(width=None if Console().is_terminal else 160)
     if fmt is OutputFormat.TABLE:
