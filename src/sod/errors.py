@@ -17,3 +17,7 @@ class WorkloadError(SodError):
 
 class ArchitectureError(SodError):
     """An architecture specification is missing a field or is impossible."""
+
+
+class SparsityError(SodError):
+    """A sparsity request is impossible: density outside (0, 1], N > M, bad profile."""

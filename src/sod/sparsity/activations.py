@@ -1,0 +1,168 @@
+"""Synthetic activation masks with the structure of real ReLU feature maps.
+
+REFERENCES.md §7: ReLU activations cluster in space (P(non-zero | left neighbour
+non-zero) 0.58–0.96 against marginal densities 0.07–0.59) and their density varies widely
+across channels (p5–p95 e.g. 0.09–0.41). The generator here reproduces both:
+
+* per-channel densities ``d_c ~ Beta`` with mean = the layer's density and concentration
+  :data:`CHANNEL_CONCENTRATION` (std ≈ 0.1 at mean 0.23), rescaled so that the total count
+  is exactly ``round(density × size)``;
+* a spatially correlated Gaussian field (white noise box-filtered over a
+  ``(2r+1) × (2r+1)`` window, r = :func:`cluster_radius`), thresholded per channel at the
+  exact count, so non-zeros form blobs.
+
+GELU / SwiGLU / softmax outputs and network inputs are dense: callers give them no mask.
+Feature-map masks are im2col'd into sod's A operand (m × k, k in (channel, kh, kw)
+order) by :func:`im2col_mask`; padding positions are zeros of A, as the array sees them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from sod.errors import SparsityError
+from sod.sparsity.prune import check_density
+from sod.workload.gemm import ConvShape
+from sod.workload.mask import BitMask
+
+CHANNEL_CONCENTRATION = 15.0
+
+
+def cluster_radius(h: int, w: int, density: float) -> int:
+    """Box-filter radius: 3 for large maps (2 at high density), 1 for maps under 14 px."""
+    if min(h, w) < 14:
+        return 1
+    return 2 if density >= 0.5 else 3
+
+
+def channel_counts(
+    channels: int, per_channel: int, density: float, rng: np.random.Generator,
+    concentration: float = CHANNEL_CONCENTRATION,
+) -> np.ndarray:
+    """Non-zeros per channel: Beta-spread around ``density``, summing exactly to
+    ``round(density × channels × per_channel)``, each in [0, per_channel]."""
+    density = check_density(density, "activation density")
+    total = round(density * channels * per_channel)
+    if density >= 1.0 or concentration <= 0:
+        d = np.full(channels, density)
+    else:
+        a, b = density * concentration, (1 - density) * concentration
+        d = rng.beta(a, b, size=channels)
+    x = d * per_channel
+    # Rescale to the exact total, re-clipping to the channel size (a few rounds converge).
+    for _ in range(8):
+        s = x.sum()
+        if s <= 0:
+            x = np.full(channels, total / channels)
+        else:
+            x = np.clip(x * (total / s), 0, per_channel)
+    counts = np.floor(x).astype(np.int64)
+    short = total - int(counts.sum())
+    room = per_channel - counts
+    # Largest-remainder rounding; channels without room never get an extra element.
+    frac = np.where(room > 0, x - counts, -1.0)
+    order = np.argsort(-frac, kind="stable")
+    if short > 0:
+        eligible = order[room[order] > 0]
+        counts[eligible[:short]] += 1
+    return counts
+
+
+def _box_field(rng: np.random.Generator, shape: tuple[int, int, int, int], r: int) -> np.ndarray:
+    """White noise box-filtered over (2r+1)² in the last two axes, float32."""
+    b, c, h, w = shape
+    z = rng.standard_normal((b, c, h + 2 * r, w + 2 * r), dtype=np.float32)
+    if r == 0:
+        return z
+    cs = np.cumsum(np.cumsum(z, axis=2), axis=3)
+    cs = np.pad(cs, ((0, 0), (0, 0), (1, 0), (1, 0)))
+    k = 2 * r + 1
+    return cs[:, :, k:, k:] - cs[:, :, :-k, k:] - cs[:, :, k:, :-k] + cs[:, :, :-k, :-k]
+
+
+def feature_map_mask(
+    batch: int, channels: int, h: int, w: int, density: float, rng: np.random.Generator,
+    radius: int | None = None, concentration: float = CHANNEL_CONCENTRATION,
+) -> np.ndarray:
+    """Boolean (batch, channels, h, w) ReLU-like mask with exactly round(density·size) ones."""
+    density = check_density(density, "activation density")
+    if density >= 1.0:
+        return np.ones((batch, channels, h, w), dtype=bool)
+    r = cluster_radius(h, w, density) if radius is None else radius
+    per = batch * h * w
+    counts = channel_counts(channels, per, density, rng, concentration)
+    field = _box_field(rng, (batch, channels, h, w), r)
+    # Channel-major rows: (channels, batch·h·w); threshold each row at its own count.
+    rows = np.ascontiguousarray(field.transpose(1, 0, 2, 3)).reshape(channels, per)
+    del field
+    srt = -np.sort(-rows, axis=1)
+    idx = np.clip(counts - 1, 0, per - 1)
+    thr = np.take_along_axis(srt, idx[:, None], axis=1)
+    del srt
+    keep = (rows >= thr) & (counts[:, None] > 0)
+    return keep.reshape(channels, batch, h, w).transpose(1, 0, 2, 3)
+
+
+def vector_mask(
+    rows: int, features: int, density: float, rng: np.random.Generator,
+    concentration: float = CHANNEL_CONCENTRATION,
+) -> np.ndarray:
+    """Boolean rows × features mask for a linear layer's input: per-feature density spread
+    (Beta), no spatial structure, exactly round(density·size) ones."""
+    density = check_density(density, "activation density")
+    if density >= 1.0:
+        return np.ones((rows, features), dtype=bool)
+    counts = channel_counts(features, rows, density, rng, concentration)
+    # Per feature, choose `count` rows at random: rank random keys within each column.
+    keys = rng.random((rows, features), dtype=np.float32)
+    ranks = np.argsort(np.argsort(keys, axis=0), axis=0)
+    return ranks < counts[None, :]
+
+
+def im2col_mask(fmap: np.ndarray, conv: ConvShape) -> BitMask:
+    """The A operand's non-zero mask of a convolution, bit-packed.
+
+    ``fmap`` is a boolean (batch, in_channels, in_h, in_w) input mask. Returns a
+    ``(groups · m) × k`` BitMask, m = batch × out_h × out_w, k = (in_channels / groups) ×
+    kh × kw in (channel, kh, kw) order; group g's rows are ``g·m … (g+1)·m − 1``.
+    Processed one image at a time to bound memory.
+    """
+    fmap = np.asarray(fmap, dtype=bool)
+    if fmap.ndim != 4 or fmap.shape[1:] != (conv.in_channels, conv.in_h, conv.in_w):
+        raise SparsityError(
+            f"feature-map mask of shape {fmap.shape} does not match the convolution's "
+            f"input (batch, {conv.in_channels}, {conv.in_h}, {conv.in_w})")
+    b, c = fmap.shape[:2]
+    g = conv.groups
+    cg = c // g
+    oh, ow = conv.out_h, conv.out_w
+    kh, kw = conv.kernel_h, conv.kernel_w
+    k = cg * kh * kw
+    m_img = oh * ow
+    packed = np.empty((g, b * m_img, (k + 7) // 8), dtype=np.uint8)
+    span_h, span_w = conv.dilation_h * (kh - 1) + 1, conv.dilation_w * (kw - 1) + 1
+    for i in range(b):
+        img = np.pad(fmap[i], ((0, 0), (conv.pad_h, conv.pad_h), (conv.pad_w, conv.pad_w)))
+        win = sliding_window_view(img, (span_h, span_w), axis=(1, 2))
+        win = win[:, : (oh - 1) * conv.stride_h + 1 : conv.stride_h,
+                  : (ow - 1) * conv.stride_w + 1 : conv.stride_w,
+                  :: conv.dilation_h, :: conv.dilation_w]
+        # (c, oh, ow, kh, kw) -> (g, oh, ow, cg, kh, kw) -> (g, m_img, k)
+        cols = win.reshape(g, cg, oh, ow, kh, kw).transpose(0, 2, 3, 1, 4, 5)
+        cols = cols.reshape(g, m_img, k)
+        packed[:, i * m_img:(i + 1) * m_img] = np.packbits(cols, axis=2)
+    return BitMask(packed.reshape(g * b * m_img, -1), (g * b * m_img, k))
+
+
+def left_neighbour_probability(fmap: np.ndarray) -> float:
+    """P(non-zero | left neighbour non-zero) of a (…, h, w) mask (NaN if no non-zeros)."""
+    left, right = fmap[..., :-1], fmap[..., 1:]
+    n_left = np.count_nonzero(left)
+    return float(np.count_nonzero(left & right) / n_left) if n_left else float("nan")
+
+
+def channel_density_spread(fmap: np.ndarray) -> tuple[float, float]:
+    """p5 and p95 of per-channel density of a (batch, channels, h, w) mask."""
+    d = fmap.mean(axis=(0, 2, 3))
+    return float(np.percentile(d, 5)), float(np.percentile(d, 95))
