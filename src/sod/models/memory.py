@@ -1,0 +1,158 @@
+"""The memory system shared by every architecture: GLB tiling, DRAM traffic, stalls.
+
+Given a GEMM's operand footprints *as stored* (compressed bits where the architecture
+stores an operand compressed), a global buffer (GLB) capacity and a DRAM bandwidth, the
+model picks the loop order that moves the fewest DRAM bits and says how long the
+transfers take against the compute:
+
+Tiling (``plan_tiling``). Usable GLB capacity is half the GLB when double-buffered (the
+other half receives the next block). Three schedules are costed and the cheapest in DRAM
+bits is kept:
+
+* ``resident`` — A, W and O all fit: every operand crosses the DRAM interface once;
+* ``w_blocks`` — W is cut into column blocks that fit next to a staging slice of A and an
+  output slice; A is streamed once per W block (A re-read ``ceil(n / n_block)`` times);
+* ``a_blocks`` — A is cut into row blocks; W is streamed once per A block.
+
+Outputs are accumulated on chip and written once (the partial sums of one block stay in
+the GLB: the block sizes are chosen so they fit).
+
+Timing (``pipeline_cycles``). The schedule is a sequence of slots (blocks, or the array's
+folds when there are more of them), each with DRAM bits to load and compute cycles.
+Double-buffered, loading slot i+1 overlaps computing slot i:
+``load₀ + Σ max(compute_i, load_{i+1}) + compute_last``; single-buffered, the two add up.
+Output write-back overlaps the next slot's compute like a load. The cycle-level
+reference (:mod:`sod.reference.memory`) steps the same two-stage pipeline cycle by cycle
+and agrees exactly (``tests/models/test_memory.py``).
+
+Approximation, stated: blocks are costed with *average* compressed densities (a block's
+DRAM bits are its share of the operand's stored bits), not per-block non-zero counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.errors import ArchitectureError
+
+
+@dataclass(frozen=True)
+class TilingPlan:
+    """A schedule's blocks and DRAM traffic (bits) per operand."""
+
+    schedule: str  # resident | w_blocks | a_blocks
+    blocks: int
+    dram_read_bits_a: float
+    dram_read_bits_w: float
+    dram_write_bits_o: float
+    glb_used_bits: float  # peak GLB occupancy of the schedule (both buffers)
+
+    @property
+    def dram_bits(self) -> float:
+        return self.dram_read_bits_a + self.dram_read_bits_w + self.dram_write_bits_o
+
+
+def plan_tiling(
+    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
+    double_buffered: bool = True, stage_rows: int = 1,
+) -> TilingPlan:
+    """The cheapest (fewest DRAM bits) schedule of one GEMM for a GLB of ``glb_bits``.
+
+    ``a_bits``, ``w_bits``, ``o_bits`` are the stored sizes of the whole A (m × k), W
+    (k × n) and O (m × n). ``stage_rows`` is the number of A rows (or W columns) the
+    streamed operand must have on chip at once (the array edge: R or C).
+    """
+    if glb_bits <= 0:
+        raise ArchitectureError(f"GLB capacity must be positive, got {glb_bits} bits")
+    usable = glb_bits / 2 if double_buffered else glb_bits
+    factor = 2.0 if double_buffered else 1.0
+    plans: list[TilingPlan] = []
+    if a_bits + w_bits + o_bits <= usable:
+        plans.append(TilingPlan("resident", 1, a_bits, w_bits, o_bits,
+                                (a_bits + w_bits + o_bits) * factor))
+    a_row, w_col, o_row, o_col = a_bits / m, w_bits / n, o_bits / m, o_bits / n
+    stage = min(stage_rows, m)
+    # W column blocks: block of nb columns + staging rows of A + their outputs.
+    room_w = usable - stage * a_row
+    if room_w > 0:
+        nb = min(n, math.floor(room_w / (w_col + stage * o_row / n)))
+        if nb >= 1:
+            blocks = math.ceil(n / nb)
+            plans.append(TilingPlan("w_blocks", blocks, a_bits * blocks, w_bits, o_bits,
+                                    (nb * w_col + stage * a_row + stage * nb * o_row / n)
+                                    * factor))
+    stage_w = min(stage_rows, n)
+    room_a = usable - stage_w * w_col
+    if room_a > 0:
+        mb = min(m, math.floor(room_a / (a_row + stage_w * o_col / m)))
+        if mb >= 1:
+            blocks = math.ceil(m / mb)
+            plans.append(TilingPlan("a_blocks", blocks, a_bits, w_bits * blocks, o_bits,
+                                    (mb * a_row + stage_w * w_col + mb * stage_w * o_col / m)
+                                    * factor))
+    if not plans:
+        raise ArchitectureError(
+            f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
+            f"{m}x{k}x{n} GEMM's operands (glb_kib too small)"
+        )
+    return min(plans, key=lambda p: (p.dram_bits, p.blocks))
+
+
+def pipeline_cycles(load_cycles: np.ndarray, compute_cycles: np.ndarray,
+                    double_buffered: bool = True) -> int:
+    """Cycles of a load→compute pipeline over blocks (exact for the two-stage model)."""
+    load = np.asarray(load_cycles, dtype=np.int64)
+    comp = np.asarray(compute_cycles, dtype=np.int64)
+    if load.shape != comp.shape or load.ndim != 1 or load.size == 0:
+        raise ValueError("load and compute need equal non-empty 1-D shapes")
+    if not double_buffered:
+        return int(load.sum() + comp.sum())
+    nxt = np.append(load[1:], 0)
+    return int(load[0] + np.maximum(comp, nxt).sum())
+
+
+def block_schedule(plan: TilingPlan, compute_cycles: int, bandwidth_bytes_per_cycle: float,
+                   slots: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Per-slot (load cycles, compute cycles) of a plan.
+
+    The schedule is pipelined at the granularity of ``max(plan.blocks, slots)`` equal slots
+    (``slots`` is normally the array's fold count: a fold needs only its own tiles on
+    chip), with the input traffic spread evenly over them. Each slot's output write-back
+    travels with the next slot's transfer; the last slot's write-back overlaps its own
+    computation (a systolic array drains outputs while it computes), so it only costs time
+    when it is longer than that computation.
+    """
+    bits_per_cycle = bandwidth_bytes_per_cycle * 8
+    b = max(plan.blocks, int(slots), 1)
+    per_slot = (plan.dram_read_bits_a + plan.dram_read_bits_w) / b
+    out_per_slot = plan.dram_write_bits_o / b
+    loads = np.full(b + 1, per_slot + out_per_slot, dtype=np.float64)
+    loads[0] = per_slot
+    loads[b] = out_per_slot
+    load_cycles = np.ceil(loads / bits_per_cycle).astype(np.int64)
+    comp = np.full(b + 1, compute_cycles // b, dtype=np.int64)
+    comp[: compute_cycles % b] += 1
+    comp[b] = 0
+    return load_cycles, comp
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    plan: TilingPlan
+    total_cycles: int
+    stall_cycles: int
+
+
+def evaluate_memory(
+    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, compute_cycles: int,
+    glb_bits: float, bandwidth_bytes_per_cycle: float, double_buffered: bool = True,
+    stage_rows: int = 1, slots: int = 1,
+) -> MemoryResult:
+    """Tiling, DRAM traffic and stall cycles of one GEMM execution (``slots``: folds)."""
+    plan = plan_tiling(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
+    loads, comps = block_schedule(plan, compute_cycles, bandwidth_bytes_per_cycle, slots)
+    total = pipeline_cycles(loads, comps, double_buffered)
+    return MemoryResult(plan, total, total - compute_cycles)
