@@ -1,0 +1,139 @@
+"""RLE (Eyeriss-style): ``(zero-run, value)`` pairs over the vector-major flattened tile.
+
+Layout: ``count`` of pairs (``pointer`` bits), then pairs ``(run, value)`` (``run`` and
+``value`` bits): ``run`` zeros, then ``value``. A run longer than ``2^run − 1`` is split by
+an explicit zero: the pair ``(2^run − 1, 0)`` covers ``2^run`` positions. Trailing zeros of
+the tile need no pair. Size ``pointer + pairs·(run + value)``.
+
+A streaming decoder knows vector ``j`` is complete when the decoded position reaches its
+end; if the vector ends in zeros that takes the next pair (look-ahead, in
+:func:`need_bits`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sod.formats.base import Encoded, TileReader, VectorParser, Widths, as_mask_batch, check_tile
+from sod.formats.bits import place
+
+NAME = "rle"
+STREAMING = True
+
+
+def _pair_positions(flat_mask: np.ndarray, run_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T, N) flattened masks -> (tile id, position) of every pair's value, sorted."""
+    span = 1 << run_bits  # positions covered by one saturated pair (2^run − 1 zeros + 1)
+    tile, pos = np.nonzero(flat_mask)
+    prev = np.empty_like(pos)
+    prev[:1] = -1
+    prev[1:] = np.where(tile[1:] == tile[:-1], pos[:-1], -1)
+    if prev.size:
+        prev[0] = -1
+    extras = (pos - prev - 1) // span
+    owner = np.repeat(np.arange(pos.size), extras)
+    # k-th explicit zero of a gap (k = 1..extras) sits at prev + k·span.
+    first = np.cumsum(extras) - extras
+    k = np.arange(owner.size) - first[owner] + 1
+    tiles = np.concatenate([tile, tile[owner]])
+    positions = np.concatenate([pos, prev[owner] + k * span])
+    order = np.lexsort((positions, tiles))
+    return tiles[order], positions[order]
+
+
+def _flatten(masks: np.ndarray) -> np.ndarray:
+    t = masks.shape[0]
+    return masks.transpose(0, 2, 1).reshape(t, -1)  # vector-major
+
+
+def encode(tile: np.ndarray, widths: Widths) -> Encoded:
+    tile = check_tile(tile, widths, NAME)
+    flat = tile.T.ravel()
+    _, q = _pair_positions((flat != 0)[None], widths.run)
+    prev = np.concatenate([[-1], q[:-1]])
+    runs = q - prev - 1
+    rec = widths.run + widths.value
+    bits = np.zeros(widths.pointer + q.size * rec, dtype=np.uint8)
+    place(bits, [0], [q.size], widths.pointer)
+    off = widths.pointer + np.arange(q.size) * rec
+    place(bits, off, runs, widths.run)
+    place(bits, off + widths.run, flat[q], widths.value)
+    return Encoded(NAME, tile.shape, widths, bits)
+
+
+def pair_counts(masks: np.ndarray, run_bits: int) -> np.ndarray:
+    """Pairs per tile, from masks only: one per non-zero plus one per ``2^run`` gap zeros."""
+    masks = as_mask_batch(masks)
+    flat = _flatten(masks)
+    span = 1 << run_bits
+    tile, pos = np.nonzero(flat)
+    prev = np.full_like(pos, -1)
+    if pos.size > 1:
+        prev[1:] = np.where(tile[1:] == tile[:-1], pos[:-1], -1)
+    per = 1 + (pos - prev - 1) // span
+    return np.bincount(tile, weights=per, minlength=masks.shape[0]).astype(np.int64)
+
+
+def size_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
+    return widths.pointer + pair_counts(masks, widths.run) * (widths.run + widths.value)
+
+
+def need_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
+    masks = as_mask_batch(masks)
+    t, lanes, vectors = masks.shape
+    n = lanes * vectors
+    tiles, q = _pair_positions(_flatten(masks), widths.run)
+    keys = tiles * n + q
+    total = np.bincount(tiles, minlength=t).astype(np.int64)
+    ends = (np.arange(vectors, dtype=np.int64) + 1) * lanes  # exclusive end of vector j
+    base = np.searchsorted(keys, np.arange(t) * n)
+    below = np.searchsorted(keys, (np.arange(t) * n)[:, None] + ends[None, :] - 1) - base[:, None]
+    pairs = np.minimum(below + 1, total[:, None])
+    return widths.pointer + pairs * (widths.run + widths.value)
+
+
+class Parser(VectorParser):
+    def __init__(self, widths: Widths, label: str) -> None:
+        super().__init__(widths, label)
+        self.count: int | None = None
+        self.pair = 0
+        self.cursor = 0  # next undecoded position
+        self.pending: tuple[int, int] | None = None  # a read value that belongs later
+
+    def next_vector(self, reader: TileReader) -> np.ndarray:
+        w = self.w
+        n = w.lanes * w.vectors
+        count = self.count
+        if count is None:
+            count = reader.uint(0, w.pointer, "count")
+            if count > n:
+                raise self.fail(f"count {count} is past the end of the tile "
+                                f"(at most {n} pairs)")
+        pair, cursor, pending = self.pair, self.cursor, self.pending
+        start, end = self.j * w.lanes, (self.j + 1) * w.lanes
+        out = np.zeros(w.lanes, dtype=np.int64)
+        if pending is not None and pending[0] < end:
+            out[pending[0] - start] = pending[1]
+            pending = None
+        rec = w.run + w.value
+        while pending is None and cursor < end and pair < count:
+            run, val = (int(x[0]) for x in reader.records(
+                w.pointer + pair * rec, 1, (w.run, w.value), True, f"pair {pair}"))
+            q = cursor + run
+            if q >= n:
+                raise self.fail(f"pair {pair} (run {run}) is past the end of the tile "
+                                f"(position {q} of {n})")
+            pair, cursor = pair + 1, q + 1
+            if q < end:
+                out[q - start] = val
+            else:
+                pending = (q, val)
+        self.count, self.pair, self.cursor, self.pending = count, pair, cursor, pending
+        self.pos = w.pointer + pair * rec
+        self.j += 1
+        return out
+
+    def finish(self, reader: TileReader) -> None:
+        if self.count is not None and self.pair < self.count:
+            raise self.fail(f"{self.count - self.pair} pairs are past the end of the tile")
+        super().finish(reader)
