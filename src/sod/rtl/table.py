@@ -1,0 +1,121 @@
+"""The design list and the committed GE table (``sod/tech/data/synth_ge.yaml``).
+
+:data:`DESIGNS` names every (design, parameters) pair the area model uses. :func:`build_table`
+synthesizes each unique module once (the array is its PE × R·C, see :mod:`sod.rtl.array`)
+and returns the table with provenance; ``sod hw synth`` writes it. :func:`load_table` reads
+the committed file without Amaranth or Yosys.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sod.rtl import RtlError
+
+TABLE_PATH = Path(str(resources.files("sod.tech") / "data" / "synth_ge.yaml"))
+
+#: (name, params) of every design in the committed table.
+DESIGNS: list[tuple[str, dict[str, Any]]] = [
+    ("dense_mac_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("csr_match_pe", {"fifo_depth": 4, "comparators": 1}),
+    ("csr_match_pe", {"fifo_depth": 8, "comparators": 1}),
+    ("csr_match_pe", {"fifo_depth": 8, "comparators": 2}),
+    ("bitmask_join_pe", {"chunk": 16}),
+    ("bitmask_join_pe", {"chunk": 32}),
+    ("bitmask_join_pe", {"chunk": 64}),
+    ("decompressor", {"lanes": 8, "format": "bitmask", "realign": True}),
+    ("decompressor", {"lanes": 16, "format": "bitmask", "realign": True}),
+    ("decompressor", {"lanes": 32, "format": "bitmask", "realign": True}),
+    ("decompressor", {"lanes": 8, "format": "bitmask", "realign": False}),
+    ("decompressor", {"lanes": 16, "format": "bitmask", "realign": False}),
+    ("decompressor", {"lanes": 32, "format": "bitmask", "realign": False}),
+]
+
+
+def make_design(name: str, params: dict[str, Any]):
+    """Amaranth component of a table entry."""
+    from sod.rtl.bitmask_pe import BitmaskJoinPE
+    from sod.rtl.csr_pe import CsrMatchPE
+    from sod.rtl.decompressor import BitmaskDecompressor
+    from sod.rtl.pe import DenseMacPE
+
+    builders: dict[str, Callable[..., Any]] = {
+        "dense_mac_pe": DenseMacPE,
+        "csr_match_pe": CsrMatchPE,
+        "bitmask_join_pe": BitmaskJoinPE,
+        "decompressor": lambda lanes, format, realign=True: _decompressor(
+            BitmaskDecompressor, lanes, format, realign),
+    }
+    if name not in builders:
+        raise RtlError(f"unknown design {name!r}: choose one of {', '.join(builders)}")
+    return builders[name](**params)
+
+
+def _decompressor(cls, lanes: int, fmt: str, realign: bool):
+    if fmt != "bitmask":
+        raise RtlError(f"decompressor format {fmt!r} has no RTL yet (only bitmask)")
+    return cls(lanes=lanes, realign=realign)
+
+
+def build_table(library: str = "sky130", designs=None, progress=None) -> dict[str, Any]:
+    """Synthesize every design and return the table (dict ready for YAML)."""
+    from sod.rtl.synth import (
+        LIBRARY_DESCRIPTION,
+        amaranth_version,
+        liberty_path,
+        synthesize,
+        yosys_version,
+    )
+
+    rows = []
+    nand2 = None
+    for name, params in designs or DESIGNS:
+        result = synthesize(make_design(name, params), name=name, library=library)
+        nand2 = result.nand2_area_um2
+        rows.append({"name": name, "params": dict(params), "ge": round(result.ge, 1),
+                     "area_um2": round(result.area_um2, 2), "ff_bits": result.ff_bits,
+                     "cells": result.cell_count})
+        if progress:
+            progress(rows[-1])
+    return {
+        "provenance": {
+            "flow": "Amaranth -> Verilog (Amaranth's bundled Yosys) -> yosys: synth -flatten "
+                    "-noalumacc; dfflibmap; abc -liberty; stat (unplaced cell area, no timing)",
+            "yosys": yosys_version(),
+            "amaranth": amaranth_version(),
+            "library": f"{library}: {LIBRARY_DESCRIPTION[library]} ({liberty_path(library).name})",
+            "date": _dt.date.today().isoformat(),
+            "command": f"sod hw synth --library {library}",
+        },
+        "ge_area_um2": nand2,
+        "designs": rows,
+    }
+
+
+def dump_table(table: dict[str, Any], path: Path) -> None:
+    header = ("# Gate-equivalent (NAND2 = 1) areas of the RTL designs in sod.rtl, written by\n"
+              "# `sod hw synth` (see docs/rtl.md). Do not edit by hand.\n")
+    with open(path, "w") as fh:
+        fh.write(header)
+        yaml.safe_dump(table, fh, sort_keys=False, default_flow_style=None, width=100)
+
+
+def load_table(path: Path | None = None) -> dict[str, Any]:
+    """The committed GE table (no Amaranth or Yosys needed)."""
+    with open(path or TABLE_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def lookup_ge(name: str, table: dict[str, Any] | None = None, **params: Any) -> float:
+    """GE of the table entry ``name`` whose params include ``params``."""
+    table = table or load_table()
+    for row in table["designs"]:
+        if row["name"] == name and all(row["params"].get(k) == v for k, v in params.items()):
+            return float(row["ge"])
+    raise RtlError(f"no synthesized design {name} with {params} in the GE table")
