@@ -19,12 +19,14 @@ order) by :func:`im2col_mask`; padding positions are zeros of A, as the array se
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from sod.errors import SparsityError
 from sod.sparsity.prune import check_density
-from sod.workload.gemm import ConvShape
-from sod.workload.mask import BitMask
+from sod.workload.mask import im2col_mask
+
+__all__ = [
+    "channel_counts", "channel_density_spread", "cluster_radius", "feature_map_mask",
+    "im2col_mask", "left_neighbour_probability", "vector_mask",
+]
 
 CHANNEL_CONCENTRATION = 15.0
 
@@ -118,41 +120,6 @@ def vector_mask(
     keys = rng.random((rows, features), dtype=np.float32)
     ranks = np.argsort(np.argsort(keys, axis=0), axis=0)
     return ranks < counts[None, :]
-
-
-def im2col_mask(fmap: np.ndarray, conv: ConvShape) -> BitMask:
-    """The A operand's non-zero mask of a convolution, bit-packed.
-
-    ``fmap`` is a boolean (batch, in_channels, in_h, in_w) input mask. Returns a
-    ``(groups · m) × k`` BitMask, m = batch × out_h × out_w, k = (in_channels / groups) ×
-    kh × kw in (channel, kh, kw) order; group g's rows are ``g·m … (g+1)·m − 1``.
-    Processed one image at a time to bound memory.
-    """
-    fmap = np.asarray(fmap, dtype=bool)
-    if fmap.ndim != 4 or fmap.shape[1:] != (conv.in_channels, conv.in_h, conv.in_w):
-        raise SparsityError(
-            f"feature-map mask of shape {fmap.shape} does not match the convolution's "
-            f"input (batch, {conv.in_channels}, {conv.in_h}, {conv.in_w})")
-    b, c = fmap.shape[:2]
-    g = conv.groups
-    cg = c // g
-    oh, ow = conv.out_h, conv.out_w
-    kh, kw = conv.kernel_h, conv.kernel_w
-    k = cg * kh * kw
-    m_img = oh * ow
-    packed = np.empty((g, b * m_img, (k + 7) // 8), dtype=np.uint8)
-    span_h, span_w = conv.dilation_h * (kh - 1) + 1, conv.dilation_w * (kw - 1) + 1
-    for i in range(b):
-        img = np.pad(fmap[i], ((0, 0), (conv.pad_h, conv.pad_h), (conv.pad_w, conv.pad_w)))
-        win = sliding_window_view(img, (span_h, span_w), axis=(1, 2))
-        win = win[:, : (oh - 1) * conv.stride_h + 1 : conv.stride_h,
-                  : (ow - 1) * conv.stride_w + 1 : conv.stride_w,
-                  :: conv.dilation_h, :: conv.dilation_w]
-        # (c, oh, ow, kh, kw) -> (g, oh, ow, cg, kh, kw) -> (g, m_img, k)
-        cols = win.reshape(g, cg, oh, ow, kh, kw).transpose(0, 2, 3, 1, 4, 5)
-        cols = cols.reshape(g, m_img, k)
-        packed[:, i * m_img:(i + 1) * m_img] = np.packbits(cols, axis=2)
-    return BitMask(packed.reshape(g * b * m_img, -1), (g * b * m_img, k))
 
 
 def left_neighbour_probability(fmap: np.ndarray) -> float:

@@ -147,8 +147,6 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
     """
     model = model or workload.name
     prof = parse_profile(profile, model)
-    if prof.method == "keep":
-        return workload
     if prof.method == "none":
         return workload.with_gemms([
             g.with_(weight_mask=None, weight_density=1.0, act_mask=None, act_density=1.0)
@@ -161,7 +159,7 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
     first_conv = next((i for i, g in enumerate(workload) if g.kind == LayerKind.CONV), None)
     gemms = list(workload)
     chosen = [i for i, g in enumerate(gemms) if _selected(g, i, first_conv, prof)
-              and (han is None or g.name in han)]
+              and (han is None or g.name in han) and prof.method != "keep"]
 
     if prof.method == "global" and chosen:
         mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]

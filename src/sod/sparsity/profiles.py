@@ -6,7 +6,8 @@ written as percentages, ``uniform:30%``)::
     PROFILE  := NAME [":" ARG]* ["," KEY "=" VALUE]*
 
     dense             nothing pruned; every operand dense (drops existing masks)
-    keep              leave the workload as it is (masks measured by an importer)
+    keep              keep the weights as they are (an importer's real, maybe pruned,
+                      weights); activations without a measured mask get synthetic ones
     han2015           Han et al. 2015 per-layer weight AND activation densities
                       (lenet300, lenet5, alexnet, vgg16 only)
     uniform:D         every weight layer magnitude-pruned to density D

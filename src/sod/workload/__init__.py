@@ -21,5 +21,20 @@ __all__ = [
     "Workload",
     "attention_matmuls",
     "conv2d",
+    "from_onnx",
+    "from_torch",
     "linear",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy: importing sod.workload must not import torch or onnx (optional extras).
+    if name == "from_torch":
+        from sod.workload.torch_import import from_torch
+
+        return from_torch
+    if name == "from_onnx":
+        from sod.workload.onnx_import import from_onnx
+
+        return from_onnx
+    raise AttributeError(f"module 'sod.workload' has no attribute {name!r}")
