@@ -1,0 +1,140 @@
+"""``sod workload``: per-layer shapes, densities and sparsity-pattern statistics.
+
+:func:`load_sparse_workload` is the one place that turns ``--model/--onnx/--torch`` plus
+``--sparsity/--seed`` into a masked :class:`~sod.workload.gemm.Workload`; ``sod run``
+can call it too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sod.errors import SodError, WorkloadError
+from sod.sparsity import apply_sparsity, pattern_stats, tile_counts
+from sod.sparsity.synth import stacks_repeats
+from sod.workload.gemm import Gemm, Workload
+from sod.workload.zoo import get_model
+
+
+def load_sparse_workload(
+    model: str | None = None, onnx: Path | None = None, torch_spec: str | None = None,
+    batch: int = 1, seq_len: int | None = None, sparsity: str | None = None, seed: int = 0,
+) -> Workload:
+    """Exactly one of ``model`` (zoo name), ``onnx`` (file) or ``torch_spec``
+    (``module:callable``), masked by ``sparsity`` (default: ``auto`` for zoo networks,
+    ``keep`` for imported ones — their own pruning, measured activations)."""
+    if sum(x is not None for x in (model, onnx, torch_spec)) != 1:
+        raise WorkloadError("give exactly one of --model, --onnx or --torch")
+    if batch <= 0:
+        raise WorkloadError(f"--batch must be positive, got {batch}")
+    if model is not None:
+        workload = get_model(model, batch=batch, seq_len=seq_len)
+        default = "auto"
+    elif onnx is not None:
+        from sod.workload.onnx_import import from_onnx
+
+        workload = from_onnx(onnx, batch=batch)
+        default = "keep"
+    else:
+        from sod.workload.torch_import import from_torch
+
+        workload = from_torch(torch_spec)  # type: ignore[arg-type]
+        default = "keep"
+    return apply_sparsity(workload, sparsity or default, seed=seed)
+
+
+def _kernel_area(g: Gemm) -> int:
+    return g.conv.kernel_h * g.conv.kernel_w if g.conv is not None else 1
+
+
+def layer_rows(workload: Workload, tile: tuple[int, int]) -> list[dict[str, object]]:
+    """One dict per GEMM: shape, densities, weight pattern stats, empty weight tiles."""
+    rows = []
+    for g in workload:
+        row: dict[str, object] = {
+            "layer": g.name, "kind": g.kind.value, "m": g.m, "k": g.k, "n": g.n,
+            "repeat": g.repeat, "input": g.input_activation.value,
+            "weight_density": g.weight_density, "act_density": g.act_density,
+        }
+        mask = g.weight_mask
+        if mask is not None and g.w_is_weight:
+            stats = pattern_stats(mask, _kernel_area(g))
+            row.update({"out_cv": stats.out_cv, "in_cv": stats.in_cv,
+                        "empty_kernel_frac": stats.empty_kernel_frac,
+                        "zero_run_p99": stats.zero_run_p99})
+            # Tiles never straddle two groups of a stacked mask: tile rows divide k or not,
+            # the statistic is still per stored row block.
+            counts = tile_counts(mask, *tile)
+            row["empty_tile_frac"] = float(np.mean(counts == 0))
+            row["stacked"] = stacks_repeats(g)
+        rows.append(row)
+    return rows
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def workload_command(
+    model: str | None = typer.Option(None, "--model", "-m", help="zoo network (see `sod models`)"),
+    onnx: Path | None = typer.Option(None, "--onnx", help="ONNX model file"),
+    torch_spec: str | None = typer.Option(
+        None, "--torch", help="MODULE:CALLABLE or FILE.py:CALLABLE returning (model, inputs)"),
+    sparsity: str | None = typer.Option(
+        None, "--sparsity", "-s",
+        help="profile: han2015, uniform:D, global:D, rowbal:D, nm:N:M, block:B:D, bert[:D], "
+             "llama[:D|:N:M], resnet[:D], mobilenet[:D], auto, dense, keep "
+             "(options ,weights=iid ,act=D); default auto (zoo) / keep (imports)"),
+    seed: int = typer.Option(0, "--seed", help="seed of synthetic weights and activations"),
+    batch: int = typer.Option(1, help="batch size"),
+    seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
+    tile: str = typer.Option("32x32", help="weight tile ROWSxCOLS for the empty-tile fraction"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Per-layer shapes, weight/activation densities and sparsity-pattern statistics."""
+    try:
+        tr, tc = (int(x) for x in tile.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise SodError(f"--tile must be ROWSxCOLS, got {tile!r}") from None
+    if tr <= 0 or tc <= 0:
+        raise SodError(f"--tile must be positive, got {tile!r}")
+    workload = load_sparse_workload(model, onnx, torch_spec, batch, seq_len, sparsity, seed)
+    rows = layer_rows(workload, (tr, tc))
+    stored = workload.weight_count
+    nnz = sum(g.weight_density * g.weight_count for g in workload)
+    total = {"weights": stored, "nonzero_weights": round(nnz),
+             "weight_density": nnz / stored if stored else float("nan"),
+             "macs": workload.macs}
+    if as_json:
+        typer.echo(json.dumps({"workload": workload.name, "layers": rows, "total": total},
+                              default=float, indent=1))
+        return
+    cols = [("layer", "layer"), ("kind", "kind"), ("m", "m"), ("k", "k"), ("n", "n"),
+            ("repeat", "rep"), ("input", "input"), ("weight_density", "W dens"),
+            ("act_density", "A dens"), ("out_cv", "out CV"), ("in_cv", "in CV"),
+            ("empty_kernel_frac", "empty kern"), ("zero_run_p99", "p99 0-run"),
+            ("empty_tile_frac", f"empty {tr}x{tc}")]
+    table = Table(title=f"{workload.name}: sparsity {sparsity or 'default'}, seed {seed}")
+    for _, head in cols:
+        table.add_column(head, justify="left" if head in ("layer", "kind", "input") else "right")
+    for row in rows:
+        table.add_row(*(_fmt(row.get(key)) for key, _ in cols))
+    console = Console(width=None if Console().is_terminal else 180)
+    console.print(table)
+    console.print(f"weights {stored:,}  non-zero {round(nnz):,}  density "
+                  f"{_fmt(total['weight_density'], 4)}  MACs {workload.macs:,}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("workload")(workload_command)
