@@ -1,1 +1,53 @@
-"""sod.cost"""
+"""Cost models: area (components, PEs, chips, iso-area sizing) and energy.
+
+* :mod:`sod.cost.components` — the component library (adders, multipliers, registers,
+  FIFOs, comparators, prefix sums, muxes, crossbars, SRAM macros, decompressors);
+* :mod:`sod.cost.pe` — PE compositions and PE areas from synthesized RTL;
+* :mod:`sod.cost.area` — chip area with a breakdown, from any architecture spec;
+* :mod:`sod.cost.sizing` — the largest configuration within an area budget;
+* :mod:`sod.cost.energy` — action counts × energy per action + leakage × time.
+"""
+
+from sod.cost.area import (
+    BufferRule,
+    ChipArea,
+    ChipDescription,
+    EdgeUnit,
+    arch_area,
+    chip_area,
+    describe,
+)
+from sod.cost.energy import (
+    EnergyBreakdown,
+    EnergyTable,
+    action_energies,
+    energy,
+    energy_table_for,
+)
+from sod.cost.errors import CostError
+from sod.cost.pe import PeArea, compose, pe_area, synth_ratio, um2_per_synth_ge
+from sod.cost.sizing import Sizing, size_description, size_for_budget
+
+__all__ = [
+    "BufferRule",
+    "ChipArea",
+    "ChipDescription",
+    "CostError",
+    "EdgeUnit",
+    "EnergyBreakdown",
+    "EnergyTable",
+    "PeArea",
+    "Sizing",
+    "action_energies",
+    "arch_area",
+    "chip_area",
+    "compose",
+    "describe",
+    "energy",
+    "energy_table_for",
+    "pe_area",
+    "size_description",
+    "size_for_budget",
+    "synth_ratio",
+    "um2_per_synth_ge",
+]

@@ -28,7 +28,7 @@ class SynthDesign(BaseModel):
     params: dict[str, Any] = {}
     ge: float = Field(gt=0)
     ff_bits: int | None = None
-    cells: dict[str, Any] | None = None
+    cells: int | dict[str, Any] | None = None  # cell count, or counts by cell type
 
 
 class SynthTable(BaseModel):

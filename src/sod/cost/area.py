@@ -1,0 +1,353 @@
+"""Chip area: PE array + array-edge units (decompressors) + shared SRAMs + GLB + fixed.
+
+A :class:`ChipDescription` is the small, architecture-agnostic description the area model
+and the iso-area solver work on: the area of one array *tile* (a PE, or a cluster of
+compute units), the units on the array edges, the operand storage moved to a shared SRAM,
+a fixed overhead and the rule that sizes the global buffer. :func:`describe` builds one
+from any architecture spec of :mod:`sod.arch`; :func:`chip_area` adds it up with a
+breakdown (vectorized over candidate array shapes, which is what the solver uses).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sod.cost.errors import CostError
+from sod.cost.pe import pe_area
+from sod.tech import Technology, load_technology, sram_arrays
+
+MAX_LOG2_LANES = 10  # decompressor lanes are powers of two up to 1024 (the RTL's rule)
+
+
+class BufferRule(BaseModel):
+    """How big the global buffer is. Exactly one of ``share`` (fraction of the area
+    budget), ``capacity_bytes`` (fixed) or ``bytes_per_pe`` (grows with the array)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share: float | None = Field(None, ge=0, lt=1)
+    capacity_bytes: float | None = Field(None, ge=0)
+    bytes_per_pe: float | None = Field(None, ge=0)
+    port_bits: int = Field(256, gt=0, description="GLB port width (CACTI interpolation)")
+    granule_bytes: int = Field(1024, gt=0, description="capacities are multiples of this")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> BufferRule:
+        given = [n for n in ("share", "capacity_bytes", "bytes_per_pe")
+                 if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of share, capacity_bytes, bytes_per_pe "
+                             f"(got {', '.join(given) or 'none'})")
+        return self
+
+
+class EdgeUnit(BaseModel):
+    """Units on one edge of a 2-D array, e.g. the decompressors feeding an operand.
+
+    ``units`` units share the edge; with ``lanes == 0`` each unit is as wide as its share
+    of the edge, rounded up to a power of two. ``area_um2_by_log2_lanes[j]`` is the placed
+    area of one unit of 2**j lanes.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    edge: Literal["rows", "cols"]
+    units: int = Field(1, gt=0)
+    lanes: int = Field(0, ge=0)
+    area_um2_by_log2_lanes: tuple[float, ...]
+    extrapolated_by_log2_lanes: tuple[bool, ...] = ()
+    source: str = ""
+
+    def lanes_for(self, edge_len: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self.lanes:
+            want = np.full(edge_len.shape, self.lanes)
+        else:
+            want = -(-edge_len // self.units)
+        log2 = np.ceil(np.log2(np.maximum(want, 1))).astype(np.int64)
+        if np.any(log2 >= len(self.area_um2_by_log2_lanes)):
+            raise CostError(f"{self.name}: more than {2 ** (len(self.area_um2_by_log2_lanes) - 1)}"
+                            " lanes per unit; raise units")
+        return log2
+
+    def area_um2(self, edge_len: NDArray[np.int64]) -> NDArray[np.float64]:
+        table = np.asarray(self.area_um2_by_log2_lanes)
+        return self.units * table[self.lanes_for(edge_len)]
+
+
+class ChipDescription(BaseModel):
+    """What the area model needs to know about an architecture."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    tile: str = "PE"
+    tile_area_um2: float = Field(gt=0, description="placed area of one array tile")
+    tile_sram_area_um2: float = Field(0.0, ge=0, description="part of it that is SRAM")
+    tile_sram_leakage_mw: float = Field(0.0, ge=0)
+    tile_source: str = ""
+    tile_extrapolated: bool = Field(False, description="tile area extrapolated from synthesis")
+    pes_per_tile: int = Field(1, gt=0, description="MAC units (PEs) in one tile")
+    grid: Literal["2d", "1d"] = "2d"
+    aspect: float = Field(1.0, gt=0, description="cols / rows of a 2-D array")
+    edge_units: tuple[EdgeUnit, ...] = ()
+    shared_sram_bits_per_tile: float = Field(0.0, ge=0)
+    shared_sram_port_bits: int = Field(64, gt=0)
+    fixed_um2: float = Field(0.0, ge=0, description="control, DRAM interface, ...")
+    glb: BufferRule = BufferRule(capacity_bytes=512 * 1024)
+
+
+@dataclass(frozen=True)
+class ChipArea:
+    """Area (µm²) and leakage (mW) of one configuration, with breakdowns."""
+
+    rows: int
+    cols: int
+    pes: int
+    glb_bytes: float
+    parts_um2: dict[str, float]
+    leakage_mw: dict[str, float]
+    extrapolated: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_um2(self) -> float:
+        return float(sum(self.parts_um2.values()))
+
+    @property
+    def total_mm2(self) -> float:
+        return self.total_um2 / 1e6
+
+    @property
+    def total_leakage_mw(self) -> float:
+        return float(sum(self.leakage_mw.values()))
+
+    def share(self, part: str) -> float:
+        return self.parts_um2.get(part, 0.0) / self.total_um2
+
+
+def _logic_leak_mw(tech: Technology, placed_um2: ArrayLike) -> NDArray[np.float64]:
+    cell = np.asarray(placed_um2, dtype=np.float64) * tech.p("logic_utilization")
+    return cell * tech.p("logic_leakage_nw_per_um2") * 1e-6
+
+
+def glb_capacity_for_share(tech: Technology, rule: BufferRule, budget_um2: float) -> float:
+    """Largest GLB (multiple of the granule) whose area fits ``share × budget``."""
+    target = (rule.share or 0.0) * budget_um2
+    if target <= 0:
+        return 0.0
+    # Area grows ~linearly with capacity: bracket, then scan granules vectorized.
+    probe, _ = sram_arrays(tech, [rule.granule_bytes], rule.port_bits)
+    if probe["area_um2"][0] > target:
+        return 0.0
+    hi = rule.granule_bytes
+    while sram_arrays(tech, [hi], rule.port_bits)[0]["area_um2"][0] <= target:
+        hi *= 2
+    caps = np.arange(hi // 2, hi + 1, rule.granule_bytes, dtype=np.float64)
+    areas = sram_arrays(tech, caps, rule.port_bits)[0]["area_um2"]
+    return float(caps[areas <= target][-1])
+
+
+def chip_area_arrays(desc: ChipDescription, tech: Technology, rows: ArrayLike,
+                     cols: ArrayLike, glb_bytes: ArrayLike
+                     ) -> tuple[dict[str, NDArray], dict[str, NDArray], list[str]]:
+    """Vectorized area parts and leakage parts over candidate (rows, cols, glb_bytes)."""
+    r = np.asarray(rows, dtype=np.int64)
+    c = np.asarray(cols, dtype=np.int64)
+    tiles = r * c
+    parts: dict[str, NDArray] = {"pe_array": tiles * desc.tile_area_um2}
+    logic_tile = desc.tile_area_um2 - desc.tile_sram_area_um2
+    leak: dict[str, NDArray] = {
+        "pe_array": _logic_leak_mw(tech, tiles * logic_tile) + tiles * desc.tile_sram_leakage_mw,
+    }
+    flags: list[str] = ["pe_array"] if desc.tile_extrapolated else []
+    for unit in desc.edge_units:
+        edge = r if unit.edge == "rows" else c
+        a = unit.area_um2(edge)
+        if unit.extrapolated_by_log2_lanes and np.any(
+                np.asarray(unit.extrapolated_by_log2_lanes)[unit.lanes_for(edge)]):
+            flags.append(unit.name)
+        parts[unit.name] = parts.get(unit.name, 0) + a
+        leak[unit.name] = leak.get(unit.name, 0) + _logic_leak_mw(tech, a)
+    if desc.shared_sram_bits_per_tile > 0:
+        cap = np.maximum(tiles * desc.shared_sram_bits_per_tile / 8, 1.0)
+        vals, flag = sram_arrays(tech, cap, desc.shared_sram_port_bits)
+        parts["pe_shared_sram"] = vals["area_um2"]
+        leak["pe_shared_sram"] = vals["leakage_mw"]
+        if np.any(flag):
+            flags.append("pe_shared_sram")
+    g = np.asarray(glb_bytes, dtype=np.float64)
+    vals, flag = sram_arrays(tech, np.maximum(g, 1.0), desc.glb.port_bits)
+    parts["glb"] = np.where(g > 0, vals["area_um2"], 0.0)
+    leak["glb"] = np.where(g > 0, vals["leakage_mw"], 0.0)
+    if np.any(flag & (g > 0)):
+        flags.append("glb")
+    if desc.fixed_um2:
+        parts["fixed"] = np.full(r.shape, desc.fixed_um2)
+        leak["fixed"] = _logic_leak_mw(tech, parts["fixed"])
+    return parts, leak, flags
+
+
+def glb_bytes_for(desc: ChipDescription, tech: Technology, pes: ArrayLike,
+                  budget_um2: float | None = None) -> NDArray[np.float64]:
+    """GLB capacity the buffer rule gives for ``pes`` PEs (and a budget, for a share)."""
+    rule = desc.glb
+    p = np.asarray(pes, dtype=np.float64)
+    if rule.capacity_bytes is not None:
+        return np.full(p.shape, float(rule.capacity_bytes))
+    if rule.bytes_per_pe is not None:
+        g = rule.granule_bytes
+        return np.ceil(p * rule.bytes_per_pe / g) * g
+    if budget_um2 is None:
+        raise CostError("a GLB share rule needs an area budget")
+    return np.full(p.shape, glb_capacity_for_share(tech, rule, budget_um2))
+
+
+def chip_area(desc: ChipDescription, tech: Technology, rows: int, cols: int = 1,
+              glb_bytes: float | None = None) -> ChipArea:
+    """Area and leakage of one configuration (``cols`` is ignored for a 1-D grid)."""
+    if rows <= 0 or cols <= 0:
+        raise CostError(f"array must have positive rows and columns, got {rows}x{cols}")
+    if desc.grid == "1d":
+        cols = 1
+    pes = rows * cols * desc.pes_per_tile
+    if glb_bytes is None:
+        if desc.glb.share is not None:
+            raise CostError("a GLB share rule needs a budget: use size_for_budget")
+        glb_bytes = float(glb_bytes_for(desc, tech, [pes])[0])
+    parts, leak, flags = chip_area_arrays(desc, tech, [rows], [cols], [glb_bytes])
+    return ChipArea(rows, cols, pes, float(glb_bytes),
+                    {k: float(v[0]) for k, v in parts.items()},
+                    {k: float(v[0]) for k, v in leak.items()}, tuple(flags))
+
+
+# ------------------------------------------------------------------ architectures -> desc
+
+_FORMAT_TO_DECOMPRESSOR = {"bitmap": "bitmask", "bitmask": "bitmask", "csc": "csc",
+                           "csr": "csc", "coo": "csc", "rle": "csc"}
+
+
+def _edge_table(tech: Technology, fmt: str,
+                value_bits: int) -> tuple[tuple[float, ...], tuple[bool, ...], str]:
+    """Placed area of one decompressor of 1, 2, 4, ... 1024 lanes (1 lane costs as 2)."""
+    areas, flags = [], []
+    source = ""
+    for j in range(MAX_LOG2_LANES + 1):
+        a = pe_area(tech, "decompressor", lanes=max(2 ** j, 2), format=fmt,
+                    value_bits=value_bits)
+        areas.append(a.area_um2)
+        flags.append(a.extrapolated)
+        if j == 4:
+            source = a.source
+    return tuple(areas), tuple(flags), f"16 lanes: {source}"
+
+
+def describe(arch: object, tech: Technology | None = None,
+             glb: BufferRule | None = None, pe_source: str = "synth",
+             fixed_um2: float = 0.0) -> ChipDescription:
+    """The :class:`ChipDescription` of any :mod:`sod.arch` architecture.
+
+    ``glb`` defaults to the architecture's own capacity and port width. PE areas come
+    from synthesis where available (``pe_source="synth"``) else their composition.
+    """
+    kind = getattr(arch, "kind", None)
+    tech = tech or load_technology(getattr(arch, "node_nm", 45))
+    vb, ab = arch.value_bits, arch.acc_bits  # type: ignore[attr-defined]
+    glb = glb or BufferRule(capacity_bytes=arch.glb_kib * 1024,  # type: ignore[attr-defined]
+                            port_bits=arch.glb_read_width_bits)  # type: ignore[attr-defined]
+    common = {"kind": str(kind), "glb": glb, "fixed_um2": fixed_um2}
+    if kind in ("dense", "sparse_on_dense"):
+        pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)
+        edges = []
+        if kind == "sparse_on_dense":
+            edges = _decompressor_edges(arch, tech)
+        return ChipDescription(
+            **common, tile_area_um2=pe.area_um2, tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            aspect=arch.array_cols / arch.array_rows,  # type: ignore[attr-defined]
+            edge_units=tuple(edges))
+    if kind == "index_match":
+        pe = pe_area(tech, "csr_match_pe", pe_source, fifo_depth=arch.fifo_depth,  # type: ignore[attr-defined]
+                     comparators=arch.comparators_per_cycle,  # type: ignore[attr-defined]
+                     value_bits=vb, acc_bits=ab)
+        return ChipDescription(**common, tile_area_um2=pe.area_um2, tile_source=pe.source,
+                               tile_extrapolated=pe.extrapolated,
+                               aspect=arch.pe_cols / arch.pe_rows)  # type: ignore[attr-defined]
+    if kind == "sparten":
+        units = arch.units_per_cluster  # type: ignore[attr-defined]
+        pe = pe_area(tech, "bitmask_join_pe", pe_source, chunk=arch.chunk_bits,  # type: ignore[attr-defined]
+                     value_bits=vb, acc_bits=ab)
+        return ChipDescription(**common, tile=f"cluster of {units} compute units",
+                               tile_area_um2=units * pe.area_um2, tile_source=pe.source,
+                               tile_extrapolated=pe.extrapolated,
+                               pes_per_tile=units, grid="1d")
+    if kind == "scnn":
+        from sod.cost.pe import scnn_pe
+
+        comp = scnn_pe(tech, f=arch.mult_f, i=arch.mult_i,  # type: ignore[attr-defined]
+                       acc_banks=arch.accumulator_banks,  # type: ignore[attr-defined]
+                       value_bits=vb, acc_bits=ab)
+        sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
+        from sod.tech import sram_cost
+
+        port = arch.mult_i * (vb + 8)  # type: ignore[attr-defined]
+        leak = 2 * sram_cost(tech, 10240, port).leakage_mw
+        return ChipDescription(
+            **common, tile_area_um2=comp.placed_area_um2(tech), tile_sram_area_um2=sram,
+            tile_sram_leakage_mw=leak, tile_source="components (scnn_pe, never synthesized)",
+            pes_per_tile=arch.mult_f * arch.mult_i,  # type: ignore[attr-defined]
+            aspect=arch.pe_cols / arch.pe_rows)  # type: ignore[attr-defined]
+    raise CostError(f"no area model for architecture kind {kind!r}")
+
+
+def _decompressor_edges(arch: object, tech: Technology) -> list[EdgeUnit]:
+    """Decompressors for each compressed operand, on the edge that operand enters by."""
+    dataflow = str(getattr(arch, "dataflow", "ws"))
+    edges = []
+    for operand, fmt_field in (("weight", "weight_format"), ("act", "act_format")):
+        fmt = str(getattr(arch, fmt_field))
+        if fmt == "dense":
+            continue
+        try:
+            dfmt = _FORMAT_TO_DECOMPRESSOR[fmt]
+        except KeyError:
+            raise CostError(f"no decompressor area model for format {fmt!r}") from None
+        # WS/OS: activations enter along the rows, weights along the columns; IS swaps.
+        on_rows = (operand == "act") != (dataflow == "is")
+        table, flags, source = _edge_table(tech, dfmt, arch.value_bits)  # type: ignore[attr-defined]
+        edges.append(EdgeUnit(
+            name="decompressors", edge="rows" if on_rows else "cols",
+            units=arch.decompressor_units,  # type: ignore[attr-defined]
+            lanes=arch.decompressor_lanes,  # type: ignore[attr-defined]
+            area_um2_by_log2_lanes=table, extrapolated_by_log2_lanes=flags,
+            source=f"{operand} {dfmt} decompressor: {source}"))
+    return edges
+
+
+def arch_area(arch: object, tech: Technology | None = None, pe_source: str = "synth",
+              fixed_um2: float = 0.0) -> ChipArea:
+    """Area of an architecture as specified (its array size and GLB capacity)."""
+    desc = describe(arch, tech, pe_source=pe_source, fixed_um2=fixed_um2)
+    tech = tech or load_technology(getattr(arch, "node_nm", 45))
+    rows, cols = _arch_shape(arch)
+    return chip_area(desc, tech, rows, cols)
+
+
+def _arch_shape(arch: object) -> tuple[int, int]:
+    kind = getattr(arch, "kind", None)
+    if kind in ("dense", "sparse_on_dense"):
+        return arch.array_rows, arch.array_cols  # type: ignore[attr-defined]
+    if kind in ("scnn", "index_match"):
+        return arch.pe_rows, arch.pe_cols  # type: ignore[attr-defined]
+    if kind == "sparten":
+        return arch.clusters, 1  # type: ignore[attr-defined]
+    raise CostError(f"no area model for architecture kind {kind!r}")
+
+
+def ceil_pow2(n: int) -> int:
+    return 1 << max(math.ceil(math.log2(max(n, 1))), 0)
