@@ -116,11 +116,12 @@ class Technology(BaseModel):
         return _get(self.dram_pj_per_bit, "dram_pj_per_bit", kind.lower(), self.name)
 
     def rows(self) -> list[tuple[str, str, float, str, str, str]]:
-        """(table, key, value, mark, source text, note) for every number, for display."""
+        """(table, key, value, mark, source key, note) for every number, for display;
+        ``sources[source key]`` is the full citation."""
         out = []
         for table in ("energy_pj", "area_um2", "dram_pj_per_bit", "params"):
             for key, q in getattr(self, table).items():
-                out.append((table, key, q.value, q.mark, self.sources[q.source], q.note))
+                out.append((table, key, q.value, q.mark, q.source, q.note))
         return out
 
 

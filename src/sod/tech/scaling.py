@@ -125,10 +125,10 @@ def scaled(tech: Technology, node_nm: int) -> Technology:
     fa = logic_area_factor(tech.node_nm, node_nm)
     fe = logic_energy_factor(tech.node_nm, node_nm)
     ref = _scaling_table()["source"]
-    tag = f"scaled {tech.node_nm}->{node_nm} nm"
 
     def scale(q: Quantity, factor: float, what: str) -> Quantity:
-        note = f"{tag}: {what} x{factor:.3f} ({ref})" + (f"; {q.note}" if q.note else "")
+        note = f"{what} x{factor:.3f} from {tech.node_nm} nm (Stillmaker-Baas)" + (
+            f"; {q.note}" if q.note else "")
         return Quantity(value=q.value * factor, source=q.source, mark=q.mark, note=note)
 
     params = dict(tech.params)
