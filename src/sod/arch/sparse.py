@@ -2,6 +2,10 @@
 
 Each is a pydantic model extending :class:`~sod.arch.spec.ArchBase`; presets live in
 ``sod/arch/presets/*.yaml``. Defaults follow the published designs (REFERENCES.md §5).
+``pe_count`` is always the number of MULTIPLIERS, the unit effective utilization is
+measured against. The performance models are in :mod:`sod.models.scnn`,
+:mod:`sod.models.sparten` and :mod:`sod.models.index_match`; docs/sparse-accelerators.md
+explains each field's role.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ class SCNNArch(ArchBase):
 
     name: str = "scnn"
     kind: Literal["scnn"] = "scnn"
-    pe_rows: int = Field(8, gt=0)
-    pe_cols: int = Field(8, gt=0)
+    pe_rows: int = Field(8, gt=0, description="PE grid rows (planar tiling of the input)")
+    pe_cols: int = Field(8, gt=0, description="PE grid columns")
     mult_f: int = Field(4, gt=0, description="weights per cycle per PE (F)")
     mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
     accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
+    out_channel_group: int = Field(
+        8, gt=0, description="output channels per group (Kc); PEs synchronize per group")
+    index_bits: int = Field(4, gt=0, le=32, description="zero-run index width of the "
+                            "compressed weight/activation streams")
 
     @property
     def pe_count(self) -> int:
@@ -40,7 +48,9 @@ class SparTenArch(ArchBase):
     clusters: int = Field(32, gt=0)
     units_per_cluster: int = Field(32, gt=0, description="compute units (one MAC each)")
     chunk_bits: int = Field(128, gt=0, description="bitmask chunk length")
-    load_balance: Literal["none", "gb-s", "gb-h"] = "gb-s"
+    load_balance: Literal["none", "gb-s"] = Field(
+        "gb-s", description="filter-to-unit assignment: natural order, or GB-S "
+        "(sort filters by density, deal them boustrophedon)")
 
     @property
     def pe_count(self) -> int:
@@ -48,15 +58,30 @@ class SparTenArch(ArchBase):
 
 
 class IndexMatchArch(ArchBase):
-    """A comparator-based CSR-intersection PE array (SNAP/SPRITE-like)."""
+    """A comparator-based CSR-intersection PE array (SNAP/SPRITE-like).
+
+    Each PE intersects one activation row fiber with one weight column fiber: every cycle
+    it compares a window of ``window`` activation indices with a window of ``window``
+    weight indices (``window²`` comparators), multiplies every match (``window``
+    multipliers, since a window holds at most ``window`` matches) and advances the
+    window(s) whose last index is smaller.
+    """
 
     name: str = "index-match"
     kind: Literal["index_match"] = "index_match"
     pe_rows: int = Field(16, gt=0)
     pe_cols: int = Field(16, gt=0)
-    comparators_per_cycle: int = Field(4, gt=0, description="index comparisons per cycle per PE")
-    fifo_depth: int = Field(4, gt=0, description="operand FIFO entries per PE")
+    window: int = Field(4, gt=0, le=64, description="index entries per operand compared "
+                        "per cycle per PE (window² comparators, window multipliers)")
+    fifo_depth: int = Field(8, gt=0, description="operand FIFO entries per PE; below "
+                            "2·window the next fiber cannot be prefetched (1 bubble/pair)")
+    index_bits: int = Field(8, gt=0, le=32, description="CSR index width")
+
+    @property
+    def comparators_per_cycle(self) -> int:
+        """Index comparisons per cycle per PE."""
+        return self.window * self.window
 
     @property
     def pe_count(self) -> int:
-        return self.pe_rows * self.pe_cols
+        return self.pe_rows * self.pe_cols * self.window

@@ -1,0 +1,168 @@
+"""Analytic model of SparTen (Gondimalla et al., MICRO 2019), from real non-zero masks.
+
+Machine: ``clusters`` clusters of ``units_per_cluster`` compute units (CUs), one MAC each.
+A CU computes whole dot products ``O[r, f] = A[r, :] · W[:, f]`` by a bitmask inner join
+over ``chunk_bits``-position chunks: per chunk it ANDs the two masks and, one match per
+cycle, finds each operand's value with a prefix popcount; a chunk with q matches holds the
+CU for ``max(q, 1)`` cycles (as :class:`sod.rtl.bitmask_pe.BitmaskJoinPE`).
+
+Mapping (documented choice, see docs/sparse-accelerators.md):
+
+* Filters (columns of W) are assigned once to *slots*: ``filter_groups × units`` CUs.
+  ``load_balance="gb-s"`` sorts filters by non-zero count (descending) and deals them
+  boustrophedon over the slots, so dense and sparse filters share a CU (SparTen's GB-S);
+  ``"none"`` deals them round-robin in natural order.
+* Clusters form ``row_groups × filter_groups``: ``filter_groups = max(1, clusters // m)``
+  (only when there are fewer rows than clusters, e.g. batch-1 FC layers), ``row_groups =
+  min(m, clusters // filter_groups)``. Row r goes to row group ``r mod row_groups``.
+* A cluster broadcasts one row of A at a time to its CUs and moves to the next row when
+  its slowest CU is done (no slack between CUs: the broadcast couples them).
+
+So ``cycles = max over clusters Σ_rows max_CU Σ_(filters of CU) Σ_chunks max(q, 1)``,
+computed exactly: ``Σ_chunks max(q, 1) = matches + (chunks with no match)`` from per-chunk
+mask products (float32 BLAS, exact for counts < 2²⁴). Repeats run one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.arch.sparse import SparTenArch
+from sod.models.common import Counts
+from sod.models.sparse_masks import effectual_macs, iter_chunk_products, operand_masks
+from sod.workload.gemm import Gemm
+
+
+@dataclass(frozen=True)
+class SparTenMapping:
+    """How one GEMM's rows and filters are spread over SparTen's clusters and CUs."""
+
+    row_groups: int
+    filter_groups: int
+    slot_of_filter: np.ndarray  # (n,) slot index in [0, filter_groups × units)
+
+    @property
+    def clusters_used(self) -> int:
+        return self.row_groups * self.filter_groups
+
+
+def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMapping:
+    """Rows → row groups and filters → CU slots for a (k, n) weight mask (pure)."""
+    n = weight.shape[1]
+    filter_groups = max(1, arch.clusters // m) if m < arch.clusters else 1
+    row_groups = min(m, arch.clusters // filter_groups)
+    slots = filter_groups * arch.units_per_cluster
+    if arch.load_balance == "gb-s":
+        nnz = weight.sum(axis=0, dtype=np.int64)
+        order = np.argsort(-nnz, kind="stable")  # densest first
+    else:
+        order = np.arange(n)
+    pos = np.arange(n)
+    rnd, col = pos // slots, pos % slots
+    dealt = np.where(rnd % 2 == 0, col, slots - 1 - col)  # boustrophedon
+    slot_of_filter = np.empty(n, np.int64)
+    slot_of_filter[order] = dealt if arch.load_balance == "gb-s" else col
+    return SparTenMapping(row_groups, filter_groups, slot_of_filter)
+
+
+def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int
+                ) -> np.ndarray:
+    """CU cycles of every dot product (m × n int64).
+
+    ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``.
+    """
+    m, n = act.shape[0], weight.shape[1]
+    cycles = np.zeros((m, n), np.int64)
+    for block in iter_chunk_products(act, weight, chunk_bits):
+        cycles += (block.sum(axis=0) + (block == 0).sum(axis=0)).astype(np.int64)
+    return cycles
+
+
+def _one_repeat(act: np.ndarray, weight: np.ndarray, arch: SparTenArch
+                ) -> tuple[int, dict[str, float]]:
+    m = act.shape[0]
+    mp = sparten_mapping(m, weight, arch)
+    cyc = pair_cycles(act, weight, arch.chunk_bits)
+    slots = mp.filter_groups * arch.units_per_cluster
+    # Work of every CU slot for every row: Σ over its filters (a scatter-add over columns).
+    per_slot = np.zeros((m, slots), np.int64)
+    _scatter_cols(per_slot, cyc, mp.slot_of_filter)
+    row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
+    rows_padded = -(-m // mp.row_groups) * mp.row_groups
+    padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
+    padded[:m] = row_time
+    cluster_time = padded.reshape(-1, mp.row_groups, mp.filter_groups).sum(axis=0)
+    cycles = int(cluster_time.max())
+    stats = {
+        "busy_cu_cycles": float(cyc.sum()),
+        "cluster_cycles_sum": float(cluster_time.sum()),
+        "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
+    }
+    return cycles, stats
+
+
+def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) -> None:
+    """``out[:, s] += Σ_{j: slot(j)=s} values[:, j]`` via sort + reduceat (vectorized)."""
+    order = np.argsort(slot_of_col, kind="stable")
+    sorted_slots = slot_of_col[order]
+    starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
+    sums = np.add.reduceat(values[:, order], starts, axis=1)
+    out[:, sorted_slots[starts]] += sums
+
+
+def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
+                     act_mask: object) -> Counts:
+    """Cycles, MACs and actions of one GEMM (all repeats) on SparTen, from its masks.
+
+    ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` is bool (m, k) or
+    (repeat, m, k). Compute cycles only: DRAM stalls are the memory model's.
+    """
+    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    m, k, n = gemm.m, gemm.k, gemm.n
+    chunks = -(-k // arch.chunk_bits)
+    cycles = 0
+    busy = cluster_sum = cu_row_slots = 0.0
+    filter_groups = 1
+    for rep in range(gemm.repeat):
+        c, st = _one_repeat(act[rep], weight[rep], arch)
+        cycles += c
+        busy += st["busy_cu_cycles"]
+        cluster_sum += st["cluster_cycles_sum"]
+        cu_row_slots += st["cu_row_slots"]
+        filter_groups = sparten_mapping(m, weight[rep], arch).filter_groups
+    effectual = effectual_macs(weight, act)
+    nnz_a = int(act.sum(dtype=np.int64))
+    nnz_w = int(weight.sum(dtype=np.int64))
+    vb = arch.value_bits
+    mask_bits_a = gemm.repeat * m * chunks * arch.chunk_bits
+    pairs = gemm.repeat * m * n
+    actions = {
+        "mac": float(effectual),
+        "prefix_sum_bits": float(pairs * chunks * 2 * arch.chunk_bits),
+        # A row is broadcast once per filter group; each CU re-reads its filters' chunks
+        # for every row (a CU holds one chunk, not whole filters).
+        "glb_read_bits.act": float(filter_groups * nnz_a * vb),
+        "glb_read_bits.weight": float(m * nnz_w * vb),
+        "glb_read_bits.meta": float(filter_groups * mask_bits_a
+                                    + m * gemm.repeat * n * chunks * arch.chunk_bits),
+        "glb_write_bits.out": float(pairs * vb),
+    }
+    details = {
+        "model": "sparten",
+        "cu_busy_fraction": busy / (cycles * arch.pe_count) if cycles else 0.0,
+        # Barrier loss inside clusters (slowest CU per row) and across clusters.
+        "intra_cluster_balance": busy / cu_row_slots if cu_row_slots else 0.0,
+        "inter_cluster_balance": (cluster_sum / (cycles * max(1, gemm.repeat)
+                                                 * _clusters_used(m, arch)))
+        if cycles else 0.0,
+    }
+    return Counts(compute_cycles=cycles, stall_cycles=0, macs_dense=gemm.macs,
+                  macs_issued=effectual, macs_effectual=effectual, pe_count=arch.pe_count,
+                  actions=actions, details=details)
+
+
+def _clusters_used(m: int, arch: SparTenArch) -> int:
+    fg = max(1, arch.clusters // m) if m < arch.clusters else 1
+    return min(m, arch.clusters // fg) * fg
