@@ -32,7 +32,7 @@ from sod.sparsity.synth import IID, stacks_repeats, synthetic_magnitudes
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
 from sod.workload.mask import BitMask
 
-_WEIGHT_STREAM, _ACT_STREAM = 0, 1
+_WEIGHT_STREAM, _ACT_STREAM, _GLOBAL_STREAM = 0, 1, 2
 _SPARSE_INPUTS = (Activation.RELU,)
 
 
@@ -146,6 +146,8 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
     activation masks are kept. Raises :class:`~sod.errors.SparsityError` on bad input.
     """
     model = model or workload.name
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise SparsityError(f"seed must be a non-negative integer, got {seed!r}")
     prof = parse_profile(profile, model)
     if prof.method == "none":
         return workload.with_gemms([
@@ -164,7 +166,7 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
     if prof.method == "global" and chosen:
         mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
         mult = [1 if stacks_repeats(gemms[i]) else gemms[i].repeat for i in chosen]
-        keeps = P.prune_global(mags, prof.density, mult, rng=_rng(seed, -1, _WEIGHT_STREAM))
+        keeps = P.prune_global(mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM))
         del mags
         for i, keep in zip(chosen, keeps, strict=True):
             gemms[i] = _with_weight_mask(gemms[i], keep)
