@@ -104,11 +104,16 @@ def _cells(tech: Technology, name: str, area_um2: float, structure: str) -> Part
 
 
 def mux(tech: Technology, inputs: int, bits: int, name: str = "mux") -> Part:
-    """An ``inputs``:1 mux of ``bits`` bits: (inputs − 1) MUX2 per bit."""
+    """An ``inputs``:1 mux of ``bits`` bits as AND-OR selection with a one-hot decode
+    shared by all bits: about one NAND2 per input per bit plus one AND2 per input (what
+    synthesis makes of wide array-indexed selects; a 2:1 mux comes out near a MUX2)."""
     _positive(name, inputs)
     _positive(name, bits)
-    return _cells(tech, f"{name}{inputs}:1x{bits}", (inputs - 1) * bits * tech.a("cell_mux2"),
-                  "(inputs-1) MUX2 per bit")
+    if inputs == 1:
+        return _cells(tech, f"{name}1:1x{bits}", 0.0, "a wire")
+    area = inputs * bits * tech.a("cell_nand2") + inputs * tech.a("cell_and2")
+    return _cells(tech, f"{name}{inputs}:1x{bits}", area,
+                  "AND-OR: inputs x bits NAND2 + inputs AND2 decode")
 
 
 def popcount(tech: Technology, n: int, name: str = "popcount") -> Part:
@@ -178,8 +183,8 @@ def decompressor_parts(tech: Technology, lanes: int, fmt: str = "bitmask",
     """A decompressor that emits ``lanes`` dense elements per cycle (the structure of
     :mod:`sod.rtl.decompressor`).
 
-    bitmask: a ripple chain of prefix popcounts over the mask, one triangular mux per lane
-    (lane i picks one of the first i+1 packed values), zero gating of the outputs; with
+    bitmask: a ripple chain of prefix popcounts over the mask, one triangular select per
+    lane (lane i picks one of the first i+1 packed values), zero gating of the outputs; with
     ``realign`` also a registered value word and a log shifter over a two-word window so
     vectors may straddle GLB words. The dense output is not registered (the edge PEs do).
     csc: the same, with an index register and a one-hot decode (lanes × log2 lanes AND2
@@ -191,10 +196,12 @@ def decompressor_parts(tech: Technology, lanes: int, fmt: str = "bitmask",
         raise CostError(f"unknown decompressor format {fmt!r} "
                         f"(known: {', '.join(DECOMPRESSOR_FORMATS)})")
     idx = max(math.ceil(math.log2(lanes)), 1)
-    tri = lanes * (lanes - 1) // 2
+    # Lane i selects one of the first i+1 packed values (AND-OR, decode shared by bits).
+    select = sum(i + 1 for i in range(lanes))
     parts = [
-        _cells(tech, f"lane_muxes{lanes}", tri * value_bits * tech.a("cell_mux2"),
-               "lane i: i MUX2 per bit"),
+        _cells(tech, f"lane_selects{lanes}",
+               select * (value_bits * tech.a("cell_nand2") + tech.a("cell_and2")),
+               "lane i: (i+1) inputs x bits NAND2 + (i+1) AND2 decode"),
         _cells(tech, "output_gating", lanes * value_bits * tech.a("cell_and2"),
                "one AND2 per output bit"),
     ]
@@ -209,8 +216,10 @@ def decompressor_parts(tech: Technology, lanes: int, fmt: str = "bitmask",
     if realign:
         parts += [
             register(tech, lanes * value_bits + 2 * idx + 1, "value_word_register"),
+            # Largest shift first: level b keeps lanes + 2**b - 1 words.
             _cells(tech, f"realign_shifter{lanes}",
-                   idx * lanes * value_bits * tech.a("cell_mux2"),
-                   "log2(lanes) levels x lanes x bits MUX2"),
+                   sum(lanes + 2 ** b - 1 for b in range(idx)) * value_bits
+                   * tech.a("cell_mux2"),
+                   "log shifter, level b: (lanes + 2^b - 1) x bits MUX2"),
         ]
     return parts

@@ -22,10 +22,10 @@ from sod.cost.components import (
     crossbar,
     decompressor_parts,
     fifo,
+    logic_pj_per_um2,
     multiplier,
     mux,
-    prefix_sum,
-    priority_encoder,
+    popcount,
     register,
     sram_macro,
 )
@@ -137,26 +137,33 @@ def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
 
 def bitmask_join_pe(tech: Technology, chunk: int = 16, value_bits: int = 8,
                     acc_bits: int = 32, buffers: Buffers = "pe") -> Composition:
-    """SparTen-like bitmask inner-join PE for one ``chunk`` of the reduction dimension.
+    """SparTen-like bitmask inner-join PE for one ``chunk`` of the reduction dimension
+    (the structure of :mod:`sod.rtl.bitmask_pe`).
 
-    Two mask registers, their AND, a find-first-set over the AND, two prefix sums (the
-    matched element's offset in each packed value buffer), two packed value buffers of
-    ``chunk`` values with chunk:1 read muxes, and a MAC.
+    Mask registers (A, W and the remaining matches), the lowest remaining match isolated
+    (``rem & -rem``, a chunk-wide negate) and the masks below it (a decrement), two
+    popcounts of the masked operand masks (SparTen's prefix sum at the one position in
+    use), the last-match test, two packed value buffers of ``chunk`` values with chunk:1
+    read selects, and a MAC.
     """
     for n, v in (("chunk", chunk), ("value_bits", value_bits), ("acc_bits", acc_bits)):
         _pos(n, v)
     _check_buffers(buffers)
-    and_gates = Part("mask_and", chunk, tech.a("cell_and2"), 0.0, "logic", "NanGate AND2")
-    parts: list[Part] = [register(tech, 2 * chunk, "mask_registers"), and_gates,
-                         priority_encoder(tech, chunk)]
-    ps = prefix_sum(tech, chunk)
-    parts.append(Part(ps.name, 2, ps.area_um2, ps.energy_pj, "logic", ps.source))
+    c = chunk
+    find = Part("lowest_match", 1, 3 * c * (tech.a("cell_half_adder") + tech.a("cell_and2")),
+                0.0, "logic", "NanGate cells: negate, decrement, last test: 3c (HA + AND2)")
+    find = Part(find.name, 1, find.area_um2, find.area_um2 * logic_pj_per_um2(tech),
+                "logic", find.source)
+    pc = popcount(tech, c, "offset_popcount")
+    masking = Part("mask_below", 2 * c, tech.a("cell_and2"), 0.0, "logic", "NanGate AND2")
+    parts: list[Part] = [register(tech, 3 * c, "mask_registers"), find, masking,
+                         Part(pc.name, 2, pc.area_um2, pc.energy_pj, "logic", pc.source)]
     shared = 0.0
     if buffers == "pe":
-        parts.append(register(tech, 2 * chunk * value_bits, "value_buffers"))
+        parts.append(register(tech, 2 * c * value_bits, "value_buffers"))
     else:
-        shared = 2 * chunk * value_bits
-    rd = mux(tech, chunk, value_bits, "value_read_mux")
+        shared = 2 * c * value_bits
+    rd = mux(tech, c, value_bits, "value_read_mux")
     parts.append(Part(rd.name, 2, rd.area_um2, rd.energy_pj, "logic", rd.source))
     parts += _mac(tech, value_bits, value_bits, acc_bits)
     return Composition("bitmask_join_pe", {"chunk": chunk}, tuple(parts), shared)

@@ -2,8 +2,9 @@
 
 Given a :class:`~sod.cost.area.ChipDescription` (or any :mod:`sod.arch` architecture) and
 a budget in mm², the solver evaluates every candidate size at once (numpy) and keeps the
-largest that fits: for a 2-D array, rows R = 1, 2, ... with cols = max(1, round(aspect·R));
-for a 1-D grid, the tile count. The GLB follows the buffer rule. The answer reports the
+one with the most PEs that fits: for a 2-D array, rows R = 1, 2, ... with
+cols = ⌊aspect·R⌋ or one more (so a square array also tries R×(R+1)); for a 1-D grid, the
+tile count. The GLB follows the buffer rule. The answer reports the
 leftover area, which is below one more step of the array.
 """
 
@@ -66,9 +67,12 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
         rows = np.arange(1, hi + 1, dtype=np.int64)
         cols = np.ones_like(rows)
     else:
+        # cols = floor(aspect·R) and one more, so a square array can grow R×R → R×(R+1).
         hi = max(int(math.sqrt(budget_um2 / (desc.tile_area_um2 * desc.aspect))) + 2, 1)
-        rows = np.arange(1, hi + 1, dtype=np.int64)
-        cols = np.maximum(np.rint(desc.aspect * rows).astype(np.int64), 1)
+        r = np.arange(1, hi + 1, dtype=np.int64)
+        base = np.maximum(np.floor(desc.aspect * r + 1e-9).astype(np.int64), 1)
+        rows = np.concatenate([r, r])
+        cols = np.concatenate([base, base + 1])
     pes = rows * cols * desc.pes_per_tile
     glb = glb_bytes_for(desc, tech, pes, budget_um2)
     if desc.glb.share is not None and desc.glb.share > 0 and glb[0] == 0:
@@ -78,10 +82,12 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
     total = sum(parts.values())
     fits = np.nonzero(total <= budget_um2)[0]
     if fits.size == 0:
-        need = float(total[0]) / 1e6
+        need = float(np.min(total)) / 1e6
         raise CostError(f"area budget {budget_mm2} mm² is too small for one {desc.tile} of "
                         f"{desc.kind} (needs {need:.4g} mm² with its buffer and overheads)")
-    best = int(fits[-1])  # area grows with the index: the last fit is the largest
+    # Most PEs; among equals, the smallest area.
+    order = np.lexsort((total[fits], -pes[fits]))
+    best = int(fits[order[0]])
     r, c = int(rows[best]), int(cols[best])
     area = chip_area(desc, tech, r, c, float(glb[best]))
     return Sizing(desc.kind, float(budget_mm2), r, c, area.pes, float(glb[best]), area)
