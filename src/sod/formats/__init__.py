@@ -29,6 +29,7 @@ from sod.formats.base import (
     Widths,
     decode_with,
     resolve_widths,
+    widths_for_shape,
 )
 from sod.formats.errors import FormatError
 
@@ -38,7 +39,7 @@ DEFAULT_FORMAT = "csc"
 __all__ = [
     "DEFAULT_FORMAT", "FORMATS", "Encoded", "FormatError", "FormatSpec", "Stall", "TileReader",
     "VectorParser", "Widths", "decode", "encode", "format_module", "need_bits", "parser",
-    "resolve_widths", "size_bits", "streaming",
+    "resolve_widths", "size_bits", "streaming", "widths_for_shape",
 ]
 
 

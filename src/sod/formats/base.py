@@ -198,3 +198,12 @@ def decode_with(parser: VectorParser, bits: np.ndarray, total_bits: int | None =
             raise parser.fail("truncated stream") from None
     parser.finish(reader)
     return out
+
+
+def widths_for_shape(widths: Widths, lanes: int, vectors: int) -> Widths:
+    """The same field widths for a smaller (edge) tile of ``lanes × vectors``."""
+    if not (0 < lanes <= widths.lanes and 0 < vectors <= widths.vectors):
+        raise FormatError(f"edge tile {lanes}x{vectors} does not fit widths resolved for "
+                          f"{widths.lanes}x{widths.vectors}")
+    return Widths(lanes, vectors, widths.value, widths.lane_index, widths.vector_index,
+                  widths.pointer, widths.run)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sod.compiler.image import CompileOptions, FastTiles, fast_tiles
+from sod.compiler.plan import TileGrid
 from sod.formats import Widths, need_bits
+from sod.models.dense import evaluate_dense
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,51 @@ def tile_timing(masks: np.ndarray, fmt: str, widths: Widths, read_width_bits: in
     if pad_before:
         need = np.concatenate([np.zeros((need.shape[0], pad_before), np.int64), need], axis=1)
     return emit_cycles(need, read_width_bits)
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """Cycles of one GEMM on a Sparse-on-Dense array (SCALE-Sim's counting convention)."""
+
+    dense_cycles: int  # the same GEMM with W never late (= the dense model)
+    fold_stall_cycles: np.ndarray  # (F,) cycles each fold waits for its W vectors
+    stream_stall_cycles: np.ndarray  # (S,) stalls of each distinct W stream
+
+    @property
+    def stall_cycles(self) -> int:
+        return int(self.fold_stall_cycles.sum())
+
+    @property
+    def cycles(self) -> int:
+        return self.dense_cycles + self.stall_cycles
+
+
+def stream_needs(tiles: FastTiles, grid: TileGrid, read_width_bits: int) -> np.ndarray:
+    """(S, V): bits each vector of each W stream needs, from the per-tile fast path."""
+    words = -(-tiles.size_bits // read_width_bits)
+    if grid.dataflow == "ws":  # one tile per stream, its zero vectors first
+        j = np.arange(grid.rows)
+        src = j[None, :] - tiles.pad_before[:, None]
+        gathered = np.take_along_axis(tiles.need_bits, np.clip(src, 0, None), axis=1)
+        return np.where(src >= 0, gathered, 0)
+    per = grid.k_blocks if grid.dataflow == "os" else grid.n_blocks
+    s = grid.count // per
+    w2 = words.reshape(s, per)
+    base = (np.cumsum(w2, axis=1) - w2) * read_width_bits  # first bit of each tile
+    need = tiles.need_bits.reshape(s, per, -1) + base[:, :, None]
+    valid = np.arange(tiles.need_bits.shape[1])[None, :] < tiles.vectors[:per, None]
+    return need[:, valid]  # every stream has the same tile shapes in the same order
+
+
+def layer_timing(w_mask: np.ndarray, m: int, rows: int, cols: int, dataflow: str,
+                 options: CompileOptions | None = None) -> LayerTiming:
+    """Analytic cycles of ``O = A[m×k] · W[k×n]`` with W compiled by ``options``."""
+    options = options or CompileOptions()
+    w_mask = np.asarray(w_mask, dtype=bool)
+    grid = TileGrid(int(w_mask.shape[0]), int(w_mask.shape[1]), rows, cols, dataflow)
+    tiles = fast_tiles(w_mask, grid, options)
+    timing = emit_cycles(stream_needs(tiles, grid, options.read_width_bits),
+                         options.read_width_bits)
+    dense = int(evaluate_dense(m, grid.k, grid.n, rows, cols, grid.dataflow).compute_cycles[0])
+    stream_stalls = np.asarray(timing.stall_cycles, dtype=np.int64)
+    return LayerTiming(dense, stream_stalls[grid.fold_streams(m)], stream_stalls)
