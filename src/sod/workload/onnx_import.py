@@ -231,6 +231,8 @@ def _matmul(node: onnx.NodeProto, name: str, a_shape: list[int], b_shape: list[i
         return _weight_gemm(name, n_rows, consts[a_name].T, Activation.OTHER)
     a2 = [1, *a_shape] if len(a_shape) == 1 else a_shape
     b2 = [*b_shape, 1] if len(b_shape) == 1 else b_shape
+    if len(b2) == 2:
+        a2 = [int(np.prod(a2[:-1])), a2[-1]]  # x(..., k) @ B(k, n): one GEMM, more rows
     batch = np.broadcast_shapes(tuple(a2[:-2]), tuple(b2[:-2]))
     reps = int(np.prod(batch)) if batch else 1
     return Gemm(name, m=int(a2[-2]), k=int(a2[-1]), n=int(b2[-1]), repeat=reps,

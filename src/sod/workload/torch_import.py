@@ -172,6 +172,9 @@ class _Capture(TorchFunctionMode):
         name = self._name("matmul")
         a2 = a.unsqueeze(0) if a.dim() == 1 else a
         b2 = b.unsqueeze(-1) if b.dim() == 1 else b
+        if b2.dim() == 2:
+            # x(..., k) @ B(k, n): batch dims are just more rows of one GEMM.
+            a2 = a2.reshape(-1, a2.shape[-1])
         batch = torch.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         m, k = a2.shape[-2:]
         n = b2.shape[-1]

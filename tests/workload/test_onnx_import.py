@@ -1,0 +1,129 @@
+"""from_onnx: a pruned torch model exported to ONNX imports with the same shapes,
+weights and densities as from_torch; Constant-node weights; bad files."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+nn = torch.nn
+prune = pytest.importorskip("torch.nn.utils.prune")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from sod.errors import WorkloadError  # noqa: E402
+from sod.sparsity import apply_sparsity  # noqa: E402
+from sod.workload import from_onnx, from_torch  # noqa: E402
+from sod.workload.gemm import Activation, LayerKind  # noqa: E402
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2)
+        self.fc1 = nn.Linear(16 * 4 * 4, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(x))
+        x = torch.relu(self.conv2(x))
+        x = nn.functional.gelu(self.fc1(x.flatten(1)))
+        return self.fc2(x)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    net = Net()
+    for mod, amount in ((net.conv1, 0.3), (net.conv2, 0.6), (net.fc1, 0.9), (net.fc2, 0.5)):
+        prune.l1_unstructured(mod, "weight", amount=amount)
+    x = torch.randn(2, 1, 8, 8)
+    path = tmp_path_factory.mktemp("onnx") / "net.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), str(path), dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    return net, x, path
+
+
+def test_onnx_matches_torch(exported):
+    net, x, path = exported
+    wo = from_onnx(path, batch=2)
+    wt = from_torch(net, x)
+    assert [g.name for g in wo] == [g.name for g in wt] == ["conv1", "conv2", "fc1", "fc2"]
+    for go, gt in zip(wo, wt, strict=True):
+        assert (go.m, go.k, go.n, go.repeat, go.kind) == (gt.m, gt.k, gt.n, gt.repeat, gt.kind)
+        assert go.conv == gt.conv
+        np.testing.assert_array_equal(go.weights, gt.weights)
+        assert go.weight_density == gt.weight_density
+        np.testing.assert_array_equal(go.weight_mask.packed, gt.weight_mask.packed)
+        mod = getattr(net, go.name)
+        assert go.weight_density == mod.weight_mask.sum().item() / mod.weight_mask.numel()
+        assert go.act_mask is None  # ONNX graphs are not executed
+    acts = [g.input_activation for g in wo]
+    assert acts == [Activation.NONE, Activation.RELU, Activation.RELU, Activation.GELU]
+
+
+def test_dynamic_batch_and_synthetic_acts(exported):
+    _, _, path = exported
+    w = from_onnx(path, batch=5)
+    assert w.gemms[0].m == 5 * 64 and w.gemms[2].m == 5
+    filled = apply_sparsity(w, "keep,act=0.3", seed=0)
+    relu_fed = [g for g in filled if g.input_activation == Activation.RELU]
+    assert all(g.act_mask is not None for g in relu_fed)
+    assert filled.gemms[2].act_density == pytest.approx(0.3, abs=1e-3)
+    assert filled.gemms[3].act_mask is None  # GELU input: dense
+    for a, b in zip(w, filled, strict=True):
+        assert a.weight_density == b.weight_density  # keep: weights untouched
+
+
+def test_constant_node_weights_and_attention(tmp_path):
+    w1 = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], dtype=np.float32)  # (k=2, n=3)
+    w2 = np.array([[0.0, 1.0, 0.0, 0.0]] * 3, dtype=np.float32)  # k=3 × n=4; stored transposed (transB)
+    nodes = [
+        helper.make_node("Constant", [], ["W1"], value=numpy_helper.from_array(w1, "W1")),
+        helper.make_node("MatMul", ["x", "W1"], ["h"], name="mm"),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Gemm", ["r", "W2"], ["y"], name="fc", transB=1),
+        helper.make_node("MatMul", ["q", "kt"], ["s"], name="qk"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2]),
+         helper.make_tensor_value_info("q", TensorProto.FLOAT, [3, 7, 5]),
+         helper.make_tensor_value_info("kt", TensorProto.FLOAT, [3, 5, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [3, 7, 7])],
+        initializer=[numpy_helper.from_array(w2.T.copy(), "W2")])
+    path = tmp_path / "c.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    w = from_onnx(path, batch=4)
+    mm, fc, qk = w.gemms
+    assert (mm.m, mm.k, mm.n) == (4, 2, 3) and mm.weight_density == 0.5
+    assert mm.input_activation == Activation.NONE
+    np.testing.assert_array_equal(fc.weights, w2)  # transB undone: k × n
+    assert fc.input_activation == Activation.RELU and fc.weight_density == 0.25
+    assert (qk.m, qk.k, qk.n, qk.repeat, qk.kind) == (7, 5, 7, 3, LayerKind.ATTENTION)
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07this is not a protobuf\xff\xff")
+    with pytest.raises(WorkloadError, match="cannot parse ONNX file") as err:
+        from_onnx(bad)
+    assert "\n" not in str(err.value)
+    with pytest.raises(WorkloadError, match="does not exist"):
+        from_onnx(tmp_path / "missing.onnx")
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    empty = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph), str(empty))
+    with pytest.raises(WorkloadError, match="no Conv, Gemm or MatMul"):
+        from_onnx(empty)
