@@ -1,0 +1,67 @@
+"""`sod workload`: table and JSON output, imports, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sod.cli.workload import register
+from sod.errors import SodError
+
+app = typer.Typer()
+register(app)
+
+
+@app.callback()
+def _root() -> None:  # keeps `workload` a sub-command
+    pass
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["workload", *args])
+
+
+def test_table_lists_every_layer():
+    res = run("--model", "lenet5", "--sparsity", "han2015", "--seed", "1")
+    assert res.exit_code == 0, res.output
+    for name in ("conv1", "conv2", "ip1", "ip2", "empty kern", "p99 0-run"):
+        assert name in res.output
+
+
+def test_json_densities():
+    res = run("-m", "lenet300", "-s", "han2015", "--json")
+    data = json.loads(res.output)
+    dens = {row["layer"]: row["weight_density"] for row in data["layers"]}
+    assert dens == pytest.approx({"ip1": 0.08, "ip2": 0.09, "ip3": 0.26}, abs=1e-4)
+    acts = {row["layer"]: row["act_density"] for row in data["layers"]}
+    assert acts == pytest.approx({"ip1": 1.0, "ip2": 0.38, "ip3": 0.65}, abs=1e-2)
+    assert data["total"]["weights"] == 784 * 300 + 300 * 100 + 100 * 10
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-m", "lenet300", "-s", "uniform:0"], "density must be in (0, 1]"),
+    (["-m", "lenet300", "-s", "nm:4:2"], "N <= M"),
+    (["-m", "lenet300", "-s", "block:200:0.5"], "larger than"),
+    (["-m", "lenet300", "--tile", "3by3"], "--tile"),
+    (["-m", "lenet300", "--onnx", "x.onnx"], "exactly one"),
+])
+def test_bad_input_raises_sod_error(args, message):
+    res = run(*args)
+    assert isinstance(res.exception, SodError)
+    assert message in str(res.exception)
+
+
+def test_console_script_exit_code_2(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not an onnx file")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sod.cli import main; main()", "workload", "--onnx",
+         str(bad)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: cannot parse ONNX file")
+    assert proc.stderr.count("\n") == 1
