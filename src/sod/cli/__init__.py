@@ -14,7 +14,7 @@ import typer
 
 from sod.errors import SodError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "hw", "workload", "tech")
+COMMAND_MODULES: tuple[str, ...] = ("run", "hw", "workload", "tech", "compile")
 
 app = typer.Typer(
     name="sod",
