@@ -87,14 +87,19 @@ class SparseOnDenseArch(Architecture):
     kind: Literal["sparse_on_dense"] = "sparse_on_dense"  # type: ignore[assignment]
     weight_format: str = Field("csc", description="format of weights in DRAM/GLB (sod.formats)")
     act_format: str = Field("dense", description="format of activations in DRAM/GLB")
-    index_bits: int = Field(8, gt=0, le=32, description="width of row indices / run lengths")
-    pointer_bits: int = Field(16, gt=0, le=64, description="width of column pointers")
+    index_bits: int | None = Field(
+        None, gt=0, le=32, description="index width; None = the minimum for the tile shape")
+    pointer_bits: int | None = Field(
+        None, gt=0, le=32, description="pointer width; None = the minimum for the tile shape")
+    run_bits: int = Field(4, gt=0, le=16, description="RLE zero-run field width")
     dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
     decompressor_lanes: int = Field(
         0, ge=0, description="dense elements per cycle per unit; 0 = match the array edge")
     decompressor_units: int = Field(1, gt=0, description="decompression units per operand")
     decompressor_read_bits: int = Field(
         0, ge=0, description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits")
+    decompressor_tile_buffer: bool = Field(
+        True, description="a tile buffer lets a unit decompress the next fold's tile early")
     placement: DecompressorPlacement = DecompressorPlacement.AFTER_GLB
     zero_gating: bool = Field(True, description="gate MACs on zero operands (energy only)")
     skip_zero_tiles: bool = Field(True, description="skip weight tiles that are all zero")

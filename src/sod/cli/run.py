@@ -9,10 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sod.arch.spec import Architecture, Dataflow, parse_array
+from sod.arch.presets import load_arch, presets
+from sod.arch.spec import Dataflow, parse_array
 from sod.errors import SodError, WorkloadError
 from sod.report.tables import result_csv, result_json, result_table
-from sod.study.run import run_dense
+from sod.study.run import run_arch
 from sod.workload.gemm import Workload
 from sod.workload.topology_csv import read_topology
 from sod.workload.zoo import ZOO, get_model
@@ -65,30 +66,58 @@ def run_command(
     topology_format: TopologyKind = typer.Option(TopologyKind.AUTO, help="topology CSV format"),
     scalesim_ofmap: bool = typer.Option(
         False, help="compute conv output sizes as SCALE-Sim does (ceil), for cross-checks"),
-    array: str = typer.Option("32x32", "--array", "-a", help="PE array ROWSxCOLS"),
-    dataflow: Dataflow = typer.Option(Dataflow.WS, "--dataflow", "-d", help="ws, os or is"),
+    arch_name: str = typer.Option("dense", "--arch",
+                                  help="architecture preset (see `sod archs`) or YAML file"),
+    array: str | None = typer.Option(None, "--array", "-a",
+                                     help="PE array ROWSxCOLS (systolic architectures)"),
+    dataflow: Dataflow | None = typer.Option(None, "--dataflow", "-d", help="ws, os or is"),
+    sparsity: str | None = typer.Option(
+        None, "--sparsity", "-s",
+        help="sparsity profile: han2015, uniform:D, global:D, nm:N:M, bert:D, llama:2:4, "
+             "auto, dense (see docs/sparsity.md)"),
+    seed: int = typer.Option(0, help="seed of the sparsity generator"),
+    ideal_memory: bool = typer.Option(
+        False, "--ideal-memory", help="ignore GLB capacity and DRAM bandwidth"),
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
-    frequency_mhz: float = typer.Option(1000.0, help="clock frequency in MHz"),
+    frequency_mhz: float | None = typer.Option(None, help="clock frequency in MHz"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="output format"),
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the output here"),
 ) -> None:
-    """Evaluate a workload on a systolic array; per-layer table and totals."""
-    rows, cols = parse_array(array)
-    if frequency_mhz <= 0:
-        raise SodError(f"--frequency-mhz must be positive, got {frequency_mhz}")
+    """Evaluate a workload on an architecture; per-layer table and totals."""
+    overrides: dict[str, object] = {}
+    if array is not None:
+        overrides["array_rows"], overrides["array_cols"] = parse_array(array)
+    if dataflow is not None:
+        overrides["dataflow"] = dataflow.value
+    if frequency_mhz is not None:
+        if frequency_mhz <= 0:
+            raise SodError(f"--frequency-mhz must be positive, got {frequency_mhz}")
+        overrides["frequency_mhz"] = frequency_mhz
+    if ideal_memory:
+        overrides["ideal_memory"] = True
+    arch = load_arch(arch_name, **overrides)
+    if ("array_rows" in overrides or "dataflow" in overrides) and not hasattr(arch, "array_rows"):
+        raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
     workload = load_workload(model, topology, batch, seq_len, topology_format.value,
                              scalesim_ofmap)
-    arch = Architecture(array_rows=rows, array_cols=cols, dataflow=dataflow,
-                        frequency_mhz=frequency_mhz, ideal_memory=True)
-    result = run_dense(workload, arch)
+    if sparsity is not None:
+        from sod.sparsity.apply import apply_sparsity
+
+        workload = apply_sparsity(workload, sparsity, seed=seed)
+    result = run_arch(workload, arch)
     console = Console(width=None if Console().is_terminal else 160)
     if fmt is OutputFormat.TABLE:
         console.print(result_table(result))
         t = result.total
-        console.print(f"cycles {t['cycles']:,}  latency {t['latency_ms']:.3f} ms  "
-                      f"utilization {t['utilization']:.3f}  "
-                      f"effective {t['effective_gops']:,.1f} GOP/s at {frequency_mhz:g} MHz")
+        line = (f"cycles {t['cycles']:,} (stalls {t['stall_cycles']:,})  "
+                f"latency {t['latency_ms']:.3f} ms  utilization {t['utilization']:.3f}  ")
+        if "effective_utilization" in t:
+            line += f"effective utilization {t['effective_utilization']:.3f}  "
+        line += f"effective {t['effective_gops']:,.1f} GOP/s at {arch.frequency_mhz:g} MHz"
+        console.print(line)
+        for note in result.notes:
+            console.print(f"note: {note}")
         text = None
     else:
         text = result_json(result) if fmt is OutputFormat.JSON else result_csv(result)
@@ -102,6 +131,18 @@ def run_command(
             raise SodError(f"cannot write {out}: {err.strerror}") from None
 
 
+def archs_command() -> None:
+    """List the architecture presets."""
+    table = Table(title="architecture presets (sod run --arch NAME)")
+    for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
+        table.add_column(col, justify="left" if col in ("name", "kind") else "right")
+    for name, arch in presets().items():
+        table.add_row(name, arch.kind, f"{arch.pe_count:,}", f"{arch.glb_kib:g}",
+                      f"{arch.dram_bandwidth_bytes_per_cycle:g}", f"{arch.frequency_mhz:g}")
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("models")(models_command)
     app.command("run")(run_command)
+    app.command("archs")(archs_command)

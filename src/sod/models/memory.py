@@ -59,7 +59,17 @@ def plan_tiling(
     m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
     double_buffered: bool = True, stage_rows: int = 1,
 ) -> TilingPlan:
-    """The cheapest (fewest DRAM bits) schedule of one GEMM for a GLB of ``glb_bits``.
+    """The cheapest (fewest DRAM bits) schedule of one GEMM for a GLB of ``glb_bits``."""
+    plans = candidate_plans(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
+                            stage_rows)
+    return min(plans, key=lambda p: (p.dram_bits, p.blocks))
+
+
+def candidate_plans(
+    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
+    double_buffered: bool = True, stage_rows: int = 1,
+) -> list[TilingPlan]:
+    """Every schedule of one GEMM that fits a GLB of ``glb_bits`` (at least one, or raise).
 
     ``a_bits``, ``w_bits``, ``o_bits`` are the stored sizes of the whole A (m × k), W
     (k × n) and O (m × n). ``stage_rows`` is the number of A rows (or W columns) the
@@ -98,7 +108,7 @@ def plan_tiling(
             f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
             f"{m}x{k}x{n} GEMM's operands (glb_kib too small)"
         )
-    return min(plans, key=lambda p: (p.dram_bits, p.blocks))
+    return plans
 
 
 def pipeline_cycles(load_cycles: np.ndarray, compute_cycles: np.ndarray,

@@ -13,6 +13,7 @@ from sod.study.run import RunResult
 
 LAYER_COLUMNS = ["name", "m", "k", "n", "repeat", "macs", "folds", "compute_cycles",
                  "stall_cycles", "cycles", "utilization"]
+SPARSE_COLUMNS = ["weight_density", "act_density", "effective_utilization"]
 
 
 def _fmt(value: Any) -> str:
@@ -25,15 +26,18 @@ def _fmt(value: Any) -> str:
 
 def result_table(result: RunResult) -> Table:
     arch = result.arch
-    title = (f"{result.workload} on {arch.get('name', 'arch')} "
-             f"{arch['array_rows']}x{arch['array_cols']} {arch['dataflow'].upper()}")
+    shape = (f" {arch['array_rows']}x{arch['array_cols']} {arch['dataflow'].upper()}"
+             if "array_rows" in arch else "")
+    title = f"{result.workload} on {arch.get('name', 'arch')}{shape}"
     table = Table(title=title, show_footer=True)
     totals = result.total
-    for col in LAYER_COLUMNS:
+    columns = LAYER_COLUMNS + [c for c in SPARSE_COLUMNS if c in result.layers[0]]
+    for col in columns:
         footer = "total" if col == "name" else _fmt(totals[col]) if col in totals else ""
-        table.add_column(col, footer=footer, justify="left" if col == "name" else "right")
+        header = col.replace("effective_utilization", "eff_util").replace("_density", "_dens")
+        table.add_column(header, footer=footer, justify="left" if col == "name" else "right")
     for row in result.layers:
-        table.add_row(*(_fmt(row[c]) for c in LAYER_COLUMNS))
+        table.add_row(*(_fmt(row[c]) for c in columns))
     return table
 
 
@@ -43,8 +47,8 @@ def result_json(result: RunResult) -> str:
 
 def result_csv(result: RunResult) -> str:
     out = io.StringIO()
-    fields = list(result.layers[0].keys())
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    fields = [f for f, v in result.layers[0].items() if not isinstance(v, dict)]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(result.layers)
     total = {f: result.total.get(f, "") for f in fields}
