@@ -1,0 +1,372 @@
+"""Analytic model of SCNN (Parashar et al., ISCA 2017), from real non-zero masks.
+
+SCNN runs a convolution as Cartesian products. The input plane (H × W) is cut into
+``pe_rows × pe_cols`` equal tiles, one per PE (planar tiling, all channels). Output
+channels are processed in groups of ``Kc = out_channel_group``; for each group and input
+channel c, every PE multiplies each vector of F non-zero weights (of channel c, group's
+output channels, all kernel positions, in (k, r, s) order) with each vector of I non-zero
+activations of its tile (in (y, x) order): one F×I product array per cycle. Each product
+goes through a scatter crossbar to the accumulator bank of its output coordinate; the
+``accumulator_banks`` banks take one product each per cycle, so a cycle whose products
+hit one bank q times lasts q cycles (bank conflicts; same-address products conflict too).
+Products whose output falls outside the plane (or between strides) are computed and
+dropped (wasted). PEs synchronize after every output-channel group (the slowest PE sets
+its time); images of a batch run one after another.
+
+Per (image, PE, group, channel) block, ideal cycles are
+``ceil(nnz_w / F) · ceil(nnz_a / I)`` (intra-PE fragmentation: partial vectors waste
+multiplier slots); layer cycles are ``Σ_(image, group) max_PE Σ_c block cycles`` with bank
+conflicts added. Everything except the conflicts is exact and costs a few small matrix
+products. Bank conflicts need the coordinates of every product: they are computed exactly
+(every cycle enumerated, vectorized) when the layer has at most ``conflict_cycles`` ideal
+cycles; otherwise on ``conflict_cycles`` cycles drawn uniformly with a seeded Generator,
+and the measured slow-down ratio is applied to every block (a stated approximation whose
+error against :mod:`sod.reference.scnn` is tested).
+
+Non-convolution GEMMs (FC, attention) are mapped as SCNN maps FC layers: a 1 × 1
+convolution with k input and n output channels over a plane of the m rows (tokens), laid
+out ``ceil(m / ceil(√m)) × ceil(√m)``. A batch-1 FC layer is then a 1 × 1 plane on a
+single PE — SCNN's known poor FC efficiency.
+
+Conv GEMMs need the input feature-map mask. Pass it as ``input_mask`` (batch, channels,
+H, W); otherwise it is folded back from the im2col'd ``act_mask``: an input pixel is
+non-zero if any window entry that reads it is (exact when ``act_mask`` is a real im2col;
+for an arbitrary m × k mask this ORs the windows, a superset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.arch.sparse import SCNNArch
+from sod.errors import WorkloadError
+from sod.models.common import Counts
+from sod.models.sparse_masks import effectual_macs, operand_masks
+from sod.workload.gemm import Gemm
+
+#: Ideal cycles up to which bank conflicts are computed exactly (else sampled).
+DEFAULT_CONFLICT_CYCLES = 1 << 14
+
+
+@dataclass(frozen=True)
+class SCNNPlane:
+    """The convolution SCNN runs for one repeat of a GEMM."""
+
+    batch: int
+    channels: int
+    in_h: int
+    in_w: int
+    out_channels: int
+    kernel_h: int
+    kernel_w: int
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_h: int = 0
+    pad_w: int = 0
+    dilation_h: int = 1
+    dilation_w: int = 1
+    out_h: int = 1
+    out_w: int = 1
+    rows: int = 0  # GEMM rows m (non-conv planes hold fewer pixels than in_h·in_w)
+
+
+def scnn_plane(gemm: Gemm) -> SCNNPlane:
+    """The convolution geometry SCNN sees for ``gemm`` (see the module docstring)."""
+    cv = gemm.conv
+    if cv is not None:
+        pixels = cv.out_h * cv.out_w
+        if gemm.m % pixels:
+            raise WorkloadError(f"layer {gemm.name!r}: m={gemm.m} is not a multiple of the "
+                                f"output plane {cv.out_h}x{cv.out_w}")
+        return SCNNPlane(gemm.m // pixels, cv.in_channels // cv.groups, cv.in_h, cv.in_w,
+                         gemm.n, cv.kernel_h, cv.kernel_w, cv.stride_h, cv.stride_w,
+                         cv.pad_h, cv.pad_w, cv.dilation_h, cv.dilation_w, cv.out_h,
+                         cv.out_w, gemm.m)
+    w = int(np.ceil(np.sqrt(gemm.m)))
+    h = -(-gemm.m // w)
+    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m)
+
+
+def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
+    """Output rows/cols whose kernel tap (r, s) reads inside the input, and those inputs."""
+    out = []
+    for o_n, i_n, st, pd, dl, tap in ((pl.out_h, pl.in_h, pl.stride_h, pl.pad_h,
+                                       pl.dilation_h, r),
+                                      (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w,
+                                       pl.dilation_w, s)):
+        off = tap * dl - pd  # input coordinate of output 0
+        lo = max(0, (st - 1 - off) // st)  # first output reading input ≥ 0
+        hi = min(o_n - 1, (i_n - 1 - off) // st)
+        if hi < lo:
+            return None
+        out.append((slice(lo, hi + 1), slice(off + lo * st, off + hi * st + 1, st)))
+    (oy, iy), (ox, ix) = out
+    return oy, ox, iy, ix
+
+
+def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Feature map (batch, C, H, W) from an im2col'd (m, k) operand: bool → OR of windows,
+    numbers → the value read (consistent for a real im2col)."""
+    fmap = np.zeros((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
+    a6 = act.reshape(pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w)
+    for r in range(pl.kernel_h):
+        for s in range(pl.kernel_w):
+            sl = _window_slices(pl, r, s)
+            if sl is None:
+                continue
+            oy, ox, iy, ix = sl
+            part = a6[:, oy, ox, :, r, s].transpose(0, 3, 1, 2)
+            view = fmap[:, :, iy, ix]
+            fmap[:, :, iy, ix] = (view | part) if act.dtype == bool else np.where(
+                part != 0, part, view)
+    return fmap
+
+
+def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """The (m, k) GEMM operand of a (batch, C, H, W) feature map (k order (c, r, s))."""
+    a6 = np.zeros((pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w),
+                  fmap.dtype)
+    for r in range(pl.kernel_h):
+        for s in range(pl.kernel_w):
+            sl = _window_slices(pl, r, s)
+            if sl is not None:
+                oy, ox, iy, ix = sl
+                a6[:, oy, ox, :, r, s] = fmap[:, :, iy, ix].transpose(0, 2, 3, 1)
+    return a6.reshape(pl.batch * pl.out_h * pl.out_w, -1)
+
+
+def kernels_of(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Kernels (K, C, kh, kw) of a (k, n) weight operand (k order (c, r, s))."""
+    return weight.reshape(pl.channels, pl.kernel_h, pl.kernel_w, pl.out_channels
+                          ).transpose(3, 0, 1, 2)
+
+
+def plane_operands(gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(feature map (batch, C, H, W), kernels (K, C, kh, kw)) of one repeat's operands."""
+    kern = kernels_of(weight, pl)
+    if gemm.conv is not None:
+        return fold_im2col(act, pl), kern
+    fmap = np.zeros((1, pl.channels, pl.in_h * pl.in_w), act.dtype)
+    fmap[0, :, : gemm.m] = act.T
+    return fmap.reshape(1, pl.channels, pl.in_h, pl.in_w), kern
+
+
+def pe_tiles(fmap: np.ndarray, arch: SCNNArch) -> tuple[np.ndarray, int, int]:
+    """Feature map padded and split per PE: (batch, PE, C, th, tw), th, tw."""
+    b, c, h, w = fmap.shape
+    th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
+    pad = np.zeros((b, c, arch.pe_rows * th, arch.pe_cols * tw), fmap.dtype)
+    pad[:, :, :h, :w] = fmap
+    t = pad.reshape(b, c, arch.pe_rows, th, arch.pe_cols, tw).transpose(0, 2, 4, 1, 3, 5)
+    return t.reshape(b, arch.pe_rows * arch.pe_cols, c, th, tw), th, tw
+
+
+def kernel_groups(kern: np.ndarray, arch: SCNNArch) -> np.ndarray:
+    """Kernels padded to whole groups: (G, Kc, C, kh, kw)."""
+    k = kern.shape[0]
+    kc = arch.out_channel_group
+    g = -(-k // kc)
+    pad = np.zeros((g * kc, *kern.shape[1:]), kern.dtype)
+    pad[:k] = kern
+    return pad.reshape(g, kc, *kern.shape[1:])
+
+
+def bank_of(k_local: np.ndarray, oy: np.ndarray, ox: np.ndarray, pl: SCNNPlane,
+            banks: int) -> np.ndarray:
+    """Accumulator bank of an output coordinate: linear address modulo the bank count."""
+    return ((k_local * pl.out_h + oy) * pl.out_w + ox) % banks
+
+
+def output_coords(y: np.ndarray, x: np.ndarray, r: np.ndarray, s: np.ndarray,
+                  pl: SCNNPlane) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(oy, ox, valid) of the product of input pixel (y, x) with kernel tap (r, s)."""
+    ny = y + pl.pad_h - r * pl.dilation_h
+    nx = x + pl.pad_w - s * pl.dilation_w
+    oy, ox = ny // pl.stride_h, nx // pl.stride_w
+    valid = ((ny % pl.stride_h == 0) & (nx % pl.stride_w == 0) & (ny >= 0) & (nx >= 0)
+             & (oy < pl.out_h) & (ox < pl.out_w))
+    if pl.rows and pl.rows < pl.out_h * pl.out_w * pl.batch:  # padded plane pixels
+        valid &= oy * pl.out_w + ox < pl.rows
+    return oy, ox, valid
+
+
+@dataclass(frozen=True)
+class _Streams:
+    """Non-zero coordinates in SCNN's stream order, with block offsets."""
+
+    w_k: np.ndarray
+    w_r: np.ndarray
+    w_s: np.ndarray
+    w_start: np.ndarray  # (C, G) first entry of the (channel, group) weight stream
+    a_y: np.ndarray
+    a_x: np.ndarray
+    a_start: np.ndarray  # (batch, PE, C) first entry of the (image, PE, channel) stream
+
+
+def _streams(tiles: np.ndarray, th: int, tw: int, kg: np.ndarray, arch: SCNNArch,
+             nw: np.ndarray, na: np.ndarray) -> _Streams:
+    g, kc, c, kh, kw = kg.shape
+    # Weights ordered (c, k, r, s): group streams are contiguous runs inside a channel.
+    wc, wk, wr, ws = np.nonzero(kg.transpose(2, 0, 1, 3, 4).reshape(c, g * kc, kh, kw))
+    del wc
+    w_start = np.concatenate([[0], np.cumsum(nw.T.ravel())[:-1]]).reshape(c, g)
+    b, p = tiles.shape[:2]
+    _, pe, _, ty, tx = np.nonzero(tiles)
+    py, px = pe // arch.pe_cols, pe % arch.pe_cols
+    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, p, c)
+    return _Streams(wk, wr, ws, w_start, py * th + ty, px * tw + tx, a_start)
+
+
+def cycle_times(ids: np.ndarray, cum_blocks: np.ndarray, shape: tuple[int, int, int, int],
+                av: np.ndarray, nw: np.ndarray, na: np.ndarray, st: _Streams,
+                pl: SCNNPlane, arch: SCNNArch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Duration (≥ 1) of the given ideal cycles, their block ids and valid product counts.
+
+    Cycle ``id`` lies in the block ``searchsorted(cum_blocks, id)``; inside a block the
+    weight vector is the outer loop and the activation vector the inner one.
+    """
+    f_, i_ = arch.mult_f, arch.mult_i
+    blk = np.searchsorted(cum_blocks, ids, side="right")
+    local = ids - np.concatenate([[0], cum_blocks])[blk]
+    b, p, g, c = np.unravel_index(blk, shape)
+    n_av = av[b, p, c]
+    wv, avi = local // n_av, local % n_av
+    jw = wv[:, None] * f_ + np.arange(f_)[None, :]
+    ja = avi[:, None] * i_ + np.arange(i_)[None, :]
+    ok_w = jw < nw[g, c][:, None]
+    ok_a = ja < na[b, p, c][:, None]
+    iw = np.where(ok_w, st.w_start[c, g][:, None] + jw, 0)
+    ia = np.where(ok_a, st.a_start[b, p, c][:, None] + ja, 0)
+    k_local = st.w_k[iw] - (g * arch.out_channel_group)[:, None]
+    oy, ox, valid = output_coords(st.a_y[ia][:, None, :], st.a_x[ia][:, None, :],
+                                  st.w_r[iw][:, :, None], st.w_s[iw][:, :, None], pl)
+    valid &= ok_w[:, :, None] & ok_a[:, None, :]
+    bank = bank_of(k_local[:, :, None], oy, ox, pl, arch.accumulator_banks)
+    nb = arch.accumulator_banks
+    key = np.arange(len(ids))[:, None, None] * nb + bank
+    loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
+    return np.maximum(loads.max(axis=1), 1), blk, valid.sum(axis=(1, 2))
+
+
+def _one_repeat(fmap: np.ndarray, kern: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
+                conflict_cycles: int, rng: np.random.Generator) -> dict[str, float]:
+    tiles, th, tw = pe_tiles(fmap, arch)
+    kg = kernel_groups(kern, arch)
+    na = tiles.sum(axis=(3, 4), dtype=np.int64)  # (batch, PE, C)
+    nw = kg.sum(axis=(1, 3, 4), dtype=np.int64)  # (G, C)
+    av = -(-na // arch.mult_i)
+    wvec = -(-nw // arch.mult_f)
+    ideal = np.einsum("bpc,gc->bpg", av, wvec)  # ideal cycles per (image, PE, group)
+    issued = int(np.einsum("bpc,gc->", na, nw))
+    blocks = av[:, :, None, :] * wvec[None, None, :, :]  # (batch, PE, G, C)
+    cum = np.cumsum(blocks.ravel())
+    total = int(cum[-1]) if cum.size else 0
+    st = _streams(tiles, th, tw, kg, arch, nw, na)
+    ideal_layer = int(ideal.max(axis=1).sum())
+    if total == 0:
+        return {"cycles": 0, "ideal": 0, "issued": issued, "exact": 1, "ratio": 1.0,
+                "busy_ideal": 0, "pe_slots": 0}
+    exact = total <= conflict_cycles
+    ids = np.arange(total) if exact else np.sort(rng.integers(0, total, conflict_cycles))
+    times = np.empty(len(ids), np.int64)
+    blk = np.empty(len(ids), np.int64)
+    step = 1 << 13  # bound scratch memory
+    for lo in range(0, len(ids), step):
+        t, bl, _ = cycle_times(ids[lo: lo + step], cum, blocks.shape, av, nw, na, st, pl,
+                               arch)
+        times[lo: lo + step], blk[lo: lo + step] = t, bl
+    if exact:
+        per_block = np.bincount(blk, weights=times, minlength=blocks.size)
+        actual = per_block.reshape(blocks.shape).sum(axis=3)
+        cycles = round(float(actual.max(axis=1).sum()))
+        ratio = float(times.sum() / total)
+    else:
+        ratio = float(times.mean())
+        cycles = round(ideal_layer * ratio)
+    return {"cycles": cycles, "ideal": ideal_layer, "issued": issued, "exact": int(exact),
+            "ratio": ratio, "busy_ideal": int(ideal.sum()),
+            "pe_slots": ideal_layer * ideal.shape[1]}
+
+
+def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: object, *,
+                  input_mask: np.ndarray | None = None,
+                  conflict_cycles: int = DEFAULT_CONFLICT_CYCLES,
+                  rng: np.random.Generator | None = None) -> Counts:
+    """Cycles, MACs and actions of one GEMM (all repeats) on SCNN, from its masks.
+
+    ``weight_mask`` bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
+    (repeat, m, k). ``input_mask`` (conv only): the input feature-map mask (batch,
+    channels, H, W) with all groups' channels, used instead of folding ``act_mask``.
+    ``rng`` draws the bank-conflict sample of large layers (default: seeded with 0).
+    Compute cycles only (DRAM stalls are the memory model's).
+    """
+    if conflict_cycles <= 0:
+        raise WorkloadError(f"conflict_cycles must be positive, got {conflict_cycles}")
+    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    pl = scnn_plane(gemm)
+    if input_mask is not None:
+        if gemm.conv is None:
+            raise WorkloadError(f"layer {gemm.name!r}: input_mask applies to conv layers only")
+        cv = gemm.conv
+        want = (pl.batch, cv.in_channels, cv.in_h, cv.in_w)
+        if np.shape(input_mask) != want:
+            raise WorkloadError(f"layer {gemm.name!r}: input_mask has shape "
+                                f"{np.shape(input_mask)}, expected {want}")
+    cycles = ideal = issued = 0
+    valid_products = busy_ideal = pe_slots = nnz_in = 0
+    ratios, exact_all = [], True
+    for rep in range(gemm.repeat):
+        if input_mask is not None:
+            fmap = np.asarray(input_mask)[:, rep * pl.channels:(rep + 1) * pl.channels] != 0
+            kern = kernels_of(weight[rep], pl)
+        else:
+            fmap, kern = plane_operands(gemm, pl, weight[rep], act[rep])
+        im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
+        nnz_in += int(fmap.sum(dtype=np.int64))
+        res = _one_repeat(fmap, kern, pl, arch, conflict_cycles, rng)
+        cycles += res["cycles"]
+        ideal += res["ideal"]
+        issued += res["issued"]
+        busy_ideal += res["busy_ideal"]
+        pe_slots += res["pe_slots"]
+        ratios.append(res["ratio"])
+        exact_all &= bool(res["exact"])
+        valid_products += effectual_macs(weight[rep][None], im[None])
+    # With input_mask the feature map defines the work (valid products); otherwise the
+    # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
+    effectual = effectual_macs(weight, act)
+    vb, ib = arch.value_bits, arch.index_bits
+    groups = -(-gemm.n // arch.out_channel_group)
+    nnz_w = int(weight.sum(dtype=np.int64))
+    actions = {
+        "mac": float(issued),
+        "crossbar_transfer": float(valid_products),
+        "accumulator_access": float(valid_products),
+        # Each image re-broadcasts every weight group; each PE re-reads its input tile
+        # once per output-channel group.
+        "glb_read_bits.weight": float(pl.batch * nnz_w * vb),
+        "glb_read_bits.act": float(groups * nnz_in * vb),
+        "glb_read_bits.meta": float((pl.batch * nnz_w + groups * nnz_in) * ib),
+        "glb_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
+    }
+    details = {
+        "model": "scnn",
+        "ideal_cycles": ideal,
+        "bank_conflict_cycles": cycles - ideal,
+        "bank_conflicts": "exact" if exact_all else f"sampled ({conflict_cycles} cycles)",
+        "conflict_ratio": float(np.mean(ratios)) if ratios else 1.0,
+        "wasted_products": issued - valid_products,
+        # Fraction of multiplier slots filled in issued cycles (intra-PE fragmentation).
+        "multiplier_slot_use": issued / (busy_ideal * arch.mult_f * arch.mult_i)
+        if busy_ideal else 0.0,
+        # Mean PE work over the slowest PE's, per group barrier (inter-PE balance).
+        "pe_balance": busy_ideal / pe_slots if pe_slots else 0.0,
+    }
+    return Counts(compute_cycles=cycles, stall_cycles=0, macs_dense=gemm.macs,
+                  macs_issued=issued,
+                  macs_effectual=valid_products if input_mask is not None else effectual,
+                  pe_count=arch.pe_count, actions=actions, details=details)
