@@ -3,9 +3,10 @@
 Row r receives activations at the left edge (``a_in[r]``, skewed by the caller: row r sees
 ``A[t - r, r]`` at cycle t), column c receives weights at the top (``w_in[c]``, shifted down
 while ``w_load`` is high; after R load cycles row r holds the weight fed at load cycle
-R-1-r) and delivers partial sums at the bottom (``psum_out[c]``). Synthesis area is the PE
-area × R·C (the array adds wiring only); :mod:`sod.rtl.synth` checks that against a flat
-synthesis of small arrays.
+R-1-r) and delivers partial sums at the bottom (``psum_out[c]``). ``psum_in[c]`` enters at
+the top: zero for a lone array, another array's output when arrays are cascaded along k
+(and it keeps every PE general, so the area is exactly PE × R·C; the tests check a flat
+synthesis of a small array against that).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class SystolicArray(wiring.Component):
             "a_in": In(data.ArrayLayout(signed(a_bits), rows)),
             "w_in": In(data.ArrayLayout(signed(w_bits), cols)),
             "w_load": In(1),
+            "psum_in": In(data.ArrayLayout(signed(acc_bits), cols)),
             "psum_out": Out(data.ArrayLayout(signed(acc_bits), cols)),
         })
 
@@ -47,7 +49,7 @@ class SystolicArray(wiring.Component):
                     pe.w_load.eq(self.w_load),
                     pe.a_in.eq(self.a_in[r] if c == 0 else pes[r][c - 1].a_out),
                     pe.w_in.eq(self.w_in[c] if r == 0 else pes[r - 1][c].w_out),
-                    pe.psum_in.eq(0 if r == 0 else pes[r - 1][c].psum_out),
+                    pe.psum_in.eq(self.psum_in[c] if r == 0 else pes[r - 1][c].psum_out),
                 ]
         for c in range(self.cols):
             m.d.comb += self.psum_out[c].eq(pes[self.rows - 1][c].psum_out)

@@ -101,9 +101,12 @@ def build_table(library: str = "sky130", designs=None, progress=None) -> dict[st
 def dump_table(table: dict[str, Any], path: Path) -> None:
     header = ("# Gate-equivalent (NAND2 = 1) areas of the RTL designs in sod.rtl, written by\n"
               "# `sod hw synth` (see docs/rtl.md). Do not edit by hand.\n")
+    body = yaml.safe_dump({"provenance": table["provenance"], "ge_area_um2": table["ge_area_um2"]},
+                          sort_keys=False, default_flow_style=False, width=1000)
+    rows = "".join("  - " + yaml.safe_dump(row, sort_keys=False, default_flow_style=True,
+                                             width=1000) for row in table["designs"])
     with open(path, "w") as fh:
-        fh.write(header)
-        yaml.safe_dump(table, fh, sort_keys=False, default_flow_style=None, width=100)
+        fh.write(header + body + "designs:\n" + rows)
 
 
 def load_table(path: Path | None = None) -> dict[str, Any]:
