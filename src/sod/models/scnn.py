@@ -225,13 +225,14 @@ def cycle_times(ids: np.ndarray, cum_blocks: np.ndarray, shape: tuple[int, int, 
                 pl: SCNNPlane, arch: SCNNArch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Duration (≥ 1) of the given ideal cycles, their block ids and valid product counts.
 
-    Cycle ``id`` lies in the block ``searchsorted(cum_blocks, id)``; inside a block the
-    weight vector is the outer loop and the activation vector the inner one.
+    Blocks are numbered in (PE, image, group, channel) order (``shape``); cycle ``id``
+    lies in block ``searchsorted(cum_blocks, id)``; inside a block the weight vector is
+    the outer loop and the activation vector the inner one.
     """
     f_, i_ = arch.mult_f, arch.mult_i
     blk = np.searchsorted(cum_blocks, ids, side="right")
     local = ids - np.concatenate([[0], cum_blocks])[blk]
-    b, p, g, c = np.unravel_index(blk, shape)
+    p, b, g, c = np.unravel_index(blk, shape)
     n_av = av[b, p, c]
     wv, avi = local // n_av, local % n_av
     jw = wv[:, None] * f_ + np.arange(f_)[None, :]
@@ -261,7 +262,8 @@ def _one_repeat(fmap: np.ndarray, kern: np.ndarray, pl: SCNNPlane, arch: SCNNArc
     wvec = -(-nw // arch.mult_f)
     ideal = np.einsum("bpc,gc->bpg", av, wvec)  # ideal cycles per (image, PE, group)
     issued = int(np.einsum("bpc,gc->", na, nw))
-    blocks = av[:, :, None, :] * wvec[None, None, :, :]  # (batch, PE, G, C)
+    # Cycles of every (PE, image, group, channel) block; a PE's cycles are contiguous.
+    blocks = (av[:, :, None, :] * wvec[None, None, :, :]).transpose(1, 0, 2, 3)
     cum = np.cumsum(blocks.ravel())
     total = int(cum[-1]) if cum.size else 0
     st = _streams(tiles, th, tw, kg, arch, nw, na)
@@ -269,8 +271,18 @@ def _one_repeat(fmap: np.ndarray, kern: np.ndarray, pl: SCNNPlane, arch: SCNNArc
     if total == 0:
         return {"cycles": 0, "ideal": 0, "issued": issued, "exact": 1, "ratio": 1.0,
                 "busy_ideal": 0, "pe_slots": 0}
+    pes = blocks.shape[0]
+    pe_cycles = blocks.reshape(pes, -1).sum(axis=1)
     exact = total <= conflict_cycles
-    ids = np.arange(total) if exact else np.sort(rng.integers(0, total, conflict_cycles))
+    if exact:
+        ids = np.arange(total)
+    else:
+        # Stratified by PE (the slowest PE's conflicts matter, and they differ between
+        # border and interior tiles): conflict_cycles / PEs uniform draws per busy PE.
+        per = max(1, conflict_cycles // pes)
+        start = np.concatenate([[0], np.cumsum(pe_cycles)[:-1]])
+        draws = np.floor(rng.random((pes, per)) * pe_cycles[:, None]).astype(np.int64)
+        ids = (start[:, None] + draws)[pe_cycles > 0].ravel()
     times = np.empty(len(ids), np.int64)
     blk = np.empty(len(ids), np.int64)
     step = 1 << 13  # bound scratch memory
@@ -280,15 +292,35 @@ def _one_repeat(fmap: np.ndarray, kern: np.ndarray, pl: SCNNPlane, arch: SCNNArc
         times[lo: lo + step], blk[lo: lo + step] = t, bl
     if exact:
         per_block = np.bincount(blk, weights=times, minlength=blocks.size)
-        actual = per_block.reshape(blocks.shape).sum(axis=3)
-        cycles = round(float(actual.max(axis=1).sum()))
+        actual = per_block.reshape(blocks.shape).sum(axis=3).transpose(1, 0, 2)
         ratio = float(times.sum() / total)
     else:
-        ratio = float(times.mean())
-        cycles = round(ideal_layer * ratio)
+        ratio_pe = np.ones(pes)
+        busy = pe_cycles > 0
+        drawn = times.reshape(int(busy.sum()), -1).astype(np.float64)
+        ratio_pe[busy] = _shrunk_means(drawn)
+        actual = ideal * ratio_pe[None, :, None]
+        ratio = float((pe_cycles * ratio_pe).sum() / total)
+    cycles = round(float(actual.max(axis=1).sum()))
     return {"cycles": cycles, "ideal": ideal_layer, "issued": issued, "exact": int(exact),
             "ratio": ratio, "busy_ideal": int(ideal.sum()),
             "pe_slots": ideal_layer * ideal.shape[1]}
+
+
+def _shrunk_means(draws: np.ndarray) -> np.ndarray:
+    """Per-row means shrunk toward the pooled mean (empirical Bayes).
+
+    The layer's time takes a MAX over PEs, which turns sampling noise in per-PE means into
+    an upward bias; shrinking each mean by its estimated noise share removes most of it.
+    """
+    means = draws.mean(axis=1)
+    if draws.shape[0] < 2 or draws.shape[1] < 2:
+        return means
+    noise = draws.var(axis=1, ddof=1).mean() / draws.shape[1]
+    between = max(0.0, means.var(ddof=1) - noise)
+    keep = between / (between + noise) if between + noise > 0 else 0.0
+    pooled = means.mean()
+    return pooled + keep * (means - pooled)
 
 
 def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: object, *,
