@@ -272,11 +272,14 @@ def describe(arch: object, tech: Technology | None = None,
             aspect=arch.array_cols / arch.array_rows,  # type: ignore[attr-defined]
             edge_units=tuple(edges))
     if kind == "index_match":
+        window = arch.window  # type: ignore[attr-defined]
         pe = pe_area(tech, "csr_match_pe", pe_source, fifo_depth=arch.fifo_depth,  # type: ignore[attr-defined]
-                     comparators=arch.comparators_per_cycle,  # type: ignore[attr-defined]
+                     comparators=window * window, w_window=window,
+                     idx_bits=arch.index_bits,  # type: ignore[attr-defined]
                      value_bits=vb, acc_bits=ab)
         return ChipDescription(**common, tile_area_um2=pe.area_um2, tile_source=pe.source,
-                               tile_extrapolated=pe.extrapolated,
+                               tile_extrapolated=pe.extrapolated, pes_per_tile=window,
+                               tile=f"PE ({window} multipliers)",
                                aspect=arch.pe_cols / arch.pe_rows)  # type: ignore[attr-defined]
     if kind == "sparten":
         units = arch.units_per_cluster  # type: ignore[attr-defined]

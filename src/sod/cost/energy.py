@@ -255,7 +255,7 @@ def energy(counts: Mapping[str, float | NDArray[Any]], table: EnergyTable, *,
     for comp, mw in leaks.items():
         if not mw >= 0:
             raise CostError(f"leakage of {comp} must be >= 0 mW, got {mw}")
-        pj = t * (mw * 1e9 * 1e-3)  # mW × s = mJ = 1e9 pJ
+        pj = t * (mw * 1e9)  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
         pj = float(pj) if pj.ndim == 0 else pj
         if np.any(pj):
             _add(by_component, f"leakage.{comp}", pj)

@@ -101,17 +101,28 @@ def dense_mac_pe(tech: Technology, a_bits: int = 8, w_bits: int = 8,
 
 def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
                  idx_bits: int = 8, value_bits: int = 8, acc_bits: int = 32,
-                 buffers: Buffers = "pe") -> Composition:
+                 buffers: Buffers = "pe", w_window: int = 1) -> Composition:
     """Comparator-based CSR index-matching PE (SNAP/SPRITE-like).
 
-    Two operand FIFOs (A and W) of (index, value) entries; ``comparators`` index
-    comparisons per cycle, each with its own read port on the W FIFO; a MAC; the pointer
-    logic that advances the side with the smaller index (one idx-bit adder per side).
+    Two operand FIFOs (A and W) of (index, value) entries. Each cycle a window of
+    ``w_window`` W entries is compared with a window of ``comparators / w_window`` A
+    entries (one comparator per pair; each extra window entry is one more FIFO read
+    port), and each of min(windows) multipliers takes one match. ``w_window=1`` is the
+    RTL of :mod:`sod.rtl.csr_pe` (the W head against ``comparators`` A entries, one MAC);
+    ``w_window=comparators**0.5`` is the window PE of :class:`sod.arch.sparse.IndexMatchArch`.
+    With several multipliers each selects its operands from the windows and their
+    products are added before the accumulator.
     """
     for n, v in (("fifo_depth", fifo_depth), ("comparators", comparators),
-                 ("idx_bits", idx_bits), ("value_bits", value_bits), ("acc_bits", acc_bits)):
+                 ("idx_bits", idx_bits), ("value_bits", value_bits), ("acc_bits", acc_bits),
+                 ("w_window", w_window)):
         _pos(n, v)
     _check_buffers(buffers)
+    if comparators % w_window:
+        raise CostError(f"comparators ({comparators}) must be a multiple of w_window "
+                        f"({w_window})")
+    a_window = comparators // w_window
+    mults = min(a_window, w_window)
     entry = idx_bits + value_bits
     parts: list[Part] = []
     shared = 0.0
@@ -121,18 +132,28 @@ def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
             shared += f[0].count  # storage bits leave the PE; pointers and muxes stay
             f = f[1:]
         parts += f
-    if comparators > 1:  # extra read ports on the W FIFO
-        extra = mux(tech, fifo_depth, entry, "w_fifo_extra_port")
-        parts.append(Part(extra.name, comparators - 1, extra.area_um2, extra.energy_pj,
-                          "logic", extra.source))
+    extra_ports = (a_window - 1) + (w_window - 1)
+    if extra_ports:
+        port = mux(tech, fifo_depth, entry, "fifo_extra_read_port")
+        parts.append(Part(port.name, extra_ports, port.area_um2, port.energy_pj, "logic",
+                          port.source))
     cmp_ = comparator(tech, idx_bits, "index_comparator")
     parts.append(Part(cmp_.name, comparators, cmp_.area_um2, cmp_.energy_pj, "logic",
                       cmp_.source))
     adv = adder(tech, idx_bits, "pointer_advance")
     parts.append(Part(adv.name, 2, adv.area_um2, adv.energy_pj, "logic", adv.source))
     parts += _mac(tech, value_bits, value_bits, acc_bits)
-    return Composition("csr_match_pe", {"fifo_depth": fifo_depth, "comparators": comparators},
-                       tuple(parts), shared)
+    if mults > 1:
+        m = multiplier(tech, value_bits, value_bits)
+        add = adder(tech, acc_bits, "product_adder")
+        sel = mux(tech, max(a_window, w_window), value_bits, "match_select")
+        parts += [Part(m.name, mults - 1, m.area_um2, m.energy_pj, "logic", m.source),
+                  Part(add.name, mults - 1, add.area_um2, add.energy_pj, "logic", add.source),
+                  Part(sel.name, 2 * mults, sel.area_um2, sel.energy_pj, "logic", sel.source)]
+    params: dict[str, object] = {"fifo_depth": fifo_depth, "comparators": comparators}
+    if w_window != 1:
+        params["w_window"] = w_window
+    return Composition("csr_match_pe", params, tuple(parts), shared)
 
 
 def bitmask_join_pe(tech: Technology, chunk: int = 16, value_bits: int = 8,
@@ -333,7 +354,9 @@ def _anchor(tech: Technology, table: SynthTable, kind: str, comp: Composition,
     hit = table.interpolate(kind, axis, float(key_params[axis]), **fixed)
     if hit is None:
         return None
-    anchor_comp = compose(tech, kind, **{**params, **fixed})
+    # The anchor variant: the synthesized parameters, defaults for the unsynthesized ones.
+    keep = {k: v for k, v in params.items() if k not in _synth_keys(kind) or k == axis}
+    anchor_comp = compose(tech, kind, **{**keep, **fixed})
     ratio = comp.cell_area_um2 / anchor_comp.cell_area_um2
     how = (f"synth: {kind} {fixed} at {axis}={key_params[axis]} x composition ratio "
            f"{ratio:.3f} for {key_params}")
@@ -343,7 +366,7 @@ def _anchor(tech: Technology, table: SynthTable, kind: str, comp: Composition,
 def _synth_keys(kind: str) -> tuple[str, ...]:
     return {
         "dense_mac_pe": ("a_bits", "w_bits", "acc_bits"),
-        "csr_match_pe": ("fifo_depth", "comparators"),
+        "csr_match_pe": ("fifo_depth", "comparators", "w_window"),
         "bitmask_join_pe": ("chunk",),
         "decompressor": ("lanes", "format", "realign"),
         "scnn_pe": ("f", "i"),
