@@ -13,7 +13,7 @@ from sod.arch.presets import load_arch, presets
 from sod.arch.spec import Dataflow, parse_array
 from sod.errors import SodError, WorkloadError
 from sod.report.tables import result_csv, result_json, result_table
-from sod.study.run import run_arch
+from sod.study.point import evaluate_run
 from sod.workload.gemm import Workload
 from sod.workload.topology_csv import read_topology
 from sod.workload.zoo import ZOO, get_model
@@ -78,6 +78,9 @@ def run_command(
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
     ideal_memory: bool = typer.Option(
         False, "--ideal-memory", help="ignore GLB capacity and DRAM bandwidth"),
+    budget_mm2: float | None = typer.Option(
+        None, "--budget-mm2", help="size the architecture to this chip area (iso-area)"),
+    node_nm: int | None = typer.Option(None, "--node", help="technology node in nm (45 default)"),
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
     frequency_mhz: float | None = typer.Option(None, help="clock frequency in MHz"),
@@ -105,7 +108,12 @@ def run_command(
         from sod.sparsity.apply import apply_sparsity
 
         workload = apply_sparsity(workload, sparsity, seed=seed)
-    result = run_arch(workload, arch)
+    point = evaluate_run(workload, arch, budget_mm2, node_nm)
+    result, arch = point.run, point.arch
+    result.total.update({k: v for k, v in point.metrics.items() if k not in result.total})
+    result.extra["area_um2"] = point.area_parts_um2
+    result.extra["energy_pj"] = {"by_component": point.energy_by_component_pj,
+                                 "by_operand": point.energy_by_operand_pj}
     console = Console(width=None if Console().is_terminal else 160)
     if fmt is OutputFormat.TABLE:
         console.print(result_table(result))
@@ -116,6 +124,9 @@ def run_command(
             line += f"effective utilization {t['effective_utilization']:.3f}  "
         line += f"effective {t['effective_gops']:,.1f} GOP/s at {arch.frequency_mhz:g} MHz"
         console.print(line)
+        console.print(f"area {t['area_mm2']:.3f} mm²  {t['gops_per_mm2']:,.1f} GOP/s/mm²  "
+                      f"energy {t['energy_per_inference_uj']:,.1f} µJ/inference  "
+                      f"{t['gops_per_w']:,.1f} GOP/s/W  DRAM {t['dram_mbytes']:,.2f} MB")
         for note in result.notes:
             console.print(f"note: {note}")
         text = None

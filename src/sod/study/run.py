@@ -32,10 +32,11 @@ class RunResult:
     layers: list[dict[str, Any]]
     total: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # area / energy breakdowns
 
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "arch": self.arch, "layers": self.layers,
-                "total": self.total, "notes": self.notes}
+                "total": self.total, **self.extra, "notes": self.notes}
 
 
 def _totals(layers: list[dict[str, Any]], pes: int, frequency_mhz: float,
