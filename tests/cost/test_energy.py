@@ -123,3 +123,17 @@ def test_bad_counts_are_one_line_errors():
     with pytest.raises(CostError, match="energy must be >= 0"):
         TABLE.with_action("custom", -1.0, "pe_array")
     assert TABLE.with_action("custom", 2.0, "pe_array")["custom"].energy_pj == 2.0
+
+
+def test_counts_energy_adds_leakage_over_the_run():
+    from sod.cost import counts_energy
+    from sod.models.common import Counts
+
+    arch = Architecture(array_rows=8, array_cols=8)
+    counts = Counts(compute_cycles=1000, stall_cycles=0, macs_dense=64000, macs_issued=64000,
+                    macs_effectual=64000, pe_count=64,
+                    actions={"mac": 64000, "glb_read_bits.act": 8000})
+    e = counts_energy(counts, arch)
+    leak = arch_area(arch).total_leakage_mw * 1e-6 * 1e9  # 1000 cycles at 1 GHz, mW·s → pJ
+    assert e.leakage_pj == pytest.approx(leak)
+    assert e.by_action["mac"] == pytest.approx(64000 * 0.3)

@@ -21,6 +21,7 @@ from sod.cost.energy import (
     EnergyBreakdown,
     EnergyTable,
     action_energies,
+    counts_energy,
     energy,
     energy_table_for,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "arch_area",
     "chip_area",
     "compose",
+    "counts_energy",
     "describe",
     "energy",
     "energy_table_for",

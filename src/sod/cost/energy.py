@@ -264,3 +264,17 @@ def energy(counts: Mapping[str, float | NDArray[Any]], table: EnergyTable, *,
         _add(by_operand, "-", leakage)
     return EnergyBreakdown(dynamic + leakage, dynamic, leakage, by_action, by_component,
                            by_operand)
+
+
+def counts_energy(counts: Any, arch: Any, tech: Technology | None = None,
+                  table: EnergyTable | None = None) -> EnergyBreakdown:
+    """Energy of a model's :class:`~sod.models.common.Counts` on architecture ``arch``:
+    its actions priced by ``energy_table_for(arch)``, plus the chip's leakage (from
+    :func:`sod.cost.area.arch_area`) over ``counts.cycles`` at ``arch.frequency_mhz``."""
+    from sod.cost.area import arch_area
+
+    tech = tech or load_technology(getattr(arch, "node_nm", 45))
+    table = table or energy_table_for(arch, tech)
+    time_s = counts.cycles / (arch.frequency_mhz * 1e6)
+    return energy(counts.actions, table, time_s=time_s,
+                  leakage_mw=arch_area(arch, tech).leakage_mw)
