@@ -95,8 +95,13 @@ class FastTiles:
         return int((-(-self.size_bits // read_width_bits)).sum() * read_width_bits)
 
 
-def fast_tiles(mask: np.ndarray, grid: TileGrid, options: CompileOptions) -> FastTiles:
-    """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding)."""
+def fast_tiles(mask: np.ndarray, grid: TileGrid, options: CompileOptions,
+               with_need: bool = True) -> FastTiles:
+    """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding).
+
+    ``with_need=False`` skips the per-vector need bits (left zero), which only the
+    decompressor timing uses; sizes alone are several times faster (RLE most).
+    """
     widths = layer_widths(grid, options)
     blocked = grid.blocked(np.asarray(mask, dtype=bool))
     t = grid.count
@@ -109,15 +114,18 @@ def fast_tiles(mask: np.ndarray, grid: TileGrid, options: CompileOptions) -> Fas
         masks = grid.block_masks(blocked, tiles, kr, nc)
         w = widths_for_shape(widths, masks.shape[1], masks.shape[2])
         size = size_bits(masks, options.format, w)
-        nd = need_bits(masks, options.format, w)
+        use_dense = np.zeros(size.shape, bool)
         if options.dense_fallback and options.format != "dense":
             dense_size = size_bits(masks, "dense", w)
             use_dense = dense_size <= size
             size = np.where(use_dense, dense_size, size)
-            nd = np.where(use_dense[:, None], need_bits(masks, "dense", w), nd)
             fmt_idx[tiles] = use_dense
         sizes[tiles] = size
-        need[tiles, :masks.shape[2]] = nd
+        if with_need:
+            nd = need_bits(masks, options.format, w)
+            if use_dense.any():
+                nd = np.where(use_dense[:, None], need_bits(masks, "dense", w), nd)
+            need[tiles, :masks.shape[2]] = nd
         vectors[tiles] = masks.shape[2]
     order = grid.order
     pads = grid.pad_before(order[:, 0], order[:, 1])
