@@ -232,14 +232,14 @@ _FORMAT_TO_DECOMPRESSOR = {"bitmap": "bitmask", "bitmask": "bitmask", "csc": "cs
                            "csr": "csc", "coo": "csc", "rle": "csc"}
 
 
-def _edge_table(tech: Technology, fmt: str,
-                value_bits: int) -> tuple[tuple[float, ...], tuple[bool, ...], str]:
+def _edge_table(tech: Technology, fmt: str, value_bits: int,
+                pe_source: str = "synth") -> tuple[tuple[float, ...], tuple[bool, ...], str]:
     """Placed area of one decompressor of 1, 2, 4, ... 1024 lanes (1 lane costs as 2)."""
     areas, flags = [], []
     source = ""
     for j in range(MAX_LOG2_LANES + 1):
-        a = pe_area(tech, "decompressor", lanes=max(2 ** j, 2), format=fmt,
-                    value_bits=value_bits)
+        a = pe_area(tech, "decompressor", pe_source,  # type: ignore[arg-type]
+                    lanes=max(2 ** j, 2), format=fmt, value_bits=value_bits)
         areas.append(a.area_um2)
         flags.append(a.extrapolated)
         if j == 4:
@@ -265,7 +265,7 @@ def describe(arch: object, tech: Technology | None = None,
         pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)
         edges = []
         if kind == "sparse_on_dense":
-            edges = _decompressor_edges(arch, tech)
+            edges = _decompressor_edges(arch, tech, pe_source)
         return ChipDescription(
             **common, tile_area_um2=pe.area_um2, tile_source=pe.source,
             tile_extrapolated=pe.extrapolated,
@@ -308,7 +308,8 @@ def describe(arch: object, tech: Technology | None = None,
     raise CostError(f"no area model for architecture kind {kind!r}")
 
 
-def _decompressor_edges(arch: object, tech: Technology) -> list[EdgeUnit]:
+def _decompressor_edges(arch: object, tech: Technology,
+                        pe_source: str = "synth") -> list[EdgeUnit]:
     """Decompressors for each compressed operand, on the edge that operand enters by."""
     dataflow = str(getattr(arch, "dataflow", "ws"))
     edges = []
@@ -322,7 +323,8 @@ def _decompressor_edges(arch: object, tech: Technology) -> list[EdgeUnit]:
             raise CostError(f"no decompressor area model for format {fmt!r}") from None
         # WS/OS: activations enter along the rows, weights along the columns; IS swaps.
         on_rows = (operand == "act") != (dataflow == "is")
-        table, flags, source = _edge_table(tech, dfmt, arch.value_bits)  # type: ignore[attr-defined]
+        table, flags, source = _edge_table(tech, dfmt, arch.value_bits,  # type: ignore[attr-defined]
+                                           pe_source)
         edges.append(EdgeUnit(
             name="decompressors", edge="rows" if on_rows else "cols",
             units=arch.decompressor_units,  # type: ignore[attr-defined]
