@@ -65,3 +65,10 @@ def test_console_script_exit_code_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: cannot parse ONNX file")
     assert proc.stderr.count("\n") == 1
+
+
+def test_importing_sod_workload_and_sparsity_does_not_import_torch_or_onnx():
+    code = ("import sys, sod.workload, sod.sparsity, sod.cli.workload; "
+            "bad = [m for m in ('torch', 'onnx') if m in sys.modules]; "
+            "assert not bad, bad; import sod.workload as w; assert callable(w.from_onnx)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -88,7 +88,7 @@ def _per_group(fn, mags: np.ndarray, gemm: Gemm) -> np.ndarray:
 def _prune_one(mags: np.ndarray, gemm: Gemm, profile: Profile, density: float) -> np.ndarray:
     try:
         if profile.method in ("per_layer", "han"):
-            return P.prune_unstructured(mags, density)
+            return P.prune_unstructured(mags, density, nonnegative=True)
         if profile.method == "rowbal":
             return _per_group(lambda a: P.prune_row_balanced(a, density), mags, gemm)
         if profile.method == "nm":
@@ -166,7 +166,8 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
     if prof.method == "global" and chosen:
         mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
         mult = [1 if stacks_repeats(gemms[i]) else gemms[i].repeat for i in chosen]
-        keeps = P.prune_global(mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM))
+        keeps = P.prune_global(mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM),
+                               nonnegative=True)
         del mags
         for i, keep in zip(chosen, keeps, strict=True):
             gemms[i] = _with_weight_mask(gemms[i], keep)

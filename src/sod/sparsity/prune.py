@@ -81,16 +81,20 @@ def topk_mask(scores: np.ndarray, keep: int, rng: np.random.Generator | None = N
     return out.reshape(scores.shape)
 
 
-def prune_unstructured(scores: np.ndarray, density: float) -> np.ndarray:
-    """Keep the ``round(density × size)`` largest-magnitude entries of one layer."""
+def prune_unstructured(scores: np.ndarray, density: float, nonnegative: bool = False
+                       ) -> np.ndarray:
+    """Keep the ``round(density × size)`` largest-magnitude entries of one layer.
+
+    ``nonnegative=True`` promises ``scores`` are magnitudes already (saves a copy).
+    """
     a = _as_scores(scores)
     density = check_density(density)
-    return topk_mask(np.abs(a), round(density * a.size))
+    return topk_mask(a if nonnegative else np.abs(a), round(density * a.size))
 
 
 def prune_global(
     scores: Sequence[np.ndarray], density: float, multiplicity: Sequence[int] | None = None,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | None = None, nonnegative: bool = False,
 ) -> list[np.ndarray]:
     """One magnitude threshold across all layers; kept = round(density × total).
 
@@ -98,9 +102,10 @@ def prune_global(
     transformer block stored once); the total then counts copies, and the kept count is
     exact to within the largest multiplicity. Layers are never concatenated: the threshold
     is bracketed from a size-weighted sample and resolved exactly inside the bracket.
+    ``nonnegative=True`` promises the scores are magnitudes already (saves copies).
     """
     density = check_density(density)
-    arrays = [np.abs(_as_scores(s)) for s in scores]
+    arrays = [_as_scores(s) if nonnegative else np.abs(_as_scores(s)) for s in scores]
     if not arrays:
         raise SparsityError("global pruning needs at least one weight layer")
     mult = np.ones(len(arrays), dtype=np.int64) if multiplicity is None else np.asarray(

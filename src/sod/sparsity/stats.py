@@ -108,12 +108,12 @@ def zero_runs(mask: BitMask | np.ndarray, axis: int = 0) -> np.ndarray:
             bits = mask_slice_cols(mask, l0, min(n_lines, l0 + lines_per_chunk)).T
         else:
             bits = np.unpackbits(mask.packed[l0:l0 + lines_per_chunk], axis=1, count=cols)
-        zero = (bits == 0).astype(np.int8)
-        # A 0 sentinel column on both sides makes every run start (+1) and end (-1).
-        edges = np.diff(np.pad(zero, ((0, 0), (1, 1))), axis=1)
-        starts = np.flatnonzero(edges == 1)
-        ends = np.flatnonzero(edges == -1)
-        runs.append(ends - starts)  # same line, since both sentinels are 0
+        # A non-zero sentinel at both ends of every line: zero runs are the gaps between
+        # consecutive non-zeros; the (end, next start) sentinel pair has gap 0 and drops.
+        padded = np.ones((bits.shape[0], bits.shape[1] + 2), dtype=bool)
+        padded[:, 1:-1] = bits
+        gaps = np.diff(np.flatnonzero(padded)) - 1
+        runs.append(gaps[gaps > 0])
     return np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
 
 
