@@ -11,6 +11,7 @@ from sod.errors import SodError, SparsityError
 from sod.sparsity.activations import (
     channel_counts,
     channel_density_spread,
+    conv_activation_mask,
     feature_map_mask,
     im2col_mask,
     left_neighbour_probability,
@@ -41,7 +42,10 @@ def test_small_maps_and_batches():
     rng = np.random.default_rng(3)
     fmap = feature_map_mask(3, 8, 7, 7, 0.4, rng)
     assert fmap.shape == (3, 8, 7, 7)
-    assert fmap.sum() == round(0.4 * fmap.size)
+    assert (fmap.sum(axis=(1, 2, 3)) == round(0.4 * 8 * 49)).all()  # exact per image
+    per_channel = fmap.mean(axis=(2, 3))
+    # Channel densities are a channel property shared by the batch's images.
+    assert np.corrcoef(per_channel[0], per_channel[1])[0, 1] > 0.5
     assert feature_map_mask(1, 2, 4, 4, 1.0, rng).all()
 
 
@@ -51,6 +55,15 @@ def test_channel_counts_exact(channels, per, density, seed):
     c = channel_counts(channels, per, density, np.random.default_rng(seed))
     assert c.sum() == round(density * channels * per)
     assert c.min() >= 0 and c.max() <= per
+
+
+def test_conv_activation_mask_batches():
+    g = conv2d("c", 9, 9, 4, 6, 3, padding=1, groups=2, batch=3)
+    m = conv_activation_mask(g.conv, 3, 0.3, np.random.default_rng(0))
+    assert m.shape == (2 * g.m, g.k)
+    # Rows of group 0, image 1 are the im2col of a 0.3-dense map: mostly 0.2-0.4.
+    rows = m.to_bool()[81:162]
+    assert 0.15 < rows.mean() < 0.4
 
 
 def test_vector_mask_exact():

@@ -21,10 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from sod.sparsity.prune import check_density
-from sod.workload.mask import im2col_mask
+from sod.workload.gemm import ConvShape
+from sod.workload.mask import BitMask, im2col_mask
 
 __all__ = [
-    "channel_counts", "channel_density_spread", "cluster_radius", "feature_map_mask",
+    "channel_counts", "channel_densities", "channel_density_spread", "cluster_radius",
+    "conv_activation_mask", "feature_map_mask",
     "im2col_mask", "left_neighbour_probability", "vector_mask",
 ]
 
@@ -38,19 +40,28 @@ def cluster_radius(h: int, w: int, density: float) -> int:
     return 2 if density >= 0.5 else 3
 
 
+def channel_densities(channels: int, density: float, rng: np.random.Generator,
+                      concentration: float = CHANNEL_CONCENTRATION) -> np.ndarray:
+    """Per-channel densities ~ Beta(mean = density, concentration) (a channel property,
+    shared by every image of a batch)."""
+    density = check_density(density, "activation density")
+    if density >= 1.0 or concentration <= 0:
+        return np.full(channels, density)
+    a, b = density * concentration, (1 - density) * concentration
+    return rng.beta(a, b, size=channels)
+
+
 def channel_counts(
     channels: int, per_channel: int, density: float, rng: np.random.Generator,
-    concentration: float = CHANNEL_CONCENTRATION,
+    concentration: float = CHANNEL_CONCENTRATION, densities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Non-zeros per channel: Beta-spread around ``density``, summing exactly to
-    ``round(density × channels × per_channel)``, each in [0, per_channel]."""
+    """Non-zeros per channel: spread like ``densities`` (default: fresh
+    :func:`channel_densities`), summing exactly to ``round(density × channels ×
+    per_channel)``, each in [0, per_channel]."""
     density = check_density(density, "activation density")
     total = round(density * channels * per_channel)
-    if density >= 1.0 or concentration <= 0:
-        d = np.full(channels, density)
-    else:
-        a, b = density * concentration, (1 - density) * concentration
-        d = rng.beta(a, b, size=channels)
+    d = channel_densities(channels, density, rng, concentration) if densities is None \
+        else np.asarray(densities, dtype=float)
     x = d * per_channel
     # Rescale to the exact total, re-clipping to the channel size (a few rounds converge).
     for _ in range(8):
@@ -86,24 +97,43 @@ def _box_field(rng: np.random.Generator, shape: tuple[int, int, int, int], r: in
 def feature_map_mask(
     batch: int, channels: int, h: int, w: int, density: float, rng: np.random.Generator,
     radius: int | None = None, concentration: float = CHANNEL_CONCENTRATION,
+    densities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boolean (batch, channels, h, w) ReLU-like mask with exactly round(density·size) ones."""
+    """Boolean (batch, channels, h, w) ReLU-like mask; every image holds exactly
+    ``round(density × channels × h × w)`` ones, spread over channels like ``densities``
+    (default: one :func:`channel_densities` draw shared by the batch)."""
     density = check_density(density, "activation density")
     if density >= 1.0:
         return np.ones((batch, channels, h, w), dtype=bool)
     r = cluster_radius(h, w, density) if radius is None else radius
-    per = batch * h * w
-    counts = channel_counts(channels, per, density, rng, concentration)
-    field = _box_field(rng, (batch, channels, h, w), r)
-    # Channel-major rows: (channels, batch·h·w); threshold each row at its own count.
-    rows = np.ascontiguousarray(field.transpose(1, 0, 2, 3)).reshape(channels, per)
-    del field
-    srt = -np.sort(-rows, axis=1)
-    idx = np.clip(counts - 1, 0, per - 1)
-    thr = np.take_along_axis(srt, idx[:, None], axis=1)
-    del srt
-    keep = (rows >= thr) & (counts[:, None] > 0)
-    return keep.reshape(channels, batch, h, w).transpose(1, 0, 2, 3)
+    if densities is None:
+        densities = channel_densities(channels, density, rng, concentration)
+    out = np.empty((batch, channels, h, w), dtype=bool)
+    per = h * w
+    for i in range(batch):  # one image at a time bounds the float32 scratch
+        counts = channel_counts(channels, per, density, rng, concentration, densities)
+        rows = _box_field(rng, (1, channels, h, w), r).reshape(channels, per)
+        srt = -np.sort(-rows, axis=1)
+        thr = np.take_along_axis(srt, np.clip(counts - 1, 0, per - 1)[:, None], axis=1)
+        out[i] = ((rows >= thr) & (counts[:, None] > 0)).reshape(channels, h, w)
+    return out
+
+
+def conv_activation_mask(conv: ConvShape, batch: int, density: float,
+                         rng: np.random.Generator) -> BitMask:
+    """A synthetic im2col'd A mask for a convolution, generated image by image (so a
+    large batch never holds more than one image's feature map and field)."""
+    densities = channel_densities(conv.in_channels, density, rng)
+    first = im2col_mask(feature_map_mask(1, conv.in_channels, conv.in_h, conv.in_w, density,
+                                         rng, densities=densities), conv)
+    g, m_img = conv.groups, first.shape[0] // conv.groups
+    packed = np.empty((g, batch, m_img, first.packed.shape[1]), dtype=np.uint8)
+    packed[:, 0] = first.packed.reshape(g, m_img, -1)
+    for i in range(1, batch):
+        fmap = feature_map_mask(1, conv.in_channels, conv.in_h, conv.in_w, density, rng,
+                                densities=densities)
+        packed[:, i] = im2col_mask(fmap, conv).packed.reshape(g, m_img, -1)
+    return BitMask(packed.reshape(g * batch * m_img, -1), (g * batch * m_img, first.shape[1]))
 
 
 def vector_mask(

@@ -26,7 +26,7 @@ import numpy as np
 
 from sod.errors import SparsityError
 from sod.sparsity import prune as P
-from sod.sparsity.activations import feature_map_mask, im2col_mask, vector_mask
+from sod.sparsity.activations import conv_activation_mask, vector_mask
 from sod.sparsity.profiles import Profile, han_densities, parse_profile
 from sod.sparsity.synth import IID, stacks_repeats, synthetic_magnitudes
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
@@ -127,9 +127,7 @@ def activation_mask(gemm: Gemm, density: float, rng: np.random.Generator) -> Bit
         return None
     c = gemm.conv
     if gemm.kind == LayerKind.CONV and c is not None:
-        batch = gemm.m // (c.out_h * c.out_w)
-        fmap = feature_map_mask(batch, c.in_channels, c.in_h, c.in_w, density, rng)
-        return im2col_mask(fmap, c)
+        return conv_activation_mask(c, gemm.m // (c.out_h * c.out_w), density, rng)
     rows = gemm.m * gemm.repeat if stacks_repeats(gemm) else gemm.m
     return BitMask.from_bool(vector_mask(rows, gemm.k, density, rng))
 
