@@ -14,7 +14,9 @@ import typer
 
 from sod.errors import SodError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "hw", "workload", "tech", "compile")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run", "compare", "paper", "workload", "compile", "tech", "hw",
+)
 
 app = typer.Typer(
     name="sod",

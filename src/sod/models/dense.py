@@ -97,6 +97,7 @@ def evaluate_dense(
     macs = m * k * n
     # Average over folds of the fraction of PEs that hold a mapped element.
     mapping_efficiency = (sr * sc) / (folds * rows * cols)
-    utilization = macs / (rows * cols * cycles)
+    # A 1×1 array on a 1×1×1 OS GEMM reports 0 cycles in SCALE-Sim's convention.
+    utilization = macs / (rows * cols * np.maximum(cycles, 1))
     return DenseCounts(sr, sc, t, row_folds, col_folds, folds, cycles, macs,
                        mapping_efficiency, utilization)

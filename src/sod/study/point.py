@@ -123,3 +123,34 @@ def evaluate_point(point: dict[str, Any]) -> dict[str, Any]:
     arch = load_arch(point["arch"])
     result = evaluate_run(workload, arch, point.get("budget_mm2"), point.get("node_nm"))
     return result.metrics
+
+
+def evaluate_run_scaled(workload: Workload, arch: ArchBase, budget_mm2: float,
+                        pe_area_scale: float, node_nm: int | None = None) -> PointResult:
+    """Like :func:`evaluate_run`, with the architecture's PE (tile) area scaled by
+    ``pe_area_scale`` before iso-area sizing — the sensitivity of the verdict to the
+    sparse/dense PE area ratio. The chip is re-sized, so a cheaper sparse PE buys more PEs.
+    """
+    from sod.cost.area import describe
+    from sod.cost.sizing import size_description
+    from sod.tech import load_technology
+
+    if node_nm is not None and node_nm != arch.node_nm:
+        arch = arch.model_copy(update={"node_nm": node_nm})
+    tech = load_technology(arch.node_nm)
+    desc = describe(arch, tech)
+    desc = desc.model_copy(update={"tile_area_um2": desc.tile_area_um2 * pe_area_scale})
+    sizing = size_description(desc, tech, budget_mm2)
+    shape = {"dense": ("array_rows", "array_cols"), "sparse_on_dense": ("array_rows",
+             "array_cols"), "scnn": ("pe_rows", "pe_cols"), "index_match": ("pe_rows",
+             "pe_cols"), "sparten": ("clusters", None)}[arch.kind]
+    update: dict[str, Any] = {shape[0]: sizing.rows}
+    if shape[1]:
+        update[shape[1]] = sizing.cols
+    resized = arch.model_copy(update=update)
+    result = evaluate_run(workload, resized, None, None)
+    metrics = {**result.metrics, "area_mm2": sizing.area.total_mm2}
+    seconds = metrics["latency_ms"] / 1e3
+    metrics["gops_per_mm2"] = 2 * metrics["macs"] / seconds / 1e9 / sizing.area.total_mm2
+    return PointResult(metrics, resized, result.run, dict(sizing.area.parts_um2),
+                       result.energy_by_component_pj, result.energy_by_operand_pj)

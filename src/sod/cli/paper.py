@@ -1,0 +1,43 @@
+"""``sod paper``: the paper's study on built-in defaults, written to an output folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from sod.study.compare import DEFAULT_BUDGET_MM2
+from sod.study.paper import PaperConfig, run_paper
+
+
+def paper_command(
+    out: Path = typer.Option(Path("out/paper"), "--out", "-o", help="output folder"),
+    budget_mm2: float = typer.Option(DEFAULT_BUDGET_MM2, "--budget-mm2",
+                                     help="iso-area budget every architecture is sized to"),
+    node_nm: int = typer.Option(45, "--node", help="technology node in nm"),
+    seed: int = typer.Option(0, help="seed of the sparsity generators"),
+    workers: int = typer.Option(2, help="worker processes (1 = in this process)"),
+) -> None:
+    """Reproduce the paper's study: iso-area comparison, ablations, density sweep, report."""
+    from sod.cost.sizing import check_budget
+    from sod.report.paper import write_outputs
+
+    check_budget(budget_mm2)
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
+    with console.status("running the study...") as status:
+        res = run_paper(cfg, progress=lambda msg: status.update(
+            f"[{time.perf_counter() - start:5.1f} s] {msg}"))
+    written = write_outputs(res, out)
+    from sod.report.paper import summary_text
+
+    Console().print(summary_text(res), highlight=False)
+    Console().print(f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
+                    f"in {time.perf_counter() - start:.1f} s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("paper")(paper_command)

@@ -1,0 +1,246 @@
+"""The paper's study (Yoon, Ryu & Kim 2026), reproduced on built-in defaults: ``sod paper``.
+
+Sections (each a list of flat rows, so every number lands in CSV/JSON as well as figures):
+
+* ``main`` — pruned Caffe AlexNet and VGG-16 (Han et al. 2015 per-layer weight and
+  activation densities) and BERT-base (50/70/90 % unstructured encoder sparsity) at one
+  iso-area budget, on every architecture preset: throughput/area, energy efficiency,
+  latency, energy per inference, effective utilization, the decompressors' area share;
+* ``ratios`` — Sparse-on-Dense's advantage over each other architecture per workload;
+* ``ablation`` — Sparse-on-Dense variants: decompressor before vs after the GLB,
+  zero-gating, zero-tile skipping, dense fallback, every weight format;
+* ``density_sweep`` — one network pruned uniformly to a range of weight densities on
+  every architecture, and the crossover density below which a sparse accelerator wins;
+* ``pe_ratio`` — sensitivity of the verdict to the sparse/dense PE area ratio (the sparse
+  PEs' area scaled by a factor; each design re-sized to the budget).
+
+Everything is deterministic (fixed seeds). Nothing here touches the terminal or files:
+:mod:`sod.report.paper` writes the outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sod.arch.presets import PRESET_NAMES, load_arch
+from sod.errors import SodError
+from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
+from sod.study.point import evaluate_run, sparse_workload
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    budget_mm2: float = DEFAULT_BUDGET_MM2
+    node_nm: int = 45
+    seed: int = 0
+    seq_len: int = 128
+    bert_densities: tuple[float, ...] = (0.5, 0.3, 0.1)
+    archs: tuple[str, ...] = PRESET_NAMES
+    sweep_model: str = "alexnet"
+    sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+    pe_ratio_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+    workers: int = 2
+    ablation_models: tuple[tuple[str, str], ...] = (("alexnet", "han2015"),
+                                                     ("bert-base", "bert:0.1"))
+
+
+@dataclass
+class PaperResults:
+    config: PaperConfig
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    crossovers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _workloads(cfg: PaperConfig) -> list[tuple[str, str, str]]:
+    """(label, model, sparsity profile)."""
+    out = [("alexnet", "alexnet", "han2015"), ("vgg16", "vgg16", "han2015")]
+    for d in cfg.bert_densities:
+        out.append((f"bert-base@{round((1 - d) * 100)}%", "bert-base", f"bert:{d:g}"))
+    return out
+
+
+ABLATIONS: list[tuple[str, dict[str, Any]]] = [
+    ("paper design (csc, after GLB, gating, skipping)", {}),
+    ("decompressor before the GLB", {"placement": "before_glb"}),
+    ("no zero-gating", {"zero_gating": False}),
+    ("no zero-tile skipping", {"skip_zero_tiles": False}),
+    ("no dense fallback", {"dense_fallback": False}),
+    ("no decompressor tile buffer", {"decompressor_tile_buffer": False}),
+    ("format csr", {"weight_format": "csr"}),
+    ("format coo", {"weight_format": "coo"}),
+    ("format bitmap", {"weight_format": "bitmap"}),
+    ("format rle", {"weight_format": "rle"}),
+    ("weights stored dense (no compression)", {"weight_format": "dense"}),
+]
+
+
+def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
+              ) -> PaperResults:
+    """Run every section; with ``cfg.workers > 1`` the task groups run in processes."""
+    cfg = cfg or PaperConfig()
+    say = progress or (lambda _msg: None)
+    groups = _task_groups(cfg)
+    outputs: list[list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]] = [
+        [] for _ in groups]
+    if cfg.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+            futures = {pool.submit(_run_group, cfg, g): i for i, g in enumerate(groups)}
+            for done, fut in enumerate(as_completed(futures), start=1):
+                outputs[futures[fut]] = fut.result()
+                say(f"{done}/{len(groups)} task groups done")
+    else:
+        for i, g in enumerate(groups):
+            say(f"task group {i + 1}/{len(groups)}: {g[0][0]} {g[0][1]}")
+            outputs[i] = _run_group(cfg, g)
+    res = PaperResults(cfg)
+    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio"):
+        res.sections[section] = []
+    for out in outputs:
+        for section, rows, failures in out:
+            res.sections[section].extend(rows)
+            res.failures.extend(failures)
+    res.crossovers = crossovers(res.sections["density_sweep"])
+    return res
+
+
+Task = tuple[str, str, str, int | None]  # (section, label/model, profile, seq_len)
+
+
+def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
+    """Tasks grouped so that each group builds its sparse workload once (per process)."""
+    groups: dict[tuple[str, str, int | None], list[Task]] = {}
+    for label, model, profile in _workloads(cfg):
+        seq = cfg.seq_len if model.startswith("bert") else None
+        groups.setdefault((model, profile, seq), []).append(("main", label, profile, seq))
+    for model, profile in cfg.ablation_models:
+        seq = cfg.seq_len if model.startswith("bert") else None
+        groups.setdefault((model, profile, seq), []).append(("ablation", model, profile, seq))
+    first_model, first_profile = cfg.ablation_models[0]
+    groups.setdefault((first_model, first_profile, None), []).append(
+        ("pe_ratio", first_model, first_profile, None))
+    for d in cfg.sweep_densities:
+        profile = "dense" if d >= 1.0 else f"uniform:{d:g}"
+        groups.setdefault((cfg.sweep_model, profile, None), []).append(
+            ("density_sweep", cfg.sweep_model, profile, None))
+    # Largest groups first (better packing on few workers).
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def _model_of(label: str) -> str:
+    return label.split("@")[0]
+
+
+def _run_group(cfg: PaperConfig, tasks: list[Task]
+               ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]:
+    out = []
+    for section, label, profile, seq in tasks:
+        rows: list[dict[str, Any]] = []
+        fails: list[dict[str, str]] = []
+        model = _model_of(label)
+        wl = sparse_workload(model, profile, cfg.seed, 1, seq)
+        if section in ("main", "density_sweep"):
+            cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+            for name, r in cmp.results.items():
+                row = {"workload": label, "sparsity": profile, "arch": name,
+                       "weight_density": _weight_density(wl), **_flat(r.metrics)}
+                rows.append(row)
+            for name, why in cmp.failures.items():
+                fails.append({"section": section, "workload": f"{label} {profile}",
+                              "arch": name, "error": why})
+            if section == "density_sweep":
+                density = 1.0 if profile == "dense" else float(profile.split(":")[1])
+                for row in rows:
+                    row["weight_density"] = density
+            out.append((section, rows, fails))
+            if section == "main":
+                ratios = [{"workload": label, "vs": name, **row}
+                          for name, row in cmp.ratios().items() if name != REFERENCE_ARCH]
+                out.append(("ratios", ratios, []))
+        elif section == "ablation":
+            for variant, change in ABLATIONS:
+                try:
+                    arch = load_arch(REFERENCE_ARCH, **change)
+                    r = evaluate_run(wl, arch, cfg.budget_mm2, cfg.node_nm)
+                except SodError as err:
+                    fails.append({"section": "ablation", "workload": label, "arch": variant,
+                                  "error": str(err)})
+                    continue
+                rows.append({"workload": label, "variant": variant, **_flat(r.metrics)})
+            out.append((section, rows, fails))
+        else:
+            out.append((section, _pe_ratio(cfg, wl, label, fails), fails))
+    return out
+
+
+def _pe_ratio(cfg: PaperConfig, wl: Any, model: str, fails: list[dict[str, str]]
+              ) -> list[dict[str, Any]]:
+    """Re-size each sparse accelerator with its PE area scaled (sensitivity of the verdict
+    to the sparse/dense PE area ratio)."""
+    from sod.study.point import evaluate_run_scaled
+
+    rows: list[dict[str, Any]] = []
+    ref = evaluate_run(wl, load_arch(REFERENCE_ARCH), cfg.budget_mm2, cfg.node_nm).metrics
+    for name in cfg.archs:
+        if name in (REFERENCE_ARCH, "dense"):
+            continue
+        for scale in cfg.pe_ratio_scales:
+            try:
+                m = evaluate_run_scaled(wl, load_arch(name), cfg.budget_mm2, scale,
+                                        cfg.node_nm).metrics
+            except SodError as err:
+                fails.append({"section": "pe_ratio", "workload": model, "arch": name,
+                              "error": str(err)})
+                break
+            rows.append({"workload": model, "arch": name, "pe_area_scale": scale,
+                         "pes": m["pes"], "gops_per_mm2": m["gops_per_mm2"],
+                         "gops_per_w": m["gops_per_w"],
+                         "sod_advantage_gops_per_mm2": ref["gops_per_mm2"] / m["gops_per_mm2"],
+                         "sod_advantage_gops_per_w": ref["gops_per_w"] / m["gops_per_w"]})
+    return rows
+
+
+def crossovers(sweep: Sequence[dict[str, Any]], metric: str = "gops_per_mm2"
+               ) -> list[dict[str, Any]]:
+    """Per sparse architecture, the weight density below which it beats Sparse-on-Dense on
+    ``metric`` (log-linear interpolation between sweep points; None if it never does)."""
+    by_arch: dict[str, dict[float, float]] = {}
+    for row in sweep:
+        by_arch.setdefault(row["arch"], {})[row["weight_density"]] = row[metric]
+    ref = by_arch.get(REFERENCE_ARCH, {})
+    out = []
+    for name, series in by_arch.items():
+        if name == REFERENCE_ARCH or not ref:
+            continue
+        ds = sorted(d for d in series if d in ref)
+        adv = np.array([math.log(ref[d] / series[d]) for d in ds])  # > 0: SoD wins
+        crossing = None
+        for i in range(len(ds) - 1):
+            if adv[i] < 0 <= adv[i + 1]:
+                x0, x1 = math.log(ds[i]), math.log(ds[i + 1])
+                t = adv[i] / (adv[i] - adv[i + 1])
+                crossing = math.exp(x0 + t * (x1 - x0))
+        wins_everywhere = bool(len(adv) and (adv >= 0).all())
+        out.append({"arch": name, "metric": metric, "crossover_density": crossing,
+                    "sod_wins_at_all_densities": wins_everywhere,
+                    "sparse_wins_at_all_densities": bool(len(adv) and (adv < 0).all())})
+    return out
+
+
+def _weight_density(wl: Any) -> float:
+    total = sum(g.weight_count for g in wl)
+    kept = sum(g.weight_count * g.weight_density for g in wl)
+    return kept / total if total else 1.0
+
+
+def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if isinstance(v, str | int | float | bool)}
