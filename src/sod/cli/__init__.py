@@ -15,7 +15,7 @@ import typer
 from sod.errors import SodError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "run", "compare", "paper", "workload", "compile", "tech", "hw",
+    "run", "compare", "paper", "workload", "compile", "tech", "hw", "sweep",
 )
 
 app = typer.Typer(
