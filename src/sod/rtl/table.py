@@ -35,6 +35,12 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("decompressor", {"lanes": 8, "format": "bitmask", "realign": False}),
     ("decompressor", {"lanes": 16, "format": "bitmask", "realign": False}),
     ("decompressor", {"lanes": 32, "format": "bitmask", "realign": False}),
+    # The bit-serial bitmap unit of sod.reference.decompressor: GLB word = lanes × 8 bits,
+    # smallest buffer (one word + one full vector).
+    ("stream_decompressor", {"lanes": 8, "format": "bitmap", "word_bits": 64,
+                             "buffer_bits": 136}),
+    ("stream_decompressor", {"lanes": 16, "format": "bitmap", "word_bits": 128,
+                             "buffer_bits": 272}),
 ]
 
 
@@ -44,6 +50,7 @@ def make_design(name: str, params: dict[str, Any]):
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.pe import DenseMacPE
+    from sod.rtl.stream_decompressor import StreamBitmapDecompressor
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
@@ -51,6 +58,9 @@ def make_design(name: str, params: dict[str, Any]):
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
             BitmaskDecompressor, lanes, format, realign),
+        "stream_decompressor": lambda lanes, format, word_bits, buffer_bits=None: (
+            _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits,
+                                 buffer_bits)),
     }
     if name not in builders:
         raise RtlError(f"unknown design {name!r}: choose one of {', '.join(builders)}")
@@ -61,6 +71,12 @@ def _decompressor(cls, lanes: int, fmt: str, realign: bool):
     if fmt != "bitmask":
         raise RtlError(f"decompressor format {fmt!r} has no RTL yet (only bitmask)")
     return cls(lanes=lanes, realign=realign)
+
+
+def _stream_decompressor(cls, lanes: int, fmt: str, word_bits: int, buffer_bits):
+    if fmt != "bitmap":
+        raise RtlError(f"stream decompressor format {fmt!r} has no RTL yet (only bitmap)")
+    return cls(lanes=lanes, word_bits=word_bits, buffer_bits=buffer_bits)
 
 
 def build_table(library: str = "sky130", designs=None, progress=None) -> dict[str, Any]:
