@@ -164,14 +164,20 @@ def pe_tiles(fmap: np.ndarray, arch: SCNNArch) -> tuple[np.ndarray, int, int]:
     return t.reshape(b, arch.pe_rows * arch.pe_cols, c, th, tw), th, tw
 
 
-def kernel_groups(kern: np.ndarray, arch: SCNNArch) -> np.ndarray:
-    """Kernels padded to whole groups: (G, Kc, C, kh, kw)."""
-    k = kern.shape[0]
-    kc = arch.out_channel_group
-    g = -(-k // kc)
-    pad = np.zeros((g * kc, *kern.shape[1:]), kern.dtype)
-    pad[:k] = kern
-    return pad.reshape(g, kc, *kern.shape[1:])
+def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Weights as SCNN streams them: (C, K·kh·kw), each input channel's row in (k, r, s)
+    order, so a group's stream is one contiguous run of ``Kc·kh·kw`` columns (a view for
+    1 × 1 kernels, no copy of a large FC matrix)."""
+    taps = pl.kernel_h * pl.kernel_w
+    return weight.reshape(pl.channels, taps, pl.out_channels).transpose(0, 2, 1).reshape(
+        pl.channels, pl.out_channels * taps)
+
+
+def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
+    """Non-zero weights per (group, channel): (G, C)."""
+    span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
+    starts = np.arange(0, rows.shape[1], span)
+    return np.add.reduceat(rows, starts, axis=1, dtype=np.int64).T
 
 
 def bank_of(k_local: np.ndarray, oy: np.ndarray, ox: np.ndarray, pl: SCNNPlane,
@@ -188,117 +194,136 @@ def output_coords(y: np.ndarray, x: np.ndarray, r: np.ndarray, s: np.ndarray,
     oy, ox = ny // pl.stride_h, nx // pl.stride_w
     valid = ((ny % pl.stride_h == 0) & (nx % pl.stride_w == 0) & (ny >= 0) & (nx >= 0)
              & (oy < pl.out_h) & (ox < pl.out_w))
-    if pl.rows and pl.rows < pl.out_h * pl.out_w * pl.batch:  # padded plane pixels
+    if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
         valid &= oy * pl.out_w + ox < pl.rows
     return oy, ox, valid
 
 
 @dataclass(frozen=True)
-class _Streams:
-    """Non-zero coordinates in SCNN's stream order, with block offsets."""
+class _Layer:
+    """One repeat's operands in SCNN's order, and the cycle bookkeeping to decode a cycle
+    number into (image, PE, group, channel, weight vector, activation vector)."""
 
-    w_k: np.ndarray
-    w_r: np.ndarray
-    w_s: np.ndarray
-    w_start: np.ndarray  # (C, G) first entry of the (channel, group) weight stream
-    a_y: np.ndarray
+    rows: np.ndarray  # (C, K·kh·kw) weight mask rows
+    a_y: np.ndarray  # non-zero activations, ordered (image, PE, channel, y, x)
     a_x: np.ndarray
-    a_start: np.ndarray  # (batch, PE, C) first entry of the (image, PE, channel) stream
+    a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
+    na: np.ndarray  # (batch, PE, C) non-zero activations
+    nw: np.ndarray  # (G, C) non-zero weights
+    av: np.ndarray  # (batch, PE, C) activation vectors
+    wvec: np.ndarray  # (G, C) weight vectors
+    cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
+    cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
+    cum_g: np.ndarray  # (C, G) running weight vectors over groups
 
 
-def _streams(tiles: np.ndarray, th: int, tw: int, kg: np.ndarray, arch: SCNNArch,
-             nw: np.ndarray, na: np.ndarray) -> _Streams:
-    g, kc, c, kh, kw = kg.shape
-    # Weights ordered (c, k, r, s): group streams are contiguous runs inside a channel.
-    wc, wk, wr, ws = np.nonzero(kg.transpose(2, 0, 1, 3, 4).reshape(c, g * kc, kh, kw))
-    del wc
-    w_start = np.concatenate([[0], np.cumsum(nw.T.ravel())[:-1]]).reshape(c, g)
-    b, p = tiles.shape[:2]
-    _, pe, _, ty, tx = np.nonzero(tiles)
-    py, px = pe // arch.pe_cols, pe % arch.pe_cols
-    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, p, c)
-    return _Streams(wk, wr, ws, w_start, py * th + ty, px * tw + tx, a_start)
+def _layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> _Layer:
+    tiles, th, tw = pe_tiles(fmap, arch)
+    rows = weight_rows(weight, pl)
+    na = tiles.sum(axis=(3, 4), dtype=np.int64)
+    nw = group_counts(rows, pl, arch)
+    av, wvec = -(-na // arch.mult_i), -(-nw // arch.mult_f)
+    b, pe, c = na.shape
+    _, p_idx, _, ty, tx = np.nonzero(tiles)
+    a_y = (p_idx // arch.pe_cols) * th + ty
+    a_x = (p_idx % arch.pe_cols) * tw + tx
+    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
+    per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
+    return _Layer(rows, a_y, a_x, a_start, na, nw, av, wvec, np.cumsum(per_pc.ravel()),
+                  np.cumsum(av.transpose(1, 2, 0), axis=2), np.cumsum(wvec.T, axis=1))
 
 
-def cycle_times(ids: np.ndarray, cum_blocks: np.ndarray, shape: tuple[int, int, int, int],
-                av: np.ndarray, nw: np.ndarray, na: np.ndarray, st: _Streams,
-                pl: SCNNPlane, arch: SCNNArch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Duration (≥ 1) of the given ideal cycles, their block ids and valid product counts.
+def _decode(ids: np.ndarray, ly: _Layer) -> tuple[np.ndarray, ...]:
+    """(image, PE, group, channel, weight vector, activation vector) of cycle numbers.
 
-    Blocks are numbered in (PE, image, group, channel) order (``shape``); cycle ``id``
-    lies in block ``searchsorted(cum_blocks, id)``; inside a block the weight vector is
-    the outer loop and the activation vector the inner one.
-    """
-    f_, i_ = arch.mult_f, arch.mult_i
-    blk = np.searchsorted(cum_blocks, ids, side="right")
-    local = ids - np.concatenate([[0], cum_blocks])[blk]
-    p, b, g, c = np.unravel_index(blk, shape)
-    n_av = av[b, p, c]
-    wv, avi = local // n_av, local % n_av
-    jw = wv[:, None] * f_ + np.arange(f_)[None, :]
+    A PE's cycles are numbered channel by channel; inside a channel the activation
+    vectors (over images) are the outer loop and the weight vectors (over groups) the
+    inner one. Only the set of cycles matters, not their order."""
+    n_c = ly.nw.shape[1]
+    pc = np.searchsorted(ly.cum_pc, ids, side="right")
+    local = ids - np.concatenate([[0], ly.cum_pc])[pc]
+    p, c = pc // n_c, pc % n_c
+    w_per = ly.cum_g[c, -1]
+    ja, jw = local // w_per, local % w_per
+    cb = ly.cum_b[p, c]  # (S, batch)
+    b = (cb <= ja[:, None]).sum(axis=1)
+    avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, c]
+    cg = ly.cum_g[c]  # (S, G)
+    g = (cg <= jw[:, None]).sum(axis=1)
+    wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
+    return b, p, g, c, wv, avi
+
+
+def cycle_times(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Duration (≥ 1: the most loaded accumulator bank) of the given cycles, and the flat
+    (image, PE, group) index each belongs to."""
+    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
+    taps = pl.kernel_h * pl.kernel_w
+    span = kc * taps
+    b, p, g, c, wv, avi = _decode(ids, ly)
+    # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run, found by a
+    # running count over that short run (Kc·kh·kw positions).
+    cols = g[:, None] * span + np.arange(span)[None, :]
+    seg = np.take_along_axis(ly.rows[c], np.minimum(cols, ly.rows.shape[1] - 1), axis=1)
+    seg &= cols < ly.rows.shape[1]
+    rank = np.cumsum(seg, axis=1, dtype=np.int32)
+    target = wv[:, None] * f_ + np.arange(1, f_ + 1)[None, :]  # 1-based ranks
+    pos = (rank[:, :, None] < target[:, None, :]).sum(axis=1)  # (S, F)
+    ok_w = target <= rank[:, -1:]
+    pos = np.minimum(pos, span - 1)
+    k_local, tap = pos // taps, pos % taps
+    r, s = tap // pl.kernel_w, tap % pl.kernel_w
     ja = avi[:, None] * i_ + np.arange(i_)[None, :]
-    ok_w = jw < nw[g, c][:, None]
-    ok_a = ja < na[b, p, c][:, None]
-    iw = np.where(ok_w, st.w_start[c, g][:, None] + jw, 0)
-    ia = np.where(ok_a, st.a_start[b, p, c][:, None] + ja, 0)
-    k_local = st.w_k[iw] - (g * arch.out_channel_group)[:, None]
-    oy, ox, valid = output_coords(st.a_y[ia][:, None, :], st.a_x[ia][:, None, :],
-                                  st.w_r[iw][:, :, None], st.w_s[iw][:, :, None], pl)
+    ok_a = ja < ly.na[b, p, c][:, None]
+    ia = np.where(ok_a, ly.a_start[b, p, c][:, None] + ja, 0)
+    oy, ox, valid = output_coords(ly.a_y[ia][:, None, :], ly.a_x[ia][:, None, :],
+                                  r[:, :, None], s[:, :, None], pl)
     valid &= ok_w[:, :, None] & ok_a[:, None, :]
-    bank = bank_of(k_local[:, :, None], oy, ox, pl, arch.accumulator_banks)
     nb = arch.accumulator_banks
+    bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
     key = np.arange(len(ids))[:, None, None] * nb + bank
     loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
-    return np.maximum(loads.max(axis=1), 1), blk, valid.sum(axis=(1, 2))
+    n_pe, n_g = ly.na.shape[1], ly.nw.shape[0]
+    return np.maximum(loads.max(axis=1), 1), (b * n_pe + p) * n_g + g
 
 
-def _one_repeat(fmap: np.ndarray, kern: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
+def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
                 conflict_cycles: int, rng: np.random.Generator) -> dict[str, float]:
-    tiles, th, tw = pe_tiles(fmap, arch)
-    kg = kernel_groups(kern, arch)
-    na = tiles.sum(axis=(3, 4), dtype=np.int64)  # (batch, PE, C)
-    nw = kg.sum(axis=(1, 3, 4), dtype=np.int64)  # (G, C)
-    av = -(-na // arch.mult_i)
-    wvec = -(-nw // arch.mult_f)
-    ideal = np.einsum("bpc,gc->bpg", av, wvec)  # ideal cycles per (image, PE, group)
-    issued = int(np.einsum("bpc,gc->", na, nw))
-    # Cycles of every (PE, image, group, channel) block; a PE's cycles are contiguous.
-    blocks = (av[:, :, None, :] * wvec[None, None, :, :]).transpose(1, 0, 2, 3)
-    cum = np.cumsum(blocks.ravel())
-    total = int(cum[-1]) if cum.size else 0
-    st = _streams(tiles, th, tw, kg, arch, nw, na)
+    ly = _layer(fmap, weight, pl, arch)
+    ideal = np.einsum("bpc,gc->bpg", ly.av, ly.wvec)  # ideal cycles per (image, PE, group)
+    issued = int(np.einsum("bpc,gc->", ly.na, ly.nw))
     ideal_layer = int(ideal.max(axis=1).sum())
+    total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
         return {"cycles": 0, "ideal": 0, "issued": issued, "exact": 1, "ratio": 1.0,
                 "busy_ideal": 0, "pe_slots": 0}
-    pes = blocks.shape[0]
-    pe_cycles = blocks.reshape(pes, -1).sum(axis=1)
+    n_pe = ly.na.shape[1]
+    pe_cycles = ideal.sum(axis=(0, 2))
     exact = total <= conflict_cycles
     if exact:
         ids = np.arange(total)
     else:
         # Stratified by PE (the slowest PE's conflicts matter, and they differ between
-        # border and interior tiles): conflict_cycles / PEs uniform draws per busy PE.
-        per = max(1, conflict_cycles // pes)
-        start = np.concatenate([[0], np.cumsum(pe_cycles)[:-1]])
-        draws = np.floor(rng.random((pes, per)) * pe_cycles[:, None]).astype(np.int64)
-        ids = (start[:, None] + draws)[pe_cycles > 0].ravel()
+        # border and interior tiles): conflict_cycles / busy PEs uniform draws per PE.
+        busy_pes = np.flatnonzero(pe_cycles)
+        per = max(2, conflict_cycles // len(busy_pes))
+        start = np.concatenate([[0], np.cumsum(pe_cycles)[:-1]])[busy_pes]
+        draws = np.floor(rng.random((len(busy_pes), per))
+                         * pe_cycles[busy_pes][:, None]).astype(np.int64)
+        ids = (start[:, None] + draws).ravel()
     times = np.empty(len(ids), np.int64)
-    blk = np.empty(len(ids), np.int64)
-    step = 1 << 13  # bound scratch memory
+    where = np.empty(len(ids), np.int64)
+    step = 1 << 12  # bound scratch memory
     for lo in range(0, len(ids), step):
-        t, bl, _ = cycle_times(ids[lo: lo + step], cum, blocks.shape, av, nw, na, st, pl,
-                               arch)
-        times[lo: lo + step], blk[lo: lo + step] = t, bl
+        times[lo: lo + step], where[lo: lo + step] = cycle_times(ids[lo: lo + step], ly,
+                                                                 pl, arch)
     if exact:
-        per_block = np.bincount(blk, weights=times, minlength=blocks.size)
-        actual = per_block.reshape(blocks.shape).sum(axis=3).transpose(1, 0, 2)
+        actual = np.bincount(where, weights=times, minlength=ideal.size).reshape(ideal.shape)
         ratio = float(times.sum() / total)
     else:
-        ratio_pe = np.ones(pes)
-        busy = pe_cycles > 0
-        drawn = times.reshape(int(busy.sum()), -1).astype(np.float64)
-        ratio_pe[busy] = _shrunk_means(drawn)
+        ratio_pe = np.ones(n_pe)
+        ratio_pe[busy_pes] = _shrunk_means(times.reshape(len(busy_pes), per).astype(float))
         actual = ideal * ratio_pe[None, :, None]
         ratio = float((pe_cycles * ratio_pe).sum() / total)
     cycles = round(float(actual.max(axis=1).sum()))
@@ -351,15 +376,16 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     cycles = ideal = issued = 0
     valid_products = busy_ideal = pe_slots = nnz_in = 0
     ratios, exact_all = [], True
+    # The sampling budget is per GEMM, shared by its repeats (heads, groups).
+    budget = max(1024, conflict_cycles // gemm.repeat)
     for rep in range(gemm.repeat):
         if input_mask is not None:
             fmap = np.asarray(input_mask)[:, rep * pl.channels:(rep + 1) * pl.channels] != 0
-            kern = kernels_of(weight[rep], pl)
         else:
-            fmap, kern = plane_operands(gemm, pl, weight[rep], act[rep])
+            fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
         im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
         nnz_in += int(fmap.sum(dtype=np.int64))
-        res = _one_repeat(fmap, kern, pl, arch, conflict_cycles, rng)
+        res = _one_repeat(fmap, weight[rep], pl, arch, budget, rng)
         cycles += res["cycles"]
         ideal += res["ideal"]
         issued += res["issued"]
