@@ -147,7 +147,8 @@ def test_attention_matmul_and_functional_linear():
     qk, pv = w.gemms[2], w.gemms[3]
     assert (qk.m, qk.k, qk.n, qk.repeat, qk.w_is_weight) == (5, 4, 5, 4, False)
     assert pv.input_activation == Activation.SOFTMAX and pv.kind == LayerKind.ATTENTION
-    assert qk.act_mask.shape == (4 * 5, 4) and qk.weight_mask.shape == (4 * 4, 5)
+    # Batched matmul: the first batch element's masks represent all repeats.
+    assert qk.act_mask.shape == (5, 4) and qk.weight_mask.shape == (4, 5)
     proj, zero = w.gemms[4], w.gemms[5]
     assert (proj.m, proj.k, proj.n, proj.repeat) == (10, 8, 4, 1)
     assert proj.w_is_weight and proj.weights.shape == (8, 4)  # an nn.Parameter operand

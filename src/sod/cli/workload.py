@@ -69,8 +69,8 @@ def layer_rows(workload: Workload, tile: tuple[int, int]) -> list[dict[str, obje
             row.update({"out_cv": stats.out_cv, "in_cv": stats.in_cv,
                         "empty_kernel_frac": stats.empty_kernel_frac,
                         "zero_run_p99": stats.zero_run_p99})
-            # Tiles never straddle two groups of a stacked mask: tile rows divide k or not,
-            # the statistic is still per stored row block.
+            # Tiles are cut from the stored mask: with stacked groups a tile may straddle
+            # two groups when the tile rows do not divide k.
             counts = tile_counts(mask, *tile)
             row["empty_tile_frac"] = float(np.mean(counts == 0))
             row["stacked"] = stacks_repeats(g)

@@ -16,12 +16,13 @@ naming each call after the module that made it. For every call it records:
   the tag follows pooling, dropout and reshapes), as ``input_activation``.
 
 For activation × activation matmuls (attention) ``w_is_weight`` is False, ``weights`` is
-None and ``weight_mask`` is the measured mask of the second operand. A GEMM with
-``repeat > 1`` (grouped convolution, batched matmul) carries stacked masks: rows
-``r·k … (r+1)·k − 1`` of the weight mask (``r·m …`` of the activation mask) belong to
-repeat r. Not captured: conv1d/conv3d, transposed convolutions, einsum, fused attention
-kernels (``scaled_dot_product_attention``); a module calling those is imported without
-them.
+None and ``weight_mask`` is the measured mask of the second operand. A grouped
+convolution carries stacked masks (rows ``g·k … (g+1)·k − 1`` of the weight mask,
+``g·m …`` of the activation mask belong to group g); a batched matmul (``repeat`` = the
+batch dims) carries the masks of its FIRST batch element as the representative shared by
+all repeats, the contract of :mod:`sod.sparsity.apply`. Not captured: conv1d/conv3d,
+transposed convolutions, einsum, fused attention kernels
+(``scaled_dot_product_attention``); a module calling those is imported without them.
 
 Importing this module imports torch; ``sod.workload.from_torch`` imports it lazily.
 """
@@ -179,8 +180,10 @@ class _Capture(TorchFunctionMode):
         m, k = a2.shape[-2:]
         n = b2.shape[-1]
         reps = int(np.prod(batch)) if len(batch) else 1
-        am = _nz(a2.expand(*batch, m, k)).reshape(reps * m, k)
-        bm = _nz(b2.expand(*batch, k, n)).reshape(reps * k, n)
+        # Masks of the first batch element only: sod's contract is one representative
+        # mask for a non-grouped GEMM with repeat > 1 (see sod.sparsity.apply).
+        am = _nz(a2.expand(*batch, m, k).reshape(reps, m, k)[0])
+        bm = _nz(b2.expand(*batch, k, n).reshape(reps, k, n)[0])
         is_weight = isinstance(b, torch.nn.Parameter) and b.dim() == 2 and reps == 1
         weights = np.ascontiguousarray(_np(b2)) if is_weight else None
         self.records.append(Gemm(
