@@ -5,10 +5,11 @@ import pytest
 
 from sod.arch.presets import load_arch
 from sod.arch.spec import Architecture, SparseOnDenseArch
+from sod.compiler import compile_layer, make_options
 from sod.errors import ArchitectureError, SodError
-from sod.formats import FormatSpec, encode, resolve_widths
 from sod.models.dense import evaluate_dense
 from sod.models.sparse_on_dense import evaluate
+from sod.reference.sparse_on_dense import run_layer
 from sod.workload.gemm import Gemm, conv2d
 from sod.workload.mask import BitMask
 
@@ -60,20 +61,40 @@ def test_effectual_macs_are_the_mask_product(gemm, df):
     assert 0 < c.effective_utilization <= c.utilization <= 1
 
 
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
 @pytest.mark.parametrize("fmt", ["csc", "csr", "coo", "bitmap", "rle", "dense"])
-def test_stored_bits_equal_real_encodings(fmt):
-    g = masked(Gemm("x", 20, 40, 24), 0.3, 1.0, seed=1)
-    arch = SparseOnDenseArch(array_rows=8, array_cols=8, weight_format=fmt,
-                             dense_fallback=False, ideal_memory=True)
+def test_stored_bits_equal_the_compiled_glb_image(fmt, df):
+    """The model's weight footprint is the bit-exact compiler's image, word for word."""
+    g = masked(Gemm("x", 20, 40, 27), 0.3, 1.0, seed=1)
+    arch = SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df, weight_format=fmt,
+                             ideal_memory=True, glb_read_width_bits=64)
     c = evaluate(g, arch)
     rng = np.random.default_rng(0)
     w = g.weight_mask.to_bool()
     values = np.where(w, rng.integers(1, 127, size=w.shape), 0)
-    widths = resolve_widths(FormatSpec(), 8, 8)
-    # Encode every 8x8 stream tile (W block transposed: lanes = columns) for real.
-    real = sum(encode(values[a * 8:(a + 1) * 8, b * 8:(b + 1) * 8].T, fmt, widths).size_bits
-               for b in range(3) for a in range(5))
-    assert c.details["weight_bits_stored"] == real
+    image = compile_layer(values, 8, 8, df, make_options(format=fmt, read_width_bits=64))
+    assert c.details["weight_bits_stored"] == len(image.data) * 8
+    assert np.array_equal(image.decode_weights(), values)
+
+
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+@pytest.mark.parametrize("fmt", ["csc", "bitmap", "rle"])
+def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
+    """Without a tile buffer, cycles equal the bit-exact GLB -> decompressor -> array run."""
+    rng = np.random.default_rng(7)
+    m, k, n = 12, 30, 21
+    w = np.where(rng.random((k, n)) < 0.4, rng.integers(-100, 100, (k, n)), 0)
+    a = rng.integers(-50, 50, (m, k))
+    g = Gemm("e2e", m, k, n, weight_mask=BitMask.from_array(w),
+             weight_density=float((w != 0).mean()))
+    arch = SparseOnDenseArch(array_rows=4, array_cols=8, dataflow=df, weight_format=fmt,
+                             ideal_memory=True, glb_read_width_bits=16,
+                             decompressor_tile_buffer=False, skip_zero_tiles=False)
+    c = evaluate(g, arch)
+    image = compile_layer(w, 4, 8, df, make_options(format=fmt, read_width_bits=16))
+    run = run_layer(a, image)
+    assert np.array_equal(run.output, a @ w)
+    assert c.cycles == run.cycles
 
 
 def test_zero_tile_skipping_removes_folds():

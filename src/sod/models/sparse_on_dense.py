@@ -39,10 +39,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
+from sod.compiler import CompileOptions, TileGrid, fast_tiles
 from sod.errors import ArchitectureError
 from sod.formats import FormatSpec, format_module, need_bits, resolve_widths
 from sod.models.common import Counts
-from sod.models.decompressor import emit_cycles
+from sod.models.decompressor import emit_cycles, stream_needs
 from sod.models.dense import evaluate_dense
 from sod.models.memory import TilingPlan, block_schedule, candidate_plans, pipeline_cycles
 from sod.models.operands import operand_masks
@@ -63,24 +64,6 @@ class StreamTiles:
     decode_cycles: np.ndarray  # (T,) cycles for a unit to emit every vector of the tile
     vectors: int
     lanes: int
-
-
-def _tiles_ws(w: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    g, k, n = w.shape
-    kt, nt = -(-k // rows), -(-n // cols)
-    pad = np.zeros((g, kt * rows, nt * cols), dtype=bool)
-    pad[:, :k, :n] = w
-    # (g, kt, R, nt, C) -> (g, nt, kt, C, R): fold order is column fold outer, row inner.
-    t = pad.reshape(g, kt, rows, nt, cols).transpose(0, 3, 1, 4, 2)
-    return t.reshape(g * nt * kt, cols, rows)
-
-
-def _tiles_os(w: np.ndarray, cols: int) -> np.ndarray:
-    g, k, n = w.shape
-    nt = -(-n // cols)
-    pad = np.zeros((g, k, nt * cols), dtype=bool)
-    pad[:, :, :n] = w
-    return pad.reshape(g, k, nt, cols).transpose(0, 2, 3, 1).reshape(g * nt, cols, k)
 
 
 def _tiles_is(w: np.ndarray, rows: int) -> np.ndarray:
@@ -127,7 +110,7 @@ def stream_tiles(masks: np.ndarray, fmt: str, spec: FormatSpec, read_bits: int,
 def _schedule(plan: TilingPlan, df: Dataflow, after_glb: bool, sod: bool, w_stored: int,
               w_dense: int, a_stored: int, a_dense: int, compute_one: int, folds_run: int,
               decomp_stall: int, R: int, C: int, arch: Architecture,
-              tiles: StreamTiles) -> tuple[TilingPlan, int, int]:
+              weight_streams: WeightStreams) -> tuple[TilingPlan, int]:
     """(plan with DRAM bits as transferred, memory stall cycles)."""
     # DRAM always holds the compressed form; a GLB before the decompressor (ablation)
     # holds dense tiles, so the plan was sized dense and its traffic shrinks by the ratio.
@@ -150,26 +133,113 @@ def _schedule(plan: TilingPlan, df: Dataflow, after_glb: bool, sod: bool, w_stor
     if sod and not after_glb:
         # Units between DRAM and the GLB: a slot's transfer takes the longer of the DRAM
         # transfer and the decompression of its share of the tiles.
-        per_slot = int(np.ceil(tiles.decode_cycles.sum() / max(len(loads) - 1, 1)))
+        per_slot = int(np.ceil(weight_streams.decode_cycles.sum() / max(len(loads) - 1, 1)))
         loads = np.maximum(loads, np.r_[np.full(len(loads) - 1, per_slot), 0])
     total = pipeline_cycles(loads, comps, True)
     return plan, total - (compute_one + decomp_stall)
 
 
-def _dense_tiles(g: int, m: int, k: int, n: int, R: int, C: int,
-                 df: Dataflow, value_bits: int) -> StreamTiles:
-    """Stream tiles of a dense array: full, stored dense, never skipped, never decoded."""
-    kt, nt = -(-k // R), -(-n // C)
-    if df is Dataflow.WS:
-        count, lanes, vectors = g * kt * nt, C, R
+@dataclass(frozen=True)
+class WeightStreams:
+    """The W streams of one GEMM (all distinct groups), as the compiler lays them out.
+
+    A stream is what one fold reads: a tile (WS) or a row/column of tiles (OS/IS), in the
+    compiler's image order (:mod:`sod.compiler`); sizes are word-aligned bits.
+    """
+
+    size_bits: np.ndarray  # (S,) stored bits, every tile aligned to a GLB word
+    dense_bits: np.ndarray  # (S,) the same stream stored dense (aligned)
+    nnz: np.ndarray  # (S,) non-zeros
+    nonempty: np.ndarray  # (S,) vectors with a non-zero
+    vectors: np.ndarray  # (S,) vectors the array consumes
+    lanes: np.ndarray  # (S,) lanes per vector (MACs per vector per activation row)
+    elements: np.ndarray  # (S,) W elements covered
+    decode_cycles: np.ndarray  # (S,) cycles for a unit to emit the stream, alone
+    stall_cycles: np.ndarray  # (S,) decode cycles beyond one vector per cycle
+    fold_stream: np.ndarray  # (F,) stream of each fold, SCALE-Sim fold order, group-major
+    fold_group: np.ndarray  # (F,) group of each fold
+
+
+def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
+                    df: Dataflow, fmt: str, spec: FormatSpec, read_bits: int,
+                    fallback: bool) -> WeightStreams:
+    """Streams of every group from the compiler's fast path (exact sizes and timing)."""
+    if read_bits % 8 or read_bits > 4096:
+        raise ArchitectureError(
+            f"decompressor read width {read_bits} bits must be a multiple of 8 and <= 4096")
+    options = CompileOptions(format=fmt, spec=spec, dense_fallback=fallback,
+                             read_width_bits=read_bits)
+    parts: dict[str, list[np.ndarray]] = {f: [] for f in WeightStreams.__dataclass_fields__}
+    offset = 0
+    for gi, w in enumerate(weight):
+        grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
+        tiles = fast_tiles(w, grid, options)
+        timing = emit_cycles(stream_needs(tiles, grid, read_bits), read_bits)
+        words = -(-tiles.size_bits // read_bits) * read_bits
+        order = grid.order
+        kr, nc = grid.block_extent(order[:, 0], order[:, 1])
+        lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+        dense_t = -(-(lanes_t * vecs_t * spec.value_bits) // read_bits) * read_bits
+        blocked = grid.blocked(w)  # (kb, nb, R, C)
+        nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
+        streams = grid.stream_tiles()
+        index = np.concatenate([np.full(len(t), i) for i, t in enumerate(streams)])
+
+        def stream_sum(x: np.ndarray, index: np.ndarray = index, s: int = len(streams)
+                       ) -> np.ndarray:
+            return np.bincount(index, weights=x, minlength=s)
+
+        if df is Dataflow.WS:
+            nonempty = blocked.any(axis=3).sum(axis=2)[order[:, 0], order[:, 1]]
+            lanes = nc
+        elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
+            rows_any = blocked.any(axis=3)  # (kb, nb, R)
+            nonempty = rows_any.sum(axis=(0, 2))[order[::grid.k_blocks, 1]]
+            lanes = nc[::grid.k_blocks]
+        else:  # IS: stream = row block kb: vectors are the n columns
+            cols_any = blocked.any(axis=2)  # (kb, nb, C)
+            nonempty = cols_any.sum(axis=(1, 2))[order[::grid.n_blocks, 0]]
+            lanes = kr[::grid.n_blocks]
+        vectors = np.full(len(streams), R) if df is Dataflow.WS else stream_sum(vecs_t)
+        parts["size_bits"].append(stream_sum(words).astype(np.int64))
+        parts["dense_bits"].append(stream_sum(dense_t).astype(np.int64))
+        parts["nnz"].append(stream_sum(nnz_t).astype(np.int64))
+        parts["nonempty"].append(np.asarray(nonempty, np.int64))
+        parts["vectors"].append(np.asarray(vectors, np.int64))
+        parts["lanes"].append(np.asarray(lanes, np.int64))
+        parts["elements"].append(stream_sum(kr * nc).astype(np.int64))
+        parts["decode_cycles"].append(np.asarray(timing.cycles, np.int64))
+        parts["stall_cycles"].append(np.asarray(timing.stall_cycles, np.int64))
+        folds = grid.fold_streams(m)
+        parts["fold_stream"].append(folds + offset)
+        parts["fold_group"].append(np.full(folds.size, gi))
+        offset += len(streams)
+    return WeightStreams(**{f: np.concatenate(v) for f, v in parts.items()})
+
+
+def _dense_streams(g: int, m: int, k: int, n: int, R: int, C: int,
+                   df: Dataflow, value_bits: int) -> WeightStreams:
+    """Streams of a dense array: full, stored dense, never skipped, never decoded."""
+    grid = TileGrid(k, n, R, C, df.value)
+    kt, nt = grid.k_blocks, grid.n_blocks
+    kr = np.minimum(R, k - np.arange(kt) * R)
+    nc = np.minimum(C, n - np.arange(nt) * C)
+    if df is Dataflow.WS:  # image order: nb outer, kb inner
+        elements = np.outer(nc, kr).ravel()
+        vectors, lanes = np.full(elements.size, R), np.repeat(nc, kt)
     elif df is Dataflow.OS:
-        count, lanes, vectors = g * nt, C, k
+        elements, vectors, lanes = nc * k, np.full(nt, k), nc
     else:
-        count, lanes, vectors = g * kt, R, n
-    size = np.full(count, lanes * vectors * value_bits, dtype=np.int64)
-    return StreamTiles(size, size, np.full(count, lanes * vectors, dtype=np.int64),
-                       np.full(count, vectors, dtype=np.int64),
-                       np.zeros(count, dtype=np.int64), vectors, lanes)
+        elements, vectors, lanes = kr * n, np.full(kt, n), kr
+    folds = grid.fold_streams(m)
+    s = elements.size
+    size = elements * value_bits
+    tile = lambda x: np.tile(np.asarray(x, np.int64), g)  # noqa: E731
+    return WeightStreams(tile(size), tile(size), tile(elements), tile(vectors), tile(vectors),
+                         tile(lanes), tile(elements), np.zeros(s * g, np.int64),
+                         np.zeros(s * g, np.int64),
+                         np.concatenate([folds + i * s for i in range(g)]),
+                         np.repeat(np.arange(g), folds.size))
 
 
 def _format_spec(arch: Architecture) -> FormatSpec:
@@ -206,56 +276,47 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     gating = sod and arch.zero_gating
     after_glb = (not sod) or arch.placement is DecompressorPlacement.AFTER_GLB
 
-    # --- weight stream tiles and folds --------------------------------------------------
+    # --- weight streams and folds ----------------------------------------------------
     if sod:
-        if df is Dataflow.WS:
-            wt = _tiles_ws(masks.weight, R, C)
-        elif df is Dataflow.OS:
-            wt = _tiles_os(masks.weight, C)
-        else:
-            wt = _tiles_is(masks.weight, R)
-        tiles = stream_tiles(wt, w_fmt, spec, read_bits * units, fallback, lanes)
+        ws = _weight_streams(masks.weight, m, R, C, df, w_fmt, spec, read_bits * units,
+                             fallback)
     else:
-        tiles = _dense_tiles(g, m, k, n, R, C, df, vb)
-    n_tiles = len(tiles.nnz)
+        ws = _dense_streams(g, m, k, n, R, C, df, vb)
     base = evaluate_dense(m, k, n, R, C, df)
     row_folds, col_folds = int(base.row_folds[0]), int(base.col_folds[0])
+    reuse = 1 if df is Dataflow.WS else (row_folds if df is Dataflow.OS else col_folds)
 
-    # Folds: WS — one per weight tile; OS — tile b reused by every m row fold; IS — tile
-    # a reused by every m column fold. Streamed length T per fold, after skipping.
+    # Per fold (SCALE-Sim's order): the stream it reads and its streamed length T after
+    # skipping. WS skips a fold whose tile is empty; OS/IS skip empty vectors of the
+    # stream (and the matching activation vectors), so T shrinks.
+    fs = ws.fold_stream
     if df is Dataflow.WS:
-        reuse = 1
-        live = tiles.nnz > 0 if skip else np.ones(len(tiles.nnz), bool)
+        live = ws.nnz[fs] > 0 if skip else np.ones(fs.size, bool)
+        t_fold = np.full(fs.size, m)
         fold_cycles = np.where(live, 2 * R + C + m - 2, 0)
-        t_eff = np.full(len(tiles.nnz), m)
     else:
-        reuse = row_folds if df is Dataflow.OS else col_folds
-        t_eff = tiles.nonempty_vectors if skip else np.full(len(tiles.nnz), tiles.vectors)
-        live = t_eff > 0
+        t_fold = ws.nonempty[fs] if skip else ws.vectors[fs]
+        live = t_fold > 0
         overhead = R + C - 2 if df is Dataflow.OS else 2 * R + C - 2
-        fold_cycles = np.where(live, overhead + t_eff, 0)
-    # Each weight tile's folds, in order (tile-major; reuse folds of a tile are adjacent).
-    fold_cycles = np.repeat(fold_cycles, reuse)
-    decode = np.repeat(np.where(live, tiles.decode_cycles, 0), reuse)
-    folds_run = int(np.count_nonzero(fold_cycles))
+        fold_cycles = np.where(live, overhead + t_fold, 0)
+    folds_run = int(np.count_nonzero(live))
     # SCALE-Sim's "− 1" (it reports the last cycle's index) applies to each GEMM execution.
-    groups_run = int(np.count_nonzero(fold_cycles.reshape(g, -1).sum(axis=1)))
+    groups_run = int(np.count_nonzero(np.bincount(ws.fold_group, weights=live,
+                                                  minlength=g)))
     compute_one = int(fold_cycles.sum()) - groups_run
 
     # --- decompressor stalls (after the GLB) ---------------------------------------------
     decomp_stall = 0
-    if sod and after_glb:
-        fc, dc = fold_cycles[fold_cycles > 0], decode[fold_cycles > 0]
-        if fc.size:
-            if arch.decompressor_tile_buffer:
-                total = pipeline_cycles(dc, fc, double_buffered=True)
-            else:
-                # The fold consumes its vectors in the R-cycle preload (WS) or while it
-                # streams (OS/IS); a unit slower than that stalls the fold.
-                window = (np.full(fc.size, R) if df is Dataflow.WS
-                          else np.repeat(t_eff, reuse)[fold_cycles > 0])
-                total = int(fc.sum() + np.maximum(dc - window, 0).sum())
+    if sod and after_glb and live.any():
+        fc = fold_cycles[live]
+        if arch.decompressor_tile_buffer:
+            # A unit decompresses fold i+1's stream while fold i computes.
+            total = pipeline_cycles(ws.decode_cycles[fs][live], fc, double_buffered=True)
             decomp_stall = total - int(fc.sum())
+        else:
+            # The unit starts when the fold starts consuming; each late vector freezes
+            # the array one cycle (equal to sod.models.decompressor.layer_timing).
+            decomp_stall = int(ws.stall_cycles[fs][live].sum())
 
     # --- MACs ------------------------------------------------------------------------
     macs_dense = m * k * n * gemm.repeat
@@ -268,25 +329,18 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         else:
             a_cols = masks.act.sum(axis=1, dtype=np.int64)  # (G, k) non-zeros per A column
         macs_effectual = int((a_cols * w_rows).sum()) * mult
+    # Issued MACs: every PE of a live fold multiplies for each streamed step.
     if df is Dataflow.WS:
-        kt, nt = -(-k // R), -(-n // C)
-        ks = np.minimum(R, k - np.arange(kt) * R)
-        ns = np.minimum(C, n - np.arange(nt) * C)
-        tile_elems = np.tile(np.outer(ns, ks).reshape(-1), g)  # (g·nt·kt) in tile order
-        macs_issued = int((tile_elems * m * live).sum()) * mult
-    elif df is Dataflow.OS:
-        nt = -(-n // C)
-        ns = np.tile(np.minimum(C, n - np.arange(nt) * C), g)
-        macs_issued = int((ns * t_eff).sum()) * m * mult
+        macs_issued = int((ws.elements[fs] * live).sum()) * m * mult
     else:
-        kt = -(-k // R)
-        ks = np.tile(np.minimum(R, k - np.arange(kt) * R), g)
-        macs_issued = int((ks * t_eff).sum()) * m * mult
+        per_stream = np.bincount(fs, weights=live * t_fold, minlength=ws.lanes.size)
+        # OS/IS folds of one stream cover all m rows between them (reuse folds).
+        macs_issued = round((per_stream / reuse * ws.lanes).sum()) * m * mult
     macs_effectual = min(macs_effectual, macs_issued)
 
     # --- storage sizes (bits) ----------------------------------------------------------
-    w_stored = int(tiles.size_bits.sum())  # as laid out in the GLB (and DRAM)
-    w_dense = int(tiles.dense_bits.sum())
+    w_stored = int(ws.size_bits.sum())  # as laid out in the GLB (and DRAM), word-aligned
+    w_dense = int(ws.dense_bits.sum())
     a_dense = g * m * k * vb
     if a_fmt != "dense" and masks is not None and masks.act is not None:
         at = _tiles_is(masks.act.transpose(0, 2, 1), R)  # A stream: L=R lanes of k, V=m
@@ -322,7 +376,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None
         # The compiler picks the schedule that finishes first (then: fewest DRAM bits).
         options = [_schedule(p, df, after_glb, sod, w_stored, w_dense, a_stored, a_dense,
-                             compute_one, folds_run, decomp_stall, R, C, arch, tiles)
+                             compute_one, folds_run, decomp_stall, R, C, arch, ws)
                    for p in plans]
         plan, mem_stall = min(options, key=lambda o: (o[1], o[0].dram_bits))
         dram_a, dram_w, dram_o = (plan.dram_read_bits_a, plan.dram_read_bits_w,
@@ -334,7 +388,8 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     # --- actions --------------------------------------------------------------------------
     gated = macs_issued - macs_effectual if gating else 0
     a_reads = col_folds if df is Dataflow.WS else (col_folds if df is Dataflow.OS else 1)
-    glb_w_reads = glb_w * reuse
+    stream_glb_bits = ws.size_bits if after_glb else ws.dense_bits
+    glb_w_reads = int(stream_glb_bits[fs][live].sum())
     glb_a_reads = glb_a * a_reads
     psum_passes = row_folds if df is not Dataflow.OS else 1
     actions = {
@@ -342,7 +397,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         "mac_gated": float(gated),
         "pe_reg_bits.act": float(macs_issued * vb),
         "pe_reg_bits.out": float(macs_issued * ab),
-        "pe_reg_bits.weight": float(n_tiles * reuse * R * C * vb * mult),
+        "pe_reg_bits.weight": float(folds_run * R * C * vb * mult),
         "glb_read_bits.weight": float(glb_w_reads * mult),
         "glb_read_bits.act": float(glb_a_reads * mult),
         "glb_write_bits.out": float(g * m * n * ab * psum_passes * mult),
@@ -354,7 +409,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         "dram_write_bits.out": float(dram_o * mult),
     }
     if sod and w_fmt != "dense":
-        emitted = float((live * tiles.vectors * tiles.lanes).sum() * reuse * mult)
+        emitted = float((live * ws.vectors[fs] * ws.lanes[fs]).sum() * mult)
         actions["decompress_elements"] = emitted
         actions["decompress_words"] = float(glb_w_reads / read_bits * mult)
     details = {
