@@ -140,12 +140,15 @@ def parse_spec(data: Any, source: str = "sweep spec") -> SweepSpec:
         return SweepSpec.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
+        loc = tuple(first["loc"])
         msg = first["msg"].removeprefix("Value error, ")
+        where = _field_path(loc)
         if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-            allowed = (WorkloadEntry if len(first["loc"]) > 1 else SweepSpec).model_fields
-            msg += f" (allowed: {', '.join(allowed)})"
-        raise SweepError(f"{source}: field {_field_path(first['loc'])!r}: {msg}") from None
+            allowed = (WorkloadEntry if len(loc) > 1 else SweepSpec).model_fields
+            msg = f"unknown key (allowed: {', '.join(allowed)})"
+            parent = _field_path(loc[:-1]) if len(loc) > 1 else ""
+            where = f"{parent}.{loc[-1]}" if parent else str(loc[-1])
+        raise SweepError(f"{source}: field {where!r}: {msg}") from None
 
 
 # ---------------------------------------------------------------------------- points
@@ -548,7 +551,7 @@ class DaskExecutor:
                                      workers=None if where is None else [where],
                                      allow_other_workers=True)
             futures[fut] = task
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=self.client.loop):
             task = futures.pop(fut)
             if fut.status == "finished":
                 yield from fut.result()

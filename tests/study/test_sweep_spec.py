@@ -1,0 +1,158 @@
+"""Sweep specs: validation (one-line errors naming the field), grid expansion, point keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sod.errors import SodError
+from sod.study.sweep import (
+    SweepError,
+    code_fingerprint,
+    expand,
+    load_sweep,
+    parse_spec,
+    plan_tasks,
+)
+
+
+def error_of(make_spec, **fields) -> str:
+    with pytest.raises(SweepError) as info:
+        load_sweep(make_spec(**fields))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_grid_size_and_order(make_spec):
+    sweep = load_sweep(make_spec(seeds=[0, 1], nodes_nm=[45, 22]))
+    assert len(sweep.points) == 2 * 2 * 2 * 2 * 2 * 2
+    first = sweep.points[0].config
+    assert first == {"model": "lenet300", "batch": 1, "seq_len": None,
+                     "sparsity": "uniform:0.3", "seed": 0, "arch": "dense",
+                     "budget_mm2": 2.0, "node_nm": 45}
+    assert len({p.key for p in sweep.points}) == len(sweep.points)
+    assert sweep.db_path == make_spec(seeds=[0, 1], nodes_nm=[45, 22]).with_suffix(".sqlite")
+
+
+def test_defaults_and_scalar_shorthand(make_spec):
+    sweep = load_sweep(make_spec(drop=("sparsity", "budgets_mm2"), workloads="lenet5",
+                                 architectures="dense", seeds=3))
+    assert len(sweep.points) == 1
+    c = sweep.points[0].config
+    assert (c["sparsity"], c["budget_mm2"], c["seed"], c["node_nm"]) == ("dense", None, 3, 45)
+
+
+def test_duplicates_are_removed_and_aliases_canonical(make_spec):
+    sweep = load_sweep(make_spec(workloads=["lenet5", "lenet-5", {"model": "LeNet5"}]))
+    assert len(sweep.points) == 8 and sweep.duplicates == 16
+
+
+def test_transformer_seq_len_is_explicit(make_spec):
+    sweep = load_sweep(make_spec(workloads=["bert-base", {"model": "bert-base", "seq_len": 64}],
+                                 sparsity=["bert:0.3"], architectures=["dense"],
+                                 budgets_mm2=[4.0]))
+    assert [p.config["seq_len"] for p in sweep.points] == [128, 64]
+
+
+@pytest.mark.parametrize(("fields", "names"), [
+    ({"budget": [1.0]}, ["'budget'", "unknown key"]),
+    ({"workloads": [{"model": "lenet5", "batchsize": 2}]}, ["workloads[0].batchsize",
+                                                            "unknown key"]),
+    ({"budgets_mm2": ["big"]}, ["budgets_mm2[0]"]),
+    ({"budgets_mm2": [-1.0]}, ["budgets_mm2[0]", "greater than 0"]),
+    ({"seeds": [1.5]}, ["seeds[0]"]),
+    ({"seeds": ["1"]}, ["seeds[0]"]),
+    ({"workloads": [{"model": "lenet5", "batch": 0}]}, ["workloads[0].batch"]),
+    ({"architectures": []}, ["'architectures'", "empty"]),
+    ({"sparsity": []}, ["'sparsity'", "empty"]),
+    ({"workloads": []}, ["'workloads'", "empty"]),
+    ({"nodes_nm": [65]}, ["nodes_nm", "65 nm is not a supported node"]),
+    ({"version_policy": "never"}, ["version_policy"]),
+    ({"workloads": ["resnet9000"]}, ["workloads[0]", "unknown model"]),
+    ({"workloads": [{"model": "lenet5", "seq_len": 64}]}, ["workloads[0]", "transformers"]),
+    ({"architectures": ["dense", "nope.yaml"]}, ["architectures[1]", "nope.yaml"]),
+    ({"sparsity": ["uniform:0.3", "bogus:1"]}, ["sparsity[1]"]),
+])
+def test_bad_specs_name_the_field(make_spec, fields, names):
+    message = error_of(make_spec, **fields)
+    for name in names:
+        assert name in message, message
+
+
+def test_missing_required_axis(make_spec):
+    message = error_of(make_spec, drop=("architectures",))
+    assert "'architectures'" in message and "required" in message.lower()
+
+
+def test_not_a_mapping_and_bad_yaml(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(SweepError, match="expected a mapping"):
+        load_sweep(bad)
+    bad.write_text("workloads: [lenet5\narchitectures: dense\n")
+    with pytest.raises(SweepError, match="not valid YAML"):
+        load_sweep(bad)
+    with pytest.raises(SweepError, match="no such sweep spec"):
+        load_sweep(tmp_path / "missing.yaml")
+    assert issubclass(SweepError, SodError)
+
+
+def test_arch_file_relative_to_spec_and_key_follows_its_content(make_spec, tmp_path):
+    arch = yaml.safe_load((Path(__file__).parents[2] / "src/sod/arch/presets/"
+                           "sparse-on-dense.yaml").read_text())
+    arch_path = tmp_path / "my-sod.yaml"
+    arch_path.write_text(yaml.safe_dump(arch))
+    spec = make_spec(architectures=["my-sod.yaml"], version_policy="release")
+    first = load_sweep(spec)
+    assert first.points[0].arch_ref == str(arch_path.resolve())
+    assert first.points[0].config["arch"] == "my-sod.yaml"
+    again = load_sweep(spec)
+    assert [p.key for p in again.points] == [p.key for p in first.points]
+    arch_path.write_text(yaml.safe_dump({**arch, "weight_format": "bitmap"}))
+    changed = load_sweep(spec)
+    assert not {p.key for p in changed.points} & {p.key for p in first.points}
+
+
+def test_key_depends_on_model_version_but_point_id_does_not(make_spec):
+    spec = parse_spec(yaml.safe_load(make_spec().read_text()))
+    a, _ = expand(spec, Path("."), version="1")
+    b, _ = expand(spec, Path("."), version="2")
+    assert [p.point_id for p in a] == [p.point_id for p in b]
+    assert not {p.key for p in a} & {p.key for p in b}
+
+
+def test_code_fingerprint_tracks_model_files_only(tmp_path: Path):
+    root = tmp_path / "sod"
+    for rel in ("models/dense.py", "tech/data/t.yaml", "cli/run.py", "report/x.py",
+                "study/point.py", "study/sweep.py"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x = 1\n")
+    base = code_fingerprint(root)
+    for rel in ("cli/run.py", "report/x.py", "study/sweep.py"):
+        (root / rel).write_text("x = 2\n")
+        assert code_fingerprint(root) == base, rel
+    for rel in ("models/dense.py", "tech/data/t.yaml", "study/point.py"):
+        (root / rel).write_text((root / rel).read_text() + "# changed\n")
+        new = code_fingerprint(root)
+        assert new != base, rel
+        base = new
+
+
+def test_plan_groups_points_by_workload(make_spec):
+    sweep = load_sweep(make_spec(architectures=["dense", "sparse-on-dense"], seeds=[0, 1]))
+    tasks = plan_tasks(sweep.points, slots=2)
+    assert len(tasks) == 2 * 2 * 2  # models x sparsities x seeds
+    for task in tasks:
+        groups = {(p["model"], p["sparsity"], p["seed"]) for _, p in task.points}
+        assert len(groups) == 1
+    assert sum(len(t.points) for t in tasks) == len(sweep.points)
+    assert [t.cost for t in tasks] == sorted((t.cost for t in tasks), reverse=True)
+    # one group (4 points) but two slots: split so that every slot has work
+    one = [p for p in sweep.points if p.group == sweep.points[0].group]
+    assert len(one) == 4
+    assert sorted(len(t.points) for t in plan_tasks(one, slots=2)) == [2, 2]
+    assert len(plan_tasks(one, slots=1)) == 1
+    assert sorted(len(t.points) for t in plan_tasks(one, slots=1, max_chunk=3)) == [2, 2]
