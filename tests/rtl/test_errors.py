@@ -6,7 +6,7 @@ pytest.importorskip("amaranth", reason="amaranth not installed (pip install 'spa
 
 from sod.errors import SodError
 from sod.rtl import RtlError
-from sod.rtl.table import DESIGNS, load_table, lookup_ge, make_design
+from sod.rtl.table import DESIGNS, OTHER_DESIGNS, load_table, lookup_ge, make_design
 
 
 @pytest.mark.parametrize(("name", "params", "word"), [
@@ -34,9 +34,13 @@ def test_unknown_library():
 
 def test_table_covers_every_design_and_lookup():
     table = load_table()
-    names = {(r["name"], tuple(sorted(r["params"].items()))) for r in table["designs"]}
-    for name, params in DESIGNS:
-        assert (name, tuple(sorted(params.items()))) in names
+    def keys(rows):
+        return {(r["name"], tuple(sorted(r["params"].items()))) for r in rows}
+
+    assert keys(table["designs"]) == keys({"name": n, "params": p} for n, p in DESIGNS)
+    assert keys(table["other_designs"]) == keys({"name": n, "params": p}
+                                                for n, p in OTHER_DESIGNS)
+    assert lookup_ge("stream_decompressor", lanes=16) > lookup_ge("decompressor", lanes=16)
     assert lookup_ge("bitmask_join_pe", chunk=32) > lookup_ge("bitmask_join_pe", chunk=16)
     with pytest.raises(RtlError, match="no synthesized design"):
         lookup_ge("bitmask_join_pe", chunk=7)
