@@ -129,3 +129,11 @@ def test_nonzero_after_pruning_drops_exact_zeros():
     w = np.array([[0.0, 2.0], [3.0, 0.0]])
     keep = np.ones_like(w, dtype=bool)
     assert P.nonzero_after_pruning(w, keep).sum() == 2
+
+
+@pytest.mark.parametrize("density", [0.01, 0.5, 0.99, 1.0])
+def test_row_balanced_ties_fall_back_exactly(density):
+    w = np.round(weights(0, 30, 7) * 2) / 2  # heavy ties
+    keep = P.prune_row_balanced(w, density)
+    per = keep.sum(axis=0)
+    assert keep.sum() == round(density * w.size) and per.max() - per.min() <= 1

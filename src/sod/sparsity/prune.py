@@ -187,11 +187,29 @@ def prune_row_balanced(
     base, extra = divmod(total, n)
     per_col = np.full(n, base, dtype=np.int64)
     per_col[:extra] += 1
-    # Rank within each column: rank 0 = largest; keep ranks below the column's quota.
-    order = np.argsort(-a, axis=0, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(k)[:, None].repeat(n, axis=1), axis=0)
-    return ranks < per_col[None, :]
+    # Work on Wᵀ (n × k, contiguous rows): one partition per output channel gives its
+    # threshold in linear time; channels with ties at the threshold are ranked exactly.
+    at = np.ascontiguousarray(a.T)
+    keep_t = np.zeros((n, k), dtype=bool)
+    if base >= k:
+        keep_t[:] = True
+    elif base + extra > 0:
+        kth = sorted({k - base, k - base - 1} if extra else {k - base})
+        kth = [x for x in kth if 0 <= x < k]
+        part = np.partition(at, kth, axis=1)
+        cols = np.arange(n)
+        hi_idx = np.where(cols < extra, k - base - 1, k - base).clip(0, k - 1)
+        thr = part[cols, hi_idx]
+        keep_t = at >= thr[:, None]
+        keep_t[per_col == 0] = False
+    bad = np.flatnonzero(keep_t.sum(axis=1) != per_col)
+    if bad.size:
+        sub = at[bad]
+        order = np.argsort(-sub, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(k)[None, :].repeat(bad.size, axis=0), axis=1)
+        keep_t[bad] = ranks < per_col[bad][:, None]
+    return np.ascontiguousarray(keep_t.T)
 
 
 def prune_n_m(scores: np.ndarray, n_keep: int, m_group: int) -> np.ndarray:
