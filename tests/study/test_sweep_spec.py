@@ -124,6 +124,14 @@ def test_key_depends_on_model_version_but_point_id_does_not(make_spec):
     assert not {p.key for p in a} & {p.key for p in b}
 
 
+def test_default_policy_is_code(make_spec):
+    import sod
+
+    spec = make_spec(drop=("version_policy",))
+    assert load_sweep(spec).model_version == f"{sod.__version__}+{code_fingerprint()}"
+    assert load_sweep(make_spec(version_policy="release")).model_version == sod.__version__
+
+
 def test_code_fingerprint_tracks_model_files_only(tmp_path: Path):
     root = tmp_path / "sod"
     for rel in ("models/dense.py", "tech/data/t.yaml", "cli/run.py", "report/x.py",

@@ -1,0 +1,131 @@
+"""`sod sweep` / `sod results` as a user runs them (subprocesses), including kill -9."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sod.study.sweep import load_sweep
+
+TIMEOUT_S = 240
+
+
+def sod(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sod", *map(str, args)], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, cwd=cwd)
+
+
+def committed(db: Path) -> dict[str, float]:
+    """key → finished_at of the rows a fresh reader sees (0 rows before the table exists)."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return dict(con.execute("SELECT key, finished_at FROM points"))
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return {}
+
+
+def test_kill_9_loses_nothing_and_resume_completes(make_spec, tmp_path):
+    spec = make_spec(budgets_mm2=[1.5, 2.0, 3.0, 4.0, 6.0, 8.0], seeds=[0, 1])
+    sweep = load_sweep(spec)
+    total = len(sweep.points)
+    assert total == 96
+    proc = subprocess.Popen([sys.executable, "-m", "sod", "sweep", str(spec), "--workers", "1",
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(committed(sweep.db_path)) < 5:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "no point committed in 120 s"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # the sweep's parent: the only writer
+        proc.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # and its orphaned worker, if any
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == -signal.SIGKILL
+    before = committed(sweep.db_path)
+    assert 5 <= len(before) < total, "the sweep finished before it could be killed"
+    con = sqlite3.connect(sweep.db_path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # every committed row is whole: a config, a status and (if ok) parseable metrics
+    bad = con.execute("SELECT COUNT(*) FROM points WHERE status = 'ok' AND "
+                      "(metrics IS NULL OR json_valid(metrics) = 0)").fetchone()[0]
+    con.close()
+    assert bad == 0
+
+    out = sod("sweep", spec, "--workers", "2", "--no-progress")
+    assert out.returncode == 0, out.stderr
+    assert f"{len(before)} already done; ran {total - len(before)} " in out.stdout
+    after = committed(sweep.db_path)
+    assert len(after) == total
+    assert all(after[k] == t for k, t in before.items())  # old rows were not recomputed
+    again = sod("sweep", spec, "--no-progress")
+    assert f"{total} already done; ran 0 " in again.stdout
+
+
+def test_sweep_and_results_end_to_end(make_spec, tmp_path):
+    spec = make_spec(budgets_mm2=[0.05, 3.0], workloads=["lenet5"])
+    dry = sod("sweep", spec, "--dry-run")
+    assert dry.returncode == 0 and "8 points" in dry.stdout and "8 to run" in dry.stdout
+    out = sod("sweep", spec, "--workers", "2")  # not a terminal: no progress bar
+    assert out.returncode == 0, out.stderr
+    assert "ran 8 (4 ok, 4 failed, 0 errors)" in out.stdout
+    assert "too small" in out.stdout  # failures are reported with their message
+    res = sod("results", spec, "--csv", tmp_path / "out" / "r.csv",
+              "--figure", tmp_path / "out" / "front")
+    assert res.returncode == 0, res.stderr
+    assert "4 ok, 4 failed, 0 errors, 0 not run" in res.stdout
+    with (tmp_path / "out" / "r.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8
+    assert {r["status"] for r in rows} == {"ok", "failed"}
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(float(r["gops_per_mm2"]) > 0 and float(r["gops_per_w"]) > 0 for r in ok)
+    assert all(r["error"] for r in rows if r["status"] == "failed")
+    for suffix in (".png", ".svg"):
+        assert (tmp_path / "out" / f"front{suffix}").stat().st_size > 1000
+    default = sod("results", spec)
+    assert default.returncode == 0
+    assert (tmp_path / "spec.csv").exists() and (tmp_path / "spec-pareto.png").exists()
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("workloads: [lenet5]\narchitectures: [dense]\nbudget: [1]\n", "'budget': unknown key"),
+    ("workloads: [lenet5]\narchitectures: [dense]\nseeds: [zero]\n", "'seeds[0]'"),
+    ("workloads: [lenet5]\narchitectures: []\n", "'architectures': empty axis"),
+])
+def test_bad_spec_exits_2_with_one_line(tmp_path, body, expected):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(body)
+    for command in ("sweep", "results"):
+        out = sod(command, spec)
+        assert out.returncode == 2
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
+        assert expected in out.stderr, out.stderr
+
+
+def test_cli_bad_options_and_unreachable_scheduler(make_spec):
+    spec = make_spec(workloads=["lenet300"])
+    out = sod("sweep", spec, "--workers", "0")
+    assert out.returncode == 2 and "--workers" in out.stderr
+    start = time.perf_counter()
+    out = sod("sweep", spec, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout-s", "1")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "cannot reach the Dask scheduler" in out.stderr
+    assert time.perf_counter() - start < 30
+    out = sod("results", spec)
+    assert out.returncode == 2 and "run `sod sweep" in out.stderr
