@@ -42,36 +42,83 @@ def tile_shape(m: int, arch: IndexMatchArch) -> tuple[int, int]:
     return tr, pes // tr
 
 
-def _fiber_stats(mask: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
-    """Per fiber (rows of ``mask``): length, last index (−1 if empty), block-end mask and
-    its running count along the fiber."""
-    k = mask.shape[1]
-    dtype = np.int16 if k < 2**15 else np.int32
-    cum = np.cumsum(mask, axis=1, dtype=dtype)
-    length = cum[:, -1].astype(np.int64)
-    last = np.where(length > 0, k - 1 - np.argmax(mask[:, ::-1], axis=1), -1)
-    ends = mask & ((cum % p == 0) | (cum == length[:, None].astype(dtype)))
-    cum_ends = np.cumsum(ends, axis=1, dtype=dtype)
-    return length, last, ends, cum_ends
+def _transpose(mask: np.ndarray, block: int = 256) -> np.ndarray:
+    """C-contiguous transpose, copied in cache-sized blocks (2x faster than numpy's own on
+    a 10⁸-entry FC weight mask)."""
+    k, n = mask.shape
+    out = np.empty((n, k), mask.dtype)
+    for i in range(0, k, block):
+        for j in range(0, n, block):
+            out[j:j + block, i:i + block] = mask[i:i + block, j:j + block].T
+    return out
+
+
+def _fiber_stats(fibers: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
+    """Per fiber (row of the C-contiguous bool ``fibers``): length, last index (−1 if
+    empty) and the block-end mask (entries p, 2p, … and each fiber's last entry)."""
+    k = fibers.shape[1]
+    length = np.count_nonzero(fibers, axis=1).astype(np.int64)
+    last = np.where(length > 0, k - 1 - np.argmax(fibers[:, ::-1], axis=1), -1)
+    # Ranks modulo p are all a block end needs: a uint8 running count wraps modulo 256,
+    # which is exact modulo p when p divides 256 (and 4x cheaper than int32).
+    dtype = np.uint8 if 256 % p == 0 else (np.int16 if k < 2**15 else np.int32)
+    cum = np.cumsum(fibers.view(np.uint8), axis=1, dtype=dtype)
+    ends = fibers & (cum % dtype(p) == 0)
+    del cum
+    has = length > 0
+    ends[np.flatnonzero(has), last[has]] = True
+    return length, last, ends
+
+
+def _running_at(ends: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``ends[:, : x + 1].sum(axis=1)`` for every x in ``cols``: (rows, len(cols)).
+
+    A few columns are counted directly; many take one running sum."""
+    if len(cols) <= 4:
+        return np.stack([np.count_nonzero(ends[:, : x + 1], axis=1) for x in cols],
+                        axis=1).astype(np.int64)
+    dtype = np.int16 if ends.shape[1] < 2**15 else np.int32
+    return np.cumsum(ends, axis=1, dtype=dtype)[:, cols].astype(np.int64)
+
+
+def _block_end_products(ends_a: np.ndarray, ends_wt: np.ndarray,
+                        block_elems: int = 1 << 22) -> np.ndarray:
+    """Common block ends of every fiber pair, ``ends_a @ ends_wt.T`` in float32 BLAS over
+    blocks of W fibers (exact: counts < 2²⁴; bounded scratch memory)."""
+    n, k = ends_wt.shape
+    out = np.empty((ends_a.shape[0], n), np.int64)
+    ends_af = ends_a.astype(np.float32)
+    rows = max(1, block_elems // max(k, 1))
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        out[:, lo:hi] = np.rint(ends_af @ ends_wt[lo:hi].T.astype(np.float32))
+    return out
 
 
 def pair_steps(act: np.ndarray, weight: np.ndarray, p: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge steps of every dot product (m × n) and the A/W entries each loaded.
 
-    ``act`` is (m, k) bool, ``weight`` (k, n) bool.
+    ``act`` is (m, k) bool, ``weight`` (k, n) bool. With ``T = min(last_a, last_w)``, the
+    A block ends ≤ T are all of A's blocks unless W ends first, in which case they are
+    A's running count at ``last_w`` (and symmetrically), so the running counts are only
+    gathered at the other operand's last indices.
     """
-    n = weight.shape[1]
-    len_a, last_a, ends_a, cum_a = _fiber_stats(act, p)
-    len_w, last_w, ends_w, cum_w = _fiber_stats(np.ascontiguousarray(weight.T), p)
+    len_a, last_a, ends_a = _fiber_stats(np.ascontiguousarray(act), p)
+    len_w, last_w, ends_w = _fiber_stats(_transpose(weight), p)
+    blocks_a, blocks_w = -(-len_a // p), -(-len_w // p)
     t = np.minimum(last_a[:, None], last_w[None, :])
     valid = t >= 0  # both fibers non-empty (an empty fiber has last = −1)
-    tc = np.maximum(t, 0)
-    cnt_a = np.take_along_axis(cum_a, tc, axis=1).astype(np.int64)
-    cnt_w = cum_w[np.arange(n)[None, :], tc].astype(np.int64)
-    ties = np.rint(ends_a.astype(np.float32) @ ends_w.T.astype(np.float32)).astype(np.int64)
+    cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
+    cnt_a = np.where(last_w[None, :] < last_a[:, None],
+                     _running_at(ends_a, cols)[:, col_of], blocks_a[:, None])
+    rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
+    cnt_w = np.where(last_a[:, None] < last_w[None, :],
+                     _running_at(ends_w, rows).T[row_of], blocks_w[None, :])
+    ties = _block_end_products(ends_a, ends_w)
     steps = np.where(valid, cnt_a + cnt_w - ties, 0)
-    # Windows loaded: the retired ones plus the one still resident when the other ended.
+    # Windows loaded: the retired ones plus the one still resident when the other fiber
+    # ended.
     vis_a = cnt_a + (last_a[:, None] > t)
     vis_w = cnt_w + (last_w[None, :] > t)
     load_a = np.where(valid, np.minimum(vis_a * p, len_a[:, None]), 0)

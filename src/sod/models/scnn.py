@@ -176,7 +176,13 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     """Non-zero weights per (group, channel): (G, C)."""
     span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
-    starts = np.arange(0, rows.shape[1], span)
+    width = rows.shape[1]
+    if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
+        # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
+        # bit count is their sum.
+        words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
+        return words.sum(axis=2, dtype=np.int64).T
+    starts = np.arange(0, width, span)
     return np.add.reduceat(rows, starts, axis=1, dtype=np.int64).T
 
 
@@ -291,8 +297,12 @@ def cycle_times(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
 def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
                 conflict_cycles: int, rng: np.random.Generator) -> dict[str, float]:
     ly = _layer(fmap, weight, pl, arch)
-    ideal = np.einsum("bpc,gc->bpg", ly.av, ly.wvec)  # ideal cycles per (image, PE, group)
-    issued = int(np.einsum("bpc,gc->", ly.na, ly.nw))
+    b_, p_, c_ = ly.av.shape
+    # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
+    # below 2**53).
+    ideal = np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64)
+                    @ ly.wvec.T.astype(np.float64)).astype(np.int64).reshape(b_, p_, -1)
+    issued = int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))
     ideal_layer = int(ideal.max(axis=1).sum())
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:

@@ -63,16 +63,14 @@ def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int,
     m, k = a.shape
     n = w.shape[1]
     nch = -(-k // chunk)
-    per = max(1, budget_bytes // max(1, 4 * m * n))
-    af = a.astype(np.float32)
-    wf = w.astype(np.float32)
+    per = max(1, budget_bytes // max(1, 4 * (m * n + (m + n) * chunk)))
     for start in range(0, nch, per):
         stop = min(nch, start + per)
         lo, hi = start * chunk, min(k, stop * chunk)
         span = (stop - start) * chunk
         ab = np.zeros((m, span), np.float32)
-        ab[:, : hi - lo] = af[:, lo:hi]
+        ab[:, : hi - lo] = a[:, lo:hi]
         wb = np.zeros((span, n), np.float32)
-        wb[: hi - lo] = wf[lo:hi]
+        wb[: hi - lo] = w[lo:hi]
         yield np.matmul(ab.reshape(m, stop - start, chunk).transpose(1, 0, 2),
                         wb.reshape(stop - start, chunk, n))
