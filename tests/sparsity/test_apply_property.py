@@ -4,9 +4,10 @@ equal the masks', targets are met, real weights agree with their masks."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from sod.errors import SparsityError
 from sod.sparsity import apply_sparsity
 from sod.workload.gemm import Activation, Workload, conv2d, linear
 
@@ -37,7 +38,11 @@ def workloads(draw):
 @settings(max_examples=40, deadline=None)
 @given(workloads(), st.sampled_from(PROFILES), st.integers(0, 2**20))
 def test_masks_follow_contract(workload, profile, seed):
-    out = apply_sparsity(workload, profile, seed=seed)
+    try:
+        out = apply_sparsity(workload, profile, seed=seed)
+    except SparsityError as err:  # a layer smaller than the 2×2 block: by design
+        assert profile.startswith("block") and "larger than" in str(err)
+        assume(False)
     assert [g.name for g in out] == [g.name for g in workload]
     for g in out:
         grouped = g.conv is not None and g.conv.groups > 1
@@ -62,7 +67,8 @@ def test_masks_follow_contract(workload, profile, seed):
                    for m, g in zip(masks, out, strict=True))
         total = sum(g.weight_count for g in out)
         target = float(profile.split(":")[1].split(",")[0])
-        assert abs(kept - target * total) <= max(g.repeat for g in out)
+        # Exact within half the largest number of copies a stored mask stands for.
+        assert abs(kept - target * total) <= max(g.repeat for g in out) / 2 + 0.5
 
 
 def test_real_weights_are_masked():

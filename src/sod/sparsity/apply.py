@@ -72,7 +72,10 @@ def _magnitudes(gemm: Gemm, index: int, seed: int, profile: Profile) -> np.ndarr
     if real is not None:
         return np.abs(real.astype(np.float32, copy=False))
     params = IID if profile.weights == "iid" else None
-    return synthetic_magnitudes(gemm, _rng(seed, index, _WEIGHT_STREAM), params)
+    # Per-channel rules read channels contiguously; a grouped layer is regrouped anyway.
+    column_major = profile.method == "rowbal" and not stacks_repeats(gemm)
+    return synthetic_magnitudes(gemm, _rng(seed, index, _WEIGHT_STREAM), params,
+                                column_major=column_major)
 
 
 def _per_group(fn, mags: np.ndarray, gemm: Gemm) -> np.ndarray:
@@ -90,7 +93,8 @@ def _prune_one(mags: np.ndarray, gemm: Gemm, profile: Profile, density: float) -
         if profile.method in ("per_layer", "han"):
             return P.prune_unstructured(mags, density, nonnegative=True)
         if profile.method == "rowbal":
-            return _per_group(lambda a: P.prune_row_balanced(a, density), mags, gemm)
+            return _per_group(lambda a: P.prune_row_balanced(a, density, nonnegative=True),
+                              mags, gemm)
         if profile.method == "nm":
             return _per_group(lambda a: P.prune_n_m(a, profile.n_keep, profile.m_group),
                               mags, gemm)

@@ -100,8 +100,9 @@ def prune_global(
 
     ``multiplicity[i]`` says how many identical copies layer i stands for (a repeated
     transformer block stored once); the total then counts copies, and the kept count is
-    exact to within the largest multiplicity. Layers are never concatenated: the threshold
-    is bracketed from a size-weighted sample and resolved exactly inside the bracket.
+    exact to within half the largest multiplicity (plus the rounding of the target).
+    Layers are never concatenated: the threshold is bracketed from a size-weighted sample
+    and resolved exactly inside the bracket.
     ``nonnegative=True`` promises the scores are magnitudes already (saves copies).
     """
     density = check_density(density)
@@ -144,12 +145,12 @@ def prune_global(
     bl = np.concatenate(band_layer)
     bw = mult[bl]
     if need < 0 or need > int(bw.sum()):
-        # The bracket missed (vanishingly rare): exact but memory-hungry fallback.
+        # The bracket missed (rare; tiny or tied inputs): exact, memory-hungry fallback.
         joined = np.concatenate([a.reshape(-1) for a in arrays])
-        flat = topk_mask(joined, keep) if (mult == 1).all() else None
-        if flat is None:
-            thr = np.sort(joined)[::-1][min(keep, joined.size) - 1]
-            flat = joined >= thr
+        copies = np.repeat(mult, sizes)
+        order = np.argsort(-joined, kind="stable")
+        flat = np.zeros(joined.size, dtype=bool)
+        flat[order[:_closest_prefix(copies[order], keep)]] = True
         out, start = [], 0
         for a in arrays:
             out.append(flat[start:start + a.size].reshape(a.shape))
@@ -157,8 +158,8 @@ def prune_global(
         return out
     if need:
         bo = np.argsort(-bv, kind="stable")
-        # Take band elements (largest first) while their copies fit the remaining need.
-        take = bo[: int(np.searchsorted(np.cumsum(bw[bo]), need, side="right"))]
+        # Take band elements, largest first, until their copies come closest to the need.
+        take = bo[:_closest_prefix(bw[bo], need)]
         bi = np.concatenate(band_idx)
         for i, m in enumerate(masks):
             sel = take[bl[take] == i]
@@ -166,16 +167,26 @@ def prune_global(
     return masks
 
 
+def _closest_prefix(copies: np.ndarray, target: int) -> int:
+    """Length of the prefix of ``copies`` whose sum is closest to ``target``."""
+    cum = np.concatenate([[0], np.cumsum(copies)])
+    return int(np.argmin(np.abs(cum - target)))
+
+
 def prune_row_balanced(
-    scores: np.ndarray, density: float, act_norm: np.ndarray | None = None
+    scores: np.ndarray, density: float, act_norm: np.ndarray | None = None,
+    nonnegative: bool = False,
 ) -> np.ndarray:
     """Wanda/SparseGPT-style: every output channel (column of W) keeps the same count.
 
     ``act_norm`` (length k, optional) multiplies the magnitudes row-wise, which is
     Wanda's score ``|W| · ‖X‖₂``. Total kept = round(density × size), spread so that
-    per-channel counts differ by at most one.
+    per-channel counts differ by at most one. A Fortran-ordered input (each output
+    channel contiguous) is read without a transpose; ``nonnegative=True`` promises
+    magnitudes (saves a copy).
     """
-    a = np.abs(_as_scores(scores))
+    a = _as_scores(scores)
+    a = a if nonnegative else np.abs(a)
     density = check_density(density)
     k, n = a.shape
     if act_norm is not None:

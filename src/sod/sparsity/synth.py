@@ -80,13 +80,24 @@ def _lognormal(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
     return np.exp(sigma * rng.standard_normal(size, dtype=np.float32))
 
 
+def _view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Reshape that must not copy (in-place scaling goes through it)."""
+    v = a.reshape(shape)
+    if not np.shares_memory(v, a):
+        raise AssertionError(f"reshape {a.shape}->{shape} copied")
+    return v
+
+
 def synthetic_magnitudes(
-    gemm: Gemm, rng: np.random.Generator, params: SynthParams | None = None
+    gemm: Gemm, rng: np.random.Generator, params: SynthParams | None = None,
+    column_major: bool = False,
 ) -> np.ndarray:
     """|W| of a GEMM as float32, shape (:func:`mask_rows`, n).
 
     ``params=None`` picks :data:`PARAMS` by :func:`layer_kind`; pass :data:`IID` for
     i.i.d. Laplace weights (the baseline the structured generator is compared with).
+    ``column_major=True`` returns a Fortran-ordered array (each output channel
+    contiguous), which per-channel pruning (row-balanced, N:M) reads without transposing.
     """
     p = PARAMS[layer_kind(gemm)] if params is None else params
     groups = gemm.repeat if stacks_repeats(gemm) else 1
@@ -95,18 +106,21 @@ def synthetic_magnitudes(
         area = 1
     chans = gemm.k // area
     rows, n = groups * gemm.k, gemm.n
-    out = rng.standard_exponential((rows, n), dtype=np.float32)
+    if column_major:
+        out = rng.standard_exponential((n, rows), dtype=np.float32).T
+    else:
+        out = rng.standard_exponential((rows, n), dtype=np.float32)
     # Row scale = channel × position (per group); column scale = filter (per group).
     chan = _lognormal(rng, p.channel_sigma, groups * chans).reshape(groups, chans, 1)
     pos = _lognormal(rng, p.position_sigma, area).reshape(1, 1, area)
     row_scale = (chan * pos).reshape(groups, gemm.k)
     fan_in = gemm.k
     row_scale *= np.float32(np.sqrt(2.0 / fan_in))
-    view = out.reshape(groups, gemm.k, n)
+    view = _view(out, (groups, gemm.k, n))
     view *= row_scale[:, :, None]
     filt = _lognormal(rng, p.filter_sigma, groups * n).reshape(groups, 1, n)
     view *= filt
     if p.kernel_sigma > 0 and area > 1:
         kern = _lognormal(rng, p.kernel_sigma, groups * chans * n).reshape(groups, chans, 1, n)
-        view.reshape(groups, chans, area, n)[...] *= kern
+        _view(view, (groups, chans, area, n))[...] *= kern
     return out
