@@ -303,11 +303,15 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     ideal = np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64)
                     @ ly.wvec.T.astype(np.float64)).astype(np.int64).reshape(b_, p_, -1)
     issued = int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))
+    # PE input registers: a weight vector is latched once per block and held while the
+    # block's activation vectors stream by, one per cycle.
+    latched = {"w": int((ly.na > 0).sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+               "a": int(ly.na.sum(axis=(0, 1)) @ ly.wvec.sum(axis=0))}
     ideal_layer = int(ideal.max(axis=1).sum())
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
         return {"cycles": 0, "ideal": 0, "issued": issued, "exact": 1, "ratio": 1.0,
-                "busy_ideal": 0, "pe_slots": 0}
+                "busy_ideal": 0, "pe_slots": 0, "latched": latched}
     n_pe = ly.na.shape[1]
     pe_cycles = ideal.sum(axis=(0, 2))
     exact = total <= conflict_cycles
@@ -339,7 +343,7 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     cycles = round(float(actual.max(axis=1).sum()))
     return {"cycles": cycles, "ideal": ideal_layer, "issued": issued, "exact": int(exact),
             "ratio": ratio, "busy_ideal": int(ideal.sum()),
-            "pe_slots": ideal_layer * ideal.shape[1]}
+            "pe_slots": ideal_layer * ideal.shape[1], "latched": latched}
 
 
 def _shrunk_means(draws: np.ndarray) -> np.ndarray:
@@ -384,7 +388,7 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
             raise WorkloadError(f"layer {gemm.name!r}: input_mask has shape "
                                 f"{np.shape(input_mask)}, expected {want}")
     cycles = ideal = issued = 0
-    valid_products = busy_ideal = pe_slots = nnz_in = 0
+    valid_products = busy_ideal = pe_slots = nnz_in = latched_w = latched_a = 0
     ratios, exact_all = [], True
     # The sampling budget is per GEMM, shared by its repeats (heads, groups).
     budget = max(1024, conflict_cycles // gemm.repeat)
@@ -400,6 +404,8 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         ideal += res["ideal"]
         issued += res["issued"]
         busy_ideal += res["busy_ideal"]
+        latched_w += res["latched"]["w"]
+        latched_a += res["latched"]["a"]
         pe_slots += res["pe_slots"]
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
@@ -420,6 +426,8 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         "glb_read_bits.act": float(groups * nnz_in * vb),
         "glb_read_bits.meta": float((pl.batch * nnz_w + groups * nnz_in) * ib),
         "glb_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
+        "pe_reg_bits.weight": float(latched_w * vb),
+        "pe_reg_bits.act": float(latched_a * vb),
     }
     details = {
         "model": "scnn",

@@ -148,6 +148,10 @@ def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
         "glb_read_bits.meta": float(filter_groups * mask_bits_a
                                     + m * gemm.repeat * n * chunks * arch.chunk_bits),
         "glb_write_bits.out": float(pairs * vb),
+        # A CU latches both operands' chunk (mask and packed values) for every dot
+        # product it computes.
+        "pe_reg_bits.act": float(n * nnz_a * vb + pairs * chunks * arch.chunk_bits),
+        "pe_reg_bits.weight": float(m * nnz_w * vb + pairs * chunks * arch.chunk_bits),
     }
     details = {
         "model": "sparten",
