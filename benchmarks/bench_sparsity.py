@@ -23,6 +23,7 @@ SCENARIOS = {
     "vgg16 global:0.075": ("vgg16", "global:0.075"),
     "alexnet han2015": ("alexnet", "han2015"),
     "resnet50 resnet:0.2": ("resnet50", "resnet:0.2"),
+    "llama2-7b llama": ("llama2-7b", "llama"),
 }
 TILES = ((32, 32), (16, 16), (128, 128))
 
