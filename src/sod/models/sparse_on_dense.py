@@ -182,8 +182,11 @@ def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
         dense_t = -(-(lanes_t * vecs_t * spec.value_bits) // read_bits) * read_bits
         blocked = grid.blocked(w)  # (kb, nb, R, C)
         nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
-        streams = grid.stream_tiles()
-        index = np.concatenate([np.full(len(t), i) for i, t in enumerate(streams)])
+        # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.
+        per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS
+                                            else grid.n_blocks)
+        index = np.arange(grid.count) // per
+        streams = range(grid.count // per)
 
         def stream_sum(x: np.ndarray, index: np.ndarray = index, s: int = len(streams)
                        ) -> np.ndarray:
