@@ -72,3 +72,22 @@ def test_importing_sod_workload_and_sparsity_does_not_import_torch_or_onnx():
             "bad = [m for m in ('torch', 'onnx') if m in sys.modules]; "
             "assert not bad, bad; import sod.workload as w; assert callable(w.from_onnx)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_torch_and_onnx_sources(tmp_path):
+    pytest.importorskip("torch")
+    src = tmp_path / "tiny.py"
+    src.write_text(
+        "import torch\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.ReLU(),\n"
+        "                              torch.nn.Linear(6, 3))\n"
+        "    return net, (torch.randn(2, 8),)\n")
+    res = run("--torch", f"{src}:build", "--json")
+    assert res.exit_code == 0, res.output
+    layers = json.loads(res.output)["layers"]
+    assert [(r["layer"], r["m"], r["k"], r["n"]) for r in layers] == [("0", 2, 8, 6),
+                                                                    ("2", 2, 6, 3)]
+    res = run("--torch", f"{src}:build", "-s", "uniform:0.5", "--json")
+    assert [r["weight_density"] for r in json.loads(res.output)["layers"]] == [0.5, 0.5]
