@@ -42,6 +42,8 @@ class PaperConfig:
     seed: int = 0
     seq_len: int = 128
     bert_densities: tuple[float, ...] = (0.5, 0.3, 0.1)
+    # (label, zoo model, sparsity profile); None = the paper's AlexNet, VGG-16 and BERT-base.
+    workloads: tuple[tuple[str, str, str], ...] | None = None
     archs: tuple[str, ...] = PRESET_NAMES
     sweep_model: str = "alexnet"
     sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
@@ -61,6 +63,8 @@ class PaperResults:
 
 def _workloads(cfg: PaperConfig) -> list[tuple[str, str, str]]:
     """(label, model, sparsity profile)."""
+    if cfg.workloads is not None:
+        return list(cfg.workloads)
     out = [("alexnet", "alexnet", "han2015"), ("vgg16", "vgg16", "han2015")]
     for d in cfg.bert_densities:
         out.append((f"bert-base@{round((1 - d) * 100)}%", "bert-base", f"bert:{d:g}"))

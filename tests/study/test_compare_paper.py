@@ -1,0 +1,78 @@
+"""`sod compare` and `sod paper` on small networks (the full study runs in CI via the CLI
+smoke test only with tiny settings)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sod.study.compare import compare
+from sod.study.paper import PaperConfig, crossovers, run_paper
+from sod.study.point import sparse_workload
+
+SMALL = PaperConfig(
+    budget_mm2=2.5, workloads=(("lenet5", "lenet5", "han2015"),
+                               ("lenet300", "lenet300", "han2015")),
+    ablation_models=(("lenet5", "han2015"),), sweep_model="lenet5",
+    sweep_densities=(0.1, 0.5, 1.0), pe_ratio_scales=(0.5, 1.0), workers=1)
+
+
+def test_compare_sizes_every_architecture_to_the_budget():
+    wl = sparse_workload("lenet5", "han2015", 0)
+    result = compare(wl, ["dense", "sparse-on-dense"], budget_mm2=2.5)
+    assert set(result.results) == {"dense", "sparse-on-dense"}
+    for r in result.results.values():
+        assert r.metrics["area_mm2"] <= 2.5
+        assert r.metrics["gops_per_mm2"] > 0 and r.metrics["gops_per_w"] > 0
+    ratios = result.ratios()
+    assert ratios["sparse-on-dense"]["gops_per_mm2"] == pytest.approx(1.0)
+    # Compressed weights move fewer DRAM bits, so Sparse-on-Dense spends less energy.
+    assert ratios["dense"]["energy_per_inference_uj"] > 1.0
+
+
+def test_paper_sections_and_outputs(tmp_path):
+    from sod.report.paper import write_outputs
+
+    res = run_paper(SMALL)
+    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio"):
+        assert section in res.sections
+    assert {r["workload"] for r in res.sections["main"]} == {"lenet5", "lenet300"}
+    sod_rows = [r for r in res.sections["main"] if r["arch"] == "sparse-on-dense"]
+    assert all(0 < r["decompressor_area_share"] < 0.1 for r in sod_rows)
+    variants = {r["variant"] for r in res.sections["ablation"]}
+    assert "decompressor before the GLB" in variants and "format bitmap" in variants
+    written = write_outputs(res, tmp_path)
+    names = {p.name for p in written}
+    assert {"report.html", "results.json", "summary.txt", "main.csv"} <= names
+    assert any(p.suffix == ".svg" for p in written) and any(p.suffix == ".png" for p in written)
+    html = (tmp_path / "report.html").read_text()
+    assert "<svg" in html and "lenet5" in html
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["sections"]["main"]
+
+
+def test_crossover_interpolation():
+    rows = []
+    for d, sod_v, sp_v in ((0.01, 10.0, 40.0), (0.1, 10.0, 10.0 / 2), (1.0, 10.0, 1.0)):
+        rows.append({"arch": "sparse-on-dense", "weight_density": d, "gops_per_mm2": sod_v})
+        rows.append({"arch": "x", "weight_density": d, "gops_per_mm2": sp_v})
+    (c,) = crossovers(rows)
+    assert 0.01 < c["crossover_density"] < 0.1
+    assert not c["sod_wins_at_all_densities"]
+
+
+def test_paper_cli_bad_budget():
+    out = subprocess.run([sys.executable, "-m", "sod", "paper", "--budget-mm2", "-1"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "budget" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_compare_cli_json():
+    out = subprocess.run([sys.executable, "-m", "sod", "compare", "-m", "lenet5",
+                          "--archs", "dense,sparse-on-dense", "--budget-mm2", "2.5",
+                          "-f", "json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data["results"]) == {"dense", "sparse-on-dense"}
+    assert "ratios_vs_reference" in data
