@@ -81,3 +81,53 @@ def test_truncated_topology(tmp_path):
                     "Channels, Num Filter, Strides,\nConv1, 227, 227, 11,")
     out = sod("run", "--topology", str(topo))
     assert out.returncode == 2 and "line 2" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_run_onnx_file(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = __import__("numpy").random.default_rng(0)
+    w = rng.standard_normal((64, 32)).astype("float32")
+    w[rng.random(w.shape) < 0.8] = 0.0
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32])],
+        [numpy_helper.from_array(w, "w")])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    out = sod("run", "--onnx", str(path), "--arch", "sparse-on-dense", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    layer = json.loads(out.stdout)["layers"][0]
+    assert (layer["m"], layer["k"], layer["n"]) == (4, 64, 32)
+    assert layer["weight_density"] == pytest.approx(float((w != 0).mean()))
+
+
+def test_run_torch_callable(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "net.py").write_text(
+        "import torch\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    net = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.ReLU(),\n"
+        "                              torch.nn.Linear(30, 5))\n"
+        "    return net, (torch.randn(3, 20),)\n")
+    out = sod("run", "--torch", f"{tmp_path / 'net.py'}:build", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    layers = json.loads(out.stdout)["layers"]
+    assert [(x["m"], x["k"], x["n"]) for x in layers] == [(3, 20, 30), (3, 30, 5)]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--onnx", "/nonexistent.onnx"], "onnx"),
+    (["run", "--torch", "no_such_module_xyz:build"], "no_such_module_xyz"),
+    (["run", "--model", "vgg16", "--onnx", "x.onnx"], "exactly one"),
+    (["run", "--model", "vgg16", "--sparsity", "uniform:1.5"], "1.5"),
+    (["run", "--model", "vgg16", "--arch", "nope"], "unknown architecture 'nope'"),
+])
+def test_import_and_arch_errors(args, message):
+    out = sod(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -63,6 +63,10 @@ def run_command(
     model: str | None = typer.Option(None, "--model", "-m", help="zoo network (see `sod models`)"),
     topology: Path | None = typer.Option(None, "--topology", "-t",
                                          help="SCALE-Sim topology CSV instead of --model"),
+    onnx: Path | None = typer.Option(None, "--onnx", help="an ONNX model instead of --model"),
+    torch_spec: str | None = typer.Option(
+        None, "--torch", help="'module:callable' or 'file.py:callable' returning "
+        "(torch module, example inputs), instead of --model"),
     topology_format: TopologyKind = typer.Option(TopologyKind.AUTO, help="topology CSV format"),
     scalesim_ofmap: bool = typer.Option(
         False, help="compute conv output sizes as SCALE-Sim does (ceil), for cross-checks"),
@@ -102,12 +106,22 @@ def run_command(
     arch = load_arch(arch_name, **overrides)
     if ("array_rows" in overrides or "dataflow" in overrides) and not hasattr(arch, "array_rows"):
         raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
-    workload = load_workload(model, topology, batch, seq_len, topology_format.value,
-                             scalesim_ofmap)
-    if sparsity is not None:
-        from sod.sparsity.apply import apply_sparsity
+    if onnx is not None or torch_spec is not None:
+        if model is not None or topology is not None or (onnx and torch_spec):
+            raise SodError("give exactly one of --model, --topology, --onnx or --torch")
+        from sod.cli.workload import load_sparse_workload
 
-        workload = apply_sparsity(workload, sparsity, seed=seed)
+        # Imported networks keep their own (pruned) weights and measured activations
+        # unless --sparsity says otherwise.
+        workload = load_sparse_workload(onnx=onnx, torch_spec=torch_spec, batch=batch,
+                                        sparsity=sparsity, seed=seed)
+    else:
+        workload = load_workload(model, topology, batch, seq_len, topology_format.value,
+                                 scalesim_ofmap)
+        if sparsity is not None:
+            from sod.sparsity.apply import apply_sparsity
+
+            workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
     point = evaluate_run(workload, arch, budget_mm2, node_nm)
     result, arch = point.run, point.arch
     result.total.update({k: v for k, v in point.metrics.items() if k not in result.total})
