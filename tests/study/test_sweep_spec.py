@@ -164,3 +164,24 @@ def test_plan_groups_points_by_workload(make_spec):
     assert sorted(len(t.points) for t in plan_tasks(one, slots=2)) == [2, 2]
     assert len(plan_tasks(one, slots=1)) == 1
     assert sorted(len(t.points) for t in plan_tasks(one, slots=1, max_chunk=3)) == [2, 2]
+
+
+def test_per_workload_sparsity_replaces_the_axis(make_spec):
+    sweep = load_sweep(make_spec(workloads=[{"model": "lenet5", "sparsity": "nm:2:4"},
+                                            "lenet300"],
+                                 sparsity=["uniform:0.3", "uniform:0.1"]))
+    pairs = {(p.config["model"], p.config["sparsity"]) for p in sweep.points}
+    assert pairs == {("lenet5", "nm:2:4"), ("lenet300", "uniform:0.3"),
+                     ("lenet300", "uniform:0.1")}
+    assert len(sweep.points) == 3 * 2 * 2 and sweep.duplicates == 0
+    message = error_of(make_spec, workloads=[{"model": "lenet5", "sparsity": ["nm:2:4", "x:1"]}])
+    assert "workloads[0].sparsity[1]" in message
+    message = error_of(make_spec, workloads=[{"model": "lenet5", "sparsity": []}])
+    assert "workloads[0].sparsity" in message and "empty" in message
+
+
+@pytest.mark.parametrize("example", sorted(
+    (Path(__file__).parents[2] / "examples").glob("sweep-*.yaml")), ids=lambda p: p.name)
+def test_examples_are_valid(example):
+    sweep = load_sweep(example)
+    assert sweep.points and sweep.duplicates == 0

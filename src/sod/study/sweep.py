@@ -64,6 +64,20 @@ class WorkloadEntry(BaseModel):
     model: str
     batch: PositiveInt = 1
     seq_len: PositiveInt | None = None
+    sparsity: list[str] | None = Field(
+        None, description="profiles for this network only (replaces the sparsity axis)")
+
+    @field_validator("sparsity", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("sparsity")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("empty axis: the grid needs at least one value here")
+        return value
 
 
 def _as_list(value: Any) -> Any:
@@ -264,19 +278,32 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
     profiles = []
     for i, text in enumerate(spec.sparsity):
         errors = []
-        for w in workloads:
+        users = [w for w, e in zip(workloads, spec.workloads, strict=True) if e.sparsity is None]
+        for w in users:
             try:
                 parse_profile(text, w["model"])
             except SodError as err:
                 errors.append(str(err))
-        if len(errors) == len(workloads):
+        if users and len(errors) == len(users):
             raise SweepError(f"{source}: field 'sparsity[{i}]': {errors[0]}")
         profiles.append(text.strip())
+    own: dict[int, list[str]] = {}
+    for i, (w, entry) in enumerate(zip(workloads, spec.workloads, strict=True)):
+        if entry.sparsity is None:
+            continue
+        own[i] = []
+        for j, text in enumerate(entry.sparsity):
+            try:
+                parse_profile(text, w["model"])
+            except SodError as err:
+                raise SweepError(f"{source}: field 'workloads[{i}].sparsity[{j}]': {err}"
+                                 ) from None
+            own[i].append(text.strip())
 
     points: list[SweepPoint] = []
     seen: set[str] = set()
-    for w in workloads:
-        for sparsity in profiles:
+    for i, w in enumerate(workloads):
+        for sparsity in own.get(i, profiles):
             for label, ref, arch in archs:
                 arch_json = arch.model_dump(mode="json")
                 for budget in spec.budgets_mm2:
@@ -291,8 +318,9 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
                                 continue
                             seen.add(key)
                             points.append(SweepPoint(key, pid, config, ref))
-    total = (len(workloads) * len(profiles) * len(archs) * len(spec.budgets_mm2)
-             * len(spec.nodes_nm) * len(spec.seeds))
+    per_workload = sum(len(own.get(i, profiles)) for i in range(len(workloads)))
+    total = (per_workload * len(archs) * len(spec.budgets_mm2) * len(spec.nodes_nm)
+             * len(spec.seeds))
     return points, total - len(points)
 
 
