@@ -5,10 +5,11 @@ VGG-16: weight density 0.3, input feature maps density 0.5 (conv activation mask
 im2col of a feature-map mask, as real ones are). BERT-base: weight density 0.1 (90 %
 sparsity), activations dense (GELU), attention operands dense.
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sparse_models.py
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sparse_models.py [--conflict-error]
 
-Prints, per network and model, the wall time of the model calls only (mask generation
-is timed separately), the total cycles and the effective utilization, and the peak RSS.
+Prints, per network and model, the wall and CPU time of the model calls only (mask
+generation is timed separately; on a shared machine CPU time is the steadier figure),
+the total cycles, the effective utilization and the peak RSS.
 """
 
 from __future__ import annotations
@@ -52,9 +53,40 @@ def masks(workload, w_density: float, a_density: float, rng: np.random.Generator
     return out
 
 
+def conflict_error(seeds: int = 3) -> None:
+    """Relative cycle error of SCNN's sampled bank conflicts against the exact count
+    (every cycle enumerated, which equals the cycle-level reference) on medium layers."""
+    for buffering in ("deep", "none"):
+        print(f" crossbar_buffering={buffering}")
+        _conflict_error(SCNNArch(crossbar_buffering=buffering), seeds)
+
+
+def _conflict_error(arch: SCNNArch, seeds: int) -> None:
+    from sod.workload.gemm import conv2d
+
+    rng = np.random.default_rng(5)
+    errors = []
+    for h, c, k in ((28, 16, 32), (56, 32, 32), (14, 64, 64)):
+        g = conv2d("c", h, h, c, k, 3, padding=1)
+        pl = scnn_plane(g)
+        for wd, ad in ((0.3, 0.5), (0.8, 0.9), (0.1, 0.3)):
+            a = im2col(rng.random((1, c, h, h)) < ad, pl)
+            w = rng.random((g.k, g.n)) < wd
+            exact = evaluate_scnn(g, arch, w, a, conflict_cycles=10**9)
+            for s in range(seeds):
+                sampled = evaluate_scnn(g, arch, w, a, rng=np.random.default_rng(s))
+                errors.append(sampled.cycles / exact.cycles - 1)
+            print(f"  conv {h}x{h}x{c}->{k} w {wd} a {ad}: exact {exact.cycles:,d} cycles "
+                  f"({exact.details['bank_conflict_cycles']:,d} from bank conflicts), "
+                  f"sampled error " + " ".join(f"{e:+.2%}" for e in errors[-seeds:]))
+    print(f"  max |error| {max(abs(e) for e in errors):.2%} over {len(errors)} runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--conflict-error", action="store_true",
+                        help="also measure SCNN's sampled bank-conflict error (~1 min)")
     args = parser.parse_args()
     archs = {"scnn": SCNNArch(), "sparten": SparTenArch(), "index_match": IndexMatchArch()}
     cases = [("vgg16", dict(batch=1), 0.3, 0.5),
@@ -66,7 +98,7 @@ def main() -> None:
         print(f"{net}: {len(wl)} GEMMs, masks generated in {time.perf_counter() - t0:.2f} s "
               f"(w density {wd}, act density {ad})")
         for name, arch in archs.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             cycles = eff = 0
             for g, (w, a, fmap) in zip(wl, ms, strict=True):
                 if name == "scnn":
@@ -78,10 +110,13 @@ def main() -> None:
                     c = evaluate_index_match(g, arch, w, a)
                 cycles += c.cycles
                 eff += c.macs_effectual
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             util = eff / (arch.pe_count * cycles)
-            print(f"  {name:12s} {dt:7.2f} s   cycles {cycles:14,d}   "
+            print(f"  {name:12s} {dt:7.2f} s wall {cpu:7.2f} s CPU   cycles {cycles:14,d}   "
                   f"effective utilization {util:6.1%}")
+    if args.conflict_error:
+        print("SCNN sampled bank conflicts vs exact:")
+        conflict_error()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {rss_mb:.0f} MB")
 

@@ -11,33 +11,37 @@ from sod.models.scnn import evaluate_scnn, fold_im2col, im2col, scnn_plane
 from sod.reference.scnn import simulate_scnn
 from sod.workload.gemm import conv2d, linear
 
-#: Stated accuracy of sampled bank conflicts (default budget): relative cycle error.
+#: Stated accuracy of sampled bank conflicts (default budget): relative cycle error, at
+#: SCNN's bank provisioning (2·F·I banks), and when banks are the bottleneck (F·I/2).
 SAMPLED_TOLERANCE = 0.05
+SAMPLED_TOLERANCE_BANK_BOUND = 0.08
 
 
 def _random_arch(rng: np.random.Generator) -> SCNNArch:
-    return SCNNArch(pe_rows=int(rng.integers(1, 4)), pe_cols=int(rng.integers(1, 4)),
+    return SCNNArch(crossbar_buffering=str(rng.choice(["deep", "none"])),pe_rows=int(rng.integers(1, 4)), pe_cols=int(rng.integers(1, 4)),
                     mult_f=int(rng.integers(1, 5)), mult_i=int(rng.integers(1, 5)),
                     accumulator_banks=int(rng.integers(1, 9)),
                     out_channel_group=int(rng.integers(1, 5)))
 
 
 @pytest.mark.parametrize("density", [(0.2, 0.3), (0.5, 0.6), (0.9, 0.9)])
+@pytest.mark.parametrize("buffering", ["deep", "none"])
 @pytest.mark.parametrize("geometry", [
     dict(kernel=3, stride=1, padding=1),
     dict(kernel=3, stride=2, padding=0),
     dict(kernel=2, stride=1, padding=1, dilation=2),
     dict(kernel=1, stride=1, padding=0),
 ])
-def test_conv_model_equals_reference(density, geometry):
-    rng = np.random.default_rng(abs(hash((density, tuple(geometry.items())))) % 2**32)
+def test_conv_model_equals_reference(density, buffering, geometry):
+    rng = np.random.default_rng(abs(hash((density, buffering, tuple(geometry.items()))))
+                                % 2**32)
     b, c, k_out, h = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 9)), \
         int(rng.integers(5, 9))
     g = conv2d("c", h, h + 1, c, k_out, batch=b, **geometry)
     fmap = sparse_ints(rng, (b, c, h, h + 1), density[1])
     a = unfold(fmap, g)
     w = sparse_ints(rng, (g.k, g.n), density[0])
-    arch = _random_arch(rng)
+    arch = _random_arch(rng).model_copy(update={"crossbar_buffering": buffering})
     counts = evaluate_scnn(g, arch, w != 0, a != 0)
     run = simulate_scnn(g, arch, w, a)
     assert np.array_equal(run.output[0], a @ w)
@@ -81,23 +85,38 @@ def test_batch1_fc_runs_on_one_pe():
     assert 0 < counts.effective_utilization <= 1 / 64
 
 
-def test_sampled_bank_conflicts_within_stated_tolerance():
+@pytest.mark.parametrize(("arch", "tolerance"), [
+    (SCNNArch(), SAMPLED_TOLERANCE),
+    (SCNNArch(crossbar_buffering="none"), SAMPLED_TOLERANCE),
+    (SCNNArch(accumulator_banks=8), SAMPLED_TOLERANCE_BANK_BOUND),
+])
+def test_sampled_bank_conflicts_within_stated_tolerance(arch, tolerance):
     rng = np.random.default_rng(5)
     g = conv2d("c", 28, 28, 16, 32, 3, padding=1)
     pl = scnn_plane(g)
-    arch = SCNNArch()
     for wd, ad in ((0.3, 0.5), (0.8, 0.9)):
         fmap = rng.random((1, 16, 28, 28)) < ad
         a = im2col(fmap, pl)
         w = rng.random((g.k, g.n)) < wd
         exact = evaluate_scnn(g, arch, w, a, conflict_cycles=10**7)
         assert exact.details["bank_conflicts"] == "exact"
-        assert exact.details["bank_conflict_cycles"] > 0  # conflicts matter here
+        assert exact.details["bank_conflict_cycles"] > 0
         for seed in range(2):
             sampled = evaluate_scnn(g, arch, w, a, rng=np.random.default_rng(seed))
             assert sampled.details["bank_conflicts"].startswith("sampled")
-            assert abs(sampled.cycles / exact.cycles - 1) <= SAMPLED_TOLERANCE
+            assert abs(sampled.cycles / exact.cycles - 1) <= tolerance
             assert sampled.macs_issued == exact.macs_issued  # only conflicts are sampled
+
+
+def test_queues_absorb_most_conflicts():
+    rng = np.random.default_rng(8)
+    g = conv2d("c", 12, 12, 8, 16, 3, padding=1)
+    a = im2col(rng.random((1, 8, 12, 12)) < 0.6, scnn_plane(g))
+    w = rng.random((g.k, g.n)) < 0.4
+    deep = evaluate_scnn(g, SCNNArch(), w, a)
+    strict = evaluate_scnn(g, SCNNArch(crossbar_buffering="none"), w, a)
+    assert deep.details["ideal_cycles"] == strict.details["ideal_cycles"]
+    assert deep.details["ideal_cycles"] < deep.cycles < strict.cycles
 
 
 def test_im2col_and_fold_match_torch():
@@ -114,7 +133,8 @@ def test_im2col_and_fold_match_torch():
 
 def test_fragmentation_and_imbalance_come_from_masks():
     g = conv2d("c", 8, 8, 1, 1, 1)
-    arch = SCNNArch(pe_rows=2, pe_cols=2, mult_f=1, mult_i=4, accumulator_banks=64)
+    arch = SCNNArch(pe_rows=2, pe_cols=2, mult_f=1, mult_i=4, accumulator_banks=64,
+                    crossbar_buffering="none")
     w = np.ones((1, 1), bool)
     spread = np.zeros((1, 1, 8, 8), bool)
     spread[0, 0, ::2, ::2] = True  # 4 per PE tile

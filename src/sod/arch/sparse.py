@@ -28,6 +28,10 @@ class SCNNArch(ArchBase):
     mult_f: int = Field(4, gt=0, description="weights per cycle per PE (F)")
     mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
     accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
+    crossbar_buffering: Literal["deep", "none"] = Field(
+        "deep", description="accumulator-bank input queues: 'deep' (a bank retires one "
+        "product per cycle from a queue; conflicts cost only when a bank falls behind and "
+        "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)")
     out_channel_group: int = Field(
         8, gt=0, description="output channels per group (Kc); PEs synchronize per group")
     index_bits: int = Field(4, gt=0, le=32, description="zero-run index width of the "

@@ -260,10 +260,11 @@ def _decode(ids: np.ndarray, ly: _Layer) -> tuple[np.ndarray, ...]:
     return b, p, g, c, wv, avi
 
 
-def cycle_times(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Duration (≥ 1: the most loaded accumulator bank) of the given cycles, and the flat
-    (image, PE, group) index each belongs to."""
+def bank_loads(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products sent to each accumulator bank by the given cycles (S, banks), the flat
+    (image, PE, group) index of each cycle, and its issue position inside that PE-group
+    (a sort key: channel, activation vector, weight vector)."""
     f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
     taps = pl.kernel_h * pl.kernel_w
     span = kc * taps
@@ -291,7 +292,26 @@ def cycle_times(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
     key = np.arange(len(ids))[:, None, None] * nb + bank
     loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
     n_pe, n_g = ly.na.shape[1], ly.nw.shape[0]
-    return np.maximum(loads.max(axis=1), 1), (b * n_pe + p) * n_g + g
+    order = (c * (ly.av.max() + 1) + avi) * (ly.wvec.max() + 1) + wv
+    return loads, (b * n_pe + p) * n_g + g, order
+
+
+def queue_drain(loads: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Cycles each PE-group needs after its last issue to empty its bank queues.
+
+    ``loads`` (cycles in issue order, banks), ``segment`` the PE-group of each cycle
+    (non-decreasing). A bank retires one product per cycle (Lindley recursion), so its
+    backlog after the last issue is ``max(0, max_t Σ_(τ≥t) (L_τ − 1))``: a segmented
+    suffix sum, no loop over cycles. Returns one value per segment, in order.
+    """
+    excess = loads.astype(np.int64) - 1
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    ends = np.r_[starts[1:], len(segment)]
+    before = np.cumsum(excess, axis=0) - excess  # Σ over earlier cycles (all segments)
+    total_before_end = np.cumsum(excess, axis=0)[ends - 1]  # Σ up to each segment's end
+    seg_of = np.repeat(np.arange(len(starts)), ends - starts)
+    suffix = total_before_end[seg_of] - before  # Σ_(τ≥t) within the segment
+    return np.maximum(np.maximum.reduceat(suffix.max(axis=1), starts), 0)
 
 
 def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
@@ -303,10 +323,10 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     ideal = np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64)
                     @ ly.wvec.T.astype(np.float64)).astype(np.int64).reshape(b_, p_, -1)
     issued = int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))
-    # PE input registers: a weight vector is latched once per block and held while the
-    # block's activation vectors stream by, one per cycle.
-    latched = {"w": int((ly.na > 0).sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
-               "a": int(ly.na.sum(axis=(0, 1)) @ ly.wvec.sum(axis=0))}
+    # PE input registers: an activation vector is latched once per block and held while
+    # the block's weight vectors stream by, one per cycle.
+    latched = {"a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
+               "w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))}
     ideal_layer = int(ideal.max(axis=1).sum())
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
@@ -326,20 +346,48 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         draws = np.floor(rng.random((len(busy_pes), per))
                          * pe_cycles[busy_pes][:, None]).astype(np.int64)
         ids = (start[:, None] + draws).ravel()
-    times = np.empty(len(ids), np.int64)
+    nb = arch.accumulator_banks
+    loads = np.empty((len(ids), nb), np.int64)
     where = np.empty(len(ids), np.int64)
+    order = np.empty(len(ids), np.int64)
     step = 1 << 12  # bound scratch memory
     for lo in range(0, len(ids), step):
-        times[lo: lo + step], where[lo: lo + step] = cycle_times(ids[lo: lo + step], ly,
-                                                                 pl, arch)
+        chunk = bank_loads(ids[lo: lo + step], ly, pl, arch)
+        loads[lo: lo + step], where[lo: lo + step], order[lo: lo + step] = chunk
+    strict = np.maximum(loads.max(axis=1), 1)  # a cycle lasts as long as its fullest bank
+    deep = arch.crossbar_buffering == "deep"
     if exact:
-        actual = np.bincount(where, weights=times, minlength=ideal.size).reshape(ideal.shape)
-        ratio = float(times.sum() / total)
+        if deep:
+            # Queued banks: ideal issue, then each PE-group drains its queues.
+            seq = np.lexsort((order, where))
+            drain = queue_drain(loads[seq], where[seq])
+            actual = ideal.astype(np.float64).ravel()
+            actual[np.unique(where)] += drain
+            actual = actual.reshape(ideal.shape)
+        else:
+            actual = np.bincount(where, weights=strict, minlength=ideal.size
+                                 ).reshape(ideal.shape)
+        ratio = float(actual.sum() / total)
     else:
-        ratio_pe = np.ones(n_pe)
-        ratio_pe[busy_pes] = _shrunk_means(times.reshape(len(busy_pes), per).astype(float))
-        actual = ideal * ratio_pe[None, :, None]
-        ratio = float((pe_cycles * ratio_pe).sum() / total)
+        busy = busy_pes
+        draws = strict.reshape(len(busy), per).astype(float)
+        if deep:
+            # Queued banks (sampled): a PE-group is slowed only if its busiest bank cannot
+            # keep up on average (more than one product per cycle), plus the final drain,
+            # estimated as the mean backlog one cycle leaves behind.
+            per_bank = loads.reshape(len(busy), per, nb).transpose(0, 2, 1).astype(float)
+            bank_rate = _shrunk_means(per_bank).max(axis=1)
+            tail = (draws - 1).mean(axis=1)
+            rate = np.ones(n_pe)
+            rate[busy] = np.maximum(1.0, bank_rate)
+            extra = np.zeros(n_pe)
+            extra[busy] = tail
+            actual = ideal * rate[None, :, None] + (ideal > 0) * extra[None, :, None]
+        else:
+            ratio_pe = np.ones(n_pe)
+            ratio_pe[busy] = _shrunk_means(draws)
+            actual = ideal * ratio_pe[None, :, None]
+        ratio = float(actual.sum() / total)
     cycles = round(float(actual.max(axis=1).sum()))
     return {"cycles": cycles, "ideal": ideal_layer, "issued": issued, "exact": int(exact),
             "ratio": ratio, "busy_ideal": int(ideal.sum()),
@@ -347,18 +395,22 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
 
 
 def _shrunk_means(draws: np.ndarray) -> np.ndarray:
-    """Per-row means shrunk toward the pooled mean (empirical Bayes).
+    """Means over the last axis, shrunk toward their pooled mean over the second-to-last
+    axis (empirical Bayes; leading axes are independent batches).
 
-    The layer's time takes a MAX over PEs, which turns sampling noise in per-PE means into
-    an upward bias; shrinking each mean by its estimated noise share removes most of it.
+    The layer's time takes a MAX (over PEs, over banks), which turns sampling noise in the
+    means into an upward bias; shrinking each mean by its estimated noise share removes
+    most of it.
     """
-    means = draws.mean(axis=1)
-    if draws.shape[0] < 2 or draws.shape[1] < 2:
+    means = draws.mean(axis=-1)
+    rows, n = draws.shape[-2:]
+    if rows < 2 or n < 2:
         return means
-    noise = draws.var(axis=1, ddof=1).mean() / draws.shape[1]
-    between = max(0.0, means.var(ddof=1) - noise)
-    keep = between / (between + noise) if between + noise > 0 else 0.0
-    pooled = means.mean()
+    noise = draws.var(axis=-1, ddof=1).mean(axis=-1, keepdims=True) / n
+    between = np.maximum(0.0, means.var(axis=-1, ddof=1, keepdims=True) - noise)
+    total = between + noise
+    keep = np.divide(between, total, out=np.zeros_like(total), where=total > 0)
+    pooled = means.mean(axis=-1, keepdims=True)
     return pooled + keep * (means - pooled)
 
 

@@ -3,10 +3,13 @@
 Moves real values through SCNN's PE grid one cycle at a time: for every image, output-
 channel group (a barrier: the slowest PE sets the group's time), PE and input channel, the
 PE streams its compressed weights (group's output channels, (k, r, s) order) in vectors of
-F and its tile's compressed activations ((y, x) order) in vectors of I; each cycle it forms
-the F×I products, drops those whose output is out of the plane (or off-stride), and routes
-the rest through the scatter crossbar to the accumulator banks. A cycle lasts as long as
-its most loaded bank (one product per bank per cycle). The output must equal ``A·W``.
+F and its tile's compressed activations ((y, x) order) in vectors of I (an activation
+vector is held while the weight vectors stream by); each cycle it forms the F×I products,
+drops those whose output is out of the plane (or off-stride), and routes the rest through
+the scatter crossbar to the accumulator banks. With ``crossbar_buffering="none"`` a cycle
+lasts as long as its most loaded bank (one product per bank per cycle); with ``"deep"``
+each bank queues its products and retires one per cycle, and the PE drains its queues
+before the group barrier. The output must equal ``A·W``.
 
 Only the geometry (:func:`sod.models.scnn.scnn_plane`), the bank hash
 (:func:`sod.models.scnn.bank_of`) and the feature-map fold are shared with the analytic
@@ -45,6 +48,7 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
     th, tw = -(-pl.in_h // arch.pe_rows), -(-pl.in_w // arch.pe_cols)
     out = np.zeros((gemm.repeat, gemm.m, gemm.n), np.int64)
     cycles = products = valid_products = 0
+    deep = arch.crossbar_buffering == "deep"
     for rep in range(gemm.repeat):
         if fmap is not None:
             fm = fmap[:, rep * pl.channels:(rep + 1) * pl.channels]
@@ -58,6 +62,7 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
                 for py in range(arch.pe_rows):
                     for px in range(arch.pe_cols):
                         t = 0
+                        backlog = [0] * arch.accumulator_banks  # queued products per bank
                         for c in range(pl.channels):
                             ws = [(k, r, s, int(kern[k, c, r, s]))
                                   for k in range(k0, min(k0 + kc, pl.out_channels))
@@ -67,13 +72,22 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
                                     for y in range(py * th, min((py + 1) * th, pl.in_h))
                                     for x in range(px * tw, min((px + 1) * tw, pl.in_w))
                                     if fm[b, c, y, x] != 0]
-                            for wv in range(0, len(ws), f_):
-                                for av in range(0, len(acts), i_):
-                                    dt, nv = _cycle(ws[wv:wv + f_], acts[av:av + i_], k0,
-                                                    b, acc, pl, arch)
-                                    t += dt
+                            # Activation vector held, weight vectors stream (one a cycle).
+                            for av in range(0, len(acts), i_):
+                                for wv in range(0, len(ws), f_):
+                                    loads, nv = _cycle(ws[wv:wv + f_], acts[av:av + i_], k0,
+                                                       b, acc, pl, arch)
                                     valid_products += nv
                                     products += len(ws[wv:wv + f_]) * len(acts[av:av + i_])
+                                    if deep:
+                                        # Issue, then every bank retires one product.
+                                        backlog = [max(q + ld - 1, 0)
+                                                   for q, ld in zip(backlog, loads,
+                                                                    strict=True)]
+                                        t += 1
+                                    else:
+                                        t += max(1, max(loads))
+                        t += max(backlog)  # drain the bank queues before the barrier
                         slowest = max(slowest, t)
                 cycles += slowest
         out[rep] = _to_gemm(acc, pl, gemm)
@@ -81,9 +95,10 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
 
 
 def _cycle(ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane,
-           arch: SCNNArch) -> tuple[int, int]:
-    """One F×I cycle: multiply, drop invalid products, scatter. (duration, valid count)."""
-    loads: dict[int, int] = {}
+           arch: SCNNArch) -> tuple[list[int], int]:
+    """One F×I cycle: multiply, drop invalid products, scatter. (products per bank,
+    valid count)."""
+    loads = [0] * arch.accumulator_banks
     valid = 0
     for k, r, s, wval in ws:
         for y, x, aval in acts:
@@ -100,8 +115,8 @@ def _cycle(ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane
             valid += 1
             bank = int(bank_of(np.int64(k - k0), np.int64(oy), np.int64(ox), pl,
                                arch.accumulator_banks))
-            loads[bank] = loads.get(bank, 0) + 1
-    return max(1, max(loads.values(), default=0)), valid
+            loads[bank] += 1
+    return loads, valid
 
 
 def _to_gemm(acc: np.ndarray, pl: SCNNPlane, gemm: Gemm) -> np.ndarray:
