@@ -30,6 +30,7 @@ from sod.study.sweep import (
 )
 
 SPEC_HELP = "sweep spec (YAML; see docs/sweeps.md and examples/sweep-*.yaml)"
+MAX_MESSAGES = 8  # failure messages listed after a run (all are in the store and the CSV)
 FIRST_COLUMNS = ("model", "batch", "seq_len", "sparsity", "seed", "arch", "budget_mm2",
                  "node_nm", "status", "error", "gops_per_mm2", "gops_per_w",
                  "effective_gops", "energy_per_inference_uj", "area_mm2", "pes", "cycles")
@@ -117,10 +118,15 @@ def _summary(report: SweepReport, out: Console) -> None:
               f"done; ran {report.ran} ({report.ok} ok, {report.failed} failed, "
               f"{report.errors} errors) in {report.elapsed_s:.1f} s{rate}; "
               f"results in {report.db_path}", soft_wrap=True)
-    for message, labels in sorted(report.problems.items(), key=lambda kv: -len(kv[1])):
+    problems = sorted(report.problems.items(), key=lambda kv: -len(kv[1]))
+    for message, labels in problems[:MAX_MESSAGES]:
         more = f" and {len(labels) - 1} more" if len(labels) > 1 else ""
         out.print(f"  {len(labels)} point(s) {message} (e.g. {labels[0]}{more})",
                   soft_wrap=True)
+    if len(problems) > MAX_MESSAGES:
+        rest = problems[MAX_MESSAGES:]
+        out.print(f"  ... {sum(len(v) for _, v in rest)} more point(s) with {len(rest)} other "
+                  f"message(s): every message is in the CSV of `sod results`", soft_wrap=True)
     if report.errors:
         out.print("  'error' points are unexpected exceptions (bugs): they are retried on "
                   "the next run")
