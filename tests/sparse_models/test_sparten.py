@@ -88,3 +88,23 @@ def test_bad_mask_shape_is_a_clear_error():
         evaluate_sparten(g, SparTenArch(), np.ones((8, 3), bool), np.ones((4, 8), bool))
     with pytest.raises(WorkloadError, match="act_mask is required"):
         evaluate_sparten(g, SparTenArch(), np.ones((8, 2), bool), None)
+
+
+def test_shared_masks_cost_the_same_as_stacked_copies():
+    # One representative mask for all repeats (attention heads) is evaluated once and
+    # scaled; it must equal evaluating every identical repeat.
+    from sod.arch.sparse import IndexMatchArch, SCNNArch
+    from sod.models.index_match import evaluate_index_match
+    from sod.models.scnn import evaluate_scnn
+
+    rng = np.random.default_rng(4)
+    g = Gemm("heads", 9, 20, 7, repeat=3)
+    w, a = rng.random((20, 7)) < 0.4, rng.random((9, 20)) < 0.6
+    w3, a3 = np.stack([w] * 3), np.stack([a] * 3)
+    for fn, arch in ((evaluate_sparten, SparTenArch(clusters=2, units_per_cluster=3)),
+                     (evaluate_index_match, IndexMatchArch(pe_rows=2, pe_cols=2)),
+                     (evaluate_scnn, SCNNArch(pe_rows=2, pe_cols=2))):
+        one, many = fn(g, arch, w, a), fn(g, arch, w3, a3)
+        assert one.cycles == many.cycles > 0
+        assert one.macs_issued == many.macs_issued
+        assert one.actions == many.actions

@@ -31,7 +31,7 @@ import numpy as np
 
 from sod.arch.sparse import IndexMatchArch
 from sod.models.common import Counts
-from sod.models.sparse_masks import effectual_macs, operand_masks
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
 from sod.workload.gemm import Gemm
 
 
@@ -154,13 +154,15 @@ def evaluate_index_match(gemm: Gemm, arch: IndexMatchArch, weight_mask: object,
     mt, nt = -(-m // tr), -(-n // tc)
     cycles = 0
     steps_sum = loads = busy = 0
-    for rep in range(gemm.repeat):
+    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
+    for rep in range(reps):
         steps, load_a, load_w = pair_steps(act[rep], weight[rep], p)
         pc = pair_cycles(steps, arch)
         cycles += int(tile_times(pc, tr, tc).sum())
         steps_sum += int(steps.sum())
         loads += int(load_a.sum() + load_w.sum())
         busy += int(pc.sum())
+    cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
     effectual = effectual_macs(weight, act)
     entry_bits = arch.value_bits + arch.index_bits
     nnz_a = int(act.sum(dtype=np.int64))

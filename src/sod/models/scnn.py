@@ -43,7 +43,7 @@ import numpy as np
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
 from sod.models.common import Counts
-from sod.models.sparse_masks import effectual_macs, operand_masks
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
 from sod.workload.gemm import Gemm
 
 #: Ideal cycles up to which bank conflicts are computed exactly (else sampled).
@@ -442,9 +442,12 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     cycles = ideal = issued = 0
     valid_products = busy_ideal = pe_slots = nnz_in = latched_w = latched_a = 0
     ratios, exact_all = [], True
-    # The sampling budget is per GEMM, shared by its repeats (heads, groups).
-    budget = max(1024, conflict_cycles // gemm.repeat)
-    for rep in range(gemm.repeat):
+    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
+    if input_mask is not None:
+        reps, scale = gemm.repeat, 1  # groups read different channels
+    # The sampling budget is per GEMM, shared by its distinct repeats (heads, groups).
+    budget = max(1024, conflict_cycles // reps)
+    for rep in range(reps):
         if input_mask is not None:
             fmap = np.asarray(input_mask)[:, rep * pl.channels:(rep + 1) * pl.channels] != 0
         else:
@@ -462,6 +465,9 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
         valid_products += effectual_macs(weight[rep][None], im[None])
+    cycles, ideal, issued, busy_ideal, pe_slots, latched_w, latched_a, valid_products, \
+        nnz_in = (x * scale for x in (cycles, ideal, issued, busy_ideal, pe_slots, latched_w,
+                                      latched_a, valid_products, nnz_in))
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
     effectual = effectual_macs(weight, act)

@@ -43,6 +43,16 @@ def operand_masks(gemm: Gemm, weight_mask: object, act_mask: object
     return out[0], out[1]
 
 
+def distinct_repeats(gemm: Gemm, weight_mask: object, act_mask: object) -> tuple[int, int]:
+    """(repeats to evaluate, factor to scale them by).
+
+    When both masks are 2-D (one pattern shared by every repeat, e.g. attention heads
+    carrying one representative mask) every repeat costs the same: evaluate one.
+    """
+    shared = all(isinstance(x, BitMask) or np.ndim(x) == 2 for x in (weight_mask, act_mask))
+    return (1, gemm.repeat) if shared else (gemm.repeat, 1)
+
+
 def effectual_macs(weight: np.ndarray, act: np.ndarray) -> int:
     """MACs with both operands non-zero, all repeats: Σ_(m,n) |A_row ∧ W_col|.
 

@@ -31,7 +31,12 @@ import numpy as np
 
 from sod.arch.sparse import SparTenArch
 from sod.models.common import Counts
-from sod.models.sparse_masks import effectual_macs, iter_chunk_products, operand_masks
+from sod.models.sparse_masks import (
+    distinct_repeats,
+    effectual_macs,
+    iter_chunk_products,
+    operand_masks,
+)
 from sod.workload.gemm import Gemm
 
 
@@ -125,13 +130,16 @@ def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
     cycles = 0
     busy = cluster_sum = cu_row_slots = 0.0
     filter_groups = 1
-    for rep in range(gemm.repeat):
+    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
+    for rep in range(reps):
         c, st = _one_repeat(act[rep], weight[rep], arch)
         cycles += c
         busy += st["busy_cu_cycles"]
         cluster_sum += st["cluster_cycles_sum"]
         cu_row_slots += st["cu_row_slots"]
         filter_groups = sparten_mapping(m, weight[rep], arch).filter_groups
+    cycles, busy, cluster_sum, cu_row_slots = (x * scale for x in (cycles, busy, cluster_sum,
+                                                                   cu_row_slots))
     effectual = effectual_macs(weight, act)
     nnz_a = int(act.sum(dtype=np.int64))
     nnz_w = int(weight.sum(dtype=np.int64))
