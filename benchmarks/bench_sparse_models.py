@@ -59,6 +59,29 @@ def conflict_error(seeds: int = 3) -> None:
     for buffering in ("deep", "none"):
         print(f" crossbar_buffering={buffering}")
         _conflict_error(SCNNArch(crossbar_buffering=buffering), seeds)
+    queue_depths()
+
+
+def queue_depths() -> None:
+    """Cycles of the cycle-level reference with bounded bank queues, relative to the
+    ideal (conflict-free) cycles: how deep queues must be for the 'deep' model to hold."""
+    from sod.reference.scnn import simulate_scnn
+    from sod.workload.gemm import conv2d
+
+    rng = np.random.default_rng(9)
+    g = conv2d("c", 14, 14, 8, 16, 3, padding=1)
+    pl = scnn_plane(g)
+    fmap = (rng.random((1, 8, 14, 14)) < 0.5).astype(np.int64)
+    a = im2col(fmap, pl)
+    w = (rng.random((g.k, g.n)) < 0.3).astype(np.int64)
+    ideal = evaluate_scnn(g, SCNNArch(), w != 0, a != 0).details["ideal_cycles"]
+    strict = simulate_scnn(g, SCNNArch(crossbar_buffering="none"), w, a).cycles
+    row = [f"no queues {strict / ideal:.3f}"]
+    for depth in (1, 2, 4, None):
+        cyc = simulate_scnn(g, SCNNArch(), w, a, queue_depth=depth).cycles
+        row.append(f"depth {depth or 'unbounded'} {cyc / ideal:.3f}")
+    print(" bank queues, reference cycles / ideal (conv 14x14x8->16, w 0.3, a 0.5): "
+          + ", ".join(row))
 
 
 def _conflict_error(arch: SCNNArch, seeds: int) -> None:

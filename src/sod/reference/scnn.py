@@ -38,9 +38,16 @@ class SCNNRun:
 
 
 def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
-                  fmap: np.ndarray | None = None) -> SCNNRun:
+                  fmap: np.ndarray | None = None, queue_depth: int | None = None
+                  ) -> SCNNRun:
     """Run one GEMM. ``w``: (k, n) or (repeat, k, n) ints; ``a``: (m, k) or (repeat, m, k)
-    ints (im2col'd for convs), or pass the input feature map ``fmap`` (batch, C, H, W)."""
+    ints (im2col'd for convs), or pass the input feature map ``fmap`` (batch, C, H, W).
+
+    ``queue_depth`` (only with ``crossbar_buffering="deep"``; None = unbounded, as the
+    analytic model assumes) bounds each bank's backlog: a cycle's products wait (the PE
+    stalls) while a non-empty bank queue would grow beyond it. It measures how deep the
+    queues must be for the unbounded model to hold (docs/sparse-accelerators.md).
+    """
     pl = scnn_plane(gemm)
     w3 = w if w.ndim == 3 else np.broadcast_to(w, (gemm.repeat, *w.shape))
     a3 = a if a.ndim == 3 else np.broadcast_to(a, (gemm.repeat, *a.shape))
@@ -79,6 +86,12 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
                                                        b, acc, pl, arch)
                                     valid_products += nv
                                     products += len(ws[wv:wv + f_]) * len(acts[av:av + i_])
+                                    if deep and queue_depth is not None:
+                                        while any(q > 0 and q + ld - 1 > queue_depth
+                                                  for q, ld in zip(backlog, loads,
+                                                                   strict=True)):
+                                            backlog = [max(q - 1, 0) for q in backlog]
+                                            t += 1  # stall: queues drain, nothing issues
                                     if deep:
                                         # Issue, then every bank retires one product.
                                         backlog = [max(q + ld - 1, 0)
