@@ -162,3 +162,18 @@ def test_bad_inputs_are_clear_errors():
                       conflict_cycles=0)
     with pytest.raises(WorkloadError, match="act_mask has shape"):
         evaluate_scnn(g, SCNNArch(), np.ones((g.k, g.n), bool), np.ones((g.m, 3), bool))
+
+
+def test_bounded_queues_in_the_reference_bracket_the_models():
+    rng = np.random.default_rng(12)
+    g = conv2d("c", 8, 8, 4, 8, 3, padding=1)
+    a = unfold(sparse_ints(rng, (1, 4, 8, 8), 0.6), g)
+    w = sparse_ints(rng, (g.k, g.n), 0.5)
+    deep = evaluate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2), w != 0, a != 0)
+    none = evaluate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2, crossbar_buffering="none"),
+                         w != 0, a != 0)
+    by_depth = [simulate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2), w, a, queue_depth=d).cycles
+                for d in (0, 1, 2, 64)]
+    assert by_depth == sorted(by_depth, reverse=True)  # deeper queues never hurt
+    assert by_depth[-1] == deep.cycles  # deep enough = the unbounded model
+    assert deep.cycles < none.cycles
