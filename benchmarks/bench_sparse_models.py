@@ -7,7 +7,8 @@ sparsity), activations dense (GELU), attention operands dense.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sparse_models.py [--conflict-error]
 
-Prints, per network and model, the wall and CPU time of the model calls only (mask
+``scnn/fc-chan`` is SCNN with FC layers split over PEs by input channel (a sensitivity
+option, ``fc_mapping="channels"``). Prints, per network and model, the wall and CPU time of the model calls only (mask
 generation is timed separately; on a shared machine CPU time is the steadier figure),
 the total cycles, the effective utilization and the peak RSS.
 """
@@ -111,7 +112,8 @@ def main() -> None:
     parser.add_argument("--conflict-error", action="store_true",
                         help="also measure SCNN's sampled bank-conflict error (~1 min)")
     args = parser.parse_args()
-    archs = {"scnn": SCNNArch(), "sparten": SparTenArch(), "index_match": IndexMatchArch()}
+    archs = {"scnn": SCNNArch(), "scnn/fc-chan": SCNNArch(fc_mapping="channels"),
+             "sparten": SparTenArch(), "index_match": IndexMatchArch()}
     cases = [("vgg16", dict(batch=1), 0.3, 0.5),
              ("bert-base", dict(batch=1, seq_len=128), 0.1, 1.0)]
     for net, kw, wd, ad in cases:
@@ -124,7 +126,7 @@ def main() -> None:
             t0, c0 = time.perf_counter(), time.process_time()
             cycles = eff = 0
             for g, (w, a, fmap) in zip(wl, ms, strict=True):
-                if name == "scnn":
+                if name.startswith("scnn"):
                     c = evaluate_scnn(g, arch, w, a, input_mask=fmap,
                                       rng=np.random.default_rng(args.seed))
                 elif name == "sparten":

@@ -177,3 +177,31 @@ def test_bounded_queues_in_the_reference_bracket_the_models():
     assert by_depth == sorted(by_depth, reverse=True)  # deeper queues never hurt
     assert by_depth[-1] == deep.cycles  # deep enough = the unbounded model
     assert deep.cycles < none.cycles
+
+
+@pytest.mark.parametrize("buffering", ["deep", "none"])
+def test_fc_channel_split_equals_reference(buffering):
+    rng = np.random.default_rng(13)
+    for tokens in (1, 5):
+        fc = linear("fc", 37, 9, tokens=tokens)
+        a = sparse_ints(rng, (tokens, 37), 0.6)
+        w = sparse_ints(rng, (37, 9), 0.4)
+        arch = SCNNArch(pe_rows=2, pe_cols=3, mult_f=2, mult_i=2, accumulator_banks=4,
+                        crossbar_buffering=buffering, fc_mapping="channels")
+        counts = evaluate_scnn(fc, arch, w != 0, a != 0)
+        run = simulate_scnn(fc, arch, w, a)
+        assert np.array_equal(run.output[0], a @ w)
+        assert counts.cycles == run.cycles
+        assert counts.macs_issued == run.products
+        # The partial outputs of the 6 PEs (7 channels each) are added up.
+        assert counts.actions["accumulator_access"] == run.valid_products + 5 * tokens * 9
+
+
+def test_fc_channel_split_uses_every_pe_at_batch_1():
+    rng = np.random.default_rng(3)
+    fc = linear("fc", 640, 64, tokens=1)
+    w, a = rng.random((640, 64)) < 0.5, rng.random((1, 640)) < 0.5
+    plane = evaluate_scnn(fc, SCNNArch(), w, a)
+    split = evaluate_scnn(fc, SCNNArch(fc_mapping="channels"), w, a)
+    assert split.macs_effectual == plane.macs_effectual
+    assert split.cycles * 20 < plane.cycles

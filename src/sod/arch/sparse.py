@@ -32,6 +32,12 @@ class SCNNArch(ArchBase):
         "deep", description="accumulator-bank input queues: 'deep' (a bank retires one "
         "product per cycle from a queue; conflicts cost only when a bank falls behind and "
         "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)")
+    fc_mapping: Literal["plane", "channels"] = Field(
+        "plane", description="FC/attention GEMMs: 'plane' = a 1x1 convolution over a plane "
+        "of the m rows, tiled like any plane (a batch-1 FC layer runs on one PE); "
+        "'channels' = input channels split over the PEs, each PE holding the whole plane of "
+        "its slice, partial outputs added up (a sensitivity option, not SCNN's published "
+        "mapping)")
     out_channel_group: int = Field(
         8, gt=0, description="output channels per group (Kc); PEs synchronize per group")
     index_bits: int = Field(4, gt=0, le=32, description="zero-run index width of the "

@@ -70,6 +70,7 @@ class SCNNPlane:
     out_h: int = 1
     out_w: int = 1
     rows: int = 0  # GEMM rows m (non-conv planes hold fewer pixels than in_h·in_w)
+    is_fc: bool = False  # a non-convolution GEMM mapped as a 1 × 1 convolution
 
 
 def scnn_plane(gemm: Gemm) -> SCNNPlane:
@@ -86,7 +87,8 @@ def scnn_plane(gemm: Gemm) -> SCNNPlane:
                          cv.out_w, gemm.m)
     w = int(np.ceil(np.sqrt(gemm.m)))
     h = -(-gemm.m // w)
-    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m)
+    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m,
+                     is_fc=True)
 
 
 def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
@@ -154,14 +156,27 @@ def plane_operands(gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarra
     return fmap.reshape(1, pl.channels, pl.in_h, pl.in_w), kern
 
 
-def pe_tiles(fmap: np.ndarray, arch: SCNNArch) -> tuple[np.ndarray, int, int]:
-    """Feature map padded and split per PE: (batch, PE, C, th, tw), th, tw."""
+def pe_tiles(fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
+             ) -> tuple[np.ndarray, int, int]:
+    """Feature map split per PE: (batch, PE, C, th, tw), th, tw.
+
+    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel. With
+    ``by_channel`` (``fc_mapping="channels"``) PE p holds the whole plane of a contiguous
+    slice of the channels instead.
+    """
     b, c, h, w = fmap.shape
+    pes = arch.pe_rows * arch.pe_cols
+    if by_channel:
+        per = -(-c // pes)
+        owner = np.arange(c) // per  # PE of each channel
+        tiles = np.zeros((b, pes, c, h, w), fmap.dtype)
+        tiles[:, owner, np.arange(c)] = fmap
+        return tiles, h, w
     th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
     pad = np.zeros((b, c, arch.pe_rows * th, arch.pe_cols * tw), fmap.dtype)
     pad[:, :, :h, :w] = fmap
     t = pad.reshape(b, c, arch.pe_rows, th, arch.pe_cols, tw).transpose(0, 2, 4, 1, 3, 5)
-    return t.reshape(b, arch.pe_rows * arch.pe_cols, c, th, tw), th, tw
+    return t.reshape(b, pes, c, th, tw), th, tw
 
 
 def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
@@ -223,16 +238,22 @@ class _Layer:
     cum_g: np.ndarray  # (C, G) running weight vectors over groups
 
 
+def by_channel(pl: SCNNPlane, arch: SCNNArch) -> bool:
+    """Whether this plane's input channels (not its pixels) are split over the PEs."""
+    return arch.fc_mapping == "channels" and pl.is_fc
+
+
 def _layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> _Layer:
-    tiles, th, tw = pe_tiles(fmap, arch)
+    split = by_channel(pl, arch)
+    tiles, th, tw = pe_tiles(fmap, arch, split)
     rows = weight_rows(weight, pl)
     na = tiles.sum(axis=(3, 4), dtype=np.int64)
     nw = group_counts(rows, pl, arch)
     av, wvec = -(-na // arch.mult_i), -(-nw // arch.mult_f)
     b, pe, c = na.shape
     _, p_idx, _, ty, tx = np.nonzero(tiles)
-    a_y = (p_idx // arch.pe_cols) * th + ty
-    a_x = (p_idx % arch.pe_cols) * tw + tx
+    a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
+    a_x = tx if split else (p_idx % arch.pe_cols) * tw + tx
     a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
     per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
     return _Layer(rows, a_y, a_x, a_start, na, nw, av, wvec, np.cumsum(per_pc.ravel()),
@@ -468,6 +489,11 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     cycles, ideal, issued, busy_ideal, pe_slots, latched_w, latched_a, valid_products, \
         nnz_in = (x * scale for x in (cycles, ideal, issued, busy_ideal, pe_slots, latched_w,
                                       latched_a, valid_products, nnz_in))
+    reduce_adds = 0
+    if by_channel(pl, arch):
+        pes = arch.pe_rows * arch.pe_cols
+        used = -(-pl.channels // -(-pl.channels // pes))  # PEs holding channels
+        reduce_adds = (used - 1) * gemm.repeat * gemm.m * gemm.n
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
     effectual = effectual_macs(weight, act)
@@ -477,7 +503,8 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     actions = {
         "mac": float(issued),
         "crossbar_transfer": float(valid_products),
-        "accumulator_access": float(valid_products),
+        # Channel-split FC layers also add up every PE's partial outputs.
+        "accumulator_access": float(valid_products + reduce_adds),
         # Each image re-broadcasts every weight group; each PE re-reads its input tile
         # once per output-channel group.
         "glb_read_bits.weight": float(pl.batch * nnz_w * vb),

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
-from sod.models.scnn import SCNNPlane, bank_of, kernels_of, plane_operands, scnn_plane
+from sod.models.scnn import (
+    SCNNPlane,
+    bank_of,
+    by_channel,
+    kernels_of,
+    plane_operands,
+    scnn_plane,
+)
 from sod.workload.gemm import Gemm
 
 
@@ -56,6 +63,8 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
     out = np.zeros((gemm.repeat, gemm.m, gemm.n), np.int64)
     cycles = products = valid_products = 0
     deep = arch.crossbar_buffering == "deep"
+    split = by_channel(pl, arch)
+    per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
     for rep in range(gemm.repeat):
         if fmap is not None:
             fm = fmap[:, rep * pl.channels:(rep + 1) * pl.channels]
@@ -68,17 +77,23 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
                 slowest = 0
                 for py in range(arch.pe_rows):
                     for px in range(arch.pe_cols):
+                        if split:  # this PE: every pixel of a slice of the channels
+                            pe = py * arch.pe_cols + px
+                            chans = range(pe * per, min((pe + 1) * per, pl.channels))
+                            ys, xs = range(pl.in_h), range(pl.in_w)
+                        else:  # this PE: a planar tile of every channel
+                            chans = range(pl.channels)
+                            ys = range(py * th, min((py + 1) * th, pl.in_h))
+                            xs = range(px * tw, min((px + 1) * tw, pl.in_w))
                         t = 0
                         backlog = [0] * arch.accumulator_banks  # queued products per bank
-                        for c in range(pl.channels):
+                        for c in chans:
                             ws = [(k, r, s, int(kern[k, c, r, s]))
                                   for k in range(k0, min(k0 + kc, pl.out_channels))
                                   for r in range(pl.kernel_h) for s in range(pl.kernel_w)
                                   if kern[k, c, r, s] != 0]
                             acts = [(y, x, int(fm[b, c, y, x]))
-                                    for y in range(py * th, min((py + 1) * th, pl.in_h))
-                                    for x in range(px * tw, min((px + 1) * tw, pl.in_w))
-                                    if fm[b, c, y, x] != 0]
+                                    for y in ys for x in xs if fm[b, c, y, x] != 0]
                             # Activation vector held, weight vectors stream (one a cycle).
                             for av in range(0, len(acts), i_):
                                 for wv in range(0, len(ws), f_):
