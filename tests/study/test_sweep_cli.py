@@ -77,6 +77,41 @@ def test_kill_9_loses_nothing_and_resume_completes(make_spec, tmp_path):
     assert f"{total} already done; ran 0 " in again.stdout
 
 
+def test_sigterm_stops_workers_and_keeps_committed_points(make_spec):
+    spec = make_spec(budgets_mm2=[1.5, 2.0, 3.0, 4.0, 6.0, 8.0], seeds=[0, 1])
+    sweep = load_sweep(spec)
+    proc = subprocess.Popen([sys.executable, "-m", "sod", "sweep", str(spec), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(committed(sweep.db_path)) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        assert time.monotonic() - start < 15
+        assert proc.returncode == 130 and err.strip() == "aborted"
+        gone = time.monotonic() + 10  # workers were terminated (zombies take a moment)
+        while True:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < gone, "worker processes outlived the sweep"
+            time.sleep(0.1)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    con = sqlite3.connect(sweep.db_path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert 3 <= con.execute("SELECT COUNT(*) FROM points").fetchone()[0] < len(sweep.points)
+    con.close()
+
+
 def test_sweep_and_results_end_to_end(make_spec, tmp_path):
     spec = make_spec(budgets_mm2=[0.05, 3.0], workloads=["lenet5"])
     dry = sod("sweep", spec, "--dry-run")
@@ -129,3 +164,16 @@ def test_cli_bad_options_and_unreachable_scheduler(make_spec):
     assert time.perf_counter() - start < 30
     out = sod("results", spec)
     assert out.returncode == 2 and "run `sod sweep" in out.stderr
+
+
+def test_cli_on_a_dask_scheduler(make_spec):
+    distributed = pytest.importorskip("distributed")
+    spec = make_spec(workloads=["lenet300"], budgets_mm2=[3.0])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        out = sod("sweep", spec, "--scheduler", cluster.scheduler_address)
+    assert out.returncode == 0, out.stderr
+    assert "ran 4 (4 ok, 0 failed, 0 errors)" in out.stdout
+    again = sod("sweep", spec, "--no-progress")  # resumable whatever ran it
+    assert "4 already done; ran 0 " in again.stdout

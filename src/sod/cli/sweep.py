@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ def sweep_command(
     executor: Executor = (DaskExecutor(scheduler, timeout_s=connect_timeout_s)
                           if scheduler else LocalExecutor(workers))
     show = sys.stdout.isatty() if progress is None else progress
+    # SIGTERM (e.g. a batch system's time limit) unwinds like Ctrl-C: workers are stopped;
+    # every point already committed stays (each is its own transaction).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = _run(sweep, executor, show, retry_failed, out)
     finally:
@@ -78,6 +82,10 @@ def sweep_command(
     _summary(report, out)
     if report.errors:
         raise typer.Exit(code=1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run(sweep: Any, executor: Executor, show: bool, retry_failed: bool,

@@ -455,16 +455,19 @@ class InlineExecutor:
 
 
 _RESULT_QUEUE: Any = None
+_PARENT_PID: int | None = None
 
 
-def _init_worker(queue: Any) -> None:
-    global _RESULT_QUEUE
-    _RESULT_QUEUE = queue
+def _init_worker(queue: Any, parent_pid: int) -> None:
+    global _RESULT_QUEUE, _PARENT_PID
+    _RESULT_QUEUE, _PARENT_PID = queue, parent_pid
 
 
 def _stream_task(points: list[tuple[str, dict[str, Any]]]) -> int:
     """Worker side: send each point's outcome as soon as it is known."""
-    for key, point in points:
+    for done, (key, point) in enumerate(points):
+        if os.getppid() != _PARENT_PID:  # the sweep was killed: do not compute for no one
+            return done
         _RESULT_QUEUE.put(evaluate_safely(key, point))
     return len(points)
 
@@ -491,7 +494,7 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
         pool = ProcessPoolExecutor(min(self.slots, len(tasks)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(queue,))
+                                   initializer=_init_worker, initargs=(queue, os.getpid()))
         finished = False
         try:
             futures = {pool.submit(_stream_task, t.points): t for t in tasks}
@@ -507,7 +510,9 @@ class LocalExecutor:
                     yield outcome
             finished = True
         finally:
-            # On an interrupt, do not wait for the running groups to finish.
+            if not finished:  # interrupted: stop the running groups now
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
             pool.shutdown(wait=finished, cancel_futures=True)
             queue.close()
 
