@@ -40,7 +40,13 @@ def fail(message: str) -> None:
 def main() -> None:
     """Entry point of the ``sod`` console script."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # Non-standalone typer returns the code of a `typer.Exit` (and 130 for Ctrl-C)
+        # instead of exiting: pass it on.
+        if isinstance(code, int) and code:
+            if code == 130:
+                typer.echo("aborted", err=True)
+            sys.exit(code)
     except SodError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
