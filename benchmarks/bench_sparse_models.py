@@ -8,7 +8,8 @@ sparsity), activations dense (GELU), attention operands dense.
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sparse_models.py [--conflict-error]
 
 ``scnn/fc-chan`` is SCNN with FC layers split over PEs by input channel (a sensitivity
-option, ``fc_mapping="channels"``). Prints, per network and model, the wall and CPU time of the model calls only (mask
+option, ``fc_mapping="channels"``). Prints, per network and model, the wall and CPU time
+of the model calls only (mask
 generation is timed separately; on a shared machine CPU time is the steadier figure),
 the total cycles, the effective utilization and the peak RSS.
 """
