@@ -30,6 +30,7 @@ def test_model_equals_reference(density):
         assert counts.cycles == run.cycles
         assert counts.macs_effectual == run.macs
         assert counts.actions["index_compare"] == run.comparisons
+        assert counts.actions["fifo_access"] == 2 * run.loaded
         assert counts.effective_utilization <= 1
 
 

@@ -31,6 +31,9 @@ def test_model_equals_reference(density, balance):
         assert np.array_equal(run.output, a @ w)
         assert counts.cycles == run.cycles
         assert counts.macs_effectual == counts.macs_issued == run.macs
+        chunks = -(-k // arch.chunk_bits)
+        assert counts.actions["prefix_sum_bits"] == reps * m * n * chunks * 2 * arch.chunk_bits
+        assert counts.actions["glb_write_bits.out"] == reps * m * n * arch.value_bits
         assert 0 < counts.effective_utilization <= 1
 
 

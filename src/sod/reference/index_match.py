@@ -28,6 +28,7 @@ class IndexMatchRun:
     cycles: int
     macs: int
     comparisons: int
+    loaded: int  # operand entries that entered the compare windows
 
 
 def _fiber(vec: np.ndarray) -> list[tuple[int, int]]:
@@ -36,10 +37,12 @@ def _fiber(vec: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _merge(fa: list[tuple[int, int]], fw: list[tuple[int, int]], p: int
-           ) -> tuple[int, int, int, int]:
-    """(cycles, dot product, MACs, comparisons) of one PE's windowed merge."""
+           ) -> tuple[int, int, int, int, int]:
+    """(cycles, dot product, MACs, comparisons, entries loaded into the windows) of one
+    PE's windowed merge."""
     ia = iw = 0
     cycles = acc = macs = comps = 0
+    loaded = len(fa[:p]) + len(fw[:p]) if fa and fw else 0
     while ia < len(fa) and iw < len(fw):
         wa, ww = fa[ia: ia + p], fw[iw: iw + p]
         cycles += 1
@@ -52,9 +55,11 @@ def _merge(fa: list[tuple[int, int]], fw: list[tuple[int, int]], p: int
         end_a, end_w = wa[-1][0], ww[-1][0]
         if end_a <= end_w:
             ia += p
+            loaded += len(fa[ia: ia + p])  # the FIFO refills the window
         if end_w <= end_a:
             iw += p
-    return cycles, acc, macs, comps
+            loaded += len(fw[iw: iw + p])
+    return cycles, acc, macs, comps, loaded
 
 
 def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch
@@ -69,7 +74,7 @@ def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch
     tr, tc = tile_shape(m, arch)
     bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
     out = np.zeros((reps, m, n), np.int64)
-    cycles = macs = comps = 0
+    cycles = macs = comps = loaded = 0
     for rep in range(reps):
         av, wv = a3[min(rep, a3.shape[0] - 1)], w3[min(rep, w3.shape[0] - 1)]
         fa = [_fiber(av[r]) for r in range(m)]
@@ -79,10 +84,11 @@ def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch
                 slowest = 0
                 for r in range(r0, min(m, r0 + tr)):
                     for f in range(f0, min(n, f0 + tc)):
-                        c, acc, mc, cp = _merge(fa[r], fw[f], arch.window)
+                        c, acc, mc, cp, ld = _merge(fa[r], fw[f], arch.window)
                         out[rep, r, f] = acc
                         macs += mc
                         comps += cp
+                        loaded += ld
                         slowest = max(slowest, max(c, 1) + bubble)
                 cycles += slowest
-    return IndexMatchRun(out, cycles, macs, comps)
+    return IndexMatchRun(out, cycles, macs, comps, loaded)
