@@ -5,7 +5,8 @@ on local worker processes, in a temporary folder. Prints wall time, points/s, pe
 
 Architectures: the presets whose performance model exists (probed with one LeNet-5 point),
 then, to reach five, variants of the dense and Sparse-on-Dense presets written as YAML
-files (bitmap weight format; output- and input-stationary dense arrays). Every one of
+files (bitmap weight format; output- and input-stationary dense arrays). ``--heavy``: the
+dense preset and four Sparse-on-Dense variants (CSC, bitmap, before-GLB, CSR). Every one of
 the 500 points must be a real evaluation: the benchmark fails if any point fails.
 """
 
@@ -56,9 +57,17 @@ def working_presets() -> list[str]:
     return ok
 
 
-def architectures(folder: Path, count: int = 5) -> list[str]:
-    archs = working_presets()[:count]
-    for name, base, overrides in VARIANTS:
+# --heavy: the dense preset and four Sparse-on-Dense variants (the costliest model today)
+HEAVY_VARIANTS = [
+    ("sod-bitmap", "sparse-on-dense", {"weight_format": "bitmap"}),
+    ("sod-before-glb", "sparse-on-dense", {"placement": "before_glb"}),
+    ("sod-csr", "sparse-on-dense", {"weight_format": "csr"}),
+]
+
+
+def architectures(folder: Path, count: int = 5, heavy: bool = False) -> list[str]:
+    archs = ["dense", "sparse-on-dense"] if heavy else working_presets()[:count]
+    for name, base, overrides in HEAVY_VARIANTS if heavy else VARIANTS:
         if len(archs) >= count:
             break
         data = {**yaml.safe_load(preset_text(base)), **overrides, "name": name}
@@ -85,11 +94,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
+    parser.add_argument("--heavy", action="store_true",
+                        help="dense + four Sparse-on-Dense variants instead of the presets")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sod-bench-sweep-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        archs = architectures(folder)
+        archs = architectures(folder, heavy=args.heavy)
         spec = {"name": "bench-500", "workloads": NETWORKS, "sparsity": SPARSITY,
                 "architectures": archs, "budgets_mm2": BUDGETS_MM2, "seeds": [0],
                 # 'release': files edited by others during the run must not change the
