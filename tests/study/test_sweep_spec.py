@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sod.errors import SodError
 from sod.study.sweep import (
@@ -185,3 +187,22 @@ def test_per_workload_sparsity_replaces_the_axis(make_spec):
 def test_examples_are_valid(example):
     sweep = load_sweep(example)
     assert sweep.points and sweep.duplicates == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(budgets=st.lists(st.sampled_from([None, 1.0, 2.0, 4.5]), min_size=1, max_size=4),
+       nodes=st.lists(st.sampled_from([None, 45, 22, 7]), min_size=1, max_size=3),
+       seeds=st.lists(st.integers(0, 3), min_size=1, max_size=3),
+       archs=st.lists(st.sampled_from(["dense", "sparse-on-dense"]), min_size=1, max_size=2))
+def test_grid_is_the_product_and_keys_do_not_depend_on_order(budgets, nodes, seeds, archs):
+    base = {"workloads": ["lenet300"], "sparsity": ["uniform:0.3"], "architectures": archs,
+            "budgets_mm2": budgets, "nodes_nm": nodes, "seeds": seeds}
+    points, dups = expand(parse_spec(base), Path("."), version="v")
+    # node None means the architecture's own (45 nm): the same point as 45
+    distinct_nodes = len({45 if n is None else n for n in nodes})
+    assert len(points) == (len(set(archs)) * len(set(budgets)) * distinct_nodes
+                           * len(set(seeds)))
+    assert len(points) + dups == len(archs) * len(budgets) * len(nodes) * len(seeds)
+    shuffled = {**base, **{k: list(reversed(v)) for k, v in base.items()}}
+    again, _ = expand(parse_spec(shuffled), Path("."), version="v")
+    assert {p.key for p in again} == {p.key for p in points}
