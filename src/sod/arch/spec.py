@@ -41,6 +41,9 @@ class ArchBase(BaseModel):
     glb_kib: float = Field(512.0, gt=0, description="global buffer capacity, KiB")
     glb_read_width_bits: int = Field(
         256, gt=0, description="GLB read port width per bank, bits per cycle")
+    glb_banks: int = Field(
+        8, gt=0, description="GLB banks read in parallel: the GLB delivers at most "
+        "glb_banks x glb_read_width_bits bits per cycle to the PEs")
     dram_bandwidth_bytes_per_cycle: float = Field(
         32.0, gt=0, description="DRAM bandwidth at the accelerator clock")
     dram_kind: str = Field("lpddr4", description="DRAM energy per bit (sod.tech)")

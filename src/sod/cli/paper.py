@@ -34,9 +34,9 @@ def paper_command(
     written = write_outputs(res, out)
     from sod.report.paper import summary_text
 
-    Console().print(summary_text(res), highlight=False)
-    Console().print(f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
-                    f"in {time.perf_counter() - start:.1f} s")
+    typer.echo(summary_text(res))
+    typer.echo(f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
+               f"in {time.perf_counter() - start:.1f} s")
 
 
 def register(app: typer.Typer) -> None:

@@ -175,12 +175,17 @@ def summary_text(res: PaperResults) -> str:
             lines.append(f"  {c['arch']} beats Sparse-on-Dense on throughput/area below "
                          f"weight density {c['crossover_density']:.3f}")
         elif c["sod_wins_at_all_densities"]:
-            lines.append(f"  {c['arch']}: Sparse-on-Dense wins at every swept density")
+            lines.append(f"  Sparse-on-Dense beats {c['arch']} on throughput/area at every "
+                         "swept density")
         elif c["sparse_wins_at_all_densities"]:
-            lines.append(f"  {c['arch']}: wins at every swept density")
+            lines.append(f"  {c['arch']} beats Sparse-on-Dense on throughput/area at every "
+                         "swept density")
+    # One line per architecture and reason (the full list is in results.json).
+    seen: dict[tuple[str, str], int] = {}
     for f in res.failures:
-        lines.append(f"  not evaluated: {f['section']} {f['workload']} {f['arch']}: "
-                     f"{f['error']}")
+        seen[(f["arch"], f["error"])] = seen.get((f["arch"], f["error"]), 0) + 1
+    for (arch, error), count in seen.items():
+        lines.append(f"  not evaluated ({count} points): {arch}: {error}")
     return "\n".join(lines) + "\n"
 
 

@@ -113,6 +113,19 @@ def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
         for section, rows, failures in out:
             res.sections[section].extend(rows)
             res.failures.extend(failures)
+    # Deterministic, readable order whatever order the task groups finished in.
+    labels = [w[0] for w in _workloads(cfg)] + [m for m, _ in cfg.ablation_models]
+    arch_rank = {a: i for i, a in enumerate(cfg.archs)}
+
+    def rank(row: dict[str, Any]) -> tuple:
+        return (labels.index(row["workload"]) if row.get("workload") in labels else 99,
+                row.get("weight_density", 0.0) if "weight_density" in row else 0.0,
+                arch_rank.get(row.get("arch", row.get("vs", "")), 99))
+
+    for section in ("main", "ratios", "pe_ratio"):
+        res.sections[section].sort(key=rank)
+    res.sections["density_sweep"].sort(
+        key=lambda r: (r["weight_density"], arch_rank.get(r["arch"], 99)))
     res.crossovers = crossovers(res.sections["density_sweep"])
     return res
 

@@ -128,6 +128,7 @@ def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
     total["stall_cycles_by_cause"] = {
         "decompressor": int(sum(x["details"].get("decompressor_stall_cycles", 0) for x in layers)),
         "memory": int(sum(x["details"].get("memory_stall_cycles", 0) for x in layers)),
+        "glb_ports": int(sum(x["details"].get("glb_stall_cycles", 0) for x in layers)),
     }
     return RunResult(workload.name, arch.summary(), layers, total, notes)
 

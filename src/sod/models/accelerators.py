@@ -1,0 +1,101 @@
+"""Dedicated sparse accelerators with their memory system: masks in, Counts out.
+
+:mod:`sod.models.scnn`, :mod:`sod.models.sparten` and :mod:`sod.models.index_match` count
+compute cycles from the real masks; this module pulls the masks off the GEMM
+(:mod:`sod.models.operands`), calls them, and adds what the shared memory system
+(:mod:`sod.models.memory`) says about DRAM traffic and stalls, with every operand stored in
+the accelerator's own compressed format:
+
+============  ======================================================================
+SCNN          values + ``index_bits`` zero-run index per non-zero (weights and inputs)
+SparTen       one bitmask bit per element + values of the non-zeros
+index-match   CSR: values + ``index_bits`` index per non-zero + a 32-bit pointer per fiber
+============  ======================================================================
+
+Outputs leave as dense ``value_bits`` values (they are re-compressed on the next layer's
+way in, which this model charges to that layer's input).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
+from sod.arch.spec import ArchBase
+from sod.errors import ArchitectureError
+from sod.models.common import Counts, add_actions
+from sod.models.memory import evaluate_memory
+from sod.models.operands import operand_masks
+from sod.workload.gemm import Gemm
+
+POINTER_BITS = 32
+
+
+def _stored_bits(arch: ArchBase, nnz: int, elements: int, fibers: int) -> float:
+    vb = arch.value_bits
+    if isinstance(arch, SCNNArch):
+        return nnz * (vb + arch.index_bits)
+    if isinstance(arch, SparTenArch):
+        return elements + nnz * vb
+    if isinstance(arch, IndexMatchArch):
+        return nnz * (vb + arch.index_bits) + fibers * POINTER_BITS
+    raise ArchitectureError(f"no storage format for kind {arch.kind!r}")
+
+
+def evaluate_accelerator(gemm: Gemm, arch: ArchBase) -> Counts:
+    """Counts of one GEMM (all repeats) on SCNN, SparTen or the index-matching array."""
+    masks = operand_masks(gemm)
+    g = masks.groups
+    act = masks.act if masks.act is not None else np.ones((g, gemm.m, gemm.k), dtype=bool)
+    # A mask shared by all repeats is passed 2-D (the models evaluate it once and scale).
+    w_arg = masks.weight if g > 1 else masks.weight[0]
+    a_arg = act if g > 1 else act[0]
+    if isinstance(arch, SCNNArch):
+        from sod.models.scnn import evaluate_scnn
+
+        counts = evaluate_scnn(gemm, arch, w_arg, a_arg)
+    elif isinstance(arch, SparTenArch):
+        from sod.models.sparten import evaluate_sparten
+
+        counts = evaluate_sparten(gemm, arch, w_arg, a_arg)
+    elif isinstance(arch, IndexMatchArch):
+        from sod.models.index_match import evaluate_index_match
+
+        counts = evaluate_index_match(gemm, arch, w_arg, a_arg)
+    else:
+        raise ArchitectureError(f"architecture kind {arch.kind!r} is not a sparse accelerator")
+
+    m, k, n = gemm.m, gemm.k, gemm.n
+    w_bits = _stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
+    a_bits = _stored_bits(arch, int(act.sum()), g * m * k, g * m)
+    o_bits = g * m * n * arch.value_bits
+    details = dict(counts.details)
+    if arch.ideal_memory:
+        stall, dram = 0, (a_bits, w_bits, o_bits)
+        details["tiling"] = "ideal"
+    else:
+        try:
+            mem = evaluate_memory(g * m, k, n, a_bits, w_bits, o_bits,
+                                  max(counts.compute_cycles // masks.multiplier, 1),
+                                  arch.glb_kib * 8192, arch.dram_bandwidth_bytes_per_cycle,
+                                  True, 1, slots=max(g, 1))
+        except ArchitectureError as err:
+            raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None
+        stall = mem.stall_cycles * masks.multiplier
+        dram = (mem.plan.dram_read_bits_a, mem.plan.dram_read_bits_w,
+                mem.plan.dram_write_bits_o)
+        details["tiling"] = mem.plan.schedule
+    mult = masks.multiplier
+    memory_actions = {
+        "dram_read_bits.act": dram[0] * mult,
+        "dram_read_bits.weight": dram[1] * mult,
+        "dram_write_bits.out": dram[2] * mult,
+        "glb_write_bits.act": dram[0] * mult,
+        "glb_write_bits.weight": dram[1] * mult,
+    }
+    details["memory_stall_cycles"] = int(stall)
+    details["weight_bits_stored"] = float(w_bits * (mult if gemm.w_is_weight else 1))
+    details["iid_pattern"] = masks.iid_pattern
+    return Counts(counts.compute_cycles, counts.stall_cycles + int(stall), counts.macs_dense,
+                  counts.macs_issued, counts.macs_effectual, counts.pe_count,
+                  add_actions(counts.actions, memory_actions), details)
