@@ -51,4 +51,13 @@ def test_stalls_appear_when_bandwidth_is_short():
 
 def test_glb_too_small():
     with pytest.raises(ArchitectureError, match="glb_kib too small"):
-        plan_tiling(1000, 100_000, 1000, 8e8, 8e8, 8e6, glb_bits=1024)
+        plan_tiling(1000, 100_000, 1000, 8e8, 8e8, 8e6, glb_bits=16, stage_rows=64)
+
+
+def test_k_chunks_when_no_full_reduction_slice_fits():
+    m, k, n = 4096, 65536, 4096
+    a, w, o = m * k * 8, k * n * 8, m * n * 8
+    p = plan_tiling(m, k, n, a, w, o, glb_bits=512 * 1024 * 8, stage_rows=128)
+    assert p.schedule == "k_chunks"
+    # Partial sums spill: more output traffic than the outputs themselves.
+    assert p.dram_write_bits_o > o and p.dram_read_bits_a >= a and p.dram_read_bits_w > w

@@ -12,7 +12,9 @@ bits is kept:
 * ``resident`` — A, W and O all fit: every operand crosses the DRAM interface once;
 * ``w_blocks`` — W is cut into column blocks that fit next to a staging slice of A and an
   output slice; A is streamed once per W block (A re-read ``ceil(n / n_block)`` times);
-* ``a_blocks`` — A is cut into row blocks; W is streamed once per A block.
+* ``a_blocks`` — A is cut into row blocks; W is streamed once per A block;
+* ``k_chunks`` — only when no full-k slice fits: the reduction is cut into chunks planned
+  like separate GEMMs, with int32 partial sums spilled to DRAM between chunks.
 
 Outputs are accumulated on chip and written once (the partial sums of one block stay in
 the GLB: the block sizes are chosen so they fit).
@@ -43,7 +45,7 @@ from sod.errors import ArchitectureError
 class TilingPlan:
     """A schedule's blocks and DRAM traffic (bits) per operand."""
 
-    schedule: str  # resident | w_blocks | a_blocks
+    schedule: str  # resident | w_blocks | a_blocks | k_chunks
     blocks: int
     dram_read_bits_a: float
     dram_read_bits_w: float
@@ -104,11 +106,34 @@ def candidate_plans(
                                     (mb * a_row + stage_w * w_col + mb * stage_w * o_col / m)
                                     * factor))
     if not plans:
+        plans.append(_k_chunked(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
+                                stage_rows))
+    return plans
+
+
+def _k_chunked(m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float,
+               glb_bits: float, double_buffered: bool, stage_rows: int) -> TilingPlan:
+    """When not even one full-k slice fits, cut k into chunks that do: each chunk is
+    planned like a GEMM of its own and partial sums (4× the output width: int32) spill to
+    DRAM and come back between chunks."""
+    usable = glb_bits / 2 if double_buffered else glb_bits
+    stage = min(stage_rows, m)
+    per_k = stage * a_bits / (m * k) + stage * w_bits / (n * k)  # one slice row + column
+    kc = math.floor(usable / 2 / per_k) if per_k else k
+    if kc < 1:
         raise ArchitectureError(
             f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
-            f"{m}x{k}x{n} GEMM's operands (glb_kib too small)"
-        )
-    return plans
+            f"{m}x{k}x{n} GEMM's operands even one reduction index at a time "
+            "(glb_kib too small)")
+    chunks = math.ceil(k / kc)
+    psum_bits = 4 * o_bits
+    inner = candidate_plans(m, kc, n, a_bits * kc / k, w_bits * kc / k, psum_bits, glb_bits,
+                            double_buffered, stage_rows)
+    best = min(inner, key=lambda p: (p.dram_bits, p.blocks))
+    spill = (chunks - 1) * psum_bits  # written after every chunk but the last, read back
+    return TilingPlan("k_chunks", best.blocks * chunks, best.dram_read_bits_a * chunks,
+                      best.dram_read_bits_w * chunks + spill, o_bits + spill,
+                      best.glb_used_bits)
 
 
 def pipeline_cycles(load_cycles: np.ndarray, compute_cycles: np.ndarray,
