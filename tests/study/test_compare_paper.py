@@ -13,7 +13,8 @@ from sod.study.point import sparse_workload
 
 SMALL = PaperConfig(
     budget_mm2=2.5, workloads=(("lenet5", "lenet5", "han2015"),
-                               ("lenet300", "lenet300", "han2015")),
+                               ("lenet300", "lenet300", "han2015"),
+                               ("lenet300@90%", "lenet300", "uniform:0.1")),
     ablation_models=(("lenet5", "han2015"),), sweep_model="lenet5",
     sweep_densities=(0.1, 0.5, 1.0), pe_ratio_scales=(0.5, 1.0), workers=1)
 
@@ -37,7 +38,9 @@ def test_paper_sections_and_outputs(tmp_path):
     res = run_paper(SMALL)
     for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio"):
         assert section in res.sections
-    assert {r["workload"] for r in res.sections["main"]} == {"lenet5", "lenet300"}
+    labels = {"lenet5", "lenet300", "lenet300@90%"}
+    assert {r["workload"] for r in res.sections["main"]} == labels
+    assert {r["workload"] for r in res.sections["ratios"]} == labels
     sod_rows = [r for r in res.sections["main"] if r["arch"] == "sparse-on-dense"]
     assert all(0 < r["decompressor_area_share"] < 0.1 for r in sod_rows)
     variants = {r["variant"] for r in res.sections["ablation"]}

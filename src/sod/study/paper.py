@@ -168,8 +168,9 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]
         if section in ("main", "density_sweep"):
             cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
             for name, r in cmp.results.items():
-                row = {"workload": label, "sparsity": profile, "arch": name,
-                       "weight_density": _weight_density(wl), **_flat(r.metrics)}
+                row = {**_flat(r.metrics), "workload": label, "model": model,
+                       "sparsity": profile, "arch": name,
+                       "weight_density": _weight_density(wl)}
                 rows.append(row)
             for name, why in cmp.failures.items():
                 fails.append({"section": section, "workload": f"{label} {profile}",
@@ -192,7 +193,7 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]
                     fails.append({"section": "ablation", "workload": label, "arch": variant,
                                   "error": str(err)})
                     continue
-                rows.append({"workload": label, "variant": variant, **_flat(r.metrics)})
+                rows.append({**_flat(r.metrics), "workload": label, "variant": variant})
             out.append((section, rows, fails))
         else:
             out.append((section, _pe_ratio(cfg, wl, label, fails), fails))
