@@ -137,7 +137,7 @@ def test_compression_reduces_dram_traffic_and_placement_matters():
 def test_small_glb_names_the_layer():
     g = Gemm("huge", 4096, 8192, 8192)
     with pytest.raises(ArchitectureError, match="huge"):
-        evaluate(g, Architecture(glb_kib=1))
+        evaluate(g, Architecture(glb_kib=0.01))
 
 
 def test_bad_architecture_fields(tmp_path):
