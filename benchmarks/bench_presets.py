@@ -17,10 +17,10 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from sod.arch.presets import PRESET_NAMES, load_arch  # noqa: E402
-from sod.sparsity.apply import apply_sparsity  # noqa: E402
-from sod.study.point import evaluate_run  # noqa: E402
-from sod.workload.zoo import get_model  # noqa: E402
+from sod.arch.presets import PRESET_NAMES, load_arch
+from sod.sparsity.apply import apply_sparsity
+from sod.study.point import evaluate_run
+from sod.workload.zoo import get_model
 
 
 def bench(model: str, profile: str, seq_len: int | None, target_s: float) -> None:

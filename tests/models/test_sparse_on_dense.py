@@ -58,6 +58,9 @@ def test_effectual_macs_are_the_mask_product(gemm, df):
     a = g.act_mask.to_bool().reshape(groups, gemm.m, gemm.k).astype(np.int64)
     assert c.macs_effectual == int(np.einsum("gmk,gkn->", a, w))
     assert c.macs_effectual <= c.macs_issued <= c.macs_dense
+    dense = evaluate(g, Architecture(array_rows=8, array_cols=8, dataflow=df,
+                                     ideal_memory=True))
+    assert dense.macs_effectual == c.macs_effectual  # memoized path, same count
     assert 0 < c.effective_utilization <= c.utilization <= 1
 
 

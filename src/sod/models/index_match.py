@@ -31,6 +31,7 @@ import numpy as np
 
 from sod.arch.sparse import IndexMatchArch
 from sod.models.common import Counts
+from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
 from sod.workload.gemm import Gemm
 
@@ -95,6 +96,7 @@ def _block_end_products(ends_a: np.ndarray, ends_wt: np.ndarray,
     return out
 
 
+@memo_by_content()
 def pair_steps(act: np.ndarray, weight: np.ndarray, p: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge steps of every dot product (m × n) and the A/W entries each loaded.

@@ -50,11 +50,12 @@ from sod.workload.gemm import Gemm
 #: per-cycle bank arbitration (``crossbar_buffering: none``).
 DEFAULT_CONFLICT_CYCLES = 1 << 14
 #: The same with queued banks (``deep``, the default) and at least two banks per product
-#: slot (32 banks for 4x4 multipliers): conflicts add ~2 % of cycles, and 4,096 sampled
-#: cycles keep the error within 0.4 % (measured against full enumeration on 9 conv
-#: layers x 2 seeds; 16,384 cycles give 0.2 % at 4x the time). With fewer banks (8:
-#: bank-bound) the error at 4,096 reaches 12 %, so those keep the larger sample.
-DEEP_CONFLICT_CYCLES = 1 << 12
+#: slot (32 banks for 4x4 multipliers): conflicts add ~2 % of cycles, and 2,048 sampled
+#: cycles keep the error within 0.8 % (measured against full enumeration on 9 conv
+#: layers x 2 seeds; 4,096 cycles give 0.4 %, 16,384 give 0.2 % at 8x the time). With
+#: fewer banks (8: bank-bound) the error at 4,096 reaches 12 %, so those keep the larger
+#: sample.
+DEEP_CONFLICT_CYCLES = 1 << 11
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,11 @@ from sod.formats import FormatSpec, format_module, need_bits, resolve_widths
 from sod.models.common import Counts
 from sod.models.decompressor import emit_cycles, stream_needs
 from sod.models.dense import evaluate_dense
+from sod.models.memo import memo_by_content
 from sod.models.memory import TilingPlan, block_schedule, candidate_plans, pipeline_cycles
 from sod.models.operands import operand_masks
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
 
 # Tiles are measured in batches of at most this many mask elements (bounds scratch memory).
 _BATCH_ELEMENTS = 1 << 25
@@ -245,6 +247,42 @@ def _dense_streams(g: int, m: int, k: int, n: int, R: int, C: int,
                          np.repeat(np.arange(g), folds.size))
 
 
+def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
+    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) for (G, k, n) / (G, m, k) masks."""
+    w_rows = weight.sum(axis=2, dtype=np.int64)  # (G, k) non-zeros per W row
+    if act is None:
+        return int(w_rows.sum()) * m
+    a_cols = act.sum(axis=1, dtype=np.int64)  # (G, k) non-zeros per A column
+    return int((a_cols * w_rows).sum())
+
+
+@memo_by_content(max_bytes=1 << 20)
+def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
+    name, m, k, n, repeat, groups, w_density, a_density = dims
+    w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
+    a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
+    gemm = Gemm(name, m, k, n, repeat=repeat, weight_density=w_density,
+                act_density=a_density, weight_mask=w_mask, act_mask=a_mask)
+    masks = operand_masks(gemm, groups=groups)
+    return _effectual(masks.weight, masks.act, m)
+
+
+def _effectual_of_gemm(gemm: Gemm) -> int:
+    """Effectual MACs of one copy of every distinct group, memoized by mask content (a
+    sweep evaluates the same pruned layer at several array sizes)."""
+    if not all(x is None or isinstance(x, BitMask) for x in (gemm.weight_mask,
+                                                              gemm.act_mask)):
+        masks = operand_masks(gemm)
+        return _effectual(masks.weight, masks.act, gemm.m)
+    stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
+    empty = np.zeros(0, np.uint8)
+    w = gemm.weight_mask.packed if gemm.weight_mask is not None else empty
+    a = gemm.act_mask.packed if gemm.act_mask is not None else empty
+    dims = (gemm.name, gemm.m, gemm.k, gemm.n, gemm.repeat,
+            gemm.repeat if stacked else 1, gemm.weight_density, gemm.act_density)
+    return _effectual_packed(w, a, dims)
+
+
 def _format_spec(arch: Architecture) -> FormatSpec:
     if isinstance(arch, SparseOnDenseArch):
         return FormatSpec(value_bits=arch.value_bits, index_bits=arch.index_bits,
@@ -258,8 +296,8 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     R, C = arch.array_rows, arch.array_cols
     df = Dataflow(arch.dataflow)
     # A dense array with no pattern to count needs no masks at all (fast path).
-    need_masks = sod or gemm.weight_mask is not None or gemm.act_mask is not None
-    masks = operand_masks(gemm) if need_masks else None
+    # The dense array needs masks only to count effectual MACs (memoized by content).
+    masks = operand_masks(gemm) if sod else None
     stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
     g = gemm.repeat if stacked else 1
     mult = gemm.repeat // g
@@ -323,15 +361,12 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
 
     # --- MACs ------------------------------------------------------------------------
     macs_dense = m * k * n * gemm.repeat
-    if masks is None:
+    if masks is not None:
+        macs_effectual = _effectual(masks.weight, masks.act, m) * mult
+    elif gemm.weight_mask is None and gemm.act_mask is None:
         macs_effectual = round(m * k * n * g * gemm.weight_density * gemm.act_density) * mult
     else:
-        w_rows = masks.weight.sum(axis=2, dtype=np.int64)  # (G, k) non-zeros per W row
-        if masks.act is None:
-            a_cols = np.full((g, k), m, dtype=np.int64)
-        else:
-            a_cols = masks.act.sum(axis=1, dtype=np.int64)  # (G, k) non-zeros per A column
-        macs_effectual = int((a_cols * w_rows).sum()) * mult
+        macs_effectual = _effectual_of_gemm(gemm) * mult
     # Issued MACs: every PE of a live fold multiplies for each streamed step.
     if df is Dataflow.WS:
         macs_issued = int((ws.elements[fs] * live).sum()) * m * mult

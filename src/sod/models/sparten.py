@@ -31,6 +31,7 @@ import numpy as np
 
 from sod.arch.sparse import SparTenArch
 from sod.models.common import Counts
+from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import (
     distinct_repeats,
     effectual_macs,
@@ -72,6 +73,7 @@ def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMap
     return SparTenMapping(row_groups, filter_groups, slot_of_filter)
 
 
+@memo_by_content()
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int
                 ) -> np.ndarray:
     """CU cycles of every dot product (m × n int64).

@@ -1,0 +1,65 @@
+"""A bounded, content-keyed memo for pure mask kernels.
+
+Study sweeps evaluate the same pruned layer on one architecture at several area budgets;
+kernels that depend only on the masks (per-pair merge steps, per-chunk join cycles) need
+not be recomputed for each size. Keys are a BLAKE2 digest of the masks' bytes and shapes
+plus the other arguments, so a hit is the same input by content, never by identity. The
+memo keeps at most ``max_bytes`` of results (least recently used dropped first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import numpy as np
+
+
+def _digest(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        h = hashlib.blake2b(digest_size=16)
+        h.update(str((value.shape, value.dtype.str)).encode())
+        h.update(np.ascontiguousarray(value).view(np.uint8).data)
+        return h.digest()
+    return value
+
+
+def _nbytes(result: Any) -> int:
+    if isinstance(result, np.ndarray):
+        return int(result.nbytes)
+    if isinstance(result, tuple):
+        return sum(_nbytes(r) for r in result)
+    return 64
+
+
+def memo_by_content(max_bytes: int = 128 << 20) -> Callable:
+    """Decorator: memoize ``fn(*arrays_and_scalars)`` by content (results are shared, so
+    callers must not modify them in place)."""
+
+    def decorate(fn: Callable) -> Callable:
+        cache: OrderedDict[tuple, Any] = OrderedDict()
+        used = [0]
+
+        @wraps(fn)
+        def wrapper(*args: Any) -> Any:
+            key = tuple(_digest(a) for a in args)
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+            result = fn(*args)
+            size = _nbytes(result)
+            if size <= max_bytes:
+                cache[key] = result
+                used[0] += size
+                while used[0] > max_bytes:
+                    _, old = cache.popitem(last=False)
+                    used[0] -= _nbytes(old)
+            return result
+
+        wrapper.cache_clear = lambda: (cache.clear(), used.__setitem__(0, 0))  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
