@@ -16,7 +16,8 @@ SMALL = PaperConfig(
                                ("lenet300", "lenet300", "han2015"),
                                ("lenet300@90%", "lenet300", "uniform:0.1")),
     ablation_models=(("lenet5", "han2015"),), sweep_model="lenet5",
-    sweep_densities=(0.1, 0.5, 1.0), pe_ratio_scales=(0.5, 1.0), workers=1)
+    sweep_densities=(0.1, 0.5, 1.0), pe_ratio_scales=(0.5, 1.0), workers=1,
+    batch_model=("lenet5", "han2015"), batches=(1, 4))
 
 
 def test_compare_sizes_every_architecture_to_the_budget():
@@ -36,8 +37,12 @@ def test_paper_sections_and_outputs(tmp_path):
     from sod.report.paper import write_outputs
 
     res = run_paper(SMALL)
-    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio"):
+    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
         assert section in res.sections
+    assert {r["batch"] for r in res.sections["batch"]} == {1, 4}
+    b4 = [r for r in res.sections["batch"] if r["batch"] == 4]
+    b1 = [r for r in res.sections["batch"] if r["batch"] == 1]
+    assert sum(r["macs"] for r in b4) == 4 * sum(r["macs"] for r in b1)
     labels = {"lenet5", "lenet300", "lenet300@90%"}
     assert {r["workload"] for r in res.sections["main"]} == labels
     assert {r["workload"] for r in res.sections["ratios"]} == labels

@@ -69,7 +69,7 @@ def plan_tiling(
 
 def candidate_plans(
     m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
-    double_buffered: bool = True, stage_rows: int = 1,
+    double_buffered: bool = True, stage_rows: int = 1, allow_k_chunks: bool = True,
 ) -> list[TilingPlan]:
     """Every schedule of one GEMM that fits a GLB of ``glb_bits`` (at least one, or raise).
 
@@ -105,17 +105,30 @@ def candidate_plans(
             plans.append(TilingPlan("a_blocks", blocks, a_bits, w_bits * blocks, o_bits,
                                     (mb * a_row + stage_w * w_col + mb * stage_w * o_col / m)
                                     * factor))
+    if allow_k_chunks:
+        # Cutting the reduction can beat re-streaming a whole operand (and is the only
+        # way when no full-k slice fits), so it is always a candidate when it splits k.
+        try:
+            chunked = _k_chunked(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
+                                 stage_rows)
+        except ArchitectureError:
+            if not plans:
+                raise
+        else:
+            if chunked is not None:
+                plans.append(chunked)
     if not plans:
-        plans.append(_k_chunked(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
-                                stage_rows))
+        raise ArchitectureError(
+            f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {min(stage_rows, m)}-row "
+            f"slice of a {m}x{k}x{n} GEMM's operands (glb_kib too small)")
     return plans
 
 
 def _k_chunked(m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float,
-               glb_bits: float, double_buffered: bool, stage_rows: int) -> TilingPlan:
-    """When not even one full-k slice fits, cut k into chunks that do: each chunk is
-    planned like a GEMM of its own and partial sums (4× the output width: int32) spill to
-    DRAM and come back between chunks."""
+               glb_bits: float, double_buffered: bool, stage_rows: int) -> TilingPlan | None:
+    """Cut k into chunks whose slices fit: each chunk is planned like a GEMM of its own and
+    partial sums (4× the output width: int32) spill to DRAM and come back between chunks.
+    None when the chunk would be all of k (no split)."""
     usable = glb_bits / 2 if double_buffered else glb_bits
     stage = min(stage_rows, m)
     per_k = stage * a_bits / (m * k) + stage * w_bits / (n * k)  # one slice row + column
@@ -125,10 +138,12 @@ def _k_chunked(m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: flo
             f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
             f"{m}x{k}x{n} GEMM's operands even one reduction index at a time "
             "(glb_kib too small)")
+    if kc >= k:
+        return None
     chunks = math.ceil(k / kc)
     psum_bits = 4 * o_bits
     inner = candidate_plans(m, kc, n, a_bits * kc / k, w_bits * kc / k, psum_bits, glb_bits,
-                            double_buffered, stage_rows)
+                            double_buffered, stage_rows, allow_k_chunks=False)
     best = min(inner, key=lambda p: (p.dram_bits, p.blocks))
     spill = (chunks - 1) * psum_bits  # written after every chunk but the last, read back
     return TilingPlan("k_chunks", best.blocks * chunks, best.dram_read_bits_a * chunks,

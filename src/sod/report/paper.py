@@ -139,6 +139,30 @@ def _pe_ratio(rows: Sequence[dict[str, Any]]):
     return fig
 
 
+def _batch(rows: Sequence[dict[str, Any]]):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, label in ((axes[0], "sod_advantage_gops_per_mm2",
+                               "Sparse-on-Dense throughput/area advantage"),
+                              (axes[1], "sod_advantage_gops_per_w",
+                               "Sparse-on-Dense energy-efficiency advantage")):
+        for arch in _archs(rows):
+            if arch == REFERENCE_ARCH:
+                continue
+            pts = sorted((r["batch"], r[metric]) for r in rows if r["arch"] == arch)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=arch,
+                    color=ARCH_COLORS.get(arch))
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{rows[0]['workload'].split('@')[0]}: iso-area, by batch size")
+    fig.tight_layout()
+    return fig
+
+
 def figures(res: PaperResults) -> dict[str, Any]:
     s = res.sections
     figs: dict[str, Any] = {}
@@ -155,6 +179,8 @@ def figures(res: PaperResults) -> dict[str, Any]:
         figs["density_sweep"] = _density_sweep(s["density_sweep"], res.crossovers)
     if s.get("pe_ratio"):
         figs["pe_area_ratio"] = _pe_ratio(s["pe_ratio"])
+    if s.get("batch"):
+        figs["batch_sensitivity"] = _batch(s["batch"])
     return figs
 
 
@@ -180,6 +206,13 @@ def summary_text(res: PaperResults) -> str:
         elif c["sparse_wins_at_all_densities"]:
             lines.append(f"  {c['arch']} beats Sparse-on-Dense on throughput/area at every "
                          "swept density")
+    batch_rows = [r for r in res.sections.get("batch", []) if r["arch"] != REFERENCE_ARCH]
+    if batch_rows:
+        lines.append("")
+        for r in batch_rows:
+            lines.append(f"  {r['workload']:<16} vs {r['arch']:<12} throughput/area "
+                         f"{r['sod_advantage_gops_per_mm2']:6.2f}x   energy efficiency "
+                         f"{r['sod_advantage_gops_per_w']:6.2f}x")
     # One line per architecture and reason (the full list is in results.json).
     seen: dict[tuple[str, str], int] = {}
     for f in res.failures:
@@ -272,6 +305,11 @@ def _html(res: PaperResults, summary: str, svgs: dict[str, str]) -> str:
                                                  "gops_per_mm2", "gops_per_w"]),
         "<h2>Sensitivity to the sparse/dense PE area ratio</h2>", fig("pe_area_ratio"),
         _html_table(s.get("pe_ratio", [])),
+        "<h2>Sensitivity to the batch size</h2>", fig("batch_sensitivity"),
+        _html_table(s.get("batch", []), ["workload", "batch", "arch", "pes", "latency_ms",
+                                         "gops_per_mm2", "gops_per_w",
+                                         "sod_advantage_gops_per_mm2",
+                                         "sod_advantage_gops_per_w"]),
         "<h2>Not evaluated</h2>", _html_table(res.failures),
         "</body></html>",
     ]

@@ -12,7 +12,9 @@ Sections (each a list of flat rows, so every number lands in CSV/JSON as well as
 * ``density_sweep`` — one network pruned uniformly to a range of weight densities on
   every architecture, and the crossover density below which a sparse accelerator wins;
 * ``pe_ratio`` — sensitivity of the verdict to the sparse/dense PE area ratio (the sparse
-  PEs' area scaled by a factor; each design re-sized to the budget).
+  PEs' area scaled by a factor; each design re-sized to the budget);
+* ``batch`` — the same comparison at several batch sizes (batch-1 FC layers are a
+  weight-stationary array's worst case, and the paper's batch is unknown).
 
 Everything is deterministic (fixed seeds). Nothing here touches the terminal or files:
 :mod:`sod.report.paper` writes the outputs.
@@ -51,6 +53,10 @@ class PaperConfig:
     workers: int = 2
     ablation_models: tuple[tuple[str, str], ...] = (("alexnet", "han2015"),
                                                      ("bert-base", "bert:0.1"))
+    # Batch sensitivity: a weight-stationary array at batch 1 spends FC layers loading
+    # weights; the paper's batch is unknown, so the verdict is shown across batches.
+    batch_model: tuple[str, str] = ("alexnet", "han2015")
+    batches: tuple[int, ...] = (1, 8, 32)
 
 
 @dataclass
@@ -107,7 +113,7 @@ def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
             say(f"task group {i + 1}/{len(groups)}: {g[0][0]} {g[0][1]}")
             outputs[i] = _run_group(cfg, g)
     res = PaperResults(cfg)
-    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio"):
+    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
         res.sections[section] = []
     for out in outputs:
         for section, rows, failures in out:
@@ -126,11 +132,13 @@ def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
         res.sections[section].sort(key=rank)
     res.sections["density_sweep"].sort(
         key=lambda r: (r["weight_density"], arch_rank.get(r["arch"], 99)))
+    res.sections["batch"].sort(key=lambda r: (r["batch"], arch_rank.get(r["arch"], 99)))
     res.crossovers = crossovers(res.sections["density_sweep"])
     return res
 
 
-Task = tuple[str, str, str, int | None]  # (section, label/model, profile, seq_len)
+# (section, label/model, profile, seq_len, batch)
+Task = tuple[str, str, str, int | None, int]
 
 
 def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
@@ -138,17 +146,23 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     groups: dict[tuple[str, str, int | None], list[Task]] = {}
     for label, model, profile in _workloads(cfg):
         seq = cfg.seq_len if model.startswith("bert") else None
-        groups.setdefault((model, profile, seq), []).append(("main", label, profile, seq))
+        groups.setdefault((model, profile, seq, 1), []).append(
+            ("main", label, profile, seq, 1))
     for model, profile in cfg.ablation_models:
         seq = cfg.seq_len if model.startswith("bert") else None
-        groups.setdefault((model, profile, seq), []).append(("ablation", model, profile, seq))
+        groups.setdefault((model, profile, seq, 1), []).append(
+            ("ablation", model, profile, seq, 1))
     first_model, first_profile = cfg.ablation_models[0]
-    groups.setdefault((first_model, first_profile, None), []).append(
-        ("pe_ratio", first_model, first_profile, None))
+    groups.setdefault((first_model, first_profile, None, 1), []).append(
+        ("pe_ratio", first_model, first_profile, None, 1))
+    bm, bp = cfg.batch_model
+    for b in cfg.batches:
+        groups.setdefault((bm, bp, None, b), []).append(("batch", f"{bm}@batch{b}", bp,
+                                                          None, b))
     for d in cfg.sweep_densities:
         profile = "dense" if d >= 1.0 else f"uniform:{d:g}"
-        groups.setdefault((cfg.sweep_model, profile, None), []).append(
-            ("density_sweep", cfg.sweep_model, profile, None))
+        groups.setdefault((cfg.sweep_model, profile, None, 1), []).append(
+            ("density_sweep", cfg.sweep_model, profile, None, 1))
     # Largest groups first (better packing on few workers).
     return sorted(groups.values(), key=len, reverse=True)
 
@@ -160,12 +174,26 @@ def _model_of(label: str) -> str:
 def _run_group(cfg: PaperConfig, tasks: list[Task]
                ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]:
     out = []
-    for section, label, profile, seq in tasks:
+    for section, label, profile, seq, batch in tasks:
         rows: list[dict[str, Any]] = []
         fails: list[dict[str, str]] = []
         model = _model_of(label)
-        wl = sparse_workload(model, profile, cfg.seed, 1, seq)
-        if section in ("main", "density_sweep"):
+        wl = sparse_workload(model, profile, cfg.seed, batch, seq)
+        if section == "batch":
+            cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+            ratios = cmp.ratios()
+            for name, r in cmp.results.items():
+                rows.append({**_flat(r.metrics), "workload": label, "batch": batch,
+                             "arch": name,
+                             "sod_advantage_gops_per_mm2": ratios.get(name, {}).get(
+                                 "gops_per_mm2", float("nan")),
+                             "sod_advantage_gops_per_w": ratios.get(name, {}).get(
+                                 "gops_per_w", float("nan"))})
+            for name, why in cmp.failures.items():
+                fails.append({"section": section, "workload": label, "arch": name,
+                              "error": why})
+            out.append((section, rows, fails))
+        elif section in ("main", "density_sweep"):
             cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
             for name, r in cmp.results.items():
                 row = {**_flat(r.metrics), "workload": label, "model": model,
