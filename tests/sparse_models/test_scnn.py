@@ -1,6 +1,8 @@
 """SCNN: the analytic model equals the cycle-level reference (bank conflicts exact on small
 layers; within a stated tolerance when sampled), and its geometry is right."""
 
+import zlib
+
 import numpy as np
 import pytest
 from sparse_helpers import sparse_ints, unfold
@@ -33,8 +35,9 @@ def _random_arch(rng: np.random.Generator) -> SCNNArch:
     dict(kernel=1, stride=1, padding=0),
 ])
 def test_conv_model_equals_reference(density, buffering, geometry):
-    rng = np.random.default_rng(abs(hash((density, buffering, tuple(geometry.items()))))
-                                % 2**32)
+    # A stable seed (Python's hash() of strings changes from process to process).
+    rng = np.random.default_rng(zlib.crc32(repr((density, buffering,
+                                                 sorted(geometry.items()))).encode()))
     b, c, k_out, h = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 9)), \
         int(rng.integers(5, 9))
     g = conv2d("c", h, h + 1, c, k_out, batch=b, **geometry)
@@ -42,7 +45,7 @@ def test_conv_model_equals_reference(density, buffering, geometry):
     a = unfold(fmap, g)
     w = sparse_ints(rng, (g.k, g.n), density[0])
     arch = _random_arch(rng).model_copy(update={"crossbar_buffering": buffering})
-    counts = evaluate_scnn(g, arch, w != 0, a != 0)
+    counts = evaluate_scnn(g, arch, w != 0, a != 0, conflict_cycles=1 << 20)
     run = simulate_scnn(g, arch, w, a)
     assert np.array_equal(run.output[0], a @ w)
     assert counts.details["bank_conflicts"] == "exact"

@@ -1,5 +1,7 @@
 """SparTen: the analytic model equals the cycle-level reference; work comes from masks."""
 
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,7 +18,8 @@ from sod.workload.gemm import Gemm
 @pytest.mark.parametrize("density", [(0.1, 0.3), (0.5, 0.5), (0.9, 0.8), (0.3, 1.0)])
 @pytest.mark.parametrize("balance", ["none", "gb-s"])
 def test_model_equals_reference(density, balance):
-    rng = np.random.default_rng(hash((density, balance)) % 2**32)
+    # A stable seed (Python's hash() of strings changes from process to process).
+    rng = np.random.default_rng(zlib.crc32(repr((density, balance)).encode()))
     for _ in range(3):
         m, k, n = (int(x) for x in rng.integers(1, 24, 3))
         k = int(rng.integers(1, 90))
@@ -34,7 +37,8 @@ def test_model_equals_reference(density, balance):
         chunks = -(-k // arch.chunk_bits)
         assert counts.actions["prefix_sum_bits"] == reps * m * n * chunks * 2 * arch.chunk_bits
         assert counts.actions["glb_write_bits.out"] == reps * m * n * arch.value_bits
-        assert 0 < counts.effective_utilization <= 1
+        assert 0 <= counts.effective_utilization <= 1
+        assert (counts.effective_utilization > 0) == (counts.macs_effectual > 0)
 
 
 @settings(max_examples=40, deadline=None)
