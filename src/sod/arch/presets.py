@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
 from sod.arch.spec import ArchBase, Architecture, SparseOnDenseArch, validation_message
 from sod.errors import ArchitectureError
+from sod.yamlio import read_yaml_mapping
 
 ARCH_KINDS: dict[str, type[ArchBase]] = {
     "dense": Architecture,
@@ -71,12 +72,7 @@ def load_arch(name_or_path: str | Path, **overrides: Any) -> ArchBase:
             raise ArchitectureError(
                 f"unknown architecture {text_name!r}: not a preset ({', '.join(PRESET_NAMES)}) "
                 "and no such file")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except OSError as err:
-            raise ArchitectureError(f"cannot read {path}: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise ArchitectureError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+        data = read_yaml_mapping(path, "architecture file", ArchitectureError)
         source = str(path)
     if isinstance(data, dict):
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sod.errors import ArchitectureError
@@ -127,20 +125,3 @@ def validation_message(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     return f"{source}: field {where!r}: {first['msg']}"
-
-
-def load_architecture(path: str | Path, cls: type[Architecture] = Architecture) -> Architecture:
-    """Load an architecture from a YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ArchitectureError(f"cannot read architecture file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise ArchitectureError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise ArchitectureError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        raise ArchitectureError(validation_message(err, str(path))) from None

@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sod.tech.errors import TechnologyError
+from sod.yamlio import read_yaml_mapping
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -154,11 +154,5 @@ def parse_technology(data: object, source: str) -> Technology:
 
 def load_technology_file(path: str | Path) -> Technology:
     """Load a complete technology from a YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise TechnologyError(f"cannot read technology file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise TechnologyError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+    data = read_yaml_mapping(path, "technology file", TechnologyError)
     return parse_technology(data, str(path))

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sod.tech.errors import TechnologyError
 from sod.tech.model import DATA_DIR
+from sod.yamlio import read_yaml_mapping
 
 SYNTH_FILE = DATA_DIR / "synth_ge.yaml"
 
@@ -80,14 +80,7 @@ class SynthTable(BaseModel):
 
 @functools.cache
 def _load(path: Path, mtime: float) -> SynthTable:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise TechnologyError(f"cannot read synthesis table {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise TechnologyError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise TechnologyError(f"{path}: expected a mapping, got {type(data).__name__}")
+    data = read_yaml_mapping(path, "synthesis table", TechnologyError)
     try:
         return SynthTable.model_validate(data)
     except ValidationError as err:
