@@ -76,6 +76,15 @@ def test_paper_cli_bad_budget():
     assert out.returncode == 2 and "budget" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = subprocess.run([sys.executable, "-m", "sod", "paper", "--out", str(blocker / "x")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "cannot write to output folder" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_compare_cli_json():
     out = subprocess.run([sys.executable, "-m", "sod", "compare", "-m", "lenet5",
                           "--archs", "dense,sparse-on-dense", "--budget-mm2", "2.5",

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2
 from sod.study.paper import PaperConfig, run_paper
 
@@ -25,6 +26,15 @@ def paper_command(
     from sod.report.paper import write_outputs
 
     check_budget(budget_mm2)
+    # Check the output folder first: the study takes a minute, and nothing computed
+    # should be lost to an unwritable path at the end.
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".sod-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise SodError(f"cannot write to output folder {out}: {err.strerror}") from None
     console = Console(stderr=True)
     start = time.perf_counter()
     cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
