@@ -2,21 +2,11 @@
 
 import numpy as np
 import pytest
+from model_helpers import masked
 
 from sod.arch.presets import load_arch
 from sod.models import evaluate
 from sod.workload.gemm import Gemm, conv2d
-from sod.workload.mask import BitMask
-
-
-def masked(gemm: Gemm, wd: float, ad: float, seed: int = 0) -> Gemm:
-    rng = np.random.default_rng(seed)
-    g = gemm.repeat if gemm.conv is not None and gemm.conv.groups == gemm.repeat else 1
-    w = rng.random((g * gemm.k, gemm.n)) < wd
-    a = rng.random((g * gemm.m, gemm.k)) < ad
-    return gemm.with_(weight_mask=BitMask.from_bool(w), act_mask=BitMask.from_bool(a),
-                      weight_density=float(w.mean()), act_density=float(a.mean()))
-
 
 LAYERS = [masked(Gemm("fc", 8, 96, 40), 0.2, 0.5),
           masked(conv2d("conv", 10, 10, 8, 16, 3, padding=1), 0.3, 0.5),

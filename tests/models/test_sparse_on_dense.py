@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from model_helpers import masked
 
 from sod.arch.presets import load_arch
 from sod.arch.spec import Architecture, SparseOnDenseArch
@@ -12,16 +13,6 @@ from sod.models.sparse_on_dense import evaluate
 from sod.reference.sparse_on_dense import run_layer
 from sod.workload.gemm import Gemm, conv2d
 from sod.workload.mask import BitMask
-
-
-def masked(gemm: Gemm, w_density: float, a_density: float, seed: int = 0) -> Gemm:
-    rng = np.random.default_rng(seed)
-    g = gemm.repeat if gemm.conv is not None and gemm.conv.groups == gemm.repeat else 1
-    w = rng.random((g * gemm.k, gemm.n)) < w_density
-    a = rng.random((g * gemm.m, gemm.k)) < a_density
-    return gemm.with_(weight_mask=BitMask.from_bool(w), act_mask=BitMask.from_bool(a),
-                      weight_density=float(w.mean()), act_density=float(a.mean()))
-
 
 SHAPES = [Gemm("a", 50, 70, 40), Gemm("b", 7, 33, 65), Gemm("c", 100, 9, 3),
           conv2d("g", 9, 9, 8, 12, 3, padding=1, groups=2)]

@@ -85,26 +85,21 @@ def candidate_plans(
     if a_bits + w_bits + o_bits <= usable:
         plans.append(TilingPlan("resident", 1, a_bits, w_bits, o_bits,
                                 (a_bits + w_bits + o_bits) * factor))
-    a_row, w_col, o_row, o_col = a_bits / m, w_bits / n, o_bits / m, o_bits / n
-    stage = min(stage_rows, m)
-    # W column blocks: block of nb columns + staging rows of A + their outputs.
-    room_w = usable - stage * a_row
-    if room_w > 0:
-        nb = min(n, math.floor(room_w / (w_col + stage * o_row / n)))
-        if nb >= 1:
-            blocks = math.ceil(n / nb)
-            plans.append(TilingPlan("w_blocks", blocks, a_bits * blocks, w_bits, o_bits,
-                                    (nb * w_col + stage * a_row + stage * nb * o_row / n)
-                                    * factor))
-    stage_w = min(stage_rows, n)
-    room_a = usable - stage_w * w_col
-    if room_a > 0:
-        mb = min(m, math.floor(room_a / (a_row + stage_w * o_col / m)))
-        if mb >= 1:
-            blocks = math.ceil(m / mb)
-            plans.append(TilingPlan("a_blocks", blocks, a_bits, w_bits * blocks, o_bits,
-                                    (mb * a_row + stage_w * w_col + mb * stage_w * o_col / m)
-                                    * factor))
+    a_row, w_col, o_elem = a_bits / m, w_bits / n, o_bits / (m * n)
+    # W column blocks next to a staging slice of A rows (A re-streamed per block), and the
+    # mirror image: A row blocks next to a staging slice of W columns.
+    for schedule, count, held, stage, staged in (
+            ("w_blocks", n, w_col, min(stage_rows, m), a_row),
+            ("a_blocks", m, a_row, min(stage_rows, n), w_col)):
+        room = usable - stage * staged
+        per_item = held + stage * o_elem  # one held row/column and its staged outputs
+        size = min(count, math.floor(room / per_item)) if room > 0 else 0
+        if size >= 1:
+            blocks = math.ceil(count / size)
+            used = (size * held + stage * staged + stage * size * o_elem) * factor
+            a_traffic = a_bits * blocks if schedule == "w_blocks" else a_bits
+            w_traffic = w_bits * blocks if schedule == "a_blocks" else w_bits
+            plans.append(TilingPlan(schedule, blocks, a_traffic, w_traffic, o_bits, used))
     if allow_k_chunks:
         # Cutting the reduction can beat re-streaming a whole operand (and is the only
         # way when no full-k slice fits), so it is always a candidate when it splits k.
