@@ -52,8 +52,14 @@ def main() -> None:
             comp = float("nan")
             print(f"  ({d.name} {d.params}: {err})")
         syn = synth_ratio(d.name, table, **d.params)
-        ref = next((r for k, p, r in REFERENCES_S4 if k == d.name
-                    and all(d.params.get(a) == b for a, b in p.items())), None)
+        ref = next(
+            (
+                r
+                for k, p, r in REFERENCES_S4
+                if k == d.name and all(d.params.get(a) == b for a, b in p.items())
+            ),
+            None,
+        )
         ref_txt = f"{ref:5.2f} {syn / ref - 1:+6.0%}" if ref else "   -       -"
         label = f"{d.name} {d.params}"
         print(f"{label:<47} {syn:5.2f} {comp:5.2f} {comp / syn - 1:+8.0%}  {ref_txt}")
@@ -61,35 +67,55 @@ def main() -> None:
     arr = 256 * pe_area(tech, "dense_mac_pe").area_um2
     for realign in (True, False):
         dec = pe_area(tech, "decompressor", lanes=16, realign=realign).area_um2
-        print(f"16-lane decompressor (realign={realign}) / 16x16 dense array: "
-              f"one {dec / arr:.2%}, two {2 * dec / arr:.2%}")
+        print(
+            f"16-lane decompressor (realign={realign}) / 16x16 dense array: "
+            f"one {dec / arr:.2%}, two {2 * dec / arr:.2%}"
+        )
 
     t16 = load_technology(16)
     scnn = scnn_pe(t16).placed_area_um2(t16) / 1e6
-    print(f"SCNN PE at 16 nm (16-bit, paper defaults): {scnn:.4f} mm² vs 0.123 (R): "
-          f"{scnn / 0.123 - 1:+.0%}")
+    print(
+        f"SCNN PE at 16 nm (16-bit, paper defaults): {scnn:.4f} mm² vs 0.123 (R): "
+        f"{scnn / 0.123 - 1:+.0%}"
+    )
 
     c, b = fit_power_law(tech, "read_pj")
     ca, ba = fit_power_law(tech, "area_um2")
-    print(f"CACTI 45 nm 64-bit fit: read {c:.3f}·KB^{b:.3f} pJ (ref 2.12·KB^0.51); "
-          f"area {ca / 1e6:.5f}·KB^{ba:.3f} mm² (ref 0.00346·KB^0.98)")
-    ref_factors = {32: (0.460, 0.659), 28: (0.377, 0.513), 22: (0.252, 0.294),
-                   16: (0.190, 0.174), 7: (0.059, 0.094)}
+    print(
+        f"CACTI 45 nm 64-bit fit: read {c:.3f}·KB^{b:.3f} pJ (ref 2.12·KB^0.51); "
+        f"area {ca / 1e6:.5f}·KB^{ba:.3f} mm² (ref 0.00346·KB^0.98)"
+    )
+    ref_factors = {
+        32: (0.460, 0.659),
+        28: (0.377, 0.513),
+        22: (0.252, 0.294),
+        16: (0.190, 0.174),
+        7: (0.059, 0.094),
+    }
     for node, (ra, re) in ref_factors.items():
-        print(f"45->{node} nm: area x{logic_area_factor(45, node):.3f} (ref {ra}), "
-              f"energy x{logic_energy_factor(45, node):.3f} (ref {re})")
+        print(
+            f"45->{node} nm: area x{logic_area_factor(45, node):.3f} (ref {ra}), "
+            f"energy x{logic_energy_factor(45, node):.3f} (ref {re})"
+        )
 
-    archs = [Architecture(), SparseOnDenseArch(), SCNNArch(), SparTenArch(chunk_bits=64),
-             IndexMatchArch()]
+    archs = [
+        Architecture(),
+        SparseOnDenseArch(),
+        SCNNArch(),
+        SparTenArch(chunk_bits=64),
+        IndexMatchArch(),
+    ]
     t0 = time.perf_counter()
     n = 0
     for budget in (2.0, 10.0, 50.0):
         for arch in archs:
             s = size_for_budget(arch, budget, BufferRule(share=0.3), tech)
             n += 1
-            print(f"{budget:5.1f} mm² {arch.kind:<16} {s.rows:4d} x {s.cols:<4d} "
-                  f"PEs {s.pes:7d}  GLB {s.glb_bytes / 1024:7.0f} KiB  "
-                  f"leftover {s.leftover_mm2:.4f} mm²")
+            print(
+                f"{budget:5.1f} mm² {arch.kind:<16} {s.rows:4d} x {s.cols:<4d} "
+                f"PEs {s.pes:7d}  GLB {s.glb_bytes / 1024:7.0f} KiB  "
+                f"leftover {s.leftover_mm2:.4f} mm²"
+            )
     dt = time.perf_counter() - t0
     print(f"iso-area sizing: {n} solves in {dt:.2f} s ({dt / n * 1e3:.1f} ms each)")
 

@@ -40,17 +40,21 @@ def array_speed() -> None:
         res = run_dense(a, w, 16, 16, df)
         dt = time.perf_counter() - t0
         model = int(evaluate_dense(256, 256, 256, 16, 16, df).compute_cycles[0])
-        print(f"   {df}: {dt:6.2f} s  cycles {res.cycles} (analytic {model})  "
-              f"exact={np.array_equal(res.output, ref)}")
+        print(
+            f"   {df}: {dt:6.2f} s  cycles {res.cycles} (analytic {model})  "
+            f"exact={np.array_equal(res.output, ref)}"
+        )
 
 
 def vgg_sizes() -> None:
     wl = apply_sparsity(get_model("vgg16"), "auto", seed=0)
     masks = [g.weight_mask.to_bool() for g in wl]
     dense_bits = sum(m.size * 8 for m in masks)
-    print(f"2. exact compressed sizes, VGG-16 ({len(masks)} layers, "
-          f"{sum(m.size for m in masks) / 1e6:.1f} M weights, density "
-          f"{sum(m.sum() for m in masks) / sum(m.size for m in masks):.3f}), 16x16 WS tiles")
+    print(
+        f"2. exact compressed sizes, VGG-16 ({len(masks)} layers, "
+        f"{sum(m.size for m in masks) / 1e6:.1f} M weights, density "
+        f"{sum(m.sum() for m in masks) / sum(m.size for m in masks):.3f}), 16x16 WS tiles"
+    )
     for fmt in FORMATS:
         opts = sc.make_options(format=fmt)
         t0 = time.perf_counter()
@@ -59,8 +63,9 @@ def vgg_sizes() -> None:
             grid = sc.TileGrid(m.shape[0], m.shape[1], 16, 16, "ws")
             total += sc.fast_tiles(m, grid, opts, with_need=False).total_bits
         dt = time.perf_counter() - t0
-        print(f"   {fmt:6s}: {dt:6.2f} s  {total / 8e6:8.2f} MB  "
-              f"({total / dense_bits:.3f} of dense)")
+        print(
+            f"   {fmt:6s}: {dt:6.2f} s  {total / 8e6:8.2f} MB  ({total / dense_bits:.3f} of dense)"
+        )
 
 
 def encoder_check() -> None:
@@ -77,8 +82,10 @@ def encoder_check() -> None:
         dt = time.perf_counter() - t0
         fast = sc.fast_tiles(keep, img.grid, opts)
         same = np.array_equal(fast.size_bits, img.manifest["tiles"]["size_bits"])
-        print(f"   {fmt:6s}: encode {dt:6.2f} s, {img.manifest['payload_bits']} bits, "
-              f"fast path equal: {same}")
+        print(
+            f"   {fmt:6s}: encode {dt:6.2f} s, {img.manifest['payload_bits']} bits, "
+            f"fast path equal: {same}"
+        )
 
 
 def end_to_end() -> None:
@@ -96,9 +103,11 @@ def end_to_end() -> None:
             run = run_layer(a, sc.compile_layer(w, 16, 16, df, opts))
             dt = time.perf_counter() - t0
             model = layer_timing(keep, m, 16, 16, df, opts)
-            print(f"   {df} B={width:3d}: {dt:5.2f} s  cycles {run.cycles} (analytic "
-                  f"{model.cycles}, dense {model.dense_cycles}, stalls {run.stall_cycles})  "
-                  f"exact={np.array_equal(run.output, ref)}")
+            print(
+                f"   {df} B={width:3d}: {dt:5.2f} s  cycles {run.cycles} (analytic "
+                f"{model.cycles}, dense {model.dense_cycles}, stalls {run.stall_cycles})  "
+                f"exact={np.array_equal(run.output, ref)}"
+            )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ def main() -> None:
         for name in ZOO:
             workload = get_model(name)
             for df in Dataflow:
-                result = run_dense(workload, Architecture(array_rows=rows, array_cols=cols,
-                                                          dataflow=df))
+                result = run_dense(
+                    workload, Architecture(array_rows=rows, array_cols=cols, dataflow=df)
+                )
                 layers += len(result.layers)
                 cycles += result.total["cycles"]
         return layers, cycles
@@ -42,8 +43,10 @@ def main() -> None:
         best_cpu = min(best_cpu, time.process_time() - c0)
         best_wall = min(best_wall, time.perf_counter() - w0)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"dense model: {len(ZOO)} zoo networks x 3 dataflows on {rows}x{cols} "
-          f"({layers} layer evaluations, workload construction included)")
+    print(
+        f"dense model: {len(ZOO)} zoo networks x 3 dataflows on {rows}x{cols} "
+        f"({layers} layer evaluations, workload construction included)"
+    )
     print(f"  CPU time  {best_cpu * 1e3:8.1f} ms (best of {args.repeat}; target < 1000 ms)")
     print(f"  wall time {best_wall * 1e3:8.1f} ms")
     print(f"  peak RSS  {peak_mb:8.1f} MB")

@@ -33,8 +33,10 @@ def bench(model: str, profile: str, seq_len: int | None, target_s: float) -> Non
         evaluate_run(workload, load_arch(name))
         per_arch[name] = time.process_time() - c1
     total_cpu = time.process_time() - c0
-    print(f"{model} ({profile}): masks {mask_cpu:.2f} s CPU ({mask_wall:.2f} s wall); "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in per_arch.items()))
+    print(
+        f"{model} ({profile}): masks {mask_cpu:.2f} s CPU ({mask_wall:.2f} s wall); "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in per_arch.items())
+    )
     print(f"  all five presets incl. masks: {total_cpu:.2f} s CPU (target < {target_s:g} s)")
 
 

@@ -38,15 +38,18 @@ def masks(workload, w_density: float, a_density: float, rng: np.random.Generator
     out = []
     for g in workload:
         wd = w_density if g.w_is_weight else 1.0
-        w = rng.random((g.repeat, g.k, g.n) if g.repeat > 1 else (g.k, g.n),
-                       dtype=np.float32) < wd
+        w = rng.random((g.repeat, g.k, g.n) if g.repeat > 1 else (g.k, g.n), dtype=np.float32) < wd
         if g.conv is not None:
             pl = scnn_plane(g)
             cv = g.conv
-            fmap = rng.random((pl.batch, cv.in_channels, cv.in_h, cv.in_w),
-                              dtype=np.float32) < a_density
-            reps = [im2col(fmap[:, r * pl.channels:(r + 1) * pl.channels], pl)
-                    for r in range(g.repeat)]
+            fmap = (
+                rng.random((pl.batch, cv.in_channels, cv.in_h, cv.in_w), dtype=np.float32)
+                < a_density
+            )
+            reps = [
+                im2col(fmap[:, r * pl.channels : (r + 1) * pl.channels], pl)
+                for r in range(g.repeat)
+            ]
             a = reps[0] if g.repeat == 1 else np.stack(reps)
             out.append((w, a, fmap))
         else:
@@ -82,8 +85,9 @@ def queue_depths() -> None:
     for depth in (1, 2, 4, None):
         cyc = simulate_scnn(g, SCNNArch(), w, a, queue_depth=depth).cycles
         row.append(f"depth {depth or 'unbounded'} {cyc / ideal:.3f}")
-    print(" bank queues, reference cycles / ideal (conv 14x14x8->16, w 0.3, a 0.5): "
-          + ", ".join(row))
+    print(
+        " bank queues, reference cycles / ideal (conv 14x14x8->16, w 0.3, a 0.5): " + ", ".join(row)
+    )
 
 
 def _conflict_error(arch: SCNNArch, seeds: int) -> None:
@@ -101,35 +105,49 @@ def _conflict_error(arch: SCNNArch, seeds: int) -> None:
             for s in range(seeds):
                 sampled = evaluate_scnn(g, arch, w, a, rng=np.random.default_rng(s))
                 errors.append(sampled.cycles / exact.cycles - 1)
-            print(f"  conv {h}x{h}x{c}->{k} w {wd} a {ad}: exact {exact.cycles:,d} cycles "
-                  f"({exact.details['bank_conflict_cycles']:,d} from bank conflicts), "
-                  f"sampled error " + " ".join(f"{e:+.2%}" for e in errors[-seeds:]))
+            print(
+                f"  conv {h}x{h}x{c}->{k} w {wd} a {ad}: exact {exact.cycles:,d} cycles "
+                f"({exact.details['bank_conflict_cycles']:,d} from bank conflicts), "
+                f"sampled error " + " ".join(f"{e:+.2%}" for e in errors[-seeds:])
+            )
     print(f"  max |error| {max(abs(e) for e in errors):.2%} over {len(errors)} runs")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--conflict-error", action="store_true",
-                        help="also measure SCNN's sampled bank-conflict error (~1 min)")
+    parser.add_argument(
+        "--conflict-error",
+        action="store_true",
+        help="also measure SCNN's sampled bank-conflict error (~1 min)",
+    )
     args = parser.parse_args()
-    archs = {"scnn": SCNNArch(), "scnn/fc-chan": SCNNArch(fc_mapping="channels"),
-             "sparten": SparTenArch(), "index_match": IndexMatchArch()}
-    cases = [("vgg16", dict(batch=1), 0.3, 0.5),
-             ("bert-base", dict(batch=1, seq_len=128), 0.1, 1.0)]
+    archs = {
+        "scnn": SCNNArch(),
+        "scnn/fc-chan": SCNNArch(fc_mapping="channels"),
+        "sparten": SparTenArch(),
+        "index_match": IndexMatchArch(),
+    }
+    cases = [
+        ("vgg16", dict(batch=1), 0.3, 0.5),
+        ("bert-base", dict(batch=1, seq_len=128), 0.1, 1.0),
+    ]
     for net, kw, wd, ad in cases:
         wl = get_model(net, **kw)
         t0 = time.perf_counter()
         ms = masks(wl, wd, ad, np.random.default_rng(args.seed))
-        print(f"{net}: {len(wl)} GEMMs, masks generated in {time.perf_counter() - t0:.2f} s "
-              f"(w density {wd}, act density {ad})")
+        print(
+            f"{net}: {len(wl)} GEMMs, masks generated in {time.perf_counter() - t0:.2f} s "
+            f"(w density {wd}, act density {ad})"
+        )
         for name, arch in archs.items():
             t0, c0 = time.perf_counter(), time.process_time()
             cycles = eff = 0
             for g, (w, a, fmap) in zip(wl, ms, strict=True):
                 if name.startswith("scnn"):
-                    c = evaluate_scnn(g, arch, w, a, input_mask=fmap,
-                                      rng=np.random.default_rng(args.seed))
+                    c = evaluate_scnn(
+                        g, arch, w, a, input_mask=fmap, rng=np.random.default_rng(args.seed)
+                    )
                 elif name == "sparten":
                     c = evaluate_sparten(g, arch, w, a)
                 else:
@@ -138,8 +156,10 @@ def main() -> None:
                 eff += c.macs_effectual
             dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             util = eff / (arch.pe_count * cycles)
-            print(f"  {name:12s} {dt:7.2f} s wall {cpu:7.2f} s CPU   cycles {cycles:14,d}   "
-                  f"effective utilization {util:6.1%}")
+            print(
+                f"  {name:12s} {dt:7.2f} s wall {cpu:7.2f} s CPU   cycles {cycles:14,d}   "
+                f"effective utilization {util:6.1%}"
+            )
     if args.conflict_error:
         print("SCNN sampled bank conflicts vs exact:")
         conflict_error()

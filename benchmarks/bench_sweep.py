@@ -48,9 +48,18 @@ def working_presets() -> list[str]:
     ok = []
     for name in PRESET_NAMES:
         try:
-            evaluate_point({"model": "lenet5", "sparsity": "uniform:0.3", "seed": 0,
-                            "arch": name, "budget_mm2": 8.0, "node_nm": None, "batch": 1,
-                            "seq_len": None})
+            evaluate_point(
+                {
+                    "model": "lenet5",
+                    "sparsity": "uniform:0.3",
+                    "seed": 0,
+                    "arch": name,
+                    "budget_mm2": 8.0,
+                    "node_nm": None,
+                    "batch": 1,
+                    "seq_len": None,
+                }
+            )
             ok.append(name)
         except SodError as err:
             print(f"  preset {name}: skipped ({err})")
@@ -94,18 +103,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
-    parser.add_argument("--heavy", action="store_true",
-                        help="dense + four Sparse-on-Dense variants instead of the presets")
+    parser.add_argument(
+        "--heavy",
+        action="store_true",
+        help="dense + four Sparse-on-Dense variants instead of the presets",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sod-bench-sweep-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         archs = architectures(folder, heavy=args.heavy)
-        spec = {"name": "bench-500", "workloads": NETWORKS, "sparsity": SPARSITY,
-                "architectures": archs, "budgets_mm2": BUDGETS_MM2, "seeds": [0],
-                # 'release': files edited by others during the run must not change the
-                # keys before the resume check below (see docs/sweeps.md)
-                "version_policy": "release"}
+        spec = {
+            "name": "bench-500",
+            "workloads": NETWORKS,
+            "sparsity": SPARSITY,
+            "architectures": archs,
+            "budgets_mm2": BUDGETS_MM2,
+            "seeds": [0],
+            # 'release': files edited by others during the run must not change the
+            # keys before the resume check below (see docs/sweeps.md)
+            "version_policy": "release",
+        }
         spec_path = folder / "bench-500.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
         for db in folder.glob("bench-500.sqlite*"):
@@ -139,19 +157,29 @@ def main() -> int:
             by_arch.setdefault(r.config["arch"], []).append(r.elapsed_s or 0.0)
             by_model.setdefault(r.config["model"], []).append(r.elapsed_s or 0.0)
 
-        print(f"\nwall time: {wall:.1f} s for {report.ran} points "
-              f"({report.ran / wall:.2f} points/s); {report.ok} ok, {report.failed} failed, "
-              f"{report.errors} errors")
-        print(f"CPU time (parent + workers): {cpu:.1f} s = {cpu / wall:.2f} cores busy on "
-              f"average; 1-min load average {load_before:.1f} before, {load_after:.1f} after "
-              f"(a shared machine: other jobs compete for the 2 cores)")
+        print(
+            f"\nwall time: {wall:.1f} s for {report.ran} points "
+            f"({report.ran / wall:.2f} points/s); {report.ok} ok, {report.failed} failed, "
+            f"{report.errors} errors"
+        )
+        print(
+            f"CPU time (parent + workers): {cpu:.1f} s = {cpu / wall:.2f} cores busy on "
+            f"average; 1-min load average {load_before:.1f} before, {load_after:.1f} after "
+            f"(a shared machine: other jobs compete for the 2 cores)"
+        )
         print(f"peak memory: parent {me:.0f} MiB, largest worker {kids:.0f} MiB")
-        print(f"rerun (resume, nothing to do): {resume:.2f} s, ran {again.ran}; "
-              f"integrity_check: {integrity}")
-        print("mean time per point inside a worker (s), by architecture: " + ", ".join(
-            f"{a} {statistics.mean(v):.3f}" for a, v in by_arch.items()))
-        print("... by network (first point of a group includes building its workload): "
-              + ", ".join(f"{m} {statistics.mean(v):.3f}" for m, v in by_model.items()))
+        print(
+            f"rerun (resume, nothing to do): {resume:.2f} s, ran {again.ran}; "
+            f"integrity_check: {integrity}"
+        )
+        print(
+            "mean time per point inside a worker (s), by architecture: "
+            + ", ".join(f"{a} {statistics.mean(v):.3f}" for a, v in by_arch.items())
+        )
+        print(
+            "... by network (first point of a group includes building its workload): "
+            + ", ".join(f"{m} {statistics.mean(v):.3f}" for m, v in by_model.items())
+        )
         target = "met" if wall < 120 else "MISSED"
         print(f"target < 120 s on 2 cores: {target}")
         for message, labels in report.problems.items():

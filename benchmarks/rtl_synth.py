@@ -18,10 +18,14 @@ from sod.rtl.table import DESIGNS, make_design
 
 REF = {  # REFERENCES.md §4, GE on sky130 (earlier measurement)
     ("dense_mac_pe", ()): 1325,
-    ("csr_match_pe", (4, 1)): 3221, ("csr_match_pe", (8, 1)): 4644,
-    ("bitmask_join_pe", (16,)): 5157, ("bitmask_join_pe", (32,)): 8739,
+    ("csr_match_pe", (4, 1)): 3221,
+    ("csr_match_pe", (8, 1)): 4644,
+    ("bitmask_join_pe", (16,)): 5157,
+    ("bitmask_join_pe", (32,)): 8739,
     ("bitmask_join_pe", (64,)): 16094,
-    ("decompressor", (8,)): 1107, ("decompressor", (16,)): 2903, ("decompressor", (32,)): 9108,
+    ("decompressor", (8,)): 1107,
+    ("decompressor", (16,)): 2903,
+    ("decompressor", (32,)): 9108,
 }
 
 
@@ -49,12 +53,15 @@ def main() -> None:
     for lib in libs:
         for name, params in DESIGNS:
             results[lib][(name, tuple(params.items()))] = synthesize(
-                make_design(name, params), name=name, library=lib)
-    dense = {lib: results[lib][("dense_mac_pe", tuple(DESIGNS[0][1].items()))].ge
-             for lib in libs}
+                make_design(name, params), name=name, library=lib
+            )
+    dense = {lib: results[lib][("dense_mac_pe", tuple(DESIGNS[0][1].items()))].ge for lib in libs}
     ref_dense = REF[("dense_mac_pe", ())]
-    print(f"{'design':<58}" + "".join(f"{lib + ' GE':>12}{'ratio':>7}" for lib in libs)
-          + f"{'§4 GE':>8}{'§4 ratio':>9}{'Δratio':>8}")
+    print(
+        f"{'design':<58}"
+        + "".join(f"{lib + ' GE':>12}{'ratio':>7}" for lib in libs)
+        + f"{'§4 GE':>8}{'§4 ratio':>9}{'Δratio':>8}"
+    )
     for name, params in DESIGNS:
         key = (name, tuple(params.items()))
         if key not in results["sky130"]:
@@ -70,8 +77,12 @@ def main() -> None:
             line += f"{ref:>8}{ref / ref_dense:>9.2f}{ours / (ref / ref_dense) - 1:>+8.0%}"
         print(line)
     if "osu018" in libs:
-        ratios = [(results["sky130"][k].ge / dense["sky130"])
-                  / (results["osu018"][k].ge / dense["osu018"]) - 1 for k in results["sky130"]]
+        ratios = [
+            (results["sky130"][k].ge / dense["sky130"])
+            / (results["osu018"][k].ge / dense["osu018"])
+            - 1
+            for k in results["sky130"]
+        ]
         print(f"sky130 vs osu018 ratio difference: max {max(map(abs, ratios)):.0%}")
     pe = dense["sky130"]
     for size in (int(s) for s in args.flat.split(",")):
@@ -79,8 +90,10 @@ def main() -> None:
         flat = synthesize(SystolicArray(size, size), name="array").ge
         dt = time.perf_counter() - t0
         hier = size * size * pe
-        print(f"array {size}x{size}: flat {flat:.0f} GE in {dt:.1f} s; hierarchical "
-              f"{hier:.0f} GE (PE × {size * size}); diff {flat / hier - 1:+.2%}")
+        print(
+            f"array {size}x{size}: flat {flat:.0f} GE in {dt:.1f} s; hierarchical "
+            f"{hier:.0f} GE (PE × {size * size}); diff {flat / hier - 1:+.2%}"
+        )
 
 
 if __name__ == "__main__":

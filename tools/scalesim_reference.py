@@ -173,8 +173,10 @@ def topology_csv_text(topo_name: str) -> str:
     """Topology CSV exactly as SCALE-Sim 3.0.0 parses it (header + trailing commas)."""
     topo = TOPOLOGIES[topo_name]
     if topo["format"] == "conv":
-        header = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
-                  "Channels, Num Filter, Strides,")
+        header = (
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+            "Channels, Num Filter, Strides,"
+        )
     else:
         header = "Layer, M, N, K,"
     lines = [header]
@@ -194,9 +196,9 @@ UseRamulatorTrace = False
 [architecture_presets]
 ArrayHeight = {rows}
 ArrayWidth = {cols}
-ifmapsramszkB = {SRAM_KB['ifmap']}
-filtersramszkB = {SRAM_KB['filter']}
-ofmapsramszkB = {SRAM_KB['ofmap']}
+ifmapsramszkB = {SRAM_KB["ifmap"]}
+filtersramszkB = {SRAM_KB["filter"]}
+ofmapsramszkB = {SRAM_KB["ofmap"]}
 IfmapOffset = 0
 FilterOffset = 10000000
 OfmapOffset = 20000000
@@ -259,8 +261,9 @@ def run_case(name: str, out_dir: Path) -> float:
 
     with tempfile.TemporaryDirectory(prefix=f"scalesim_{name}_") as tmp:
         wd = Path(tmp)
-        (wd / "scale.cfg").write_text(config_text(run_name, case["rows"], case["cols"],
-                                                  case["dataflow"]))
+        (wd / "scale.cfg").write_text(
+            config_text(run_name, case["rows"], case["cols"], case["dataflow"])
+        )
         topo_text = topology_csv_text(case["topology"])
         (wd / "topology.csv").write_text(topo_text)
         (wd / "layout.csv").write_text(LAYOUT_CSV_TEXT)
@@ -307,11 +310,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--all", action="store_true", help="run every case")
     p.add_argument("--case", action="append", default=[], help="run this case (repeatable)")
-    p.add_argument("--topology", action="append", default=[],
-                   help="run every case of this topology (repeatable)")
+    p.add_argument(
+        "--topology",
+        action="append",
+        default=[],
+        help="run every case of this topology (repeatable)",
+    )
     p.add_argument("--list", action="store_true", help="list case names and exit")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="skip cases whose COMPUTE_REPORT.csv already exists")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip cases whose COMPUTE_REPORT.csv already exists",
+    )
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     p.add_argument("--_child", help=argparse.SUPPRESS)
     p.add_argument("--_gemm", action="store_true", help=argparse.SUPPRESS)

@@ -16,9 +16,22 @@ def test_compile_weights_file(tmp_path):
     rng = np.random.default_rng(0)
     w = np.where(rng.random((40, 24)) < 0.2, rng.integers(-100, 100, (40, 24)), 0)
     np.save(tmp_path / "w.npy", w.astype(np.int8))
-    res = CliRunner().invoke(app, ["compile", "--weights", str(tmp_path / "w.npy"),
-                                   "--array", "8x8", "--dataflow", "is", "--format", "bitmap",
-                                   "--out", str(tmp_path / "img")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compile",
+            "--weights",
+            str(tmp_path / "w.npy"),
+            "--array",
+            "8x8",
+            "--dataflow",
+            "is",
+            "--format",
+            "bitmap",
+            "--out",
+            str(tmp_path / "img"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     img = read_image(tmp_path / "img")
     assert img.manifest["dataflow"] == "is" and img.manifest["format"] == "bitmap"
@@ -26,19 +39,32 @@ def test_compile_weights_file(tmp_path):
 
 
 def test_compile_zoo_layer(tmp_path):
-    res = CliRunner().invoke(app, ["compile", "--model", "lenet5", "--layer", "conv2",
-                                   "--out", str(tmp_path / "c2")])
+    res = CliRunner().invoke(
+        app, ["compile", "--model", "lenet5", "--layer", "conv2", "--out", str(tmp_path / "c2")]
+    )
     assert res.exit_code == 0, res.output
     img = read_image(tmp_path / "c2")
     assert (img.manifest["k"], img.manifest["n"]) == (500, 50)
 
 
 def test_bad_input_exits_2(tmp_path):
-    for args in (["--model", "lenet5", "--layer", "nope"],
-                 ["--model", "lenet5", "--format", "zip"],
-                 ["--model", "lenet5", "--read-width", "12"]):
-        proc = subprocess.run([sys.executable, "-c", "from sod.cli import main; main()",
-                               "compile", *args, "--out", str(tmp_path / "x")],
-                              capture_output=True, text=True)
+    for args in (
+        ["--model", "lenet5", "--layer", "nope"],
+        ["--model", "lenet5", "--format", "zip"],
+        ["--model", "lenet5", "--read-width", "12"],
+    ):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from sod.cli import main; main()",
+                "compile",
+                *args,
+                "--out",
+                str(tmp_path / "x"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1

@@ -20,11 +20,18 @@ def _weights(rng, k, n, density):
 
 
 @settings(max_examples=40, deadline=None)
-@given(k=st.integers(1, 40), n=st.integers(1, 40), rows=st.integers(1, 9),
-       cols=st.integers(1, 9), df=st.sampled_from(["ws", "os", "is"]),
-       fmt=st.sampled_from(sorted(FORMATS)), density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
-       fallback=st.booleans(), width=st.sampled_from([8, 32, 64, 256]),
-       seed=st.integers(0, 2**31))
+@given(
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 9),
+    df=st.sampled_from(["ws", "os", "is"]),
+    fmt=st.sampled_from(sorted(FORMATS)),
+    density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    fallback=st.booleans(),
+    width=st.sampled_from([8, 32, 64, 256]),
+    seed=st.integers(0, 2**31),
+)
 def test_roundtrip_and_fast_path(k, n, rows, cols, df, fmt, density, fallback, width, seed):
     w = _weights(np.random.default_rng(seed), k, n, density)
     opts = sc.make_options(format=fmt, dense_fallback=fallback, read_width_bits=width)

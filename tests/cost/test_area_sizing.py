@@ -45,8 +45,9 @@ def test_decompressors_are_one_to_two_percent_of_a_16x16_array():
     one = arch_area(SparseOnDenseArch(array_rows=16, array_cols=16))
     share = one.parts_um2["decompressors"] / one.parts_um2["pe_array"]
     assert 0.01 <= share <= 0.02
-    plain = SparseOnDenseArch(array_rows=16, array_cols=16, decompressor_units=2,
-                              decompressor_lanes=8)
+    plain = SparseOnDenseArch(
+        array_rows=16, array_cols=16, decompressor_units=2, decompressor_lanes=8
+    )
     two = arch_area(plain)
     assert two.parts_um2["decompressors"] < 2 * one.parts_um2["decompressors"]
 
@@ -54,8 +55,9 @@ def test_decompressors_are_one_to_two_percent_of_a_16x16_array():
 def test_decompressor_edge_follows_operand_and_dataflow():
     ws = describe(SparseOnDenseArch(weight_format="csc"), TECH)
     assert [u.edge for u in ws.edge_units] == ["cols"]
-    both = describe(SparseOnDenseArch(weight_format="csc", act_format="bitmap",
-                                      dataflow=Dataflow.IS), TECH)
+    both = describe(
+        SparseOnDenseArch(weight_format="csc", act_format="bitmap", dataflow=Dataflow.IS), TECH
+    )
     assert sorted(u.edge for u in both.edge_units) == ["cols", "rows"]
     none = describe(SparseOnDenseArch(weight_format="dense"), TECH)
     assert none.edge_units == ()
@@ -80,14 +82,14 @@ def test_iso_area_pe_counts_follow_pe_areas():
     rule = BufferRule(share=0.4)
     archs = (Architecture(), IndexMatchArch(), SparTenArch(chunk_bits=32))
     pes = {a.kind: size_for_budget(a, budget, rule).pes for a in archs}
-    per_pe = {a.kind: describe(a, TECH).tile_area_um2 / describe(a, TECH).pes_per_tile
-              for a in archs}
+    per_pe = {
+        a.kind: describe(a, TECH).tile_area_um2 / describe(a, TECH).pes_per_tile for a in archs
+    }
     assert pes["dense"] > pes["index_match"] and pes["dense"] > 4 * pes["sparten"]
     for kind in ("index_match", "sparten"):
         # Same logic area (share rule): PE counts in inverse ratio of area per PE,
         # up to the granularity of the array shape.
-        assert pes["dense"] / pes[kind] == pytest.approx(per_pe[kind] / per_pe["dense"],
-                                                         rel=0.15)
+        assert pes["dense"] / pes[kind] == pytest.approx(per_pe[kind] / per_pe["dense"], rel=0.15)
 
 
 def _desc(**kw) -> ChipDescription:
@@ -96,8 +98,12 @@ def _desc(**kw) -> ChipDescription:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(0.2, 40.0), st.floats(0.0, 0.7), st.sampled_from([1.0, 0.5, 2.0, 4.0]),
-       st.floats(300.0, 20000.0))
+@given(
+    st.floats(0.2, 40.0),
+    st.floats(0.0, 0.7),
+    st.sampled_from([1.0, 0.5, 2.0, 4.0]),
+    st.floats(300.0, 20000.0),
+)
 def test_sizing_is_the_largest_fit(budget, share, aspect, tile):
     desc = _desc(tile_area_um2=tile, aspect=aspect, glb=BufferRule(share=share))
     try:
@@ -118,8 +124,10 @@ def test_sizing_is_the_largest_fit(budget, share, aspect, tile):
 @given(st.floats(0.5, 20.0), st.floats(1.05, 3.0))
 def test_more_budget_never_fewer_pes(budget, factor):
     desc = _desc(glb=BufferRule(bytes_per_pe=64))
-    assert size_description(desc, TECH, budget * factor).pes >= \
-        size_description(desc, TECH, budget).pes
+    assert (
+        size_description(desc, TECH, budget * factor).pes
+        >= size_description(desc, TECH, budget).pes
+    )
 
 
 def test_buffer_rules():
@@ -135,8 +143,9 @@ def test_buffer_rules():
 
 
 def test_one_dimensional_grid_counts_tiles():
-    s = size_description(_desc(grid="1d", tile_area_um2=50_000.0,
-                               glb=BufferRule(capacity_bytes=0)), TECH, 1.0)
+    s = size_description(
+        _desc(grid="1d", tile_area_um2=50_000.0, glb=BufferRule(capacity_bytes=0)), TECH, 1.0
+    )
     assert s.rows == 20 and s.cols == 1 and s.leftover_um2 == pytest.approx(0, abs=1e-6)
 
 

@@ -16,10 +16,22 @@ TECH = load_technology(45)
 TABLE = action_energies(TECH)
 
 # Every action name of the Counts contract (sod.models.common) must be priced.
-CONTRACT = ("mac", "mac_gated", "pe_reg_bits", "glb_read_bits", "glb_write_bits",
-            "dram_read_bits", "dram_write_bits", "decompress_elements", "decompress_words",
-            "index_compare", "prefix_sum_bits", "crossbar_transfer", "accumulator_access",
-            "fifo_access")
+CONTRACT = (
+    "mac",
+    "mac_gated",
+    "pe_reg_bits",
+    "glb_read_bits",
+    "glb_write_bits",
+    "dram_read_bits",
+    "dram_write_bits",
+    "decompress_elements",
+    "decompress_words",
+    "index_compare",
+    "prefix_sum_bits",
+    "crossbar_transfer",
+    "accumulator_access",
+    "fifo_access",
+)
 
 
 def test_every_contract_action_is_priced():
@@ -55,15 +67,29 @@ def test_energy_scales_with_node():
     assert t16["mac"].energy_pj == pytest.approx(0.3 * logic_energy_factor(45, 16))
 
 
-COUNT_KEYS = st.sampled_from(["mac", "mac_gated", "pe_reg_bits.weight", "pe_reg_bits.act",
-                              "glb_read_bits.weight", "glb_write_bits.out",
-                              "dram_read_bits.act", "decompress_elements",
-                              "index_compare", "accumulator_access"])
+COUNT_KEYS = st.sampled_from(
+    [
+        "mac",
+        "mac_gated",
+        "pe_reg_bits.weight",
+        "pe_reg_bits.act",
+        "glb_read_bits.weight",
+        "glb_write_bits.out",
+        "dram_read_bits.act",
+        "decompress_elements",
+        "index_compare",
+        "accumulator_access",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.dictionaries(COUNT_KEYS, st.floats(0, 1e9), min_size=1),
-       st.floats(0, 1e3), st.floats(0, 1e-2), st.floats(0, 500))
+@given(
+    st.dictionaries(COUNT_KEYS, st.floats(0, 1e9), min_size=1),
+    st.floats(0, 1e3),
+    st.floats(0, 1e-2),
+    st.floats(0, 500),
+)
 def test_breakdowns_add_up_and_energy_is_linear(counts, scale, time_s, leak_mw):
     e = energy(counts, TABLE, time_s=time_s, leakage_mw=leak_mw)
     total = e.total_pj
@@ -90,15 +116,22 @@ def test_arrays_broadcast_per_layer_and_leakage_per_component():
     area = arch_area(arch)
     macs = np.array([1e6, 4e6, 2e6])
     t = macs / arch.pe_count / (arch.frequency_mhz * 1e6)
-    e = energy({"mac": macs, "glb_read_bits.weight": macs / 4}, energy_table_for(arch),
-               time_s=t, leakage_mw=area.leakage_mw)
+    e = energy(
+        {"mac": macs, "glb_read_bits.weight": macs / 4},
+        energy_table_for(arch),
+        time_s=t,
+        leakage_mw=area.leakage_mw,
+    )
     assert e.total_pj.shape == (3,)
     assert e.by_component["leakage.glb"] == pytest.approx(area.leakage_mw["glb"] * t * 1e9)
     assert np.all(np.diff(e.total_pj[[0, 2, 1]]) > 0)
 
 
-@pytest.mark.parametrize("arch", [Architecture(), SparseOnDenseArch(), SCNNArch(),
-                                  SparTenArch(), IndexMatchArch()], ids=lambda a: a.kind)
+@pytest.mark.parametrize(
+    "arch",
+    [Architecture(), SparseOnDenseArch(), SCNNArch(), SparTenArch(), IndexMatchArch()],
+    ids=lambda a: a.kind,
+)
 def test_every_architecture_has_an_energy_table(arch):
     table = energy_table_for(arch)
     for name in CONTRACT:
@@ -130,9 +163,15 @@ def test_counts_energy_adds_leakage_over_the_run():
     from sod.models.common import Counts
 
     arch = Architecture(array_rows=8, array_cols=8)
-    counts = Counts(compute_cycles=1000, stall_cycles=0, macs_dense=64000, macs_issued=64000,
-                    macs_effectual=64000, pe_count=64,
-                    actions={"mac": 64000, "glb_read_bits.act": 8000})
+    counts = Counts(
+        compute_cycles=1000,
+        stall_cycles=0,
+        macs_dense=64000,
+        macs_issued=64000,
+        macs_effectual=64000,
+        pe_count=64,
+        actions={"mac": 64000, "glb_read_bits.act": 8000},
+    )
     e = counts_energy(counts, arch)
     leak = arch_area(arch).total_leakage_mw * 1e-6 * 1e9  # 1000 cycles at 1 GHz, mW·s → pJ
     assert e.leakage_pj == pytest.approx(leak)

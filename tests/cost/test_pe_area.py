@@ -43,8 +43,9 @@ def test_dense_pe_is_cited_components_and_anchors_ge():
     assert um2_per_synth_ge(TECH) == pytest.approx(dense.cell_area_um2 / ge)
 
 
-SYNTHESIZED = [(d.name, dict(d.params)) for d in load_synth_table().designs
-               if d.name != "dense_mac_pe"]
+SYNTHESIZED = [
+    (d.name, dict(d.params)) for d in load_synth_table().designs if d.name != "dense_mac_pe"
+]
 
 
 @pytest.mark.parametrize(("kind", "params"), SYNTHESIZED)

@@ -34,9 +34,12 @@ def tiles(draw):
     vals = rng.integers(lo, hi, size=(lanes, vectors))
     vals[vals == 0] = 1
     tile = np.where(rng.random((lanes, vectors)) < density, vals, 0)
-    spec = FormatSpec(value_bits=value_bits, run_bits=draw(st.integers(1, 5)),
-                      index_bits=draw(st.sampled_from([None, 4, 6])),
-                      pointer_bits=draw(st.sampled_from([None, 9])))
+    spec = FormatSpec(
+        value_bits=value_bits,
+        run_bits=draw(st.integers(1, 5)),
+        index_bits=draw(st.sampled_from([None, 4, 6])),
+        pointer_bits=draw(st.sampled_from([None, 9])),
+    )
     return tile, spec
 
 
@@ -124,6 +127,7 @@ def test_width_errors():
 
 # --- corrupt data -------------------------------------------------------------------------
 
+
 def _csc_tile():
     tile = np.zeros((8, 4), dtype=np.int64)
     tile[1, 0], tile[5, 0], tile[2, 2], tile[7, 3] = 3, -4, 9, 1
@@ -133,7 +137,7 @@ def _csc_tile():
 
 def _with_field(enc: Encoded, pos: int, width: int, value: int) -> Encoded:
     bits = enc.bits.copy()
-    bits[pos:pos + width] = [(value >> (width - 1 - i)) & 1 for i in range(width)]
+    bits[pos : pos + width] = [(value >> (width - 1 - i)) & 1 for i in range(width)]
     return Encoded(enc.format, enc.shape, enc.widths, bits)
 
 

@@ -12,5 +12,9 @@ def masked(gemm: Gemm, w_density: float, a_density: float, seed: int = 0) -> Gem
     g = gemm.repeat if gemm.conv is not None and gemm.conv.groups == gemm.repeat else 1
     w = rng.random((g * gemm.k, gemm.n)) < w_density
     a = rng.random((g * gemm.m, gemm.k)) < a_density
-    return gemm.with_(weight_mask=BitMask.from_bool(w), act_mask=BitMask.from_bool(a),
-                      weight_density=float(w.mean()), act_density=float(a.mean()))
+    return gemm.with_(
+        weight_mask=BitMask.from_bool(w),
+        act_mask=BitMask.from_bool(a),
+        weight_density=float(w.mean()),
+        act_density=float(a.mean()),
+    )

@@ -8,9 +8,11 @@ from sod.arch.presets import load_arch
 from sod.models import evaluate
 from sod.workload.gemm import Gemm, conv2d
 
-LAYERS = [masked(Gemm("fc", 8, 96, 40), 0.2, 0.5),
-          masked(conv2d("conv", 10, 10, 8, 16, 3, padding=1), 0.3, 0.5),
-          masked(conv2d("grouped", 10, 10, 8, 16, 3, padding=1, groups=2), 0.3, 0.5)]
+LAYERS = [
+    masked(Gemm("fc", 8, 96, 40), 0.2, 0.5),
+    masked(conv2d("conv", 10, 10, 8, 16, 3, padding=1), 0.3, 0.5),
+    masked(conv2d("grouped", 10, 10, 8, 16, 3, padding=1, groups=2), 0.3, 0.5),
+]
 
 
 @pytest.mark.parametrize("preset", ["scnn", "sparten", "index-match"])
@@ -28,8 +30,7 @@ def test_counts_are_consistent(preset, gemm):
     assert c.action("dram_read_bits.weight") < gemm.weight_count * 8
 
 
-@pytest.mark.parametrize("preset", ["dense", "sparse-on-dense", "scnn", "sparten",
-                                    "index-match"])
+@pytest.mark.parametrize("preset", ["dense", "sparse-on-dense", "scnn", "sparten", "index-match"])
 def test_narrow_glb_ports_stall_every_architecture(preset):
     g = masked(Gemm("fc", 64, 512, 256), 0.3, 0.6)
     wide = evaluate(g, load_arch(preset, glb_banks=64))

@@ -22,8 +22,11 @@ def load_report(path: Path) -> list[dict[str, float]]:
     with path.open() as f:
         rows = list(csv.reader(f))
     header = [h.strip() for h in rows[0] if h.strip()]
-    return [dict(zip(header, (float(x) for x in r if x.strip()), strict=True))
-            for r in rows[1:] if any(c.strip() for c in r)]
+    return [
+        dict(zip(header, (float(x) for x in r if x.strip()), strict=True))
+        for r in rows[1:]
+        if any(c.strip() for c in r)
+    ]
 
 
 def test_reference_data_covers_the_required_space():
@@ -37,19 +40,28 @@ def test_reference_data_covers_the_required_space():
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_compute_cycles_equal_scalesim(case):
     meta = json.loads((case / "case.json").read_text())
-    workload = read_topology(case / "topology.csv", fmt=meta["topology_format"],
-                             scalesim_ofmap=True)
+    workload = read_topology(
+        case / "topology.csv", fmt=meta["topology_format"], scalesim_ofmap=True
+    )
     report = load_report(case / "COMPUTE_REPORT.csv")
     # SCALE-Sim splits depthwise (DP) layers into one layer per channel.
     gemms = [g for g in workload for _ in range(g.repeat)]
     assert len(gemms) == len(report)
     shapes = np.array([(g.m, g.k, g.n) for g in gemms])
-    counts = evaluate_dense(shapes[:, 0], shapes[:, 1], shapes[:, 2], meta["array_rows"],
-                            meta["array_cols"], meta["dataflow"])
+    counts = evaluate_dense(
+        shapes[:, 0],
+        shapes[:, 1],
+        shapes[:, 2],
+        meta["array_rows"],
+        meta["array_cols"],
+        meta["dataflow"],
+    )
     expected = np.array([r["Total Cycles"] for r in report], dtype=np.int64)
     assert [r["Stall Cycles"] for r in report] == [0] * len(report)
     np.testing.assert_array_equal(counts.compute_cycles, expected)
-    np.testing.assert_allclose(counts.mapping_efficiency * 100,
-                               [r["Mapping Efficiency %"] for r in report], rtol=1e-9)
-    np.testing.assert_allclose(counts.utilization * 100,
-                               [r["Overall Util %"] for r in report], rtol=1e-9)
+    np.testing.assert_allclose(
+        counts.mapping_efficiency * 100, [r["Mapping Efficiency %"] for r in report], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        counts.utilization * 100, [r["Overall Util %"] for r in report], rtol=1e-9
+    )

@@ -11,8 +11,11 @@ from sod.reference.memory import simulate_pipeline
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=1, max_size=6),
-       st.sampled_from([8, 13, 64]), st.booleans())
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=1, max_size=6),
+    st.sampled_from([8, 13, 64]),
+    st.booleans(),
+)
 def test_pipeline_equals_cycle_level_reference(blocks, bpc, double):
     loads = [b[0] * bpc for b in blocks]  # whole cycles of transfer
     comps = [b[1] for b in blocks]
@@ -40,10 +43,12 @@ def test_small_glb_forces_re_reads_and_compression_helps():
 def test_stalls_appear_when_bandwidth_is_short():
     m, k, n = 1, 4096, 4096  # an FC layer at batch 1: bandwidth bound
     args = (m, k, n, m * k * 8, k * n * 8, m * n * 8)
-    fast = evaluate_memory(*args, compute_cycles=20_000, glb_bits=2**23,
-                           bandwidth_bytes_per_cycle=1e6, slots=100)
-    slow = evaluate_memory(*args, compute_cycles=20_000, glb_bits=2**23,
-                           bandwidth_bytes_per_cycle=16)
+    fast = evaluate_memory(
+        *args, compute_cycles=20_000, glb_bits=2**23, bandwidth_bytes_per_cycle=1e6, slots=100
+    )
+    slow = evaluate_memory(
+        *args, compute_cycles=20_000, glb_bits=2**23, bandwidth_bytes_per_cycle=16
+    )
     assert fast.stall_cycles <= 2
     # 16 MiB of weights at 16 B/cycle: ~1 M cycles, far beyond the compute.
     assert slow.total_cycles >= k * n / 16 and slow.stall_cycles > 0

@@ -14,8 +14,12 @@ from sod.reference.sparse_on_dense import run_layer
 from sod.workload.gemm import Gemm, conv2d
 from sod.workload.mask import BitMask
 
-SHAPES = [Gemm("a", 50, 70, 40), Gemm("b", 7, 33, 65), Gemm("c", 100, 9, 3),
-          conv2d("g", 9, 9, 8, 12, 3, padding=1, groups=2)]
+SHAPES = [
+    Gemm("a", 50, 70, 40),
+    Gemm("b", 7, 33, 65),
+    Gemm("c", 100, 9, 3),
+    conv2d("g", 9, 9, 8, 12, 3, padding=1, groups=2),
+]
 
 
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
@@ -32,8 +36,9 @@ def test_dense_arch_equals_scalesim_closed_form(gemm, df):
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
 def test_sod_without_sparsity_is_the_dense_array(df):
     g = SHAPES[0]
-    sod = SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True,
-                            glb_read_width_bits=4096)
+    sod = SparseOnDenseArch(
+        array_rows=8, array_cols=8, dataflow=df, ideal_memory=True, glb_read_width_bits=4096
+    )
     dense = Architecture(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True)
     assert evaluate(g, sod).compute_cycles == evaluate(g, dense).compute_cycles
 
@@ -42,15 +47,13 @@ def test_sod_without_sparsity_is_the_dense_array(df):
 @pytest.mark.parametrize("gemm", SHAPES, ids=lambda g: g.name)
 def test_effectual_macs_are_the_mask_product(gemm, df):
     g = masked(gemm, 0.35, 0.5, seed=3)
-    c = evaluate(g, SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df,
-                                      ideal_memory=True))
+    c = evaluate(g, SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True))
     groups = gemm.repeat if gemm.conv is not None else 1
     w = g.weight_mask.to_bool().reshape(groups, gemm.k, gemm.n).astype(np.int64)
     a = g.act_mask.to_bool().reshape(groups, gemm.m, gemm.k).astype(np.int64)
     assert c.macs_effectual == int(np.einsum("gmk,gkn->", a, w))
     assert c.macs_effectual <= c.macs_issued <= c.macs_dense
-    dense = evaluate(g, Architecture(array_rows=8, array_cols=8, dataflow=df,
-                                     ideal_memory=True))
+    dense = evaluate(g, Architecture(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True))
     assert dense.macs_effectual == c.macs_effectual  # memoized path, same count
     assert 0 < c.effective_utilization <= c.utilization <= 1
 
@@ -60,8 +63,14 @@ def test_effectual_macs_are_the_mask_product(gemm, df):
 def test_stored_bits_equal_the_compiled_glb_image(fmt, df):
     """The model's weight footprint is the bit-exact compiler's image, word for word."""
     g = masked(Gemm("x", 20, 40, 27), 0.3, 1.0, seed=1)
-    arch = SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df, weight_format=fmt,
-                             ideal_memory=True, glb_read_width_bits=64)
+    arch = SparseOnDenseArch(
+        array_rows=8,
+        array_cols=8,
+        dataflow=df,
+        weight_format=fmt,
+        ideal_memory=True,
+        glb_read_width_bits=64,
+    )
     c = evaluate(g, arch)
     rng = np.random.default_rng(0)
     w = g.weight_mask.to_bool()
@@ -79,11 +88,19 @@ def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
     m, k, n = 12, 30, 21
     w = np.where(rng.random((k, n)) < 0.4, rng.integers(-100, 100, (k, n)), 0)
     a = rng.integers(-50, 50, (m, k))
-    g = Gemm("e2e", m, k, n, weight_mask=BitMask.from_array(w),
-             weight_density=float((w != 0).mean()))
-    arch = SparseOnDenseArch(array_rows=4, array_cols=8, dataflow=df, weight_format=fmt,
-                             ideal_memory=True, glb_read_width_bits=16,
-                             decompressor_tile_buffer=False, skip_zero_tiles=False)
+    g = Gemm(
+        "e2e", m, k, n, weight_mask=BitMask.from_array(w), weight_density=float((w != 0).mean())
+    )
+    arch = SparseOnDenseArch(
+        array_rows=4,
+        array_cols=8,
+        dataflow=df,
+        weight_format=fmt,
+        ideal_memory=True,
+        glb_read_width_bits=16,
+        decompressor_tile_buffer=False,
+        skip_zero_tiles=False,
+    )
     c = evaluate(g, arch)
     image = compile_layer(w, 4, 8, df, make_options(format=fmt, read_width_bits=16))
     run = run_layer(a, image)
@@ -96,8 +113,9 @@ def test_zero_tile_skipping_removes_folds():
     w[:16, :16] = False  # one empty 16x16 tile out of four
     g = Gemm("z", 64, 32, 32, weight_mask=BitMask.from_bool(w), weight_density=float(w.mean()))
     on = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True))
-    off = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True,
-                                        skip_zero_tiles=False))
+    off = evaluate(
+        g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True, skip_zero_tiles=False)
+    )
     per_fold = 2 * 16 + 16 + 64 - 2
     assert off.compute_cycles == 4 * per_fold - 1
     assert on.compute_cycles == 3 * per_fold - 1
@@ -106,13 +124,26 @@ def test_zero_tile_skipping_removes_folds():
 
 def test_narrow_glb_port_stalls_the_array():
     g = masked(Gemm("s", 16, 256, 256), 0.6, 1.0)
-    wide = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True,
-                                         glb_read_width_bits=1024))
-    narrow = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True,
-                                           glb_read_width_bits=32))
-    unbuffered = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True,
-                                               glb_read_width_bits=32,
-                                               decompressor_tile_buffer=False))
+    wide = evaluate(
+        g,
+        SparseOnDenseArch(
+            array_rows=16, array_cols=16, ideal_memory=True, glb_read_width_bits=1024
+        ),
+    )
+    narrow = evaluate(
+        g,
+        SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True, glb_read_width_bits=32),
+    )
+    unbuffered = evaluate(
+        g,
+        SparseOnDenseArch(
+            array_rows=16,
+            array_cols=16,
+            ideal_memory=True,
+            glb_read_width_bits=32,
+            decompressor_tile_buffer=False,
+        ),
+    )
     assert narrow.stall_cycles > wide.stall_cycles
     assert unbuffered.stall_cycles >= narrow.stall_cycles
     assert narrow.compute_cycles == wide.compute_cycles

@@ -16,35 +16,46 @@ def _stream(encs, width):
     parts = []
     for e in encs:
         b = np.zeros(-(-e.size_bits // width) * width, np.uint8)
-        b[:e.size_bits] = e.bits
+        b[: e.size_bits] = e.bits
         parts.append(b)
     return words_from_bits(np.concatenate(parts), width)
 
 
 @settings(max_examples=60, deadline=None)
-@given(fmt=st.sampled_from(sorted(FORMATS)), lanes=st.integers(1, 16),
-       vectors=st.integers(1, 16), width=st.sampled_from([8, 24, 64, 128, 256]),
-       n_tiles=st.integers(1, 3), run_bits=st.integers(1, 4), seed=st.integers(0, 2**31))
+@given(
+    fmt=st.sampled_from(sorted(FORMATS)),
+    lanes=st.integers(1, 16),
+    vectors=st.integers(1, 16),
+    width=st.sampled_from([8, 24, 64, 128, 256]),
+    n_tiles=st.integers(1, 3),
+    run_bits=st.integers(1, 4),
+    seed=st.integers(0, 2**31),
+)
 def test_reference_equals_analytic(fmt, lanes, vectors, width, n_tiles, run_bits, seed):
     rng = np.random.default_rng(seed)
     w = resolve_widths(FormatSpec(run_bits=run_bits), lanes, vectors)
     tiles, encs, pads = [], [], []
     for _ in range(n_tiles):
         density = rng.choice([0.0, 0.1, 0.5, 0.9, 1.0])
-        tiles.append(np.where(rng.random((lanes, vectors)) < density,
-                              rng.integers(-128, 128, (lanes, vectors)), 0))
+        tiles.append(
+            np.where(
+                rng.random((lanes, vectors)) < density, rng.integers(-128, 128, (lanes, vectors)), 0
+            )
+        )
         encs.append(encode(tiles[-1], fmt, w))
         pads.append(int(rng.integers(0, 3)))
-    descs = [TileDesc(fmt, w, e.size_bits, p, f"tile {i}")
-             for i, (e, p) in enumerate(zip(encs, pads, strict=True))]
+    descs = [
+        TileDesc(fmt, w, e.size_bits, p, f"tile {i}")
+        for i, (e, p) in enumerate(zip(encs, pads, strict=True))
+    ]
     trace = Decompressor(lanes + 2, width).run(_stream(encs, width), descs)
     needs = [need_bits(t != 0, fmt, w)[0] for t in tiles]
-    model = emit_cycles(stream_need_bits(needs, [e.size_bits for e in encs], width, pads),
-                        width)
+    model = emit_cycles(stream_need_bits(needs, [e.size_bits for e in encs], width, pads), width)
     assert np.array_equal(trace.emit_cycles, model.emit_cycles)
     assert trace.cycles == model.cycles and trace.stall_cycles == model.stall_cycles
-    expect = np.concatenate([np.concatenate([np.zeros((p, lanes), int), t.T])
-                             for t, p in zip(tiles, pads, strict=True)])
+    expect = np.concatenate(
+        [np.concatenate([np.zeros((p, lanes), int), t.T]) for t, p in zip(tiles, pads, strict=True)]
+    )
     assert np.array_equal(trace.vectors[:, :lanes], expect)
     assert not trace.vectors[:, lanes:].any()
     assert sum(o is None for o in trace.outputs) == trace.stall_cycles
@@ -87,10 +98,12 @@ def test_corrupt_stream_names_tile():
     w = resolve_widths(FormatSpec(), 8, 8)
     good = encode(tile, "csc", w)
     bits = good.bits.copy()
-    bits[:w.pointer] = 1  # first pointer = 127 > 64
+    bits[: w.pointer] = 1  # first pointer = 127 > 64
     bad = type(good)("csc", good.shape, w, bits)
-    descs = [TileDesc("csc", w, good.size_bits, 0, "tile 0"),
-             TileDesc("csc", w, bad.size_bits, 0, "tile 1")]
+    descs = [
+        TileDesc("csc", w, good.size_bits, 0, "tile 0"),
+        TileDesc("csc", w, bad.size_bits, 0, "tile 1"),
+    ]
     with pytest.raises(FormatError, match=r"tile 1 \(csc\): pointer 127"):
         Decompressor(8, 32).run(_stream([good, bad], 32), descs)
     with pytest.raises(FormatError, match=r"need .* GLB words but the stream has"):

@@ -40,11 +40,19 @@ def test_all_formats_dataflows_densities(df, fmt, density):
 
 
 @settings(max_examples=30, deadline=None)
-@given(m=st.integers(1, 24), k=st.integers(1, 40), n=st.integers(1, 40),
-       rows=st.integers(1, 10), cols=st.integers(1, 10), df=st.sampled_from(["ws", "os", "is"]),
-       fmt=st.sampled_from(sorted(FORMATS)), density=st.floats(0, 1),
-       width=st.sampled_from([8, 16, 64, 128]), fallback=st.booleans(),
-       seed=st.integers(0, 2**31))
+@given(
+    m=st.integers(1, 24),
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    rows=st.integers(1, 10),
+    cols=st.integers(1, 10),
+    df=st.sampled_from(["ws", "os", "is"]),
+    fmt=st.sampled_from(sorted(FORMATS)),
+    density=st.floats(0, 1),
+    width=st.sampled_from([8, 16, 64, 128]),
+    fallback=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
 def test_random_shapes(m, k, n, rows, cols, df, fmt, density, width, fallback, seed):
     a, w = _case(seed, m, k, n, density)
     opts = sc.make_options(format=fmt, read_width_bits=width, dense_fallback=fallback)

@@ -24,9 +24,15 @@ def _operands(rng, m, k, n):
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40),
-       rows=st.integers(1, 9), cols=st.integers(1, 9), df=st.sampled_from(["ws", "os", "is"]),
-       seed=st.integers(0, 2**31))
+@given(
+    m=st.integers(1, 40),
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 9),
+    df=st.sampled_from(["ws", "os", "is"]),
+    seed=st.integers(0, 2**31),
+)
 def test_product_and_cycles_match_numpy_and_dense_model(m, k, n, rows, cols, df, seed):
     a, w = _operands(np.random.default_rng(seed), m, k, n)
     res = run_dense(a, w, rows, cols, df)

@@ -76,8 +76,10 @@ def test_committed_table_reproduced():
     """`sod hw synth` output (committed) equals a fresh synthesis of the same designs."""
     table = load_table()
     rows = {(r["name"], tuple(sorted(r["params"].items()))): r for r in table["designs"]}
-    for name, params in [("dense_mac_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32}),
-                         ("csr_match_pe", {"fifo_depth": 4, "comparators": 1})]:
+    for name, params in [
+        ("dense_mac_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+        ("csr_match_pe", {"fifo_depth": 4, "comparators": 1}),
+    ]:
         row = rows[(name, tuple(sorted(params.items())))]
         fresh = ge(name, **params)
         assert row["ge"] == pytest.approx(fresh.ge, rel=0.005)

@@ -29,11 +29,13 @@ def test_systolic_array_matches_golden_and_matmul(k, n, m, seed):
     w = rng.integers(-128, 128, (k, n))
     cycles, first = ws_schedule(a, w)
     model = DenseArrayModel(k, n)
-    trace = run_lockstep(SystolicArray(k, n),
-                         lambda **v: model.step(v["a_in"], v["w_in"], v["w_load"]),
-                         cycles, ["psum_out"])
-    got = np.array([[trace[first + i + k + c]["psum_out"][c] for c in range(n)]
-                    for i in range(m)])
+    trace = run_lockstep(
+        SystolicArray(k, n),
+        lambda **v: model.step(v["a_in"], v["w_in"], v["w_load"]),
+        cycles,
+        ["psum_out"],
+    )
+    got = np.array([[trace[first + i + k + c]["psum_out"][c] for c in range(n)] for i in range(m)])
     np.testing.assert_array_equal(got, a @ w)
 
 
@@ -46,9 +48,12 @@ def test_dense_pe_accumulator_wraps_like_int32():
     w = np.array([[-128], [-128]])
     cycles, first = ws_schedule(a, w)
     model = DenseArrayModel(2, 1, acc_bits=16)
-    trace = run_lockstep(SystolicArray(2, 1, acc_bits=16),
-                         lambda **v: model.step(v["a_in"], v["w_in"], v["w_load"]),
-                         cycles, ["psum_out"])
+    trace = run_lockstep(
+        SystolicArray(2, 1, acc_bits=16),
+        lambda **v: model.step(v["a_in"], v["w_in"], v["w_load"]),
+        cycles,
+        ["psum_out"],
+    )
     assert trace[first + 2]["psum_out"][0] == -32768
 
 
@@ -62,8 +67,10 @@ def _sparse_vector(rng, length, density):
 
 
 def _entries(idx, vals):
-    return [{"idx": int(i), "val": int(v), "last": int(j == len(idx) - 1)}
-            for j, (i, v) in enumerate(zip(idx, vals, strict=True))]
+    return [
+        {"idx": int(i), "val": int(v), "last": int(j == len(idx) - 1)}
+        for j, (i, v) in enumerate(zip(idx, vals, strict=True))
+    ]
 
 
 @pytest.mark.parametrize(("depth", "comparators", "seed"), [(4, 1, 0), (4, 2, 1), (8, 3, 2)])
@@ -91,8 +98,9 @@ def test_csr_match_pe(depth, comparators, seed):
     results = []
 
     def step(**v):
-        out = model.step(v["a_valid"], tuple(v["a_data"].values()), v["w_valid"],
-                         tuple(v["w_data"].values()))
+        out = model.step(
+            v["a_valid"], tuple(v["a_data"].values()), v["w_valid"], tuple(v["w_data"].values())
+        )
         if v["a_valid"] and out["a_ready"]:
             state["a"] += 1
         if v["w_valid"] and out["w_ready"]:
@@ -117,8 +125,9 @@ def test_csr_match_pe(depth, comparators, seed):
             if len(results) == n_vectors:
                 return
 
-    run_lockstep(dut, step, _LazyList(make_inputs()),
-                 ["a_ready", "w_ready", "out_valid", "out_acc"])
+    run_lockstep(
+        dut, step, _LazyList(make_inputs()), ["a_ready", "w_ready", "out_valid", "out_acc"]
+    )
     assert results == expected
 
 
@@ -148,9 +157,15 @@ def test_bitmask_join_pe(chunk, seed):
             w = rng.integers(-128, 128, chunk) * (rng.random(chunk) < rng.uniform(0, 1))
             total += int(a @ w)
             pack = lambda x: [int(v) for v in x[x != 0]] + [0] * int((x == 0).sum())  # noqa: E731
-            chunks.append({"a_mask": int(sum(1 << i for i in np.flatnonzero(a))),
-                           "w_mask": int(sum(1 << i for i in np.flatnonzero(w))),
-                           "a_vals": pack(a), "w_vals": pack(w), "last": int(c == n_chunks - 1)})
+            chunks.append(
+                {
+                    "a_mask": int(sum(1 << i for i in np.flatnonzero(a))),
+                    "w_mask": int(sum(1 << i for i in np.flatnonzero(w))),
+                    "a_vals": pack(a),
+                    "w_vals": pack(w),
+                    "last": int(c == n_chunks - 1),
+                }
+            )
         expected.append(total)
 
     model = BitmaskJoinModel(chunk)
@@ -166,17 +181,21 @@ def test_bitmask_join_pe(chunk, seed):
         return out
 
     def inputs():
-        idle = {"valid": 0, "a_mask": 0, "w_mask": 0, "a_vals": [0] * chunk,
-                "w_vals": [0] * chunk, "last": 0}
+        idle = {
+            "valid": 0,
+            "a_mask": 0,
+            "w_mask": 0,
+            "a_vals": [0] * chunk,
+            "w_vals": [0] * chunk,
+            "last": 0,
+        }
         for _ in range(2000):
             i = state["i"]
-            yield ({"valid": 1, **chunks[i]} if i < len(chunks) and rng.random() < 0.8
-                   else idle)
+            yield ({"valid": 1, **chunks[i]} if i < len(chunks) and rng.random() < 0.8 else idle)
             if len(results) == len(expected):
                 return
 
-    run_lockstep(BitmaskJoinPE(chunk), step, _LazyList(inputs()),
-                 ["ready", "out_valid", "out_acc"])
+    run_lockstep(BitmaskJoinPE(chunk), step, _LazyList(inputs()), ["ready", "out_valid", "out_acc"])
     assert results == expected
 
 
@@ -187,13 +206,14 @@ def test_bitmask_decompressor(lanes, realign, seed):
     from sod.rtl.sim import run_lockstep
 
     rng = np.random.default_rng(seed)
-    dense = [rng.integers(-128, 128, lanes) * (rng.random(lanes) < rng.uniform(0, 1))
-             for _ in range(30)]
+    dense = [
+        rng.integers(-128, 128, lanes) * (rng.random(lanes) < rng.uniform(0, 1)) for _ in range(30)
+    ]
     masks = [int(sum(1 << i for i in np.flatnonzero(v))) for v in dense]
     if realign:  # values of all vectors packed back to back into L-value words
         flat = [int(x) for v in dense for x in v[v != 0]]
         flat += [0] * (-len(flat) % lanes)
-        words = [flat[i:i + lanes] for i in range(0, len(flat), lanes)]
+        words = [flat[i : i + lanes] for i in range(0, len(flat), lanes)]
     else:  # one word per vector, its values at the front
         words = [[int(x) for x in v[v != 0]] + [0] * int((v == 0).sum()) for v in dense]
 
@@ -205,8 +225,12 @@ def test_bitmask_decompressor(lanes, realign, seed):
         fire = bool(mask_valid and val_valid)
         vals = iter(val_word)
         data = [next(vals) if fire and mask >> i & 1 else 0 for i in range(lanes)]
-        return {"mask_ready": int(fire), "val_ready": int(fire), "out_valid": int(fire),
-                "out_data": data}
+        return {
+            "mask_ready": int(fire),
+            "val_ready": int(fire),
+            "out_valid": int(fire),
+            "out_data": data,
+        }
 
     def step(**v):
         out = model.step(**v) if realign else core_step(**v)
@@ -219,15 +243,21 @@ def test_bitmask_decompressor(lanes, realign, seed):
     def inputs():
         for _ in range(1000):
             m, w = state["m"], state["w"]
-            yield {"mask_valid": int(m < len(masks) and rng.random() < 0.9),
-                   "mask": masks[m] if m < len(masks) else 0,
-                   "val_valid": int(w < len(words) and rng.random() < 0.7),
-                   "val_word": words[w] if w < len(words) else [0] * lanes}
+            yield {
+                "mask_valid": int(m < len(masks) and rng.random() < 0.9),
+                "mask": masks[m] if m < len(masks) else 0,
+                "val_valid": int(w < len(words) and rng.random() < 0.7),
+                "val_word": words[w] if w < len(words) else [0] * lanes,
+            }
             if len(outs) == len(dense):
                 return
 
-    run_lockstep(BitmaskDecompressor(lanes, realign=realign), step, _LazyList(inputs()),
-                 ["mask_ready", "val_ready", "out_valid", "out_data"])
+    run_lockstep(
+        BitmaskDecompressor(lanes, realign=realign),
+        step,
+        _LazyList(inputs()),
+        ["mask_ready", "val_ready", "out_valid", "out_data"],
+    )
     assert outs == [[int(x) for x in v] for v in dense]
 
 

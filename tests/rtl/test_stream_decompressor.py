@@ -53,8 +53,10 @@ def simulate(dut, words, counts, n_cycles):
     return outs
 
 
-@pytest.mark.parametrize(("lanes", "word_bits", "val_bits", "seed"),
-                         [(4, 16, 4, 0), (8, 8, 8, 1), (8, 32, 4, 2), (3, 64, 8, 3)])
+@pytest.mark.parametrize(
+    ("lanes", "word_bits", "val_bits", "seed"),
+    [(4, 16, 4, 0), (8, 8, 8, 1), (8, 32, 4, 2), (3, 64, 8, 3)],
+)
 def test_matches_reference_cycle_by_cycle(lanes, word_bits, val_bits, seed):
     rng = np.random.default_rng(seed)
     words, descs, counts = _stream(rng, lanes, word_bits, val_bits, n_tiles=4)
@@ -72,8 +74,9 @@ def test_minimum_buffer_throttles_input_but_keeps_emission_cycles():
     words, descs, counts = _stream(rng, lanes, word_bits, val_bits, n_tiles=5)
     ref = Decompressor(lanes, word_bits).run(words, descs)
     assert ref.peak_buffered_bits > word_bits + lanes * (1 + val_bits)  # it does throttle
-    dut = StreamBitmapDecompressor(lanes, word_bits, val_bits,
-                                   buffer_bits=word_bits + lanes * (1 + val_bits))
+    dut = StreamBitmapDecompressor(
+        lanes, word_bits, val_bits, buffer_bits=word_bits + lanes * (1 + val_bits)
+    )
     got = simulate(dut, words, counts, len(ref.outputs))
     assert got == [None if o is None else [int(x) for x in o] for o in ref.outputs]
 

@@ -8,8 +8,7 @@ import torch
 from sod.workload.gemm import Gemm
 
 
-def sparse_ints(rng: np.random.Generator, shape: tuple[int, ...], density: float
-                ) -> np.ndarray:
+def sparse_ints(rng: np.random.Generator, shape: tuple[int, ...], density: float) -> np.ndarray:
     """Non-zero integers in [-3, 3] \\ {0} where a Bernoulli(density) mask is set."""
     values = rng.integers(1, 4, shape) * rng.choice([-1, 1], shape)
     return values * (rng.random(shape) < density)
@@ -20,7 +19,10 @@ def unfold(fmap: np.ndarray, gemm: Gemm) -> np.ndarray:
     cv = gemm.conv
     assert cv is not None
     t = torch.nn.functional.unfold(
-        torch.tensor(fmap, dtype=torch.float64), (cv.kernel_h, cv.kernel_w),
-        dilation=(cv.dilation_h, cv.dilation_w), padding=(cv.pad_h, cv.pad_w),
-        stride=(cv.stride_h, cv.stride_w))
+        torch.tensor(fmap, dtype=torch.float64),
+        (cv.kernel_h, cv.kernel_w),
+        dilation=(cv.dilation_h, cv.dilation_w),
+        padding=(cv.pad_h, cv.pad_w),
+        stride=(cv.stride_h, cv.stride_w),
+    )
     return t.numpy().transpose(0, 2, 1).reshape(-1, t.shape[1]).round().astype(np.int64)

@@ -10,8 +10,11 @@ from sod.models.sparten import evaluate_sparten
 from sod.workload.gemm import conv2d
 from sod.workload.mask import BitMask
 
-MODELS = [(evaluate_scnn, SCNNArch()), (evaluate_sparten, SparTenArch()),
-          (evaluate_index_match, IndexMatchArch())]
+MODELS = [
+    (evaluate_scnn, SCNNArch()),
+    (evaluate_sparten, SparTenArch()),
+    (evaluate_index_match, IndexMatchArch()),
+]
 
 
 @pytest.mark.parametrize(("model", "arch"), MODELS)
@@ -30,6 +33,9 @@ def test_bitmask_inputs_equal_bool_inputs(model, arch):
     w, a = rng.random((g.k, g.n)) < 0.5, rng.random((g.m, g.k)) < 0.5
     plain = model(g, arch, w, a)
     packed = model(g, arch, BitMask.from_bool(w), BitMask.from_bool(a))
-    assert (plain.cycles, plain.macs_issued, plain.macs_effectual) == \
-        (packed.cycles, packed.macs_issued, packed.macs_effectual)
+    assert (plain.cycles, plain.macs_issued, plain.macs_effectual) == (
+        packed.cycles,
+        packed.macs_issued,
+        packed.macs_effectual,
+    )
     assert 0 < plain.effective_utilization <= 1

@@ -21,9 +21,12 @@ def test_model_equals_reference(density):
         reps = int(rng.integers(1, 3))
         a = sparse_ints(rng, (reps, m, k), density[1])
         w = sparse_ints(rng, (reps, k, n), density[0])
-        arch = IndexMatchArch(pe_rows=int(rng.integers(1, 5)), pe_cols=int(rng.integers(1, 5)),
-                              window=int(rng.integers(1, 7)),
-                              fifo_depth=int(rng.integers(1, 12)))
+        arch = IndexMatchArch(
+            pe_rows=int(rng.integers(1, 5)),
+            pe_cols=int(rng.integers(1, 5)),
+            window=int(rng.integers(1, 7)),
+            fifo_depth=int(rng.integers(1, 12)),
+        )
         counts = evaluate_index_match(Gemm("t", m, k, n, repeat=reps), arch, w != 0, a != 0)
         run = simulate_index_match(a, w, arch)
         assert np.array_equal(run.output, a @ w)
@@ -35,8 +38,13 @@ def test_model_equals_reference(density):
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.integers(1, 700), st.sampled_from([1, 2, 3, 4, 5, 8]), st.floats(0.0, 1.0),
-       st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 700),
+    st.sampled_from([1, 2, 3, 4, 5, 8]),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
 def test_steps_equal_the_merge_for_long_fibers(k, p, da, dw, seed):
     # Long fibers exercise the uint8 running ranks (they wrap past 255).
     rng = np.random.default_rng(seed)
@@ -53,10 +61,12 @@ def test_fifo_too_shallow_costs_a_bubble_per_dot_product():
     rng = np.random.default_rng(7)
     a, w = rng.random((8, 40)) < 0.4, rng.random((40, 8)) < 0.4
     g = Gemm("t", 8, 40, 8)
-    deep = evaluate_index_match(g, IndexMatchArch(pe_rows=8, pe_cols=8, window=2,
-                                                  fifo_depth=4), w, a)
-    shallow = evaluate_index_match(g, IndexMatchArch(pe_rows=8, pe_cols=8, window=2,
-                                                     fifo_depth=3), w, a)
+    deep = evaluate_index_match(
+        g, IndexMatchArch(pe_rows=8, pe_cols=8, window=2, fifo_depth=4), w, a
+    )
+    shallow = evaluate_index_match(
+        g, IndexMatchArch(pe_rows=8, pe_cols=8, window=2, fifo_depth=3), w, a
+    )
     assert shallow.cycles == deep.cycles + 1  # one tile, every PE one bubble
 
 

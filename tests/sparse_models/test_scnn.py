@@ -20,26 +20,39 @@ SAMPLED_TOLERANCE_BANK_BOUND = 0.08
 
 
 def _random_arch(rng: np.random.Generator) -> SCNNArch:
-    return SCNNArch(crossbar_buffering=str(rng.choice(["deep", "none"])),pe_rows=int(rng.integers(1, 4)), pe_cols=int(rng.integers(1, 4)),
-                    mult_f=int(rng.integers(1, 5)), mult_i=int(rng.integers(1, 5)),
-                    accumulator_banks=int(rng.integers(1, 9)),
-                    out_channel_group=int(rng.integers(1, 5)))
+    return SCNNArch(
+        crossbar_buffering=str(rng.choice(["deep", "none"])),
+        pe_rows=int(rng.integers(1, 4)),
+        pe_cols=int(rng.integers(1, 4)),
+        mult_f=int(rng.integers(1, 5)),
+        mult_i=int(rng.integers(1, 5)),
+        accumulator_banks=int(rng.integers(1, 9)),
+        out_channel_group=int(rng.integers(1, 5)),
+    )
 
 
 @pytest.mark.parametrize("density", [(0.2, 0.3), (0.5, 0.6), (0.9, 0.9)])
 @pytest.mark.parametrize("buffering", ["deep", "none"])
-@pytest.mark.parametrize("geometry", [
-    dict(kernel=3, stride=1, padding=1),
-    dict(kernel=3, stride=2, padding=0),
-    dict(kernel=2, stride=1, padding=1, dilation=2),
-    dict(kernel=1, stride=1, padding=0),
-])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        dict(kernel=3, stride=1, padding=1),
+        dict(kernel=3, stride=2, padding=0),
+        dict(kernel=2, stride=1, padding=1, dilation=2),
+        dict(kernel=1, stride=1, padding=0),
+    ],
+)
 def test_conv_model_equals_reference(density, buffering, geometry):
     # A stable seed (Python's hash() of strings changes from process to process).
-    rng = np.random.default_rng(zlib.crc32(repr((density, buffering,
-                                                 sorted(geometry.items()))).encode()))
-    b, c, k_out, h = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 9)), \
-        int(rng.integers(5, 9))
+    rng = np.random.default_rng(
+        zlib.crc32(repr((density, buffering, sorted(geometry.items()))).encode())
+    )
+    b, c, k_out, h = (
+        int(rng.integers(1, 3)),
+        int(rng.integers(1, 4)),
+        int(rng.integers(1, 9)),
+        int(rng.integers(5, 9)),
+    )
     g = conv2d("c", h, h + 1, c, k_out, batch=b, **geometry)
     fmap = sparse_ints(rng, (b, c, h, h + 1), density[1])
     a = unfold(fmap, g)
@@ -60,10 +73,11 @@ def test_grouped_conv_and_fc_plane_equal_reference():
     rng = np.random.default_rng(11)
     g = conv2d("grouped", 6, 6, 4, 6, 3, padding=1, groups=2)
     fmap = sparse_ints(rng, (1, 4, 6, 6), 0.6)
-    a = np.stack([unfold(fmap[:, 2 * r:2 * r + 2], g) for r in range(2)])
+    a = np.stack([unfold(fmap[:, 2 * r : 2 * r + 2], g) for r in range(2)])
     w = sparse_ints(rng, (2, g.k, g.n), 0.5)
-    arch = SCNNArch(pe_rows=2, pe_cols=2, mult_f=2, mult_i=3, accumulator_banks=4,
-                    out_channel_group=2)
+    arch = SCNNArch(
+        pe_rows=2, pe_cols=2, mult_f=2, mult_i=3, accumulator_banks=4, out_channel_group=2
+    )
     counts = evaluate_scnn(g, arch, w != 0, a != 0)
     run = simulate_scnn(g, arch, w, a)
     assert np.array_equal(run.output, a @ w)
@@ -88,11 +102,14 @@ def test_batch1_fc_runs_on_one_pe():
     assert 0 < counts.effective_utilization <= 1 / 64
 
 
-@pytest.mark.parametrize(("arch", "tolerance"), [
-    (SCNNArch(), SAMPLED_TOLERANCE),
-    (SCNNArch(crossbar_buffering="none"), SAMPLED_TOLERANCE),
-    (SCNNArch(accumulator_banks=8), SAMPLED_TOLERANCE_BANK_BOUND),
-])
+@pytest.mark.parametrize(
+    ("arch", "tolerance"),
+    [
+        (SCNNArch(), SAMPLED_TOLERANCE),
+        (SCNNArch(crossbar_buffering="none"), SAMPLED_TOLERANCE),
+        (SCNNArch(accumulator_banks=8), SAMPLED_TOLERANCE_BANK_BOUND),
+    ],
+)
 def test_sampled_bank_conflicts_within_stated_tolerance(arch, tolerance):
     rng = np.random.default_rng(5)
     g = conv2d("c", 28, 28, 16, 32, 3, padding=1)
@@ -124,8 +141,7 @@ def test_queues_absorb_most_conflicts():
 
 def test_im2col_and_fold_match_torch():
     rng = np.random.default_rng(2)
-    g = conv2d("c", 7, 9, 3, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2),
-               batch=2)
+    g = conv2d("c", 7, 9, 3, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), batch=2)
     fmap = sparse_ints(rng, (2, 3, 7, 9), 0.5)
     pl = scnn_plane(g)
     assert np.array_equal(im2col(fmap, pl), unfold(fmap, g))
@@ -136,8 +152,9 @@ def test_im2col_and_fold_match_torch():
 
 def test_fragmentation_and_imbalance_come_from_masks():
     g = conv2d("c", 8, 8, 1, 1, 1)
-    arch = SCNNArch(pe_rows=2, pe_cols=2, mult_f=1, mult_i=4, accumulator_banks=64,
-                    crossbar_buffering="none")
+    arch = SCNNArch(
+        pe_rows=2, pe_cols=2, mult_f=1, mult_i=4, accumulator_banks=64, crossbar_buffering="none"
+    )
     w = np.ones((1, 1), bool)
     spread = np.zeros((1, 1, 8, 8), bool)
     spread[0, 0, ::2, ::2] = True  # 4 per PE tile
@@ -150,19 +167,26 @@ def test_fragmentation_and_imbalance_come_from_masks():
     assert (c_spread.cycles, c_clumped.cycles) == (1, 4)
     assert c_clumped.details["pe_balance"] == pytest.approx(0.25)
     # With 8 banks the spread pattern's outputs (addresses 0, 2, 16, 18) collide in pairs.
-    narrow = evaluate_scnn(g, arch.model_copy(update={"accumulator_banks": 8}), w,
-                           im2col(spread, pl))
+    narrow = evaluate_scnn(
+        g, arch.model_copy(update={"accumulator_banks": 8}), w, im2col(spread, pl)
+    )
     assert narrow.cycles == 2 and narrow.details["bank_conflict_cycles"] == 1
 
 
 def test_bad_inputs_are_clear_errors():
     g = conv2d("conv1", 6, 6, 2, 2, 3)
     with pytest.raises(WorkloadError, match="input_mask has shape"):
-        evaluate_scnn(g, SCNNArch(), np.ones((g.k, g.n), bool), np.ones((g.m, g.k), bool),
-                      input_mask=np.ones((1, 2, 5, 6), bool))
+        evaluate_scnn(
+            g,
+            SCNNArch(),
+            np.ones((g.k, g.n), bool),
+            np.ones((g.m, g.k), bool),
+            input_mask=np.ones((1, 2, 5, 6), bool),
+        )
     with pytest.raises(WorkloadError, match="conflict_cycles"):
-        evaluate_scnn(g, SCNNArch(), np.ones((g.k, g.n), bool), np.ones((g.m, g.k), bool),
-                      conflict_cycles=0)
+        evaluate_scnn(
+            g, SCNNArch(), np.ones((g.k, g.n), bool), np.ones((g.m, g.k), bool), conflict_cycles=0
+        )
     with pytest.raises(WorkloadError, match="act_mask has shape"):
         evaluate_scnn(g, SCNNArch(), np.ones((g.k, g.n), bool), np.ones((g.m, 3), bool))
 
@@ -173,10 +197,13 @@ def test_bounded_queues_in_the_reference_bracket_the_models():
     a = unfold(sparse_ints(rng, (1, 4, 8, 8), 0.6), g)
     w = sparse_ints(rng, (g.k, g.n), 0.5)
     deep = evaluate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2), w != 0, a != 0)
-    none = evaluate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2, crossbar_buffering="none"),
-                         w != 0, a != 0)
-    by_depth = [simulate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2), w, a, queue_depth=d).cycles
-                for d in (0, 1, 2, 64)]
+    none = evaluate_scnn(
+        g, SCNNArch(pe_rows=2, pe_cols=2, crossbar_buffering="none"), w != 0, a != 0
+    )
+    by_depth = [
+        simulate_scnn(g, SCNNArch(pe_rows=2, pe_cols=2), w, a, queue_depth=d).cycles
+        for d in (0, 1, 2, 64)
+    ]
     assert by_depth == sorted(by_depth, reverse=True)  # deeper queues never hurt
     assert by_depth[-1] == deep.cycles  # deep enough = the unbounded model
     assert deep.cycles < none.cycles
@@ -189,8 +216,15 @@ def test_fc_channel_split_equals_reference(buffering):
         fc = linear("fc", 37, 9, tokens=tokens)
         a = sparse_ints(rng, (tokens, 37), 0.6)
         w = sparse_ints(rng, (37, 9), 0.4)
-        arch = SCNNArch(pe_rows=2, pe_cols=3, mult_f=2, mult_i=2, accumulator_banks=4,
-                        crossbar_buffering=buffering, fc_mapping="channels")
+        arch = SCNNArch(
+            pe_rows=2,
+            pe_cols=3,
+            mult_f=2,
+            mult_i=2,
+            accumulator_banks=4,
+            crossbar_buffering=buffering,
+            fc_mapping="channels",
+        )
         counts = evaluate_scnn(fc, arch, w != 0, a != 0)
         run = simulate_scnn(fc, arch, w, a)
         assert np.array_equal(run.output[0], a @ w)

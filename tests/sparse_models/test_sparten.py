@@ -26,9 +26,12 @@ def test_model_equals_reference(density, balance):
         reps = int(rng.integers(1, 3))
         a = sparse_ints(rng, (reps, m, k), density[1])
         w = sparse_ints(rng, (k, n), density[0])
-        arch = SparTenArch(clusters=int(rng.integers(1, 6)),
-                           units_per_cluster=int(rng.integers(1, 6)),
-                           chunk_bits=int(rng.choice([8, 16, 32])), load_balance=balance)
+        arch = SparTenArch(
+            clusters=int(rng.integers(1, 6)),
+            units_per_cluster=int(rng.integers(1, 6)),
+            chunk_bits=int(rng.choice([8, 16, 32])),
+            load_balance=balance,
+        )
         counts = evaluate_sparten(Gemm("t", m, k, n, repeat=reps), arch, w != 0, a != 0)
         run = simulate_sparten(a, w, arch)
         assert np.array_equal(run.output, a @ w)
@@ -42,15 +45,20 @@ def test_model_equals_reference(density, balance):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 200), st.integers(1, 6), st.sampled_from([4, 16, 64]),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 6),
+    st.integers(1, 200),
+    st.integers(1, 6),
+    st.sampled_from([4, 16, 64]),
+    st.integers(0, 2**32 - 1),
+)
 def test_pair_cycles_is_matches_plus_empty_chunks(m, k, n, chunk, seed):
     rng = np.random.default_rng(seed)
     a = rng.random((m, k)) < rng.random()
     w = rng.random((k, n)) < rng.random()
     want = np.zeros((m, n), np.int64)
     for lo in range(0, k, chunk):
-        q = a[:, lo:lo + chunk].astype(int) @ w[lo:lo + chunk].astype(int)
+        q = a[:, lo : lo + chunk].astype(int) @ w[lo : lo + chunk].astype(int)
         want += np.maximum(q, 1)
     assert np.array_equal(pair_cycles(a, w, chunk), want)
 
@@ -108,9 +116,11 @@ def test_shared_masks_cost_the_same_as_stacked_copies():
     g = Gemm("heads", 9, 20, 7, repeat=3)
     w, a = rng.random((20, 7)) < 0.4, rng.random((9, 20)) < 0.6
     w3, a3 = np.stack([w] * 3), np.stack([a] * 3)
-    for fn, arch in ((evaluate_sparten, SparTenArch(clusters=2, units_per_cluster=3)),
-                     (evaluate_index_match, IndexMatchArch(pe_rows=2, pe_cols=2)),
-                     (evaluate_scnn, SCNNArch(pe_rows=2, pe_cols=2))):
+    for fn, arch in (
+        (evaluate_sparten, SparTenArch(clusters=2, units_per_cluster=3)),
+        (evaluate_index_match, IndexMatchArch(pe_rows=2, pe_cols=2)),
+        (evaluate_scnn, SCNNArch(pe_rows=2, pe_cols=2)),
+    ):
         one, many = fn(g, arch, w, a), fn(g, arch, w3, a3)
         assert one.cycles == many.cycles > 0
         assert one.macs_issued == many.macs_issued

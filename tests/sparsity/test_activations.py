@@ -98,16 +98,34 @@ def brute_im2col(fmap, g):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 2), st.sampled_from([(2, 1), (4, 2), (3, 3), (4, 4)]),
-       st.integers(3, 7), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2),
-       st.integers(1, 2), st.integers(0, 999))
+@given(
+    st.integers(1, 2),
+    st.sampled_from([(2, 1), (4, 2), (3, 3), (4, 4)]),
+    st.integers(3, 7),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(1, 2),
+    st.integers(0, 999),
+)
 def test_im2col_matches_brute_force(batch, cg, size, kernel, stride, pad, dil, seed):
     cin, groups = cg
     span = dil * (kernel - 1) + 1
     if span > size + 2 * pad:
         return
-    g = conv2d("c", size, size + 1, cin, 2 * groups, kernel, stride=stride, padding=pad,
-               dilation=dil, groups=groups, batch=batch)
+    g = conv2d(
+        "c",
+        size,
+        size + 1,
+        cin,
+        2 * groups,
+        kernel,
+        stride=stride,
+        padding=pad,
+        dilation=dil,
+        groups=groups,
+        batch=batch,
+    )
     fmap = np.random.default_rng(seed).random((batch, cin, size, size + 1)) < 0.5
     m = im2col_mask(fmap, g.conv)
     assert m.shape == (groups * g.m, g.k)

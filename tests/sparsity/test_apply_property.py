@@ -11,8 +11,17 @@ from sod.errors import SparsityError
 from sod.sparsity import apply_sparsity
 from sod.workload.gemm import Activation, Workload, conv2d, linear
 
-PROFILES = ["uniform:0.3", "global:0.2", "rowbal:0.5", "nm:2:4", "block:2:0.4", "keep",
-            "dense", "uniform:0.7,act=0.2", "global:0.1,weights=iid"]
+PROFILES = [
+    "uniform:0.3",
+    "global:0.2",
+    "rowbal:0.5",
+    "nm:2:4",
+    "block:2:0.4",
+    "keep",
+    "dense",
+    "uniform:0.7,act=0.2",
+    "global:0.1,weights=iid",
+]
 
 
 @st.composite
@@ -24,13 +33,27 @@ def workloads(draw):
             cin = groups * draw(st.integers(1, 4))
             cout = groups * draw(st.integers(1, 4))
             size = draw(st.integers(3, 9))
-            g = conv2d(f"c{i}", size, size, cin, cout, draw(st.sampled_from([1, 3])),
-                       padding=1, groups=groups, batch=draw(st.integers(1, 2)),
-                       input_activation=draw(st.sampled_from(list(Activation))))
+            g = conv2d(
+                f"c{i}",
+                size,
+                size,
+                cin,
+                cout,
+                draw(st.sampled_from([1, 3])),
+                padding=1,
+                groups=groups,
+                batch=draw(st.integers(1, 2)),
+                input_activation=draw(st.sampled_from(list(Activation))),
+            )
         else:
-            g = linear(f"l{i}", draw(st.integers(2, 40)), draw(st.integers(2, 40)),
-                       tokens=draw(st.integers(1, 5)), repeat=draw(st.integers(1, 3)),
-                       input_activation=draw(st.sampled_from(list(Activation))))
+            g = linear(
+                f"l{i}",
+                draw(st.integers(2, 40)),
+                draw(st.integers(2, 40)),
+                tokens=draw(st.integers(1, 5)),
+                repeat=draw(st.integers(1, 3)),
+                input_activation=draw(st.sampled_from(list(Activation))),
+            )
         gemms.append(g)
     return Workload("random", tuple(gemms))
 
@@ -63,8 +86,9 @@ def test_masks_follow_contract(workload, profile, seed):
         assert g.weights is None
     if profile.startswith("global"):
         masks = [g.weight_mask for g in out]
-        kept = sum(m.nnz * (1 if g.conv is not None else g.repeat)
-                   for m, g in zip(masks, out, strict=True))
+        kept = sum(
+            m.nnz * (1 if g.conv is not None else g.repeat) for m, g in zip(masks, out, strict=True)
+        )
         total = sum(g.weight_count for g in out)
         target = float(profile.split(":")[1].split(",")[0])
         # Exact within half the largest number of copies a stored mask stands for.

@@ -43,13 +43,16 @@ def test_json_densities():
     assert data["total"]["weights"] == 784 * 300 + 300 * 100 + 100 * 10
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-m", "lenet300", "-s", "uniform:0"], "density must be in (0, 1]"),
-    (["-m", "lenet300", "-s", "nm:4:2"], "N <= M"),
-    (["-m", "lenet300", "-s", "block:200:0.5"], "larger than"),
-    (["-m", "lenet300", "--tile", "3by3"], "--tile"),
-    (["-m", "lenet300", "--onnx", "x.onnx"], "exactly one"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "lenet300", "-s", "uniform:0"], "density must be in (0, 1]"),
+        (["-m", "lenet300", "-s", "nm:4:2"], "N <= M"),
+        (["-m", "lenet300", "-s", "block:200:0.5"], "larger than"),
+        (["-m", "lenet300", "--tile", "3by3"], "--tile"),
+        (["-m", "lenet300", "--onnx", "x.onnx"], "exactly one"),
+    ],
+)
 def test_bad_input_raises_sod_error(args, message):
     res = run(*args)
     assert isinstance(res.exception, SodError)
@@ -60,17 +63,22 @@ def test_console_script_exit_code_2(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not an onnx file")
     proc = subprocess.run(
-        [sys.executable, "-c", "from sod.cli import main; main()", "workload", "--onnx",
-         str(bad)], capture_output=True, text=True, timeout=120)
+        [sys.executable, "-c", "from sod.cli import main; main()", "workload", "--onnx", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: cannot parse ONNX file")
     assert proc.stderr.count("\n") == 1
 
 
 def test_importing_sod_workload_and_sparsity_does_not_import_torch_or_onnx():
-    code = ("import sys, sod.workload, sod.sparsity, sod.cli.workload; "
-            "bad = [m for m in ('torch', 'onnx') if m in sys.modules]; "
-            "assert not bad, bad; import sod.workload as w; assert callable(w.from_onnx)")
+    code = (
+        "import sys, sod.workload, sod.sparsity, sod.cli.workload; "
+        "bad = [m for m in ('torch', 'onnx') if m in sys.modules]; "
+        "assert not bad, bad; import sod.workload as w; assert callable(w.from_onnx)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -83,11 +91,14 @@ def test_torch_and_onnx_sources(tmp_path):
         "    torch.manual_seed(0)\n"
         "    net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.ReLU(),\n"
         "                              torch.nn.Linear(6, 3))\n"
-        "    return net, (torch.randn(2, 8),)\n")
+        "    return net, (torch.randn(2, 8),)\n"
+    )
     res = run("--torch", f"{src}:build", "--json")
     assert res.exit_code == 0, res.output
     layers = json.loads(res.output)["layers"]
-    assert [(r["layer"], r["m"], r["k"], r["n"]) for r in layers] == [("0", 2, 8, 6),
-                                                                    ("2", 2, 6, 3)]
+    assert [(r["layer"], r["m"], r["k"], r["n"]) for r in layers] == [
+        ("0", 2, 8, 6),
+        ("2", 2, 6, 3),
+    ]
     res = run("--torch", f"{src}:build", "-s", "uniform:0.5", "--json")
     assert [r["weight_density"] for r in json.loads(res.output)["layers"]] == [0.5, 0.5]

@@ -12,12 +12,22 @@ from sod.workload.gemm import Activation, LayerKind, Workload, linear
 from sod.workload.zoo import get_model
 
 
-@pytest.mark.parametrize(("text", "method", "density"), [
-    ("uniform:0.3", "per_layer", 0.3), ("global:10%", "global", 0.1),
-    ("rowbal:0.5", "rowbal", 0.5), ("nm:2:4", "nm", 0.5), ("llama:2:4", "nm", 0.5),
-    ("llama", "rowbal", 0.5), ("bert:0.1", "global", 0.1), ("resnet", "global", 0.2),
-    ("mobilenet", "per_layer", 0.4), ("block:4:0.25", "block", 0.25), ("dense", "none", 1.0),
-])
+@pytest.mark.parametrize(
+    ("text", "method", "density"),
+    [
+        ("uniform:0.3", "per_layer", 0.3),
+        ("global:10%", "global", 0.1),
+        ("rowbal:0.5", "rowbal", 0.5),
+        ("nm:2:4", "nm", 0.5),
+        ("llama:2:4", "nm", 0.5),
+        ("llama", "rowbal", 0.5),
+        ("bert:0.1", "global", 0.1),
+        ("resnet", "global", 0.2),
+        ("mobilenet", "per_layer", 0.4),
+        ("block:4:0.25", "block", 0.25),
+        ("dense", "none", 1.0),
+    ],
+)
 def test_parse(text, method, density):
     p = parse_profile(text)
     assert (p.method, p.density) == (method, pytest.approx(density))
@@ -30,11 +40,26 @@ def test_parse_options_and_auto():
     assert parse_profile("auto", "resnet50").density == pytest.approx(0.2)
 
 
-@pytest.mark.parametrize("text", [
-    "", "foo", "uniform", "uniform:0", "uniform:1.2", "uniform:abc", "nm:4:2", "nm:0:4",
-    "nm:2", "block:0:0.5", "uniform:0.3,weights=gauss", "uniform:0.3,colour=red",
-    "uniform:0.3,act", "auto", "han2015:0.3",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "foo",
+        "uniform",
+        "uniform:0",
+        "uniform:1.2",
+        "uniform:abc",
+        "nm:4:2",
+        "nm:0:4",
+        "nm:2",
+        "block:0:0.5",
+        "uniform:0.3,weights=gauss",
+        "uniform:0.3,colour=red",
+        "uniform:0.3,act",
+        "auto",
+        "han2015:0.3",
+    ],
+)
 def test_parse_errors_are_one_line(text):
     with pytest.raises(SparsityError) as err:
         parse_profile(text, None)
@@ -117,10 +142,15 @@ def test_resnet_first_conv_dense_and_mobilenet_pointwise_only():
 
 def test_llama_2_4_shared_block_mask():
     # A scaled-down LLaMA block (the real one takes seconds): 32 repeats, SwiGLU input.
-    blk = Workload("llama-mini", (
-        linear("block.mlp.up", 256, 688, tokens=4, repeat=32),
-        linear("block.mlp.down", 688, 256, tokens=4, repeat=32,
-               input_activation=Activation.SWIGLU)))
+    blk = Workload(
+        "llama-mini",
+        (
+            linear("block.mlp.up", 256, 688, tokens=4, repeat=32),
+            linear(
+                "block.mlp.down", 688, 256, tokens=4, repeat=32, input_activation=Activation.SWIGLU
+            ),
+        ),
+    )
     w = apply_sparsity(blk, "llama:2:4", seed=0)
     down = next(g for g in w if g.name == "block.mlp.down")
     assert down.repeat == 32 and down.weight_mask.shape == (down.k, down.n)

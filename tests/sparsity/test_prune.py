@@ -46,8 +46,13 @@ def test_row_balanced_uses_activation_norm():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 10**6), st.integers(1, 40), st.integers(1, 10), st.integers(1, 8),
-       st.integers(1, 8))
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 40),
+    st.integers(1, 10),
+    st.integers(1, 8),
+    st.integers(1, 8),
+)
 def test_n_m(seed, k, n, nk, m):
     if nk > m:
         with pytest.raises(SparsityError):
@@ -63,8 +68,13 @@ def test_n_m(seed, k, n, nk, m):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 10**6), st.integers(4, 40), st.integers(4, 40), st.integers(1, 4),
-       st.floats(0.05, 1.0))
+@given(
+    st.integers(0, 10**6),
+    st.integers(4, 40),
+    st.integers(4, 40),
+    st.integers(1, 4),
+    st.floats(0.05, 1.0),
+)
 def test_blocks_whole_and_within_one_block(seed, k, n, b, density):
     w = weights(seed, k, n)
     keep = P.prune_blocks(w, density, b)
@@ -79,8 +89,7 @@ def test_blocks_whole_and_within_one_block(seed, k, n, b, density):
 
 def test_global_exact_and_single_threshold():
     rng = np.random.default_rng(3)
-    layers = [rng.standard_exponential((200, 50)).astype(np.float32) * s
-              for s in (1.0, 0.3, 3.0)]
+    layers = [rng.standard_exponential((200, 50)).astype(np.float32) * s for s in (1.0, 0.3, 3.0)]
     for d in (0.02, 0.3, 0.9):
         keeps = P.prune_global(layers, d)
         total = sum(k.sum() for k in keeps)
@@ -94,8 +103,9 @@ def test_global_exact_and_single_threshold():
 
 def test_global_large_uses_bracket_and_stays_exact():
     rng = np.random.default_rng(4)
-    layers = [rng.standard_exponential(n).astype(np.float32).reshape(-1, 100)
-              for n in (600_000, 400_000)]
+    layers = [
+        rng.standard_exponential(n).astype(np.float32).reshape(-1, 100) for n in (600_000, 400_000)
+    ]
     keeps = P.prune_global(layers, 0.07)
     assert sum(k.sum() for k in keeps) == round(0.07 * 1_000_000)
     big = rng.standard_exponential((3000, 400)).astype(np.float32)

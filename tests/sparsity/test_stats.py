@@ -35,7 +35,7 @@ def brute_tiles(a: np.ndarray, tr: int, tc: int) -> np.ndarray:
     out = np.zeros((nr, nc), dtype=np.int64)
     for i in range(nr):
         for j in range(nc):
-            out[i, j] = a[i * tr:(i + 1) * tr, j * tc:(j + 1) * tc].sum()
+            out[i, j] = a[i * tr : (i + 1) * tr, j * tc : (j + 1) * tc].sum()
     return out
 
 
@@ -65,8 +65,9 @@ def test_counts_match_brute_force(a, tr, tc, tiny_chunks):
         np.testing.assert_array_equal(row_counts(m), a.sum(axis=1))
         np.testing.assert_array_equal(col_counts(m), a.sum(axis=0))
         np.testing.assert_array_equal(tile_counts(m, tr, tc), brute_tiles(a, tr, tc))
-        np.testing.assert_array_equal(tile_counts(m, tr, 8 * (tc % 3 + 1)),
-                                      brute_tiles(a, tr, 8 * (tc % 3 + 1)))
+        np.testing.assert_array_equal(
+            tile_counts(m, tr, 8 * (tc % 3 + 1)), brute_tiles(a, tr, 8 * (tc % 3 + 1))
+        )
         assert sorted(zero_runs(m, axis=0).tolist()) == brute_runs(a)
         assert sorted(zero_runs(m, axis=1).tolist()) == brute_runs(a.T)
     finally:

@@ -107,8 +107,12 @@ def test_safetensors_reader(tmp_path):
     from sod.sparsity.calibration import load_safetensors
 
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
-    header = json.dumps({"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
-                         "__metadata__": {"x": "y"}}).encode()
+    header = json.dumps(
+        {
+            "w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+            "__metadata__": {"x": "y"},
+        }
+    ).encode()
     path = tmp_path / "t.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header + a.tobytes())
     np.testing.assert_array_equal(load_safetensors(path)["w"], a)

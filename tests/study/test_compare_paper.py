@@ -12,12 +12,20 @@ from sod.study.paper import PaperConfig, crossovers, run_paper
 from sod.study.point import sparse_workload
 
 SMALL = PaperConfig(
-    budget_mm2=2.5, workloads=(("lenet5", "lenet5", "han2015"),
-                               ("lenet300", "lenet300", "han2015"),
-                               ("lenet300@90%", "lenet300", "uniform:0.1")),
-    ablation_models=(("lenet5", "han2015"),), sweep_model="lenet5",
-    sweep_densities=(0.1, 0.5, 1.0), pe_ratio_scales=(0.5, 1.0), workers=1,
-    batch_model=("lenet5", "han2015"), batches=(1, 4))
+    budget_mm2=2.5,
+    workloads=(
+        ("lenet5", "lenet5", "han2015"),
+        ("lenet300", "lenet300", "han2015"),
+        ("lenet300@90%", "lenet300", "uniform:0.1"),
+    ),
+    ablation_models=(("lenet5", "han2015"),),
+    sweep_model="lenet5",
+    sweep_densities=(0.1, 0.5, 1.0),
+    pe_ratio_scales=(0.5, 1.0),
+    workers=1,
+    batch_model=("lenet5", "han2015"),
+    batches=(1, 4),
+)
 
 
 def test_compare_sizes_every_architecture_to_the_budget():
@@ -71,24 +79,48 @@ def test_crossover_interpolation():
 
 
 def test_paper_cli_bad_budget():
-    out = subprocess.run([sys.executable, "-m", "sod", "paper", "--budget-mm2", "-1"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "sod", "paper", "--budget-mm2", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "budget" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    out = subprocess.run([sys.executable, "-m", "sod", "paper", "--out", str(blocker / "x")],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "sod", "paper", "--out", str(blocker / "x")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "cannot write to output folder" in out.stderr
     assert "Traceback" not in out.stderr
 
 
 def test_compare_cli_json():
-    out = subprocess.run([sys.executable, "-m", "sod", "compare", "-m", "lenet5",
-                          "--archs", "dense,sparse-on-dense", "--budget-mm2", "2.5",
-                          "-f", "json"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sod",
+            "compare",
+            "-m",
+            "lenet5",
+            "--archs",
+            "dense,sparse-on-dense",
+            "--budget-mm2",
+            "2.5",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data["results"]) == {"dense", "sparse-on-dense"}

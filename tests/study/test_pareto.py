@@ -17,14 +17,17 @@ def brute_force(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     for i in range(len(x)):
         if not ok[i]:
             continue
-        dominated = any(ok[j] and x[j] >= x[i] and y[j] >= y[i] and (x[j] > x[i] or y[j] > y[i])
-                        for j in range(len(x)))
+        dominated = any(
+            ok[j] and x[j] >= x[i] and y[j] >= y[i] and (x[j] > x[i] or y[j] > y[i])
+            for j in range(len(x))
+        )
         out[i] = not dominated
     return out
 
 
-values = st.one_of(st.integers(0, 6).map(float), st.just(float("nan")),
-                   st.floats(0, 10, allow_nan=False))
+values = st.one_of(
+    st.integers(0, 6).map(float), st.just(float("nan")), st.floats(0, 10, allow_nan=False)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -48,10 +51,16 @@ def rows():
     for model in ("lenet5", "bert-base"):
         for arch in ("dense", "sparse-on-dense"):
             for _ in range(6):
-                out.append({"model": model, "arch": arch, "status": "ok",
-                            "seq_len": 128 if model == "bert-base" else None,
-                            "gops_per_w": float(rng.uniform(10, 100)),
-                            "gops_per_mm2": float(rng.uniform(1, 50))})
+                out.append(
+                    {
+                        "model": model,
+                        "arch": arch,
+                        "status": "ok",
+                        "seq_len": 128 if model == "bert-base" else None,
+                        "gops_per_w": float(rng.uniform(10, 100)),
+                        "gops_per_mm2": float(rng.uniform(1, 50)),
+                    }
+                )
     out.append({"model": "lenet5", "arch": "scnn", "status": "failed"})
     return out
 
@@ -59,21 +68,31 @@ def rows():
 def test_front_summary_counts():
     summary = front_summary(rows())
     assert [(s["workload"], s["arch"]) for s in summary] == [
-        ("lenet5", "dense"), ("lenet5", "sparse-on-dense"),
-        ("bert-base seq 128", "dense"), ("bert-base seq 128", "sparse-on-dense")]
+        ("lenet5", "dense"),
+        ("lenet5", "sparse-on-dense"),
+        ("bert-base seq 128", "dense"),
+        ("bert-base seq 128", "sparse-on-dense"),
+    ]
     data = rows()
     for s in summary:
-        sel = [r for r in data if r.get("arch") == s["arch"] and r["status"] == "ok"
-               and r["model"] == s["workload"].split()[0]]
+        sel = [
+            r
+            for r in data
+            if r.get("arch") == s["arch"]
+            and r["status"] == "ok"
+            and r["model"] == s["workload"].split()[0]
+        ]
         assert s["points"] == 6
-        assert s["pareto_points"] == int(pareto_mask([r["gops_per_w"] for r in sel],
-                                                     [r["gops_per_mm2"] for r in sel]).sum())
+        assert s["pareto_points"] == int(
+            pareto_mask([r["gops_per_w"] for r in sel], [r["gops_per_mm2"] for r in sel]).sum()
+        )
         assert s["best_gops_per_w"] == max(r["gops_per_w"] for r in sel)
     for model in ("lenet5", "bert-base seq 128"):
         both = [r for r in summary if r["workload"] == model]
         ok = [r for r in data if r["status"] == "ok" and r["model"] == model.split()[0]]
         assert sum(s["on_overall_front"] for s in both) == int(
-            pareto_mask([r["gops_per_w"] for r in ok], [r["gops_per_mm2"] for r in ok]).sum())
+            pareto_mask([r["gops_per_w"] for r in ok], [r["gops_per_mm2"] for r in ok]).sum()
+        )
 
 
 def test_figure_files(tmp_path: Path):

@@ -11,9 +11,16 @@ from sod.study.store import ResultStore, StoreError, write_csv
 
 
 def record(store: ResultStore, key: str, status: str = "ok", **kw) -> None:
-    store.record(key=key, point_id=kw.pop("point_id", "p-" + key), model_version="v1",
-                 sweep="s", config={"model": "lenet5", "arch": "dense"}, status=status,
-                 metrics=kw.pop("metrics", {"gops_per_w": 1.5, "arch": "dense-32"}), **kw)
+    store.record(
+        key=key,
+        point_id=kw.pop("point_id", "p-" + key),
+        model_version="v1",
+        sweep="s",
+        config={"model": "lenet5", "arch": "dense"},
+        status=status,
+        metrics=kw.pop("metrics", {"gops_per_w": 1.5, "arch": "dense-32"}),
+        **kw,
+    )
 
 
 def test_rows_round_trip_and_wal(tmp_path: Path):
@@ -39,12 +46,14 @@ def test_rows_round_trip_and_wal(tmp_path: Path):
 
 def test_rerecord_replaces_and_latest_by_point_id(tmp_path: Path):
     with ResultStore(tmp_path / "r.sqlite") as store:
-        record(store, "k1", status="error", metrics=None, error="boom", point_id="p",
-               finished_at=1.0)
+        record(
+            store, "k1", status="error", metrics=None, error="boom", point_id="p", finished_at=1.0
+        )
         record(store, "k1", point_id="p", finished_at=2.0)
         assert store.count() == 1 and store.statuses() == {"k1": "ok"}
-        record(store, "k2", point_id="p", finished_at=3.0,
-               metrics={"gops_per_w": 9.0})  # same configuration, newer model version
+        record(
+            store, "k2", point_id="p", finished_at=3.0, metrics={"gops_per_w": 9.0}
+        )  # same configuration, newer model version
         (latest,) = store.latest_by_point_id(["p"])
         assert latest.key == "k2" and latest.metrics == {"gops_per_w": 9.0}
         with pytest.raises(ValueError, match="status"):

@@ -19,8 +19,13 @@ TIMEOUT_S = 240
 
 
 def sod(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sod", *map(str, args)], capture_output=True,
-                          text=True, timeout=TIMEOUT_S, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "sod", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=cwd,
+    )
 
 
 def committed(db: Path) -> dict[str, float]:
@@ -40,9 +45,12 @@ def test_kill_9_loses_nothing_and_resume_completes(make_spec, tmp_path):
     sweep = load_sweep(spec)
     total = len(sweep.points)
     assert total == 96
-    proc = subprocess.Popen([sys.executable, "-m", "sod", "sweep", str(spec), "--workers", "1",
-                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sod", "sweep", str(spec), "--workers", "1", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while len(committed(sweep.db_path)) < 5:
@@ -62,8 +70,10 @@ def test_kill_9_loses_nothing_and_resume_completes(make_spec, tmp_path):
     con = sqlite3.connect(sweep.db_path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # every committed row is whole: a config, a status and (if ok) parseable metrics
-    bad = con.execute("SELECT COUNT(*) FROM points WHERE status = 'ok' AND "
-                      "(metrics IS NULL OR json_valid(metrics) = 0)").fetchone()[0]
+    bad = con.execute(
+        "SELECT COUNT(*) FROM points WHERE status = 'ok' AND "
+        "(metrics IS NULL OR json_valid(metrics) = 0)"
+    ).fetchone()[0]
     con.close()
     assert bad == 0
 
@@ -80,9 +90,13 @@ def test_kill_9_loses_nothing_and_resume_completes(make_spec, tmp_path):
 def test_sigterm_stops_workers_and_keeps_committed_points(make_spec):
     spec = make_spec(budgets_mm2=[1.5, 2.0, 3.0, 4.0, 6.0, 8.0], seeds=[0, 1])
     sweep = load_sweep(spec)
-    proc = subprocess.Popen([sys.executable, "-m", "sod", "sweep", str(spec), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sod", "sweep", str(spec), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while len(committed(sweep.db_path)) < 3:
@@ -120,8 +134,9 @@ def test_sweep_and_results_end_to_end(make_spec, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "ran 8 (4 ok, 4 failed, 0 errors)" in out.stdout
     assert "too small" in out.stdout  # failures are reported with their message
-    res = sod("results", spec, "--csv", tmp_path / "out" / "r.csv",
-              "--figure", tmp_path / "out" / "front")
+    res = sod(
+        "results", spec, "--csv", tmp_path / "out" / "r.csv", "--figure", tmp_path / "out" / "front"
+    )
     assert res.returncode == 0, res.stderr
     assert "4 ok, 4 failed, 0 errors, 0 not run" in res.stdout
     with (tmp_path / "out" / "r.csv").open() as fh:
@@ -138,11 +153,14 @@ def test_sweep_and_results_end_to_end(make_spec, tmp_path):
     assert (tmp_path / "spec.csv").exists() and (tmp_path / "spec-pareto.png").exists()
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("workloads: [lenet5]\narchitectures: [dense]\nbudget: [1]\n", "'budget': unknown key"),
-    ("workloads: [lenet5]\narchitectures: [dense]\nseeds: [zero]\n", "'seeds[0]'"),
-    ("workloads: [lenet5]\narchitectures: []\n", "'architectures': empty axis"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("workloads: [lenet5]\narchitectures: [dense]\nbudget: [1]\n", "'budget': unknown key"),
+        ("workloads: [lenet5]\narchitectures: [dense]\nseeds: [zero]\n", "'seeds[0]'"),
+        ("workloads: [lenet5]\narchitectures: []\n", "'architectures': empty axis"),
+    ],
+)
 def test_bad_spec_exits_2_with_one_line(tmp_path, body, expected):
     spec = tmp_path / "bad.yaml"
     spec.write_text(body)
@@ -169,8 +187,9 @@ def test_cli_bad_options_and_unreachable_scheduler(make_spec):
 def test_cli_on_a_dask_scheduler(make_spec):
     distributed = pytest.importorskip("distributed")
     spec = make_spec(workloads=["lenet300"], budgets_mm2=[3.0])
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  protocol="tcp", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://")
         out = sod("sweep", spec, "--scheduler", cluster.scheduler_address)
     assert out.returncode == 0, out.stderr

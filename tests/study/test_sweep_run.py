@@ -29,8 +29,12 @@ def test_run_resume_and_failed_points(make_spec):
     spec = make_spec(budgets_mm2=[0.05, 4.0])
     sweep = load_sweep(spec)
     seen = []
-    report = run_sweep(sweep, InlineExecutor(), on_start=lambda total, todo: seen.append(
-        (total, todo)), on_result=lambda outcome, point: seen.append(outcome["status"]))
+    report = run_sweep(
+        sweep,
+        InlineExecutor(),
+        on_start=lambda total, todo: seen.append((total, todo)),
+        on_result=lambda outcome, point: seen.append(outcome["status"]),
+    )
     assert seen[0] == (16, 16) and len(seen) == 17
     assert (report.ran, report.ok, report.failed, report.errors) == (16, 8, 8, 0)
     assert report.complete
@@ -40,8 +44,7 @@ def test_run_resume_and_failed_points(make_spec):
     stored = metrics_by_config(sweep)
     for point in sweep.points:  # stored numbers are the evaluator's numbers
         if point.config["budget_mm2"] == 4.0:
-            assert stored[point.point_id] == pytest.approx(
-                evaluate_point(point.evaluation_input()))
+            assert stored[point.point_id] == pytest.approx(evaluate_point(point.evaluation_input()))
     again = run_sweep(load_sweep(spec), InlineExecutor())
     assert (again.already_done, again.ran) == (16, 0) and again.complete
     retry = run_sweep(load_sweep(spec), InlineExecutor(), retry_failed=True)
@@ -89,13 +92,19 @@ def test_local_executor_rejects_bad_worker_count():
 
 def test_dask_local_cluster(make_spec):
     distributed = pytest.importorskip("distributed")
-    spec = make_spec(workloads=["lenet300", "lenet5"], budgets_mm2=[3.0],
-                     sparsity=["uniform:0.3"])
-    reference = load_sweep(make_spec("reference", workloads=["lenet300", "lenet5"],
-                                     budgets_mm2=[3.0], sparsity=["uniform:0.3"]))
+    spec = make_spec(workloads=["lenet300", "lenet5"], budgets_mm2=[3.0], sparsity=["uniform:0.3"])
+    reference = load_sweep(
+        make_spec(
+            "reference",
+            workloads=["lenet300", "lenet5"],
+            budgets_mm2=[3.0],
+            sparsity=["uniform:0.3"],
+        )
+    )
     run_sweep(reference, InlineExecutor())
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         executor = DaskExecutor(cluster.scheduler_address, max_chunk=1)
         try:
             assert executor.slots == 2
@@ -110,6 +119,8 @@ def test_dask_local_cluster(make_spec):
 def test_unreachable_scheduler_fails_fast():
     pytest.importorskip("distributed")
     start = time.perf_counter()
-    with pytest.raises(SweepError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"):
+    with pytest.raises(
+        SweepError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+    ):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=1.0)
     assert time.perf_counter() - start < 10

@@ -32,16 +32,26 @@ def test_grid_size_and_order(make_spec):
     sweep = load_sweep(make_spec(seeds=[0, 1], nodes_nm=[45, 22]))
     assert len(sweep.points) == 2 * 2 * 2 * 2 * 2 * 2
     first = sweep.points[0].config
-    assert first == {"model": "lenet300", "batch": 1, "seq_len": None,
-                     "sparsity": "uniform:0.3", "seed": 0, "arch": "dense",
-                     "budget_mm2": 2.0, "node_nm": 45}
+    assert first == {
+        "model": "lenet300",
+        "batch": 1,
+        "seq_len": None,
+        "sparsity": "uniform:0.3",
+        "seed": 0,
+        "arch": "dense",
+        "budget_mm2": 2.0,
+        "node_nm": 45,
+    }
     assert len({p.key for p in sweep.points}) == len(sweep.points)
     assert sweep.db_path == make_spec(seeds=[0, 1], nodes_nm=[45, 22]).with_suffix(".sqlite")
 
 
 def test_defaults_and_scalar_shorthand(make_spec):
-    sweep = load_sweep(make_spec(drop=("sparsity", "budgets_mm2"), workloads="lenet5",
-                                 architectures="dense", seeds=3))
+    sweep = load_sweep(
+        make_spec(
+            drop=("sparsity", "budgets_mm2"), workloads="lenet5", architectures="dense", seeds=3
+        )
+    )
     assert len(sweep.points) == 1
     c = sweep.points[0].config
     assert (c["sparsity"], c["budget_mm2"], c["seed"], c["node_nm"]) == ("dense", None, 3, 45)
@@ -53,31 +63,41 @@ def test_duplicates_are_removed_and_aliases_canonical(make_spec):
 
 
 def test_transformer_seq_len_is_explicit(make_spec):
-    sweep = load_sweep(make_spec(workloads=["bert-base", {"model": "bert-base", "seq_len": 64}],
-                                 sparsity=["bert:0.3"], architectures=["dense"],
-                                 budgets_mm2=[4.0]))
+    sweep = load_sweep(
+        make_spec(
+            workloads=["bert-base", {"model": "bert-base", "seq_len": 64}],
+            sparsity=["bert:0.3"],
+            architectures=["dense"],
+            budgets_mm2=[4.0],
+        )
+    )
     assert [p.config["seq_len"] for p in sweep.points] == [128, 64]
 
 
-@pytest.mark.parametrize(("fields", "names"), [
-    ({"budget": [1.0]}, ["'budget'", "unknown key"]),
-    ({"workloads": [{"model": "lenet5", "batchsize": 2}]}, ["workloads[0].batchsize",
-                                                            "unknown key"]),
-    ({"budgets_mm2": ["big"]}, ["budgets_mm2[0]"]),
-    ({"budgets_mm2": [-1.0]}, ["budgets_mm2[0]", "greater than 0"]),
-    ({"seeds": [1.5]}, ["seeds[0]"]),
-    ({"seeds": ["1"]}, ["seeds[0]"]),
-    ({"workloads": [{"model": "lenet5", "batch": 0}]}, ["workloads[0].batch"]),
-    ({"architectures": []}, ["'architectures'", "empty"]),
-    ({"sparsity": []}, ["'sparsity'", "empty"]),
-    ({"workloads": []}, ["'workloads'", "empty"]),
-    ({"nodes_nm": [65]}, ["nodes_nm", "65 nm is not a supported node"]),
-    ({"version_policy": "never"}, ["version_policy"]),
-    ({"workloads": ["resnet9000"]}, ["workloads[0]", "unknown model"]),
-    ({"workloads": [{"model": "lenet5", "seq_len": 64}]}, ["workloads[0]", "transformers"]),
-    ({"architectures": ["dense", "nope.yaml"]}, ["architectures[1]", "nope.yaml"]),
-    ({"sparsity": ["uniform:0.3", "bogus:1"]}, ["sparsity[1]"]),
-])
+@pytest.mark.parametrize(
+    ("fields", "names"),
+    [
+        ({"budget": [1.0]}, ["'budget'", "unknown key"]),
+        (
+            {"workloads": [{"model": "lenet5", "batchsize": 2}]},
+            ["workloads[0].batchsize", "unknown key"],
+        ),
+        ({"budgets_mm2": ["big"]}, ["budgets_mm2[0]"]),
+        ({"budgets_mm2": [-1.0]}, ["budgets_mm2[0]", "greater than 0"]),
+        ({"seeds": [1.5]}, ["seeds[0]"]),
+        ({"seeds": ["1"]}, ["seeds[0]"]),
+        ({"workloads": [{"model": "lenet5", "batch": 0}]}, ["workloads[0].batch"]),
+        ({"architectures": []}, ["'architectures'", "empty"]),
+        ({"sparsity": []}, ["'sparsity'", "empty"]),
+        ({"workloads": []}, ["'workloads'", "empty"]),
+        ({"nodes_nm": [65]}, ["nodes_nm", "65 nm is not a supported node"]),
+        ({"version_policy": "never"}, ["version_policy"]),
+        ({"workloads": ["resnet9000"]}, ["workloads[0]", "unknown model"]),
+        ({"workloads": [{"model": "lenet5", "seq_len": 64}]}, ["workloads[0]", "transformers"]),
+        ({"architectures": ["dense", "nope.yaml"]}, ["architectures[1]", "nope.yaml"]),
+        ({"sparsity": ["uniform:0.3", "bogus:1"]}, ["sparsity[1]"]),
+    ],
+)
 def test_bad_specs_name_the_field(make_spec, fields, names):
     message = error_of(make_spec, **fields)
     for name in names:
@@ -103,8 +123,9 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path):
 
 
 def test_arch_file_relative_to_spec_and_key_follows_its_content(make_spec, tmp_path):
-    arch = yaml.safe_load((Path(__file__).parents[2] / "src/sod/arch/presets/"
-                           "sparse-on-dense.yaml").read_text())
+    arch = yaml.safe_load(
+        (Path(__file__).parents[2] / "src/sod/arch/presets/sparse-on-dense.yaml").read_text()
+    )
     arch_path = tmp_path / "my-sod.yaml"
     arch_path.write_text(yaml.safe_dump(arch))
     spec = make_spec(architectures=["my-sod.yaml"], version_policy="release")
@@ -136,8 +157,14 @@ def test_default_policy_is_code(make_spec):
 
 def test_code_fingerprint_tracks_model_files_only(tmp_path: Path):
     root = tmp_path / "sod"
-    for rel in ("models/dense.py", "tech/data/t.yaml", "cli/run.py", "report/x.py",
-                "study/point.py", "study/sweep.py"):
+    for rel in (
+        "models/dense.py",
+        "tech/data/t.yaml",
+        "cli/run.py",
+        "report/x.py",
+        "study/point.py",
+        "study/sweep.py",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x = 1\n")
     base = code_fingerprint(root)
@@ -169,12 +196,14 @@ def test_plan_groups_points_by_workload(make_spec):
 
 
 def test_per_workload_sparsity_replaces_the_axis(make_spec):
-    sweep = load_sweep(make_spec(workloads=[{"model": "lenet5", "sparsity": "nm:2:4"},
-                                            "lenet300"],
-                                 sparsity=["uniform:0.3", "uniform:0.1"]))
+    sweep = load_sweep(
+        make_spec(
+            workloads=[{"model": "lenet5", "sparsity": "nm:2:4"}, "lenet300"],
+            sparsity=["uniform:0.3", "uniform:0.1"],
+        )
+    )
     pairs = {(p.config["model"], p.config["sparsity"]) for p in sweep.points}
-    assert pairs == {("lenet5", "nm:2:4"), ("lenet300", "uniform:0.3"),
-                     ("lenet300", "uniform:0.1")}
+    assert pairs == {("lenet5", "nm:2:4"), ("lenet300", "uniform:0.3"), ("lenet300", "uniform:0.1")}
     assert len(sweep.points) == 3 * 2 * 2 and sweep.duplicates == 0
     message = error_of(make_spec, workloads=[{"model": "lenet5", "sparsity": ["nm:2:4", "x:1"]}])
     assert "workloads[0].sparsity[1]" in message
@@ -182,26 +211,36 @@ def test_per_workload_sparsity_replaces_the_axis(make_spec):
     assert "workloads[0].sparsity" in message and "empty" in message
 
 
-@pytest.mark.parametrize("example", sorted(
-    (Path(__file__).parents[2] / "examples").glob("sweep-*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "example",
+    sorted((Path(__file__).parents[2] / "examples").glob("sweep-*.yaml")),
+    ids=lambda p: p.name,
+)
 def test_examples_are_valid(example):
     sweep = load_sweep(example)
     assert sweep.points and sweep.duplicates == 0
 
 
 @settings(max_examples=25, deadline=None)
-@given(budgets=st.lists(st.sampled_from([None, 1.0, 2.0, 4.5]), min_size=1, max_size=4),
-       nodes=st.lists(st.sampled_from([None, 45, 22, 7]), min_size=1, max_size=3),
-       seeds=st.lists(st.integers(0, 3), min_size=1, max_size=3),
-       archs=st.lists(st.sampled_from(["dense", "sparse-on-dense"]), min_size=1, max_size=2))
+@given(
+    budgets=st.lists(st.sampled_from([None, 1.0, 2.0, 4.5]), min_size=1, max_size=4),
+    nodes=st.lists(st.sampled_from([None, 45, 22, 7]), min_size=1, max_size=3),
+    seeds=st.lists(st.integers(0, 3), min_size=1, max_size=3),
+    archs=st.lists(st.sampled_from(["dense", "sparse-on-dense"]), min_size=1, max_size=2),
+)
 def test_grid_is_the_product_and_keys_do_not_depend_on_order(budgets, nodes, seeds, archs):
-    base = {"workloads": ["lenet300"], "sparsity": ["uniform:0.3"], "architectures": archs,
-            "budgets_mm2": budgets, "nodes_nm": nodes, "seeds": seeds}
+    base = {
+        "workloads": ["lenet300"],
+        "sparsity": ["uniform:0.3"],
+        "architectures": archs,
+        "budgets_mm2": budgets,
+        "nodes_nm": nodes,
+        "seeds": seeds,
+    }
     points, dups = expand(parse_spec(base), Path("."), version="v")
     # node None means the architecture's own (45 nm): the same point as 45
     distinct_nodes = len({45 if n is None else n for n in nodes})
-    assert len(points) == (len(set(archs)) * len(set(budgets)) * distinct_nodes
-                           * len(set(seeds)))
+    assert len(points) == (len(set(archs)) * len(set(budgets)) * distinct_nodes * len(set(seeds)))
     assert len(points) + dups == len(archs) * len(budgets) * len(nodes) * len(seeds)
     shuffled = {**base, **{k: list(reversed(v)) for k, v in base.items()}}
     again, _ = expand(parse_spec(shuffled), Path("."), version="v")

@@ -9,8 +9,13 @@ from sod.tech.scaling import BASE_FILE
 
 
 def sod(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sod", *args], capture_output=True, text=True,
-                          timeout=120, env={"COLUMNS": "200", "PATH": ""})
+    return subprocess.run(
+        [sys.executable, "-m", "sod", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
 
 
 def test_show_prints_numbers_with_sources():
@@ -26,8 +31,9 @@ def test_show_prints_numbers_with_sources():
 def test_show_bad_node_and_bad_file(tmp_path):
     out = sod("tech", "show", "12")
     assert out.returncode == 2
-    assert out.stderr.strip() == ("error: unknown technology node 12nm "
-                                  "(known: 45nm, 32nm, 28nm, 22nm, 16nm, 7nm)")
+    assert out.stderr.strip() == (
+        "error: unknown technology node 12nm (known: 45nm, 32nm, 28nm, 22nm, 16nm, 7nm)"
+    )
     data = yaml.safe_load(BASE_FILE.read_text())
     data["energy_pj"]["int8_mult"]["value"] = -1
     path = tmp_path / "t.yaml"

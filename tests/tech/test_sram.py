@@ -11,8 +11,12 @@ from sod.tech import TechnologyError, fit_power_law, load_technology, sram_array
 from sod.tech.model import Technology
 
 # REFERENCES.md §3 (CACTI 7, itrs-hp, 64-bit port): KB -> (45 read pJ, 45 mm², 22 read, 22 mm²)
-TABLE = {8: (5.29, 0.026, 1.50, 0.0063), 64: (29.0, 0.184, 4.69, 0.056),
-         256: (40.6, 0.796, 9.93, 0.208), 1024: (67.7, 3.17, 18.4, 0.81)}
+TABLE = {
+    8: (5.29, 0.026, 1.50, 0.0063),
+    64: (29.0, 0.184, 4.69, 0.056),
+    256: (40.6, 0.796, 9.93, 0.208),
+    1024: (67.7, 3.17, 18.4, 0.81),
+}
 
 
 @pytest.mark.parametrize("kb", sorted(TABLE))
@@ -64,8 +68,12 @@ def test_extrapolation_is_flagged_and_continuous():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(1024, 64 * 1024 * 1024), st.floats(1.01, 4.0),
-       st.sampled_from([45, 32, 28, 22, 16, 7]), st.sampled_from([32, 64, 128, 256, 512]))
+@given(
+    st.floats(1024, 64 * 1024 * 1024),
+    st.floats(1.01, 4.0),
+    st.sampled_from([45, 32, 28, 22, 16, 7]),
+    st.sampled_from([32, 64, 128, 256, 512]),
+)
 def test_area_and_read_energy_grow_with_capacity(cap, factor, node, port):
     tech = load_technology(node)
     vals, _ = sram_arrays(tech, [cap, cap * factor], port)

@@ -44,8 +44,13 @@ def test_every_number_has_a_known_source_and_mark():
 
 
 # REFERENCES.md §2: Stillmaker–Baas factors (area, energy) from 45 nm, at 0.8 V.
-REFERENCE_FACTORS = {32: (0.460, 0.659), 28: (0.377, 0.513), 22: (0.252, 0.294),
-                     16: (0.190, 0.174), 7: (0.059, 0.094)}
+REFERENCE_FACTORS = {
+    32: (0.460, 0.659),
+    28: (0.377, 0.513),
+    22: (0.252, 0.294),
+    16: (0.190, 0.174),
+    7: (0.059, 0.094),
+}
 
 
 @pytest.mark.parametrize("node", sorted(REFERENCE_FACTORS))
@@ -57,7 +62,8 @@ def test_node_factors_match_stillmaker_baas(node):
 
 def test_factors_compose_and_invert():
     assert logic_energy_factor(45, 7) == pytest.approx(
-        logic_energy_factor(45, 16) * logic_energy_factor(16, 7))
+        logic_energy_factor(45, 16) * logic_energy_factor(16, 7)
+    )
     assert logic_area_factor(16, 45) == pytest.approx(1 / logic_area_factor(45, 16))
 
 

@@ -16,16 +16,25 @@ def im2col_reference(x, kh, kw, stride, pad, dilation):
     cols = []
     for oy in range(oh):
         for ox in range(ow):
-            patch = xp[:, oy * stride: oy * stride + dilation * (kh - 1) + 1: dilation,
-                       ox * stride: ox * stride + dilation * (kw - 1) + 1: dilation]
+            patch = xp[
+                :,
+                oy * stride : oy * stride + dilation * (kh - 1) + 1 : dilation,
+                ox * stride : ox * stride + dilation * (kw - 1) + 1 : dilation,
+            ]
             cols.append(patch.reshape(-1))
     return np.array(cols)
 
 
-@pytest.mark.parametrize(("h", "k", "s", "p", "d", "g"), [
-    (9, 3, 1, 1, 1, 1), (10, 3, 2, 0, 1, 1), (11, 5, 3, 2, 1, 2), (12, 3, 1, 2, 2, 1),
-    (7, 3, 2, 1, 1, 4),
-])
+@pytest.mark.parametrize(
+    ("h", "k", "s", "p", "d", "g"),
+    [
+        (9, 3, 1, 1, 1, 1),
+        (10, 3, 2, 0, 1, 1),
+        (11, 5, 3, 2, 1, 2),
+        (12, 3, 1, 2, 2, 1),
+        (7, 3, 2, 1, 1, 4),
+    ],
+)
 def test_conv_gemm_computes_the_convolution(h, k, s, p, d, g):
     rng = np.random.default_rng(0)
     cin, cout = 4, 8
@@ -37,17 +46,19 @@ def test_conv_gemm_computes_the_convolution(h, k, s, p, d, g):
     assert gemm.k == cin // g * k * k and gemm.n == cout // g
     # GEMM per group == direct convolution.
     for gi in range(g):
-        xs = x[gi * (cin // g):(gi + 1) * (cin // g)]
+        xs = x[gi * (cin // g) : (gi + 1) * (cin // g)]
         a = im2col_reference(xs, k, k, s, p, d)
-        w = wt[gi * gemm.n:(gi + 1) * gemm.n].reshape(gemm.n, -1).T
+        w = wt[gi * gemm.n : (gi + 1) * gemm.n].reshape(gemm.n, -1).T
         assert a.shape == (gemm.m, gemm.k) and w.shape == (gemm.k, gemm.n)
         out = a @ w
         # direct: sum over window
         xp = np.pad(xs, ((0, 0), (p, p), (p, p)))
         for oy in range(out_h):
             for ox in range(out_h):
-                win = xp[:, oy * s: oy * s + d * (k - 1) + 1: d, ox * s: ox * s + d * (k - 1) + 1: d]
-                direct = (win[None] * wt[gi * gemm.n:(gi + 1) * gemm.n]).sum(axis=(1, 2, 3))
+                win = xp[
+                    :, oy * s : oy * s + d * (k - 1) + 1 : d, ox * s : ox * s + d * (k - 1) + 1 : d
+                ]
+                direct = (win[None] * wt[gi * gemm.n : (gi + 1) * gemm.n]).sum(axis=(1, 2, 3))
                 assert np.array_equal(out[oy * out_h + ox], direct)
 
 
@@ -65,12 +76,15 @@ def test_linear_and_attention():
     assert not qk.w_is_weight and not pv.w_is_weight and qk.weight_count == 0
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"in_channels": 3, "out_channels": 8, "groups": 2},
-    {"in_channels": 4, "out_channels": 6, "groups": 4},
-    {"in_channels": 0, "out_channels": 8},
-    {"in_channels": 4, "out_channels": 8, "kernel": 9},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"in_channels": 3, "out_channels": 8, "groups": 2},
+        {"in_channels": 4, "out_channels": 6, "groups": 4},
+        {"in_channels": 0, "out_channels": 8},
+        {"in_channels": 4, "out_channels": 8, "kernel": 9},
+    ],
+)
 def test_impossible_convs(kwargs):
     args = {"name": "bad", "in_h": 5, "in_w": 5, "kernel": 3, **kwargs}
     with pytest.raises(WorkloadError, match="bad"):

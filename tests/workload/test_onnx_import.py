@@ -47,8 +47,9 @@ def exported(tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "net.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), str(path), dynamo=False, input_names=["x"],
-                          dynamic_axes={"x": {0: "batch"}})
+        torch.onnx.export(
+            net, (x,), str(path), dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "batch"}}
+        )
     return net, x, path
 
 
@@ -85,7 +86,9 @@ def test_dynamic_batch_and_synthetic_acts(exported):
 
 def test_constant_node_weights_and_attention(tmp_path):
     w1 = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], dtype=np.float32)  # (k=2, n=3)
-    w2 = np.array([[0.0, 1.0, 0.0, 0.0]] * 3, dtype=np.float32)  # k=3 × n=4; stored transposed (transB)
+    w2 = np.array(
+        [[0.0, 1.0, 0.0, 0.0]] * 3, dtype=np.float32
+    )  # k=3 × n=4; stored transposed (transB)
     nodes = [
         helper.make_node("Constant", [], ["W1"], value=numpy_helper.from_array(w1, "W1")),
         helper.make_node("MatMul", ["x", "W1"], ["h"], name="mm"),
@@ -94,13 +97,19 @@ def test_constant_node_weights_and_attention(tmp_path):
         helper.make_node("MatMul", ["q", "kt"], ["s"], name="qk"),
     ]
     graph = helper.make_graph(
-        nodes, "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2]),
-         helper.make_tensor_value_info("q", TensorProto.FLOAT, [3, 7, 5]),
-         helper.make_tensor_value_info("kt", TensorProto.FLOAT, [3, 5, 7])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
-         helper.make_tensor_value_info("s", TensorProto.FLOAT, [3, 7, 7])],
-        initializer=[numpy_helper.from_array(w2.T.copy(), "W2")])
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2]),
+            helper.make_tensor_value_info("q", TensorProto.FLOAT, [3, 7, 5]),
+            helper.make_tensor_value_info("kt", TensorProto.FLOAT, [3, 5, 7]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("s", TensorProto.FLOAT, [3, 7, 7]),
+        ],
+        initializer=[numpy_helper.from_array(w2.T.copy(), "W2")],
+    )
     path = tmp_path / "c.onnx"
     onnx.save(helper.make_model(graph), str(path))
     w = from_onnx(path, batch=4)
@@ -120,9 +129,12 @@ def test_bad_files(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(WorkloadError, match="does not exist"):
         from_onnx(tmp_path / "missing.onnx")
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
     empty = tmp_path / "relu.onnx"
     onnx.save(helper.make_model(graph), str(empty))
     with pytest.raises(WorkloadError, match="no Conv, Gemm or MatMul"):

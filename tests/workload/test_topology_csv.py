@@ -45,8 +45,10 @@ def test_rows_without_trailing_comma():
 
 
 def test_depthwise_dp_rows():
-    text = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-            "Num Filter, Strides,\nConvDP1, 114, 114, 3, 3, 32, 1, 1,\n")
+    text = (
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+        "Num Filter, Strides,\nConvDP1, 114, 114, 3, 3, 32, 1, 1,\n"
+    )
     (g,) = parse_topology(text).gemms
     assert (g.m, g.k, g.n, g.repeat) == (112 * 112, 9, 1, 32)
 
@@ -69,18 +71,21 @@ def test_roundtrip_conv_format(model, tmp_path):
     assert read_topology(path).macs == w.macs
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "empty"),
-    ("Layer, M, N, K,\n", "no layers"),
-    ("Layer, M, N, K,\nfc, 1, 2,\n", "got 3 fields"),
-    ("Layer, M, N, K,\nfc, 1, x, 3,\n", "N 'x' is not an integer"),
-    ("Layer, M, N, K,\nfc, 1, 0, 3,\n", "N must be positive"),
-    ("Layer, M, N, K,\nfc, 1, 2, 3, 5:4,\n", "0 < N <= M"),
-    ("Layer, M, N, K,\nfc, 1, 2, 3,\nfc, 1, 2, 3,\n", "more than once"),
-    (CONV.splitlines()[0] + "\nc, 5, 5, 7, 7, 1, 1, 1,\n", "larger than ifmap"),
-    (CONV.splitlines()[0] + "\nc, 5, 5, 3, 3, 1, 1,\n", "conv row needs"),
-    (CONV.splitlines()[0] + "\nc, 5, 5, 3\n", "line 2"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("Layer, M, N, K,\n", "no layers"),
+        ("Layer, M, N, K,\nfc, 1, 2,\n", "got 3 fields"),
+        ("Layer, M, N, K,\nfc, 1, x, 3,\n", "N 'x' is not an integer"),
+        ("Layer, M, N, K,\nfc, 1, 0, 3,\n", "N must be positive"),
+        ("Layer, M, N, K,\nfc, 1, 2, 3, 5:4,\n", "0 < N <= M"),
+        ("Layer, M, N, K,\nfc, 1, 2, 3,\nfc, 1, 2, 3,\n", "more than once"),
+        (CONV.splitlines()[0] + "\nc, 5, 5, 7, 7, 1, 1, 1,\n", "larger than ifmap"),
+        (CONV.splitlines()[0] + "\nc, 5, 5, 3, 3, 1, 1,\n", "conv row needs"),
+        (CONV.splitlines()[0] + "\nc, 5, 5, 3\n", "line 2"),
+    ],
+)
 def test_malformed(text, message):
     with pytest.raises(WorkloadError, match=message):
         parse_topology(text, source="t.csv")

@@ -67,8 +67,10 @@ def test_training_is_real(trained):
 def test_import_matches_torch(trained):
     net, xb, _ = trained
     captured = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, i[0]))
-             for n, m in net.named_children()]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, i[0]))
+        for n, m in net.named_children()
+    ]
     with torch.no_grad():
         net(xb)
     for h in hooks:
@@ -88,8 +90,11 @@ def test_import_matches_torch(trained):
             groups = mod.groups
             out_h = x.shape[2]  # stride 1, same padding
             assert (g.m, g.k, g.n, g.repeat) == (
-                xb.shape[0] * out_h * x.shape[3], mod.in_channels // groups * 9,
-                mod.out_channels // groups, groups)
+                xb.shape[0] * out_h * x.shape[3],
+                mod.in_channels // groups * 9,
+                mod.out_channels // groups,
+                groups,
+            )
             # Weights: torch (O, C/g, 3, 3) -> per group W = w_g.reshape(n, -1).T
             wt = mod.weight.detach().numpy().reshape(groups, g.n, -1).transpose(0, 2, 1)
             np.testing.assert_array_equal(g.weights.reshape(groups, g.k, g.n), wt)
@@ -102,12 +107,17 @@ def test_import_matches_torch(trained):
         else:
             assert (g.m, g.k, g.n) == (xb.shape[0], mod.in_features, mod.out_features)
             np.testing.assert_array_equal(g.weights, mod.weight.detach().numpy().T)
-            np.testing.assert_array_equal(g.act_mask.to_bool(),
-                                          (x.reshape(x.shape[0], -1) != 0).numpy())
+            np.testing.assert_array_equal(
+                g.act_mask.to_bool(), (x.reshape(x.shape[0], -1) != 0).numpy()
+            )
         assert g.act_density == pytest.approx(g.act_mask.density)
     acts = {g.name: g.input_activation for g in w}
-    assert acts == {"conv1": Activation.NONE, "conv2": Activation.RELU,
-                    "fc1": Activation.RELU, "fc2": Activation.RELU}
+    assert acts == {
+        "conv1": Activation.NONE,
+        "conv2": Activation.RELU,
+        "fc1": Activation.RELU,
+        "fc2": Activation.RELU,
+    }
 
 
 def test_keep_profile_preserves_import_and_uniform_reprunes(trained):
@@ -168,7 +178,8 @@ def test_failing_model_is_one_line_error():
 
 def test_module_callable_spec(tmp_path):
     src = tmp_path / "mymodel.py"
-    src.write_text(textwrap.dedent("""
+    src.write_text(
+        textwrap.dedent("""
         import torch
         def build():
             torch.manual_seed(0)
@@ -176,7 +187,8 @@ def test_module_callable_spec(tmp_path):
                                        torch.nn.Linear(4, 2)), (torch.ones(3, 6),)
         def broken():
             raise ValueError("no weights here")
-    """))
+    """)
+    )
     w = from_torch(f"{src}:build")
     assert [(g.name, g.m, g.k, g.n) for g in w] == [("0", 3, 6, 4), ("2", 3, 4, 2)]
     assert w.gemms[1].input_activation == Activation.RELU

@@ -32,11 +32,13 @@ def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:
     """Validate a mapping into the architecture class its ``kind`` names."""
     if not isinstance(data, dict):
         raise ArchitectureError(
-            f"{source}: expected a mapping of fields, got {type(data).__name__}")
+            f"{source}: expected a mapping of fields, got {type(data).__name__}"
+        )
     kind = data.get("kind")
     if kind not in ARCH_KINDS:
         raise ArchitectureError(
-            f"{source}: field 'kind': {kind!r} is not one of {', '.join(ARCH_KINDS)}")
+            f"{source}: field 'kind': {kind!r} is not one of {', '.join(ARCH_KINDS)}"
+        )
     try:
         arch = ARCH_KINDS[kind].model_validate(data)
     except ValidationError as err:
@@ -54,7 +56,8 @@ def _check_formats(arch: ArchBase, source: str) -> None:
             if value not in FORMATS:
                 raise ArchitectureError(
                     f"{source}: field {field!r}: unknown format {value!r}; choose from: "
-                    f"{', '.join(FORMATS)}")
+                    f"{', '.join(FORMATS)}"
+                )
 
 
 def preset_text(name: str) -> str:
@@ -71,7 +74,8 @@ def load_arch(name_or_path: str | Path, **overrides: Any) -> ArchBase:
         if not path.exists():
             raise ArchitectureError(
                 f"unknown architecture {text_name!r}: not a preset ({', '.join(PRESET_NAMES)}) "
-                "and no such file")
+                "and no such file"
+            )
         data = read_yaml_mapping(path, "architecture file", ArchitectureError)
         source = str(path)
     if isinstance(data, dict):

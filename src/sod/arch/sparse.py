@@ -29,19 +29,28 @@ class SCNNArch(ArchBase):
     mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
     accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
     crossbar_buffering: Literal["deep", "none"] = Field(
-        "deep", description="accumulator-bank input queues: 'deep' (a bank retires one "
+        "deep",
+        description="accumulator-bank input queues: 'deep' (a bank retires one "
         "product per cycle from a queue; conflicts cost only when a bank falls behind and "
-        "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)")
+        "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)",
+    )
     fc_mapping: Literal["plane", "channels"] = Field(
-        "plane", description="FC/attention GEMMs: 'plane' = a 1x1 convolution over a plane "
+        "plane",
+        description="FC/attention GEMMs: 'plane' = a 1x1 convolution over a plane "
         "of the m rows, tiled like any plane (a batch-1 FC layer runs on one PE); "
         "'channels' = input channels split over the PEs, each PE holding the whole plane of "
         "its slice, partial outputs added up (a sensitivity option, not SCNN's published "
-        "mapping)")
+        "mapping)",
+    )
     out_channel_group: int = Field(
-        8, gt=0, description="output channels per group (Kc); PEs synchronize per group")
-    index_bits: int = Field(4, gt=0, le=32, description="zero-run index width of the "
-                            "compressed weight/activation streams")
+        8, gt=0, description="output channels per group (Kc); PEs synchronize per group"
+    )
+    index_bits: int = Field(
+        4,
+        gt=0,
+        le=32,
+        description="zero-run index width of the compressed weight/activation streams",
+    )
 
     @property
     def pe_count(self) -> int:
@@ -59,8 +68,10 @@ class SparTenArch(ArchBase):
     units_per_cluster: int = Field(32, gt=0, description="compute units (one MAC each)")
     chunk_bits: int = Field(128, gt=0, description="bitmask chunk length")
     load_balance: Literal["none", "gb-s"] = Field(
-        "gb-s", description="filter-to-unit assignment: natural order, or GB-S "
-        "(sort filters by density, deal them boustrophedon)")
+        "gb-s",
+        description="filter-to-unit assignment: natural order, or GB-S "
+        "(sort filters by density, deal them boustrophedon)",
+    )
 
     @property
     def pe_count(self) -> int:
@@ -81,10 +92,19 @@ class IndexMatchArch(ArchBase):
     kind: Literal["index_match"] = "index_match"
     pe_rows: int = Field(16, gt=0)
     pe_cols: int = Field(16, gt=0)
-    window: int = Field(4, gt=0, le=64, description="index entries per operand compared "
-                        "per cycle per PE (window² comparators, window multipliers)")
-    fifo_depth: int = Field(8, gt=0, description="operand FIFO entries per PE; below "
-                            "2·window the next fiber cannot be prefetched (1 bubble/pair)")
+    window: int = Field(
+        4,
+        gt=0,
+        le=64,
+        description="index entries per operand compared "
+        "per cycle per PE (window² comparators, window multipliers)",
+    )
+    fifo_depth: int = Field(
+        8,
+        gt=0,
+        description="operand FIFO entries per PE; below "
+        "2·window the next fiber cannot be prefetched (1 bubble/pair)",
+    )
     index_bits: int = Field(8, gt=0, le=32, description="CSR index width")
 
     @property

@@ -38,15 +38,21 @@ class ArchBase(BaseModel):
     acc_bits: int = Field(32, gt=0, le=128, description="accumulator / output width")
     glb_kib: float = Field(512.0, gt=0, description="global buffer capacity, KiB")
     glb_read_width_bits: int = Field(
-        256, gt=0, description="GLB read port width per bank, bits per cycle")
+        256, gt=0, description="GLB read port width per bank, bits per cycle"
+    )
     glb_banks: int = Field(
-        8, gt=0, description="GLB banks read in parallel: the GLB delivers at most "
-        "glb_banks x glb_read_width_bits bits per cycle to the PEs")
+        8,
+        gt=0,
+        description="GLB banks read in parallel: the GLB delivers at most "
+        "glb_banks x glb_read_width_bits bits per cycle to the PEs",
+    )
     dram_bandwidth_bytes_per_cycle: float = Field(
-        32.0, gt=0, description="DRAM bandwidth at the accelerator clock")
+        32.0, gt=0, description="DRAM bandwidth at the accelerator clock"
+    )
     dram_kind: str = Field("lpddr4", description="DRAM energy per bit (sod.tech)")
     ideal_memory: bool = Field(
-        False, description="ignore GLB capacity and DRAM bandwidth (compute cycles only)")
+        False, description="ignore GLB capacity and DRAM bandwidth (compute cycles only)"
+    )
 
     @property
     def pe_count(self) -> int:  # pragma: no cover - every concrete kind overrides it
@@ -89,18 +95,23 @@ class SparseOnDenseArch(Architecture):
     weight_format: str = Field("csc", description="format of weights in DRAM/GLB (sod.formats)")
     act_format: str = Field("dense", description="format of activations in DRAM/GLB")
     index_bits: int | None = Field(
-        None, gt=0, le=32, description="index width; None = the minimum for the tile shape")
+        None, gt=0, le=32, description="index width; None = the minimum for the tile shape"
+    )
     pointer_bits: int | None = Field(
-        None, gt=0, le=32, description="pointer width; None = the minimum for the tile shape")
+        None, gt=0, le=32, description="pointer width; None = the minimum for the tile shape"
+    )
     run_bits: int = Field(4, gt=0, le=16, description="RLE zero-run field width")
     dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
     decompressor_lanes: int = Field(
-        0, ge=0, description="dense elements per cycle per unit; 0 = match the array edge")
+        0, ge=0, description="dense elements per cycle per unit; 0 = match the array edge"
+    )
     decompressor_units: int = Field(1, gt=0, description="decompression units per operand")
     decompressor_read_bits: int = Field(
-        0, ge=0, description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits")
+        0, ge=0, description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits"
+    )
     decompressor_tile_buffer: bool = Field(
-        True, description="a tile buffer lets a unit decompress the next fold's tile early")
+        True, description="a tile buffer lets a unit decompress the next fold's tile early"
+    )
     placement: DecompressorPlacement = DecompressorPlacement.AFTER_GLB
     zero_gating: bool = Field(True, description="gate MACs on zero operands (energy only)")
     skip_zero_tiles: bool = Field(True, description="skip weight tiles that are all zero")

@@ -15,7 +15,14 @@ import typer
 from sod.errors import SodError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "run", "compare", "paper", "workload", "compile", "tech", "hw", "sweep",
+    "run",
+    "compare",
+    "paper",
+    "workload",
+    "compile",
+    "tech",
+    "hw",
+    "sweep",
 )
 
 app = typer.Typer(

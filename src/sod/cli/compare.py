@@ -29,13 +29,16 @@ METRICS = [
 def compare_command(
     model: str | None = typer.Option(None, "--model", "-m", help="zoo network"),
     topology: Path | None = typer.Option(None, "--topology", "-t", help="SCALE-Sim topology"),
-    sparsity: str | None = typer.Option("auto", "--sparsity", "-s",
-                                        help="sparsity profile (default: auto for the model)"),
+    sparsity: str | None = typer.Option(
+        "auto", "--sparsity", "-s", help="sparsity profile (default: auto for the model)"
+    ),
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
-    archs: str = typer.Option(",".join(PRESET_NAMES), "--archs",
-                              help="comma-separated presets or YAML files"),
-    budget_mm2: float = typer.Option(DEFAULT_BUDGET_MM2, "--budget-mm2",
-                                     help="chip area every architecture is sized to"),
+    archs: str = typer.Option(
+        ",".join(PRESET_NAMES), "--archs", help="comma-separated presets or YAML files"
+    ),
+    budget_mm2: float = typer.Option(
+        DEFAULT_BUDGET_MM2, "--budget-mm2", help="chip area every architecture is sized to"
+    ),
     node_nm: int | None = typer.Option(None, "--node", help="technology node in nm"),
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers)"),
@@ -52,17 +55,32 @@ def compare_command(
         raise SodError("--archs is empty")
     result = compare(workload, names, budget_mm2, node_nm)
     if not result.results:
-        raise SodError("no architecture could be evaluated: " + "; ".join(
-            f"{k}: {v}" for k, v in result.failures.items()))
+        raise SodError(
+            "no architecture could be evaluated: "
+            + "; ".join(f"{k}: {v}" for k, v in result.failures.items())
+        )
     ratios = result.ratios()
     if fmt is OutputFormat.JSON:
-        typer.echo(json.dumps({
-            "workload": result.workload, "budget_mm2": result.budget_mm2,
-            "reference": REFERENCE_ARCH,
-            "results": {k: {**v.metrics, "area_um2": v.area_parts_um2,
-                            "energy_pj_by_component": v.energy_by_component_pj}
-                        for k, v in result.results.items()},
-            "ratios_vs_reference": ratios, "failures": result.failures}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "workload": result.workload,
+                    "budget_mm2": result.budget_mm2,
+                    "reference": REFERENCE_ARCH,
+                    "results": {
+                        k: {
+                            **v.metrics,
+                            "area_um2": v.area_parts_um2,
+                            "energy_pj_by_component": v.energy_by_component_pj,
+                        }
+                        for k, v in result.results.items()
+                    },
+                    "ratios_vs_reference": ratios,
+                    "failures": result.failures,
+                },
+                indent=2,
+            )
+        )
         return
     if fmt is OutputFormat.CSV:
         keys = ["arch"] + [k for k, _, _ in METRICS]
@@ -85,9 +103,18 @@ def compare_command(
             rt.add_column(col, justify="right")
         for name, row in ratios.items():
             if name != REFERENCE_ARCH:
-                rt.add_row(name, *(f"{row.get(c, float('nan')):.2f}" for c in
-                                   ("gops_per_mm2", "gops_per_w", "energy_per_inference_uj",
-                                    "latency_ms")))
+                rt.add_row(
+                    name,
+                    *(
+                        f"{row.get(c, float('nan')):.2f}"
+                        for c in (
+                            "gops_per_mm2",
+                            "gops_per_w",
+                            "energy_per_inference_uj",
+                            "latency_ms",
+                        )
+                    ),
+                )
         console.print(rt)
     at = Table(title="area breakdown (mm²)")
     parts = sorted({p for r in result.results.values() for p in r.area_parts_um2})

@@ -18,8 +18,9 @@ def layer_weights(gemm, group: int, seed: int) -> np.ndarray:
 
     groups = gemm.repeat if stacks_repeats(gemm) else 1
     if not 0 <= group < groups:
-        raise WorkloadError(f"layer {gemm.name!r} has {groups} weight group(s); "
-                            f"--group {group} is out of range")
+        raise WorkloadError(
+            f"layer {gemm.name!r} has {groups} weight group(s); --group {group} is out of range"
+        )
     rows = slice(group * gemm.k, (group + 1) * gemm.k)
     real = real_weight_matrix(gemm)
     if real is not None:
@@ -41,12 +42,12 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="output path: writes OUT.bin and OUT.json"),
         model: str = typer.Option(None, "--model", help="zoo network (see `sod models`)"),
         layer: str = typer.Option(None, "--layer", help="layer name (default: the first)"),
-        weights: Path = typer.Option(None, "--weights",
-                                     help="a k x n integer .npy instead of --model"),
+        weights: Path = typer.Option(
+            None, "--weights", help="a k x n integer .npy instead of --model"
+        ),
         array: str = typer.Option("16x16", help="PE array ROWSxCOLS"),
         dataflow: str = typer.Option("ws", help="ws | os | is"),
-        fmt: str = typer.Option("csc", "--format",
-                                help="csc | csr | coo | bitmap | rle | dense"),
+        fmt: str = typer.Option("csc", "--format", help="csc | csr | coo | bitmap | rle | dense"),
         read_width: int = typer.Option(64, help="GLB read width in bits (multiple of 8)"),
         fallback: bool = typer.Option(True, help="store a tile dense when that is smaller"),
         value_bits: int = typer.Option(8, help="bits per stored value"),
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
             spec = FormatSpec(value_bits=value_bits, run_bits=run_bits)
         except ValueError as err:
             raise SodError(f"bad width option: {err.errors()[0]['msg']}") from None
-        opts = make_options(format=fmt, read_width_bits=read_width, dense_fallback=fallback,
-                            spec=spec)
+        opts = make_options(
+            format=fmt, read_width_bits=read_width, dense_fallback=fallback, spec=spec
+        )
         if weights is not None:
             try:
                 w = np.load(weights, allow_pickle=False)
@@ -82,8 +84,10 @@ def register(app: typer.Typer) -> None:
             names = [g.name for g in wl]
             pick = names[0] if layer is None else layer
             if pick not in names:
-                raise WorkloadError(f"model {model!r} has no layer {pick!r}; layers: "
-                                    f"{', '.join(names[:12])}{' ...' if len(names) > 12 else ''}")
+                raise WorkloadError(
+                    f"model {model!r} has no layer {pick!r}; layers: "
+                    f"{', '.join(names[:12])}{' ...' if len(names) > 12 else ''}"
+                )
             gemm = wl.gemms[names.index(pick)]
             if not gemm.w_is_weight:
                 raise WorkloadError(f"layer {pick!r} multiplies two activations: no weights")
@@ -93,8 +97,10 @@ def register(app: typer.Typer) -> None:
         bin_path, json_path = image.write(out)
         mf = image.manifest
         nnz = int(np.count_nonzero(w))
-        typer.echo(f"{name}: W {mf['k']}x{mf['n']}, {nnz / w.size:.3f} dense, "
-                   f"{mf['tile_count']} tiles ({sum(mf['tiles']['format'])} stored dense), "
-                   f"{mf['payload_bits']} bits of {mf['dense_bits']} dense "
-                   f"({mf['payload_bits'] / mf['dense_bits']:.3f}); image {mf['image_bytes']} B")
+        typer.echo(
+            f"{name}: W {mf['k']}x{mf['n']}, {nnz / w.size:.3f} dense, "
+            f"{mf['tile_count']} tiles ({sum(mf['tiles']['format'])} stored dense), "
+            f"{mf['payload_bits']} bits of {mf['dense_bits']} dense "
+            f"({mf['payload_bits'] / mf['dense_bits']:.3f}); image {mf['image_bytes']} B"
+        )
         typer.echo(f"wrote {bin_path} and {json_path}")

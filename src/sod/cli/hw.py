@@ -8,14 +8,16 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    hw = typer.Typer(help="RTL and synthesis (needs the 'hw' extra and yosys).",
-                     no_args_is_help=True)
+    hw = typer.Typer(
+        help="RTL and synthesis (needs the 'hw' extra and yosys).", no_args_is_help=True
+    )
 
     @hw.command("synth")
     def synth(
         library: str = typer.Option("sky130", help="Liberty: sky130 (shipped) or osu018."),
-        out: Path | None = typer.Option(None, help="Output YAML (default: the committed "
-                                                   "sod/tech/data/synth_ge.yaml)."),
+        out: Path | None = typer.Option(
+            None, help="Output YAML (default: the committed sod/tech/data/synth_ge.yaml)."
+        ),
     ) -> None:
         """Synthesize every PE/decompressor design and write the GE table with provenance."""
         from sod.rtl import require_amaranth
@@ -25,8 +27,9 @@ def register(app: typer.Typer) -> None:
 
         def show(row: dict) -> None:
             params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
-            typer.echo(f"{row['name']:<16} {params:<44} {row['ge']:>9.1f} GE "
-                       f"{row['ff_bits']:>5} FF")
+            typer.echo(
+                f"{row['name']:<16} {params:<44} {row['ge']:>9.1f} GE {row['ff_bits']:>5} FF"
+            )
 
         table = build_table(library=library, progress=show)
         path = out or TABLE_PATH

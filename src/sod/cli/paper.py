@@ -15,8 +15,9 @@ from sod.study.paper import PaperConfig, run_paper
 
 def paper_command(
     out: Path = typer.Option(Path("out/paper"), "--out", "-o", help="output folder"),
-    budget_mm2: float = typer.Option(DEFAULT_BUDGET_MM2, "--budget-mm2",
-                                     help="iso-area budget every architecture is sized to"),
+    budget_mm2: float = typer.Option(
+        DEFAULT_BUDGET_MM2, "--budget-mm2", help="iso-area budget every architecture is sized to"
+    ),
     node_nm: int = typer.Option(45, "--node", help="technology node in nm"),
     seed: int = typer.Option(0, help="seed of the sparsity generators"),
     workers: int = typer.Option(2, help="worker processes (1 = in this process)"),
@@ -39,14 +40,17 @@ def paper_command(
     start = time.perf_counter()
     cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
     with console.status("running the study...") as status:
-        res = run_paper(cfg, progress=lambda msg: status.update(
-            f"[{time.perf_counter() - start:5.1f} s] {msg}"))
+        res = run_paper(
+            cfg, progress=lambda msg: status.update(f"[{time.perf_counter() - start:5.1f} s] {msg}")
+        )
     written = write_outputs(res, out)
     from sod.report.paper import summary_text
 
     typer.echo(summary_text(res))
-    typer.echo(f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
-               f"in {time.perf_counter() - start:.1f} s")
+    typer.echo(
+        f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -31,8 +31,14 @@ class TopologyKind(StrEnum):
     GEMM = "gemm"
 
 
-def load_workload(model: str | None, topology: Path | None, batch: int, seq_len: int | None,
-                  topology_format: str = "auto", scalesim_ofmap: bool = False) -> Workload:
+def load_workload(
+    model: str | None,
+    topology: Path | None,
+    batch: int,
+    seq_len: int | None,
+    topology_format: str = "auto",
+    scalesim_ofmap: bool = False,
+) -> Workload:
     """The workload named on the command line (exactly one source)."""
     if (model is None) == (topology is None):
         raise WorkloadError("give exactly one of --model or --topology")
@@ -54,36 +60,53 @@ def models_command() -> None:
     for name, entry in ZOO.items():
         w = get_model(name)
         seq = f" (seq {w.seq_len})" if w.seq_len else ""
-        table.add_row(name, entry.description + seq, str(len(w)), f"{w.weight_count / 1e6:,.2f}",
-                      f"{w.macs / 1e9:,.3f}")
+        table.add_row(
+            name,
+            entry.description + seq,
+            str(len(w)),
+            f"{w.weight_count / 1e6:,.2f}",
+            f"{w.macs / 1e9:,.3f}",
+        )
     Console().print(table)
 
 
 def run_command(
     model: str | None = typer.Option(None, "--model", "-m", help="zoo network (see `sod models`)"),
-    topology: Path | None = typer.Option(None, "--topology", "-t",
-                                         help="SCALE-Sim topology CSV instead of --model"),
+    topology: Path | None = typer.Option(
+        None, "--topology", "-t", help="SCALE-Sim topology CSV instead of --model"
+    ),
     onnx: Path | None = typer.Option(None, "--onnx", help="an ONNX model instead of --model"),
     torch_spec: str | None = typer.Option(
-        None, "--torch", help="'module:callable' or 'file.py:callable' returning "
-        "(torch module, example inputs), instead of --model"),
+        None,
+        "--torch",
+        help="'module:callable' or 'file.py:callable' returning "
+        "(torch module, example inputs), instead of --model",
+    ),
     topology_format: TopologyKind = typer.Option(TopologyKind.AUTO, help="topology CSV format"),
     scalesim_ofmap: bool = typer.Option(
-        False, help="compute conv output sizes as SCALE-Sim does (ceil), for cross-checks"),
-    arch_name: str = typer.Option("dense", "--arch",
-                                  help="architecture preset (see `sod archs`) or YAML file"),
-    array: str | None = typer.Option(None, "--array", "-a",
-                                     help="PE array ROWSxCOLS (systolic architectures)"),
+        False, help="compute conv output sizes as SCALE-Sim does (ceil), for cross-checks"
+    ),
+    arch_name: str = typer.Option(
+        "dense", "--arch", help="architecture preset (see `sod archs`) or YAML file"
+    ),
+    array: str | None = typer.Option(
+        None, "--array", "-a", help="PE array ROWSxCOLS (systolic architectures)"
+    ),
     dataflow: Dataflow | None = typer.Option(None, "--dataflow", "-d", help="ws, os or is"),
     sparsity: str | None = typer.Option(
-        None, "--sparsity", "-s",
+        None,
+        "--sparsity",
+        "-s",
         help="sparsity profile: han2015, uniform:D, global:D, nm:N:M, bert:D, llama:2:4, "
-             "auto, dense (see docs/sparsity.md)"),
+        "auto, dense (see docs/sparsity.md)",
+    ),
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
     ideal_memory: bool = typer.Option(
-        False, "--ideal-memory", help="ignore GLB capacity and DRAM bandwidth"),
+        False, "--ideal-memory", help="ignore GLB capacity and DRAM bandwidth"
+    ),
     budget_mm2: float | None = typer.Option(
-        None, "--budget-mm2", help="size the architecture to this chip area (iso-area)"),
+        None, "--budget-mm2", help="size the architecture to this chip area (iso-area)"
+    ),
     node_nm: int | None = typer.Option(None, "--node", help="technology node in nm (45 default)"),
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
@@ -113,11 +136,13 @@ def run_command(
 
         # Imported networks keep their own (pruned) weights and measured activations
         # unless --sparsity says otherwise.
-        workload = load_sparse_workload(onnx=onnx, torch_spec=torch_spec, batch=batch,
-                                        sparsity=sparsity, seed=seed)
+        workload = load_sparse_workload(
+            onnx=onnx, torch_spec=torch_spec, batch=batch, sparsity=sparsity, seed=seed
+        )
     else:
-        workload = load_workload(model, topology, batch, seq_len, topology_format.value,
-                                 scalesim_ofmap)
+        workload = load_workload(
+            model, topology, batch, seq_len, topology_format.value, scalesim_ofmap
+        )
         if sparsity is not None:
             from sod.sparsity.apply import apply_sparsity
 
@@ -126,21 +151,27 @@ def run_command(
     result, arch = point.run, point.arch
     result.total.update({k: v for k, v in point.metrics.items() if k not in result.total})
     result.extra["area_um2"] = point.area_parts_um2
-    result.extra["energy_pj"] = {"by_component": point.energy_by_component_pj,
-                                 "by_operand": point.energy_by_operand_pj}
+    result.extra["energy_pj"] = {
+        "by_component": point.energy_by_component_pj,
+        "by_operand": point.energy_by_operand_pj,
+    }
     console = Console(width=None if Console().is_terminal else 160)
     if fmt is OutputFormat.TABLE:
         console.print(result_table(result))
         t = result.total
-        line = (f"cycles {t['cycles']:,} (stalls {t['stall_cycles']:,})  "
-                f"latency {t['latency_ms']:.3f} ms  utilization {t['utilization']:.3f}  ")
+        line = (
+            f"cycles {t['cycles']:,} (stalls {t['stall_cycles']:,})  "
+            f"latency {t['latency_ms']:.3f} ms  utilization {t['utilization']:.3f}  "
+        )
         if "effective_utilization" in t:
             line += f"effective utilization {t['effective_utilization']:.3f}  "
         line += f"effective {t['effective_gops']:,.1f} GOP/s at {arch.frequency_mhz:g} MHz"
         console.print(line)
-        console.print(f"area {t['area_mm2']:.3f} mm²  {t['gops_per_mm2']:,.1f} GOP/s/mm²  "
-                      f"energy {t['energy_per_inference_uj']:,.1f} µJ/inference  "
-                      f"{t['gops_per_w']:,.1f} GOP/s/W  DRAM {t['dram_mbytes']:,.2f} MB")
+        console.print(
+            f"area {t['area_mm2']:.3f} mm²  {t['gops_per_mm2']:,.1f} GOP/s/mm²  "
+            f"energy {t['energy_per_inference_uj']:,.1f} µJ/inference  "
+            f"{t['gops_per_w']:,.1f} GOP/s/W  DRAM {t['dram_mbytes']:,.2f} MB"
+        )
         for note in result.notes:
             console.print(f"note: {note}")
         text = None
@@ -162,8 +193,14 @@ def archs_command() -> None:
     for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
         table.add_column(col, justify="left" if col in ("name", "kind") else "right")
     for name, arch in presets().items():
-        table.add_row(name, arch.kind, f"{arch.pe_count:,}", f"{arch.glb_kib:g}",
-                      f"{arch.dram_bandwidth_bytes_per_cycle:g}", f"{arch.frequency_mhz:g}")
+        table.add_row(
+            name,
+            arch.kind,
+            f"{arch.pe_count:,}",
+            f"{arch.glb_kib:g}",
+            f"{arch.dram_bandwidth_bytes_per_cycle:g}",
+            f"{arch.frequency_mhz:g}",
+        )
     Console().print(table)
 
 

@@ -32,21 +32,41 @@ from sod.study.sweep import (
 
 SPEC_HELP = "sweep spec (YAML; see docs/sweeps.md and examples/sweep-*.yaml)"
 MAX_MESSAGES = 8  # failure messages listed after a run (all are in the store and the CSV)
-FIRST_COLUMNS = ("model", "batch", "seq_len", "sparsity", "seed", "arch", "budget_mm2",
-                 "node_nm", "status", "error", "gops_per_mm2", "gops_per_w",
-                 "effective_gops", "energy_per_inference_uj", "area_mm2", "pes", "cycles")
+FIRST_COLUMNS = (
+    "model",
+    "batch",
+    "seq_len",
+    "sparsity",
+    "seed",
+    "arch",
+    "budget_mm2",
+    "node_nm",
+    "status",
+    "error",
+    "gops_per_mm2",
+    "gops_per_w",
+    "effective_gops",
+    "energy_per_inference_uj",
+    "area_mm2",
+    "pes",
+    "cycles",
+)
 
 
 def sweep_command(
     spec: Path = typer.Argument(..., help=SPEC_HELP),
     workers: int = typer.Option(2, "--workers", "-w", help="local worker processes"),
     scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler ADDRESS (e.g. tcp://host:8786) instead "
-                                  "of local processes"),
+        None,
+        "--scheduler",
+        help="Dask scheduler ADDRESS (e.g. tcp://host:8786) instead of local processes",
+    ),
     connect_timeout_s: float = typer.Option(5.0, help="give up reaching --scheduler after"),
     progress: bool | None = typer.Option(
-        None, "--progress/--no-progress",
-        help="progress bar with ETA (default: when stdout is a terminal)"),
+        None,
+        "--progress/--no-progress",
+        help="progress bar with ETA (default: when stdout is a terminal)",
+    ),
     retry_failed: bool = typer.Option(False, help="recompute points stored as failed"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the points and stop"),
 ) -> None:
@@ -61,16 +81,22 @@ def sweep_command(
         if sweep.db_path.exists():
             with ResultStore(sweep.db_path) as store:
                 todo = len(pending_points(sweep, store, retry_failed))
-        out.print(f"sweep {sweep.name!r}: {len(sweep.points)} points "
-                  f"({sweep.duplicates} duplicates removed), {todo} to run; "
-                  f"db {sweep.db_path}; model version {sweep.model_version}", soft_wrap=True)
+        out.print(
+            f"sweep {sweep.name!r}: {len(sweep.points)} points "
+            f"({sweep.duplicates} duplicates removed), {todo} to run; "
+            f"db {sweep.db_path}; model version {sweep.model_version}",
+            soft_wrap=True,
+        )
         return
     if scheduler is None and workers < 1:
         raise SodError(f"--workers must be a positive integer, got {workers}")
     if connect_timeout_s <= 0:
         raise SodError(f"--connect-timeout-s must be positive, got {connect_timeout_s}")
-    executor: Executor = (DaskExecutor(scheduler, timeout_s=connect_timeout_s)
-                          if scheduler else LocalExecutor(workers))
+    executor: Executor = (
+        DaskExecutor(scheduler, timeout_s=connect_timeout_s)
+        if scheduler
+        else LocalExecutor(workers)
+    )
     show = sys.stdout.isatty() if progress is None else progress
     # SIGTERM (e.g. a batch system's time limit) unwinds like Ctrl-C: workers are stopped;
     # every point already committed stays (each is its own transaction).
@@ -88,8 +114,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run(sweep: Any, executor: Executor, show: bool, retry_failed: bool,
-         out: Console) -> SweepReport:
+def _run(
+    sweep: Any, executor: Executor, show: bool, retry_failed: bool, out: Console
+) -> SweepReport:
     if show:
         from sod.study.store import ResultStore
         from sod.study.sweep import pending_points
@@ -98,10 +125,17 @@ def _run(sweep: Any, executor: Executor, show: bool, retry_failed: bool,
             show = bool(pending_points(sweep, store, retry_failed))
     if not show:
         return run_sweep(sweep, executor, retry_failed=retry_failed)
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn(), console=out,
-                   transient=False)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=out,
+        transient=False,
+    )
     state: dict[str, Any] = {"failed": 0}
 
     def on_start(total: int, to_run: int) -> None:
@@ -116,39 +150,51 @@ def _run(sweep: Any, executor: Executor, show: bool, retry_failed: bool,
         bar.update(state["task"], advance=1, failed=failed)
 
     with bar:
-        return run_sweep(sweep, executor, retry_failed=retry_failed, on_start=on_start,
-                         on_result=on_result)
+        return run_sweep(
+            sweep, executor, retry_failed=retry_failed, on_start=on_start, on_result=on_result
+        )
 
 
 def _summary(report: SweepReport, out: Console) -> None:
     rate = f" ({report.ran / report.elapsed_s:.1f} points/s)" if report.ran else ""
-    out.print(f"sweep {report.name!r}: {report.total} points; {report.already_done} already "
-              f"done; ran {report.ran} ({report.ok} ok, {report.failed} failed, "
-              f"{report.errors} errors) in {report.elapsed_s:.1f} s{rate}; "
-              f"results in {report.db_path}", soft_wrap=True)
+    out.print(
+        f"sweep {report.name!r}: {report.total} points; {report.already_done} already "
+        f"done; ran {report.ran} ({report.ok} ok, {report.failed} failed, "
+        f"{report.errors} errors) in {report.elapsed_s:.1f} s{rate}; "
+        f"results in {report.db_path}",
+        soft_wrap=True,
+    )
     problems = sorted(report.problems.items(), key=lambda kv: -len(kv[1]))
     for message, labels in problems[:MAX_MESSAGES]:
         more = f" and {len(labels) - 1} more" if len(labels) > 1 else ""
-        out.print(f"  {len(labels)} point(s) {message} (e.g. {labels[0]}{more})",
-                  soft_wrap=True)
+        out.print(f"  {len(labels)} point(s) {message} (e.g. {labels[0]}{more})", soft_wrap=True)
     if len(problems) > MAX_MESSAGES:
         rest = problems[MAX_MESSAGES:]
-        out.print(f"  ... {sum(len(v) for _, v in rest)} more point(s) with {len(rest)} other "
-                  f"message(s): every message is in the CSV of `sod results`", soft_wrap=True)
+        out.print(
+            f"  ... {sum(len(v) for _, v in rest)} more point(s) with {len(rest)} other "
+            f"message(s): every message is in the CSV of `sod results`",
+            soft_wrap=True,
+        )
     if report.errors:
-        out.print("  'error' points are unexpected exceptions (bugs): they are retried on "
-                  "the next run")
+        out.print(
+            "  'error' points are unexpected exceptions (bugs): they are retried on the next run"
+        )
 
 
 def results_command(
     spec: Path = typer.Argument(..., help=SPEC_HELP),
     csv_path: Path | None = typer.Option(
-        None, "--csv", help="CSV of every point (default: <spec stem>.csv beside the spec)"),
+        None, "--csv", help="CSV of every point (default: <spec stem>.csv beside the spec)"
+    ),
     figure: Path | None = typer.Option(
-        None, "--figure", help="Pareto figure path without suffix; writes .png and .svg "
-                               "(default: <spec stem>-pareto beside the spec)"),
+        None,
+        "--figure",
+        help="Pareto figure path without suffix; writes .png and .svg "
+        "(default: <spec stem>-pareto beside the spec)",
+    ),
     allow_stale: bool = typer.Option(
-        False, help="also use results computed by another model version (newest per point)"),
+        False, help="also use results computed by another model version (newest per point)"
+    ),
 ) -> None:
     """Export a sweep's results to CSV and draw the Pareto front (throughput/area vs
     energy efficiency), per architecture."""
@@ -158,19 +204,25 @@ def results_command(
     sweep = load_sweep(spec)
     rows, missing = sweep_rows(sweep, allow_stale)
     if not rows:
-        hint = " (or --allow-stale for results of another model version)" if \
-            sweep.db_path.exists() else ""
-        raise SodError(f"no results for {spec} in {sweep.db_path}: run `sod sweep {spec}` "
-                       f"first{hint}")
+        hint = (
+            " (or --allow-stale for results of another model version)"
+            if sweep.db_path.exists()
+            else ""
+        )
+        raise SodError(
+            f"no results for {spec} in {sweep.db_path}: run `sod sweep {spec}` first{hint}"
+        )
     base = sweep.source.resolve().parent
     stem = sweep.source.stem
     out = Console(highlight=False, width=None if Console().is_terminal else 160)
     csv_written = write_csv(rows, csv_path or base / f"{stem}.csv", FIRST_COLUMNS)
     ok = [r for r in rows if r["status"] == "ok"]
     status = {s: sum(r["status"] == s for r in rows) for s in ("ok", "failed", "error")}
-    out.print(f"sweep {sweep.name!r}: {len(sweep.points)} points: {status['ok']} ok, "
-              f"{status['failed']} failed, {status['error']} errors, {missing} not run",
-              soft_wrap=True)
+    out.print(
+        f"sweep {sweep.name!r}: {len(sweep.points)} points: {status['ok']} ok, "
+        f"{status['failed']} failed, {status['error']} errors, {missing} not run",
+        soft_wrap=True,
+    )
     if missing:
         out.print(f"  run `sod sweep {spec}` to compute the missing points")
     out.print(f"wrote {csv_written}", soft_wrap=True)
@@ -180,14 +232,26 @@ def results_command(
     paths = pareto_figure(ok, figure or base / f"{stem}-pareto", title=f"sweep {sweep.name}")
     out.print("wrote " + ", ".join(str(p) for p in paths), soft_wrap=True)
     table = Table(title="Pareto fronts: throughput/area vs energy efficiency")
-    for col, justify in (("workload", "left"), ("arch", "left"), ("points", "right"),
-                         ("pareto", "right"), ("on overall front", "right"),
-                         ("best GOP/s/mm²", "right"), ("best GOP/s/W", "right")):
+    for col, justify in (
+        ("workload", "left"),
+        ("arch", "left"),
+        ("points", "right"),
+        ("pareto", "right"),
+        ("on overall front", "right"),
+        ("best GOP/s/mm²", "right"),
+        ("best GOP/s/W", "right"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in front_summary(ok):
-        table.add_row(s["workload"], s["arch"], str(s["points"]), str(s["pareto_points"]),
-                      str(s["on_overall_front"]), f"{s['best_gops_per_mm2']:,.1f}",
-                      f"{s['best_gops_per_w']:,.1f}")
+        table.add_row(
+            s["workload"],
+            s["arch"],
+            str(s["points"]),
+            str(s["pareto_points"]),
+            str(s["on_overall_front"]),
+            f"{s['best_gops_per_mm2']:,.1f}",
+            f"{s['best_gops_per_w']:,.1f}",
+        )
     out.print(table)
 
 

@@ -24,8 +24,13 @@ from sod.workload.zoo import get_model
 
 
 def load_sparse_workload(
-    model: str | None = None, onnx: Path | None = None, torch_spec: str | None = None,
-    batch: int = 1, seq_len: int | None = None, sparsity: str | None = None, seed: int = 0,
+    model: str | None = None,
+    onnx: Path | None = None,
+    torch_spec: str | None = None,
+    batch: int = 1,
+    seq_len: int | None = None,
+    sparsity: str | None = None,
+    seed: int = 0,
 ) -> Workload:
     """Exactly one of ``model`` (zoo name), ``onnx`` (file) or ``torch_spec``
     (``module:callable``), masked by ``sparsity`` (default: ``auto`` for zoo networks,
@@ -59,16 +64,27 @@ def layer_rows(workload: Workload, tile: tuple[int, int]) -> list[dict[str, obje
     rows = []
     for g in workload:
         row: dict[str, object] = {
-            "layer": g.name, "kind": g.kind.value, "m": g.m, "k": g.k, "n": g.n,
-            "repeat": g.repeat, "input": g.input_activation.value,
-            "weight_density": g.weight_density, "act_density": g.act_density,
+            "layer": g.name,
+            "kind": g.kind.value,
+            "m": g.m,
+            "k": g.k,
+            "n": g.n,
+            "repeat": g.repeat,
+            "input": g.input_activation.value,
+            "weight_density": g.weight_density,
+            "act_density": g.act_density,
         }
         mask = g.weight_mask
         if mask is not None and g.w_is_weight:
             stats = pattern_stats(mask, _kernel_area(g))
-            row.update({"out_cv": stats.out_cv, "in_cv": stats.in_cv,
-                        "empty_kernel_frac": stats.empty_kernel_frac,
-                        "zero_run_p99": stats.zero_run_p99})
+            row.update(
+                {
+                    "out_cv": stats.out_cv,
+                    "in_cv": stats.in_cv,
+                    "empty_kernel_frac": stats.empty_kernel_frac,
+                    "zero_run_p99": stats.zero_run_p99,
+                }
+            )
             # Tiles are cut from the stored mask: with stacked groups a tile may straddle
             # two groups when the tile rows do not divide k.
             counts = tile_counts(mask, *tile)
@@ -90,12 +106,16 @@ def workload_command(
     model: str | None = typer.Option(None, "--model", "-m", help="zoo network (see `sod models`)"),
     onnx: Path | None = typer.Option(None, "--onnx", help="ONNX model file"),
     torch_spec: str | None = typer.Option(
-        None, "--torch", help="MODULE:CALLABLE or FILE.py:CALLABLE returning (model, inputs)"),
+        None, "--torch", help="MODULE:CALLABLE or FILE.py:CALLABLE returning (model, inputs)"
+    ),
     sparsity: str | None = typer.Option(
-        None, "--sparsity", "-s",
+        None,
+        "--sparsity",
+        "-s",
         help="profile: han2015, uniform:D, global:D, rowbal:D, nm:N:M, block:B:D, bert[:D], "
-             "llama[:D|:N:M], resnet[:D], mobilenet[:D], auto, dense, keep "
-             "(options ,weights=iid ,act=D); default auto (zoo) / keep (imports)"),
+        "llama[:D|:N:M], resnet[:D], mobilenet[:D], auto, dense, keep "
+        "(options ,weights=iid ,act=D); default auto (zoo) / keep (imports)",
+    ),
     seed: int = typer.Option(0, "--seed", help="seed of synthetic weights and activations"),
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
@@ -113,18 +133,35 @@ def workload_command(
     rows = layer_rows(workload, (tr, tc))
     stored = workload.weight_count
     nnz = sum(g.weight_density * g.weight_count for g in workload)
-    total = {"weights": stored, "nonzero_weights": round(nnz),
-             "weight_density": nnz / stored if stored else float("nan"),
-             "macs": workload.macs}
+    total = {
+        "weights": stored,
+        "nonzero_weights": round(nnz),
+        "weight_density": nnz / stored if stored else float("nan"),
+        "macs": workload.macs,
+    }
     if as_json:
-        typer.echo(json.dumps({"workload": workload.name, "layers": rows, "total": total},
-                              default=float, indent=1))
+        typer.echo(
+            json.dumps(
+                {"workload": workload.name, "layers": rows, "total": total}, default=float, indent=1
+            )
+        )
         return
-    cols = [("layer", "layer"), ("kind", "kind"), ("m", "m"), ("k", "k"), ("n", "n"),
-            ("repeat", "rep"), ("input", "input"), ("weight_density", "W dens"),
-            ("act_density", "A dens"), ("out_cv", "out CV"), ("in_cv", "in CV"),
-            ("empty_kernel_frac", "empty kern"), ("zero_run_p99", "p99 0-run"),
-            ("empty_tile_frac", f"empty {tr}x{tc}")]
+    cols = [
+        ("layer", "layer"),
+        ("kind", "kind"),
+        ("m", "m"),
+        ("k", "k"),
+        ("n", "n"),
+        ("repeat", "rep"),
+        ("input", "input"),
+        ("weight_density", "W dens"),
+        ("act_density", "A dens"),
+        ("out_cv", "out CV"),
+        ("in_cv", "in CV"),
+        ("empty_kernel_frac", "empty kern"),
+        ("zero_run_p99", "p99 0-run"),
+        ("empty_tile_frac", f"empty {tr}x{tc}"),
+    ]
     table = Table(title=f"{workload.name}: sparsity {sparsity or 'default'}, seed {seed}")
     for _, head in cols:
         table.add_column(head, justify="left" if head in ("layer", "kind", "input") else "right")
@@ -132,8 +169,10 @@ def workload_command(
         table.add_row(*(_fmt(row.get(key)) for key, _ in cols))
     console = Console(width=None if Console().is_terminal else 180)
     console.print(table)
-    console.print(f"weights {stored:,}  non-zero {round(nnz):,}  density "
-                  f"{_fmt(total['weight_density'], 4)}  MACs {workload.macs:,}")
+    console.print(
+        f"weights {stored:,}  non-zero {round(nnz):,}  density "
+        f"{_fmt(total['weight_density'], 4)}  MACs {workload.macs:,}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -50,8 +50,9 @@ class CompileOptions(BaseModel):
     format: str = Field("csc", description="compressed format of the weight tiles")
     spec: FormatSpec = FormatSpec()
     dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
-    read_width_bits: int = Field(64, gt=0, le=4096, multiple_of=8,
-                                 description="GLB read width; every tile starts on a word")
+    read_width_bits: int = Field(
+        64, gt=0, le=4096, multiple_of=8, description="GLB read width; every tile starts on a word"
+    )
 
     @field_validator("format")
     @classmethod
@@ -95,8 +96,9 @@ class FastTiles:
         return int((-(-self.size_bits // read_width_bits)).sum() * read_width_bits)
 
 
-def fast_tiles(mask: np.ndarray, grid: TileGrid, options: CompileOptions,
-               with_need: bool = True) -> FastTiles:
+def fast_tiles(
+    mask: np.ndarray, grid: TileGrid, options: CompileOptions, with_need: bool = True
+) -> FastTiles:
     """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding).
 
     ``with_need=False`` skips the per-vector need bits (left zero), which only the
@@ -125,7 +127,7 @@ def fast_tiles(mask: np.ndarray, grid: TileGrid, options: CompileOptions,
             nd = need_bits(masks, options.format, w)
             if use_dense.any():
                 nd = np.where(use_dense[:, None], need_bits(masks, "dense", w), nd)
-            need[tiles, :masks.shape[2]] = nd
+            need[tiles, : masks.shape[2]] = nd
         vectors[tiles] = masks.shape[2]
     order = grid.order
     pads = grid.pad_before(order[:, 0], order[:, 1])
@@ -165,13 +167,16 @@ class GlbImage:
         tiles = self.manifest["tiles"]
         off = tiles["offset_bytes"][i]
         size = tiles["size_bits"][i]
-        return unpack(self.data[off:off + -(-size // 8)], size)
+        return unpack(self.data[off : off + -(-size // 8)], size)
 
     def decode_tile(self, i: int) -> np.ndarray:
         """Stream tile ``i`` (lanes × vectors)."""
         bits = self.tile_bits(i)
-        return decode_with(parser(self.tile_format(i), self.tile_widths(i), f"tile {i}"), bits,
-                           int(self.manifest["tiles"]["size_bits"][i]))
+        return decode_with(
+            parser(self.tile_format(i), self.tile_widths(i), f"tile {i}"),
+            bits,
+            int(self.manifest["tiles"]["size_bits"][i]),
+        )
 
     def decode_weights(self) -> np.ndarray:
         """W (k × n, int8) rebuilt from the image, tile by tile."""
@@ -179,8 +184,10 @@ class GlbImage:
         w = np.zeros((grid.k, grid.n), np.int64)
         for i, (kb, nb) in enumerate(grid.order):
             block = grid.unorient(self.decode_tile(i))
-            w[kb * grid.rows:kb * grid.rows + block.shape[0],
-              nb * grid.cols:nb * grid.cols + block.shape[1]] = block
+            w[
+                kb * grid.rows : kb * grid.rows + block.shape[0],
+                nb * grid.cols : nb * grid.cols + block.shape[1],
+            ] = block
         return w.astype(np.int8) if self.widths.value <= 8 else w
 
     def write(self, out: str | Path) -> tuple[Path, Path]:
@@ -194,14 +201,21 @@ class GlbImage:
         return bin_path, json_path
 
 
-def compile_layer(weights: np.ndarray, rows: int, cols: int, dataflow: str = "ws",
-                  options: CompileOptions | None = None, name: str = "layer") -> GlbImage:
+def compile_layer(
+    weights: np.ndarray,
+    rows: int,
+    cols: int,
+    dataflow: str = "ws",
+    options: CompileOptions | None = None,
+    name: str = "layer",
+) -> GlbImage:
     """Lay a pruned integer layer ``W`` (k × n) out in the GLB for an ``rows × cols`` array."""
     options = options or CompileOptions()
     w = np.asarray(weights)
     if w.ndim != 2 or not np.issubdtype(w.dtype, np.integer):
-        raise FormatError(f"layer {name!r}: weights must be a 2-D integer array, got "
-                          f"{w.dtype} {w.shape}")
+        raise FormatError(
+            f"layer {name!r}: weights must be a 2-D integer array, got {w.dtype} {w.shape}"
+        )
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), rows, cols, check_dataflow(dataflow))
     widths = layer_widths(grid, options)
     width = options.read_width_bits
@@ -215,14 +229,17 @@ def compile_layer(weights: np.ndarray, rows: int, cols: int, dataflow: str = "ws
         tw = widths_for_shape(widths, *tile.shape)
         try:
             enc = encode(tile, options.format, tw)
-            if options.dense_fallback and options.format != "dense" and \
-                    tile.size * tw.value <= enc.size_bits:
+            if (
+                options.dense_fallback
+                and options.format != "dense"
+                and tile.size * tw.value <= enc.size_bits
+            ):
                 enc = encode(tile, "dense", tw)
         except FormatError as err:
             raise FormatError(f"layer {name!r} tile {i}: {err}") from None
         slot = -(-enc.size_bits // width) * width
         bits = np.zeros(slot, np.uint8)
-        bits[:enc.size_bits] = enc.bits
+        bits[: enc.size_bits] = enc.bits
         data = pack(bits)
         chunks.append(data)
         fmt_idx.append(0 if enc.format == options.format else 1)
@@ -234,7 +251,11 @@ def compile_layer(weights: np.ndarray, rows: int, cols: int, dataflow: str = "ws
     manifest = {
         "format_version": MANIFEST_VERSION,
         "name": name,
-        "k": grid.k, "n": grid.n, "rows": rows, "cols": cols, "dataflow": grid.dataflow,
+        "k": grid.k,
+        "n": grid.n,
+        "rows": rows,
+        "cols": cols,
+        "dataflow": grid.dataflow,
         "format": options.format,
         "dense_fallback": options.dense_fallback,
         "read_width_bits": width,
@@ -244,15 +265,32 @@ def compile_layer(weights: np.ndarray, rows: int, cols: int, dataflow: str = "ws
         "image_bytes": len(image),
         "payload_bits": int(sum(sizes)),
         "dense_bits": grid.k * grid.n * widths.value,
-        "tiles": {"formats": [options.format, "dense"], "format": fmt_idx,
-                  "offset_bytes": offsets, "size_bits": sizes, "crc32": crcs},
+        "tiles": {
+            "formats": [options.format, "dense"],
+            "format": fmt_idx,
+            "offset_bytes": offsets,
+            "size_bits": sizes,
+            "crc32": crcs,
+        },
     }
     return GlbImage(image, manifest)
 
 
-_REQUIRED = {"format_version": int, "name": str, "k": int, "n": int, "rows": int, "cols": int,
-             "dataflow": str, "format": str, "read_width_bits": int, "widths": dict,
-             "tile_count": int, "image_bytes": int, "tiles": dict}
+_REQUIRED = {
+    "format_version": int,
+    "name": str,
+    "k": int,
+    "n": int,
+    "rows": int,
+    "cols": int,
+    "dataflow": str,
+    "format": str,
+    "read_width_bits": int,
+    "widths": dict,
+    "tile_count": int,
+    "image_bytes": int,
+    "tiles": dict,
+}
 _TILE_FIELDS = ("format", "offset_bytes", "size_bits", "crc32")
 
 
@@ -267,16 +305,19 @@ def check_image(data: bytes, manifest: dict[str, Any]) -> GlbImage:
             raise FormatError(f"manifest: field {key!r} must be {typ.__name__}")
     if manifest["format_version"] != MANIFEST_VERSION:
         raise FormatError(f"manifest: unsupported format_version {manifest['format_version']}")
-    grid = TileGrid(manifest["k"], manifest["n"], manifest["rows"], manifest["cols"],
-                    manifest["dataflow"])
+    grid = TileGrid(
+        manifest["k"], manifest["n"], manifest["rows"], manifest["cols"], manifest["dataflow"]
+    )
     width = manifest["read_width_bits"]
     if width <= 0 or width % 8:
         raise FormatError(f"manifest: read_width_bits {width} is not a positive multiple of 8")
     widths = Widths.from_json(manifest["widths"])
     if (widths.lanes, widths.vectors) != grid.full_shape:
-        raise FormatError(f"manifest disagrees with its geometry: widths are for "
-                          f"{widths.lanes}x{widths.vectors} tiles, the grid has "
-                          f"{grid.full_shape[0]}x{grid.full_shape[1]}")
+        raise FormatError(
+            f"manifest disagrees with its geometry: widths are for "
+            f"{widths.lanes}x{widths.vectors} tiles, the grid has "
+            f"{grid.full_shape[0]}x{grid.full_shape[1]}"
+        )
     tiles = manifest["tiles"]
     formats = tiles.get("formats")
     if not isinstance(formats, list) or not formats:
@@ -286,14 +327,20 @@ def check_image(data: bytes, manifest: dict[str, Any]) -> GlbImage:
     cols = {}
     for field in _TILE_FIELDS:
         col = tiles.get(field)
-        if not isinstance(col, list) or len(col) != grid.count or \
-                not all(isinstance(v, int) and not isinstance(v, bool) for v in col):
-            raise FormatError(f"manifest: tiles.{field} must list {grid.count} integers "
-                              f"(one per tile of the {grid.k}x{grid.n} layer)")
+        if (
+            not isinstance(col, list)
+            or len(col) != grid.count
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in col)
+        ):
+            raise FormatError(
+                f"manifest: tiles.{field} must list {grid.count} integers "
+                f"(one per tile of the {grid.k}x{grid.n} layer)"
+            )
         cols[field] = np.asarray(col, dtype=np.int64)
     if manifest["tile_count"] != grid.count:
-        raise FormatError(f"manifest: tile_count {manifest['tile_count']} but the layer has "
-                          f"{grid.count} tiles")
+        raise FormatError(
+            f"manifest: tile_count {manifest['tile_count']} but the layer has {grid.count} tiles"
+        )
     bad = np.flatnonzero((cols["format"] < 0) | (cols["format"] >= len(formats)))
     if bad.size:
         raise FormatError(f"manifest: tile {bad[0]} has format index {cols['format'][bad[0]]}")
@@ -305,17 +352,23 @@ def check_image(data: bytes, manifest: dict[str, Any]) -> GlbImage:
     wrong = np.flatnonzero(cols["offset_bytes"] != expect)
     if wrong.size:
         i = int(wrong[0])
-        raise FormatError(f"manifest disagrees with the image: tile {i} at byte "
-                          f"{cols['offset_bytes'][i]}, its predecessors end at {expect[i]}")
+        raise FormatError(
+            f"manifest disagrees with the image: tile {i} at byte "
+            f"{cols['offset_bytes'][i]}, its predecessors end at {expect[i]}"
+        )
     total = int(slots.sum())
     if manifest["image_bytes"] != total or len(data) != total:
-        raise FormatError(f"manifest disagrees with the image: tiles need {total} bytes, "
-                          f"manifest says {manifest['image_bytes']}, image has {len(data)}")
+        raise FormatError(
+            f"manifest disagrees with the image: tiles need {total} bytes, "
+            f"manifest says {manifest['image_bytes']}, image has {len(data)}"
+        )
     for i in range(grid.count):
         off = int(cols["offset_bytes"][i])
-        if zlib.crc32(data[off:off + int(slots[i])]) != int(cols["crc32"][i]):
-            raise FormatError(f"manifest disagrees with the image: tile {i} "
-                              f"({formats[cols['format'][i]]}) fails its CRC-32 check")
+        if zlib.crc32(data[off : off + int(slots[i])]) != int(cols["crc32"][i]):
+            raise FormatError(
+                f"manifest disagrees with the image: tile {i} "
+                f"({formats[cols['format'][i]]}) fails its CRC-32 check"
+            )
     return GlbImage(bytes(data), manifest)
 
 

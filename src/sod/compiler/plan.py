@@ -116,9 +116,9 @@ class TileGrid:
         """Tile indices (image order) of each W stream, in stream order."""
         idx = np.arange(self.count)
         if self.dataflow == "ws":
-            return [idx[i:i + 1] for i in range(self.count)]
+            return [idx[i : i + 1] for i in range(self.count)]
         per = self.k_blocks if self.dataflow == "os" else self.n_blocks
-        return [idx[s:s + per] for s in range(0, self.count, per)]
+        return [idx[s : s + per] for s in range(0, self.count, per)]
 
     def fold_streams(self, m: int) -> np.ndarray:
         """Stream read by each fold, in SCALE-Sim's fold order, for ``m`` activation rows."""
@@ -145,17 +145,23 @@ class TileGrid:
         """A k × n array cut into blocks: (k_blocks, n_blocks, R, C), zero padded."""
         mask = np.asarray(mask)
         if mask.shape != (self.k, self.n):
-            raise FormatError(f"W of shape {mask.shape} does not match the grid's "
-                              f"{self.k}x{self.n}")
+            raise FormatError(
+                f"W of shape {mask.shape} does not match the grid's {self.k}x{self.n}"
+            )
         kp, np_ = self.k_blocks * self.rows, self.n_blocks * self.cols
         if (kp, np_) != mask.shape:
             padded = np.zeros((kp, np_), mask.dtype)
-            padded[:self.k, :self.n] = mask
+            padded[: self.k, : self.n] = mask
             mask = padded
         return mask.reshape(self.k_blocks, self.rows, self.n_blocks, self.cols).swapaxes(1, 2)
 
-    def block_masks(self, blocked: np.ndarray, tiles: np.ndarray, kr: int, nc: int,
-                    ) -> np.ndarray:
+    def block_masks(
+        self,
+        blocked: np.ndarray,
+        tiles: np.ndarray,
+        kr: int,
+        nc: int,
+    ) -> np.ndarray:
         """Stream tiles (t, lanes, vectors) of ``tiles`` (all of extent kr × nc)."""
         order = self.order[tiles]
         blocks = blocked[order[:, 0], order[:, 1], :kr, :nc]

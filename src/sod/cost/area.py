@@ -39,11 +39,14 @@ class BufferRule(BaseModel):
 
     @model_validator(mode="after")
     def _one_rule(self) -> BufferRule:
-        given = [n for n in ("share", "capacity_bytes", "bytes_per_pe")
-                 if getattr(self, n) is not None]
+        given = [
+            n for n in ("share", "capacity_bytes", "bytes_per_pe") if getattr(self, n) is not None
+        ]
         if len(given) != 1:
-            raise ValueError("give exactly one of share, capacity_bytes, bytes_per_pe "
-                             f"(got {', '.join(given) or 'none'})")
+            raise ValueError(
+                "give exactly one of share, capacity_bytes, bytes_per_pe "
+                f"(got {', '.join(given) or 'none'})"
+            )
         return self
 
 
@@ -72,8 +75,10 @@ class EdgeUnit(BaseModel):
             want = -(-edge_len // self.units)
         log2 = np.ceil(np.log2(np.maximum(want, 1))).astype(np.int64)
         if np.any(log2 >= len(self.area_um2_by_log2_lanes)):
-            raise CostError(f"{self.name}: more than {2 ** (len(self.area_um2_by_log2_lanes) - 1)}"
-                            " lanes per unit; raise units")
+            raise CostError(
+                f"{self.name}: more than {2 ** (len(self.area_um2_by_log2_lanes) - 1)}"
+                " lanes per unit; raise units"
+            )
         return log2
 
     def area_um2(self, edge_len: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -153,9 +158,9 @@ def glb_capacity_for_share(tech: Technology, rule: BufferRule, budget_um2: float
     return float(caps[areas <= target][-1])
 
 
-def chip_area_arrays(desc: ChipDescription, tech: Technology, rows: ArrayLike,
-                     cols: ArrayLike, glb_bytes: ArrayLike
-                     ) -> tuple[dict[str, NDArray], dict[str, NDArray], list[str]]:
+def chip_area_arrays(
+    desc: ChipDescription, tech: Technology, rows: ArrayLike, cols: ArrayLike, glb_bytes: ArrayLike
+) -> tuple[dict[str, NDArray], dict[str, NDArray], list[str]]:
     """Vectorized area parts and leakage parts over candidate (rows, cols, glb_bytes)."""
     r = np.asarray(rows, dtype=np.int64)
     c = np.asarray(cols, dtype=np.int64)
@@ -170,7 +175,8 @@ def chip_area_arrays(desc: ChipDescription, tech: Technology, rows: ArrayLike,
         edge = r if unit.edge == "rows" else c
         a = unit.area_um2(edge)
         if unit.extrapolated_by_log2_lanes and np.any(
-                np.asarray(unit.extrapolated_by_log2_lanes)[unit.lanes_for(edge)]):
+            np.asarray(unit.extrapolated_by_log2_lanes)[unit.lanes_for(edge)]
+        ):
             flags.append(unit.name)
         parts[unit.name] = parts.get(unit.name, 0) + a
         leak[unit.name] = leak.get(unit.name, 0) + _logic_leak_mw(tech, a)
@@ -193,8 +199,9 @@ def chip_area_arrays(desc: ChipDescription, tech: Technology, rows: ArrayLike,
     return parts, leak, flags
 
 
-def glb_bytes_for(desc: ChipDescription, tech: Technology, pes: ArrayLike,
-                  budget_um2: float | None = None) -> NDArray[np.float64]:
+def glb_bytes_for(
+    desc: ChipDescription, tech: Technology, pes: ArrayLike, budget_um2: float | None = None
+) -> NDArray[np.float64]:
     """GLB capacity the buffer rule gives for ``pes`` PEs (and a budget, for a share)."""
     rule = desc.glb
     p = np.asarray(pes, dtype=np.float64)
@@ -208,8 +215,13 @@ def glb_bytes_for(desc: ChipDescription, tech: Technology, pes: ArrayLike,
     return np.full(p.shape, glb_capacity_for_share(tech, rule, budget_um2))
 
 
-def chip_area(desc: ChipDescription, tech: Technology, rows: int, cols: int = 1,
-              glb_bytes: float | None = None) -> ChipArea:
+def chip_area(
+    desc: ChipDescription,
+    tech: Technology,
+    rows: int,
+    cols: int = 1,
+    glb_bytes: float | None = None,
+) -> ChipArea:
     """Area and leakage of one configuration (``cols`` is ignored for a 1-D grid)."""
     if rows <= 0 or cols <= 0:
         raise CostError(f"array must have positive rows and columns, got {rows}x{cols}")
@@ -221,25 +233,44 @@ def chip_area(desc: ChipDescription, tech: Technology, rows: int, cols: int = 1,
             raise CostError("a GLB share rule needs a budget: use size_for_budget")
         glb_bytes = float(glb_bytes_for(desc, tech, [pes])[0])
     parts, leak, flags = chip_area_arrays(desc, tech, [rows], [cols], [glb_bytes])
-    return ChipArea(rows, cols, pes, float(glb_bytes),
-                    {k: float(v[0]) for k, v in parts.items()},
-                    {k: float(v[0]) for k, v in leak.items()}, tuple(flags))
+    return ChipArea(
+        rows,
+        cols,
+        pes,
+        float(glb_bytes),
+        {k: float(v[0]) for k, v in parts.items()},
+        {k: float(v[0]) for k, v in leak.items()},
+        tuple(flags),
+    )
 
 
 # ------------------------------------------------------------------ architectures -> desc
 
-_FORMAT_TO_DECOMPRESSOR = {"bitmap": "bitmask", "bitmask": "bitmask", "csc": "csc",
-                           "csr": "csc", "coo": "csc", "rle": "csc"}
+_FORMAT_TO_DECOMPRESSOR = {
+    "bitmap": "bitmask",
+    "bitmask": "bitmask",
+    "csc": "csc",
+    "csr": "csc",
+    "coo": "csc",
+    "rle": "csc",
+}
 
 
-def _edge_table(tech: Technology, fmt: str, value_bits: int,
-                pe_source: str = "synth") -> tuple[tuple[float, ...], tuple[bool, ...], str]:
+def _edge_table(
+    tech: Technology, fmt: str, value_bits: int, pe_source: str = "synth"
+) -> tuple[tuple[float, ...], tuple[bool, ...], str]:
     """Placed area of one decompressor of 1, 2, 4, ... 1024 lanes (1 lane costs as 2)."""
     areas, flags = [], []
     source = ""
     for j in range(MAX_LOG2_LANES + 1):
-        a = pe_area(tech, "decompressor", pe_source,  # type: ignore[arg-type]
-                    lanes=max(2 ** j, 2), format=fmt, value_bits=value_bits)
+        a = pe_area(
+            tech,
+            "decompressor",
+            pe_source,  # type: ignore[arg-type]
+            lanes=max(2**j, 2),
+            format=fmt,
+            value_bits=value_bits,
+        )
         areas.append(a.area_um2)
         flags.append(a.extrapolated)
         if j == 4:
@@ -247,9 +278,13 @@ def _edge_table(tech: Technology, fmt: str, value_bits: int,
     return tuple(areas), tuple(flags), f"16 lanes: {source}"
 
 
-def describe(arch: object, tech: Technology | None = None,
-             glb: BufferRule | None = None, pe_source: str = "synth",
-             fixed_um2: float = 0.0) -> ChipDescription:
+def describe(
+    arch: object,
+    tech: Technology | None = None,
+    glb: BufferRule | None = None,
+    pe_source: str = "synth",
+    fixed_um2: float = 0.0,
+) -> ChipDescription:
     """The :class:`ChipDescription` of any :mod:`sod.arch` architecture.
 
     ``glb`` defaults to the architecture's own capacity and port width. PE areas come
@@ -258,8 +293,10 @@ def describe(arch: object, tech: Technology | None = None,
     kind = getattr(arch, "kind", None)
     tech = tech or load_technology(getattr(arch, "node_nm", 45))
     vb, ab = arch.value_bits, arch.acc_bits  # type: ignore[attr-defined]
-    glb = glb or BufferRule(capacity_bytes=arch.glb_kib * 1024,  # type: ignore[attr-defined]
-                            port_bits=arch.glb_read_width_bits)  # type: ignore[attr-defined]
+    glb = glb or BufferRule(
+        capacity_bytes=arch.glb_kib * 1024,  # type: ignore[attr-defined]
+        port_bits=arch.glb_read_width_bits,
+    )  # type: ignore[attr-defined]
     common = {"kind": str(kind), "glb": glb, "fixed_um2": fixed_um2}
     if kind in ("dense", "sparse_on_dense"):
         pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)
@@ -267,49 +304,83 @@ def describe(arch: object, tech: Technology | None = None,
         if kind == "sparse_on_dense":
             edges = _decompressor_edges(arch, tech, pe_source)
         return ChipDescription(
-            **common, tile_area_um2=pe.area_um2, tile_source=pe.source,
+            **common,
+            tile_area_um2=pe.area_um2,
+            tile_source=pe.source,
             tile_extrapolated=pe.extrapolated,
             aspect=arch.array_cols / arch.array_rows,  # type: ignore[attr-defined]
-            edge_units=tuple(edges))
+            edge_units=tuple(edges),
+        )
     if kind == "index_match":
         window = arch.window  # type: ignore[attr-defined]
-        pe = pe_area(tech, "csr_match_pe", pe_source, fifo_depth=arch.fifo_depth,  # type: ignore[attr-defined]
-                     comparators=window * window, w_window=window,
-                     idx_bits=arch.index_bits,  # type: ignore[attr-defined]
-                     value_bits=vb, acc_bits=ab)
-        return ChipDescription(**common, tile_area_um2=pe.area_um2, tile_source=pe.source,
-                               tile_extrapolated=pe.extrapolated, pes_per_tile=window,
-                               tile=f"PE ({window} multipliers)",
-                               aspect=arch.pe_cols / arch.pe_rows)  # type: ignore[attr-defined]
+        pe = pe_area(
+            tech,
+            "csr_match_pe",
+            pe_source,
+            fifo_depth=arch.fifo_depth,  # type: ignore[attr-defined]
+            comparators=window * window,
+            w_window=window,
+            idx_bits=arch.index_bits,  # type: ignore[attr-defined]
+            value_bits=vb,
+            acc_bits=ab,
+        )
+        return ChipDescription(
+            **common,
+            tile_area_um2=pe.area_um2,
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            pes_per_tile=window,
+            tile=f"PE ({window} multipliers)",
+            aspect=arch.pe_cols / arch.pe_rows,
+        )  # type: ignore[attr-defined]
     if kind == "sparten":
         units = arch.units_per_cluster  # type: ignore[attr-defined]
-        pe = pe_area(tech, "bitmask_join_pe", pe_source, chunk=arch.chunk_bits,  # type: ignore[attr-defined]
-                     value_bits=vb, acc_bits=ab)
-        return ChipDescription(**common, tile=f"cluster of {units} compute units",
-                               tile_area_um2=units * pe.area_um2, tile_source=pe.source,
-                               tile_extrapolated=pe.extrapolated,
-                               pes_per_tile=units, grid="1d")
+        pe = pe_area(
+            tech,
+            "bitmask_join_pe",
+            pe_source,
+            chunk=arch.chunk_bits,  # type: ignore[attr-defined]
+            value_bits=vb,
+            acc_bits=ab,
+        )
+        return ChipDescription(
+            **common,
+            tile=f"cluster of {units} compute units",
+            tile_area_um2=units * pe.area_um2,
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            pes_per_tile=units,
+            grid="1d",
+        )
     if kind == "scnn":
         from sod.cost.pe import scnn_pe
 
-        comp = scnn_pe(tech, f=arch.mult_f, i=arch.mult_i,  # type: ignore[attr-defined]
-                       acc_banks=arch.accumulator_banks,  # type: ignore[attr-defined]
-                       value_bits=vb, acc_bits=ab)
+        comp = scnn_pe(
+            tech,
+            f=arch.mult_f,
+            i=arch.mult_i,  # type: ignore[attr-defined]
+            acc_banks=arch.accumulator_banks,  # type: ignore[attr-defined]
+            value_bits=vb,
+            acc_bits=ab,
+        )
         sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
         from sod.tech import sram_cost
 
         port = arch.mult_i * (vb + 8)  # type: ignore[attr-defined]
         leak = 2 * sram_cost(tech, 10240, port).leakage_mw
         return ChipDescription(
-            **common, tile_area_um2=comp.placed_area_um2(tech), tile_sram_area_um2=sram,
-            tile_sram_leakage_mw=leak, tile_source="components (scnn_pe, never synthesized)",
+            **common,
+            tile_area_um2=comp.placed_area_um2(tech),
+            tile_sram_area_um2=sram,
+            tile_sram_leakage_mw=leak,
+            tile_source="components (scnn_pe, never synthesized)",
             pes_per_tile=arch.mult_f * arch.mult_i,  # type: ignore[attr-defined]
-            aspect=arch.pe_cols / arch.pe_rows)  # type: ignore[attr-defined]
+            aspect=arch.pe_cols / arch.pe_rows,
+        )  # type: ignore[attr-defined]
     raise CostError(f"no area model for architecture kind {kind!r}")
 
 
-def _decompressor_edges(arch: object, tech: Technology,
-                        pe_source: str = "synth") -> list[EdgeUnit]:
+def _decompressor_edges(arch: object, tech: Technology, pe_source: str = "synth") -> list[EdgeUnit]:
     """Decompressors for each compressed operand, on the edge that operand enters by."""
     dataflow = str(getattr(arch, "dataflow", "ws"))
     edges = []
@@ -323,19 +394,29 @@ def _decompressor_edges(arch: object, tech: Technology,
             raise CostError(f"no decompressor area model for format {fmt!r}") from None
         # WS/OS: activations enter along the rows, weights along the columns; IS swaps.
         on_rows = (operand == "act") != (dataflow == "is")
-        table, flags, source = _edge_table(tech, dfmt, arch.value_bits,  # type: ignore[attr-defined]
-                                           pe_source)
-        edges.append(EdgeUnit(
-            name="decompressors", edge="rows" if on_rows else "cols",
-            units=arch.decompressor_units,  # type: ignore[attr-defined]
-            lanes=arch.decompressor_lanes,  # type: ignore[attr-defined]
-            area_um2_by_log2_lanes=table, extrapolated_by_log2_lanes=flags,
-            source=f"{operand} {dfmt} decompressor: {source}"))
+        table, flags, source = _edge_table(
+            tech,
+            dfmt,
+            arch.value_bits,  # type: ignore[attr-defined]
+            pe_source,
+        )
+        edges.append(
+            EdgeUnit(
+                name="decompressors",
+                edge="rows" if on_rows else "cols",
+                units=arch.decompressor_units,  # type: ignore[attr-defined]
+                lanes=arch.decompressor_lanes,  # type: ignore[attr-defined]
+                area_um2_by_log2_lanes=table,
+                extrapolated_by_log2_lanes=flags,
+                source=f"{operand} {dfmt} decompressor: {source}",
+            )
+        )
     return edges
 
 
-def arch_area(arch: object, tech: Technology | None = None, pe_source: str = "synth",
-              fixed_um2: float = 0.0) -> ChipArea:
+def arch_area(
+    arch: object, tech: Technology | None = None, pe_source: str = "synth", fixed_um2: float = 0.0
+) -> ChipArea:
     """Area of an architecture as specified (its array size and GLB capacity)."""
     desc = describe(arch, tech, pe_source=pe_source, fixed_um2=fixed_um2)
     tech = tech or load_technology(getattr(arch, "node_nm", 45))

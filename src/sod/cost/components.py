@@ -80,27 +80,46 @@ def multiplier(tech: Technology, a_bits: int, b_bits: int, name: str = "mult") -
     prod = a_bits * b_bits
     area = _interp_width(prod, [(64, tech.a("int8_mult")), (1024, tech.a("int32_mult"))])
     energy = _interp_width(prod, [(64, tech.e("int8_mult")), (1024, tech.e("int32_mult"))])
-    return Part(f"{name}{a_bits}x{b_bits}", 1, area, energy, "logic",
-                "Horowitz int8/int32 mults, power law in a*b")
+    return Part(
+        f"{name}{a_bits}x{b_bits}",
+        1,
+        area,
+        energy,
+        "logic",
+        "Horowitz int8/int32 mults, power law in a*b",
+    )
 
 
 def register(tech: Technology, bits: float, name: str = "register") -> Part:
     """``bits`` flip-flops (Aladdin 1-bit register); energy per bit written/read."""
-    return Part(name, bits, tech.a("register_bit"), tech.e("register_bit"), "register",
-                "Aladdin 1-bit register")
+    return Part(
+        name,
+        bits,
+        tech.a("register_bit"),
+        tech.e("register_bit"),
+        "register",
+        "Aladdin 1-bit register",
+    )
 
 
 def comparator(tech: Technology, bits: int, name: str = "comparator") -> Part:
     """A ``bits``-wide comparator, linear in width from the Aladdin 32-bit one."""
     _positive(name, bits)
     f = bits / 32
-    return Part(f"{name}{bits}", 1, tech.a("comparator_32b") * f, tech.e("comparator_32b") * f,
-                "logic", "Aladdin 32-bit comparator, linear in width")
+    return Part(
+        f"{name}{bits}",
+        1,
+        tech.a("comparator_32b") * f,
+        tech.e("comparator_32b") * f,
+        "logic",
+        "Aladdin 32-bit comparator, linear in width",
+    )
 
 
 def _cells(tech: Technology, name: str, area_um2: float, structure: str) -> Part:
-    return Part(name, 1, area_um2, area_um2 * logic_pj_per_um2(tech), "logic",
-                f"NanGate cells: {structure}")
+    return Part(
+        name, 1, area_um2, area_um2 * logic_pj_per_um2(tech), "logic", f"NanGate cells: {structure}"
+    )
 
 
 def mux(tech: Technology, inputs: int, bits: int, name: str = "mux") -> Part:
@@ -112,16 +131,21 @@ def mux(tech: Technology, inputs: int, bits: int, name: str = "mux") -> Part:
     if inputs == 1:
         return _cells(tech, f"{name}1:1x{bits}", 0.0, "a wire")
     area = inputs * bits * tech.a("cell_nand2") + inputs * tech.a("cell_and2")
-    return _cells(tech, f"{name}{inputs}:1x{bits}", area,
-                  "AND-OR: inputs x bits NAND2 + inputs AND2 decode")
+    return _cells(
+        tech, f"{name}{inputs}:1x{bits}", area, "AND-OR: inputs x bits NAND2 + inputs AND2 decode"
+    )
 
 
 def popcount(tech: Technology, n: int, name: str = "popcount") -> Part:
     """Count of ones in ``n`` bits: a carry-save tree of about n − ⌈log2(n+1)⌉ full adders."""
     _positive(name, n)
     fas = max(n - math.ceil(math.log2(n + 1)), 0)
-    return _cells(tech, f"{name}{n}", fas * tech.a("cell_full_adder") + tech.a("cell_half_adder"),
-                  "n - log2(n+1) FA + 1 HA")
+    return _cells(
+        tech,
+        f"{name}{n}",
+        fas * tech.a("cell_full_adder") + tech.a("cell_half_adder"),
+        "n - log2(n+1) FA + 1 HA",
+    )
 
 
 def prefix_sum(tech: Technology, n: int, name: str = "prefix_sum") -> Part:
@@ -134,8 +158,12 @@ def prefix_sum(tech: Technology, n: int, name: str = "prefix_sum") -> Part:
     levels = max(math.ceil(math.log2(n)), 1)
     nodes = max(2 * n - 2 - levels, 1)
     fas = nodes * (levels / 2 + 1)
-    return _cells(tech, f"{name}{n}", fas * tech.a("cell_full_adder"),
-                  "Brent-Kung: (2n-2-log2 n) nodes x (log2(n)/2+1) FA")
+    return _cells(
+        tech,
+        f"{name}{n}",
+        fas * tech.a("cell_full_adder"),
+        "Brent-Kung: (2n-2-log2 n) nodes x (log2(n)/2+1) FA",
+    )
 
 
 def priority_encoder(tech: Technology, n: int, name: str = "priority_encoder") -> Part:
@@ -146,13 +174,20 @@ def priority_encoder(tech: Technology, n: int, name: str = "priority_encoder") -
     return _cells(tech, f"{name}{n}", gates * tech.a("cell_and2"), "n*log2(n) AND2-size gates")
 
 
-def crossbar(tech: Technology, inputs: int, outputs: int, bits: int,
-             name: str = "crossbar") -> Part:
+def crossbar(
+    tech: Technology, inputs: int, outputs: int, bits: int, name: str = "crossbar"
+) -> Part:
     """An ``inputs``×``outputs`` crossbar of ``bits`` bits: one inputs:1 mux per output
     (arbitration logic not counted); energy per element transferred."""
     m = mux(tech, inputs, bits)
-    return Part(f"{name}{inputs}x{outputs}x{bits}", 1, outputs * m.area_um2, m.energy_pj,
-                "logic", f"{outputs} x ({inputs}-1) MUX2 per bit")
+    return Part(
+        f"{name}{inputs}x{outputs}x{bits}",
+        1,
+        outputs * m.area_um2,
+        m.energy_pj,
+        "logic",
+        f"{outputs} x ({inputs}-1) MUX2 per bit",
+    )
 
 
 def fifo(tech: Technology, depth: int, bits: int, name: str = "fifo") -> list[Part]:
@@ -168,8 +203,7 @@ def fifo(tech: Technology, depth: int, bits: int, name: str = "fifo") -> list[Pa
     return [store, read, ptrs, Part(inc.name, 2, inc.area_um2, inc.energy_pj, "logic", inc.source)]
 
 
-def sram_macro(tech: Technology, capacity_bytes: float, port_bits: int,
-               name: str = "sram") -> Part:
+def sram_macro(tech: Technology, capacity_bytes: float, port_bits: int, name: str = "sram") -> Part:
     """An SRAM macro from the CACTI table (area is layout area; energy per read)."""
     s = sram_cost(tech, capacity_bytes, port_bits)
     return Part(name, 1, s.area_um2, s.read_pj, "sram", s.source)
@@ -178,8 +212,9 @@ def sram_macro(tech: Technology, capacity_bytes: float, port_bits: int,
 DECOMPRESSOR_FORMATS: tuple[str, ...] = ("bitmask", "csc")
 
 
-def decompressor_parts(tech: Technology, lanes: int, fmt: str = "bitmask",
-                       value_bits: int = 8, realign: bool = True) -> list[Part]:
+def decompressor_parts(
+    tech: Technology, lanes: int, fmt: str = "bitmask", value_bits: int = 8, realign: bool = True
+) -> list[Part]:
     """A decompressor that emits ``lanes`` dense elements per cycle (the structure of
     :mod:`sod.rtl.decompressor`).
 
@@ -193,33 +228,55 @@ def decompressor_parts(tech: Technology, lanes: int, fmt: str = "bitmask",
     _positive("decompressor", lanes)
     _positive("decompressor", value_bits)
     if fmt not in DECOMPRESSOR_FORMATS:
-        raise CostError(f"unknown decompressor format {fmt!r} "
-                        f"(known: {', '.join(DECOMPRESSOR_FORMATS)})")
+        raise CostError(
+            f"unknown decompressor format {fmt!r} (known: {', '.join(DECOMPRESSOR_FORMATS)})"
+        )
     idx = max(math.ceil(math.log2(lanes)), 1)
     # Lane i selects one of the first i+1 packed values (AND-OR, decode shared by bits).
     select = sum(i + 1 for i in range(lanes))
     parts = [
-        _cells(tech, f"lane_selects{lanes}",
-               select * (value_bits * tech.a("cell_nand2") + tech.a("cell_and2")),
-               "lane i: (i+1) inputs x bits NAND2 + (i+1) AND2 decode"),
-        _cells(tech, "output_gating", lanes * value_bits * tech.a("cell_and2"),
-               "one AND2 per output bit"),
+        _cells(
+            tech,
+            f"lane_selects{lanes}",
+            select * (value_bits * tech.a("cell_nand2") + tech.a("cell_and2")),
+            "lane i: (i+1) inputs x bits NAND2 + (i+1) AND2 decode",
+        ),
+        _cells(
+            tech,
+            "output_gating",
+            lanes * value_bits * tech.a("cell_and2"),
+            "one AND2 per output bit",
+        ),
     ]
     if fmt == "bitmask":
         chain = sum(max(math.ceil(math.log2(i + 1)), 1) for i in range(1, lanes))
-        parts.append(_cells(tech, f"prefix_chain{lanes}", chain * tech.a("cell_half_adder"),
-                            "ripple of incrementers, one HA per bit"))
+        parts.append(
+            _cells(
+                tech,
+                f"prefix_chain{lanes}",
+                chain * tech.a("cell_half_adder"),
+                "ripple of incrementers, one HA per bit",
+            )
+        )
     else:
-        parts += [register(tech, lanes * idx, "index_register"),
-                  _cells(tech, "index_decode", lanes * lanes * tech.a("cell_and2"),
-                         "one-hot decode: lanes x lanes AND2")]
+        parts += [
+            register(tech, lanes * idx, "index_register"),
+            _cells(
+                tech,
+                "index_decode",
+                lanes * lanes * tech.a("cell_and2"),
+                "one-hot decode: lanes x lanes AND2",
+            ),
+        ]
     if realign:
         parts += [
             register(tech, lanes * value_bits + 2 * idx + 1, "value_word_register"),
             # Largest shift first: level b keeps lanes + 2**b - 1 words.
-            _cells(tech, f"realign_shifter{lanes}",
-                   sum(lanes + 2 ** b - 1 for b in range(idx)) * value_bits
-                   * tech.a("cell_mux2"),
-                   "log shifter, level b: (lanes + 2^b - 1) x bits MUX2"),
+            _cells(
+                tech,
+                f"realign_shifter{lanes}",
+                sum(lanes + 2**b - 1 for b in range(idx)) * value_bits * tech.a("cell_mux2"),
+                "log shifter, level b: (lanes + 2^b - 1) x bits MUX2",
+            ),
         ]
     return parts

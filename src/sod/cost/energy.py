@@ -67,8 +67,9 @@ class EnergyTable:
             known = ", ".join(sorted(self.actions))
             raise CostError(f"unknown action {name!r} (known: {known})") from None
 
-    def with_action(self, name: str, energy_pj: float, component: str, per: str = "event",
-                    source: str = "user") -> EnergyTable:
+    def with_action(
+        self, name: str, energy_pj: float, component: str, per: str = "event", source: str = "user"
+    ) -> EnergyTable:
         """A copy with one more (or one replaced) action."""
         if not energy_pj >= 0:
             raise CostError(f"action {name}: energy must be >= 0 pJ, got {energy_pj}")
@@ -77,8 +78,7 @@ class EnergyTable:
         return EnergyTable(acts, self.tech_name)
 
     def rows(self) -> list[tuple[str, float, str, str, str]]:
-        return [(a.name, a.energy_pj, a.per, a.component, a.source)
-                for a in self.actions.values()]
+        return [(a.name, a.energy_pj, a.per, a.component, a.source) for a in self.actions.values()]
 
 
 def _composition_energy_pj(comp: Any) -> float:
@@ -106,10 +106,15 @@ def action_energies(
 
     ``glb`` defaults to a 512 KiB macro with a 256-bit port (the architecture default).
     """
-    for name, v in (("value_bits", value_bits), ("acc_bits", acc_bits),
-                    ("idx_bits", idx_bits), ("decompressor_lanes", decompressor_lanes),
-                    ("prefix_chunk", prefix_chunk), ("crossbar_inputs", crossbar_inputs),
-                    ("crossbar_outputs", crossbar_outputs)):
+    for name, v in (
+        ("value_bits", value_bits),
+        ("acc_bits", acc_bits),
+        ("idx_bits", idx_bits),
+        ("decompressor_lanes", decompressor_lanes),
+        ("prefix_chunk", prefix_chunk),
+        ("crossbar_inputs", crossbar_inputs),
+        ("crossbar_outputs", crossbar_outputs),
+    ):
         if not (isinstance(v, int) and v > 0):
             raise CostError(f"energy table: {name} must be a positive integer, got {v!r}")
     gated = tech.p("mac_gated_fraction") if mac_gated_fraction is None else mac_gated_fraction
@@ -126,40 +131,89 @@ def action_energies(
     cmp_ = comparator(tech, idx_bits)
     dram = tech.dram_pj_per_bit_of(dram_kind)
     e: list[ActionEnergy] = [
-        ActionEnergy("mac", mac, "event", "pe_array",
-                     f"{mult.source} + {acc_add.source} ({value_bits}b x {value_bits}b, "
-                     f"{acc_bits}b add)"),
-        ActionEnergy("mac_gated", gated * mac, "event", "pe_array",
-                     f"mac x mac_gated_fraction {gated}"),
+        ActionEnergy(
+            "mac",
+            mac,
+            "event",
+            "pe_array",
+            f"{mult.source} + {acc_add.source} ({value_bits}b x {value_bits}b, {acc_bits}b add)",
+        ),
+        ActionEnergy(
+            "mac_gated", gated * mac, "event", "pe_array", f"mac x mac_gated_fraction {gated}"
+        ),
         ActionEnergy("pe_reg_bits", reg, "bit", "pe_array", "Aladdin register bit"),
-        ActionEnergy("glb_read_bits", glb.read_pj_per_bit, "bit", "glb",
-                     f"CACTI {glb.capacity_bytes / 1024:g} KiB, {glb.port_bits}-bit port"),
-        ActionEnergy("glb_write_bits", glb.write_pj_per_bit, "bit", "glb",
-                     f"CACTI {glb.capacity_bytes / 1024:g} KiB, {glb.port_bits}-bit port"),
+        ActionEnergy(
+            "glb_read_bits",
+            glb.read_pj_per_bit,
+            "bit",
+            "glb",
+            f"CACTI {glb.capacity_bytes / 1024:g} KiB, {glb.port_bits}-bit port",
+        ),
+        ActionEnergy(
+            "glb_write_bits",
+            glb.write_pj_per_bit,
+            "bit",
+            "glb",
+            f"CACTI {glb.capacity_bytes / 1024:g} KiB, {glb.port_bits}-bit port",
+        ),
         ActionEnergy("dram_read_bits", dram, "bit", "dram", f"{dram_kind} per bit"),
         ActionEnergy("dram_write_bits", dram, "bit", "dram", f"{dram_kind} per bit"),
-        ActionEnergy("decompress_elements",
-                     _composition_energy_pj(dec) / decompressor_lanes, "event",
-                     "decompressors",
-                     f"{decompressor_lanes}-lane {decompressor_format} unit per cycle / lanes"),
-        ActionEnergy("decompress_words", value_bits * reg, "event", "decompressors",
-                     "one value latched: value_bits register bits"),
+        ActionEnergy(
+            "decompress_elements",
+            _composition_energy_pj(dec) / decompressor_lanes,
+            "event",
+            "decompressors",
+            f"{decompressor_lanes}-lane {decompressor_format} unit per cycle / lanes",
+        ),
+        ActionEnergy(
+            "decompress_words",
+            value_bits * reg,
+            "event",
+            "decompressors",
+            "one value latched: value_bits register bits",
+        ),
         ActionEnergy("index_compare", cmp_.energy_pj, "event", "index_match", cmp_.source),
-        ActionEnergy("prefix_sum_bits", ps.energy_pj / prefix_chunk, "bit", "index_match",
-                     f"{ps.source}, chunk {prefix_chunk}, per mask bit"),
-        ActionEnergy("crossbar_transfer", xbar.energy_pj, "event", "scatter_accumulate",
-                     xbar.source),
-        ActionEnergy("accumulator_access", acc_add.energy_pj + 2 * acc_bits * reg, "event",
-                     "scatter_accumulate", "acc adder + read and write of acc_bits"),
-        ActionEnergy("fifo_access", (idx_bits + value_bits) * reg, "event", "index_match",
-                     "(idx_bits + value_bits) register bits"),
+        ActionEnergy(
+            "prefix_sum_bits",
+            ps.energy_pj / prefix_chunk,
+            "bit",
+            "index_match",
+            f"{ps.source}, chunk {prefix_chunk}, per mask bit",
+        ),
+        ActionEnergy(
+            "crossbar_transfer", xbar.energy_pj, "event", "scatter_accumulate", xbar.source
+        ),
+        ActionEnergy(
+            "accumulator_access",
+            acc_add.energy_pj + 2 * acc_bits * reg,
+            "event",
+            "scatter_accumulate",
+            "acc adder + read and write of acc_bits",
+        ),
+        ActionEnergy(
+            "fifo_access",
+            (idx_bits + value_bits) * reg,
+            "event",
+            "index_match",
+            "(idx_bits + value_bits) register bits",
+        ),
     ]
     if local_sram is not None:
         e += [
-            ActionEnergy("local_sram_read_bits", local_sram.read_pj_per_bit, "bit",
-                         "pe_local_sram", local_sram.source),
-            ActionEnergy("local_sram_write_bits", local_sram.write_pj_per_bit, "bit",
-                         "pe_local_sram", local_sram.source),
+            ActionEnergy(
+                "local_sram_read_bits",
+                local_sram.read_pj_per_bit,
+                "bit",
+                "pe_local_sram",
+                local_sram.source,
+            ),
+            ActionEnergy(
+                "local_sram_write_bits",
+                local_sram.write_pj_per_bit,
+                "bit",
+                "pe_local_sram",
+                local_sram.source,
+            ),
         ]
     return EnergyTable({a.name: a for a in e}, tech.name)
 
@@ -223,9 +277,13 @@ def _add(d: dict[str, Number], key: str, value: Number) -> None:
     d[key] = d[key] + value if key in d else value
 
 
-def energy(counts: Mapping[str, float | NDArray[Any]], table: EnergyTable, *,
-           time_s: float | NDArray[Any] = 0.0,
-           leakage_mw: float | Mapping[str, float] = 0.0) -> EnergyBreakdown:
+def energy(
+    counts: Mapping[str, float | NDArray[Any]],
+    table: EnergyTable,
+    *,
+    time_s: float | NDArray[Any] = 0.0,
+    leakage_mw: float | Mapping[str, float] = 0.0,
+) -> EnergyBreakdown:
     """Price action ``counts`` with ``table``, plus ``leakage_mw × time_s``.
 
     ``leakage_mw`` is a total or a per-component mapping (e.g. ``ChipArea.leakage_mw``);
@@ -262,12 +320,12 @@ def energy(counts: Mapping[str, float | NDArray[Any]], table: EnergyTable, *,
         leakage = leakage + pj
     if np.any(leakage):
         _add(by_operand, "-", leakage)
-    return EnergyBreakdown(dynamic + leakage, dynamic, leakage, by_action, by_component,
-                           by_operand)
+    return EnergyBreakdown(dynamic + leakage, dynamic, leakage, by_action, by_component, by_operand)
 
 
-def counts_energy(counts: Any, arch: Any, tech: Technology | None = None,
-                  table: EnergyTable | None = None) -> EnergyBreakdown:
+def counts_energy(
+    counts: Any, arch: Any, tech: Technology | None = None, table: EnergyTable | None = None
+) -> EnergyBreakdown:
     """Energy of a model's :class:`~sod.models.common.Counts` on architecture ``arch``:
     its actions priced by ``energy_table_for(arch)``, plus the chip's leakage (from
     :func:`sod.cost.area.arch_area`) over ``counts.cycles`` at ``arch.frequency_mhz``."""
@@ -276,5 +334,4 @@ def counts_energy(counts: Any, arch: Any, tech: Technology | None = None,
     tech = tech or load_technology(getattr(arch, "node_nm", 45))
     table = table or energy_table_for(arch, tech)
     time_s = counts.cycles / (arch.frequency_mhz * 1e6)
-    return energy(counts.actions, table, time_s=time_s,
-                  leakage_mw=arch_area(arch, tech).leakage_mw)
+    return energy(counts.actions, table, time_s=time_s, leakage_mw=arch_area(arch, tech).leakage_mw)

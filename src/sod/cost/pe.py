@@ -82,26 +82,41 @@ def _pos(name: str, value: int) -> None:
 
 
 def _mac(tech: Technology, a_bits: int, w_bits: int, acc_bits: int) -> list[Part]:
-    return [multiplier(tech, a_bits, w_bits), adder(tech, acc_bits, "accumulate_adder"),
-            register(tech, acc_bits, "accumulator")]
+    return [
+        multiplier(tech, a_bits, w_bits),
+        adder(tech, acc_bits, "accumulate_adder"),
+        register(tech, acc_bits, "accumulator"),
+    ]
 
 
-def dense_mac_pe(tech: Technology, a_bits: int = 8, w_bits: int = 8,
-                 acc_bits: int = 32) -> Composition:
+def dense_mac_pe(
+    tech: Technology, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32
+) -> Composition:
     """TPU-style systolic MAC PE: multiplier, accumulate adder, the accumulator register
     and the two operand registers (one passes activations on, one holds the weight);
     48 flip-flops at int8/int32, as in the synthesized RTL."""
     for n, v in (("a_bits", a_bits), ("w_bits", w_bits), ("acc_bits", acc_bits)):
         _pos(n, v)
-    parts = [*_mac(tech, a_bits, w_bits, acc_bits),
-             register(tech, a_bits, "a_register"), register(tech, w_bits, "w_register")]
-    return Composition("dense_mac_pe", {"a_bits": a_bits, "w_bits": w_bits,
-                                        "acc_bits": acc_bits}, tuple(parts))
+    parts = [
+        *_mac(tech, a_bits, w_bits, acc_bits),
+        register(tech, a_bits, "a_register"),
+        register(tech, w_bits, "w_register"),
+    ]
+    return Composition(
+        "dense_mac_pe", {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits}, tuple(parts)
+    )
 
 
-def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
-                 idx_bits: int = 8, value_bits: int = 8, acc_bits: int = 32,
-                 buffers: Buffers = "pe", w_window: int = 1) -> Composition:
+def csr_match_pe(
+    tech: Technology,
+    fifo_depth: int = 4,
+    comparators: int = 1,
+    idx_bits: int = 8,
+    value_bits: int = 8,
+    acc_bits: int = 32,
+    buffers: Buffers = "pe",
+    w_window: int = 1,
+) -> Composition:
     """Comparator-based CSR index-matching PE (SNAP/SPRITE-like).
 
     Two operand FIFOs (A and W) of (index, value) entries. Each cycle a window of
@@ -113,14 +128,18 @@ def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
     With several multipliers each selects its operands from the windows and their
     products are added before the accumulator.
     """
-    for n, v in (("fifo_depth", fifo_depth), ("comparators", comparators),
-                 ("idx_bits", idx_bits), ("value_bits", value_bits), ("acc_bits", acc_bits),
-                 ("w_window", w_window)):
+    for n, v in (
+        ("fifo_depth", fifo_depth),
+        ("comparators", comparators),
+        ("idx_bits", idx_bits),
+        ("value_bits", value_bits),
+        ("acc_bits", acc_bits),
+        ("w_window", w_window),
+    ):
         _pos(n, v)
     _check_buffers(buffers)
     if comparators % w_window:
-        raise CostError(f"comparators ({comparators}) must be a multiple of w_window "
-                        f"({w_window})")
+        raise CostError(f"comparators ({comparators}) must be a multiple of w_window ({w_window})")
     a_window = comparators // w_window
     mults = min(a_window, w_window)
     entry = idx_bits + value_bits
@@ -135,11 +154,11 @@ def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
     extra_ports = (a_window - 1) + (w_window - 1)
     if extra_ports:
         port = mux(tech, fifo_depth, entry, "fifo_extra_read_port")
-        parts.append(Part(port.name, extra_ports, port.area_um2, port.energy_pj, "logic",
-                          port.source))
+        parts.append(
+            Part(port.name, extra_ports, port.area_um2, port.energy_pj, "logic", port.source)
+        )
     cmp_ = comparator(tech, idx_bits, "index_comparator")
-    parts.append(Part(cmp_.name, comparators, cmp_.area_um2, cmp_.energy_pj, "logic",
-                      cmp_.source))
+    parts.append(Part(cmp_.name, comparators, cmp_.area_um2, cmp_.energy_pj, "logic", cmp_.source))
     adv = adder(tech, idx_bits, "pointer_advance")
     parts.append(Part(adv.name, 2, adv.area_um2, adv.energy_pj, "logic", adv.source))
     parts += _mac(tech, value_bits, value_bits, acc_bits)
@@ -147,17 +166,24 @@ def csr_match_pe(tech: Technology, fifo_depth: int = 4, comparators: int = 1,
         m = multiplier(tech, value_bits, value_bits)
         add = adder(tech, acc_bits, "product_adder")
         sel = mux(tech, max(a_window, w_window), value_bits, "match_select")
-        parts += [Part(m.name, mults - 1, m.area_um2, m.energy_pj, "logic", m.source),
-                  Part(add.name, mults - 1, add.area_um2, add.energy_pj, "logic", add.source),
-                  Part(sel.name, 2 * mults, sel.area_um2, sel.energy_pj, "logic", sel.source)]
+        parts += [
+            Part(m.name, mults - 1, m.area_um2, m.energy_pj, "logic", m.source),
+            Part(add.name, mults - 1, add.area_um2, add.energy_pj, "logic", add.source),
+            Part(sel.name, 2 * mults, sel.area_um2, sel.energy_pj, "logic", sel.source),
+        ]
     params: dict[str, object] = {"fifo_depth": fifo_depth, "comparators": comparators}
     if w_window != 1:
         params["w_window"] = w_window
     return Composition("csr_match_pe", params, tuple(parts), shared)
 
 
-def bitmask_join_pe(tech: Technology, chunk: int = 16, value_bits: int = 8,
-                    acc_bits: int = 32, buffers: Buffers = "pe") -> Composition:
+def bitmask_join_pe(
+    tech: Technology,
+    chunk: int = 16,
+    value_bits: int = 8,
+    acc_bits: int = 32,
+    buffers: Buffers = "pe",
+) -> Composition:
     """SparTen-like bitmask inner-join PE for one ``chunk`` of the reduction dimension
     (the structure of :mod:`sod.rtl.bitmask_pe`).
 
@@ -171,14 +197,25 @@ def bitmask_join_pe(tech: Technology, chunk: int = 16, value_bits: int = 8,
         _pos(n, v)
     _check_buffers(buffers)
     c = chunk
-    find = Part("lowest_match", 1, 3 * c * (tech.a("cell_half_adder") + tech.a("cell_and2")),
-                0.0, "logic", "NanGate cells: negate, decrement, last test: 3c (HA + AND2)")
-    find = Part(find.name, 1, find.area_um2, find.area_um2 * logic_pj_per_um2(tech),
-                "logic", find.source)
+    find = Part(
+        "lowest_match",
+        1,
+        3 * c * (tech.a("cell_half_adder") + tech.a("cell_and2")),
+        0.0,
+        "logic",
+        "NanGate cells: negate, decrement, last test: 3c (HA + AND2)",
+    )
+    find = Part(
+        find.name, 1, find.area_um2, find.area_um2 * logic_pj_per_um2(tech), "logic", find.source
+    )
     pc = popcount(tech, c, "offset_popcount")
     masking = Part("mask_below", 2 * c, tech.a("cell_and2"), 0.0, "logic", "NanGate AND2")
-    parts: list[Part] = [register(tech, 3 * c, "mask_registers"), find, masking,
-                         Part(pc.name, 2, pc.area_um2, pc.energy_pj, "logic", pc.source)]
+    parts: list[Part] = [
+        register(tech, 3 * c, "mask_registers"),
+        find,
+        masking,
+        Part(pc.name, 2, pc.area_um2, pc.energy_pj, "logic", pc.source),
+    ]
     shared = 0.0
     if buffers == "pe":
         parts.append(register(tech, 2 * c * value_bits, "value_buffers"))
@@ -190,10 +227,20 @@ def bitmask_join_pe(tech: Technology, chunk: int = 16, value_bits: int = 8,
     return Composition("bitmask_join_pe", {"chunk": chunk}, tuple(parts), shared)
 
 
-def scnn_pe(tech: Technology, f: int = 4, i: int = 4, value_bits: int = 16,
-            acc_bits: int = 24, acc_banks: int = 32, acc_entries: int = 32,
-            coord_bits: int = 8, iaram_bytes: int = 10240, oaram_bytes: int = 10240,
-            weight_fifo_entries: int = 50, buffers: Buffers = "pe") -> Composition:
+def scnn_pe(
+    tech: Technology,
+    f: int = 4,
+    i: int = 4,
+    value_bits: int = 16,
+    acc_bits: int = 24,
+    acc_banks: int = 32,
+    acc_entries: int = 32,
+    coord_bits: int = 8,
+    iaram_bytes: int = 10240,
+    oaram_bytes: int = 10240,
+    weight_fifo_entries: int = 50,
+    buffers: Buffers = "pe",
+) -> Composition:
     """SCNN PE (Parashar et al., ISCA 2017): an F×I multiplier array (Cartesian product of
     non-zero weights and activations), F·I output-coordinate adders, a scatter crossbar
     from F·I products to ``acc_banks`` accumulator banks, one adder per bank,
@@ -205,10 +252,17 @@ def scnn_pe(tech: Technology, f: int = 4, i: int = 4, value_bits: int = 16,
     counted as flip-flops; the 10 KB RAMs are CACTI macros (``buffers="pe"``) or moved to
     the shared SRAM (``buffers="sram"``).
     """
-    for n, v in (("f", f), ("i", i), ("value_bits", value_bits), ("acc_bits", acc_bits),
-                 ("acc_banks", acc_banks), ("acc_entries", acc_entries),
-                 ("iaram_bytes", iaram_bytes), ("oaram_bytes", oaram_bytes),
-                 ("weight_fifo_entries", weight_fifo_entries)):
+    for n, v in (
+        ("f", f),
+        ("i", i),
+        ("value_bits", value_bits),
+        ("acc_bits", acc_bits),
+        ("acc_banks", acc_banks),
+        ("acc_entries", acc_entries),
+        ("iaram_bytes", iaram_bytes),
+        ("oaram_bytes", oaram_bytes),
+        ("weight_fifo_entries", weight_fifo_entries),
+    ):
         _pos(n, v)
     _check_buffers(buffers)
     prods = f * i
@@ -220,8 +274,14 @@ def scnn_pe(tech: Technology, f: int = 4, i: int = 4, value_bits: int = 16,
         Part(m.name, prods, m.area_um2, m.energy_pj, "logic", m.source),
         Part(coord.name, 2 * prods, coord.area_um2, coord.energy_pj, "logic", coord.source),
         xbar,
-        Part(bank_add.name, acc_banks, bank_add.area_um2, bank_add.energy_pj, "logic",
-             bank_add.source),
+        Part(
+            bank_add.name,
+            acc_banks,
+            bank_add.area_um2,
+            bank_add.energy_pj,
+            "logic",
+            bank_add.source,
+        ),
         register(tech, 2 * acc_banks * acc_entries * acc_bits, "accumulator_banks"),
         *fifo(tech, weight_fifo_entries, f * (value_bits + coord_bits), "weight_fifo"),
         register(tech, prods * 2 * value_bits, "operand_registers"),
@@ -229,19 +289,29 @@ def scnn_pe(tech: Technology, f: int = 4, i: int = 4, value_bits: int = 16,
     shared = 0.0
     if buffers == "pe":
         port = i * (value_bits + coord_bits)
-        parts += [sram_macro(tech, iaram_bytes, port, "iaram"),
-                  sram_macro(tech, oaram_bytes, port, "oaram")]
+        parts += [
+            sram_macro(tech, iaram_bytes, port, "iaram"),
+            sram_macro(tech, oaram_bytes, port, "oaram"),
+        ]
     else:
         shared = 8.0 * (iaram_bytes + oaram_bytes)
     params = {"f": f, "i": i, "value_bits": value_bits, "acc_banks": acc_banks}
     return Composition("scnn_pe", params, tuple(parts), shared)
 
 
-def decompressor(tech: Technology, lanes: int = 16, format: str = "bitmask",
-                 value_bits: int = 8, realign: bool = True) -> Composition:
+def decompressor(
+    tech: Technology,
+    lanes: int = 16,
+    format: str = "bitmask",
+    value_bits: int = 8,
+    realign: bool = True,
+) -> Composition:
     """The decompression unit at the array edge (see :func:`decompressor_parts`)."""
-    return Composition("decompressor", {"lanes": lanes, "format": format, "realign": realign},
-                       tuple(decompressor_parts(tech, lanes, format, value_bits, realign)))
+    return Composition(
+        "decompressor",
+        {"lanes": lanes, "format": format, "realign": realign},
+        tuple(decompressor_parts(tech, lanes, format, value_bits, realign)),
+    )
 
 
 COMPOSERS = {
@@ -278,8 +348,10 @@ def um2_per_synth_ge(tech: Technology, table: SynthTable | None = None) -> float
     table = table or load_synth_table()
     ge = table.ge("dense_mac_pe", a_bits=8, w_bits=8, acc_bits=32)
     if ge is None:
-        raise CostError("synthesis table has no dense_mac_pe {a_bits: 8, w_bits: 8, "
-                        "acc_bits: 32}: cannot convert GE to um2")
+        raise CostError(
+            "synthesis table has no dense_mac_pe {a_bits: 8, w_bits: 8, "
+            "acc_bits: 32}: cannot convert GE to um2"
+        )
     return dense_mac_pe(tech).cell_area_um2 / ge
 
 
@@ -300,8 +372,13 @@ class PeArea:
     extrapolated: bool = False
 
 
-def pe_area(tech: Technology, kind: str, source: Literal["synth", "components"] = "synth",
-            table: SynthTable | None = None, **params: object) -> PeArea:
+def pe_area(
+    tech: Technology,
+    kind: str,
+    source: Literal["synth", "components"] = "synth",
+    table: SynthTable | None = None,
+    **params: object,
+) -> PeArea:
     """Area of one PE of ``kind`` with ``params``.
 
     ``source="synth"`` (default) takes the synthesized GE (interpolated log–log along the
@@ -326,8 +403,10 @@ def pe_area(tech: Technology, kind: str, source: Literal["synth", "components"] 
             hit = table.interpolate(kind, axis, float(key_params[axis]), **fixed)
             if hit is not None:
                 ge, extrapolated = hit
-                how = (f"synth: {kind} {key_params}, "
-                       f"{'extrapolated' if extrapolated else 'interpolated'} along {axis}")
+                how = (
+                    f"synth: {kind} {key_params}, "
+                    f"{'extrapolated' if extrapolated else 'interpolated'} along {axis}"
+                )
         if ge is None and kind in _SYNTH_AXIS:
             # A variant never synthesized (e.g. another format or comparator count):
             # the synthesized anchor variant × the composition ratio variant/anchor.
@@ -337,16 +416,33 @@ def pe_area(tech: Technology, kind: str, source: Literal["synth", "components"] 
         if ge is not None:
             cell = ge * um2_per_synth_ge(tech, table)
             return PeArea(kind, comp.params, cell / util, cell, how, 0.0, extrapolated)
-    return PeArea(kind, comp.params, comp.placed_area_um2(tech), comp.cell_area_um2,
-                  "components", comp.shared_sram_bits)
+    return PeArea(
+        kind,
+        comp.params,
+        comp.placed_area_um2(tech),
+        comp.cell_area_um2,
+        "components",
+        comp.shared_sram_bits,
+    )
 
 
-def _anchor(tech: Technology, table: SynthTable, kind: str, comp: Composition,
-            key_params: dict[str, object], params: dict[str, object]
-            ) -> tuple[float, bool, str] | None:
+def _anchor(
+    tech: Technology,
+    table: SynthTable,
+    kind: str,
+    comp: Composition,
+    key_params: dict[str, object],
+    params: dict[str, object],
+) -> tuple[float, bool, str] | None:
     axis = _SYNTH_AXIS[kind]
-    combos = sorted({tuple(sorted((k, v) for k, v in d.params.items() if k != axis))
-                     for d in table.designs if d.name == kind and axis in d.params}, key=str)
+    combos = sorted(
+        {
+            tuple(sorted((k, v) for k, v in d.params.items() if k != axis))
+            for d in table.designs
+            if d.name == kind and axis in d.params
+        },
+        key=str,
+    )
     if not combos:
         return None
     # The synthesized variant sharing most parameter values with the one asked for.
@@ -358,8 +454,10 @@ def _anchor(tech: Technology, table: SynthTable, kind: str, comp: Composition,
     keep = {k: v for k, v in params.items() if k not in _synth_keys(kind) or k == axis}
     anchor_comp = compose(tech, kind, **{**keep, **fixed})
     ratio = comp.cell_area_um2 / anchor_comp.cell_area_um2
-    how = (f"synth: {kind} {fixed} at {axis}={key_params[axis]} x composition ratio "
-           f"{ratio:.3f} for {key_params}")
+    how = (
+        f"synth: {kind} {fixed} at {axis}={key_params[axis]} x composition ratio "
+        f"{ratio:.3f} for {key_params}"
+    )
     return hit[0] * ratio, hit[1], how
 
 

@@ -53,8 +53,7 @@ class Sizing:
 
 
 def check_budget(budget_mm2: float) -> float:
-    if not isinstance(budget_mm2, int | float) or not math.isfinite(budget_mm2) \
-            or budget_mm2 <= 0:
+    if not isinstance(budget_mm2, int | float) or not math.isfinite(budget_mm2) or budget_mm2 <= 0:
         raise CostError(f"area budget must be a positive number of mm², got {budget_mm2}")
     return float(budget_mm2)
 
@@ -76,15 +75,19 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
     pes = rows * cols * desc.pes_per_tile
     glb = glb_bytes_for(desc, tech, pes, budget_um2)
     if desc.glb.share is not None and desc.glb.share > 0 and glb[0] == 0:
-        raise CostError(f"GLB share {desc.glb.share} of {budget_mm2} mm² cannot hold even "
-                        f"{desc.glb.granule_bytes} bytes")
+        raise CostError(
+            f"GLB share {desc.glb.share} of {budget_mm2} mm² cannot hold even "
+            f"{desc.glb.granule_bytes} bytes"
+        )
     parts, _, _ = chip_area_arrays(desc, tech, rows, cols, glb)
     total = sum(parts.values())
     fits = np.nonzero(total <= budget_um2)[0]
     if fits.size == 0:
         need = float(np.min(total)) / 1e6
-        raise CostError(f"area budget {budget_mm2} mm² is too small for one {desc.tile} of "
-                        f"{desc.kind} (needs {need:.4g} mm² with its buffer and overheads)")
+        raise CostError(
+            f"area budget {budget_mm2} mm² is too small for one {desc.tile} of "
+            f"{desc.kind} (needs {need:.4g} mm² with its buffer and overheads)"
+        )
     # Most PEs; among equals, the smallest area.
     order = np.lexsort((total[fits], -pes[fits]))
     best = int(fits[order[0]])
@@ -93,9 +96,14 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
     return Sizing(desc.kind, float(budget_mm2), r, c, area.pes, float(glb[best]), area)
 
 
-def size_for_budget(arch: Any, budget_mm2: float, glb: BufferRule | None = None,
-                    tech: Technology | None = None, pe_source: str = "synth",
-                    fixed_um2: float = 0.0) -> Sizing:
+def size_for_budget(
+    arch: Any,
+    budget_mm2: float,
+    glb: BufferRule | None = None,
+    tech: Technology | None = None,
+    pe_source: str = "synth",
+    fixed_um2: float = 0.0,
+) -> Sizing:
     """Largest version of architecture ``arch`` within ``budget_mm2``.
 
     ``glb`` is the buffer rule (default: keep the architecture's GLB capacity). The
@@ -119,5 +127,13 @@ def size_for_budget(arch: Any, budget_mm2: float, glb: BufferRule | None = None,
     if sizing.glb_bytes <= 0:
         update.pop("glb_kib")
     resized = arch.model_copy(update=update)
-    return Sizing(sizing.kind, sizing.budget_mm2, sizing.rows, sizing.cols, sizing.pes,
-                  sizing.glb_bytes, sizing.area, resized)
+    return Sizing(
+        sizing.kind,
+        sizing.budget_mm2,
+        sizing.rows,
+        sizing.cols,
+        sizing.pes,
+        sizing.glb_bytes,
+        sizing.area,
+        resized,
+    )

@@ -37,9 +37,24 @@ FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (csc, csr, coo, bitmap, rle
 DEFAULT_FORMAT = "csc"
 
 __all__ = [
-    "DEFAULT_FORMAT", "FORMATS", "Encoded", "FormatError", "FormatSpec", "Stall", "TileReader",
-    "VectorParser", "Widths", "decode", "encode", "format_module", "need_bits", "parser",
-    "resolve_widths", "size_bits", "streaming", "widths_for_shape",
+    "DEFAULT_FORMAT",
+    "FORMATS",
+    "Encoded",
+    "FormatError",
+    "FormatSpec",
+    "Stall",
+    "TileReader",
+    "VectorParser",
+    "Widths",
+    "decode",
+    "encode",
+    "format_module",
+    "need_bits",
+    "parser",
+    "resolve_widths",
+    "size_bits",
+    "streaming",
+    "widths_for_shape",
 ]
 
 

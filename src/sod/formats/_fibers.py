@@ -16,8 +16,12 @@ from sod.formats.bits import place
 from sod.formats.errors import FormatError
 
 
-def encode_fibers(mat: np.ndarray, index_bits: int, pointer_bits: int, value_bits: int,
-                  ) -> np.ndarray:
+def encode_fibers(
+    mat: np.ndarray,
+    index_bits: int,
+    pointer_bits: int,
+    value_bits: int,
+) -> np.ndarray:
     """Bit stream of ``mat`` (fiber_len × fibers) compressed fiber by fiber."""
     fibers = mat.shape[1]
     rec = index_bits + value_bits
@@ -34,38 +38,58 @@ def encode_fibers(mat: np.ndarray, index_bits: int, pointer_bits: int, value_bit
     return bits
 
 
-def fiber_sizes(masks: np.ndarray, index_bits: int, pointer_bits: int, value_bits: int
-                ) -> np.ndarray:
+def fiber_sizes(
+    masks: np.ndarray, index_bits: int, pointer_bits: int, value_bits: int
+) -> np.ndarray:
     """(T, fiber_len, fibers) masks -> (T, fibers) cumulative bits through each fiber."""
     cum = masks.sum(axis=1, dtype=np.int64).cumsum(axis=1)
     j = np.arange(masks.shape[2], dtype=np.int64) + 1
     return j * pointer_bits + cum * (index_bits + value_bits)
 
 
-def parse_fiber(reader: TileReader, pos: int, prev_end: int, fiber: int, fiber_len: int,
-                max_count: int, index_bits: int, pointer_bits: int, value_bits: int,
-                label: str, index_name: str) -> tuple[np.ndarray, int, int]:
+def parse_fiber(
+    reader: TileReader,
+    pos: int,
+    prev_end: int,
+    fiber: int,
+    fiber_len: int,
+    max_count: int,
+    index_bits: int,
+    pointer_bits: int,
+    value_bits: int,
+    label: str,
+    index_name: str,
+) -> tuple[np.ndarray, int, int]:
     """Parse one fiber at ``pos``: (dense fiber, new pos, end pointer). Validates."""
     end = reader.uint(pos, pointer_bits, f"pointer of fiber {fiber}")
     if end < prev_end:
-        raise FormatError(f"{label}: non-monotonic pointers: fiber {fiber} ends at {end} "
-                          f"before its start {prev_end}")
+        raise FormatError(
+            f"{label}: non-monotonic pointers: fiber {fiber} ends at {end} "
+            f"before its start {prev_end}"
+        )
     if end > max_count:
-        raise FormatError(f"{label}: pointer {end} of fiber {fiber} is past the end of the "
-                          f"tile (at most {max_count} non-zeros)")
+        raise FormatError(
+            f"{label}: pointer {end} of fiber {fiber} is past the end of the "
+            f"tile (at most {max_count} non-zeros)"
+        )
     count = end - prev_end
     if count > fiber_len:
-        raise FormatError(f"{label}: fiber {fiber} claims {count} non-zeros but has only "
-                          f"{fiber_len} positions")
+        raise FormatError(
+            f"{label}: fiber {fiber} claims {count} non-zeros but has only {fiber_len} positions"
+        )
     pos += pointer_bits
-    idx, vals = reader.records(pos, count, (index_bits, value_bits), True,
-                               f"records of fiber {fiber} (pointer {end})")
+    idx, vals = reader.records(
+        pos, count, (index_bits, value_bits), True, f"records of fiber {fiber} (pointer {end})"
+    )
     if count and idx.max() >= fiber_len:
-        raise FormatError(f"{label}: {index_name} index {int(idx.max())} in fiber {fiber} is "
-                          f"outside the tile (0..{fiber_len - 1})")
+        raise FormatError(
+            f"{label}: {index_name} index {int(idx.max())} in fiber {fiber} is "
+            f"outside the tile (0..{fiber_len - 1})"
+        )
     if count > 1 and (np.diff(idx) <= 0).any():
-        raise FormatError(f"{label}: {index_name} indices of fiber {fiber} are not strictly "
-                          "increasing")
+        raise FormatError(
+            f"{label}: {index_name} indices of fiber {fiber} are not strictly increasing"
+        )
     out = np.zeros(fiber_len, dtype=np.int64)
     out[idx] = vals
     return out, pos + count * (index_bits + value_bits), end

@@ -25,8 +25,9 @@ class FormatSpec(BaseModel):
 
     value_bits: int = Field(8, ge=1, le=32, description="bits per stored value (two's complement)")
     index_bits: int | None = Field(None, ge=1, le=32, description="bits per lane (row) index")
-    pointer_bits: int | None = Field(None, ge=1, le=32,
-                                     description="bits per pointer / count field")
+    pointer_bits: int | None = Field(
+        None, ge=1, le=32, description="bits per pointer / count field"
+    )
     run_bits: int = Field(4, ge=1, le=16, description="RLE zero-run length width")
 
 
@@ -43,15 +44,33 @@ class Widths:
     run: int  # RLE zero-run field
 
     def to_json(self) -> dict[str, int]:
-        return {"lanes": self.lanes, "vectors": self.vectors, "value": self.value,
-                "lane_index": self.lane_index, "vector_index": self.vector_index,
-                "pointer": self.pointer, "run": self.run}
+        return {
+            "lanes": self.lanes,
+            "vectors": self.vectors,
+            "value": self.value,
+            "lane_index": self.lane_index,
+            "vector_index": self.vector_index,
+            "pointer": self.pointer,
+            "run": self.run,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, int]) -> Widths:
         try:
-            return cls(**{f: int(data[f]) for f in ("lanes", "vectors", "value", "lane_index",
-                                                     "vector_index", "pointer", "run")})
+            return cls(
+                **{
+                    f: int(data[f])
+                    for f in (
+                        "lanes",
+                        "vectors",
+                        "value",
+                        "lane_index",
+                        "vector_index",
+                        "pointer",
+                        "run",
+                    )
+                }
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise FormatError(f"widths record is malformed: {err}") from None
 
@@ -66,11 +85,15 @@ def resolve_widths(spec: FormatSpec, lanes: int, vectors: int) -> Widths:
     vec_bits = need_vec if spec.index_bits is None else spec.index_bits
     ptr_bits = need_ptr if spec.pointer_bits is None else spec.pointer_bits
     if lane_bits < need_lane or vec_bits < need_vec:
-        raise FormatError(f"index width {spec.index_bits} bits cannot address a "
-                          f"{lanes}x{vectors} tile (needs {max(need_lane, need_vec)})")
+        raise FormatError(
+            f"index width {spec.index_bits} bits cannot address a "
+            f"{lanes}x{vectors} tile (needs {max(need_lane, need_vec)})"
+        )
     if ptr_bits < need_ptr:
-        raise FormatError(f"pointer width {ptr_bits} bits cannot count {lanes * vectors} "
-                          f"elements (needs {need_ptr})")
+        raise FormatError(
+            f"pointer width {ptr_bits} bits cannot count {lanes * vectors} "
+            f"elements (needs {need_ptr})"
+        )
     return Widths(lanes, vectors, spec.value_bits, lane_bits, vec_bits, ptr_bits, spec.run_bits)
 
 
@@ -92,15 +115,18 @@ def check_tile(tile: np.ndarray, widths: Widths, fmt: str) -> np.ndarray:
     """Validate a stream tile against its widths; return it as int64."""
     tile = np.asarray(tile)
     if tile.ndim != 2 or tile.shape != (widths.lanes, widths.vectors):
-        raise FormatError(f"{fmt}: tile of shape {tile.shape} does not match widths for "
-                          f"{widths.lanes}x{widths.vectors}")
+        raise FormatError(
+            f"{fmt}: tile of shape {tile.shape} does not match widths for "
+            f"{widths.lanes}x{widths.vectors}"
+        )
     if not np.issubdtype(tile.dtype, np.integer):
         raise FormatError(f"{fmt}: tiles must hold integers, got {tile.dtype}")
     tile = tile.astype(np.int64)
     lo, hi = -(1 << (widths.value - 1)), (1 << (widths.value - 1)) - 1
     if tile.size and (tile.min() < lo or tile.max() > hi):
-        raise FormatError(f"{fmt}: values outside [{lo}, {hi}] do not fit {widths.value}-bit "
-                          "value fields")
+        raise FormatError(
+            f"{fmt}: values outside [{lo}, {hi}] do not fit {widths.value}-bit value fields"
+        )
     return tile
 
 
@@ -110,8 +136,9 @@ def as_mask_batch(masks: np.ndarray) -> np.ndarray:
     if masks.ndim == 2:
         masks = masks[None]
     if masks.ndim != 3:
-        raise FormatError(f"masks must be (lanes, vectors) or (tiles, lanes, vectors), "
-                          f"got shape {masks.shape}")
+        raise FormatError(
+            f"masks must be (lanes, vectors) or (tiles, lanes, vectors), got shape {masks.shape}"
+        )
     return masks
 
 
@@ -126,8 +153,9 @@ class TileReader:
     reading past ``avail`` (but within the tile) is a stall of the cycle-level unit.
     """
 
-    def __init__(self, bits: np.ndarray, total_bits: int, label: str,
-                 avail: int | None = None) -> None:
+    def __init__(
+        self, bits: np.ndarray, total_bits: int, label: str, avail: int | None = None
+    ) -> None:
         self.bits = bits
         self.total_bits = int(total_bits)
         self.avail = min(int(bits.size), self.total_bits)
@@ -138,8 +166,10 @@ class TileReader:
     def raw(self, pos: int, width: int, what: str) -> np.ndarray:
         end = pos + width
         if end > self.total_bits:
-            raise FormatError(f"{self.label}: truncated stream: {what} needs bits up to {end} "
-                              f"but the tile has {self.total_bits}")
+            raise FormatError(
+                f"{self.label}: truncated stream: {what} needs bits up to {end} "
+                f"but the tile has {self.total_bits}"
+            )
         if end > self.avail:
             raise Stall
         return self.bits[pos:end]
@@ -147,14 +177,15 @@ class TileReader:
     def uint(self, pos: int, width: int, what: str) -> int:
         return int(bits_to_uint(self.raw(pos, width, what)))
 
-    def records(self, pos: int, count: int, widths: tuple[int, ...], signed_last: bool,
-                what: str) -> list[np.ndarray]:
+    def records(
+        self, pos: int, count: int, widths: tuple[int, ...], signed_last: bool, what: str
+    ) -> list[np.ndarray]:
         """``count`` records of fields of ``widths`` starting at ``pos``: one array per field."""
         rec = sum(widths)
         block = self.raw(pos, count * rec, what).reshape(count, rec)
         out, at = [], 0
         for i, w in enumerate(widths):
-            field = block[:, at:at + w]
+            field = block[:, at : at + w]
             last = i == len(widths) - 1
             out.append(bits_to_int(field) if (signed_last and last) else bits_to_uint(field))
             at += w
@@ -178,15 +209,20 @@ class VectorParser:
     def finish(self, reader: TileReader) -> None:
         """Called after the last vector: the stream must be consumed exactly."""
         if self.pos != reader.total_bits:
-            raise FormatError(f"{self.label}: stream has {reader.total_bits} bits but the "
-                              f"tile's data ends at bit {self.pos}")
+            raise FormatError(
+                f"{self.label}: stream has {reader.total_bits} bits but the "
+                f"tile's data ends at bit {self.pos}"
+            )
 
     def fail(self, fault: str) -> FormatError:
         return FormatError(f"{self.label}: {fault}")
 
 
-def decode_with(parser: VectorParser, bits: np.ndarray, total_bits: int | None = None,
-                ) -> np.ndarray:
+def decode_with(
+    parser: VectorParser,
+    bits: np.ndarray,
+    total_bits: int | None = None,
+) -> np.ndarray:
     """Decode a whole tile with a parser (every bit available)."""
     total = bits.size if total_bits is None else total_bits
     reader = TileReader(bits, total, parser.label)
@@ -203,7 +239,16 @@ def decode_with(parser: VectorParser, bits: np.ndarray, total_bits: int | None =
 def widths_for_shape(widths: Widths, lanes: int, vectors: int) -> Widths:
     """The same field widths for a smaller (edge) tile of ``lanes × vectors``."""
     if not (0 < lanes <= widths.lanes and 0 < vectors <= widths.vectors):
-        raise FormatError(f"edge tile {lanes}x{vectors} does not fit widths resolved for "
-                          f"{widths.lanes}x{widths.vectors}")
-    return Widths(lanes, vectors, widths.value, widths.lane_index, widths.vector_index,
-                  widths.pointer, widths.run)
+        raise FormatError(
+            f"edge tile {lanes}x{vectors} does not fit widths resolved for "
+            f"{widths.lanes}x{widths.vectors}"
+        )
+    return Widths(
+        lanes,
+        vectors,
+        widths.value,
+        widths.lane_index,
+        widths.vector_index,
+        widths.pointer,
+        widths.run,
+    )

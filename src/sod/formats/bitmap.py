@@ -24,8 +24,9 @@ def encode(tile: np.ndarray, widths: Widths) -> Encoded:
     starts = np.arange(vectors) * lanes + before * widths.value
     bits[(starts[:, None] + np.arange(lanes)).ravel()] = mask.T.ravel()
     vec, lane = np.nonzero(mask.T)
-    place(bits, (vec + 1) * lanes + np.arange(vec.size) * widths.value, tile[lane, vec],
-          widths.value)
+    place(
+        bits, (vec + 1) * lanes + np.arange(vec.size) * widths.value, tile[lane, vec], widths.value
+    )
     return Encoded(NAME, tile.shape, widths, bits)
 
 
@@ -45,8 +46,13 @@ class Parser(VectorParser):
         w = self.w
         mask = reader.raw(self.pos, w.lanes, f"mask of vector {self.j}").astype(bool)
         count = int(mask.sum())
-        (vals,) = reader.records(self.pos + w.lanes, count, (w.value,), True,
-                                 f"values of vector {self.j} ({count} set mask bits)")
+        (vals,) = reader.records(
+            self.pos + w.lanes,
+            count,
+            (w.value,),
+            True,
+            f"values of vector {self.j} ({count} set mask bits)",
+        )
         out = np.zeros(w.lanes, dtype=np.int64)
         out[mask] = vals
         self.pos += w.lanes + count * w.value

@@ -59,23 +59,29 @@ class Parser(VectorParser):
         if count is None:
             count = reader.uint(0, w.pointer, "count")
             if count > w.lanes * w.vectors:
-                raise self.fail(f"count {count} is past the end of the tile "
-                                f"(at most {w.lanes * w.vectors} non-zeros)")
+                raise self.fail(
+                    f"count {count} is past the end of the tile "
+                    f"(at most {w.lanes * w.vectors} non-zeros)"
+                )
         entry, last = self.entry, self.last
         out = np.zeros(w.lanes, dtype=np.int64)
         rec = _rec(w)
         widths = (w.lane_index, w.vector_index, w.value)
         while entry < count:
             pos = w.pointer + entry * rec
-            lane, vec, val = (int(x[0]) for x in
-                              reader.records(pos, 1, widths, True, f"record {entry}"))
+            lane, vec, val = (
+                int(x[0]) for x in reader.records(pos, 1, widths, True, f"record {entry}")
+            )
             if lane >= w.lanes or vec >= w.vectors:
-                raise self.fail(f"record {entry} at (lane {lane}, vector {vec}) is outside "
-                                f"the {w.lanes}x{w.vectors} tile")
+                raise self.fail(
+                    f"record {entry} at (lane {lane}, vector {vec}) is outside "
+                    f"the {w.lanes}x{w.vectors} tile"
+                )
             flat = vec * w.lanes + lane
             if flat <= last:
-                raise self.fail(f"record {entry} at (lane {lane}, vector {vec}) is out of "
-                                "vector-major order")
+                raise self.fail(
+                    f"record {entry} at (lane {lane}, vector {vec}) is out of vector-major order"
+                )
             if vec > self.j:
                 break  # look-ahead: belongs to a later vector; re-read then
             out[lane] = val

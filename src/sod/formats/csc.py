@@ -24,8 +24,9 @@ def encode(tile: np.ndarray, widths: Widths) -> Encoded:
 
 
 def need_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
-    return _fibers.fiber_sizes(as_mask_batch(masks), widths.lane_index, widths.pointer,
-                               widths.value)
+    return _fibers.fiber_sizes(
+        as_mask_batch(masks), widths.lane_index, widths.pointer, widths.value
+    )
 
 
 def size_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
@@ -40,7 +41,17 @@ class Parser(VectorParser):
     def next_vector(self, reader: TileReader) -> np.ndarray:
         w = self.w
         vec, pos, end = _fibers.parse_fiber(
-            reader, self.pos, self.end, self.j, w.lanes, w.lanes * w.vectors, w.lane_index,
-            w.pointer, w.value, self.label, "row")
+            reader,
+            self.pos,
+            self.end,
+            self.j,
+            w.lanes,
+            w.lanes * w.vectors,
+            w.lane_index,
+            w.pointer,
+            w.value,
+            self.label,
+            "row",
+        )
         self.pos, self.end, self.j = pos, end, self.j + 1
         return vec

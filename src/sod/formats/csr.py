@@ -27,8 +27,9 @@ def encode(tile: np.ndarray, widths: Widths) -> Encoded:
 
 def size_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
     masks = as_mask_batch(masks)
-    return _fibers.fiber_sizes(masks.transpose(0, 2, 1), widths.vector_index, widths.pointer,
-                               widths.value)[:, -1]
+    return _fibers.fiber_sizes(
+        masks.transpose(0, 2, 1), widths.vector_index, widths.pointer, widths.value
+    )[:, -1]
 
 
 def need_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
@@ -49,8 +50,18 @@ class Parser(VectorParser):
             pos, end = 0, 0
             for lane in range(w.lanes):
                 tile[lane], pos, end = _fibers.parse_fiber(
-                    reader, pos, end, lane, w.vectors, w.lanes * w.vectors, w.vector_index,
-                    w.pointer, w.value, self.label, "column")
+                    reader,
+                    pos,
+                    end,
+                    lane,
+                    w.vectors,
+                    w.lanes * w.vectors,
+                    w.vector_index,
+                    w.pointer,
+                    w.value,
+                    self.label,
+                    "column",
+                )
             self.tile, self.pos = tile, pos
         vec = self.tile[:, self.j]
         self.j += 1

@@ -36,8 +36,7 @@ def need_bits(masks: np.ndarray, widths: Widths) -> np.ndarray:
 
 class Parser(VectorParser):
     def next_vector(self, reader: TileReader) -> np.ndarray:
-        (vals,) = reader.records(self.pos, self.w.lanes, (self.w.value,), True,
-                                 f"vector {self.j}")
+        (vals,) = reader.records(self.pos, self.w.lanes, (self.w.value,), True, f"vector {self.j}")
         self.pos += self.w.lanes * self.w.value
         self.j += 1
         return vals

@@ -107,8 +107,7 @@ class Parser(VectorParser):
         if count is None:
             count = reader.uint(0, w.pointer, "count")
             if count > n:
-                raise self.fail(f"count {count} is past the end of the tile "
-                                f"(at most {n} pairs)")
+                raise self.fail(f"count {count} is past the end of the tile (at most {n} pairs)")
         pair, cursor, pending = self.pair, self.cursor, self.pending
         start, end = self.j * w.lanes, (self.j + 1) * w.lanes
         out = np.zeros(w.lanes, dtype=np.int64)
@@ -117,12 +116,17 @@ class Parser(VectorParser):
             pending = None
         rec = w.run + w.value
         while pending is None and cursor < end and pair < count:
-            run, val = (int(x[0]) for x in reader.records(
-                w.pointer + pair * rec, 1, (w.run, w.value), True, f"pair {pair}"))
+            run, val = (
+                int(x[0])
+                for x in reader.records(
+                    w.pointer + pair * rec, 1, (w.run, w.value), True, f"pair {pair}"
+                )
+            )
             q = cursor + run
             if q >= n:
-                raise self.fail(f"pair {pair} (run {run}) is past the end of the tile "
-                                f"(position {q} of {n})")
+                raise self.fail(
+                    f"pair {pair} (run {run}) is past the end of the tile (position {q} of {n})"
+                )
             pair, cursor = pair + 1, q + 1
             if q < end:
                 out[q - start] = val

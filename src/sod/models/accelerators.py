@@ -75,15 +75,24 @@ def evaluate_accelerator(gemm: Gemm, arch: ArchBase) -> Counts:
         details["tiling"] = "ideal"
     else:
         try:
-            mem = evaluate_memory(g * m, k, n, a_bits, w_bits, o_bits,
-                                  max(counts.compute_cycles // masks.multiplier, 1),
-                                  arch.glb_kib * 8192, arch.dram_bandwidth_bytes_per_cycle,
-                                  True, 1, slots=max(g, 1))
+            mem = evaluate_memory(
+                g * m,
+                k,
+                n,
+                a_bits,
+                w_bits,
+                o_bits,
+                max(counts.compute_cycles // masks.multiplier, 1),
+                arch.glb_kib * 8192,
+                arch.dram_bandwidth_bytes_per_cycle,
+                True,
+                1,
+                slots=max(g, 1),
+            )
         except ArchitectureError as err:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None
         stall = mem.stall_cycles * masks.multiplier
-        dram = (mem.plan.dram_read_bits_a, mem.plan.dram_read_bits_w,
-                mem.plan.dram_write_bits_o)
+        dram = (mem.plan.dram_read_bits_a, mem.plan.dram_read_bits_w, mem.plan.dram_write_bits_o)
         details["tiling"] = mem.plan.schedule
     mult = masks.multiplier
     memory_actions = {
@@ -96,6 +105,13 @@ def evaluate_accelerator(gemm: Gemm, arch: ArchBase) -> Counts:
     details["memory_stall_cycles"] = int(stall)
     details["weight_bits_stored"] = float(w_bits * (mult if gemm.w_is_weight else 1))
     details["iid_pattern"] = masks.iid_pattern
-    return Counts(counts.compute_cycles, counts.stall_cycles + int(stall), counts.macs_dense,
-                  counts.macs_issued, counts.macs_effectual, counts.pe_count,
-                  add_actions(counts.actions, memory_actions), details)
+    return Counts(
+        counts.compute_cycles,
+        counts.stall_cycles + int(stall),
+        counts.macs_dense,
+        counts.macs_issued,
+        counts.macs_effectual,
+        counts.pe_count,
+        add_actions(counts.actions, memory_actions),
+        details,
+    )

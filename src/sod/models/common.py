@@ -64,8 +64,9 @@ class Counts:
 
     def action(self, name: str) -> float:
         """Sum of an action over operands (``glb_read_bits`` sums all ``glb_read_bits.*``)."""
-        return float(sum(v for k, v in self.actions.items()
-                         if k == name or k.startswith(name + ".")))
+        return float(
+            sum(v for k, v in self.actions.items() if k == name or k.startswith(name + "."))
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

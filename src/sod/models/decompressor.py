@@ -45,8 +45,12 @@ def emit_cycles(stream_need_bits: np.ndarray, read_width_bits: int) -> Decompres
     return DecompressorTiming(emit, cycles, cycles - vectors)
 
 
-def stream_need_bits(tile_need_bits: list[np.ndarray], tile_size_bits: np.ndarray,
-                     read_width_bits: int, pad_before: np.ndarray | None = None) -> np.ndarray:
+def stream_need_bits(
+    tile_need_bits: list[np.ndarray],
+    tile_size_bits: np.ndarray,
+    read_width_bits: int,
+    pad_before: np.ndarray | None = None,
+) -> np.ndarray:
     """Concatenate per-tile needs into one word-aligned stream (pad vectors need 0 bits)."""
     sizes = np.asarray(tile_size_bits, dtype=np.int64)
     words = -(-sizes // read_width_bits)
@@ -59,8 +63,9 @@ def stream_need_bits(tile_need_bits: list[np.ndarray], tile_size_bits: np.ndarra
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def tile_timing(masks: np.ndarray, fmt: str, widths: Widths, read_width_bits: int,
-                pad_before: int = 0) -> DecompressorTiming:
+def tile_timing(
+    masks: np.ndarray, fmt: str, widths: Widths, read_width_bits: int, pad_before: int = 0
+) -> DecompressorTiming:
     """Each tile of a batch ``(T, L, V)`` decompressed alone, starting at cycle 0."""
     need = need_bits(masks, fmt, widths)
     if pad_before:
@@ -102,15 +107,22 @@ def stream_needs(tiles: FastTiles, grid: TileGrid, read_width_bits: int) -> np.n
     return need[:, valid]  # every stream has the same tile shapes in the same order
 
 
-def layer_timing(w_mask: np.ndarray, m: int, rows: int, cols: int, dataflow: str,
-                 options: CompileOptions | None = None) -> LayerTiming:
+def layer_timing(
+    w_mask: np.ndarray,
+    m: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    options: CompileOptions | None = None,
+) -> LayerTiming:
     """Analytic cycles of ``O = A[m×k] · W[k×n]`` with W compiled by ``options``."""
     options = options or CompileOptions()
     w_mask = np.asarray(w_mask, dtype=bool)
     grid = TileGrid(int(w_mask.shape[0]), int(w_mask.shape[1]), rows, cols, dataflow)
     tiles = fast_tiles(w_mask, grid, options)
-    timing = emit_cycles(stream_needs(tiles, grid, options.read_width_bits),
-                         options.read_width_bits)
+    timing = emit_cycles(
+        stream_needs(tiles, grid, options.read_width_bits), options.read_width_bits
+    )
     dense = int(evaluate_dense(m, grid.k, grid.n, rows, cols, grid.dataflow).compute_cycles[0])
     stream_stalls = np.asarray(timing.stall_cycles, dtype=np.int64)
     return LayerTiming(dense, stream_stalls[grid.fold_streams(m)], stream_stalls)

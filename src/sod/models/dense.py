@@ -50,8 +50,9 @@ class DenseCounts:
     utilization: np.ndarray  # macs / (R × C × compute_cycles)
 
 
-def spatial_dims(m: IntArray, k: IntArray, n: IntArray, dataflow: Dataflow | str
-                 ) -> tuple[IntArray, IntArray, IntArray]:
+def spatial_dims(
+    m: IntArray, k: IntArray, n: IntArray, dataflow: Dataflow | str
+) -> tuple[IntArray, IntArray, IntArray]:
     """(Sr, Sc, T) of SCALE-Sim for a dataflow."""
     df = Dataflow(dataflow)
     if df is Dataflow.WS:
@@ -78,7 +79,11 @@ def fold_cycles(rows: int, cols: int, t: IntArray, dataflow: Dataflow | str) -> 
 
 
 def evaluate_dense(
-    m: IntArray | int, k: IntArray | int, n: IntArray | int, rows: int, cols: int,
+    m: IntArray | int,
+    k: IntArray | int,
+    n: IntArray | int,
+    rows: int,
+    cols: int,
     dataflow: Dataflow | str,
 ) -> DenseCounts:
     """Fold and cycle counts of GEMMs on an R×C array (vectorized over layers)."""
@@ -99,5 +104,6 @@ def evaluate_dense(
     mapping_efficiency = (sr * sc) / (folds * rows * cols)
     # A 1×1 array on a 1×1×1 OS GEMM reports 0 cycles in SCALE-Sim's convention.
     utilization = macs / (rows * cols * np.maximum(cycles, 1))
-    return DenseCounts(sr, sc, t, row_folds, col_folds, folds, cycles, macs,
-                       mapping_efficiency, utilization)
+    return DenseCounts(
+        sr, sc, t, row_folds, col_folds, folds, cycles, macs, mapping_efficiency, utilization
+    )

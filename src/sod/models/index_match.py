@@ -50,7 +50,7 @@ def _transpose(mask: np.ndarray, block: int = 256) -> np.ndarray:
     out = np.empty((n, k), mask.dtype)
     for i in range(0, k, block):
         for j in range(0, n, block):
-            out[j:j + block, i:i + block] = mask[i:i + block, j:j + block].T
+            out[j : j + block, i : i + block] = mask[i : i + block, j : j + block].T
     return out
 
 
@@ -76,14 +76,16 @@ def _running_at(ends: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
     A few columns are counted directly; many take one running sum."""
     if len(cols) <= 4:
-        return np.stack([np.count_nonzero(ends[:, : x + 1], axis=1) for x in cols],
-                        axis=1).astype(np.int64)
+        return np.stack([np.count_nonzero(ends[:, : x + 1], axis=1) for x in cols], axis=1).astype(
+            np.int64
+        )
     dtype = np.int16 if ends.shape[1] < 2**15 else np.int32
     return np.cumsum(ends, axis=1, dtype=dtype)[:, cols].astype(np.int64)
 
 
-def _block_end_products(ends_a: np.ndarray, ends_wt: np.ndarray,
-                        block_elems: int = 1 << 22) -> np.ndarray:
+def _block_end_products(
+    ends_a: np.ndarray, ends_wt: np.ndarray, block_elems: int = 1 << 22
+) -> np.ndarray:
     """Common block ends of every fiber pair, ``ends_a @ ends_wt.T`` in float32 BLAS over
     blocks of W fibers (exact: counts < 2²⁴; bounded scratch memory)."""
     n, k = ends_wt.shape
@@ -97,8 +99,9 @@ def _block_end_products(ends_a: np.ndarray, ends_wt: np.ndarray,
 
 
 @memo_by_content()
-def pair_steps(act: np.ndarray, weight: np.ndarray, p: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_steps(
+    act: np.ndarray, weight: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge steps of every dot product (m × n) and the A/W entries each loaded.
 
     ``act`` is (m, k) bool, ``weight`` (k, n) bool. With ``T = min(last_a, last_w)``, the
@@ -112,11 +115,13 @@ def pair_steps(act: np.ndarray, weight: np.ndarray, p: int
     t = np.minimum(last_a[:, None], last_w[None, :])
     valid = t >= 0  # both fibers non-empty (an empty fiber has last = −1)
     cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
-    cnt_a = np.where(last_w[None, :] < last_a[:, None],
-                     _running_at(ends_a, cols)[:, col_of], blocks_a[:, None])
+    cnt_a = np.where(
+        last_w[None, :] < last_a[:, None], _running_at(ends_a, cols)[:, col_of], blocks_a[:, None]
+    )
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
-    cnt_w = np.where(last_a[:, None] < last_w[None, :],
-                     _running_at(ends_w, rows).T[row_of], blocks_w[None, :])
+    cnt_w = np.where(
+        last_a[:, None] < last_w[None, :], _running_at(ends_w, rows).T[row_of], blocks_w[None, :]
+    )
     ties = _block_end_products(ends_a, ends_w)
     steps = np.where(valid, cnt_a + cnt_w - ties, 0)
     # Windows loaded: the retired ones plus the one still resident when the other fiber
@@ -143,8 +148,9 @@ def tile_times(cycles: np.ndarray, tr: int, tc: int) -> np.ndarray:
     return padded.reshape(mt, tr, nt, tc).max(axis=(1, 3))
 
 
-def evaluate_index_match(gemm: Gemm, arch: IndexMatchArch, weight_mask: object,
-                         act_mask: object) -> Counts:
+def evaluate_index_match(
+    gemm: Gemm, arch: IndexMatchArch, weight_mask: object, act_mask: object
+) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on the index-matching array.
 
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
@@ -193,6 +199,13 @@ def evaluate_index_match(gemm: Gemm, arch: IndexMatchArch, weight_mask: object,
         # charged as stalls: the other models do not bound GLB port bandwidth either).
         "glb_supply_cycles": -(-(reads_a + reads_w) * entry_bits // arch.glb_read_width_bits),
     }
-    return Counts(compute_cycles=cycles, stall_cycles=0, macs_dense=gemm.macs,
-                  macs_issued=effectual, macs_effectual=effectual, pe_count=arch.pe_count,
-                  actions=actions, details=details)
+    return Counts(
+        compute_cycles=cycles,
+        stall_cycles=0,
+        macs_dense=gemm.macs,
+        macs_issued=effectual,
+        macs_effectual=effectual,
+        pe_count=arch.pe_count,
+        actions=actions,
+        details=details,
+    )

@@ -58,18 +58,32 @@ class TilingPlan:
 
 
 def plan_tiling(
-    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
-    double_buffered: bool = True, stage_rows: int = 1,
+    m: int,
+    k: int,
+    n: int,
+    a_bits: float,
+    w_bits: float,
+    o_bits: float,
+    glb_bits: float,
+    double_buffered: bool = True,
+    stage_rows: int = 1,
 ) -> TilingPlan:
     """The cheapest (fewest DRAM bits) schedule of one GEMM for a GLB of ``glb_bits``."""
-    plans = candidate_plans(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
-                            stage_rows)
+    plans = candidate_plans(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
     return min(plans, key=lambda p: (p.dram_bits, p.blocks))
 
 
 def candidate_plans(
-    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, glb_bits: float,
-    double_buffered: bool = True, stage_rows: int = 1, allow_k_chunks: bool = True,
+    m: int,
+    k: int,
+    n: int,
+    a_bits: float,
+    w_bits: float,
+    o_bits: float,
+    glb_bits: float,
+    double_buffered: bool = True,
+    stage_rows: int = 1,
+    allow_k_chunks: bool = True,
 ) -> list[TilingPlan]:
     """Every schedule of one GEMM that fits a GLB of ``glb_bits`` (at least one, or raise).
 
@@ -83,14 +97,16 @@ def candidate_plans(
     factor = 2.0 if double_buffered else 1.0
     plans: list[TilingPlan] = []
     if a_bits + w_bits + o_bits <= usable:
-        plans.append(TilingPlan("resident", 1, a_bits, w_bits, o_bits,
-                                (a_bits + w_bits + o_bits) * factor))
+        plans.append(
+            TilingPlan("resident", 1, a_bits, w_bits, o_bits, (a_bits + w_bits + o_bits) * factor)
+        )
     a_row, w_col, o_elem = a_bits / m, w_bits / n, o_bits / (m * n)
     # W column blocks next to a staging slice of A rows (A re-streamed per block), and the
     # mirror image: A row blocks next to a staging slice of W columns.
     for schedule, count, held, stage, staged in (
-            ("w_blocks", n, w_col, min(stage_rows, m), a_row),
-            ("a_blocks", m, a_row, min(stage_rows, n), w_col)):
+        ("w_blocks", n, w_col, min(stage_rows, m), a_row),
+        ("a_blocks", m, a_row, min(stage_rows, n), w_col),
+    ):
         room = usable - stage * staged
         per_item = held + stage * o_elem  # one held row/column and its staged outputs
         size = min(count, math.floor(room / per_item)) if room > 0 else 0
@@ -104,8 +120,9 @@ def candidate_plans(
         # Cutting the reduction can beat re-streaming a whole operand (and is the only
         # way when no full-k slice fits), so it is always a candidate when it splits k.
         try:
-            chunked = _k_chunked(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered,
-                                 stage_rows)
+            chunked = _k_chunked(
+                m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows
+            )
         except ArchitectureError:
             if not plans:
                 raise
@@ -115,12 +132,22 @@ def candidate_plans(
     if not plans:
         raise ArchitectureError(
             f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {min(stage_rows, m)}-row "
-            f"slice of a {m}x{k}x{n} GEMM's operands (glb_kib too small)")
+            f"slice of a {m}x{k}x{n} GEMM's operands (glb_kib too small)"
+        )
     return plans
 
 
-def _k_chunked(m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float,
-               glb_bits: float, double_buffered: bool, stage_rows: int) -> TilingPlan | None:
+def _k_chunked(
+    m: int,
+    k: int,
+    n: int,
+    a_bits: float,
+    w_bits: float,
+    o_bits: float,
+    glb_bits: float,
+    double_buffered: bool,
+    stage_rows: int,
+) -> TilingPlan | None:
     """Cut k into chunks whose slices fit: each chunk is planned like a GEMM of its own and
     partial sums (4× the output width: int32) spill to DRAM and come back between chunks.
     None when the chunk would be all of k (no split)."""
@@ -132,22 +159,39 @@ def _k_chunked(m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: flo
         raise ArchitectureError(
             f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
             f"{m}x{k}x{n} GEMM's operands even one reduction index at a time "
-            "(glb_kib too small)")
+            "(glb_kib too small)"
+        )
     if kc >= k:
         return None
     chunks = math.ceil(k / kc)
     psum_bits = 4 * o_bits
-    inner = candidate_plans(m, kc, n, a_bits * kc / k, w_bits * kc / k, psum_bits, glb_bits,
-                            double_buffered, stage_rows, allow_k_chunks=False)
+    inner = candidate_plans(
+        m,
+        kc,
+        n,
+        a_bits * kc / k,
+        w_bits * kc / k,
+        psum_bits,
+        glb_bits,
+        double_buffered,
+        stage_rows,
+        allow_k_chunks=False,
+    )
     best = min(inner, key=lambda p: (p.dram_bits, p.blocks))
     spill = (chunks - 1) * psum_bits  # written after every chunk but the last, read back
-    return TilingPlan("k_chunks", best.blocks * chunks, best.dram_read_bits_a * chunks,
-                      best.dram_read_bits_w * chunks + spill, o_bits + spill,
-                      best.glb_used_bits)
+    return TilingPlan(
+        "k_chunks",
+        best.blocks * chunks,
+        best.dram_read_bits_a * chunks,
+        best.dram_read_bits_w * chunks + spill,
+        o_bits + spill,
+        best.glb_used_bits,
+    )
 
 
-def pipeline_cycles(load_cycles: np.ndarray, compute_cycles: np.ndarray,
-                    double_buffered: bool = True) -> int:
+def pipeline_cycles(
+    load_cycles: np.ndarray, compute_cycles: np.ndarray, double_buffered: bool = True
+) -> int:
     """Cycles of a load→compute pipeline over blocks (exact for the two-stage model)."""
     load = np.asarray(load_cycles, dtype=np.int64)
     comp = np.asarray(compute_cycles, dtype=np.int64)
@@ -159,8 +203,9 @@ def pipeline_cycles(load_cycles: np.ndarray, compute_cycles: np.ndarray,
     return int(load[0] + np.maximum(comp, nxt).sum())
 
 
-def block_schedule(plan: TilingPlan, compute_cycles: int, bandwidth_bytes_per_cycle: float,
-                   slots: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def block_schedule(
+    plan: TilingPlan, compute_cycles: int, bandwidth_bytes_per_cycle: float, slots: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-slot (load cycles, compute cycles) of a plan.
 
     The schedule is pipelined at the granularity of ``max(plan.blocks, slots)`` equal slots
@@ -192,9 +237,18 @@ class MemoryResult:
 
 
 def evaluate_memory(
-    m: int, k: int, n: int, a_bits: float, w_bits: float, o_bits: float, compute_cycles: int,
-    glb_bits: float, bandwidth_bytes_per_cycle: float, double_buffered: bool = True,
-    stage_rows: int = 1, slots: int = 1,
+    m: int,
+    k: int,
+    n: int,
+    a_bits: float,
+    w_bits: float,
+    o_bits: float,
+    compute_cycles: int,
+    glb_bits: float,
+    bandwidth_bytes_per_cycle: float,
+    double_buffered: bool = True,
+    stage_rows: int = 1,
+    slots: int = 1,
 ) -> MemoryResult:
     """Tiling, DRAM traffic and stall cycles of one GEMM execution (``slots``: folds)."""
     plan = plan_tiling(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)

@@ -57,8 +57,7 @@ def operand_masks(gemm: Gemm, groups: int | None = None) -> OperandMasks:
     """Weight and activation masks of a GEMM (see the module docstring); ``groups``
     overrides the number of distinct groups (default: a grouped convolution's groups)."""
     if groups is None:
-        stacked = (gemm.repeat > 1 and gemm.conv is not None
-                   and gemm.conv.groups == gemm.repeat)
+        stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
         groups = gemm.repeat if stacked else 1
     # A grouped GEMM's masks may also be a single shared one (e.g. from a topology file).
     w = _stacked(gemm.weight_mask, groups, gemm.k, gemm.n)

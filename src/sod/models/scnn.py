@@ -87,25 +87,40 @@ def scnn_plane(gemm: Gemm) -> SCNNPlane:
     if cv is not None:
         pixels = cv.out_h * cv.out_w
         if gemm.m % pixels:
-            raise WorkloadError(f"layer {gemm.name!r}: m={gemm.m} is not a multiple of the "
-                                f"output plane {cv.out_h}x{cv.out_w}")
-        return SCNNPlane(gemm.m // pixels, cv.in_channels // cv.groups, cv.in_h, cv.in_w,
-                         gemm.n, cv.kernel_h, cv.kernel_w, cv.stride_h, cv.stride_w,
-                         cv.pad_h, cv.pad_w, cv.dilation_h, cv.dilation_w, cv.out_h,
-                         cv.out_w, gemm.m)
+            raise WorkloadError(
+                f"layer {gemm.name!r}: m={gemm.m} is not a multiple of the "
+                f"output plane {cv.out_h}x{cv.out_w}"
+            )
+        return SCNNPlane(
+            gemm.m // pixels,
+            cv.in_channels // cv.groups,
+            cv.in_h,
+            cv.in_w,
+            gemm.n,
+            cv.kernel_h,
+            cv.kernel_w,
+            cv.stride_h,
+            cv.stride_w,
+            cv.pad_h,
+            cv.pad_w,
+            cv.dilation_h,
+            cv.dilation_w,
+            cv.out_h,
+            cv.out_w,
+            gemm.m,
+        )
     w = int(np.ceil(np.sqrt(gemm.m)))
     h = -(-gemm.m // w)
-    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m,
-                     is_fc=True)
+    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m, is_fc=True)
 
 
 def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
     """Output rows/cols whose kernel tap (r, s) reads inside the input, and those inputs."""
     out = []
-    for o_n, i_n, st, pd, dl, tap in ((pl.out_h, pl.in_h, pl.stride_h, pl.pad_h,
-                                       pl.dilation_h, r),
-                                      (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w,
-                                       pl.dilation_w, s)):
+    for o_n, i_n, st, pd, dl, tap in (
+        (pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r),
+        (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s),
+    ):
         off = tap * dl - pd  # input coordinate of output 0
         lo = max(0, (st - 1 - off) // st)  # first output reading input ≥ 0
         hi = min(o_n - 1, (i_n - 1 - off) // st)
@@ -129,15 +144,15 @@ def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
             oy, ox, iy, ix = sl
             part = a6[:, oy, ox, :, r, s].transpose(0, 3, 1, 2)
             view = fmap[:, :, iy, ix]
-            fmap[:, :, iy, ix] = (view | part) if act.dtype == bool else np.where(
-                part != 0, part, view)
+            fmap[:, :, iy, ix] = (
+                (view | part) if act.dtype == bool else np.where(part != 0, part, view)
+            )
     return fmap
 
 
 def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     """The (m, k) GEMM operand of a (batch, C, H, W) feature map (k order (c, r, s))."""
-    a6 = np.zeros((pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w),
-                  fmap.dtype)
+    a6 = np.zeros((pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w), fmap.dtype)
     for r in range(pl.kernel_h):
         for s in range(pl.kernel_w):
             sl = _window_slices(pl, r, s)
@@ -149,12 +164,14 @@ def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
 
 def kernels_of(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     """Kernels (K, C, kh, kw) of a (k, n) weight operand (k order (c, r, s))."""
-    return weight.reshape(pl.channels, pl.kernel_h, pl.kernel_w, pl.out_channels
-                          ).transpose(3, 0, 1, 2)
+    return weight.reshape(pl.channels, pl.kernel_h, pl.kernel_w, pl.out_channels).transpose(
+        3, 0, 1, 2
+    )
 
 
-def plane_operands(gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def plane_operands(
+    gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(feature map (batch, C, H, W), kernels (K, C, kh, kw)) of one repeat's operands."""
     kern = kernels_of(weight, pl)
     if gemm.conv is not None:
@@ -164,8 +181,9 @@ def plane_operands(gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarra
     return fmap.reshape(1, pl.channels, pl.in_h, pl.in_w), kern
 
 
-def pe_tiles(fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
-             ) -> tuple[np.ndarray, int, int]:
+def pe_tiles(
+    fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
+) -> tuple[np.ndarray, int, int]:
     """Feature map split per PE: (batch, PE, C, th, tw), th, tw.
 
     Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel. With
@@ -192,8 +210,11 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     order, so a group's stream is one contiguous run of ``Kc·kh·kw`` columns (a view for
     1 × 1 kernels, no copy of a large FC matrix)."""
     taps = pl.kernel_h * pl.kernel_w
-    return weight.reshape(pl.channels, taps, pl.out_channels).transpose(0, 2, 1).reshape(
-        pl.channels, pl.out_channels * taps)
+    return (
+        weight.reshape(pl.channels, taps, pl.out_channels)
+        .transpose(0, 2, 1)
+        .reshape(pl.channels, pl.out_channels * taps)
+    )
 
 
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
@@ -209,20 +230,28 @@ def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     return np.add.reduceat(rows, starts, axis=1, dtype=np.int64).T
 
 
-def bank_of(k_local: np.ndarray, oy: np.ndarray, ox: np.ndarray, pl: SCNNPlane,
-            banks: int) -> np.ndarray:
+def bank_of(
+    k_local: np.ndarray, oy: np.ndarray, ox: np.ndarray, pl: SCNNPlane, banks: int
+) -> np.ndarray:
     """Accumulator bank of an output coordinate: linear address modulo the bank count."""
     return ((k_local * pl.out_h + oy) * pl.out_w + ox) % banks
 
 
-def output_coords(y: np.ndarray, x: np.ndarray, r: np.ndarray, s: np.ndarray,
-                  pl: SCNNPlane) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def output_coords(
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, s: np.ndarray, pl: SCNNPlane
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(oy, ox, valid) of the product of input pixel (y, x) with kernel tap (r, s)."""
     ny = y + pl.pad_h - r * pl.dilation_h
     nx = x + pl.pad_w - s * pl.dilation_w
     oy, ox = ny // pl.stride_h, nx // pl.stride_w
-    valid = ((ny % pl.stride_h == 0) & (nx % pl.stride_w == 0) & (ny >= 0) & (nx >= 0)
-             & (oy < pl.out_h) & (ox < pl.out_w))
+    valid = (
+        (ny % pl.stride_h == 0)
+        & (nx % pl.stride_w == 0)
+        & (ny >= 0)
+        & (nx >= 0)
+        & (oy < pl.out_h)
+        & (ox < pl.out_w)
+    )
     if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
         valid &= oy * pl.out_w + ox < pl.rows
     return oy, ox, valid
@@ -264,8 +293,19 @@ def _layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) 
     a_x = tx if split else (p_idx % arch.pe_cols) * tw + tx
     a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
     per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
-    return _Layer(rows, a_y, a_x, a_start, na, nw, av, wvec, np.cumsum(per_pc.ravel()),
-                  np.cumsum(av.transpose(1, 2, 0), axis=2), np.cumsum(wvec.T, axis=1))
+    return _Layer(
+        rows,
+        a_y,
+        a_x,
+        a_start,
+        na,
+        nw,
+        av,
+        wvec,
+        np.cumsum(per_pc.ravel()),
+        np.cumsum(av.transpose(1, 2, 0), axis=2),
+        np.cumsum(wvec.T, axis=1),
+    )
 
 
 def _decode(ids: np.ndarray, ly: _Layer) -> tuple[np.ndarray, ...]:
@@ -289,8 +329,9 @@ def _decode(ids: np.ndarray, ly: _Layer) -> tuple[np.ndarray, ...]:
     return b, p, g, c, wv, avi
 
 
-def bank_loads(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bank_loads(
+    ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Products sent to each accumulator bank by the given cycles (S, banks), the flat
     (image, PE, group) index of each cycle, and its issue position inside that PE-group
     (a sort key: channel, activation vector, weight vector)."""
@@ -313,8 +354,9 @@ def bank_loads(ids: np.ndarray, ly: _Layer, pl: SCNNPlane, arch: SCNNArch
     ja = avi[:, None] * i_ + np.arange(i_)[None, :]
     ok_a = ja < ly.na[b, p, c][:, None]
     ia = np.where(ok_a, ly.a_start[b, p, c][:, None] + ja, 0)
-    oy, ox, valid = output_coords(ly.a_y[ia][:, None, :], ly.a_x[ia][:, None, :],
-                                  r[:, :, None], s[:, :, None], pl)
+    oy, ox, valid = output_coords(
+        ly.a_y[ia][:, None, :], ly.a_x[ia][:, None, :], r[:, :, None], s[:, :, None], pl
+    )
     valid &= ok_w[:, :, None] & ok_a[:, None, :]
     nb = arch.accumulator_banks
     bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
@@ -343,24 +385,43 @@ def queue_drain(loads: np.ndarray, segment: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum.reduceat(suffix.max(axis=1), starts), 0)
 
 
-def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch,
-                conflict_cycles: int, rng: np.random.Generator) -> dict[str, float]:
+def _one_repeat(
+    fmap: np.ndarray,
+    weight: np.ndarray,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    conflict_cycles: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:
     ly = _layer(fmap, weight, pl, arch)
     b_, p_, c_ = ly.av.shape
     # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
     # below 2**53).
-    ideal = np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64)
-                    @ ly.wvec.T.astype(np.float64)).astype(np.int64).reshape(b_, p_, -1)
+    ideal = (
+        np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64) @ ly.wvec.T.astype(np.float64))
+        .astype(np.int64)
+        .reshape(b_, p_, -1)
+    )
     issued = int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))
     # PE input registers: an activation vector is latched once per block and held while
     # the block's weight vectors stream by, one per cycle.
-    latched = {"a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
-               "w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0))}
+    latched = {
+        "a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
+        "w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+    }
     ideal_layer = int(ideal.max(axis=1).sum())
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
-        return {"cycles": 0, "ideal": 0, "issued": issued, "exact": 1, "ratio": 1.0,
-                "busy_ideal": 0, "pe_slots": 0, "latched": latched}
+        return {
+            "cycles": 0,
+            "ideal": 0,
+            "issued": issued,
+            "exact": 1,
+            "ratio": 1.0,
+            "busy_ideal": 0,
+            "pe_slots": 0,
+            "latched": latched,
+        }
     n_pe = ly.na.shape[1]
     pe_cycles = ideal.sum(axis=(0, 2))
     exact = total <= conflict_cycles
@@ -372,8 +433,9 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         busy_pes = np.flatnonzero(pe_cycles)
         per = max(2, conflict_cycles // len(busy_pes))
         start = np.concatenate([[0], np.cumsum(pe_cycles)[:-1]])[busy_pes]
-        draws = np.floor(rng.random((len(busy_pes), per))
-                         * pe_cycles[busy_pes][:, None]).astype(np.int64)
+        draws = np.floor(rng.random((len(busy_pes), per)) * pe_cycles[busy_pes][:, None]).astype(
+            np.int64
+        )
         ids = (start[:, None] + draws).ravel()
     nb = arch.accumulator_banks
     loads = np.empty((len(ids), nb), np.int64)
@@ -381,8 +443,8 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     order = np.empty(len(ids), np.int64)
     step = 1 << 12  # bound scratch memory
     for lo in range(0, len(ids), step):
-        chunk = bank_loads(ids[lo: lo + step], ly, pl, arch)
-        loads[lo: lo + step], where[lo: lo + step], order[lo: lo + step] = chunk
+        chunk = bank_loads(ids[lo : lo + step], ly, pl, arch)
+        loads[lo : lo + step], where[lo : lo + step], order[lo : lo + step] = chunk
     strict = np.maximum(loads.max(axis=1), 1)  # a cycle lasts as long as its fullest bank
     deep = arch.crossbar_buffering == "deep"
     if exact:
@@ -394,8 +456,7 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
             actual[np.unique(where)] += drain
             actual = actual.reshape(ideal.shape)
         else:
-            actual = np.bincount(where, weights=strict, minlength=ideal.size
-                                 ).reshape(ideal.shape)
+            actual = np.bincount(where, weights=strict, minlength=ideal.size).reshape(ideal.shape)
         ratio = float(actual.sum() / total)
     else:
         busy = busy_pes
@@ -418,9 +479,16 @@ def _one_repeat(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
             actual = ideal * ratio_pe[None, :, None]
         ratio = float(actual.sum() / total)
     cycles = round(float(actual.max(axis=1).sum()))
-    return {"cycles": cycles, "ideal": ideal_layer, "issued": issued, "exact": int(exact),
-            "ratio": ratio, "busy_ideal": int(ideal.sum()),
-            "pe_slots": ideal_layer * ideal.shape[1], "latched": latched}
+    return {
+        "cycles": cycles,
+        "ideal": ideal_layer,
+        "issued": issued,
+        "exact": int(exact),
+        "ratio": ratio,
+        "busy_ideal": int(ideal.sum()),
+        "pe_slots": ideal_layer * ideal.shape[1],
+        "latched": latched,
+    }
 
 
 def _shrunk_means(draws: np.ndarray) -> np.ndarray:
@@ -443,10 +511,16 @@ def _shrunk_means(draws: np.ndarray) -> np.ndarray:
     return pooled + keep * (means - pooled)
 
 
-def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: object, *,
-                  input_mask: np.ndarray | None = None,
-                  conflict_cycles: int | None = None,
-                  rng: np.random.Generator | None = None) -> Counts:
+def evaluate_scnn(
+    gemm: Gemm,
+    arch: SCNNArch,
+    weight_mask: object,
+    act_mask: object,
+    *,
+    input_mask: np.ndarray | None = None,
+    conflict_cycles: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on SCNN, from its masks.
 
     ``weight_mask`` bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
@@ -458,8 +532,10 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     if conflict_cycles is None:
         # Queued banks with at least 2 banks per product slot rarely back up: a smaller
         # sample suffices. Bank-bound or strictly arbitrated crossbars need the larger one.
-        light = (arch.crossbar_buffering == "deep"
-                 and arch.accumulator_banks >= 2 * arch.mult_f * arch.mult_i)
+        light = (
+            arch.crossbar_buffering == "deep"
+            and arch.accumulator_banks >= 2 * arch.mult_f * arch.mult_i
+        )
         conflict_cycles = DEEP_CONFLICT_CYCLES if light else DEFAULT_CONFLICT_CYCLES
     if conflict_cycles <= 0:
         raise WorkloadError(f"conflict_cycles must be positive, got {conflict_cycles}")
@@ -472,8 +548,9 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         cv = gemm.conv
         want = (pl.batch, cv.in_channels, cv.in_h, cv.in_w)
         if np.shape(input_mask) != want:
-            raise WorkloadError(f"layer {gemm.name!r}: input_mask has shape "
-                                f"{np.shape(input_mask)}, expected {want}")
+            raise WorkloadError(
+                f"layer {gemm.name!r}: input_mask has shape {np.shape(input_mask)}, expected {want}"
+            )
     cycles = ideal = issued = 0
     valid_products = busy_ideal = pe_slots = nnz_in = latched_w = latched_a = 0
     ratios, exact_all = [], True
@@ -484,7 +561,7 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
     budget = max(1024, conflict_cycles // reps)
     for rep in range(reps):
         if input_mask is not None:
-            fmap = np.asarray(input_mask)[:, rep * pl.channels:(rep + 1) * pl.channels] != 0
+            fmap = np.asarray(input_mask)[:, rep * pl.channels : (rep + 1) * pl.channels] != 0
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
         im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
@@ -500,9 +577,20 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
         valid_products += effectual_macs(weight[rep][None], im[None])
-    cycles, ideal, issued, busy_ideal, pe_slots, latched_w, latched_a, valid_products, \
-        nnz_in = (x * scale for x in (cycles, ideal, issued, busy_ideal, pe_slots, latched_w,
-                                      latched_a, valid_products, nnz_in))
+    cycles, ideal, issued, busy_ideal, pe_slots, latched_w, latched_a, valid_products, nnz_in = (
+        x * scale
+        for x in (
+            cycles,
+            ideal,
+            issued,
+            busy_ideal,
+            pe_slots,
+            latched_w,
+            latched_a,
+            valid_products,
+            nnz_in,
+        )
+    )
     reduce_adds = 0
     if by_channel(pl, arch):
         pes = arch.pe_rows * arch.pe_cols
@@ -537,11 +625,18 @@ def evaluate_scnn(gemm: Gemm, arch: SCNNArch, weight_mask: object, act_mask: obj
         "wasted_products": issued - valid_products,
         # Fraction of multiplier slots filled in issued cycles (intra-PE fragmentation).
         "multiplier_slot_use": issued / (busy_ideal * arch.mult_f * arch.mult_i)
-        if busy_ideal else 0.0,
+        if busy_ideal
+        else 0.0,
         # Mean PE work over the slowest PE's, per group barrier (inter-PE balance).
         "pe_balance": busy_ideal / pe_slots if pe_slots else 0.0,
     }
-    return Counts(compute_cycles=cycles, stall_cycles=0, macs_dense=gemm.macs,
-                  macs_issued=issued,
-                  macs_effectual=valid_products if input_mask is not None else effectual,
-                  pe_count=arch.pe_count, actions=actions, details=details)
+    return Counts(
+        compute_cycles=cycles,
+        stall_cycles=0,
+        macs_dense=gemm.macs,
+        macs_issued=issued,
+        macs_effectual=valid_products if input_mask is not None else effectual,
+        pe_count=arch.pe_count,
+        actions=actions,
+        details=details,
+    )

@@ -21,15 +21,18 @@ def _as_bool(mask: object) -> np.ndarray:
     return np.asarray(mask) != 0 if np.asarray(mask).dtype != bool else np.asarray(mask)
 
 
-def operand_masks(gemm: Gemm, weight_mask: object, act_mask: object
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def operand_masks(
+    gemm: Gemm, weight_mask: object, act_mask: object
+) -> tuple[np.ndarray, np.ndarray]:
     """``(W, A)`` as bool arrays of shapes (repeat, k, n) and (repeat, m, k).
 
     A 2-D mask is broadcast over repeats (a read-only view, no copy).
     """
     out = []
-    for what, mask, rows, cols in (("weight_mask", weight_mask, gemm.k, gemm.n),
-                                   ("act_mask", act_mask, gemm.m, gemm.k)):
+    for what, mask, rows, cols in (
+        ("weight_mask", weight_mask, gemm.k, gemm.n),
+        ("act_mask", act_mask, gemm.m, gemm.k),
+    ):
         if mask is None:
             raise WorkloadError(f"layer {gemm.name!r}: {what} is required by this model")
         arr = _as_bool(mask)
@@ -38,7 +41,8 @@ def operand_masks(gemm: Gemm, weight_mask: object, act_mask: object
         elif arr.shape != (gemm.repeat, rows, cols):
             raise WorkloadError(
                 f"layer {gemm.name!r}: {what} has shape {arr.shape}, expected "
-                f"{(rows, cols)} or {(gemm.repeat, rows, cols)}")
+                f"{(rows, cols)} or {(gemm.repeat, rows, cols)}"
+            )
         out.append(arr)
     return out[0], out[1]
 
@@ -64,8 +68,7 @@ def effectual_macs(weight: np.ndarray, act: np.ndarray) -> int:
     return int((a_cols * w_rows).sum())
 
 
-def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int,
-                        budget_bytes: int = 1 << 26):
+def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int, budget_bytes: int = 1 << 26):
     """Yield ``(b, m, n)`` float32 blocks of per-chunk match counts, ``b`` chunks at a time.
 
     float32 matmul (BLAS) is exact here: counts never exceed ``chunk`` < 2**24.
@@ -82,5 +85,7 @@ def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int,
         ab[:, : hi - lo] = a[:, lo:hi]
         wb = np.zeros((span, n), np.float32)
         wb[: hi - lo] = w[lo:hi]
-        yield np.matmul(ab.reshape(m, stop - start, chunk).transpose(1, 0, 2),
-                        wb.reshape(stop - start, chunk, n))
+        yield np.matmul(
+            ab.reshape(m, stop - start, chunk).transpose(1, 0, 2),
+            wb.reshape(stop - start, chunk, n),
+        )

@@ -76,8 +76,14 @@ def _tiles_is(w: np.ndarray, rows: int) -> np.ndarray:
     return pad.reshape(g * kt, rows, n)
 
 
-def stream_tiles(masks: np.ndarray, fmt: str, spec: FormatSpec, read_bits: int,
-                 dense_fallback: bool, lanes_per_cycle: int | None = None) -> StreamTiles:
+def stream_tiles(
+    masks: np.ndarray,
+    fmt: str,
+    spec: FormatSpec,
+    read_bits: int,
+    dense_fallback: bool,
+    lanes_per_cycle: int | None = None,
+) -> StreamTiles:
     """Sizes and decode cycles of a batch of stream tiles ``(T, L, V)``."""
     t, lanes, vectors = masks.shape
     widths = resolve_widths(spec, lanes, vectors)
@@ -85,7 +91,7 @@ def stream_tiles(masks: np.ndarray, fmt: str, spec: FormatSpec, read_bits: int,
     per = max(1, _BATCH_ELEMENTS // max(lanes * vectors, 1))
     sizes, dense_sizes, cycles = [], [], []
     for s in range(0, t, per):
-        batch = masks[s:s + per]
+        batch = masks[s : s + per]
         need = need_bits(batch, fmt, widths)
         size = need[:, -1] if vectors else np.zeros(len(batch), np.int64)
         dense_need = need_bits(batch, "dense", dense_w)
@@ -104,34 +110,60 @@ def stream_tiles(masks: np.ndarray, fmt: str, spec: FormatSpec, read_bits: int,
         cycles.append(cyc)
     nnz = masks.sum(axis=(1, 2), dtype=np.int64)
     nonempty = masks.any(axis=1).sum(axis=1, dtype=np.int64)
-    return StreamTiles(np.concatenate(sizes).astype(np.int64),
-                       np.concatenate(dense_sizes).astype(np.int64), nnz, nonempty,
-                       np.concatenate(cycles).astype(np.int64), vectors, lanes)
+    return StreamTiles(
+        np.concatenate(sizes).astype(np.int64),
+        np.concatenate(dense_sizes).astype(np.int64),
+        nnz,
+        nonempty,
+        np.concatenate(cycles).astype(np.int64),
+        vectors,
+        lanes,
+    )
 
 
-def _schedule(plan: TilingPlan, df: Dataflow, after_glb: bool, sod: bool, w_stored: int,
-              w_dense: int, a_stored: int, a_dense: int, compute_one: int, folds_run: int,
-              decomp_stall: int, R: int, C: int, arch: Architecture,
-              weight_streams: WeightStreams) -> tuple[TilingPlan, int]:
+def _schedule(
+    plan: TilingPlan,
+    df: Dataflow,
+    after_glb: bool,
+    sod: bool,
+    w_stored: int,
+    w_dense: int,
+    a_stored: int,
+    a_dense: int,
+    compute_one: int,
+    folds_run: int,
+    decomp_stall: int,
+    R: int,
+    C: int,
+    arch: Architecture,
+    weight_streams: WeightStreams,
+) -> tuple[TilingPlan, int]:
     """(plan with DRAM bits as transferred, memory stall cycles)."""
     # DRAM always holds the compressed form; a GLB before the decompressor (ablation)
     # holds dense tiles, so the plan was sized dense and its traffic shrinks by the ratio.
     scale_w = 1.0 if after_glb else (w_stored / w_dense if w_dense else 1.0)
     scale_a = 1.0 if after_glb else (a_stored / a_dense if a_dense else 1.0)
-    plan = TilingPlan(plan.schedule, plan.blocks, plan.dram_read_bits_a * scale_a,
-                      plan.dram_read_bits_w * scale_w, plan.dram_write_bits_o,
-                      plan.glb_used_bits)
+    plan = TilingPlan(
+        plan.schedule,
+        plan.blocks,
+        plan.dram_read_bits_a * scale_a,
+        plan.dram_read_bits_w * scale_w,
+        plan.dram_write_bits_o,
+        plan.glb_used_bits,
+    )
     # When the GLB cannot hold the streamed operand whole (WS: A in row blocks; IS: W in
     # column blocks), every block re-runs the stationary folds: each pays the fold
     # overhead (preload + skew) again; the streamed cycles are only split. These cycles
     # are charged as memory stalls (the GLB's capacity causes them), so compute cycles
     # stay SCALE-Sim's.
-    repass = ((df is Dataflow.WS and plan.schedule == "a_blocks")
-              or (df is Dataflow.IS and plan.schedule == "w_blocks"))
+    repass = (df is Dataflow.WS and plan.schedule == "a_blocks") or (
+        df is Dataflow.IS and plan.schedule == "w_blocks"
+    )
     extra = (plan.blocks - 1) * folds_run * (2 * R + C - 2) if repass else 0
     busy = compute_one + decomp_stall + extra
-    loads, comps = block_schedule(plan, busy, arch.dram_bandwidth_bytes_per_cycle,
-                                  max(folds_run, 1))
+    loads, comps = block_schedule(
+        plan, busy, arch.dram_bandwidth_bytes_per_cycle, max(folds_run, 1)
+    )
     if sod and not after_glb:
         # Units between DRAM and the GLB: a slot's transfer takes the longer of the DRAM
         # transfer and the decompression of its share of the tiles.
@@ -162,15 +194,25 @@ class WeightStreams:
     fold_group: np.ndarray  # (F,) group of each fold
 
 
-def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
-                    df: Dataflow, fmt: str, spec: FormatSpec, read_bits: int,
-                    fallback: bool) -> WeightStreams:
+def _weight_streams(
+    weight: np.ndarray,
+    m: int,
+    R: int,
+    C: int,
+    df: Dataflow,
+    fmt: str,
+    spec: FormatSpec,
+    read_bits: int,
+    fallback: bool,
+) -> WeightStreams:
     """Streams of every group from the compiler's fast path (exact sizes and timing)."""
     if read_bits % 8 or read_bits > 4096:
         raise ArchitectureError(
-            f"decompressor read width {read_bits} bits must be a multiple of 8 and <= 4096")
-    options = CompileOptions(format=fmt, spec=spec, dense_fallback=fallback,
-                             read_width_bits=read_bits)
+            f"decompressor read width {read_bits} bits must be a multiple of 8 and <= 4096"
+        )
+    options = CompileOptions(
+        format=fmt, spec=spec, dense_fallback=fallback, read_width_bits=read_bits
+    )
     parts: dict[str, list[np.ndarray]] = {f: [] for f in WeightStreams.__dataclass_fields__}
     offset = 0
     for gi, w in enumerate(weight):
@@ -185,13 +227,13 @@ def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
         blocked = grid.blocked(w)  # (kb, nb, R, C)
         nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
         # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.
-        per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS
-                                            else grid.n_blocks)
+        per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
         index = np.arange(grid.count) // per
         streams = range(grid.count // per)
 
-        def stream_sum(x: np.ndarray, index: np.ndarray = index, s: int = len(streams)
-                       ) -> np.ndarray:
+        def stream_sum(
+            x: np.ndarray, index: np.ndarray = index, s: int = len(streams)
+        ) -> np.ndarray:
             return np.bincount(index, weights=x, minlength=s)
 
         if df is Dataflow.WS:
@@ -199,12 +241,12 @@ def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
             lanes = nc
         elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
             rows_any = blocked.any(axis=3)  # (kb, nb, R)
-            nonempty = rows_any.sum(axis=(0, 2))[order[::grid.k_blocks, 1]]
-            lanes = nc[::grid.k_blocks]
+            nonempty = rows_any.sum(axis=(0, 2))[order[:: grid.k_blocks, 1]]
+            lanes = nc[:: grid.k_blocks]
         else:  # IS: stream = row block kb: vectors are the n columns
             cols_any = blocked.any(axis=2)  # (kb, nb, C)
-            nonempty = cols_any.sum(axis=(1, 2))[order[::grid.n_blocks, 0]]
-            lanes = kr[::grid.n_blocks]
+            nonempty = cols_any.sum(axis=(1, 2))[order[:: grid.n_blocks, 0]]
+            lanes = kr[:: grid.n_blocks]
         vectors = np.full(len(streams), R) if df is Dataflow.WS else stream_sum(vecs_t)
         parts["size_bits"].append(stream_sum(words).astype(np.int64))
         parts["dense_bits"].append(stream_sum(dense_t).astype(np.int64))
@@ -222,8 +264,9 @@ def _weight_streams(weight: np.ndarray, m: int, R: int, C: int,
     return WeightStreams(**{f: np.concatenate(v) for f, v in parts.items()})
 
 
-def _dense_streams(g: int, m: int, k: int, n: int, R: int, C: int,
-                   df: Dataflow, value_bits: int) -> WeightStreams:
+def _dense_streams(
+    g: int, m: int, k: int, n: int, R: int, C: int, df: Dataflow, value_bits: int
+) -> WeightStreams:
     """Streams of a dense array: full, stored dense, never skipped, never decoded."""
     grid = TileGrid(k, n, R, C, df.value)
     kt, nt = grid.k_blocks, grid.n_blocks
@@ -240,11 +283,19 @@ def _dense_streams(g: int, m: int, k: int, n: int, R: int, C: int,
     s = elements.size
     size = elements * value_bits
     tile = lambda x: np.tile(np.asarray(x, np.int64), g)  # noqa: E731
-    return WeightStreams(tile(size), tile(size), tile(elements), tile(vectors), tile(vectors),
-                         tile(lanes), tile(elements), np.zeros(s * g, np.int64),
-                         np.zeros(s * g, np.int64),
-                         np.concatenate([folds + i * s for i in range(g)]),
-                         np.repeat(np.arange(g), folds.size))
+    return WeightStreams(
+        tile(size),
+        tile(size),
+        tile(elements),
+        tile(vectors),
+        tile(vectors),
+        tile(lanes),
+        tile(elements),
+        np.zeros(s * g, np.int64),
+        np.zeros(s * g, np.int64),
+        np.concatenate([folds + i * s for i in range(g)]),
+        np.repeat(np.arange(g), folds.size),
+    )
 
 
 def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
@@ -261,8 +312,17 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
     name, m, k, n, repeat, groups, w_density, a_density = dims
     w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
     a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
-    gemm = Gemm(name, m, k, n, repeat=repeat, weight_density=w_density,
-                act_density=a_density, weight_mask=w_mask, act_mask=a_mask)
+    gemm = Gemm(
+        name,
+        m,
+        k,
+        n,
+        repeat=repeat,
+        weight_density=w_density,
+        act_density=a_density,
+        weight_mask=w_mask,
+        act_mask=a_mask,
+    )
     masks = operand_masks(gemm, groups=groups)
     return _effectual(masks.weight, masks.act, m)
 
@@ -270,23 +330,34 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
 def _effectual_of_gemm(gemm: Gemm) -> int:
     """Effectual MACs of one copy of every distinct group, memoized by mask content (a
     sweep evaluates the same pruned layer at several array sizes)."""
-    if not all(x is None or isinstance(x, BitMask) for x in (gemm.weight_mask,
-                                                              gemm.act_mask)):
+    if not all(x is None or isinstance(x, BitMask) for x in (gemm.weight_mask, gemm.act_mask)):
         masks = operand_masks(gemm)
         return _effectual(masks.weight, masks.act, gemm.m)
     stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
     empty = np.zeros(0, np.uint8)
     w = gemm.weight_mask.packed if gemm.weight_mask is not None else empty
     a = gemm.act_mask.packed if gemm.act_mask is not None else empty
-    dims = (gemm.name, gemm.m, gemm.k, gemm.n, gemm.repeat,
-            gemm.repeat if stacked else 1, gemm.weight_density, gemm.act_density)
+    dims = (
+        gemm.name,
+        gemm.m,
+        gemm.k,
+        gemm.n,
+        gemm.repeat,
+        gemm.repeat if stacked else 1,
+        gemm.weight_density,
+        gemm.act_density,
+    )
     return _effectual_packed(w, a, dims)
 
 
 def _format_spec(arch: Architecture) -> FormatSpec:
     if isinstance(arch, SparseOnDenseArch):
-        return FormatSpec(value_bits=arch.value_bits, index_bits=arch.index_bits,
-                          pointer_bits=arch.pointer_bits, run_bits=arch.run_bits)
+        return FormatSpec(
+            value_bits=arch.value_bits,
+            index_bits=arch.index_bits,
+            pointer_bits=arch.pointer_bits,
+            run_bits=arch.run_bits,
+        )
     return FormatSpec(value_bits=arch.value_bits)
 
 
@@ -319,8 +390,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
 
     # --- weight streams and folds ----------------------------------------------------
     if sod:
-        ws = _weight_streams(masks.weight, m, R, C, df, w_fmt, spec, read_bits * units,
-                             fallback)
+        ws = _weight_streams(masks.weight, m, R, C, df, w_fmt, spec, read_bits * units, fallback)
     else:
         ws = _dense_streams(g, m, k, n, R, C, df, vb)
     base = evaluate_dense(m, k, n, R, C, df)
@@ -342,8 +412,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         fold_cycles = np.where(live, overhead + t_fold, 0)
     folds_run = int(np.count_nonzero(live))
     # SCALE-Sim's "− 1" (it reports the last cycle's index) applies to each GEMM execution.
-    groups_run = int(np.count_nonzero(np.bincount(ws.fold_group, weights=live,
-                                                  minlength=g)))
+    groups_run = int(np.count_nonzero(np.bincount(ws.fold_group, weights=live, minlength=g)))
     compute_one = int(fold_cycles.sum()) - groups_run
 
     # --- decompressor stalls (after the GLB) ---------------------------------------------
@@ -413,12 +482,32 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         except ArchitectureError as err:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None
         # The compiler picks the schedule that finishes first (then: fewest DRAM bits).
-        options = [_schedule(p, df, after_glb, sod, w_stored, w_dense, a_stored, a_dense,
-                             compute_one, folds_run, decomp_stall, R, C, arch, ws)
-                   for p in plans]
+        options = [
+            _schedule(
+                p,
+                df,
+                after_glb,
+                sod,
+                w_stored,
+                w_dense,
+                a_stored,
+                a_dense,
+                compute_one,
+                folds_run,
+                decomp_stall,
+                R,
+                C,
+                arch,
+                ws,
+            )
+            for p in plans
+        ]
         plan, mem_stall = min(options, key=lambda o: (o[1], o[0].dram_bits))
-        dram_a, dram_w, dram_o = (plan.dram_read_bits_a, plan.dram_read_bits_w,
-                                  plan.dram_write_bits_o)
+        dram_a, dram_w, dram_o = (
+            plan.dram_read_bits_a,
+            plan.dram_read_bits_w,
+            plan.dram_write_bits_o,
+        )
 
     compute_cycles = compute_one * mult
     stall_cycles = (decomp_stall + mem_stall) * mult
@@ -461,5 +550,13 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         "tiling": plan.schedule if plan is not None else "ideal",
         "iid_pattern": bool(masks is not None and masks.iid_pattern),
     }
-    return Counts(compute_cycles, stall_cycles, macs_dense, macs_issued, macs_effectual,
-                  arch.pe_count, actions, details)
+    return Counts(
+        compute_cycles,
+        stall_cycles,
+        macs_dense,
+        macs_issued,
+        macs_effectual,
+        arch.pe_count,
+        actions,
+        details,
+    )

@@ -74,8 +74,7 @@ def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMap
 
 
 @memo_by_content()
-def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int
-                ) -> np.ndarray:
+def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
     """CU cycles of every dot product (m × n int64).
 
     ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``.
@@ -87,8 +86,9 @@ def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int
     return cycles
 
 
-def _one_repeat(act: np.ndarray, weight: np.ndarray, arch: SparTenArch
-                ) -> tuple[int, dict[str, float]]:
+def _one_repeat(
+    act: np.ndarray, weight: np.ndarray, arch: SparTenArch
+) -> tuple[int, dict[str, float]]:
     m = act.shape[0]
     mp = sparten_mapping(m, weight, arch)
     cyc = pair_cycles(act, weight, arch.chunk_bits)
@@ -119,8 +119,9 @@ def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) 
     out[:, sorted_slots[starts]] += sums
 
 
-def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
-                     act_mask: object) -> Counts:
+def evaluate_sparten(
+    gemm: Gemm, arch: SparTenArch, weight_mask: object, act_mask: object
+) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on SparTen, from its masks.
 
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` is bool (m, k) or
@@ -140,8 +141,9 @@ def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
         cluster_sum += st["cluster_cycles_sum"]
         cu_row_slots += st["cu_row_slots"]
         filter_groups = sparten_mapping(m, weight[rep], arch).filter_groups
-    cycles, busy, cluster_sum, cu_row_slots = (x * scale for x in (cycles, busy, cluster_sum,
-                                                                   cu_row_slots))
+    cycles, busy, cluster_sum, cu_row_slots = (
+        x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
+    )
     effectual = effectual_macs(weight, act)
     nnz_a = int(act.sum(dtype=np.int64))
     nnz_w = int(weight.sum(dtype=np.int64))
@@ -155,8 +157,9 @@ def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
         # for every row (a CU holds one chunk, not whole filters).
         "glb_read_bits.act": float(filter_groups * nnz_a * vb),
         "glb_read_bits.weight": float(m * nnz_w * vb),
-        "glb_read_bits.meta": float(filter_groups * mask_bits_a
-                                    + m * gemm.repeat * n * chunks * arch.chunk_bits),
+        "glb_read_bits.meta": float(
+            filter_groups * mask_bits_a + m * gemm.repeat * n * chunks * arch.chunk_bits
+        ),
         "glb_write_bits.out": float(pairs * vb),
         # A CU latches both operands' chunk (mask and packed values) for every dot
         # product it computes.
@@ -168,13 +171,22 @@ def evaluate_sparten(gemm: Gemm, arch: SparTenArch, weight_mask: object,
         "cu_busy_fraction": busy / (cycles * arch.pe_count) if cycles else 0.0,
         # Barrier loss inside clusters (slowest CU per row) and across clusters.
         "intra_cluster_balance": busy / cu_row_slots if cu_row_slots else 0.0,
-        "inter_cluster_balance": (cluster_sum / (cycles * max(1, gemm.repeat)
-                                                 * _clusters_used(m, arch)))
-        if cycles else 0.0,
+        "inter_cluster_balance": (
+            cluster_sum / (cycles * max(1, gemm.repeat) * _clusters_used(m, arch))
+        )
+        if cycles
+        else 0.0,
     }
-    return Counts(compute_cycles=cycles, stall_cycles=0, macs_dense=gemm.macs,
-                  macs_issued=effectual, macs_effectual=effectual, pe_count=arch.pe_count,
-                  actions=actions, details=details)
+    return Counts(
+        compute_cycles=cycles,
+        stall_cycles=0,
+        macs_dense=gemm.macs,
+        macs_issued=effectual,
+        macs_effectual=effectual,
+        pe_count=arch.pe_count,
+        actions=actions,
+        details=details,
+    )
 
 
 def _clusters_used(m: int, arch: SparTenArch) -> int:

@@ -70,9 +70,11 @@ def words_from_bits(bits: np.ndarray, read_width_bits: int) -> list[int]:
     """Split a 0/1 bit stream into words (zero-padding the last one)."""
     n = -(-bits.size // read_width_bits)
     padded = np.zeros(n * read_width_bits, dtype=np.uint8)
-    padded[:bits.size] = bits
-    return [int("".join(map(str, row)), 2) if row.size else 0
-            for row in padded.reshape(n, read_width_bits)]
+    padded[: bits.size] = bits
+    return [
+        int("".join(map(str, row)), 2) if row.size else 0
+        for row in padded.reshape(n, read_width_bits)
+    ]
 
 
 def bits_from_words(words: Sequence[int], read_width_bits: int) -> np.ndarray:
@@ -84,8 +86,13 @@ def bits_from_words(words: Sequence[int], read_width_bits: int) -> np.ndarray:
     # Split wide words into 32-bit chunks so numpy can vectorize the bit extraction.
     chunks = -(-read_width_bits // 32)
     pad = chunks * 32 - read_width_bits
-    parts = np.array([[(w << pad) >> (32 * (chunks - 1 - i)) & 0xFFFFFFFF
-                       for i in range(chunks)] for w in words], dtype=np.int64)
+    parts = np.array(
+        [
+            [(w << pad) >> (32 * (chunks - 1 - i)) & 0xFFFFFFFF for i in range(chunks)]
+            for w in words
+        ],
+        dtype=np.int64,
+    )
     bits = int_to_bits(parts.ravel(), 32).reshape(len(words), chunks * 32)
     return bits[:, :read_width_bits].ravel()
 
@@ -107,13 +114,15 @@ class Decompressor:
         first_word, at = [], 0
         for t in tiles:
             if t.widths.lanes > self.lanes:
-                raise FormatError(f"{t.label}: {t.widths.lanes} lanes exceed the unit's "
-                                  f"{self.lanes}")
+                raise FormatError(
+                    f"{t.label}: {t.widths.lanes} lanes exceed the unit's {self.lanes}"
+                )
             first_word.append(at)
             at += t.words(width)
         if at != len(words):
-            raise FormatError(f"the tiles' sizes need {at} GLB words but the stream has "
-                              f"{len(words)}")
+            raise FormatError(
+                f"the tiles' sizes need {at} GLB words but the stream has {len(words)}"
+            )
         stream = bits_from_words(words, width)
         total_vectors = sum(t.pad_before + t.widths.vectors for t in tiles)
         vectors = np.zeros((total_vectors, self.lanes), dtype=np.int64)
@@ -132,16 +141,17 @@ class Decompressor:
             if in_tile < t.pad_before:
                 out = np.zeros(self.lanes, dtype=np.int64)
             else:
-                tile_bits = stream[base:base + t.size_bits]
-                reader = TileReader(tile_bits, t.size_bits, prs.label,
-                                    avail=words_read * width - base)
+                tile_bits = stream[base : base + t.size_bits]
+                reader = TileReader(
+                    tile_bits, t.size_bits, prs.label, avail=words_read * width - base
+                )
                 try:
                     vec = prs.next_vector(reader)
                 except Stall:
                     vec = None
                 if vec is not None:
                     out = np.zeros(self.lanes, dtype=np.int64)
-                    out[:vec.size] = vec
+                    out[: vec.size] = vec
                     if prs.j == t.widths.vectors:
                         prs.finish(reader)
             consumed = base + (prs.pos if in_tile >= t.pad_before else 0)

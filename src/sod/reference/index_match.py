@@ -36,15 +36,16 @@ def _fiber(vec: np.ndarray) -> list[tuple[int, int]]:
     return [(int(i), int(vec[i])) for i in np.flatnonzero(vec)]
 
 
-def _merge(fa: list[tuple[int, int]], fw: list[tuple[int, int]], p: int
-           ) -> tuple[int, int, int, int, int]:
+def _merge(
+    fa: list[tuple[int, int]], fw: list[tuple[int, int]], p: int
+) -> tuple[int, int, int, int, int]:
     """(cycles, dot product, MACs, comparisons, entries loaded into the windows) of one
     PE's windowed merge."""
     ia = iw = 0
     cycles = acc = macs = comps = 0
     loaded = len(fa[:p]) + len(fw[:p]) if fa and fw else 0
     while ia < len(fa) and iw < len(fw):
-        wa, ww = fa[ia: ia + p], fw[iw: iw + p]
+        wa, ww = fa[ia : ia + p], fw[iw : iw + p]
         cycles += 1
         comps += p * p  # the comparator array fires whole
         for idx_a, val_a in wa:
@@ -55,15 +56,14 @@ def _merge(fa: list[tuple[int, int]], fw: list[tuple[int, int]], p: int
         end_a, end_w = wa[-1][0], ww[-1][0]
         if end_a <= end_w:
             ia += p
-            loaded += len(fa[ia: ia + p])  # the FIFO refills the window
+            loaded += len(fa[ia : ia + p])  # the FIFO refills the window
         if end_w <= end_a:
             iw += p
-            loaded += len(fw[iw: iw + p])
+            loaded += len(fw[iw : iw + p])
     return cycles, acc, macs, comps, loaded
 
 
-def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch
-                         ) -> IndexMatchRun:
+def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch) -> IndexMatchRun:
     """Run ``O = A·W`` (A (repeat, m, k) or (m, k), W (repeat, k, n) or (k, n), integer)."""
     a3 = a if a.ndim == 3 else a[None]
     w3 = w if w.ndim == 3 else w[None]

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def simulate_pipeline(load_bits: Sequence[float], compute_cycles: Sequence[int],
-                      bits_per_cycle: float, double_buffered: bool = True) -> int:
+def simulate_pipeline(
+    load_bits: Sequence[float],
+    compute_cycles: Sequence[int],
+    bits_per_cycle: float,
+    double_buffered: bool = True,
+) -> int:
     """Total cycles until the last block has computed and the last transfer is done."""
     n = len(load_bits)
     loaded = [0.0] * n
@@ -41,7 +45,8 @@ def simulate_pipeline(load_bits: Sequence[float], compute_cycles: Sequence[int],
         may_load = loading < n and (
             (double_buffered and (loading - 1 < 0 or loading - 1 <= computing))
             and (loading - 2 < 0 or comp_done[loading - 2])
-            if double_buffered else loading < n and (loading == 0 or comp_done[loading - 1])
+            if double_buffered
+            else loading < n and (loading == 0 or comp_done[loading - 1])
         )
         if may_load:
             loaded[loading] += bits_per_cycle

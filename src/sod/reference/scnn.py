@@ -44,9 +44,14 @@ class SCNNRun:
     valid_products: int  # products that reached an accumulator
 
 
-def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
-                  fmap: np.ndarray | None = None, queue_depth: int | None = None
-                  ) -> SCNNRun:
+def simulate_scnn(
+    gemm: Gemm,
+    arch: SCNNArch,
+    w: np.ndarray,
+    a: np.ndarray,
+    fmap: np.ndarray | None = None,
+    queue_depth: int | None = None,
+) -> SCNNRun:
     """Run one GEMM. ``w``: (k, n) or (repeat, k, n) ints; ``a``: (m, k) or (repeat, m, k)
     ints (im2col'd for convs), or pass the input feature map ``fmap`` (batch, C, H, W).
 
@@ -67,7 +72,7 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
     per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
     for rep in range(gemm.repeat):
         if fmap is not None:
-            fm = fmap[:, rep * pl.channels:(rep + 1) * pl.channels]
+            fm = fmap[:, rep * pl.channels : (rep + 1) * pl.channels]
             kern = kernels_of(w3[rep], pl)
         else:
             fm, kern = plane_operands(gemm, pl, w3[rep], a3[rep])
@@ -88,30 +93,40 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
                         t = 0
                         backlog = [0] * arch.accumulator_banks  # queued products per bank
                         for c in chans:
-                            ws = [(k, r, s, int(kern[k, c, r, s]))
-                                  for k in range(k0, min(k0 + kc, pl.out_channels))
-                                  for r in range(pl.kernel_h) for s in range(pl.kernel_w)
-                                  if kern[k, c, r, s] != 0]
-                            acts = [(y, x, int(fm[b, c, y, x]))
-                                    for y in ys for x in xs if fm[b, c, y, x] != 0]
+                            ws = [
+                                (k, r, s, int(kern[k, c, r, s]))
+                                for k in range(k0, min(k0 + kc, pl.out_channels))
+                                for r in range(pl.kernel_h)
+                                for s in range(pl.kernel_w)
+                                if kern[k, c, r, s] != 0
+                            ]
+                            acts = [
+                                (y, x, int(fm[b, c, y, x]))
+                                for y in ys
+                                for x in xs
+                                if fm[b, c, y, x] != 0
+                            ]
                             # Activation vector held, weight vectors stream (one a cycle).
                             for av in range(0, len(acts), i_):
                                 for wv in range(0, len(ws), f_):
-                                    loads, nv = _cycle(ws[wv:wv + f_], acts[av:av + i_], k0,
-                                                       b, acc, pl, arch)
+                                    loads, nv = _cycle(
+                                        ws[wv : wv + f_], acts[av : av + i_], k0, b, acc, pl, arch
+                                    )
                                     valid_products += nv
-                                    products += len(ws[wv:wv + f_]) * len(acts[av:av + i_])
+                                    products += len(ws[wv : wv + f_]) * len(acts[av : av + i_])
                                     if deep and queue_depth is not None:
-                                        while any(q > 0 and q + ld - 1 > queue_depth
-                                                  for q, ld in zip(backlog, loads,
-                                                                   strict=True)):
+                                        while any(
+                                            q > 0 and q + ld - 1 > queue_depth
+                                            for q, ld in zip(backlog, loads, strict=True)
+                                        ):
                                             backlog = [max(q - 1, 0) for q in backlog]
                                             t += 1  # stall: queues drain, nothing issues
                                     if deep:
                                         # Issue, then every bank retires one product.
-                                        backlog = [max(q + ld - 1, 0)
-                                                   for q, ld in zip(backlog, loads,
-                                                                    strict=True)]
+                                        backlog = [
+                                            max(q + ld - 1, 0)
+                                            for q, ld in zip(backlog, loads, strict=True)
+                                        ]
                                         t += 1
                                     else:
                                         t += max(1, max(loads))
@@ -122,8 +137,9 @@ def simulate_scnn(gemm: Gemm, arch: SCNNArch, w: np.ndarray, a: np.ndarray,
     return SCNNRun(out, cycles, products, valid_products)
 
 
-def _cycle(ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane,
-           arch: SCNNArch) -> tuple[list[int], int]:
+def _cycle(
+    ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane, arch: SCNNArch
+) -> tuple[list[int], int]:
     """One F×I cycle: multiply, drop invalid products, scatter. (products per bank,
     valid count)."""
     loads = [0] * arch.accumulator_banks
@@ -141,8 +157,9 @@ def _cycle(ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane
                 continue
             acc[b, k, oy, ox] += wval * aval
             valid += 1
-            bank = int(bank_of(np.int64(k - k0), np.int64(oy), np.int64(ox), pl,
-                               arch.accumulator_banks))
+            bank = int(
+                bank_of(np.int64(k - k0), np.int64(oy), np.int64(ox), pl, arch.accumulator_banks)
+            )
             loads[bank] += 1
     return loads, valid
 

@@ -46,9 +46,15 @@ def stream_inputs(image: GlbImage, stream: np.ndarray) -> tuple[list[int], list[
     descs = []
     for i in stream:
         kb, nb = image.grid.order[i]
-        descs.append(TileDesc(image.tile_format(int(i)), image.tile_widths(int(i)),
-                              int(tiles["size_bits"][i]),
-                              int(image.grid.pad_before(kb, nb)), f"tile {int(i)}"))
+        descs.append(
+            TileDesc(
+                image.tile_format(int(i)),
+                image.tile_widths(int(i)),
+                int(tiles["size_bits"][i]),
+                int(image.grid.pad_before(kb, nb)),
+                f"tile {int(i)}",
+            )
+        )
     first, last = int(stream[0]), int(stream[-1])
     start = tiles["offset_bytes"][first]
     end = tiles["offset_bytes"][last] + -(-tiles["size_bits"][last] // width) * width // 8
@@ -71,8 +77,7 @@ def run_layer(a: np.ndarray, image: GlbImage) -> SodRun:
     a = np.asarray(a)
     grid = image.grid
     if a.ndim != 2 or a.shape[1] != grid.k:
-        raise ArrayError(f"A of shape {a.shape} does not multiply the image's "
-                         f"{grid.k}x{grid.n} W")
+        raise ArrayError(f"A of shape {a.shape} does not multiply the image's {grid.k}x{grid.n} W")
     feed, traces = decompress_feed(image, a.shape[0])
     res = run_array(a, feed, grid.n, grid.rows, grid.cols, grid.dataflow)
     return SodRun(res, traces)

@@ -34,7 +34,7 @@ def _chunks(vec: np.ndarray, chunk: int) -> list[tuple[int, list[int]]]:
     """A vector as SparTen stores it: per chunk, (bitmask as int, packed non-zero values)."""
     out = []
     for lo in range(0, len(vec), chunk):
-        part = vec[lo: lo + chunk]
+        part = vec[lo : lo + chunk]
         mask = sum(1 << i for i, v in enumerate(part) if v != 0)
         out.append((mask, [int(v) for v in part if v != 0]))
     return out
@@ -63,14 +63,16 @@ def simulate_sparten(a: np.ndarray, w: np.ndarray, arch: SparTenArch) -> SparTen
         for rg in range(mp.row_groups):
             for fg in range(mp.filter_groups):
                 # The filters of each CU of this cluster, in index order.
-                cu_filters = [list(np.flatnonzero(mp.slot_of_filter == fg * units + u))
-                              for u in range(units)]
+                cu_filters = [
+                    list(np.flatnonzero(mp.slot_of_filter == fg * units + u)) for u in range(units)
+                ]
                 t = 0
                 for r in range(rg, m, mp.row_groups):
                     a_chunks = _chunks(av[r], arch.chunk_bits)
                     # Per-CU task lists: (filter, chunk index); state: remaining matches.
-                    tasks = [[(f, c) for f in fl for c in range(len(a_chunks))]
-                             for fl in cu_filters]
+                    tasks = [
+                        [(f, c) for f in fl for c in range(len(a_chunks))] for fl in cu_filters
+                    ]
                     pos = [0] * units
                     rem = [None] * units
                     while any(pos[u] < len(tasks[u]) for u in range(units)):
@@ -86,8 +88,10 @@ def simulate_sparten(a: np.ndarray, w: np.ndarray, arch: SparTenArch) -> SparTen
                             if rem[u]:
                                 onehot = rem[u] & -rem[u]
                                 below = onehot - 1
-                                out[rep, r, f] += (a_vals[_popcount(a_mask & below)]
-                                                   * w_vals[_popcount(w_mask & below)])
+                                out[rep, r, f] += (
+                                    a_vals[_popcount(a_mask & below)]
+                                    * w_vals[_popcount(w_mask & below)]
+                                )
                                 macs += 1
                                 rem[u] &= ~onehot
                             if not rem[u]:  # chunk finished this cycle

@@ -74,8 +74,14 @@ def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def fold_grid(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,
-              ) -> list[tuple[int, int]]:
+def fold_grid(
+    m: int,
+    k: int,
+    n: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+) -> list[tuple[int, int]]:
     """Folds in SCALE-Sim's order, as (row block, column block) of (Sr, Sc)."""
     df = _dataflow(dataflow)
     sr, sc = {"ws": (k, n), "os": (m, n), "is": (k, m)}[df]
@@ -98,22 +104,22 @@ def ideal_feed(w: np.ndarray, m: int, rows: int, cols: int, dataflow: str) -> WF
     if df == "ws":  # per fold (kb, nb): R vectors of C lanes, bottom row first
         for kb, nb in fold_grid(m, k, n, rows, cols, df):
             blk = np.zeros((rows, cols), np.int32)
-            part = w[kb * rows:(kb + 1) * rows, nb * cols:(nb + 1) * cols]
-            blk[:part.shape[0], :part.shape[1]] = part
+            part = w[kb * rows : (kb + 1) * rows, nb * cols : (nb + 1) * cols]
+            blk[: part.shape[0], : part.shape[1]] = part
             streams.append(blk[::-1])
         fold_stream = list(range(len(streams)))
     elif df == "os":  # per column block: K vectors of C lanes; every m-block re-reads it
         for nb in range(_ceil(n, cols)):
             blk = np.zeros((k, cols), np.int32)
-            part = w[:, nb * cols:(nb + 1) * cols]
-            blk[:, :part.shape[1]] = part
+            part = w[:, nb * cols : (nb + 1) * cols]
+            blk[:, : part.shape[1]] = part
             streams.append(blk)
         fold_stream = [nb for _, nb in fold_grid(m, k, n, rows, cols, df)]
     else:  # is: per k-block: N vectors (columns of W) of R lanes
         for kb in range(_ceil(k, rows)):
             blk = np.zeros((n, rows), np.int32)
-            part = w[kb * rows:(kb + 1) * rows, :].T
-            blk[:, :part.shape[1]] = part
+            part = w[kb * rows : (kb + 1) * rows, :].T
+            blk[:, : part.shape[1]] = part
             streams.append(blk)
         fold_stream = [kb for kb, _ in fold_grid(m, k, n, rows, cols, df)]
     vec = np.stack(streams)
@@ -121,22 +127,35 @@ def ideal_feed(w: np.ndarray, m: int, rows: int, cols: int, dataflow: str) -> WF
     return WFeed(vec, ready, np.asarray(fold_stream, dtype=np.int64))
 
 
-def run_array(a: np.ndarray, feed: WFeed, n: int, rows: int, cols: int, dataflow: str,
-              ) -> ArrayResult:
+def run_array(
+    a: np.ndarray,
+    feed: WFeed,
+    n: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+) -> ArrayResult:
     """Simulate ``O = A · W`` (A: m × k int8, W given by ``feed``) cycle by cycle."""
     df = _dataflow(dataflow)
     a = np.asarray(a)
     if a.ndim != 2 or rows <= 0 or cols <= 0 or n <= 0:
-        raise ArrayError(f"need a 2-D A, a positive n and array size, got A {a.shape}, "
-                         f"n={n}, array {rows}x{cols}")
+        raise ArrayError(
+            f"need a 2-D A, a positive n and array size, got A {a.shape}, "
+            f"n={n}, array {rows}x{cols}"
+        )
     m, k = a.shape
     folds = fold_grid(m, k, n, rows, cols, df)
     lanes = cols if df in ("ws", "os") else rows
     expect_v = {"ws": rows, "os": k, "is": n}[df]
-    if feed.vectors.ndim != 3 or feed.vectors.shape[1:] != (expect_v, lanes) or \
-            feed.fold_stream.shape != (len(folds),):
-        raise ArrayError(f"{df}: W feed of shape {feed.vectors.shape} for {len(folds)} folds "
-                         f"does not fit (expected streams of {expect_v} vectors x {lanes} lanes)")
+    if (
+        feed.vectors.ndim != 3
+        or feed.vectors.shape[1:] != (expect_v, lanes)
+        or feed.fold_stream.shape != (len(folds),)
+    ):
+        raise ArrayError(
+            f"{df}: W feed of shape {feed.vectors.shape} for {len(folds)} folds "
+            f"does not fit (expected streams of {expect_v} vectors x {lanes} lanes)"
+        )
     a32 = a.astype(np.int32)
     out = np.zeros((m, n), dtype=np.int32)
     fold_cycles = np.zeros(len(folds), np.int64)
@@ -149,56 +168,69 @@ def run_array(a: np.ndarray, feed: WFeed, n: int, rows: int, cols: int, dataflow
         fs = feed.fold_stream[idx]
         wv, wr = feed.vectors[fs].astype(np.int32), feed.ready[fs]
         if df == "ws":
-            stream = np.stack([_pad_cols(a32[:, rb * rows:(rb + 1) * rows], rows)
-                               for rb, _ in blocks])
+            stream = np.stack(
+                [_pad_cols(a32[:, rb * rows : (rb + 1) * rows], rows) for rb, _ in blocks]
+            )
             res, cyc, st = _stationary(wv, wr, stream, None, rows, cols)
             for (_, nb), r in zip(blocks, res, strict=True):
                 c1 = min(n, (nb + 1) * cols)
-                out[:, nb * cols:c1] += r[:, :c1 - nb * cols]
+                out[:, nb * cols : c1] += r[:, : c1 - nb * cols]
         elif df == "is":
             stat = []
             for rb, cb in blocks:  # A^T tile: k rows, m columns, bottom row pushed first
                 blk = np.zeros((rows, cols), np.int32)
-                part = a32[cb * cols:(cb + 1) * cols, rb * rows:(rb + 1) * rows].T
-                blk[:part.shape[0], :part.shape[1]] = part
+                part = a32[cb * cols : (cb + 1) * cols, rb * rows : (rb + 1) * rows].T
+                blk[: part.shape[0], : part.shape[1]] = part
                 stat.append(blk[::-1])
             stat_ready = np.broadcast_to(np.arange(rows), (len(blocks), rows))
             res, cyc, st = _stationary(np.stack(stat), stat_ready, wv, wr, rows, cols)
             for (_, cb), r in zip(blocks, res, strict=True):
                 c1 = min(m, (cb + 1) * cols)
-                out[cb * cols:c1, :] += r[:, :c1 - cb * cols].T
+                out[cb * cols : c1, :] += r[:, : c1 - cb * cols].T
         else:
-            stream = np.stack([_pad_cols(a32[rb * rows:(rb + 1) * rows, :].T, rows)
-                               for rb, _ in blocks])
+            stream = np.stack(
+                [_pad_cols(a32[rb * rows : (rb + 1) * rows, :].T, rows) for rb, _ in blocks]
+            )
             res, cyc, st = _output_stationary(stream, wv, wr, rows, cols)
             for (rb, nb), r in zip(blocks, res, strict=True):
                 r1, c1 = min(m, (rb + 1) * rows), min(n, (nb + 1) * cols)
-                out[rb * rows:r1, nb * cols:c1] = r[:r1 - rb * rows, :c1 - nb * cols]
+                out[rb * rows : r1, nb * cols : c1] = r[: r1 - rb * rows, : c1 - nb * cols]
         fold_cycles[idx], stalls[idx] = cyc, st
     return ArrayResult(out, fold_cycles, stalls, rows, cols, df)
 
 
-def run_dense(a: np.ndarray, w: np.ndarray, rows: int, cols: int, dataflow: str,
-              ) -> ArrayResult:
+def run_dense(
+    a: np.ndarray,
+    w: np.ndarray,
+    rows: int,
+    cols: int,
+    dataflow: str,
+) -> ArrayResult:
     """The array fed from dense buffers (no decompression): ``O = A · W``."""
     a, w = np.asarray(a), np.asarray(w)
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
         raise ArrayError(f"A {a.shape} and W {w.shape} do not multiply")
-    return run_array(a, ideal_feed(w, a.shape[0], rows, cols, dataflow), w.shape[1], rows,
-                     cols, dataflow)
+    return run_array(
+        a, ideal_feed(w, a.shape[0], rows, cols, dataflow), w.shape[1], rows, cols, dataflow
+    )
 
 
 def _pad_cols(x: np.ndarray, width: int) -> np.ndarray:
     if x.shape[1] == width:
         return x
     out = np.zeros((x.shape[0], width), x.dtype)
-    out[:, :x.shape[1]] = x
+    out[:, : x.shape[1]] = x
     return out
 
 
-def _stationary(stat: np.ndarray, stat_ready: np.ndarray, stream: np.ndarray,
-                stream_ready: np.ndarray | None, rows: int, cols: int,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stationary(
+    stat: np.ndarray,
+    stat_ready: np.ndarray,
+    stream: np.ndarray,
+    stream_ready: np.ndarray | None,
+    rows: int,
+    cols: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WS/IS folds side by side. ``stat`` (F, R, C) rows pushed in order at ``stat_ready``;
     ``stream`` (F, T, R) element ``t`` enters row ``r`` at step ``t + r``, available from
     ``stream_ready`` (F, T) (None: always). Returns (outputs (F, T, C), cycles, stalls)."""
@@ -252,8 +284,9 @@ def _stationary(stat: np.ndarray, stat_ready: np.ndarray, stream: np.ndarray,
     return outs, load_cycles + stream_cycles, stalls
 
 
-def _output_stationary(a_stream: np.ndarray, w_vec: np.ndarray, w_ready: np.ndarray,
-                       rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _output_stationary(
+    a_stream: np.ndarray, w_vec: np.ndarray, w_ready: np.ndarray, rows: int, cols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OS folds side by side: ``a_stream`` (F, K, R) enters from the left (row r skewed by
     r), ``w_vec`` (F, K, C) from the top (column c skewed by c), available from ``w_ready``.
     Returns (accumulators (F, R, C), cycles, stalls)."""

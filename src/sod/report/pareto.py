@@ -23,8 +23,7 @@ AXIS_LABELS = {
 }
 
 
-def pareto_mask(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
-                ) -> np.ndarray:
+def pareto_mask(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> np.ndarray:
     """Boolean mask of the Pareto-optimal points when maximizing both ``x`` and ``y``.
 
     Exact duplicates are all optimal (neither dominates the other); NaN/inf points are
@@ -51,8 +50,13 @@ def pareto_mask(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
 
 
 def _ok_rows(rows: Sequence[dict[str, Any]], x: str, y: str) -> list[dict[str, Any]]:
-    return [r for r in rows if r.get("status", "ok") == "ok"
-            and isinstance(r.get(x), int | float) and isinstance(r.get(y), int | float)]
+    return [
+        r
+        for r in rows
+        if r.get("status", "ok") == "ok"
+        and isinstance(r.get(x), int | float)
+        and isinstance(r.get(y), int | float)
+    ]
 
 
 def _panel_name(row: dict[str, Any]) -> str:
@@ -64,8 +68,9 @@ def _panel_name(row: dict[str, Any]) -> str:
     return name
 
 
-def front_summary(rows: Sequence[dict[str, Any]], x: str = X_METRIC, y: str = Y_METRIC
-                  ) -> list[dict[str, Any]]:
+def front_summary(
+    rows: Sequence[dict[str, Any]], x: str = X_METRIC, y: str = Y_METRIC
+) -> list[dict[str, Any]]:
     """Per (workload, architecture): points, Pareto points, best of each axis, and how
     many points of the overall (all-architecture) front of the workload it holds."""
     ok = _ok_rows(rows, x, y)
@@ -77,15 +82,27 @@ def front_summary(rows: Sequence[dict[str, Any]], x: str = X_METRIC, y: str = Y_
             idx = [i for i, r in enumerate(prow) if r["arch"] == arch]
             xs = np.array([prow[i][x] for i in idx])
             ys = np.array([prow[i][y] for i in idx])
-            out.append({"workload": panel, "arch": arch, "points": len(idx),
-                        "pareto_points": int(pareto_mask(xs, ys).sum()),
-                        "on_overall_front": int(overall[idx].sum()),
-                        f"best_{x}": float(xs.max()), f"best_{y}": float(ys.max())})
+            out.append(
+                {
+                    "workload": panel,
+                    "arch": arch,
+                    "points": len(idx),
+                    "pareto_points": int(pareto_mask(xs, ys).sum()),
+                    "on_overall_front": int(overall[idx].sum()),
+                    f"best_{x}": float(xs.max()),
+                    f"best_{y}": float(ys.max()),
+                }
+            )
     return out
 
 
-def pareto_figure(rows: Sequence[dict[str, Any]], stem: str | Path, title: str = "",
-                  x: str = X_METRIC, y: str = Y_METRIC) -> list[Path]:
+def pareto_figure(
+    rows: Sequence[dict[str, Any]],
+    stem: str | Path,
+    title: str = "",
+    x: str = X_METRIC,
+    y: str = Y_METRIC,
+) -> list[Path]:
     """Draw the fronts to ``stem``.png and ``stem``.svg; return the paths written.
 
     Rows are flat result dicts (``model``, ``arch``, ``status``, metrics); rows that did
@@ -117,16 +134,30 @@ def pareto_figure(rows: Sequence[dict[str, Any]], stem: str | Path, title: str =
             ax_, ay_ = px[sel], py[sel]
             front = pareto_mask(ax_, ay_)
             style = {"color": colors[arch], "marker": markers[i % len(markers)]}
-            ax.scatter(ax_[~front], ay_[~front], s=14, alpha=0.35, linewidths=0,
-                       **style)
+            ax.scatter(ax_[~front], ay_[~front], s=14, alpha=0.35, linewidths=0, **style)
             order = np.argsort(ax_[front])
-            ax.plot(ax_[front][order], ay_[front][order], linestyle="-", linewidth=1.2,
-                    markersize=6, markeredgecolor="black", markeredgewidth=0.6,
-                    label=arch if n == 0 else None, **style)
+            ax.plot(
+                ax_[front][order],
+                ay_[front][order],
+                linestyle="-",
+                linewidth=1.2,
+                markersize=6,
+                markeredgecolor="black",
+                markeredgewidth=0.6,
+                label=arch if n == 0 else None,
+                **style,
+            )
         overall = pareto_mask(px, py)
         order = np.argsort(px[overall])
-        ax.plot(px[overall][order], py[overall][order], linestyle="--", color="0.3",
-                linewidth=0.9, zorder=0, label="front, all architectures" if n == 0 else None)
+        ax.plot(
+            px[overall][order],
+            py[overall][order],
+            linestyle="--",
+            color="0.3",
+            linewidth=0.9,
+            zorder=0,
+            label="front, all architectures" if n == 0 else None,
+        )
         for axis, values in (("x", px), ("y", py)):
             positive = values[values > 0]
             if positive.size and positive.max() / positive.min() > 20:
@@ -136,10 +167,8 @@ def pareto_figure(rows: Sequence[dict[str, Any]], stem: str | Path, title: str =
         ax.set_ylabel(AXIS_LABELS.get(y, y), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3, linewidth=0.5)
-    fig.legend(loc="outside lower center", ncol=min(6, len(archs) + 1), fontsize=8,
-               frameon=False)
-    fig.suptitle(title or "Pareto fronts (filled, joined: optimal per architecture)",
-                 fontsize=11)
+    fig.legend(loc="outside lower center", ncol=min(6, len(archs) + 1), fontsize=8, frameon=False)
+    fig.suptitle(title or "Pareto fronts (filled, joined: optimal per architecture)", fontsize=11)
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []

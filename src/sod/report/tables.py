@@ -11,8 +11,19 @@ from rich.table import Table
 
 from sod.study.run import RunResult
 
-LAYER_COLUMNS = ["name", "m", "k", "n", "repeat", "macs", "folds", "compute_cycles",
-                 "stall_cycles", "cycles", "utilization"]
+LAYER_COLUMNS = [
+    "name",
+    "m",
+    "k",
+    "n",
+    "repeat",
+    "macs",
+    "folds",
+    "compute_cycles",
+    "stall_cycles",
+    "cycles",
+    "utilization",
+]
 SPARSE_COLUMNS = ["weight_density", "act_density", "effective_utilization"]
 
 
@@ -26,8 +37,11 @@ def _fmt(value: Any) -> str:
 
 def result_table(result: RunResult) -> Table:
     arch = result.arch
-    shape = (f" {arch['array_rows']}x{arch['array_cols']} {arch['dataflow'].upper()}"
-             if "array_rows" in arch else "")
+    shape = (
+        f" {arch['array_rows']}x{arch['array_cols']} {arch['dataflow'].upper()}"
+        if "array_rows" in arch
+        else ""
+    )
     title = f"{result.workload} on {arch.get('name', 'arch')}{shape}"
     table = Table(title=title, show_footer=True)
     totals = result.total

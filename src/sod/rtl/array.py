@@ -22,25 +22,30 @@ from sod.rtl.pe import DenseMacPE
 class SystolicArray(wiring.Component):
     """Hierarchical R×C array of identical weight-stationary MAC PEs."""
 
-    def __init__(self, rows: int, cols: int, a_bits: int = 8, w_bits: int = 8,
-                 acc_bits: int = 32) -> None:
+    def __init__(
+        self, rows: int, cols: int, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32
+    ) -> None:
         for name, value in (("rows", rows), ("cols", cols)):
             if not isinstance(value, int) or not 1 <= value <= 1024:
                 raise RtlError(f"{name} must be an integer in 1..1024, got {value!r}")
         self.rows, self.cols = rows, cols
         self.a_bits, self.w_bits, self.acc_bits = a_bits, w_bits, acc_bits
-        super().__init__({
-            "a_in": In(data.ArrayLayout(signed(a_bits), rows)),
-            "w_in": In(data.ArrayLayout(signed(w_bits), cols)),
-            "w_load": In(1),
-            "psum_in": In(data.ArrayLayout(signed(acc_bits), cols)),
-            "psum_out": Out(data.ArrayLayout(signed(acc_bits), cols)),
-        })
+        super().__init__(
+            {
+                "a_in": In(data.ArrayLayout(signed(a_bits), rows)),
+                "w_in": In(data.ArrayLayout(signed(w_bits), cols)),
+                "w_load": In(1),
+                "psum_in": In(data.ArrayLayout(signed(acc_bits), cols)),
+                "psum_out": Out(data.ArrayLayout(signed(acc_bits), cols)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        pes = [[DenseMacPE(self.a_bits, self.w_bits, self.acc_bits) for _ in range(self.cols)]
-               for _ in range(self.rows)]
+        pes = [
+            [DenseMacPE(self.a_bits, self.w_bits, self.acc_bits) for _ in range(self.cols)]
+            for _ in range(self.rows)
+        ]
         for r in range(self.rows):
             for c in range(self.cols):
                 pe = pes[r][c]

@@ -30,11 +30,19 @@ class BitmaskJoinPE(wiring.Component):
             raise RtlError(f"chunk must be an integer in 2..256, got {chunk!r}")
         self.chunk, self.val_bits, self.acc_bits = chunk, val_bits, acc_bits
         vals = data.ArrayLayout(signed(val_bits), chunk)
-        super().__init__({
-            "valid": In(1), "ready": Out(1), "last": In(1),
-            "a_mask": In(chunk), "w_mask": In(chunk), "a_vals": In(vals), "w_vals": In(vals),
-            "out_valid": Out(1), "out_acc": Out(signed(acc_bits)),
-        })
+        super().__init__(
+            {
+                "valid": In(1),
+                "ready": Out(1),
+                "last": In(1),
+                "a_mask": In(chunk),
+                "w_mask": In(chunk),
+                "a_vals": In(vals),
+                "w_vals": In(vals),
+                "out_valid": Out(1),
+                "out_acc": Out(signed(acc_bits)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -47,8 +55,11 @@ class BitmaskJoinPE(wiring.Component):
 
         finishing = Signal()
         m.d.comb += finishing.eq(busy & ((rem & (rem - 1)) == 0))
-        m.d.comb += [self.ready.eq(~busy | finishing),
-                     self.out_valid.eq(done), self.out_acc.eq(acc)]
+        m.d.comb += [
+            self.ready.eq(~busy | finishing),
+            self.out_valid.eq(done),
+            self.out_acc.eq(acc),
+        ]
 
         onehot = Signal(c)
         m.d.comb += onehot.eq(rem & (~rem + 1))
@@ -65,7 +76,13 @@ class BitmaskJoinPE(wiring.Component):
         with m.If(finishing):
             m.d.sync += busy.eq(0)
         with m.If(self.valid & self.ready):
-            m.d.sync += [busy.eq(1), last.eq(self.last), a_mask.eq(self.a_mask),
-                         w_mask.eq(self.w_mask), rem.eq(self.a_mask & self.w_mask),
-                         a_vals.eq(self.a_vals), w_vals.eq(self.w_vals)]
+            m.d.sync += [
+                busy.eq(1),
+                last.eq(self.last),
+                a_mask.eq(self.a_mask),
+                w_mask.eq(self.w_mask),
+                rem.eq(self.a_mask & self.w_mask),
+                a_vals.eq(self.a_vals),
+                w_vals.eq(self.w_vals),
+            ]
         return m

@@ -28,12 +28,16 @@ class _WindowFifo(wiring.Component):
 
     def __init__(self, layout: data.StructLayout, depth: int, window: int) -> None:
         self.layout, self.depth, self.window = layout, depth, window
-        super().__init__({
-            "push_valid": In(1), "push_ready": Out(1), "push_data": In(layout),
-            "count": Out(range(depth + 1)),
-            "head": Out(data.ArrayLayout(layout, window)),
-            "pop": In(range(window + 1)),
-        })
+        super().__init__(
+            {
+                "push_valid": In(1),
+                "push_ready": Out(1),
+                "push_data": In(layout),
+                "count": Out(range(depth + 1)),
+                "head": Out(data.ArrayLayout(layout, window)),
+                "pop": In(range(window + 1)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -47,8 +51,7 @@ class _WindowFifo(wiring.Component):
         m.d.comb += push.eq(self.push_valid & self.push_ready)
         with m.If(push):
             m.d.sync += mem[(rd + self.count)[:ptr_bits]].eq(self.push_data)
-        m.d.sync += [rd.eq((rd + self.pop)[:ptr_bits]),
-                     self.count.eq(self.count + push - self.pop)]
+        m.d.sync += [rd.eq((rd + self.pop)[:ptr_bits]), self.count.eq(self.count + push - self.pop)]
         return m
 
 
@@ -56,22 +59,36 @@ class CsrMatchPE(wiring.Component):
     """CSR/comparator index-matching PE with ``fifo_depth``-entry FIFOs and
     ``comparators`` index comparisons per cycle."""
 
-    def __init__(self, fifo_depth: int = 4, comparators: int = 1, idx_bits: int = 8,
-                 val_bits: int = 8, acc_bits: int = 32) -> None:
+    def __init__(
+        self,
+        fifo_depth: int = 4,
+        comparators: int = 1,
+        idx_bits: int = 8,
+        val_bits: int = 8,
+        acc_bits: int = 32,
+    ) -> None:
         check_widths(idx_bits=idx_bits, val_bits=val_bits, acc_bits=acc_bits)
         if not is_power_of_two(fifo_depth) or fifo_depth < 2:
             raise RtlError(f"fifo_depth must be a power of two >= 2, got {fifo_depth!r}")
         if not isinstance(comparators, int) or not 1 <= comparators <= fifo_depth:
-            raise RtlError(f"comparators must be in 1..fifo_depth ({fifo_depth}), "
-                           f"got {comparators!r}")
+            raise RtlError(
+                f"comparators must be in 1..fifo_depth ({fifo_depth}), got {comparators!r}"
+            )
         self.fifo_depth, self.comparators = fifo_depth, comparators
         self.idx_bits, self.val_bits, self.acc_bits = idx_bits, val_bits, acc_bits
         layout = entry_layout(idx_bits, val_bits)
-        super().__init__({
-            "a_valid": In(1), "a_ready": Out(1), "a_data": In(layout),
-            "w_valid": In(1), "w_ready": Out(1), "w_data": In(layout),
-            "out_valid": Out(1), "out_acc": Out(signed(acc_bits)),
-        })
+        super().__init__(
+            {
+                "a_valid": In(1),
+                "a_ready": Out(1),
+                "a_data": In(layout),
+                "w_valid": In(1),
+                "w_ready": Out(1),
+                "w_data": In(layout),
+                "out_valid": Out(1),
+                "out_acc": Out(signed(acc_bits)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -80,9 +97,11 @@ class CsrMatchPE(wiring.Component):
         m.submodules.fa = fa = _WindowFifo(layout, self.fifo_depth, p)
         m.submodules.fw = fw = _WindowFifo(layout, self.fifo_depth, 1)
         for f, pre in ((fa, "a"), (fw, "w")):
-            m.d.comb += [f.push_valid.eq(getattr(self, f"{pre}_valid")),
-                         f.push_data.eq(getattr(self, f"{pre}_data")),
-                         getattr(self, f"{pre}_ready").eq(f.push_ready)]
+            m.d.comb += [
+                f.push_valid.eq(getattr(self, f"{pre}_valid")),
+                f.push_data.eq(getattr(self, f"{pre}_data")),
+                getattr(self, f"{pre}_ready").eq(f.push_ready),
+            ]
 
         acc = Signal(signed(self.acc_bits))
         a_done, w_done = Signal(), Signal()
@@ -98,9 +117,11 @@ class CsrMatchPE(wiring.Component):
         at = [Signal(name=f"at{j}") for j in range(p)]
         m.d.comb += cont[0].eq(1)
         for j in range(p):
-            m.d.comb += [take[j].eq(cont[j] & lt[j]),
-                         at[j].eq(cont[j] & valid[j] & ~lt[j]),
-                         cont[j + 1].eq(take[j] & ~fa.head[j].last)]
+            m.d.comb += [
+                take[j].eq(cont[j] & lt[j]),
+                at[j].eq(cont[j] & valid[j] & ~lt[j]),
+                cont[j + 1].eq(take[j] & ~fa.head[j].last),
+            ]
         n = Signal(range(p + 1))
         m.d.comb += n.eq(sum(take[j] for j in range(p)))
         last_hit = Cat(*(take[j] & fa.head[j].last for j in range(p))).any()
@@ -113,8 +134,12 @@ class CsrMatchPE(wiring.Component):
             with m.If(at[j]):
                 m.d.comb += [a_val.eq(fa.head[j].val), a_last.eq(fa.head[j].last)]
 
-        m.d.comb += [fa.pop.eq(0), fw.pop.eq(0),
-                     self.out_valid.eq(a_done & w_done), self.out_acc.eq(acc)]
+        m.d.comb += [
+            fa.pop.eq(0),
+            fw.pop.eq(0),
+            self.out_valid.eq(a_done & w_done),
+            self.out_acc.eq(acc),
+        ]
         with m.If(a_done & w_done):
             m.d.sync += [a_done.eq(0), w_done.eq(0), acc.eq(0)]
         with m.Elif(a_done):
@@ -127,8 +152,11 @@ class CsrMatchPE(wiring.Component):
                 m.d.sync += a_done.eq(1)
             with m.Elif(eq_hit):
                 m.d.comb += [fa.pop.eq(n + 1), fw.pop.eq(1)]
-                m.d.sync += [acc.eq(acc + a_val * w_head.val),
-                             a_done.eq(a_last), w_done.eq(w_head.last)]
+                m.d.sync += [
+                    acc.eq(acc + a_val * w_head.val),
+                    a_done.eq(a_last),
+                    w_done.eq(w_head.last),
+                ]
             with m.Elif(gt_hit):
                 m.d.comb += [fa.pop.eq(n), fw.pop.eq(1)]
                 m.d.sync += w_done.eq(w_head.last)

@@ -30,11 +30,18 @@ class BitmaskDecompressor(wiring.Component):
             raise RtlError(f"lanes must be a power of two in 2..256, got {lanes!r}")
         self.lanes, self.val_bits, self.realign = lanes, val_bits, realign
         word = data.ArrayLayout(signed(val_bits), lanes)
-        super().__init__({
-            "mask_valid": In(1), "mask_ready": Out(1), "mask": In(lanes),
-            "val_valid": In(1), "val_ready": Out(1), "val_word": In(word),
-            "out_valid": Out(1), "out_data": Out(word),
-        })
+        super().__init__(
+            {
+                "mask_valid": In(1),
+                "mask_ready": Out(1),
+                "mask": In(lanes),
+                "val_valid": In(1),
+                "val_ready": Out(1),
+                "val_word": In(word),
+                "out_valid": Out(1),
+                "out_data": Out(word),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -70,15 +77,14 @@ class BitmaskDecompressor(wiring.Component):
         off = Signal(range(lanes))
         reg_avail = Signal(range(lanes + 1))
         m.d.comb += reg_avail.eq(Mux(have, lanes - off, 0))
-        m.d.comb += fire.eq(self.mask_valid
-                            & (reg_avail + Mux(self.val_valid, lanes, 0) >= k))
+        m.d.comb += fire.eq(self.mask_valid & (reg_avail + Mux(self.val_valid, lanes, 0) >= k))
 
         # Largest shift first so each level only keeps the bits later levels need.
         shifted = Cat(word, port)
         for b in reversed(range(len(off))):
             step = (1 << b) * vb
             keep = lanes * vb + ((1 << b) - 1) * vb
-            shifted = Mux(off[b], shifted[step:step + keep], shifted[:keep])
+            shifted = Mux(off[b], shifted[step : step + keep], shifted[:keep])
         window = Signal(lanes * vb)
         m.d.comb += window.eq(Mux(have, shifted[: lanes * vb], port))
 
@@ -90,8 +96,7 @@ class BitmaskDecompressor(wiring.Component):
         with m.Elif(self.val_valid):
             used = Signal(range(lanes + 1))
             m.d.comb += used.eq(-left)
-            m.d.sync += [word.eq(port), have.eq(used != lanes),
-                         off.eq(Mux(used == lanes, 0, used))]
+            m.d.sync += [word.eq(port), have.eq(used != lanes), off.eq(Mux(used == lanes, 0, used))]
         with m.Else():
             m.d.sync += [have.eq(0), off.eq(0)]
         return window

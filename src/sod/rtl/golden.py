@@ -91,10 +91,19 @@ class CsrMatchModel:
         self.acc = 0
         self.a_done = self.w_done = False
 
-    def step(self, a_valid: int, a_entry: tuple[int, int, int], w_valid: int,
-             w_entry: tuple[int, int, int]) -> dict[str, int]:
-        out = {"a_ready": int(len(self.fa) < self.depth), "w_ready": int(len(self.fw) < self.depth),
-               "out_valid": int(self.a_done and self.w_done), "out_acc": self.acc}
+    def step(
+        self,
+        a_valid: int,
+        a_entry: tuple[int, int, int],
+        w_valid: int,
+        w_entry: tuple[int, int, int],
+    ) -> dict[str, int]:
+        out = {
+            "a_ready": int(len(self.fa) < self.depth),
+            "w_ready": int(len(self.fw) < self.depth),
+            "out_valid": int(self.a_done and self.w_done),
+            "out_acc": self.acc,
+        }
         pop_a, pop_w, mac = 0, 0, None
         a_done, w_done, acc = self.a_done, self.w_done, self.acc
         if self.a_done and self.w_done:
@@ -161,8 +170,9 @@ class BitmaskJoinModel:
         self.done = False
         self.acc = 0
 
-    def step(self, valid: int, a_mask: int, w_mask: int, a_vals: list[int], w_vals: list[int],
-             last: int) -> dict[str, int]:
+    def step(
+        self, valid: int, a_mask: int, w_mask: int, a_vals: list[int], w_vals: list[int], last: int
+    ) -> dict[str, int]:
         finishing = self.busy and (self.rem & (self.rem - 1)) == 0
         ready = int(not self.busy or finishing)
         out = {"ready": ready, "out_valid": int(self.done), "out_acc": self.acc}
@@ -170,8 +180,10 @@ class BitmaskJoinModel:
         if self.busy and self.rem:
             onehot = self.rem & -self.rem
             below = onehot - 1
-            product = (self.a_vals[popcount(self.a_mask & below)]
-                       * self.w_vals[popcount(self.w_mask & below)])
+            product = (
+                self.a_vals[popcount(self.a_mask & below)]
+                * self.w_vals[popcount(self.w_mask & below)]
+            )
             self.rem &= ~onehot
         self.acc = wrap_signed((0 if self.done else self.acc) + product, self.acc_bits)
         self.done = bool(finishing and self.last)
@@ -209,7 +221,7 @@ class BitmaskDecompressorModel:
         k = popcount(mask)
         avail = (lanes - self.off if self.have else 0) + (lanes if val_valid else 0)
         fire = bool(mask_valid and avail >= k)
-        window = (self.word[self.off:] if self.have else []) + list(val_word)
+        window = (self.word[self.off :] if self.have else []) + list(val_word)
         dense = [0] * lanes
         if fire:
             j = 0
@@ -220,8 +232,12 @@ class BitmaskDecompressorModel:
         left = (lanes - self.off if self.have else 0) - (k if fire else 0)
         # The port word is taken when the register word is (or becomes) empty.
         val_ready = int(left <= 0)
-        out = {"mask_ready": int(fire), "val_ready": val_ready, "out_valid": int(fire),
-               "out_data": dense}
+        out = {
+            "mask_ready": int(fire),
+            "val_ready": val_ready,
+            "out_valid": int(fire),
+            "out_data": dense,
+        }
         if left > 0:
             self.off = lanes - left
         elif val_valid:

@@ -31,15 +31,17 @@ class DenseMacPE(wiring.Component):
         if acc_bits < a_bits + w_bits:
             raise RtlError(f"acc_bits ({acc_bits}) must be at least a_bits + w_bits")
         self.a_bits, self.w_bits, self.acc_bits = a_bits, w_bits, acc_bits
-        super().__init__({
-            "a_in": In(signed(a_bits)),
-            "w_in": In(signed(w_bits)),
-            "w_load": In(1),
-            "psum_in": In(signed(acc_bits)),
-            "a_out": Out(signed(a_bits)),
-            "w_out": Out(signed(w_bits)),
-            "psum_out": Out(signed(acc_bits)),
-        })
+        super().__init__(
+            {
+                "a_in": In(signed(a_bits)),
+                "w_in": In(signed(w_bits)),
+                "w_load": In(1),
+                "psum_in": In(signed(acc_bits)),
+                "a_out": Out(signed(a_bits)),
+                "w_out": Out(signed(w_bits)),
+                "psum_out": Out(signed(acc_bits)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -27,8 +27,9 @@ def _plain(value: Any) -> Any:
     return [_plain(value[i]) for i in range(length)]
 
 
-def run_lockstep(dut, model_step: Callable[..., dict], inputs: Sequence[dict],
-                 outputs: Sequence[str]) -> list[dict]:
+def run_lockstep(
+    dut, model_step: Callable[..., dict], inputs: Sequence[dict], outputs: Sequence[str]
+) -> list[dict]:
     """Simulate ``dut`` and ``model_step`` over ``inputs`` (one dict of port values per cycle).
 
     ``model_step(**inputs)`` returns the golden outputs of the current cycle. Returns the RTL

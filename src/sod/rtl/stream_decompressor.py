@@ -26,8 +26,14 @@ from sod.rtl.pe import check_widths
 class StreamBitmapDecompressor(wiring.Component):
     """Bitmap tile stream → dense ``lanes``-lane vectors, one per cycle or a stall."""
 
-    def __init__(self, lanes: int = 16, word_bits: int = 128, val_bits: int = 8,
-                 buffer_bits: int | None = None, count_bits: int = 16) -> None:
+    def __init__(
+        self,
+        lanes: int = 16,
+        word_bits: int = 128,
+        val_bits: int = 8,
+        buffer_bits: int | None = None,
+        count_bits: int = 16,
+    ) -> None:
         check_widths(val_bits=val_bits, count_bits=count_bits)
         if not isinstance(lanes, int) or not 1 <= lanes <= 256:
             raise RtlError(f"lanes must be an integer in 1..256, got {lanes!r}")
@@ -36,16 +42,24 @@ class StreamBitmapDecompressor(wiring.Component):
         max_vector = lanes + lanes * val_bits
         buffer_bits = buffer_bits or 2 * (word_bits + max_vector)
         if buffer_bits < word_bits + max_vector:
-            raise RtlError(f"buffer_bits must be at least word_bits + a full vector "
-                           f"({word_bits + max_vector}), got {buffer_bits}")
+            raise RtlError(
+                f"buffer_bits must be at least word_bits + a full vector "
+                f"({word_bits + max_vector}), got {buffer_bits}"
+            )
         self.lanes, self.word_bits, self.val_bits = lanes, word_bits, val_bits
         self.buffer_bits, self.count_bits = buffer_bits, count_bits
-        super().__init__({
-            "in_valid": In(1), "in_ready": Out(1), "in_word": In(word_bits),
-            "tile_valid": In(1), "tile_ready": Out(1), "tile_vectors": In(count_bits),
-            "out_valid": Out(1),
-            "out_data": Out(data.ArrayLayout(signed(val_bits), lanes)),
-        })
+        super().__init__(
+            {
+                "in_valid": In(1),
+                "in_ready": Out(1),
+                "in_word": In(word_bits),
+                "tile_valid": In(1),
+                "tile_ready": Out(1),
+                "tile_vectors": In(count_bits),
+                "out_valid": Out(1),
+                "out_data": Out(data.ArrayLayout(signed(val_bits), lanes)),
+            }
+        )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -80,7 +94,7 @@ class StreamBitmapDecompressor(wiring.Component):
         m.d.comb += fire.eq((cur != 0) & (avail >= need))
 
         for i in range(lanes):
-            fields = [window[lanes + j * vb: lanes + (j + 1) * vb] for j in range(i + 1)]
+            fields = [window[lanes + j * vb : lanes + (j + 1) * vb] for j in range(i + 1)]
             value = Cat(*(f[vb - 1 - b] for f in [Array(fields)[prefix[i]]] for b in range(vb)))
             m.d.comb += self.out_data[i].eq(Mux(fire & window[i], value, 0))
         m.d.comb += self.out_valid.eq(fire)
@@ -92,8 +106,7 @@ class StreamBitmapDecompressor(wiring.Component):
         m.d.comb += last.eq(cur == 1)
         used = Signal(range(lanes + lanes * vb + wb + 1))
         m.d.comb += used.eq(Mux(fire, need + Mux(last & (after != 0), wb - after, 0), 0))
-        m.d.sync += [buf.eq((window >> used)[:cap]), fill.eq(avail - used),
-                     left.eq(cur - fire)]
+        m.d.sync += [buf.eq((window >> used)[:cap]), fill.eq(avail - used), left.eq(cur - fire)]
         with m.If(fire):
             m.d.sync += phase.eq(Mux(last, 0, after))
         return m

@@ -42,10 +42,11 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
 OTHER_DESIGNS: list[tuple[str, dict[str, Any]]] = [
     # The bit-serial bitmap unit of sod.reference.decompressor: GLB word = lanes × 8 bits,
     # smallest buffer (one word + one full vector).
-    ("stream_decompressor", {"lanes": 8, "format": "bitmap", "word_bits": 64,
-                             "buffer_bits": 136}),
-    ("stream_decompressor", {"lanes": 16, "format": "bitmap", "word_bits": 128,
-                             "buffer_bits": 272}),
+    ("stream_decompressor", {"lanes": 8, "format": "bitmap", "word_bits": 64, "buffer_bits": 136}),
+    (
+        "stream_decompressor",
+        {"lanes": 16, "format": "bitmap", "word_bits": 128, "buffer_bits": 272},
+    ),
 ]
 
 
@@ -62,10 +63,11 @@ def make_design(name: str, params: dict[str, Any]):
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
-            BitmaskDecompressor, lanes, format, realign),
+            BitmaskDecompressor, lanes, format, realign
+        ),
         "stream_decompressor": lambda lanes, format, word_bits, buffer_bits=None: (
-            _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits,
-                                 buffer_bits)),
+            _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits, buffer_bits)
+        ),
     }
     if name not in builders:
         raise RtlError(f"unknown design {name!r}: choose one of {', '.join(builders)}")
@@ -102,9 +104,16 @@ def build_table(library: str = "sky130", designs=None, progress=None) -> dict[st
         for name, params in design_list:
             result = synthesize(make_design(name, params), name=name, library=library)
             nand2 = result.nand2_area_um2
-            rows.append({"name": name, "params": dict(params), "ge": round(result.ge, 1),
-                         "area_um2": round(result.area_um2, 2), "ff_bits": result.ff_bits,
-                         "cells": result.cell_count})
+            rows.append(
+                {
+                    "name": name,
+                    "params": dict(params),
+                    "ge": round(result.ge, 1),
+                    "area_um2": round(result.area_um2, 2),
+                    "ff_bits": result.ff_bits,
+                    "cells": result.cell_count,
+                }
+            )
             if progress:
                 progress(rows[-1])
         return rows
@@ -114,7 +123,7 @@ def build_table(library: str = "sky130", designs=None, progress=None) -> dict[st
     return {
         "provenance": {
             "flow": "Amaranth -> Verilog (Amaranth's bundled Yosys) -> yosys: synth -flatten "
-                    "-noalumacc; dfflibmap; abc -liberty; stat (unplaced cell area, no timing)",
+            "-noalumacc; dfflibmap; abc -liberty; stat (unplaced cell area, no timing)",
             "yosys": yosys_version(),
             "amaranth": amaranth_version(),
             "library": f"{library}: {LIBRARY_DESCRIPTION[library]} ({liberty_path(library).name})",
@@ -128,14 +137,22 @@ def build_table(library: str = "sky130", designs=None, progress=None) -> dict[st
 
 
 def dump_table(table: dict[str, Any], path: Path) -> None:
-    header = ("# Gate-equivalent (NAND2 = 1) areas of the RTL designs in sod.rtl, written by\n"
-              "# `sod hw synth` (see docs/rtl.md). Do not edit by hand.\n")
-    body = yaml.safe_dump({"provenance": table["provenance"], "ge_area_um2": table["ge_area_um2"]},
-                          sort_keys=False, default_flow_style=False, width=1000)
+    header = (
+        "# Gate-equivalent (NAND2 = 1) areas of the RTL designs in sod.rtl, written by\n"
+        "# `sod hw synth` (see docs/rtl.md). Do not edit by hand.\n"
+    )
+    body = yaml.safe_dump(
+        {"provenance": table["provenance"], "ge_area_um2": table["ge_area_um2"]},
+        sort_keys=False,
+        default_flow_style=False,
+        width=1000,
+    )
+
     def rows(key: str) -> str:
         return f"{key}:\n" + "".join(
             "  - " + yaml.safe_dump(row, sort_keys=False, default_flow_style=True, width=1000)
-            for row in table.get(key) or [])
+            for row in table.get(key) or []
+        )
 
     with open(path, "w") as fh:
         fh.write(header + body + rows("designs") + rows("other_designs"))

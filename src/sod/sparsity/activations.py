@@ -25,9 +25,15 @@ from sod.workload.gemm import ConvShape
 from sod.workload.mask import BitMask, im2col_mask
 
 __all__ = [
-    "channel_counts", "channel_densities", "channel_density_spread", "cluster_radius",
-    "conv_activation_mask", "feature_map_mask",
-    "im2col_mask", "left_neighbour_probability", "vector_mask",
+    "channel_counts",
+    "channel_densities",
+    "channel_density_spread",
+    "cluster_radius",
+    "conv_activation_mask",
+    "feature_map_mask",
+    "im2col_mask",
+    "left_neighbour_probability",
+    "vector_mask",
 ]
 
 CHANNEL_CONCENTRATION = 15.0
@@ -40,8 +46,12 @@ def cluster_radius(h: int, w: int, density: float) -> int:
     return 2 if density >= 0.5 else 3
 
 
-def channel_densities(channels: int, density: float, rng: np.random.Generator,
-                      concentration: float = CHANNEL_CONCENTRATION) -> np.ndarray:
+def channel_densities(
+    channels: int,
+    density: float,
+    rng: np.random.Generator,
+    concentration: float = CHANNEL_CONCENTRATION,
+) -> np.ndarray:
     """Per-channel densities ~ Beta(mean = density, concentration) (a channel property,
     shared by every image of a batch)."""
     density = check_density(density, "activation density")
@@ -52,16 +62,23 @@ def channel_densities(channels: int, density: float, rng: np.random.Generator,
 
 
 def channel_counts(
-    channels: int, per_channel: int, density: float, rng: np.random.Generator,
-    concentration: float = CHANNEL_CONCENTRATION, densities: np.ndarray | None = None,
+    channels: int,
+    per_channel: int,
+    density: float,
+    rng: np.random.Generator,
+    concentration: float = CHANNEL_CONCENTRATION,
+    densities: np.ndarray | None = None,
 ) -> np.ndarray:
     """Non-zeros per channel: spread like ``densities`` (default: fresh
     :func:`channel_densities`), summing exactly to ``round(density × channels ×
     per_channel)``, each in [0, per_channel]."""
     density = check_density(density, "activation density")
     total = round(density * channels * per_channel)
-    d = channel_densities(channels, density, rng, concentration) if densities is None \
+    d = (
+        channel_densities(channels, density, rng, concentration)
+        if densities is None
         else np.asarray(densities, dtype=float)
+    )
     x = d * per_channel
     # Rescale to the exact total, re-clipping to the channel size (a few rounds converge).
     for _ in range(8):
@@ -95,8 +112,14 @@ def _box_field(rng: np.random.Generator, shape: tuple[int, int, int, int], r: in
 
 
 def feature_map_mask(
-    batch: int, channels: int, h: int, w: int, density: float, rng: np.random.Generator,
-    radius: int | None = None, concentration: float = CHANNEL_CONCENTRATION,
+    batch: int,
+    channels: int,
+    h: int,
+    w: int,
+    density: float,
+    rng: np.random.Generator,
+    radius: int | None = None,
+    concentration: float = CHANNEL_CONCENTRATION,
     densities: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean (batch, channels, h, w) ReLU-like mask; every image holds exactly
@@ -119,25 +142,34 @@ def feature_map_mask(
     return out
 
 
-def conv_activation_mask(conv: ConvShape, batch: int, density: float,
-                         rng: np.random.Generator) -> BitMask:
+def conv_activation_mask(
+    conv: ConvShape, batch: int, density: float, rng: np.random.Generator
+) -> BitMask:
     """A synthetic im2col'd A mask for a convolution, generated image by image (so a
     large batch never holds more than one image's feature map and field)."""
     densities = channel_densities(conv.in_channels, density, rng)
-    first = im2col_mask(feature_map_mask(1, conv.in_channels, conv.in_h, conv.in_w, density,
-                                         rng, densities=densities), conv)
+    first = im2col_mask(
+        feature_map_mask(
+            1, conv.in_channels, conv.in_h, conv.in_w, density, rng, densities=densities
+        ),
+        conv,
+    )
     g, m_img = conv.groups, first.shape[0] // conv.groups
     packed = np.empty((g, batch, m_img, first.packed.shape[1]), dtype=np.uint8)
     packed[:, 0] = first.packed.reshape(g, m_img, -1)
     for i in range(1, batch):
-        fmap = feature_map_mask(1, conv.in_channels, conv.in_h, conv.in_w, density, rng,
-                                densities=densities)
+        fmap = feature_map_mask(
+            1, conv.in_channels, conv.in_h, conv.in_w, density, rng, densities=densities
+        )
         packed[:, i] = im2col_mask(fmap, conv).packed.reshape(g, m_img, -1)
     return BitMask(packed.reshape(g * batch * m_img, -1), (g * batch * m_img, first.shape[1]))
 
 
 def vector_mask(
-    rows: int, features: int, density: float, rng: np.random.Generator,
+    rows: int,
+    features: int,
+    density: float,
+    rng: np.random.Generator,
     concentration: float = CHANNEL_CONCENTRATION,
 ) -> np.ndarray:
     """Boolean rows × features mask for a linear layer's input: per-feature density spread

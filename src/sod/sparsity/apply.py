@@ -74,8 +74,9 @@ def _magnitudes(gemm: Gemm, index: int, seed: int, profile: Profile) -> np.ndarr
     params = IID if profile.weights == "iid" else None
     # Per-channel rules read channels contiguously; a grouped layer is regrouped anyway.
     column_major = profile.method == "rowbal" and not stacks_repeats(gemm)
-    return synthetic_magnitudes(gemm, _rng(seed, index, _WEIGHT_STREAM), params,
-                                column_major=column_major)
+    return synthetic_magnitudes(
+        gemm, _rng(seed, index, _WEIGHT_STREAM), params, column_major=column_major
+    )
 
 
 def _per_group(fn, mags: np.ndarray, gemm: Gemm) -> np.ndarray:
@@ -93,11 +94,11 @@ def _prune_one(mags: np.ndarray, gemm: Gemm, profile: Profile, density: float) -
         if profile.method in ("per_layer", "han"):
             return P.prune_unstructured(mags, density, nonnegative=True)
         if profile.method == "rowbal":
-            return _per_group(lambda a: P.prune_row_balanced(a, density, nonnegative=True),
-                              mags, gemm)
+            return _per_group(
+                lambda a: P.prune_row_balanced(a, density, nonnegative=True), mags, gemm
+            )
         if profile.method == "nm":
-            return _per_group(lambda a: P.prune_n_m(a, profile.n_keep, profile.m_group),
-                              mags, gemm)
+            return _per_group(lambda a: P.prune_n_m(a, profile.n_keep, profile.m_group), mags, gemm)
         if profile.method == "block":
             return _per_group(lambda a: P.prune_blocks(a, density, profile.block), mags, gemm)
     except SparsityError as err:
@@ -110,14 +111,14 @@ def _with_weight_mask(gemm: Gemm, keep: np.ndarray) -> Gemm:
     changes: dict[str, object] = {}
     if real is not None:
         keep = P.nonzero_after_pruning(real, keep)
-        changes["weights"] = (real * keep).reshape(np.shape(gemm.weights)).astype(
-            gemm.weights.dtype, copy=False)
+        changes["weights"] = (
+            (real * keep).reshape(np.shape(gemm.weights)).astype(gemm.weights.dtype, copy=False)
+        )
     density = float(np.count_nonzero(keep)) / keep.size
     return gemm.with_(weight_mask=BitMask.from_bool(keep), weight_density=density, **changes)
 
 
-def _act_density(gemm: Gemm, profile: Profile, han: dict[str, tuple[float, float]] | None
-                 ) -> float:
+def _act_density(gemm: Gemm, profile: Profile, han: dict[str, tuple[float, float]] | None) -> float:
     if han is not None:
         return han[gemm.name][1]
     if profile.dense_acts or gemm.input_activation not in _SPARSE_INPUTS:
@@ -136,8 +137,9 @@ def activation_mask(gemm: Gemm, density: float, rng: np.random.Generator) -> Bit
     return BitMask.from_bool(vector_mask(rows, gemm.k, density, rng))
 
 
-def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
-                   model: str | None = None) -> Workload:
+def apply_sparsity(
+    workload: Workload, profile: str, seed: int = 0, model: str | None = None
+) -> Workload:
     """Prune a workload's weights and give its activations masks, per ``profile``.
 
     ``profile`` follows the grammar of :mod:`sod.sparsity.profiles` (``han2015``,
@@ -152,9 +154,12 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
         raise SparsityError(f"seed must be a non-negative integer, got {seed!r}")
     prof = parse_profile(profile, model)
     if prof.method == "none":
-        return workload.with_gemms([
-            g.with_(weight_mask=None, weight_density=1.0, act_mask=None, act_density=1.0)
-            for g in workload])
+        return workload.with_gemms(
+            [
+                g.with_(weight_mask=None, weight_density=1.0, act_mask=None, act_density=1.0)
+                for g in workload
+            ]
+        )
     han = han_densities(model) if prof.method == "han" else None
     if han is not None:
         missing = [name for name in han if name not in {g.name for g in workload}]
@@ -162,14 +167,20 @@ def apply_sparsity(workload: Workload, profile: str, seed: int = 0,
             raise SparsityError(f"han2015 layer {missing[0]!r} is not in workload {model!r}")
     first_conv = next((i for i, g in enumerate(workload) if g.kind == LayerKind.CONV), None)
     gemms = list(workload)
-    chosen = [i for i, g in enumerate(gemms) if _selected(g, i, first_conv, prof)
-              and (han is None or g.name in han) and prof.method != "keep"]
+    chosen = [
+        i
+        for i, g in enumerate(gemms)
+        if _selected(g, i, first_conv, prof)
+        and (han is None or g.name in han)
+        and prof.method != "keep"
+    ]
 
     if prof.method == "global" and chosen:
         mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
         mult = [1 if stacks_repeats(gemms[i]) else gemms[i].repeat for i in chosen]
-        keeps = P.prune_global(mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM),
-                               nonnegative=True)
+        keeps = P.prune_global(
+            mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
+        )
         del mags
         for i, keep in zip(chosen, keeps, strict=True):
             gemms[i] = _with_weight_mask(gemms[i], keep)

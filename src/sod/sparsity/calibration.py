@@ -31,14 +31,15 @@ def load_safetensors(path: str | Path) -> dict[str, np.ndarray]:
     raw little-endian data), without the ``safetensors`` package."""
     raw = Path(path).read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     out = {}
     for name, h in header.items():
         if name == "__metadata__" or h["dtype"] not in _DTYPES:
             continue
         a, b = h["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=_DTYPES[h["dtype"]]
-                                  ).reshape(h["shape"])
+        out[name] = np.frombuffer(raw[8 + n + a : 8 + n + b], dtype=_DTYPES[h["dtype"]]).reshape(
+            h["shape"]
+        )
     return out
 
 
@@ -51,8 +52,11 @@ def minilm_matrices() -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
     tensors = load_safetensors(path)
-    return {k: np.ascontiguousarray(v.T) for k, v in tensors.items()
-            if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2}
+    return {
+        k: np.ascontiguousarray(v.T)
+        for k, v in tensors.items()
+        if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2
+    }
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,12 @@ class LinearCalibration:
     zero_run_p99: float
 
 
-def compare_linear(matrices: dict[str, np.ndarray], densities: tuple[float, ...] = (0.1, 0.3, 0.5),
-                   seed: int = 0, params: SynthParams | None = None) -> list[LinearCalibration]:
+def compare_linear(
+    matrices: dict[str, np.ndarray],
+    densities: tuple[float, ...] = (0.1, 0.3, 0.5),
+    seed: int = 0,
+    params: SynthParams | None = None,
+) -> list[LinearCalibration]:
     """Real vs structured-synthetic vs i.i.d. statistics, medians over ``matrices``."""
     rows = []
     for d in densities:
@@ -79,8 +87,13 @@ def compare_linear(matrices: dict[str, np.ndarray], densities: tuple[float, ...]
                 mags = synthetic_magnitudes(g, np.random.default_rng([seed, i]), p)
                 stats[source].append(pattern_stats(prune_unstructured(mags, d, nonnegative=True)))
         for source, ss in stats.items():
-            rows.append(LinearCalibration(
-                d, source, float(np.median([s.out_cv for s in ss])),
-                float(np.median([s.in_cv for s in ss])),
-                float(np.median([s.zero_run_p99 for s in ss]))))
+            rows.append(
+                LinearCalibration(
+                    d,
+                    source,
+                    float(np.median([s.out_cv for s in ss])),
+                    float(np.median([s.in_cv for s in ss])),
+                    float(np.median([s.zero_run_p99 for s in ss])),
+                )
+            )
     return rows

@@ -45,13 +45,34 @@ HAN2015: dict[str, dict[str, tuple[float, float]]] = {
     # name: (W%, Act%)
     "lenet300": {"ip1": (8, 38), "ip2": (9, 65), "ip3": (26, 100)},
     "lenet5": {"conv1": (66, 82), "conv2": (12, 72), "ip1": (8, 55), "ip2": (19, 100)},
-    "alexnet": {"conv1": (84, 88), "conv2": (38, 52), "conv3": (35, 37), "conv4": (37, 40),
-                "conv5": (37, 34), "fc6": (9, 36), "fc7": (9, 40), "fc8": (25, 100)},
-    "vgg16": {"conv1_1": (58, 53), "conv1_2": (22, 89), "conv2_1": (34, 80),
-              "conv2_2": (36, 81), "conv3_1": (53, 68), "conv3_2": (24, 70),
-              "conv3_3": (42, 64), "conv4_1": (32, 51), "conv4_2": (27, 45),
-              "conv4_3": (34, 34), "conv5_1": (35, 32), "conv5_2": (29, 29),
-              "conv5_3": (36, 19), "fc6": (4, 38), "fc7": (4, 42), "fc8": (23, 100)},
+    "alexnet": {
+        "conv1": (84, 88),
+        "conv2": (38, 52),
+        "conv3": (35, 37),
+        "conv4": (37, 40),
+        "conv5": (37, 34),
+        "fc6": (9, 36),
+        "fc7": (9, 40),
+        "fc8": (25, 100),
+    },
+    "vgg16": {
+        "conv1_1": (58, 53),
+        "conv1_2": (22, 89),
+        "conv2_1": (34, 80),
+        "conv2_2": (36, 81),
+        "conv3_1": (53, 68),
+        "conv3_2": (24, 70),
+        "conv3_3": (42, 64),
+        "conv4_1": (32, 51),
+        "conv4_2": (27, 45),
+        "conv4_3": (34, 34),
+        "conv5_1": (35, 32),
+        "conv5_2": (29, 29),
+        "conv5_3": (36, 19),
+        "fc6": (4, 38),
+        "fc7": (4, 42),
+        "fc8": (23, 100),
+    },
 }
 
 # Published default per zoo network for the ``auto`` profile. Sources: Han et al. 2015
@@ -61,16 +82,35 @@ HAN2015: dict[str, dict[str, tuple[float, float]]] = {
 # Sanh et al. 2020 (BERT IMP 90 % on QQP, movement pruning 10 % remaining); Sun et al.
 # 2023 "Wanda" (LLaMA-2 50 % per-row / 2:4).
 AUTO: dict[str, str] = {
-    "lenet300": "han2015", "lenet5": "han2015", "alexnet": "han2015", "vgg16": "han2015",
-    "resnet50": "resnet:0.2", "mobilenetv2": "mobilenet:0.4",
-    "bert-base": "bert:0.1", "bert-large": "bert:0.1",
-    "gpt2": "llama:0.5", "llama2-7b": "llama:0.5",
+    "lenet300": "han2015",
+    "lenet5": "han2015",
+    "alexnet": "han2015",
+    "vgg16": "han2015",
+    "resnet50": "resnet:0.2",
+    "mobilenetv2": "mobilenet:0.4",
+    "bert-base": "bert:0.1",
+    "bert-large": "bert:0.1",
+    "gpt2": "llama:0.5",
+    "llama2-7b": "llama:0.5",
 }
 
 DEFAULT_RELU_DENSITY = 0.5  # assumption; REFERENCES.md §7 measured 0.07-0.59 marginals
 
-_NAMES = ("dense", "keep", "han2015", "uniform", "global", "rowbal", "nm", "block", "bert",
-          "llama", "resnet", "mobilenet", "auto")
+_NAMES = (
+    "dense",
+    "keep",
+    "han2015",
+    "uniform",
+    "global",
+    "rowbal",
+    "nm",
+    "block",
+    "bert",
+    "llama",
+    "resnet",
+    "mobilenet",
+    "auto",
+)
 
 
 @dataclass(frozen=True)
@@ -128,8 +168,7 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
     act = options.get("act")
     dense_acts = act == "dense"
     relu = DEFAULT_RELU_DENSITY if act in (None, "dense") else _number(act, "act density")
-    common = {"weights": weights, "relu_act_density": relu, "dense_acts": dense_acts,
-              "text": text}
+    common = {"weights": weights, "relu_act_density": relu, "dense_acts": dense_acts, "text": text}
 
     def nargs(lo: int, hi: int) -> None:
         if not lo <= len(args) <= hi:
@@ -140,7 +179,8 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
         nargs(0, 0)
         if model is None or model not in AUTO:
             raise SparsityError(
-                f"profile 'auto' has no default for model {model!r}; known: {', '.join(AUTO)}")
+                f"profile 'auto' has no default for model {model!r}; known: {', '.join(AUTO)}"
+            )
         resolved = AUTO[model] + "".join("," + o for o in opts)
         return parse_profile(resolved, model)
     if name in ("dense", "keep"):
@@ -166,10 +206,13 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
         b = _int(args[0], "block size")
         if b <= 0:
             raise SparsityError(f"block size must be positive, got {b}")
-        return Profile(name, "block", density=_number(args[1], "block density"), block=b,
-                       **common)
-    defaults = {"bert": ("global", 0.1), "llama": ("rowbal", 0.5), "resnet": ("global", 0.2),
-                "mobilenet": ("per_layer", 0.4)}
+        return Profile(name, "block", density=_number(args[1], "block density"), block=b, **common)
+    defaults = {
+        "bert": ("global", 0.1),
+        "llama": ("rowbal", 0.5),
+        "resnet": ("global", 0.2),
+        "mobilenet": ("per_layer", 0.4),
+    }
     if name in defaults:
         nargs(0, 1)
         method, dflt = defaults[name]
@@ -188,12 +231,10 @@ def han_densities(model: str) -> dict[str, tuple[float, float]]:
     """
     table = HAN2015.get(model)
     if table is None:
-        raise SparsityError(
-            f"profile 'han2015' covers {', '.join(HAN2015)}; not model {model!r}")
+        raise SparsityError(f"profile 'han2015' covers {', '.join(HAN2015)}; not model {model!r}")
     out: dict[str, tuple[float, float]] = {}
     prev_act = 100.0
     for layer, (w_pct, act_pct) in table.items():
         out[layer] = (w_pct / 100.0, prev_act / 100.0)
         prev_act = act_pct
     return out
-

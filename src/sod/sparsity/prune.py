@@ -81,8 +81,7 @@ def topk_mask(scores: np.ndarray, keep: int, rng: np.random.Generator | None = N
     return out.reshape(scores.shape)
 
 
-def prune_unstructured(scores: np.ndarray, density: float, nonnegative: bool = False
-                       ) -> np.ndarray:
+def prune_unstructured(scores: np.ndarray, density: float, nonnegative: bool = False) -> np.ndarray:
     """Keep the ``round(density × size)`` largest-magnitude entries of one layer.
 
     ``nonnegative=True`` promises ``scores`` are magnitudes already (saves a copy).
@@ -93,8 +92,11 @@ def prune_unstructured(scores: np.ndarray, density: float, nonnegative: bool = F
 
 
 def prune_global(
-    scores: Sequence[np.ndarray], density: float, multiplicity: Sequence[int] | None = None,
-    rng: np.random.Generator | None = None, nonnegative: bool = False,
+    scores: Sequence[np.ndarray],
+    density: float,
+    multiplicity: Sequence[int] | None = None,
+    rng: np.random.Generator | None = None,
+    nonnegative: bool = False,
 ) -> list[np.ndarray]:
     """One magnitude threshold across all layers; kept = round(density × total).
 
@@ -109,8 +111,11 @@ def prune_global(
     arrays = [_as_scores(s) if nonnegative else np.abs(_as_scores(s)) for s in scores]
     if not arrays:
         raise SparsityError("global pruning needs at least one weight layer")
-    mult = np.ones(len(arrays), dtype=np.int64) if multiplicity is None else np.asarray(
-        multiplicity, dtype=np.int64)
+    mult = (
+        np.ones(len(arrays), dtype=np.int64)
+        if multiplicity is None
+        else np.asarray(multiplicity, dtype=np.int64)
+    )
     sizes = np.array([a.size for a in arrays], dtype=np.int64)
     weighted = sizes * mult
     total = int(weighted.sum())
@@ -150,16 +155,16 @@ def prune_global(
         copies = np.repeat(mult, sizes)
         order = np.argsort(-joined, kind="stable")
         flat = np.zeros(joined.size, dtype=bool)
-        flat[order[:_closest_prefix(copies[order], keep)]] = True
+        flat[order[: _closest_prefix(copies[order], keep)]] = True
         out, start = [], 0
         for a in arrays:
-            out.append(flat[start:start + a.size].reshape(a.shape))
+            out.append(flat[start : start + a.size].reshape(a.shape))
             start += a.size
         return out
     if need:
         bo = np.argsort(-bv, kind="stable")
         # Take band elements, largest first, until their copies come closest to the need.
-        take = bo[:_closest_prefix(bw[bo], need)]
+        take = bo[: _closest_prefix(bw[bo], need)]
         bi = np.concatenate(band_idx)
         for i, m in enumerate(masks):
             sel = take[bl[take] == i]
@@ -174,7 +179,9 @@ def _closest_prefix(copies: np.ndarray, target: int) -> int:
 
 
 def prune_row_balanced(
-    scores: np.ndarray, density: float, act_norm: np.ndarray | None = None,
+    scores: np.ndarray,
+    density: float,
+    act_norm: np.ndarray | None = None,
     nonnegative: bool = False,
 ) -> np.ndarray:
     """Wanda/SparseGPT-style: every output channel (column of W) keeps the same count.

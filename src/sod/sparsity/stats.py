@@ -55,7 +55,7 @@ def col_counts(mask: BitMask | np.ndarray) -> np.ndarray:
     out = np.zeros(cols, dtype=np.int64)
     step = _row_chunks(mask).step
     for r0 in range(0, rows, step):
-        bits = np.unpackbits(mask.packed[r0:r0 + step], axis=1, count=cols)
+        bits = np.unpackbits(mask.packed[r0 : r0 + step], axis=1, count=cols)
         out += bits.sum(axis=0, dtype=np.int64)
     return out
 
@@ -74,7 +74,7 @@ def tile_counts(mask: BitMask | np.ndarray, tile_rows: int, tile_cols: int) -> n
     out = np.empty((n_tr, n_tc), dtype=np.int64)
     chunks = _row_chunks(mask, align=tile_rows)
     for r0 in chunks:
-        block = mask.packed[r0:r0 + chunks.step]
+        block = mask.packed[r0 : r0 + chunks.step]
         if tile_cols % 8 == 0:
             per_row = _POPCOUNT[block]  # counts per byte; padding bits are zero
             width = tile_cols // 8
@@ -88,7 +88,7 @@ def tile_counts(mask: BitMask | np.ndarray, tile_rows: int, tile_cols: int) -> n
         t = per_row.reshape(-1, tile_rows, per_row.shape[1] // width, width)
         sums = t.sum(axis=(1, 3), dtype=np.int64)
         t0 = r0 // tile_rows
-        out[t0:t0 + sums.shape[0]] = sums[:, :n_tc]
+        out[t0 : t0 + sums.shape[0]] = sums[:, :n_tc]
     return out
 
 
@@ -107,7 +107,7 @@ def zero_runs(mask: BitMask | np.ndarray, axis: int = 0) -> np.ndarray:
         if axis == 0:
             bits = mask_slice_cols(mask, l0, min(n_lines, l0 + lines_per_chunk)).T
         else:
-            bits = np.unpackbits(mask.packed[l0:l0 + lines_per_chunk], axis=1, count=cols)
+            bits = np.unpackbits(mask.packed[l0 : l0 + lines_per_chunk], axis=1, count=cols)
         # A non-zero sentinel at both ends of every line: zero runs are the gaps between
         # consecutive non-zeros; the (end, next start) sentinel pair has gap 0 and drops.
         padded = np.ones((bits.shape[0], bits.shape[1] + 2), dtype=bool)
@@ -121,7 +121,7 @@ def mask_slice_cols(mask: BitMask, c0: int, c1: int) -> np.ndarray:
     """Unpacked uint8 columns ``c0:c1`` of a mask (all rows)."""
     b0, b1 = c0 // 8, -(-c1 // 8)
     bits = np.unpackbits(mask.packed[:, b0:b1], axis=1)
-    return bits[:, c0 - 8 * b0:c1 - 8 * b0]
+    return bits[:, c0 - 8 * b0 : c1 - 8 * b0]
 
 
 @dataclass(frozen=True)

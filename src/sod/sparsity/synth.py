@@ -92,7 +92,9 @@ def _view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def synthetic_magnitudes(
-    gemm: Gemm, rng: np.random.Generator, params: SynthParams | None = None,
+    gemm: Gemm,
+    rng: np.random.Generator,
+    params: SynthParams | None = None,
     column_major: bool = False,
 ) -> np.ndarray:
     """|W| of a GEMM as float32, shape (:func:`mask_rows`, n).

@@ -46,9 +46,12 @@ class Comparison:
         return out
 
 
-def compare(workload: Workload, archs: Sequence[str] = PRESET_NAMES,
-            budget_mm2: float | None = DEFAULT_BUDGET_MM2, node_nm: int | None = None
-            ) -> Comparison:
+def compare(
+    workload: Workload,
+    archs: Sequence[str] = PRESET_NAMES,
+    budget_mm2: float | None = DEFAULT_BUDGET_MM2,
+    node_nm: int | None = None,
+) -> Comparison:
     """Evaluate ``workload`` on each architecture sized to ``budget_mm2``.
 
     An architecture that cannot be evaluated (no model for its kind yet, a budget too small

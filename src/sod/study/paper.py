@@ -51,8 +51,10 @@ class PaperConfig:
     sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
     pe_ratio_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
     workers: int = 2
-    ablation_models: tuple[tuple[str, str], ...] = (("alexnet", "han2015"),
-                                                     ("bert-base", "bert:0.1"))
+    ablation_models: tuple[tuple[str, str], ...] = (
+        ("alexnet", "han2015"),
+        ("bert-base", "bert:0.1"),
+    )
     # Batch sensitivity: a weight-stationary array at batch 1 spends FC layers loading
     # weights; the paper's batch is unknown, so the verdict is shown across batches.
     batch_model: tuple[str, str] = ("alexnet", "han2015")
@@ -92,14 +94,14 @@ ABLATIONS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
-              ) -> PaperResults:
+def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None) -> PaperResults:
     """Run every section; with ``cfg.workers > 1`` the task groups run in processes."""
     cfg = cfg or PaperConfig()
     say = progress or (lambda _msg: None)
     groups = _task_groups(cfg)
     outputs: list[list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]] = [
-        [] for _ in groups]
+        [] for _ in groups
+    ]
     if cfg.workers > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -124,14 +126,17 @@ def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None
     arch_rank = {a: i for i, a in enumerate(cfg.archs)}
 
     def rank(row: dict[str, Any]) -> tuple:
-        return (labels.index(row["workload"]) if row.get("workload") in labels else 99,
-                row.get("weight_density", 0.0) if "weight_density" in row else 0.0,
-                arch_rank.get(row.get("arch", row.get("vs", "")), 99))
+        return (
+            labels.index(row["workload"]) if row.get("workload") in labels else 99,
+            row.get("weight_density", 0.0) if "weight_density" in row else 0.0,
+            arch_rank.get(row.get("arch", row.get("vs", "")), 99),
+        )
 
     for section in ("main", "ratios", "pe_ratio"):
         res.sections[section].sort(key=rank)
     res.sections["density_sweep"].sort(
-        key=lambda r: (r["weight_density"], arch_rank.get(r["arch"], 99)))
+        key=lambda r: (r["weight_density"], arch_rank.get(r["arch"], 99))
+    )
     res.sections["batch"].sort(key=lambda r: (r["batch"], arch_rank.get(r["arch"], 99)))
     res.crossovers = crossovers(res.sections["density_sweep"])
     return res
@@ -146,23 +151,22 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     groups: dict[tuple[str, str, int | None], list[Task]] = {}
     for label, model, profile in _workloads(cfg):
         seq = cfg.seq_len if model.startswith("bert") else None
-        groups.setdefault((model, profile, seq, 1), []).append(
-            ("main", label, profile, seq, 1))
+        groups.setdefault((model, profile, seq, 1), []).append(("main", label, profile, seq, 1))
     for model, profile in cfg.ablation_models:
         seq = cfg.seq_len if model.startswith("bert") else None
-        groups.setdefault((model, profile, seq, 1), []).append(
-            ("ablation", model, profile, seq, 1))
+        groups.setdefault((model, profile, seq, 1), []).append(("ablation", model, profile, seq, 1))
     first_model, first_profile = cfg.ablation_models[0]
     groups.setdefault((first_model, first_profile, None, 1), []).append(
-        ("pe_ratio", first_model, first_profile, None, 1))
+        ("pe_ratio", first_model, first_profile, None, 1)
+    )
     bm, bp = cfg.batch_model
     for b in cfg.batches:
-        groups.setdefault((bm, bp, None, b), []).append(("batch", f"{bm}@batch{b}", bp,
-                                                          None, b))
+        groups.setdefault((bm, bp, None, b), []).append(("batch", f"{bm}@batch{b}", bp, None, b))
     for d in cfg.sweep_densities:
         profile = "dense" if d >= 1.0 else f"uniform:{d:g}"
         groups.setdefault((cfg.sweep_model, profile, None, 1), []).append(
-            ("density_sweep", cfg.sweep_model, profile, None, 1))
+            ("density_sweep", cfg.sweep_model, profile, None, 1)
+        )
     # Largest groups first (better packing on few workers).
     return sorted(groups.values(), key=len, reverse=True)
 
@@ -171,8 +175,9 @@ def _model_of(label: str) -> str:
     return label.split("@")[0]
 
 
-def _run_group(cfg: PaperConfig, tasks: list[Task]
-               ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]:
+def _run_group(
+    cfg: PaperConfig, tasks: list[Task]
+) -> list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]:
     out = []
     for section, label, profile, seq, batch in tasks:
         rows: list[dict[str, Any]] = []
@@ -183,34 +188,55 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]
             cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
             ratios = cmp.ratios()
             for name, r in cmp.results.items():
-                rows.append({**_flat(r.metrics), "workload": label, "batch": batch,
-                             "arch": name,
-                             "sod_advantage_gops_per_mm2": ratios.get(name, {}).get(
-                                 "gops_per_mm2", float("nan")),
-                             "sod_advantage_gops_per_w": ratios.get(name, {}).get(
-                                 "gops_per_w", float("nan"))})
+                rows.append(
+                    {
+                        **_flat(r.metrics),
+                        "workload": label,
+                        "batch": batch,
+                        "arch": name,
+                        "sod_advantage_gops_per_mm2": ratios.get(name, {}).get(
+                            "gops_per_mm2", float("nan")
+                        ),
+                        "sod_advantage_gops_per_w": ratios.get(name, {}).get(
+                            "gops_per_w", float("nan")
+                        ),
+                    }
+                )
             for name, why in cmp.failures.items():
-                fails.append({"section": section, "workload": label, "arch": name,
-                              "error": why})
+                fails.append({"section": section, "workload": label, "arch": name, "error": why})
             out.append((section, rows, fails))
         elif section in ("main", "density_sweep"):
             cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
             for name, r in cmp.results.items():
-                row = {**_flat(r.metrics), "workload": label, "model": model,
-                       "sparsity": profile, "arch": name,
-                       "weight_density": _weight_density(wl)}
+                row = {
+                    **_flat(r.metrics),
+                    "workload": label,
+                    "model": model,
+                    "sparsity": profile,
+                    "arch": name,
+                    "weight_density": _weight_density(wl),
+                }
                 rows.append(row)
             for name, why in cmp.failures.items():
-                fails.append({"section": section, "workload": f"{label} {profile}",
-                              "arch": name, "error": why})
+                fails.append(
+                    {
+                        "section": section,
+                        "workload": f"{label} {profile}",
+                        "arch": name,
+                        "error": why,
+                    }
+                )
             if section == "density_sweep":
                 density = 1.0 if profile == "dense" else float(profile.split(":")[1])
                 for row in rows:
                     row["weight_density"] = density
             out.append((section, rows, fails))
             if section == "main":
-                ratios = [{"workload": label, "vs": name, **row}
-                          for name, row in cmp.ratios().items() if name != REFERENCE_ARCH]
+                ratios = [
+                    {"workload": label, "vs": name, **row}
+                    for name, row in cmp.ratios().items()
+                    if name != REFERENCE_ARCH
+                ]
                 out.append(("ratios", ratios, []))
         elif section == "ablation":
             for variant, change in ABLATIONS:
@@ -218,8 +244,14 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]
                     arch = load_arch(REFERENCE_ARCH, **change)
                     r = evaluate_run(wl, arch, cfg.budget_mm2, cfg.node_nm)
                 except SodError as err:
-                    fails.append({"section": "ablation", "workload": label, "arch": variant,
-                                  "error": str(err)})
+                    fails.append(
+                        {
+                            "section": "ablation",
+                            "workload": label,
+                            "arch": variant,
+                            "error": str(err),
+                        }
+                    )
                     continue
                 rows.append({**_flat(r.metrics), "workload": label, "variant": variant})
             out.append((section, rows, fails))
@@ -228,8 +260,9 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]
     return out
 
 
-def _pe_ratio(cfg: PaperConfig, wl: Any, model: str, fails: list[dict[str, str]]
-              ) -> list[dict[str, Any]]:
+def _pe_ratio(
+    cfg: PaperConfig, wl: Any, model: str, fails: list[dict[str, str]]
+) -> list[dict[str, Any]]:
     """Re-size each sparse accelerator with its PE area scaled (sensitivity of the verdict
     to the sparse/dense PE area ratio)."""
     from sod.study.point import evaluate_run_scaled
@@ -241,22 +274,32 @@ def _pe_ratio(cfg: PaperConfig, wl: Any, model: str, fails: list[dict[str, str]]
             continue
         for scale in cfg.pe_ratio_scales:
             try:
-                m = evaluate_run_scaled(wl, load_arch(name), cfg.budget_mm2, scale,
-                                        cfg.node_nm).metrics
+                m = evaluate_run_scaled(
+                    wl, load_arch(name), cfg.budget_mm2, scale, cfg.node_nm
+                ).metrics
             except SodError as err:
-                fails.append({"section": "pe_ratio", "workload": model, "arch": name,
-                              "error": str(err)})
+                fails.append(
+                    {"section": "pe_ratio", "workload": model, "arch": name, "error": str(err)}
+                )
                 break
-            rows.append({"workload": model, "arch": name, "pe_area_scale": scale,
-                         "pes": m["pes"], "gops_per_mm2": m["gops_per_mm2"],
-                         "gops_per_w": m["gops_per_w"],
-                         "sod_advantage_gops_per_mm2": ref["gops_per_mm2"] / m["gops_per_mm2"],
-                         "sod_advantage_gops_per_w": ref["gops_per_w"] / m["gops_per_w"]})
+            rows.append(
+                {
+                    "workload": model,
+                    "arch": name,
+                    "pe_area_scale": scale,
+                    "pes": m["pes"],
+                    "gops_per_mm2": m["gops_per_mm2"],
+                    "gops_per_w": m["gops_per_w"],
+                    "sod_advantage_gops_per_mm2": ref["gops_per_mm2"] / m["gops_per_mm2"],
+                    "sod_advantage_gops_per_w": ref["gops_per_w"] / m["gops_per_w"],
+                }
+            )
     return rows
 
 
-def crossovers(sweep: Sequence[dict[str, Any]], metric: str = "gops_per_mm2"
-               ) -> list[dict[str, Any]]:
+def crossovers(
+    sweep: Sequence[dict[str, Any]], metric: str = "gops_per_mm2"
+) -> list[dict[str, Any]]:
     """Per sparse architecture, the weight density below which it beats Sparse-on-Dense on
     ``metric`` (log-linear interpolation between sweep points; None if it never does)."""
     by_arch: dict[str, dict[float, float]] = {}
@@ -276,9 +319,15 @@ def crossovers(sweep: Sequence[dict[str, Any]], metric: str = "gops_per_mm2"
                 t = adv[i] / (adv[i] - adv[i + 1])
                 crossing = math.exp(x0 + t * (x1 - x0))
         wins_everywhere = bool(len(adv) and (adv >= 0).all())
-        out.append({"arch": name, "metric": metric, "crossover_density": crossing,
-                    "sod_wins_at_all_densities": wins_everywhere,
-                    "sparse_wins_at_all_densities": bool(len(adv) and (adv < 0).all())})
+        out.append(
+            {
+                "arch": name,
+                "metric": metric,
+                "crossover_density": crossing,
+                "sod_wins_at_all_densities": wins_everywhere,
+                "sparse_wins_at_all_densities": bool(len(adv) and (adv < 0).all()),
+            }
+        )
     return out
 
 

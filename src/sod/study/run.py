@@ -35,12 +35,19 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)  # area / energy breakdowns
 
     def to_dict(self) -> dict[str, Any]:
-        return {"workload": self.workload, "arch": self.arch, "layers": self.layers,
-                "total": self.total, **self.extra, "notes": self.notes}
+        return {
+            "workload": self.workload,
+            "arch": self.arch,
+            "layers": self.layers,
+            "total": self.total,
+            **self.extra,
+            "notes": self.notes,
+        }
 
 
-def _totals(layers: list[dict[str, Any]], pes: int, frequency_mhz: float,
-            weights: int) -> dict[str, Any]:
+def _totals(
+    layers: list[dict[str, Any]], pes: int, frequency_mhz: float, weights: int
+) -> dict[str, Any]:
     cycles = sum(x["cycles"] for x in layers)
     macs = sum(x["macs"] for x in layers)
     seconds = cycles / (frequency_mhz * 1e6)
@@ -68,51 +75,77 @@ def _totals(layers: list[dict[str, Any]], pes: int, frequency_mhz: float,
 def run_dense(workload: Workload, arch: Architecture) -> RunResult:
     """Dense array, ideal memory: SCALE-Sim's compute cycles per layer (vectorized)."""
     shapes = workload.shapes()
-    counts = evaluate_dense(shapes["m"], shapes["k"], shapes["n"], arch.array_rows,
-                            arch.array_cols, arch.dataflow)
+    counts = evaluate_dense(
+        shapes["m"], shapes["k"], shapes["n"], arch.array_rows, arch.array_cols, arch.dataflow
+    )
     repeat = shapes["repeat"]
     compute = counts.compute_cycles * repeat
     macs = counts.macs * repeat
     pes = arch.pe_count
     layers = [
         {
-            "name": g.name, "kind": str(g.kind), "m": g.m, "k": g.k, "n": g.n,
-            "repeat": g.repeat, "macs": int(macs[i]),
+            "name": g.name,
+            "kind": str(g.kind),
+            "m": g.m,
+            "k": g.k,
+            "n": g.n,
+            "repeat": g.repeat,
+            "macs": int(macs[i]),
             "folds": int(counts.folds[i] * repeat[i]),
-            "compute_cycles": int(compute[i]), "stall_cycles": 0, "cycles": int(compute[i]),
+            "compute_cycles": int(compute[i]),
+            "stall_cycles": 0,
+            "cycles": int(compute[i]),
             "utilization": float(macs[i] / (pes * compute[i])),
             "mapping_efficiency": float(counts.mapping_efficiency[i]),
         }
         for i, g in enumerate(workload.gemms)
     ]
-    return RunResult(workload.name, arch.summary(), layers,
-                     _totals(layers, pes, arch.frequency_mhz, workload.weight_count),
-                     ["ideal memory: no DRAM/GLB stalls"])
+    return RunResult(
+        workload.name,
+        arch.summary(),
+        layers,
+        _totals(layers, pes, arch.frequency_mhz, workload.weight_count),
+        ["ideal memory: no DRAM/GLB stalls"],
+    )
 
 
 def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
     """Any architecture, layer by layer, with its memory system and real masks."""
-    if isinstance(arch, Architecture) and arch.kind == "dense" and arch.ideal_memory and not any(
-            g.weight_mask is not None or g.act_mask is not None for g in workload):
+    if (
+        isinstance(arch, Architecture)
+        and arch.kind == "dense"
+        and arch.ideal_memory
+        and not any(g.weight_mask is not None or g.act_mask is not None for g in workload)
+    ):
         return run_dense(workload, arch)
     layers = []
     iid = []
     for g in workload:
         c = evaluate(g, arch)
         row = {
-            "name": g.name, "kind": str(g.kind), "m": g.m, "k": g.k, "n": g.n,
-            "repeat": g.repeat, "weight_density": g.weight_density,
-            "act_density": g.act_density, "macs": c.macs_dense,
-            "macs_issued": c.macs_issued, "macs_effectual": c.macs_effectual,
+            "name": g.name,
+            "kind": str(g.kind),
+            "m": g.m,
+            "k": g.k,
+            "n": g.n,
+            "repeat": g.repeat,
+            "weight_density": g.weight_density,
+            "act_density": g.act_density,
+            "macs": c.macs_dense,
+            "macs_issued": c.macs_issued,
+            "macs_effectual": c.macs_effectual,
             "folds": c.details.get("folds", 0),
-            "compute_cycles": c.compute_cycles, "stall_cycles": c.stall_cycles,
-            "cycles": c.cycles, "utilization": c.utilization,
+            "compute_cycles": c.compute_cycles,
+            "stall_cycles": c.stall_cycles,
+            "cycles": c.cycles,
+            "utilization": c.utilization,
             "effective_utilization": c.effective_utilization,
             "dram_bits": c.action("dram_read_bits") + c.action("dram_write_bits"),
             "glb_bits": c.action("glb_read_bits") + c.action("glb_write_bits"),
             "actions": dict(c.actions),
-            "details": {k: v for k, v in c.details.items()
-                        if isinstance(v, str | int | float | bool)},
+            "details": {
+                k: v for k, v in c.details.items() if isinstance(v, str | int | float | bool)
+            },
         }
         if c.details.get("iid_pattern"):
             iid.append(g.name)
@@ -122,8 +155,10 @@ def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
         notes.append("ideal memory: no DRAM/GLB stalls")
     if iid:
         more = " ..." if len(iid) > 5 else ""
-        notes.append(f"{len(iid)} layer(s) had a density but no mask; their pattern was "
-                     f"drawn i.i.d. (deterministic): {', '.join(iid[:5])}{more}")
+        notes.append(
+            f"{len(iid)} layer(s) had a density but no mask; their pattern was "
+            f"drawn i.i.d. (deterministic): {', '.join(iid[:5])}{more}"
+        )
     total = _totals(layers, arch.pe_count, arch.frequency_mhz, workload.weight_count)
     total["stall_cycles_by_cause"] = {
         "decompressor": int(sum(x["details"].get("decompressor_stall_cycles", 0) for x in layers)),

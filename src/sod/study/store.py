@@ -73,8 +73,7 @@ class StoredPoint:
 
     def flat(self) -> dict[str, Any]:
         """Configuration, status and metrics in one flat mapping (a CSV row)."""
-        row: dict[str, Any] = {"key": self.key, "status": self.status,
-                               "error": self.error or ""}
+        row: dict[str, Any] = {"key": self.key, "status": self.status, "error": self.error or ""}
         row.update(self.config)
         for name, value in (self.metrics or {}).items():
             # The metrics' values are the evaluated ones (e.g. node_nm when the config left
@@ -105,11 +104,14 @@ class ResultStore:
     def _check_schema(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if row is None:
-            self._db.execute("INSERT INTO meta (name, value) VALUES ('schema', ?)",
-                             (SCHEMA_VERSION,))
+            self._db.execute(
+                "INSERT INTO meta (name, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
         elif row[0] != SCHEMA_VERSION:
-            raise StoreError(f"results database {self.path} has schema {row[0]}, this sod "
-                             f"writes schema {SCHEMA_VERSION}; use another db path")
+            raise StoreError(
+                f"results database {self.path} has schema {row[0]}, this sod "
+                f"writes schema {SCHEMA_VERSION}; use another db path"
+            )
 
     def __enter__(self) -> ResultStore:
         return self
@@ -120,22 +122,45 @@ class ResultStore:
     def close(self) -> None:
         self._db.close()
 
-    def record(self, *, key: str, point_id: str, model_version: str, sweep: str,
-               config: dict[str, Any], status: str, metrics: dict[str, Any] | None = None,
-               error: str | None = None, started_at: float | None = None,
-               finished_at: float | None = None, worker: str | None = None) -> None:
+    def record(
+        self,
+        *,
+        key: str,
+        point_id: str,
+        model_version: str,
+        sweep: str,
+        config: dict[str, Any],
+        status: str,
+        metrics: dict[str, Any] | None = None,
+        error: str | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        worker: str | None = None,
+    ) -> None:
         """Write one finished point and commit it (its own transaction)."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         finished_at = time.time() if finished_at is None else finished_at
         elapsed = None if started_at is None else finished_at - started_at
-        row = (key, point_id, model_version, sweep, _dumps(config), status,
-               None if metrics is None else _dumps(metrics), error, started_at, finished_at,
-               elapsed, worker)
+        row = (
+            key,
+            point_id,
+            model_version,
+            sweep,
+            _dumps(config),
+            status,
+            None if metrics is None else _dumps(metrics),
+            error,
+            started_at,
+            finished_at,
+            elapsed,
+            worker,
+        )
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute("INSERT OR REPLACE INTO points VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._db.execute(
+                "INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -173,14 +198,23 @@ def _dumps(value: Any) -> str:
 
 
 def _decode(r: tuple[Any, ...]) -> StoredPoint:
-    return StoredPoint(key=r[0], point_id=r[1], model_version=r[2], sweep=r[3],
-                       config=json.loads(r[4]), status=r[5],
-                       metrics=None if r[6] is None else json.loads(r[6]), error=r[7],
-                       started_at=r[8], finished_at=r[9], elapsed_s=r[10], worker=r[11])
+    return StoredPoint(
+        key=r[0],
+        point_id=r[1],
+        model_version=r[2],
+        sweep=r[3],
+        config=json.loads(r[4]),
+        status=r[5],
+        metrics=None if r[6] is None else json.loads(r[6]),
+        error=r[7],
+        started_at=r[8],
+        finished_at=r[9],
+        elapsed_s=r[10],
+        worker=r[11],
+    )
 
 
-def write_csv(rows: Sequence[dict[str, Any]], path: str | Path,
-              first: Sequence[str] = ()) -> Path:
+def write_csv(rows: Sequence[dict[str, Any]], path: str | Path, first: Sequence[str] = ()) -> Path:
     """Write flat rows to CSV: the ``first`` columns, then every other key in order seen."""
     columns: list[str] = [c for c in first if any(c in r for r in rows)]
     for r in rows:

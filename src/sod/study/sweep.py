@@ -65,7 +65,8 @@ class WorkloadEntry(BaseModel):
     batch: PositiveInt = 1
     seq_len: PositiveInt | None = None
     sparsity: list[str] | None = Field(
-        None, description="profiles for this network only (replaces the sparsity axis)")
+        None, description="profiles for this network only (replaces the sparsity axis)"
+    )
 
     @field_validator("sparsity", mode="before")
     @classmethod
@@ -90,14 +91,17 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, description="sweep name (default: the spec file's stem)")
-    db: str | None = Field(None, description="SQLite path, relative to the spec "
-                                             "(default: <spec stem>.sqlite beside it)")
+    db: str | None = Field(
+        None,
+        description="SQLite path, relative to the spec (default: <spec stem>.sqlite beside it)",
+    )
     workloads: list[WorkloadEntry]
     sparsity: list[str] = Field(default_factory=lambda: ["dense"])
     architectures: list[str]
     budgets_mm2: list[Budget] = Field(default_factory=lambda: [None])
     nodes_nm: list[Annotated[int, Field(strict=True)] | None] = Field(
-        default_factory=lambda: [None])
+        default_factory=lambda: [None]
+    )
     seeds: list[Annotated[int, Field(ge=0, strict=True)]] = Field(default_factory=lambda: [0])
     version_policy: Literal["code", "release"] = "code"
 
@@ -109,14 +113,12 @@ class SweepSpec(BaseModel):
             return [{"model": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("sparsity", "architectures", "budgets_mm2", "nodes_nm", "seeds",
-                     mode="before")
+    @field_validator("sparsity", "architectures", "budgets_mm2", "nodes_nm", "seeds", mode="before")
     @classmethod
     def _scalars(cls, value: Any) -> Any:
         return _as_list(value)
 
-    @field_validator("workloads", "sparsity", "architectures", "budgets_mm2", "nodes_nm",
-                     "seeds")
+    @field_validator("workloads", "sparsity", "architectures", "budgets_mm2", "nodes_nm", "seeds")
     @classmethod
     def _not_empty(cls, value: list[Any]) -> list[Any]:
         if not value:
@@ -130,8 +132,9 @@ class SweepSpec(BaseModel):
 
         for node in value:
             if node is not None and node not in SUPPORTED_NODES_NM:
-                raise ValueError(f"{node} nm is not a supported node "
-                                 f"({', '.join(map(str, SUPPORTED_NODES_NM))})")
+                raise ValueError(
+                    f"{node} nm is not a supported node ({', '.join(map(str, SUPPORTED_NODES_NM))})"
+                )
         return value
 
 
@@ -167,6 +170,7 @@ def parse_spec(data: Any, source: str = "sweep spec") -> SweepSpec:
 
 # ---------------------------------------------------------------------------- points
 
+
 @dataclass(frozen=True, eq=False)
 class SweepPoint:
     """One grid point: its stored configuration, keys and what the evaluator receives."""
@@ -187,8 +191,10 @@ class SweepPoint:
     def label(self) -> str:
         c = self.config
         budget = "as specified" if c["budget_mm2"] is None else f"{c['budget_mm2']:g} mm²"
-        return (f"{c['model']} {c['sparsity']} seed {c['seed']} on {c['arch']} at {budget}, "
-                f"{c['node_nm']} nm")
+        return (
+            f"{c['model']} {c['sparsity']} seed {c['seed']} on {c['arch']} at {budget}, "
+            f"{c['node_nm']} nm"
+        )
 
 
 @dataclass(frozen=True)
@@ -228,9 +234,12 @@ def code_fingerprint(root: Path | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if (not path.is_file() or path.suffix not in _FINGERPRINT_SUFFIXES
-                or _FINGERPRINT_SKIP_DIRS.intersection(rel.parts[:-1])
-                or (rel.parts[0] == "study" and rel.name not in _FINGERPRINT_STUDY)):
+        if (
+            not path.is_file()
+            or path.suffix not in _FINGERPRINT_SUFFIXES
+            or _FINGERPRINT_SKIP_DIRS.intersection(rel.parts[:-1])
+            or (rel.parts[0] == "study" and rel.name not in _FINGERPRINT_STUDY)
+        ):
             continue
         digest.update(str(rel.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -254,8 +263,9 @@ def _workload_config(entry: WorkloadEntry, where: str) -> dict[str, Any]:
     return {"model": w.name, "batch": entry.batch, "seq_len": w.seq_len}
 
 
-def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
-           version: str | None = None) -> tuple[list[SweepPoint], int]:
+def expand(
+    spec: SweepSpec, base_dir: Path, source: str = "sweep spec", version: str | None = None
+) -> tuple[list[SweepPoint], int]:
     """All grid points (duplicates removed) and the number of duplicates.
 
     Names are checked here, before anything runs: unknown networks, architectures and
@@ -265,8 +275,10 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
     from sod.sparsity.profiles import parse_profile
 
     version = model_version(spec.version_policy) if version is None else version
-    workloads = [_workload_config(w, f"{source}: field 'workloads[{i}]'")
-                 for i, w in enumerate(spec.workloads)]
+    workloads = [
+        _workload_config(w, f"{source}: field 'workloads[{i}]'")
+        for i, w in enumerate(spec.workloads)
+    ]
     archs = []
     for i, entry in enumerate(spec.architectures):
         ref = entry if entry in PRESET_NAMES else str((base_dir / entry).resolve())
@@ -296,8 +308,7 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
             try:
                 parse_profile(text, w["model"])
             except SodError as err:
-                raise SweepError(f"{source}: field 'workloads[{i}].sparsity[{j}]': {err}"
-                                 ) from None
+                raise SweepError(f"{source}: field 'workloads[{i}].sparsity[{j}]': {err}") from None
             own[i].append(text.strip())
 
     points: list[SweepPoint] = []
@@ -309,9 +320,14 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
                 for budget in spec.budgets_mm2:
                     for node in spec.nodes_nm:
                         for seed in spec.seeds:
-                            config = {**w, "sparsity": sparsity, "seed": seed, "arch": label,
-                                      "budget_mm2": budget,
-                                      "node_nm": arch.node_nm if node is None else node}
+                            config = {
+                                **w,
+                                "sparsity": sparsity,
+                                "seed": seed,
+                                "arch": label,
+                                "budget_mm2": budget,
+                                "node_nm": arch.node_nm if node is None else node,
+                            }
                             pid = sha256_hex(canonical_json({**config, "arch_spec": arch_json}))
                             key = point_key(pid, version)
                             if key in seen:
@@ -319,8 +335,7 @@ def expand(spec: SweepSpec, base_dir: Path, source: str = "sweep spec",
                             seen.add(key)
                             points.append(SweepPoint(key, pid, config, ref))
     per_workload = sum(len(own.get(i, profiles)) for i in range(len(workloads)))
-    total = (per_workload * len(archs) * len(spec.budgets_mm2) * len(spec.nodes_nm)
-             * len(spec.seeds))
+    total = per_workload * len(archs) * len(spec.budgets_mm2) * len(spec.nodes_nm) * len(spec.seeds)
     return points, total - len(points)
 
 
@@ -347,6 +362,7 @@ def load_sweep(path: str | Path, version: str | None = None) -> Sweep:
 
 # ---------------------------------------------------------------------------- tasks
 
+
 @dataclass(frozen=True)
 class Task:
     """Points that share a workload, sent to one worker as a unit."""
@@ -367,8 +383,9 @@ def _group_cost(group: GroupKey, n_points: int) -> float:
     return elements * (1.0 + 0.25 * n_points)
 
 
-def plan_tasks(points: Sequence[SweepPoint], slots: int,
-               max_chunk: int | None = None) -> list[Task]:
+def plan_tasks(
+    points: Sequence[SweepPoint], slots: int, max_chunk: int | None = None
+) -> list[Task]:
     """Group points by workload; split groups only to keep every slot busy (or to honour
     ``max_chunk``); order the tasks largest first (LPT keeps the tail short)."""
     groups: dict[GroupKey, list[SweepPoint]] = {}
@@ -384,7 +401,7 @@ def plan_tasks(points: Sequence[SweepPoint], slots: int,
         size = math.ceil(len(members) / chunks)
         unit = _group_cost(group, size)
         for start in range(0, len(members), size):
-            part = members[start:start + size]
+            part = members[start : start + size]
             tasks.append(Task(group, [(p.key, p.evaluation_input()) for p in part], unit))
     tasks.sort(key=lambda t: -t.cost)
     return tasks
@@ -417,9 +434,15 @@ def evaluate_safely(key: str, point: dict[str, Any]) -> dict[str, Any]:
         status, error = "failed", _one_line(str(err))
     except Exception as err:
         status, error = "error", _one_line(f"{type(err).__name__}: {err}")
-    return {"key": key, "status": status, "metrics": metrics, "error": error,
-            "started_at": started, "finished_at": time.time(),
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    return {
+        "key": key,
+        "status": status,
+        "metrics": metrics,
+        "error": error,
+        "started_at": started,
+        "finished_at": time.time(),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
 
 
 def run_task(points: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -428,6 +451,7 @@ def run_task(points: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- executors
+
 
 class Executor(Protocol):
     slots: int
@@ -494,8 +518,12 @@ class LocalExecutor:
             return
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
-        pool = ProcessPoolExecutor(min(self.slots, len(tasks)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(queue, os.getpid()))
+        pool = ProcessPoolExecutor(
+            min(self.slots, len(tasks)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(queue, os.getpid()),
+        )
         finished = False
         try:
             futures = {pool.submit(_stream_task, t.points): t for t in tasks}
@@ -518,8 +546,7 @@ class LocalExecutor:
             queue.close()
 
     @staticmethod
-    def _lost(futures: dict[Any, Task], pending: set[str],
-              queue: Any) -> Iterator[dict[str, Any]]:
+    def _lost(futures: dict[Any, Task], pending: set[str], queue: Any) -> Iterator[dict[str, Any]]:
         """Points of tasks whose worker died (e.g. killed by the OOM killer) → 'error'."""
         for fut, task in list(futures.items()):
             if not fut.done() or fut.exception() is None:
@@ -533,14 +560,22 @@ class LocalExecutor:
                         yield outcome
             except Empty:
                 pass
-            reason = _one_line(f"worker failed: {type(fut.exception()).__name__}: "
-                               f"{fut.exception()}")
+            reason = _one_line(
+                f"worker failed: {type(fut.exception()).__name__}: {fut.exception()}"
+            )
             now = time.time()
             for key, _ in task.points:
                 if key in pending:
                     pending.discard(key)
-                    yield {"key": key, "status": "error", "metrics": None, "error": reason,
-                           "started_at": None, "finished_at": now, "worker": None}
+                    yield {
+                        "key": key,
+                        "status": "error",
+                        "metrics": None,
+                        "error": reason,
+                        "started_at": None,
+                        "finished_at": now,
+                        "worker": None,
+                    }
 
     def close(self) -> None:
         pass
@@ -555,16 +590,18 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError:
-            raise SweepError("--scheduler needs dask.distributed: "
-                             "pip install 'sparse-on-dense[dask]'") from None
+            raise SweepError(
+                "--scheduler needs dask.distributed: pip install 'sparse-on-dense[dask]'"
+            ) from None
         self.address = address
         self.max_chunk = max_chunk
         try:
             self.client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as err:
             detail = _one_line(str(err))[:160]
-            raise SweepError(f"cannot reach the Dask scheduler at {address!r} within "
-                             f"{timeout_s:g} s ({detail})") from None
+            raise SweepError(
+                f"cannot reach the Dask scheduler at {address!r} within {timeout_s:g} s ({detail})"
+            ) from None
         threads = self.client.nthreads()
         self.workers = sorted(threads)
         self.slots = max(1, sum(threads.values()))
@@ -581,9 +618,13 @@ class DaskExecutor:
             where = home.get(task.group)
             if where is not None:
                 load[where] += task.cost
-            fut = self.client.submit(run_task, task.points, pure=False,
-                                     workers=None if where is None else [where],
-                                     allow_other_workers=True)
+            fut = self.client.submit(
+                run_task,
+                task.points,
+                pure=False,
+                workers=None if where is None else [where],
+                allow_other_workers=True,
+            )
             futures[fut] = task
         for fut in as_completed(list(futures), loop=self.client.loop):
             task = futures.pop(fut)
@@ -593,14 +634,22 @@ class DaskExecutor:
                 err = fut.exception()
                 reason = _one_line(f"dask task failed: {type(err).__name__}: {err}")
                 for key, _ in task.points:
-                    yield {"key": key, "status": "error", "metrics": None, "error": reason,
-                           "started_at": None, "finished_at": time.time(), "worker": None}
+                    yield {
+                        "key": key,
+                        "status": "error",
+                        "metrics": None,
+                        "error": reason,
+                        "started_at": None,
+                        "finished_at": time.time(),
+                        "worker": None,
+                    }
 
     def close(self) -> None:
         self.client.close()
 
 
 # ---------------------------------------------------------------------------- running
+
 
 @dataclass
 class SweepReport:
@@ -622,18 +671,23 @@ class SweepReport:
         return self.already_done + self.ok + self.failed == self.total
 
 
-def pending_points(sweep: Sweep, store: ResultStore,
-                   retry_failed: bool = False) -> list[SweepPoint]:
+def pending_points(
+    sweep: Sweep, store: ResultStore, retry_failed: bool = False
+) -> list[SweepPoint]:
     """The points a run must (re)compute."""
     done = ("ok",) if retry_failed else DONE_STATUSES
     status = store.statuses()
     return [p for p in sweep.points if status.get(p.key) not in done]
 
 
-def run_sweep(sweep: Sweep, executor: Executor | None = None, *, retry_failed: bool = False,
-              on_start: Callable[[int, int], None] | None = None,
-              on_result: Callable[[dict[str, Any], SweepPoint], None] | None = None
-              ) -> SweepReport:
+def run_sweep(
+    sweep: Sweep,
+    executor: Executor | None = None,
+    *,
+    retry_failed: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[dict[str, Any], SweepPoint], None] | None = None,
+) -> SweepReport:
     """Run the points not yet in the store; commit each as it finishes.
 
     ``on_start(total, to_run)`` and ``on_result(outcome, point)`` let a caller show
@@ -645,19 +699,27 @@ def run_sweep(sweep: Sweep, executor: Executor | None = None, *, retry_failed: b
     by_key = {p.key: p for p in sweep.points}
     with ResultStore(sweep.db_path) as store:
         todo = pending_points(sweep, store, retry_failed)
-        report = SweepReport(sweep.name, sweep.db_path, len(sweep.points),
-                             len(sweep.points) - len(todo))
+        report = SweepReport(
+            sweep.name, sweep.db_path, len(sweep.points), len(sweep.points) - len(todo)
+        )
         if on_start is not None:
             on_start(report.total, len(todo))
         tasks = plan_tasks(todo, executor.slots, executor.max_chunk)
         for outcome in executor.run(tasks):
             point = by_key[outcome["key"]]
-            store.record(key=point.key, point_id=point.point_id,
-                         model_version=sweep.model_version, sweep=sweep.name,
-                         config=point.config, status=outcome["status"],
-                         metrics=outcome["metrics"], error=outcome["error"],
-                         started_at=outcome["started_at"], finished_at=outcome["finished_at"],
-                         worker=outcome["worker"])
+            store.record(
+                key=point.key,
+                point_id=point.point_id,
+                model_version=sweep.model_version,
+                sweep=sweep.name,
+                config=point.config,
+                status=outcome["status"],
+                metrics=outcome["metrics"],
+                error=outcome["error"],
+                started_at=outcome["started_at"],
+                finished_at=outcome["finished_at"],
+                worker=outcome["worker"],
+            )
             report.ran += 1
             status = outcome["status"]
             report.ok += status == "ok"
@@ -665,7 +727,8 @@ def run_sweep(sweep: Sweep, executor: Executor | None = None, *, retry_failed: b
             report.errors += status == "error"
             if status != "ok":
                 report.problems.setdefault(f"{status}: {outcome['error']}", []).append(
-                    point.label())
+                    point.label()
+                )
             if on_result is not None:
                 on_result(outcome, point)
     report.elapsed_s = time.perf_counter() - started

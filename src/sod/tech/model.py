@@ -23,17 +23,34 @@ Mark = Literal["S", "M", "R", "D", "A"]
 
 # Entries the cost models read; a technology file must define all of them.
 REQUIRED_ENERGY_PJ: tuple[str, ...] = (
-    "int8_add", "int16_add", "int32_add", "int8_mult", "int32_mult",
-    "register_bit", "comparator_32b",
+    "int8_add",
+    "int16_add",
+    "int32_add",
+    "int8_mult",
+    "int32_mult",
+    "register_bit",
+    "comparator_32b",
 )
 REQUIRED_AREA_UM2: tuple[str, ...] = (
-    "int8_add", "int16_add", "int32_add", "int8_mult", "int32_mult",
-    "register_bit", "comparator_32b",
-    "cell_nand2", "cell_and2", "cell_xor2", "cell_mux2", "cell_half_adder", "cell_full_adder",
+    "int8_add",
+    "int16_add",
+    "int32_add",
+    "int8_mult",
+    "int32_mult",
+    "register_bit",
+    "comparator_32b",
+    "cell_nand2",
+    "cell_and2",
+    "cell_xor2",
+    "cell_mux2",
+    "cell_half_adder",
+    "cell_full_adder",
 )
 REQUIRED_DRAM: tuple[str, ...] = ("lpddr4",)
 REQUIRED_PARAMS: tuple[str, ...] = (
-    "logic_utilization", "logic_leakage_nw_per_um2", "mac_gated_fraction",
+    "logic_utilization",
+    "logic_leakage_nw_per_um2",
+    "mac_gated_fraction",
 )
 
 

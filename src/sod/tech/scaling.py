@@ -97,7 +97,10 @@ def sram_scaling(node_nm: int) -> SramScaling:
         hi, lo = table["interpolate"][node_nm]
         t = (hi - node_nm) / (hi - lo)
         return SramScaling(
-            (hi, lo), (1 - t, t), 1.0, 1.0,
+            (hi, lo),
+            (1 - t, t),
+            1.0,
+            1.0,
             f"CACTI 7 interpolated linearly in node between {hi} and {lo} nm",
         )
     cells = table["bitcell_um2"]["values"]
@@ -107,7 +110,10 @@ def sram_scaling(node_nm: int) -> SramScaling:
     area = cells[node_nm] / cells[ref]
     energy = logic_energy_factor(ref, node_nm)
     return SramScaling(
-        (ref,), (1.0,), area, energy,
+        (ref,),
+        (1.0,),
+        area,
+        energy,
         f"CACTI 7 at {ref} nm; area x{area:.3f} (bit-cell ratio), energy and leakage "
         f"x{energy:.3f} (Stillmaker-Baas logic energy)",
     )
@@ -128,7 +134,8 @@ def scaled(tech: Technology, node_nm: int) -> Technology:
 
     def scale(q: Quantity, factor: float, what: str) -> Quantity:
         note = f"{what} x{factor:.3f} from {tech.node_nm} nm (Stillmaker-Baas)" + (
-            f"; {q.note}" if q.note else "")
+            f"; {q.note}" if q.note else ""
+        )
         return Quantity(value=q.value * factor, source=q.source, mark=q.mark, note=note)
 
     params = dict(tech.params)
@@ -143,8 +150,12 @@ def scaled(tech: Technology, node_nm: int) -> Technology:
         area_um2={k: scale(q, fa, "area") for k, q in tech.area_um2.items()},
         dram_pj_per_bit=tech.dram_pj_per_bit,
         params=params,
-        sram=SramSource(table=tech.sram.table, cell=tech.sram.cell, node_nm=node_nm,
-                        note=sram_scaling(node_nm).note),
+        sram=SramSource(
+            table=tech.sram.table,
+            cell=tech.sram.cell,
+            node_nm=node_nm,
+            note=sram_scaling(node_nm).note,
+        ),
         derivation=f"{tech.name} scaled to {node_nm} nm: logic area x{fa:.3f}, "
         f"energy x{fe:.3f} ({ref}); SRAM: {sram_scaling(node_nm).note}",
     )

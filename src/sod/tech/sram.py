@@ -55,14 +55,17 @@ def _loglog(x: NDArray, xs: NDArray, ys: NDArray) -> tuple[NDArray, NDArray]:
     return np.exp(ly), (lx < lxs[0] - 1e-12) | (lx > lxs[-1] + 1e-12)
 
 
-def _at_node(table: str, node: int, cell: str, capacity: NDArray,
-             port_bits: float) -> tuple[dict[str, NDArray], NDArray]:
+def _at_node(
+    table: str, node: int, cell: str, capacity: NDArray, port_bits: float
+) -> tuple[dict[str, NDArray], NDArray]:
     data = _table(table)
     widths = sorted(w for (n, c, w) in data if n == node and c == cell)
     if not widths:
         cells = sorted({c for (n, c, _) in data if n == node})
-        raise TechnologyError(f"SRAM table {table} has no cell type {cell!r} at {node} nm "
-                              f"(has: {', '.join(cells) or 'none'})")
+        raise TechnologyError(
+            f"SRAM table {table} has no cell type {cell!r} at {node} nm "
+            f"(has: {', '.join(cells) or 'none'})"
+        )
     per_width = []
     flags = np.zeros(capacity.shape, dtype=bool)
     for w in widths:
@@ -106,8 +109,9 @@ class SramCost:
         return self.write_pj / self.port_bits
 
 
-def sram_arrays(tech: Technology, capacity_bytes: ArrayLike,
-                port_bits: int = 64) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
+def sram_arrays(
+    tech: Technology, capacity_bytes: ArrayLike, port_bits: int = 64
+) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
     """Vectorized SRAM numbers: ({'read_pj','write_pj','leakage_mw','area_um2'}, flags)."""
     cap = np.asarray(capacity_bytes, dtype=np.float64)
     if np.any(~np.isfinite(cap)) or np.any(cap <= 0):
@@ -146,8 +150,9 @@ def sram_cost(tech: Technology, capacity_bytes: float, port_bits: int = 64) -> S
     )
 
 
-def fit_power_law(tech: Technology, field: str = "read_pj",
-                  port_bits: int = 64) -> tuple[float, float]:
+def fit_power_law(
+    tech: Technology, field: str = "read_pj", port_bits: int = 64
+) -> tuple[float, float]:
     """(coefficient, exponent) of ``field ≈ c · KB^b`` over the table's capacities."""
     how = sram_scaling(tech.sram.node_nm)
     sizes = _table(tech.sram.table)[(how.cacti_nodes[0], tech.sram.cell, 64)]["size"]

@@ -49,8 +49,9 @@ class SynthTable(BaseModel):
         design = self.find(name, **params)
         return None if design is None else design.ge
 
-    def interpolate(self, name: str, key: str, value: float,
-                    **fixed: Any) -> tuple[float, bool] | None:
+    def interpolate(
+        self, name: str, key: str, value: float, **fixed: Any
+    ) -> tuple[float, bool] | None:
         """GE of ``name`` at ``key=value``, log–log between synthesized points.
 
         Returns (ge, extrapolated) or None when fewer than one point matches ``fixed``.
@@ -59,7 +60,8 @@ class SynthTable(BaseModel):
         pts = sorted(
             (float(d.params[key]), d.ge)
             for d in self.designs
-            if d.name == name and key in d.params
+            if d.name == name
+            and key in d.params
             and all(d.params.get(k) == v for k, v in fixed.items())
         )
         if not pts:

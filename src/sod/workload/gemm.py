@@ -202,10 +202,17 @@ def conv2d(
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
     dh, dw = _pair(dilation)
-    for what, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("groups", groups), ("batch", batch), ("in_h", in_h), ("in_w", in_w),
-                        ("kernel", min(kh, kw)), ("stride", min(sh, sw)),
-                        ("dilation", min(dh, dw))):
+    for what, value in (
+        ("in_channels", in_channels),
+        ("out_channels", out_channels),
+        ("groups", groups),
+        ("batch", batch),
+        ("in_h", in_h),
+        ("in_w", in_w),
+        ("kernel", min(kh, kw)),
+        ("stride", min(sh, sw)),
+        ("dilation", min(dh, dw)),
+    ):
         if value <= 0:
             raise WorkloadError(f"layer {name!r}: {what} must be positive, got {value}")
     if min(ph, pw) < 0:
@@ -253,7 +260,12 @@ def linear(
 
 
 def attention_matmuls(
-    name: str, seq_len: int, kv_len: int, head_dim: int, heads: int, batch: int = 1,
+    name: str,
+    seq_len: int,
+    kv_len: int,
+    head_dim: int,
+    heads: int,
+    batch: int = 1,
     repeat: int = 1,
 ) -> tuple[Gemm, Gemm]:
     """Attention's two activation × activation matmuls per head.
@@ -263,10 +275,26 @@ def attention_matmuls(
     Neither operand is a weight, so neither can be pruned offline.
     """
     reps = batch * heads * repeat
-    qk = Gemm(f"{name}.qk", m=seq_len, k=head_dim, n=kv_len, repeat=reps,
-              kind=LayerKind.ATTENTION, w_is_weight=False, input_activation=Activation.NONE)
-    pv = Gemm(f"{name}.pv", m=seq_len, k=kv_len, n=head_dim, repeat=reps,
-              kind=LayerKind.ATTENTION, w_is_weight=False, input_activation=Activation.SOFTMAX)
+    qk = Gemm(
+        f"{name}.qk",
+        m=seq_len,
+        k=head_dim,
+        n=kv_len,
+        repeat=reps,
+        kind=LayerKind.ATTENTION,
+        w_is_weight=False,
+        input_activation=Activation.NONE,
+    )
+    pv = Gemm(
+        f"{name}.pv",
+        m=seq_len,
+        k=kv_len,
+        n=head_dim,
+        repeat=reps,
+        kind=LayerKind.ATTENTION,
+        w_is_weight=False,
+        input_activation=Activation.SOFTMAX,
+    )
     return qk, pv
 
 

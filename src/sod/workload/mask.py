@@ -77,7 +77,8 @@ def im2col_mask(fmap: np.ndarray, conv: ConvShape) -> BitMask:
     if fmap.ndim != 4 or fmap.shape[1:] != (conv.in_channels, conv.in_h, conv.in_w):
         raise SodError(
             f"feature-map mask of shape {fmap.shape} does not match the convolution's "
-            f"input (batch, {conv.in_channels}, {conv.in_h}, {conv.in_w})")
+            f"input (batch, {conv.in_channels}, {conv.in_h}, {conv.in_w})"
+        )
     b, c = fmap.shape[:2]
     g = conv.groups
     cg = c // g
@@ -90,11 +91,15 @@ def im2col_mask(fmap: np.ndarray, conv: ConvShape) -> BitMask:
     for i in range(b):
         img = np.pad(fmap[i], ((0, 0), (conv.pad_h, conv.pad_h), (conv.pad_w, conv.pad_w)))
         win = sliding_window_view(img, (span_h, span_w), axis=(1, 2))
-        win = win[:, : (oh - 1) * conv.stride_h + 1 : conv.stride_h,
-                  : (ow - 1) * conv.stride_w + 1 : conv.stride_w,
-                  :: conv.dilation_h, :: conv.dilation_w]
+        win = win[
+            :,
+            : (oh - 1) * conv.stride_h + 1 : conv.stride_h,
+            : (ow - 1) * conv.stride_w + 1 : conv.stride_w,
+            :: conv.dilation_h,
+            :: conv.dilation_w,
+        ]
         # (c, oh, ow, kh, kw) -> (g, oh, ow, cg, kh, kw) -> (g, m_img, k)
         cols = win.reshape(g, cg, oh, ow, kh, kw).transpose(0, 2, 3, 1, 4, 5)
         cols = cols.reshape(g, m_img, k)
-        packed[:, i * m_img:(i + 1) * m_img] = np.packbits(cols, axis=2)
+        packed[:, i * m_img : (i + 1) * m_img] = np.packbits(cols, axis=2)
     return BitMask(packed.reshape(g * b * m_img, -1), (g * b * m_img, k))

@@ -27,10 +27,25 @@ from sod.errors import WorkloadError
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask
 
-_PASS_OPS = {"Flatten", "Reshape", "MaxPool", "Identity", "Dropout", "Transpose", "Squeeze",
-             "Unsqueeze", "GlobalMaxPool", "Cast"}
-_ACT_OPS = {"Relu": Activation.RELU, "Clip": Activation.RELU, "Gelu": Activation.GELU,
-            "Softmax": Activation.SOFTMAX, "Sigmoid": Activation.SWIGLU}
+_PASS_OPS = {
+    "Flatten",
+    "Reshape",
+    "MaxPool",
+    "Identity",
+    "Dropout",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "GlobalMaxPool",
+    "Cast",
+}
+_ACT_OPS = {
+    "Relu": Activation.RELU,
+    "Clip": Activation.RELU,
+    "Gelu": Activation.GELU,
+    "Softmax": Activation.SOFTMAX,
+    "Sigmoid": Activation.SWIGLU,
+}
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
@@ -65,14 +80,14 @@ def _shapes(model: onnx.ModelProto, batch: int) -> dict[str, list[int]]:
             continue
         dims = []
         for d in t.shape.dim:
-            dims.append(int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0
-                        else batch)
+            dims.append(int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else batch)
         out[vi.name] = dims
     return out
 
 
-def _producer_activation(name: str, producers: dict[str, onnx.NodeProto],
-                         graph_inputs: set[str]) -> Activation:
+def _producer_activation(
+    name: str, producers: dict[str, onnx.NodeProto], graph_inputs: set[str]
+) -> Activation:
     """Walk back through shape-only ops to the non-linearity that made ``name``."""
     for _ in range(32):
         if name in graph_inputs:
@@ -114,9 +129,17 @@ def _clean_name(raw: str) -> str:
 def _weight_gemm(name: str, m: int, w: np.ndarray, act: Activation) -> Gemm:
     wt = np.ascontiguousarray(w)
     mask = BitMask.from_array(wt)
-    return Gemm(name=name, m=int(m), k=int(wt.shape[0]), n=int(wt.shape[1]),
-                kind=LayerKind.LINEAR, input_activation=act, weights=wt, weight_mask=mask,
-                weight_density=mask.density)
+    return Gemm(
+        name=name,
+        m=int(m),
+        k=int(wt.shape[0]),
+        n=int(wt.shape[1]),
+        kind=LayerKind.LINEAR,
+        input_activation=act,
+        weights=wt,
+        weight_mask=mask,
+        weight_density=mask.density,
+    )
 
 
 def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Workload:
@@ -131,8 +154,9 @@ def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Work
         model = onnx.shape_inference.infer_shapes(model)
     except Exception as err:
         first = (str(err).strip().splitlines() or [""])[0]
-        raise WorkloadError(f"cannot parse ONNX file {str(path)!r}: "
-                            f"{type(err).__name__}: {first}") from None
+        raise WorkloadError(
+            f"cannot parse ONNX file {str(path)!r}: {type(err).__name__}: {first}"
+        ) from None
     graph = model.graph
     if not graph.node:
         raise WorkloadError(f"ONNX file {str(path)!r} has an empty graph")
@@ -152,8 +176,10 @@ def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Work
         if tensor in consts:
             return list(consts[tensor].shape)
         if tensor not in shapes:
-            raise WorkloadError(f"ONNX node {node.name or node.op_type!r}: unknown shape of "
-                                f"input {tensor!r} (shape inference failed)")
+            raise WorkloadError(
+                f"ONNX node {node.name or node.op_type!r}: unknown shape of "
+                f"input {tensor!r} (shape inference failed)"
+            )
         return shapes[tensor]
 
     for node in graph.node:
@@ -170,24 +196,39 @@ def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Work
             m = a_shape[1] if at.get("transA", 0) else a_shape[0]
             if b_name in consts:
                 w = consts[b_name]
-                gemms.append(_weight_gemm(label(node), m, w.T if at.get("transB", 0) else w,
-                                          act))
+                gemms.append(_weight_gemm(label(node), m, w.T if at.get("transB", 0) else w, act))
             else:
                 b_shape = shape_of(b_name, node)
                 k, n = (b_shape[1], b_shape[0]) if at.get("transB", 0) else b_shape
-                gemms.append(Gemm(label(node), m=int(m), k=int(k), n=int(n),
-                                  kind=LayerKind.ATTENTION, w_is_weight=False,
-                                  input_activation=act))
+                gemms.append(
+                    Gemm(
+                        label(node),
+                        m=int(m),
+                        k=int(k),
+                        n=int(n),
+                        kind=LayerKind.ATTENTION,
+                        w_is_weight=False,
+                        input_activation=act,
+                    )
+                )
         else:
-            gemms.append(_matmul(node, label(node), shape_of(a_name, node),
-                                 shape_of(b_name, node), consts, act))
+            gemms.append(
+                _matmul(
+                    node, label(node), shape_of(a_name, node), shape_of(b_name, node), consts, act
+                )
+            )
     if not gemms:
         raise WorkloadError(f"ONNX file {str(path)!r} has no Conv, Gemm or MatMul node")
     return Workload(name=name or path.stem, gemms=tuple(gemms), batch=batch)
 
 
-def _conv(node: onnx.NodeProto, name: str, x_shape: list[int], consts: dict[str, np.ndarray],
-          act: Activation) -> Gemm:
+def _conv(
+    node: onnx.NodeProto,
+    name: str,
+    x_shape: list[int],
+    consts: dict[str, np.ndarray],
+    act: Activation,
+) -> Gemm:
     if node.input[1] not in consts:
         raise WorkloadError(f"ONNX Conv {name!r}: weights are not a constant")
     w = consts[node.input[1]]
@@ -209,9 +250,20 @@ def _conv(node: onnx.NodeProto, name: str, x_shape: list[int], consts: dict[str,
     if pads[0] != pads[2] or pads[1] != pads[3]:
         raise WorkloadError(f"ONNX Conv {name!r}: asymmetric pads {pads} are not supported")
     b, c, h, wd = x_shape
-    gemm = conv2d(name, h, wd, c, out_ch, (kh, kw), stride=tuple(strides),
-                  padding=(pads[0], pads[1]), dilation=tuple(dil), groups=groups, batch=b,
-                  input_activation=act)
+    gemm = conv2d(
+        name,
+        h,
+        wd,
+        c,
+        out_ch,
+        (kh, kw),
+        stride=tuple(strides),
+        padding=(pads[0], pads[1]),
+        dilation=tuple(dil),
+        groups=groups,
+        batch=b,
+        input_activation=act,
+    )
     n = out_ch // groups
     wt = w.reshape(groups, n, -1).transpose(0, 2, 1)
     weights = np.ascontiguousarray(wt[0] if groups == 1 else wt)
@@ -219,8 +271,14 @@ def _conv(node: onnx.NodeProto, name: str, x_shape: list[int], consts: dict[str,
     return gemm.with_(weights=weights, weight_mask=mask, weight_density=mask.density)
 
 
-def _matmul(node: onnx.NodeProto, name: str, a_shape: list[int], b_shape: list[int],
-            consts: dict[str, np.ndarray], act: Activation) -> Gemm:
+def _matmul(
+    node: onnx.NodeProto,
+    name: str,
+    a_shape: list[int],
+    b_shape: list[int],
+    consts: dict[str, np.ndarray],
+    act: Activation,
+) -> Gemm:
     a_name, b_name = node.input[0], node.input[1]
     if b_name in consts and consts[b_name].ndim == 2:
         m = int(np.prod(a_shape[:-1])) if len(a_shape) > 1 else 1
@@ -235,5 +293,13 @@ def _matmul(node: onnx.NodeProto, name: str, a_shape: list[int], b_shape: list[i
         a2 = [int(np.prod(a2[:-1])), a2[-1]]  # x(..., k) @ B(k, n): one GEMM, more rows
     batch = np.broadcast_shapes(tuple(a2[:-2]), tuple(b2[:-2]))
     reps = int(np.prod(batch)) if batch else 1
-    return Gemm(name, m=int(a2[-2]), k=int(a2[-1]), n=int(b2[-1]), repeat=reps,
-                kind=LayerKind.ATTENTION, w_is_weight=False, input_activation=act)
+    return Gemm(
+        name,
+        m=int(a2[-2]),
+        k=int(a2[-1]),
+        n=int(b2[-1]),
+        repeat=reps,
+        kind=LayerKind.ATTENTION,
+        w_is_weight=False,
+        input_activation=act,
+    )

@@ -35,8 +35,16 @@ from sod.workload.gemm import Activation, ConvShape, Gemm, LayerKind, Workload
 
 TopologyFormat = Literal["conv", "gemm", "auto"]
 
-CONV_HEADER = ["Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-               "Channels", "Num Filter", "Strides"]
+CONV_HEADER = [
+    "Layer name",
+    "IFMAP Height",
+    "IFMAP Width",
+    "Filter Height",
+    "Filter Width",
+    "Channels",
+    "Num Filter",
+    "Strides",
+]
 GEMM_HEADER = ["Layer", "M", "N", "K"]
 
 
@@ -49,12 +57,16 @@ def read_topology(
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
         raise WorkloadError(f"cannot read topology file {path}: {err}") from None
-    return parse_topology(text, name=path.stem, fmt=fmt, source=str(path),
-                          scalesim_ofmap=scalesim_ofmap)
+    return parse_topology(
+        text, name=path.stem, fmt=fmt, source=str(path), scalesim_ofmap=scalesim_ofmap
+    )
 
 
 def parse_topology(
-    text: str, name: str = "topology", fmt: TopologyFormat = "auto", source: str = "topology",
+    text: str,
+    name: str = "topology",
+    fmt: TopologyFormat = "auto",
+    source: str = "topology",
     scalesim_ofmap: bool = False,
 ) -> Workload:
     """Parse the text of a SCALE-Sim topology CSV (see the module docstring)."""
@@ -74,8 +86,11 @@ def parse_topology(
     gemms = []
     for line, row in body:
         where = f"{source}, line {line}"
-        gemms.append(_parse_gemm_row(row, where) if fmt == "gemm"
-                     else _parse_conv_row(row, where, scalesim_ofmap))
+        gemms.append(
+            _parse_gemm_row(row, where)
+            if fmt == "gemm"
+            else _parse_conv_row(row, where, scalesim_ofmap)
+        )
     names = [g.name for g in gemms]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -133,8 +148,9 @@ def _parse_gemm_row(row: list[str], where: str) -> Gemm:
     if not row[0]:
         raise WorkloadError(f"{where}: empty layer name")
     m, n, k = _ints(row, 3, where, ["M", "N", "K"])
-    return Gemm(name=row[0], m=m, k=k, n=n, kind=LayerKind.LINEAR,
-                weight_density=_density(row, 4, where))
+    return Gemm(
+        name=row[0], m=m, k=k, n=n, kind=LayerKind.LINEAR, weight_density=_density(row, 4, where)
+    )
 
 
 def _parse_conv_row(row: list[str], where: str, scalesim_ofmap: bool) -> Gemm:
@@ -146,8 +162,19 @@ def _parse_conv_row(row: list[str], where: str, scalesim_ofmap: bool) -> Gemm:
     if not row[0]:
         raise WorkloadError(f"{where}: empty layer name")
     ih, iw, fh, fw, ch, nf, stride = _ints(
-        row, 7, where, ["ifmap height", "ifmap width", "filter height", "filter width",
-                        "channels", "num filter", "stride"])
+        row,
+        7,
+        where,
+        [
+            "ifmap height",
+            "ifmap width",
+            "filter height",
+            "filter width",
+            "channels",
+            "num filter",
+            "stride",
+        ],
+    )
     if fh > ih or fw > iw:
         raise WorkloadError(f"{where}: filter {fh}x{fw} is larger than ifmap {ih}x{iw}")
     if scalesim_ofmap:
@@ -158,14 +185,23 @@ def _parse_conv_row(row: list[str], where: str, scalesim_ofmap: bool) -> Gemm:
     groups = ch if depthwise else 1
     shape = ConvShape(ih, iw, ch, nf * groups, fh, fw, stride, stride, groups=groups)
     return Gemm(
-        name=row[0], m=oh * ow, k=(1 if depthwise else ch) * fh * fw, n=nf, repeat=groups,
-        kind=LayerKind.CONV, input_activation=Activation.OTHER, conv=shape,
+        name=row[0],
+        m=oh * ow,
+        k=(1 if depthwise else ch) * fh * fw,
+        n=nf,
+        repeat=groups,
+        kind=LayerKind.CONV,
+        input_activation=Activation.OTHER,
+        conv=shape,
         weight_density=_density(row, 8, where),
     )
 
 
-def write_topology(workload: Workload | Iterable[Gemm], path: str | Path | None = None,
-                   fmt: Literal["conv", "gemm"] = "gemm") -> str:
+def write_topology(
+    workload: Workload | Iterable[Gemm],
+    path: str | Path | None = None,
+    fmt: Literal["conv", "gemm"] = "gemm",
+) -> str:
     """Write GEMMs as a SCALE-Sim topology CSV; returns the text (and writes ``path``).
 
     ``gemm`` format writes every GEMM exactly (a GEMM with ``repeat > 1`` becomes ``repeat``
@@ -189,11 +225,32 @@ def write_topology(workload: Workload | Iterable[Gemm], path: str | Path | None 
         if c is None or c.dilation_h != 1 or c.dilation_w != 1 or c.stride_h != c.stride_w:
             rows = [(name, g.m, g.k, 1, g.k, 1, g.n, 1) for name in names]
         elif c.groups > 1 and c.groups == c.in_channels and g.k == c.kernel_h * c.kernel_w:
-            rows = [(f"{g.name}_DP", c.in_h + 2 * c.pad_h, c.in_w + 2 * c.pad_w, c.kernel_h,
-                     c.kernel_w, c.in_channels, g.n, c.stride_h)]
+            rows = [
+                (
+                    f"{g.name}_DP",
+                    c.in_h + 2 * c.pad_h,
+                    c.in_w + 2 * c.pad_w,
+                    c.kernel_h,
+                    c.kernel_w,
+                    c.in_channels,
+                    g.n,
+                    c.stride_h,
+                )
+            ]
         else:
-            rows = [(name, c.in_h + 2 * c.pad_h, c.in_w + 2 * c.pad_w, c.kernel_h, c.kernel_w,
-                     c.in_channels // c.groups, g.n, c.stride_h) for name in names]
+            rows = [
+                (
+                    name,
+                    c.in_h + 2 * c.pad_h,
+                    c.in_w + 2 * c.pad_w,
+                    c.kernel_h,
+                    c.kernel_w,
+                    c.in_channels // c.groups,
+                    g.n,
+                    c.stride_h,
+                )
+                for name in names
+            ]
         for r in rows:
             out.write(", ".join(str(v) for v in r) + f",{sparsity}\n")
     text = out.getvalue()

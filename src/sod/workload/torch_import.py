@@ -46,23 +46,45 @@ from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask, im2col_mask
 
 _ACT_FUNCS: dict[Any, Activation] = {
-    F.relu: Activation.RELU, torch.relu: Activation.RELU, torch.relu_: Activation.RELU,
-    torch.Tensor.relu: Activation.RELU, torch.Tensor.relu_: Activation.RELU,
-    F.relu6: Activation.RELU, F.hardtanh: Activation.RELU,
-    F.gelu: Activation.GELU, F.silu: Activation.SWIGLU,
-    F.softmax: Activation.SOFTMAX, torch.softmax: Activation.SOFTMAX,
+    F.relu: Activation.RELU,
+    torch.relu: Activation.RELU,
+    torch.relu_: Activation.RELU,
+    torch.Tensor.relu: Activation.RELU,
+    torch.Tensor.relu_: Activation.RELU,
+    F.relu6: Activation.RELU,
+    F.hardtanh: Activation.RELU,
+    F.gelu: Activation.GELU,
+    F.silu: Activation.SWIGLU,
+    F.softmax: Activation.SOFTMAX,
+    torch.softmax: Activation.SOFTMAX,
     torch.Tensor.softmax: Activation.SOFTMAX,
 }
 # Ops whose output keeps the sparsity class of their input.
 _PASS_FUNCS = {
-    F.max_pool2d, F.dropout, torch.flatten, torch.Tensor.flatten, torch.Tensor.view,
-    torch.Tensor.reshape, torch.reshape, torch.Tensor.contiguous, torch.Tensor.permute,
-    torch.Tensor.transpose, torch.transpose, F.adaptive_max_pool2d,
+    F.max_pool2d,
+    F.dropout,
+    torch.flatten,
+    torch.Tensor.flatten,
+    torch.Tensor.view,
+    torch.Tensor.reshape,
+    torch.reshape,
+    torch.Tensor.contiguous,
+    torch.Tensor.permute,
+    torch.Tensor.transpose,
+    torch.transpose,
+    F.adaptive_max_pool2d,
 }
 _CONV = {F.conv2d, torch.conv2d}
 _LINEAR = {F.linear}
-_MATMUL = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.bmm,
-           torch.Tensor.bmm, torch.mm, torch.Tensor.mm}
+_MATMUL = {
+    torch.matmul,
+    torch.Tensor.matmul,
+    torch.Tensor.__matmul__,
+    torch.bmm,
+    torch.Tensor.bmm,
+    torch.mm,
+    torch.Tensor.mm,
+}
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -133,26 +155,51 @@ class _Capture(TorchFunctionMode):
                 self._tag(out, act)
         return out
 
-    def _conv(self, x: torch.Tensor, weight: torch.Tensor, bias: Any = None,
-              stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> None:
+    def _conv(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> None:
         name = self._name("")
         if x.dim() == 3:
             x = x.unsqueeze(0)
         b, c, h, w = x.shape
         out_ch, _, kh, kw = weight.shape
         pad = _conv_padding(padding, (kh, kw), _pair(dilation), name)
-        gemm = conv2d(name, h, w, c, out_ch, (kh, kw), stride=_pair(stride), padding=pad,
-                      dilation=_pair(dilation), groups=groups, batch=b,
-                      input_activation=self._tag_of(x))
+        gemm = conv2d(
+            name,
+            h,
+            w,
+            c,
+            out_ch,
+            (kh, kw),
+            stride=_pair(stride),
+            padding=pad,
+            dilation=_pair(dilation),
+            groups=groups,
+            batch=b,
+            input_activation=self._tag_of(x),
+        )
         g, n = groups, out_ch // groups
         # torch (O, C/g, kh, kw) -> per group (k, n) with k in (c, kh, kw) order.
         wt = _np(weight).reshape(g, n, -1).transpose(0, 2, 1)
         weights = wt[0] if g == 1 else np.ascontiguousarray(wt)
         wmask = BitMask.from_bool(wt.reshape(g * gemm.k, n) != 0)
         amask = im2col_mask(_nz(x), gemm.conv)
-        self.records.append(gemm.with_(
-            weights=np.ascontiguousarray(weights), weight_mask=wmask,
-            weight_density=wmask.density, act_mask=amask, act_density=amask.density))
+        self.records.append(
+            gemm.with_(
+                weights=np.ascontiguousarray(weights),
+                weight_mask=wmask,
+                weight_density=wmask.density,
+                act_mask=amask,
+                act_density=amask.density,
+            )
+        )
 
     def _linear(self, x: torch.Tensor, weight: torch.Tensor, bias: Any = None) -> None:
         name = self._name("")
@@ -162,10 +209,21 @@ class _Capture(TorchFunctionMode):
         wt = np.ascontiguousarray(_np(weight).reshape(n, k).T)
         wmask = BitMask.from_array(wt)
         amask = BitMask.from_bool(a)
-        self.records.append(Gemm(
-            name=name, m=a.shape[0], k=k, n=n, kind=LayerKind.LINEAR,
-            input_activation=self._tag_of(x), weights=wt, weight_mask=wmask,
-            weight_density=wmask.density, act_mask=amask, act_density=amask.density))
+        self.records.append(
+            Gemm(
+                name=name,
+                m=a.shape[0],
+                k=k,
+                n=n,
+                kind=LayerKind.LINEAR,
+                input_activation=self._tag_of(x),
+                weights=wt,
+                weight_mask=wmask,
+                weight_density=wmask.density,
+                act_mask=amask,
+                act_density=amask.density,
+            )
+        )
 
     def _matmul(self, a: torch.Tensor, b: torch.Tensor) -> None:
         if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
@@ -186,12 +244,23 @@ class _Capture(TorchFunctionMode):
         bm = _nz(b2.expand(*batch, k, n).reshape(reps, k, n)[0])
         is_weight = isinstance(b, torch.nn.Parameter) and b.dim() == 2 and reps == 1
         weights = np.ascontiguousarray(_np(b2)) if is_weight else None
-        self.records.append(Gemm(
-            name=name, m=int(m), k=int(k), n=int(n), repeat=reps,
-            kind=LayerKind.LINEAR if is_weight else LayerKind.ATTENTION,
-            w_is_weight=is_weight, input_activation=self._tag_of(a), weights=weights,
-            weight_mask=BitMask.from_bool(bm), weight_density=float(bm.mean()),
-            act_mask=BitMask.from_bool(am), act_density=float(am.mean())))
+        self.records.append(
+            Gemm(
+                name=name,
+                m=int(m),
+                k=int(k),
+                n=int(n),
+                repeat=reps,
+                kind=LayerKind.LINEAR if is_weight else LayerKind.ATTENTION,
+                w_is_weight=is_weight,
+                input_activation=self._tag_of(a),
+                weights=weights,
+                weight_mask=BitMask.from_bool(bm),
+                weight_density=float(bm.mean()),
+                act_mask=BitMask.from_bool(am),
+                act_density=float(am.mean()),
+            )
+        )
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -201,8 +270,9 @@ def _pair(v: Any) -> tuple[int, int]:
     return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
 
 
-def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int],
-                  name: str) -> tuple[int, int]:
+def _conv_padding(
+    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], name: str
+) -> tuple[int, int]:
     if padding == "valid":
         return 0, 0
     if padding == "same":
@@ -269,8 +339,9 @@ def from_torch(
         raise WorkloadError("from_torch needs example inputs")
     if not callable(model):
         raise WorkloadError(f"torch model must be callable, got {type(model).__name__}")
-    inputs = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(
-        example_inputs)
+    inputs = (
+        (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(example_inputs)
+    )
     name = name or type(model).__name__.lower()
     cap = _Capture()
     for t in inputs:
@@ -279,8 +350,9 @@ def from_torch(
     if isinstance(model, torch.nn.Module):
         for mod_name, mod in model.named_modules():
             label = mod_name or "model"
-            handles.append(mod.register_forward_pre_hook(
-                lambda _m, _i, label=label: cap.stack.append(label)))
+            handles.append(
+                mod.register_forward_pre_hook(lambda _m, _i, label=label: cap.stack.append(label))
+            )
             handles.append(mod.register_forward_hook(lambda _m, _i, _o: cap.pop()))
     try:
         with torch.no_grad(), cap:
@@ -288,8 +360,9 @@ def from_torch(
     except WorkloadError:
         raise
     except Exception as err:
-        raise WorkloadError(f"torch model {name!r} failed on the example inputs: "
-                            f"{_first_line(err)}") from None
+        raise WorkloadError(
+            f"torch model {name!r} failed on the example inputs: {_first_line(err)}"
+        ) from None
     finally:
         for h in handles:
             h.remove()

@@ -62,8 +62,9 @@ def _lenet5(batch: int, seq_len: int) -> list[Gemm]:
 def _alexnet(batch: int, seq_len: int) -> list[Gemm]:
     # Caffe bvlc_alexnet; ReLU follows every conv/fc, LRN and max-pool after conv1/conv2.
     return [
-        conv2d("conv1", 227, 227, 3, 96, 11, stride=4, batch=batch,
-               input_activation=Activation.NONE),
+        conv2d(
+            "conv1", 227, 227, 3, 96, 11, stride=4, batch=batch, input_activation=Activation.NONE
+        ),
         conv2d("conv2", 27, 27, 96, 256, 5, padding=2, groups=2, batch=batch),
         conv2d("conv3", 13, 13, 256, 384, 3, padding=1, batch=batch),
         conv2d("conv4", 13, 13, 384, 384, 3, padding=1, groups=2, batch=batch),
@@ -76,15 +77,32 @@ def _alexnet(batch: int, seq_len: int) -> list[Gemm]:
 
 def _vgg16(batch: int, seq_len: int) -> list[Gemm]:
     cfg = [
-        ("conv1_1", 224, 3, 64), ("conv1_2", 224, 64, 64),
-        ("conv2_1", 112, 64, 128), ("conv2_2", 112, 128, 128),
-        ("conv3_1", 56, 128, 256), ("conv3_2", 56, 256, 256), ("conv3_3", 56, 256, 256),
-        ("conv4_1", 28, 256, 512), ("conv4_2", 28, 512, 512), ("conv4_3", 28, 512, 512),
-        ("conv5_1", 14, 512, 512), ("conv5_2", 14, 512, 512), ("conv5_3", 14, 512, 512),
+        ("conv1_1", 224, 3, 64),
+        ("conv1_2", 224, 64, 64),
+        ("conv2_1", 112, 64, 128),
+        ("conv2_2", 112, 128, 128),
+        ("conv3_1", 56, 128, 256),
+        ("conv3_2", 56, 256, 256),
+        ("conv3_3", 56, 256, 256),
+        ("conv4_1", 28, 256, 512),
+        ("conv4_2", 28, 512, 512),
+        ("conv4_3", 28, 512, 512),
+        ("conv5_1", 14, 512, 512),
+        ("conv5_2", 14, 512, 512),
+        ("conv5_3", 14, 512, 512),
     ]
     layers = [
-        conv2d(name, size, size, cin, cout, 3, padding=1, batch=batch,
-               input_activation=Activation.NONE if name == "conv1_1" else RELU)
+        conv2d(
+            name,
+            size,
+            size,
+            cin,
+            cout,
+            3,
+            padding=1,
+            batch=batch,
+            input_activation=Activation.NONE if name == "conv1_1" else RELU,
+        )
         for name, size, cin, cout in cfg
     ]
     layers += [
@@ -96,8 +114,20 @@ def _vgg16(batch: int, seq_len: int) -> list[Gemm]:
 
 
 def _resnet50(batch: int, seq_len: int) -> list[Gemm]:
-    layers = [conv2d("conv1", 224, 224, 3, 64, 7, stride=2, padding=3, batch=batch,
-                     input_activation=Activation.NONE)]
+    layers = [
+        conv2d(
+            "conv1",
+            224,
+            224,
+            3,
+            64,
+            7,
+            stride=2,
+            padding=3,
+            batch=batch,
+            input_activation=Activation.NONE,
+        )
+    ]
     size, cin = 56, 64  # after the 3×3/2 max-pool
     for stage, (blocks, width, stride) in enumerate(
         [(3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2)], start=2
@@ -108,12 +138,16 @@ def _resnet50(batch: int, seq_len: int) -> list[Gemm]:
             pre = f"layer{stage - 1}.{block}"
             out = (size - 1) // s + 1
             layers.append(conv2d(f"{pre}.conv1", size, size, cin, width, 1, batch=batch))
-            layers.append(conv2d(f"{pre}.conv2", size, size, width, width, 3, stride=s,
-                                 padding=1, batch=batch))
+            layers.append(
+                conv2d(
+                    f"{pre}.conv2", size, size, width, width, 3, stride=s, padding=1, batch=batch
+                )
+            )
             layers.append(conv2d(f"{pre}.conv3", out, out, width, cout, 1, batch=batch))
             if block == 0:
-                layers.append(conv2d(f"{pre}.downsample", size, size, cin, cout, 1, stride=s,
-                                     batch=batch))
+                layers.append(
+                    conv2d(f"{pre}.downsample", size, size, cin, cout, 1, stride=s, batch=batch)
+                )
             size, cin = out, cout
     layers.append(linear("fc", 2048, 1000, tokens=batch, input_activation=RELU))
     return layers
@@ -121,10 +155,29 @@ def _resnet50(batch: int, seq_len: int) -> list[Gemm]:
 
 def _mobilenet_v2(batch: int, seq_len: int) -> list[Gemm]:
     # (expansion t, output channels c, repeats n, first stride s), Sandler et al. Table 2.
-    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
-    layers = [conv2d("features.0", 224, 224, 3, 32, 3, stride=2, padding=1, batch=batch,
-                     input_activation=Activation.NONE)]
+    settings = [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]
+    layers = [
+        conv2d(
+            "features.0",
+            224,
+            224,
+            3,
+            32,
+            3,
+            stride=2,
+            padding=1,
+            batch=batch,
+            input_activation=Activation.NONE,
+        )
+    ]
     size, cin, idx = 112, 32, 1
     for t, c, n, s in settings:
         for i in range(n):
@@ -133,22 +186,55 @@ def _mobilenet_v2(batch: int, seq_len: int) -> list[Gemm]:
             pre = f"features.{idx}"
             if t != 1:
                 # Expansion 1×1: its input is the previous block's linear bottleneck (dense).
-                layers.append(conv2d(f"{pre}.expand", size, size, cin, hidden, 1, batch=batch,
-                                     input_activation=Activation.NONE))
-            layers.append(conv2d(f"{pre}.dw", size, size, hidden, hidden, 3, stride=stride,
-                                 padding=1, groups=hidden, batch=batch,
-                                 input_activation=RELU))
+                layers.append(
+                    conv2d(
+                        f"{pre}.expand",
+                        size,
+                        size,
+                        cin,
+                        hidden,
+                        1,
+                        batch=batch,
+                        input_activation=Activation.NONE,
+                    )
+                )
+            layers.append(
+                conv2d(
+                    f"{pre}.dw",
+                    size,
+                    size,
+                    hidden,
+                    hidden,
+                    3,
+                    stride=stride,
+                    padding=1,
+                    groups=hidden,
+                    batch=batch,
+                    input_activation=RELU,
+                )
+            )
             size = (size - 1) // stride + 1
             layers.append(conv2d(f"{pre}.project", size, size, hidden, c, 1, batch=batch))
             cin, idx = c, idx + 1
-    layers.append(conv2d("features.18", size, size, cin, 1280, 1, batch=batch,
-                         input_activation=Activation.NONE))
+    layers.append(
+        conv2d(
+            "features.18", size, size, cin, 1280, 1, batch=batch, input_activation=Activation.NONE
+        )
+    )
     layers.append(linear("classifier", 1280, 1000, tokens=batch, input_activation=RELU))
     return layers
 
 
-def _encoder(prefix: str, layers_n: int, hidden: int, heads: int, ffn: int,
-             batch: int, seq_len: int, ffn_act: Activation) -> list[Gemm]:
+def _encoder(
+    prefix: str,
+    layers_n: int,
+    hidden: int,
+    heads: int,
+    ffn: int,
+    batch: int,
+    seq_len: int,
+    ffn_act: Activation,
+) -> list[Gemm]:
     tokens = batch * seq_len
     out: list[Gemm] = []
     for i in range(layers_n):
@@ -200,8 +286,14 @@ def _llama2_7b(batch: int, seq_len: int) -> list[Gemm]:
         linear("block.attn.o", d, d, tokens=tokens, repeat=blocks),
         linear("block.mlp.gate", d, ffn, tokens=tokens, repeat=blocks),
         linear("block.mlp.up", d, ffn, tokens=tokens, repeat=blocks),
-        linear("block.mlp.down", ffn, d, tokens=tokens, repeat=blocks,
-               input_activation=Activation.SWIGLU),
+        linear(
+            "block.mlp.down",
+            ffn,
+            d,
+            tokens=tokens,
+            repeat=blocks,
+            input_activation=Activation.SWIGLU,
+        ),
     ]
 
 
@@ -217,16 +309,28 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("bert-base", "BERT-base encoder, 12 x 768", _bert_base, True, 128),
         ZooEntry("bert-large", "BERT-large encoder, 24 x 1024", _bert_large, True, 128),
         ZooEntry("gpt2", "GPT-2 small, 12 x 768 + LM head", _gpt2, True, 128),
-        ZooEntry("llama2-7b", "LLaMA-2-7B, one decoder block x 32 (prefill)", _llama2_7b,
-                 True, 128),
+        ZooEntry(
+            "llama2-7b", "LLaMA-2-7B, one decoder block x 32 (prefill)", _llama2_7b, True, 128
+        ),
     ]
 }
 
-_ALIASES = {"lenet-300-100": "lenet300", "lenet300100": "lenet300", "lenet-5": "lenet5",
-            "vgg-16": "vgg16", "resnet-50": "resnet50", "mobilenet-v2": "mobilenetv2",
-            "mobilenet_v2": "mobilenetv2", "bert": "bert-base", "bert_base": "bert-base",
-            "bert_large": "bert-large", "gpt-2": "gpt2", "llama-2-7b": "llama2-7b",
-            "llama2": "llama2-7b", "llama": "llama2-7b"}
+_ALIASES = {
+    "lenet-300-100": "lenet300",
+    "lenet300100": "lenet300",
+    "lenet-5": "lenet5",
+    "vgg-16": "vgg16",
+    "resnet-50": "resnet50",
+    "mobilenet-v2": "mobilenetv2",
+    "mobilenet_v2": "mobilenetv2",
+    "bert": "bert-base",
+    "bert_base": "bert-base",
+    "bert_large": "bert-large",
+    "gpt-2": "gpt2",
+    "llama-2-7b": "llama2-7b",
+    "llama2": "llama2-7b",
+    "llama": "llama2-7b",
+}
 
 
 def zoo_names() -> list[str]:
