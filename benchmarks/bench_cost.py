@@ -16,8 +16,9 @@ import time
 
 from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
 from sod.arch.spec import Architecture, SparseOnDenseArch
-from sod.cost import BufferRule, compose, pe_area, size_for_budget, synth_ratio
+from sod.cost import BufferRule, compose, pe_area, synth_ratio
 from sod.cost.pe import scnn_pe
+from sod.designs import size_for_budget
 from sod.tech import (
     fit_power_law,
     load_synth_table,

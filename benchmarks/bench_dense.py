@@ -13,7 +13,7 @@ import resource
 import time
 
 from sod.arch.spec import Architecture, Dataflow, parse_array
-from sod.study.run import run_dense
+from sod.models.dense import evaluate_dense
 from sod.workload.zoo import ZOO, get_model
 
 
@@ -29,11 +29,13 @@ def main() -> None:
         for name in ZOO:
             workload = get_model(name)
             for df in Dataflow:
-                result = run_dense(
-                    workload, Architecture(array_rows=rows, array_cols=cols, dataflow=df)
+                arch = Architecture(array_rows=rows, array_cols=cols, dataflow=df)
+                s = workload.shapes()
+                counts = evaluate_dense(
+                    s["m"], s["k"], s["n"], arch.array_rows, arch.array_cols, arch.dataflow
                 )
-                layers += len(result.layers)
-                cycles += result.total["cycles"]
+                layers += len(workload.gemms)
+                cycles += int((counts.compute_cycles * s["repeat"]).sum())
         return layers, cycles
 
     best_cpu = best_wall = float("inf")

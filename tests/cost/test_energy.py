@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
 from sod.arch.spec import Architecture, SparseOnDenseArch
-from sod.cost import CostError, action_energies, arch_area, energy, energy_table_for
+from sod.cost import CostError, action_energies, energy
+from sod.designs import arch_area, energy_table_for
 from sod.tech import load_technology, logic_energy_factor, sram_cost
 
 TECH = load_technology(45)
@@ -159,7 +160,7 @@ def test_bad_counts_are_one_line_errors():
 
 
 def test_counts_energy_adds_leakage_over_the_run():
-    from sod.cost import counts_energy
+    from sod.designs import counts_energy
     from sod.models.common import Counts
 
     arch = Architecture(array_rows=8, array_cols=8)

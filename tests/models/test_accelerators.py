@@ -5,7 +5,7 @@ import pytest
 from model_helpers import masked
 
 from sod.arch.presets import load_arch
-from sod.models import evaluate
+from sod.designs import evaluate
 from sod.workload.gemm import Gemm, conv2d
 
 LAYERS = [

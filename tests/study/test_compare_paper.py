@@ -33,8 +33,8 @@ def test_compare_sizes_every_architecture_to_the_budget():
     result = compare(wl, ["dense", "sparse-on-dense"], budget_mm2=2.5)
     assert set(result.results) == {"dense", "sparse-on-dense"}
     for r in result.results.values():
-        assert r.metrics["area_mm2"] <= 2.5
-        assert r.metrics["gops_per_mm2"] > 0 and r.metrics["gops_per_w"] > 0
+        assert r.metrics.area_mm2 <= 2.5
+        assert r.metrics.gops_per_mm2 > 0 and r.metrics.gops_per_w > 0
     ratios = result.ratios()
     assert ratios["sparse-on-dense"]["gops_per_mm2"] == pytest.approx(1.0)
     # Compressed weights move fewer DRAM bits, so Sparse-on-Dense spends less energy.

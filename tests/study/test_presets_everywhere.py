@@ -3,7 +3,7 @@
 import pytest
 
 from sod.arch.presets import PRESET_NAMES, load_arch
-from sod.cost.sizing import size_for_budget
+from sod.designs import size_for_budget
 from sod.errors import SodError
 from sod.study.point import evaluate_run, sparse_workload
 
@@ -27,7 +27,7 @@ def test_budget_too_small_for_one_pe(preset):
 @pytest.mark.parametrize("preset", PRESET_NAMES)
 def test_every_preset_runs_zoo_networks(model, preset):
     wl = sparse_workload(model, "auto", 0)
-    m = evaluate_run(wl, load_arch(preset), 4.0).metrics
+    m = evaluate_run(wl, load_arch(preset), 4.0).metrics.to_row()
     assert m["area_mm2"] <= 4.0
     assert m["cycles"] > 0 and m["gops_per_mm2"] > 0 and m["gops_per_w"] > 0
     assert 0 < m["effective_utilization"] <= 1

@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sod.errors import ArchitectureError
 
@@ -116,6 +116,15 @@ class SparseOnDenseArch(Architecture):
     zero_gating: bool = Field(True, description="gate MACs on zero operands (energy only)")
     skip_zero_tiles: bool = Field(True, description="skip weight tiles that are all zero")
 
+    @field_validator("weight_format", "act_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from sod.formats import FORMATS  # formats know nothing of architectures
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r}; choose from: {', '.join(FORMATS)}")
+        return value
+
 
 _ARRAY_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 
@@ -135,4 +144,5 @@ def validation_message(err: ValidationError, source: str) -> str:
     """One line naming the first bad field of a pydantic error."""
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{source}: field {where!r}: {first['msg']}"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return f"{source}: field {where!r}: {msg}"

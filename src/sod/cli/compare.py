@@ -69,7 +69,7 @@ def compare_command(
                     "reference": REFERENCE_ARCH,
                     "results": {
                         k: {
-                            **v.metrics,
+                            **v.metrics.to_row(),
                             "area_um2": v.area_parts_um2,
                             "energy_pj_by_component": v.energy_by_component_pj,
                         }
@@ -86,7 +86,7 @@ def compare_command(
         keys = ["arch"] + [k for k, _, _ in METRICS]
         typer.echo(",".join(keys))
         for name, r in result.results.items():
-            typer.echo(",".join([name] + [str(r.metrics.get(k, "")) for k in keys[1:]]))
+            typer.echo(",".join([name] + [str(r.metrics.to_row().get(k, "")) for k in keys[1:]]))
         return
     console = Console(width=None if Console().is_terminal else 160)
     table = Table(title=f"{result.workload} at {budget_mm2:g} mm² (iso-area)")
@@ -94,7 +94,7 @@ def compare_command(
     for _, label, _ in METRICS:
         table.add_column(label, justify="right")
     for name, r in result.results.items():
-        table.add_row(name, *(f.format(r.metrics[k]) for k, _, f in METRICS))
+        table.add_row(name, *(f.format(getattr(r.metrics, k)) for k, _, f in METRICS))
     console.print(table)
     if ratios:
         rt = Table(title=f"{REFERENCE_ARCH} advantage (x; >1 = {REFERENCE_ARCH} better)")

@@ -148,17 +148,11 @@ def run_command(
 
             workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
     point = evaluate_run(workload, arch, budget_mm2, node_nm)
-    result, arch = point.run, point.arch
-    result.total.update({k: v for k, v in point.metrics.items() if k not in result.total})
-    result.extra["area_um2"] = point.area_parts_um2
-    result.extra["energy_pj"] = {
-        "by_component": point.energy_by_component_pj,
-        "by_operand": point.energy_by_operand_pj,
-    }
+    arch = point.arch
     console = Console(width=None if Console().is_terminal else 160)
     if fmt is OutputFormat.TABLE:
-        console.print(result_table(result))
-        t = result.total
+        console.print(result_table(point))
+        t = point.to_dict()["total"]
         line = (
             f"cycles {t['cycles']:,} (stalls {t['stall_cycles']:,})  "
             f"latency {t['latency_ms']:.3f} ms  utilization {t['utilization']:.3f}  "
@@ -172,15 +166,15 @@ def run_command(
             f"energy {t['energy_per_inference_uj']:,.1f} µJ/inference  "
             f"{t['gops_per_w']:,.1f} GOP/s/W  DRAM {t['dram_mbytes']:,.2f} MB"
         )
-        for note in result.notes:
+        for note in point.run.notes:
             console.print(f"note: {note}")
         text = None
     else:
-        text = result_json(result) if fmt is OutputFormat.JSON else result_csv(result)
+        text = result_json(point) if fmt is OutputFormat.JSON else result_csv(point)
         typer.echo(text, nl=False if text.endswith("\n") else True)
     if out is not None:
         if text is None:
-            text = result_json(result)
+            text = result_json(point)
         try:
             out.write_text(text if text.endswith("\n") else text + "\n")
         except OSError as err:

@@ -3,7 +3,8 @@
 * :mod:`sod.cost.components` — the component library (adders, multipliers, registers,
   FIFOs, comparators, prefix sums, muxes, crossbars, SRAM macros, decompressors);
 * :mod:`sod.cost.pe` — PE compositions and PE areas from synthesized RTL;
-* :mod:`sod.cost.area` — chip area with a breakdown, from any architecture spec;
+* :mod:`sod.cost.area` — chip area with a breakdown, from a kind-agnostic ChipDescription
+  (each architecture kind's design describes its chip: :mod:`sod.designs`);
 * :mod:`sod.cost.sizing` — the largest configuration within an area budget;
 * :mod:`sod.cost.energy` — action counts × energy per action + leakage × time.
 """
@@ -13,21 +14,17 @@ from sod.cost.area import (
     ChipArea,
     ChipDescription,
     EdgeUnit,
-    arch_area,
     chip_area,
-    describe,
 )
 from sod.cost.energy import (
     EnergyBreakdown,
     EnergyTable,
     action_energies,
-    counts_energy,
     energy,
-    energy_table_for,
 )
 from sod.cost.errors import CostError
 from sod.cost.pe import PeArea, compose, pe_area, synth_ratio, um2_per_synth_ge
-from sod.cost.sizing import Sizing, size_description, size_for_budget
+from sod.cost.sizing import Sizing, size_description
 
 __all__ = [
     "BufferRule",
@@ -40,16 +37,11 @@ __all__ = [
     "PeArea",
     "Sizing",
     "action_energies",
-    "arch_area",
     "chip_area",
     "compose",
-    "counts_energy",
-    "describe",
     "energy",
-    "energy_table_for",
     "pe_area",
     "size_description",
-    "size_for_budget",
     "synth_ratio",
     "um2_per_synth_ge",
 ]

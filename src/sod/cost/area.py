@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sod.cost.errors import CostError
 from sod.cost.pe import pe_area
-from sod.tech import Technology, load_technology, sram_arrays
+from sod.tech import Technology, sram_arrays
 
 MAX_LOG2_LANES = 10  # decompressor lanes are powers of two up to 1024 (the RTL's rule)
 
@@ -244,19 +244,10 @@ def chip_area(
     )
 
 
-# ------------------------------------------------------------------ architectures -> desc
-
-_FORMAT_TO_DECOMPRESSOR = {
-    "bitmap": "bitmask",
-    "bitmask": "bitmask",
-    "csc": "csc",
-    "csr": "csc",
-    "coo": "csc",
-    "rle": "csc",
-}
+# ------------------------------------------------------------------ edge units
 
 
-def _edge_table(
+def decompressor_area_table(
     tech: Technology, fmt: str, value_bits: int, pe_source: str = "synth"
 ) -> tuple[tuple[float, ...], tuple[bool, ...], str]:
     """Placed area of one decompressor of 1, 2, 4, ... 1024 lanes (1 lane costs as 2)."""
@@ -276,163 +267,6 @@ def _edge_table(
         if j == 4:
             source = a.source
     return tuple(areas), tuple(flags), f"16 lanes: {source}"
-
-
-def describe(
-    arch: object,
-    tech: Technology | None = None,
-    glb: BufferRule | None = None,
-    pe_source: str = "synth",
-    fixed_um2: float = 0.0,
-) -> ChipDescription:
-    """The :class:`ChipDescription` of any :mod:`sod.arch` architecture.
-
-    ``glb`` defaults to the architecture's own capacity and port width. PE areas come
-    from synthesis where available (``pe_source="synth"``) else their composition.
-    """
-    kind = getattr(arch, "kind", None)
-    tech = tech or load_technology(getattr(arch, "node_nm", 45))
-    vb, ab = arch.value_bits, arch.acc_bits  # type: ignore[attr-defined]
-    glb = glb or BufferRule(
-        capacity_bytes=arch.glb_kib * 1024,  # type: ignore[attr-defined]
-        port_bits=arch.glb_read_width_bits,
-    )  # type: ignore[attr-defined]
-    common = {"kind": str(kind), "glb": glb, "fixed_um2": fixed_um2}
-    if kind in ("dense", "sparse_on_dense"):
-        pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)
-        edges = []
-        if kind == "sparse_on_dense":
-            edges = _decompressor_edges(arch, tech, pe_source)
-        return ChipDescription(
-            **common,
-            tile_area_um2=pe.area_um2,
-            tile_source=pe.source,
-            tile_extrapolated=pe.extrapolated,
-            aspect=arch.array_cols / arch.array_rows,  # type: ignore[attr-defined]
-            edge_units=tuple(edges),
-        )
-    if kind == "index_match":
-        window = arch.window  # type: ignore[attr-defined]
-        pe = pe_area(
-            tech,
-            "csr_match_pe",
-            pe_source,
-            fifo_depth=arch.fifo_depth,  # type: ignore[attr-defined]
-            comparators=window * window,
-            w_window=window,
-            idx_bits=arch.index_bits,  # type: ignore[attr-defined]
-            value_bits=vb,
-            acc_bits=ab,
-        )
-        return ChipDescription(
-            **common,
-            tile_area_um2=pe.area_um2,
-            tile_source=pe.source,
-            tile_extrapolated=pe.extrapolated,
-            pes_per_tile=window,
-            tile=f"PE ({window} multipliers)",
-            aspect=arch.pe_cols / arch.pe_rows,
-        )  # type: ignore[attr-defined]
-    if kind == "sparten":
-        units = arch.units_per_cluster  # type: ignore[attr-defined]
-        pe = pe_area(
-            tech,
-            "bitmask_join_pe",
-            pe_source,
-            chunk=arch.chunk_bits,  # type: ignore[attr-defined]
-            value_bits=vb,
-            acc_bits=ab,
-        )
-        return ChipDescription(
-            **common,
-            tile=f"cluster of {units} compute units",
-            tile_area_um2=units * pe.area_um2,
-            tile_source=pe.source,
-            tile_extrapolated=pe.extrapolated,
-            pes_per_tile=units,
-            grid="1d",
-        )
-    if kind == "scnn":
-        from sod.cost.pe import scnn_pe
-
-        comp = scnn_pe(
-            tech,
-            f=arch.mult_f,
-            i=arch.mult_i,  # type: ignore[attr-defined]
-            acc_banks=arch.accumulator_banks,  # type: ignore[attr-defined]
-            value_bits=vb,
-            acc_bits=ab,
-        )
-        sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
-        from sod.tech import sram_cost
-
-        port = arch.mult_i * (vb + 8)  # type: ignore[attr-defined]
-        leak = 2 * sram_cost(tech, 10240, port).leakage_mw
-        return ChipDescription(
-            **common,
-            tile_area_um2=comp.placed_area_um2(tech),
-            tile_sram_area_um2=sram,
-            tile_sram_leakage_mw=leak,
-            tile_source="components (scnn_pe, never synthesized)",
-            pes_per_tile=arch.mult_f * arch.mult_i,  # type: ignore[attr-defined]
-            aspect=arch.pe_cols / arch.pe_rows,
-        )  # type: ignore[attr-defined]
-    raise CostError(f"no area model for architecture kind {kind!r}")
-
-
-def _decompressor_edges(arch: object, tech: Technology, pe_source: str = "synth") -> list[EdgeUnit]:
-    """Decompressors for each compressed operand, on the edge that operand enters by."""
-    dataflow = str(getattr(arch, "dataflow", "ws"))
-    edges = []
-    for operand, fmt_field in (("weight", "weight_format"), ("act", "act_format")):
-        fmt = str(getattr(arch, fmt_field))
-        if fmt == "dense":
-            continue
-        try:
-            dfmt = _FORMAT_TO_DECOMPRESSOR[fmt]
-        except KeyError:
-            raise CostError(f"no decompressor area model for format {fmt!r}") from None
-        # WS/OS: activations enter along the rows, weights along the columns; IS swaps.
-        on_rows = (operand == "act") != (dataflow == "is")
-        table, flags, source = _edge_table(
-            tech,
-            dfmt,
-            arch.value_bits,  # type: ignore[attr-defined]
-            pe_source,
-        )
-        edges.append(
-            EdgeUnit(
-                name="decompressors",
-                edge="rows" if on_rows else "cols",
-                units=arch.decompressor_units,  # type: ignore[attr-defined]
-                lanes=arch.decompressor_lanes,  # type: ignore[attr-defined]
-                area_um2_by_log2_lanes=table,
-                extrapolated_by_log2_lanes=flags,
-                source=f"{operand} {dfmt} decompressor: {source}",
-            )
-        )
-    return edges
-
-
-def arch_area(
-    arch: object, tech: Technology | None = None, pe_source: str = "synth", fixed_um2: float = 0.0
-) -> ChipArea:
-    """Area of an architecture as specified (its array size and GLB capacity)."""
-    desc = describe(arch, tech, pe_source=pe_source, fixed_um2=fixed_um2)
-    tech = tech or load_technology(getattr(arch, "node_nm", 45))
-    rows, cols = _arch_shape(arch)
-    return chip_area(desc, tech, rows, cols)
-
-
-def _arch_shape(arch: object) -> tuple[int, int]:
-    kind = getattr(arch, "kind", None)
-    if kind in ("dense", "sparse_on_dense"):
-        return arch.array_rows, arch.array_cols  # type: ignore[attr-defined]
-    if kind in ("scnn", "index_match"):
-        return arch.pe_rows, arch.pe_cols  # type: ignore[attr-defined]
-    if kind == "sparten":
-        return arch.clusters, 1  # type: ignore[attr-defined]
-    raise CostError(f"no area model for architecture kind {kind!r}")
 
 
 def ceil_pow2(n: int) -> int:

@@ -28,7 +28,6 @@ fifo_access             one FIFO push or pop of an (index, value) entry
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ from numpy.typing import NDArray
 from sod.cost.components import adder, comparator, crossbar, multiplier, prefix_sum
 from sod.cost.errors import CostError
 from sod.cost.pe import decompressor
-from sod.tech import SramCost, Technology, load_technology, sram_cost
+from sod.tech import SramCost, Technology, sram_cost
 
 Number = float | NDArray[np.float64]  # a scalar, or one value per layer
 
@@ -218,36 +217,6 @@ def action_energies(
     return EnergyTable({a.name: a for a in e}, tech.name)
 
 
-def energy_table_for(arch: Any, tech: Technology | None = None) -> EnergyTable:
-    """The energy table of an architecture spec of :mod:`sod.arch`."""
-    tech = tech or load_technology(getattr(arch, "node_nm", 45))
-    kw: dict[str, Any] = {
-        "value_bits": arch.value_bits,
-        "acc_bits": arch.acc_bits,
-        "idx_bits": getattr(arch, "index_bits", None) or 8,
-        "glb": sram_cost(tech, arch.glb_kib * 1024, arch.glb_read_width_bits),
-        "dram_kind": arch.dram_kind,
-    }
-    kind = arch.kind
-    if kind == "sparse_on_dense":
-        edge = max(arch.array_rows, arch.array_cols)
-        # None = the minimum index width for a tile of the array's size
-        kw["idx_bits"] = arch.index_bits or max(math.ceil(math.log2(edge)), 1)
-        lanes = arch.decompressor_lanes or max(-(-edge // arch.decompressor_units), 2)
-        fmt = arch.weight_format if arch.weight_format != "dense" else arch.act_format
-        kw["decompressor_lanes"] = lanes
-        kw["decompressor_format"] = "bitmask" if fmt in ("bitmap", "bitmask") else "csc"
-        if not arch.zero_gating:
-            kw["mac_gated_fraction"] = 1.0
-    elif kind == "sparten":
-        kw["prefix_chunk"] = arch.chunk_bits
-    elif kind == "scnn":
-        kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
-        kw["crossbar_outputs"] = arch.accumulator_banks
-        kw["local_sram"] = sram_cost(tech, 10240, arch.mult_i * (arch.value_bits + 8))
-    return action_energies(tech, **kw)
-
-
 @dataclass(frozen=True)
 class EnergyBreakdown:
     """Total energy (pJ) and its breakdowns; values are floats or arrays."""
@@ -321,17 +290,3 @@ def energy(
     if np.any(leakage):
         _add(by_operand, "-", leakage)
     return EnergyBreakdown(dynamic + leakage, dynamic, leakage, by_action, by_component, by_operand)
-
-
-def counts_energy(
-    counts: Any, arch: Any, tech: Technology | None = None, table: EnergyTable | None = None
-) -> EnergyBreakdown:
-    """Energy of a model's :class:`~sod.models.common.Counts` on architecture ``arch``:
-    its actions priced by ``energy_table_for(arch)``, plus the chip's leakage (from
-    :func:`sod.cost.area.arch_area`) over ``counts.cycles`` at ``arch.frequency_mhz``."""
-    from sod.cost.area import arch_area
-
-    tech = tech or load_technology(getattr(arch, "node_nm", 45))
-    table = table or energy_table_for(arch, tech)
-    time_s = counts.cycles / (arch.frequency_mhz * 1e6)
-    return energy(counts.actions, table, time_s=time_s, leakage_mw=arch_area(arch, tech).leakage_mw)

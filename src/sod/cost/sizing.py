@@ -1,7 +1,8 @@
 """Iso-area sizing: the largest configuration of an architecture that fits a budget.
 
-Given a :class:`~sod.cost.area.ChipDescription` (or any :mod:`sod.arch` architecture) and
-a budget in mm², the solver evaluates every candidate size at once (numpy) and keeps the
+Given a :class:`~sod.cost.area.ChipDescription` (an architecture's design describes it:
+:func:`sod.designs.size_for_budget`) and a budget in mm², the solver evaluates every
+candidate size at once (numpy) and keeps the
 one with the most PEs that fits: for a 2-D array, rows R = 1, 2, ... with
 cols = ⌊aspect·R⌋ or one more (so a square array also tries R×(R+1)); for a 1-D grid, the
 tile count. The GLB follows the buffer rule. The answer reports the
@@ -17,17 +18,14 @@ from typing import Any
 import numpy as np
 
 from sod.cost.area import (
-    BufferRule,
     ChipArea,
     ChipDescription,
-    _arch_shape,
     chip_area,
     chip_area_arrays,
-    describe,
     glb_bytes_for,
 )
 from sod.cost.errors import CostError
-from sod.tech import Technology, load_technology
+from sod.tech import Technology
 
 
 @dataclass(frozen=True)
@@ -94,46 +92,3 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
     r, c = int(rows[best]), int(cols[best])
     area = chip_area(desc, tech, r, c, float(glb[best]))
     return Sizing(desc.kind, float(budget_mm2), r, c, area.pes, float(glb[best]), area)
-
-
-def size_for_budget(
-    arch: Any,
-    budget_mm2: float,
-    glb: BufferRule | None = None,
-    tech: Technology | None = None,
-    pe_source: str = "synth",
-    fixed_um2: float = 0.0,
-) -> Sizing:
-    """Largest version of architecture ``arch`` within ``budget_mm2``.
-
-    ``glb`` is the buffer rule (default: keep the architecture's GLB capacity). The
-    result's ``arch`` is ``arch`` resized (array rows/cols, PE grid or clusters, and GLB).
-    """
-    check_budget(budget_mm2)
-    tech = tech or load_technology(getattr(arch, "node_nm", 45))
-    desc = describe(arch, tech, glb=glb, pe_source=pe_source, fixed_um2=fixed_um2)
-    if desc.grid == "2d" and glb is None:
-        rows, cols = _arch_shape(arch)
-        desc = desc.model_copy(update={"aspect": cols / rows})
-    sizing = size_description(desc, tech, budget_mm2)
-    update: dict[str, Any] = {"glb_kib": sizing.glb_bytes / 1024}
-    kind = arch.kind
-    if kind in ("dense", "sparse_on_dense"):
-        update |= {"array_rows": sizing.rows, "array_cols": sizing.cols}
-    elif kind in ("scnn", "index_match"):
-        update |= {"pe_rows": sizing.rows, "pe_cols": sizing.cols}
-    elif kind == "sparten":
-        update |= {"clusters": sizing.rows}
-    if sizing.glb_bytes <= 0:
-        update.pop("glb_kib")
-    resized = arch.model_copy(update=update)
-    return Sizing(
-        sizing.kind,
-        sizing.budget_mm2,
-        sizing.rows,
-        sizing.cols,
-        sizing.pes,
-        sizing.glb_bytes,
-        sizing.area,
-        resized,
-    )

@@ -4,13 +4,8 @@
 compute cycles from the real masks; this module pulls the masks off the GEMM
 (:mod:`sod.models.operands`), calls them, and adds what the shared memory system
 (:mod:`sod.models.memory`) says about DRAM traffic and stalls, with every operand stored in
-the accelerator's own compressed format:
-
-============  ======================================================================
-SCNN          values + ``index_bits`` zero-run index per non-zero (weights and inputs)
-SparTen       one bitmask bit per element + values of the non-zeros
-index-match   CSR: values + ``index_bits`` index per non-zero + a 32-bit pointer per fiber
-============  ======================================================================
+the accelerator's own compressed format. This module is kind-agnostic: each design
+(:mod:`sod.designs`) passes its compute model and its storage format.
 
 Outputs leave as dense ``value_bits`` values (they are re-compressed on the next layer's
 way in, which this model charges to that layer's input).
@@ -18,9 +13,10 @@ way in, which this model charges to that layer's input).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
 from sod.arch.spec import ArchBase
 from sod.errors import ArchitectureError
 from sod.models.common import Counts, add_actions
@@ -28,46 +24,29 @@ from sod.models.memory import evaluate_memory
 from sod.models.operands import operand_masks
 from sod.workload.gemm import Gemm
 
-POINTER_BITS = 32
+# compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
+# a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
+ComputeModel = Callable[[Gemm, ArchBase, np.ndarray, np.ndarray], Counts]
+# stored_bits(arch, nnz, elements, fibers) -> bits of one operand in the design's format.
+StorageFormat = Callable[[ArchBase, int, int, int], float]
 
 
-def _stored_bits(arch: ArchBase, nnz: int, elements: int, fibers: int) -> float:
-    vb = arch.value_bits
-    if isinstance(arch, SCNNArch):
-        return nnz * (vb + arch.index_bits)
-    if isinstance(arch, SparTenArch):
-        return elements + nnz * vb
-    if isinstance(arch, IndexMatchArch):
-        return nnz * (vb + arch.index_bits) + fibers * POINTER_BITS
-    raise ArchitectureError(f"no storage format for kind {arch.kind!r}")
-
-
-def evaluate_accelerator(gemm: Gemm, arch: ArchBase) -> Counts:
-    """Counts of one GEMM (all repeats) on SCNN, SparTen or the index-matching array."""
+def evaluate_accelerator(
+    gemm: Gemm, arch: ArchBase, compute: ComputeModel, stored_bits: StorageFormat
+) -> Counts:
+    """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
+    counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format."""
     masks = operand_masks(gemm)
     g = masks.groups
     act = masks.act if masks.act is not None else np.ones((g, gemm.m, gemm.k), dtype=bool)
     # A mask shared by all repeats is passed 2-D (the models evaluate it once and scale).
     w_arg = masks.weight if g > 1 else masks.weight[0]
     a_arg = act if g > 1 else act[0]
-    if isinstance(arch, SCNNArch):
-        from sod.models.scnn import evaluate_scnn
-
-        counts = evaluate_scnn(gemm, arch, w_arg, a_arg)
-    elif isinstance(arch, SparTenArch):
-        from sod.models.sparten import evaluate_sparten
-
-        counts = evaluate_sparten(gemm, arch, w_arg, a_arg)
-    elif isinstance(arch, IndexMatchArch):
-        from sod.models.index_match import evaluate_index_match
-
-        counts = evaluate_index_match(gemm, arch, w_arg, a_arg)
-    else:
-        raise ArchitectureError(f"architecture kind {arch.kind!r} is not a sparse accelerator")
+    counts = compute(gemm, arch, w_arg, a_arg)
 
     m, k, n = gemm.m, gemm.k, gemm.n
-    w_bits = _stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
-    a_bits = _stored_bits(arch, int(act.sum()), g * m * k, g * m)
+    w_bits = stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
+    a_bits = stored_bits(arch, int(act.sum()), g * m * k, g * m)
     o_bits = g * m * n * arch.value_bits
     details = dict(counts.details)
     if arch.ideal_memory:

@@ -28,7 +28,7 @@ breakdown. Names in use:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,3 +90,17 @@ def add_actions(*parts: Mapping[str, float]) -> dict[str, float]:
         for key, value in part.items():
             out[key] = out.get(key, 0.0) + float(value)
     return out
+
+
+def sum_counts(parts: Sequence[Counts], pe_count: int) -> Counts:
+    """The counts of several GEMMs run one after another on ``pe_count`` PEs (details,
+    which are per-GEMM, are left out)."""
+    return Counts(
+        compute_cycles=sum(c.compute_cycles for c in parts),
+        stall_cycles=sum(c.stall_cycles for c in parts),
+        macs_dense=sum(c.macs_dense for c in parts),
+        macs_issued=sum(c.macs_issued for c in parts),
+        macs_effectual=sum(c.macs_effectual for c in parts),
+        pe_count=pe_count,
+        actions=add_actions(*(c.actions for c in parts)),
+    )

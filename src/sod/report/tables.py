@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sod.study.run import RunResult
+from sod.study.point import PointResult
 
 LAYER_COLUMNS = [
     "name",
@@ -35,37 +35,36 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def result_table(result: RunResult) -> Table:
+def result_table(result: PointResult) -> Table:
+    from sod.designs import design_of
+
     arch = result.arch
-    shape = (
-        f" {arch['array_rows']}x{arch['array_cols']} {arch['dataflow'].upper()}"
-        if "array_rows" in arch
-        else ""
-    )
-    title = f"{result.workload} on {arch.get('name', 'arch')}{shape}"
+    title = f"{result.run.workload} on {arch.name} {design_of(arch).shape_text(arch)}"
     table = Table(title=title, show_footer=True)
-    totals = result.total
-    columns = LAYER_COLUMNS + [c for c in SPARSE_COLUMNS if c in result.layers[0]]
+    data = result.to_dict()
+    totals, layers = data["total"], data["layers"]
+    columns = LAYER_COLUMNS + SPARSE_COLUMNS
     for col in columns:
         footer = "total" if col == "name" else _fmt(totals[col]) if col in totals else ""
         header = col.replace("effective_utilization", "eff_util").replace("_density", "_dens")
         table.add_column(header, footer=footer, justify="left" if col == "name" else "right")
-    for row in result.layers:
+    for row in layers:
         table.add_row(*(_fmt(row[c]) for c in columns))
     return table
 
 
-def result_json(result: RunResult) -> str:
+def result_json(result: PointResult) -> str:
     return json.dumps(result.to_dict(), indent=2)
 
 
-def result_csv(result: RunResult) -> str:
+def result_csv(result: PointResult) -> str:
+    data = result.to_dict()
     out = io.StringIO()
-    fields = [f for f, v in result.layers[0].items() if not isinstance(v, dict)]
+    fields = [f for f, v in data["layers"][0].items() if not isinstance(v, dict)]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(result.layers)
-    total = {f: result.total.get(f, "") for f in fields}
+    writer.writerows(data["layers"])
+    total = {f: data["total"].get(f, "") for f in fields}
     total["name"] = "TOTAL"
     writer.writerow(total)
     return out.getvalue()

@@ -36,10 +36,10 @@ class Comparison:
         """Per architecture: reference's advantage on each metric (>1: reference better)."""
         if reference not in self.results:
             return {}
-        ref = self.results[reference].metrics
+        ref = self.results[reference].metrics.to_row()
         out: dict[str, dict[str, float]] = {}
         for name, res in self.results.items():
-            m = res.metrics
+            m = res.metrics.to_row()
             row = {k: ref[k] / m[k] for k in HIGHER_IS_BETTER if m.get(k)}
             row.update({k: m[k] / ref[k] for k in LOWER_IS_BETTER if ref.get(k)})
             out[name] = row

@@ -190,7 +190,7 @@ def _run_group(
             for name, r in cmp.results.items():
                 rows.append(
                     {
-                        **_flat(r.metrics),
+                        **r.metrics.to_row(),
                         "workload": label,
                         "batch": batch,
                         "arch": name,
@@ -209,7 +209,7 @@ def _run_group(
             cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
             for name, r in cmp.results.items():
                 row = {
-                    **_flat(r.metrics),
+                    **r.metrics.to_row(),
                     "workload": label,
                     "model": model,
                     "sparsity": profile,
@@ -253,7 +253,7 @@ def _run_group(
                         }
                     )
                     continue
-                rows.append({**_flat(r.metrics), "workload": label, "variant": variant})
+                rows.append({**r.metrics.to_row(), "workload": label, "variant": variant})
             out.append((section, rows, fails))
         else:
             out.append((section, _pe_ratio(cfg, wl, label, fails), fails))
@@ -265,8 +265,6 @@ def _pe_ratio(
 ) -> list[dict[str, Any]]:
     """Re-size each sparse accelerator with its PE area scaled (sensitivity of the verdict
     to the sparse/dense PE area ratio)."""
-    from sod.study.point import evaluate_run_scaled
-
     rows: list[dict[str, Any]] = []
     ref = evaluate_run(wl, load_arch(REFERENCE_ARCH), cfg.budget_mm2, cfg.node_nm).metrics
     for name in cfg.archs:
@@ -274,8 +272,8 @@ def _pe_ratio(
             continue
         for scale in cfg.pe_ratio_scales:
             try:
-                m = evaluate_run_scaled(
-                    wl, load_arch(name), cfg.budget_mm2, scale, cfg.node_nm
+                m = evaluate_run(
+                    wl, load_arch(name), cfg.budget_mm2, cfg.node_nm, pe_area_scale=scale
                 ).metrics
             except SodError as err:
                 fails.append(
@@ -287,11 +285,11 @@ def _pe_ratio(
                     "workload": model,
                     "arch": name,
                     "pe_area_scale": scale,
-                    "pes": m["pes"],
-                    "gops_per_mm2": m["gops_per_mm2"],
-                    "gops_per_w": m["gops_per_w"],
-                    "sod_advantage_gops_per_mm2": ref["gops_per_mm2"] / m["gops_per_mm2"],
-                    "sod_advantage_gops_per_w": ref["gops_per_w"] / m["gops_per_w"],
+                    "pes": m.pes,
+                    "gops_per_mm2": m.gops_per_mm2,
+                    "gops_per_w": m.gops_per_w,
+                    "sod_advantage_gops_per_mm2": ref.gops_per_mm2 / m.gops_per_mm2,
+                    "sod_advantage_gops_per_w": ref.gops_per_w / m.gops_per_w,
                 }
             )
     return rows
@@ -335,7 +333,3 @@ def _weight_density(wl: Any) -> float:
     total = sum(g.weight_count for g in wl)
     kept = sum(g.weight_count * g.weight_density for g in wl)
     return kept / total if total else 1.0
-
-
-def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if isinstance(v, str | int | float | bool)}

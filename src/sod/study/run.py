@@ -1,128 +1,41 @@
-"""Evaluate one workload on one architecture: per-layer rows and totals.
+"""Evaluate one workload on one architecture: typed per-layer results and their total.
 
 This is the glue the ``sod run`` command and the studies share. It stays free of any
-terminal or file I/O; :mod:`sod.report` renders what it returns.
-
-Metrics (defined once, here and in docs/metrics.md):
-
-* effective throughput = dense-equivalent operations (2 × dense MACs) per second;
-* utilization = MACs the hardware issues per PE-cycle;
-* effective utilization = effectual MACs (both operands non-zero) per PE-cycle.
+terminal or file I/O; rows and dicts are made only at the edges (:meth:`RunResult.to_dict`,
+:mod:`sod.report`). Metric formulas live in :mod:`sod.study.metrics`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-import numpy as np
+from sod.arch.spec import ArchBase
+from sod.designs import evaluate
+from sod.models.common import Counts, sum_counts
+from sod.study.metrics import effective_gops, latency_s
+from sod.workload.gemm import Gemm, Workload
 
-from sod.arch.spec import ArchBase, Architecture
-from sod.models import evaluate
-from sod.models.dense import evaluate_dense
-from sod.workload.gemm import Workload
+# Stall causes the models report in their details, by the name the totals use.
+STALL_CAUSES = {
+    "decompressor": "decompressor_stall_cycles",
+    "memory": "memory_stall_cycles",
+    "glb_ports": "glb_stall_cycles",
+}
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """Per-layer results (one dict per GEMM) and totals of one workload on one architecture."""
+class LayerResult:
+    """One GEMM (all its repeats) and the counts of running it."""
 
-    workload: str
-    arch: dict[str, Any]
-    layers: list[dict[str, Any]]
-    total: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # area / energy breakdowns
+    gemm: Gemm
+    counts: Counts
 
-    def to_dict(self) -> dict[str, Any]:
+    def row(self, frequency_mhz: float) -> dict[str, Any]:
+        """A flat row for tables, CSV and JSON."""
+        g, c = self.gemm, self.counts
         return {
-            "workload": self.workload,
-            "arch": self.arch,
-            "layers": self.layers,
-            "total": self.total,
-            **self.extra,
-            "notes": self.notes,
-        }
-
-
-def _totals(
-    layers: list[dict[str, Any]], pes: int, frequency_mhz: float, weights: int
-) -> dict[str, Any]:
-    cycles = sum(x["cycles"] for x in layers)
-    macs = sum(x["macs"] for x in layers)
-    seconds = cycles / (frequency_mhz * 1e6)
-    total: dict[str, Any] = {
-        "layers": len(layers),
-        "macs": macs,
-        "weights": weights,
-        "compute_cycles": sum(x["compute_cycles"] for x in layers),
-        "stall_cycles": sum(x["stall_cycles"] for x in layers),
-        "cycles": cycles,
-        "utilization": sum(x.get("macs_issued", x["macs"]) for x in layers) / (pes * cycles),
-        "latency_ms": seconds * 1e3,
-        # Effective throughput: dense-equivalent operations (2 × dense MACs) per second.
-        "effective_gops": 2 * macs / seconds / 1e9,
-    }
-    if all("macs_effectual" in x for x in layers):
-        total["macs_effectual"] = sum(x["macs_effectual"] for x in layers)
-        total["effective_utilization"] = total["macs_effectual"] / (pes * cycles)
-    for key in ("dram_bits", "glb_bits"):
-        if all(key in x for x in layers):
-            total[key] = sum(x[key] for x in layers)
-    return total
-
-
-def run_dense(workload: Workload, arch: Architecture) -> RunResult:
-    """Dense array, ideal memory: SCALE-Sim's compute cycles per layer (vectorized)."""
-    shapes = workload.shapes()
-    counts = evaluate_dense(
-        shapes["m"], shapes["k"], shapes["n"], arch.array_rows, arch.array_cols, arch.dataflow
-    )
-    repeat = shapes["repeat"]
-    compute = counts.compute_cycles * repeat
-    macs = counts.macs * repeat
-    pes = arch.pe_count
-    layers = [
-        {
-            "name": g.name,
-            "kind": str(g.kind),
-            "m": g.m,
-            "k": g.k,
-            "n": g.n,
-            "repeat": g.repeat,
-            "macs": int(macs[i]),
-            "folds": int(counts.folds[i] * repeat[i]),
-            "compute_cycles": int(compute[i]),
-            "stall_cycles": 0,
-            "cycles": int(compute[i]),
-            "utilization": float(macs[i] / (pes * compute[i])),
-            "mapping_efficiency": float(counts.mapping_efficiency[i]),
-        }
-        for i, g in enumerate(workload.gemms)
-    ]
-    return RunResult(
-        workload.name,
-        arch.summary(),
-        layers,
-        _totals(layers, pes, arch.frequency_mhz, workload.weight_count),
-        ["ideal memory: no DRAM/GLB stalls"],
-    )
-
-
-def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
-    """Any architecture, layer by layer, with its memory system and real masks."""
-    if (
-        isinstance(arch, Architecture)
-        and arch.kind == "dense"
-        and arch.ideal_memory
-        and not any(g.weight_mask is not None or g.act_mask is not None for g in workload)
-    ):
-        return run_dense(workload, arch)
-    layers = []
-    iid = []
-    for g in workload:
-        c = evaluate(g, arch)
-        row = {
             "name": g.name,
             "kind": str(g.kind),
             "m": g.m,
@@ -138,36 +51,92 @@ def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
             "compute_cycles": c.compute_cycles,
             "stall_cycles": c.stall_cycles,
             "cycles": c.cycles,
+            "latency_ms": latency_s(c.cycles, frequency_mhz) * 1e3,
             "utilization": c.utilization,
             "effective_utilization": c.effective_utilization,
-            "dram_bits": c.action("dram_read_bits") + c.action("dram_write_bits"),
+            "dram_bits": dram_bits(c),
             "glb_bits": c.action("glb_read_bits") + c.action("glb_write_bits"),
             "actions": dict(c.actions),
             "details": {
                 k: v for k, v in c.details.items() if isinstance(v, str | int | float | bool)
             },
         }
-        if c.details.get("iid_pattern"):
-            iid.append(g.name)
-        layers.append(row)
+
+
+def dram_bits(counts: Counts) -> float:
+    return counts.action("dram_read_bits") + counts.action("dram_write_bits")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Per-layer results and totals of one workload on one architecture."""
+
+    workload: str
+    arch: ArchBase
+    layers: tuple[LayerResult, ...]
+    weights: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def total(self) -> Counts:
+        return sum_counts([x.counts for x in self.layers], self.arch.pe_count)
+
+    @property
+    def dram_bits(self) -> float:
+        return dram_bits(self.total)
+
+    def stall_cycles_by_cause(self) -> dict[str, int]:
+        return {
+            cause: int(sum(x.counts.details.get(key, 0) for x in self.layers))
+            for cause, key in STALL_CAUSES.items()
+        }
+
+    def layer_rows(self) -> list[dict[str, Any]]:
+        return [x.row(self.arch.frequency_mhz) for x in self.layers]
+
+    def total_row(self) -> dict[str, Any]:
+        t = self.total
+        seconds = latency_s(t.cycles, self.arch.frequency_mhz)
+        return {
+            "layers": len(self.layers),
+            "macs": t.macs_dense,
+            "macs_issued": t.macs_issued,
+            "macs_effectual": t.macs_effectual,
+            "weights": self.weights,
+            "compute_cycles": t.compute_cycles,
+            "stall_cycles": t.stall_cycles,
+            "cycles": t.cycles,
+            "utilization": t.utilization,
+            "effective_utilization": t.effective_utilization,
+            "latency_ms": seconds * 1e3,
+            "effective_gops": effective_gops(t.macs_dense, seconds),
+            "dram_bits": self.dram_bits,
+            "glb_bits": t.action("glb_read_bits") + t.action("glb_write_bits"),
+            "stall_cycles_by_cause": self.stall_cycles_by_cause(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload,
+            "arch": self.arch.summary(),
+            "layers": self.layer_rows(),
+            "total": self.total_row(),
+            "notes": list(self.notes),
+        }
+
+
+def run_arch(workload: Workload, arch: ArchBase) -> RunResult:
+    """Any architecture, layer by layer, through its design (memory system and real masks
+    included): one code path for every kind, so every result carries its actions."""
+    layers = tuple(LayerResult(g, evaluate(g, arch)) for g in workload)
     notes = []
     if arch.ideal_memory:
         notes.append("ideal memory: no DRAM/GLB stalls")
+    iid = [x.gemm.name for x in layers if x.counts.details.get("iid_pattern")]
     if iid:
         more = " ..." if len(iid) > 5 else ""
         notes.append(
             f"{len(iid)} layer(s) had a density but no mask; their pattern was "
             f"drawn i.i.d. (deterministic): {', '.join(iid[:5])}{more}"
         )
-    total = _totals(layers, arch.pe_count, arch.frequency_mhz, workload.weight_count)
-    total["stall_cycles_by_cause"] = {
-        "decompressor": int(sum(x["details"].get("decompressor_stall_cycles", 0) for x in layers)),
-        "memory": int(sum(x["details"].get("memory_stall_cycles", 0) for x in layers)),
-        "glb_ports": int(sum(x["details"].get("glb_stall_cycles", 0) for x in layers)),
-    }
-    return RunResult(workload.name, arch.summary(), layers, total, notes)
-
-
-def layer_array(result: RunResult, key: str) -> np.ndarray:
-    """One per-layer field as an array."""
-    return np.array([x[key] for x in result.layers])
+    return RunResult(workload.name, arch, layers, workload.weight_count, tuple(notes))

@@ -1,0 +1,50 @@
+"""The dense (TPU-like) systolic array of int8 MAC PEs, operands stored dense."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sod.arch.spec import Architecture
+from sod.cost.area import BufferRule, ChipDescription, EdgeUnit
+from sod.cost.pe import pe_area
+from sod.designs.base import Design, GridAxes
+from sod.models.common import Counts
+from sod.tech import Technology
+from sod.workload.gemm import Gemm
+
+
+class DenseDesign(Design):
+    kind = "dense"
+    spec = Architecture
+    title = "dense systolic array (WS/OS/IS), operands stored dense"
+    grid = GridAxes("array_rows", "array_cols")
+
+    def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        # One code path for both systolic kinds: the dense array is Sparse-on-Dense with
+        # nothing compressed (docs/design.md §6).
+        from sod.models.sparse_on_dense import evaluate as evaluate_systolic
+
+        return evaluate_systolic(gemm, arch)
+
+    def edge_units(self, arch: Any, tech: Technology, pe_source: str) -> tuple[EdgeUnit, ...]:
+        """Units on the array edges (none for the plain dense array)."""
+        return ()
+
+    def chip(
+        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
+    ) -> ChipDescription:
+        vb, ab = arch.value_bits, arch.acc_bits
+        pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)  # type: ignore[arg-type]
+        return ChipDescription(
+            kind=self.kind,
+            glb=glb,
+            fixed_um2=fixed_um2,
+            tile_area_um2=pe.area_um2,
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            aspect=arch.array_cols / arch.array_rows,
+            edge_units=self.edge_units(arch, tech, pe_source),
+        )
+
+    def shape_text(self, arch: Any) -> str:
+        return f"{arch.array_rows}x{arch.array_cols} {str(arch.dataflow).upper()}"

@@ -1,0 +1,63 @@
+"""A comparator-based CSR-intersection PE array (SNAP/SPRITE-like)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sod.arch.sparse import IndexMatchArch
+from sod.cost.area import BufferRule, ChipDescription
+from sod.cost.pe import pe_area
+from sod.designs.base import Design, GridAxes
+from sod.models.accelerators import evaluate_accelerator
+from sod.models.common import Counts
+from sod.tech import Technology
+from sod.workload.gemm import Gemm
+
+POINTER_BITS = 32  # one CSR pointer per fiber
+
+
+def stored_bits(arch: Any, nnz: int, elements: int, fibers: int) -> float:
+    """CSR: values + an ``index_bits`` index per non-zero + a pointer per fiber."""
+    return nnz * (arch.value_bits + arch.index_bits) + fibers * POINTER_BITS
+
+
+class IndexMatchDesign(Design):
+    kind = "index_match"
+    spec = IndexMatchArch
+    title = "comparator-based CSR-intersection PEs (SNAP/SPRITE-like)"
+    grid = GridAxes("pe_rows", "pe_cols")
+
+    def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        from sod.models.index_match import evaluate_index_match
+
+        return evaluate_accelerator(gemm, arch, evaluate_index_match, stored_bits)
+
+    def chip(
+        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
+    ) -> ChipDescription:
+        window = arch.window
+        pe = pe_area(
+            tech,
+            "csr_match_pe",
+            pe_source,  # type: ignore[arg-type]
+            fifo_depth=arch.fifo_depth,
+            comparators=window * window,
+            w_window=window,
+            idx_bits=arch.index_bits,
+            value_bits=arch.value_bits,
+            acc_bits=arch.acc_bits,
+        )
+        return ChipDescription(
+            kind=self.kind,
+            glb=glb,
+            fixed_um2=fixed_um2,
+            tile_area_um2=pe.area_um2,
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            pes_per_tile=window,
+            tile=f"PE ({window} multipliers)",
+            aspect=arch.pe_cols / arch.pe_rows,
+        )
+
+    def shape_text(self, arch: Any) -> str:
+        return f"{arch.pe_rows}x{arch.pe_cols} PEs, window {arch.window}"

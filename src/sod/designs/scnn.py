@@ -1,0 +1,74 @@
+"""SCNN (Parashar et al., ISCA 2017): a grid of PEs, each an F×I Cartesian-product
+multiplier array with accumulator banks behind a scatter crossbar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sod.arch.sparse import SCNNArch
+from sod.cost.area import BufferRule, ChipDescription
+from sod.cost.pe import scnn_pe
+from sod.designs.base import Design, GridAxes
+from sod.models.accelerators import evaluate_accelerator
+from sod.models.common import Counts
+from sod.tech import Technology, sram_cost
+from sod.workload.gemm import Gemm
+
+# Each PE's input/output activation RAMs (IARAM/OARAM, 10 KiB each in the paper).
+LOCAL_SRAM_BYTES = 10240
+
+
+def stored_bits(arch: Any, nnz: int, elements: int, fibers: int) -> float:
+    """Values + an ``index_bits`` zero-run index per non-zero (weights and inputs)."""
+    return nnz * (arch.value_bits + arch.index_bits)
+
+
+class SCNNDesign(Design):
+    kind = "scnn"
+    spec = SCNNArch
+    title = "SCNN: F×I Cartesian-product PEs, scatter crossbar, accumulator banks"
+    grid = GridAxes("pe_rows", "pe_cols")
+
+    def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        from sod.models.scnn import evaluate_scnn
+
+        return evaluate_accelerator(gemm, arch, evaluate_scnn, stored_bits)
+
+    def _local_sram_port_bits(self, arch: Any) -> int:
+        return arch.mult_i * (arch.value_bits + 8)
+
+    def chip(
+        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
+    ) -> ChipDescription:
+        comp = scnn_pe(
+            tech,
+            f=arch.mult_f,
+            i=arch.mult_i,
+            acc_banks=arch.accumulator_banks,
+            value_bits=arch.value_bits,
+            acc_bits=arch.acc_bits,
+        )
+        sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
+        port = self._local_sram_port_bits(arch)
+        leak = 2 * sram_cost(tech, LOCAL_SRAM_BYTES, port).leakage_mw
+        return ChipDescription(
+            kind=self.kind,
+            glb=glb,
+            fixed_um2=fixed_um2,
+            tile_area_um2=comp.placed_area_um2(tech),
+            tile_sram_area_um2=sram,
+            tile_sram_leakage_mw=leak,
+            tile_source="components (scnn_pe, never synthesized)",
+            pes_per_tile=arch.mult_f * arch.mult_i,
+            aspect=arch.pe_cols / arch.pe_rows,
+        )
+
+    def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
+        kw = super().energy_params(arch, tech)
+        kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
+        kw["crossbar_outputs"] = arch.accumulator_banks
+        kw["local_sram"] = sram_cost(tech, LOCAL_SRAM_BYTES, self._local_sram_port_bits(arch))
+        return kw
+
+    def shape_text(self, arch: Any) -> str:
+        return f"{arch.pe_rows}x{arch.pe_cols} PEs of {arch.mult_f}x{arch.mult_i} multipliers"

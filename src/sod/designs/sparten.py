@@ -1,0 +1,64 @@
+"""SparTen (Gondimalla et al., MICRO 2019): bitmask inner join with prefix sums, clusters
+of asynchronous compute units, greedy load balancing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sod.arch.sparse import SparTenArch
+from sod.cost.area import BufferRule, ChipDescription
+from sod.cost.pe import pe_area
+from sod.designs.base import Design, GridAxes
+from sod.models.accelerators import evaluate_accelerator
+from sod.models.common import Counts
+from sod.tech import Technology
+from sod.workload.gemm import Gemm
+
+
+def stored_bits(arch: Any, nnz: int, elements: int, fibers: int) -> float:
+    """One bitmask bit per element + the values of the non-zeros."""
+    return elements + nnz * arch.value_bits
+
+
+class SparTenDesign(Design):
+    kind = "sparten"
+    spec = SparTenArch
+    title = "SparTen: bitmask inner join with prefix sums, clusters of compute units"
+    grid = GridAxes("clusters")
+
+    def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        from sod.models.sparten import evaluate_sparten
+
+        return evaluate_accelerator(gemm, arch, evaluate_sparten, stored_bits)
+
+    def chip(
+        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
+    ) -> ChipDescription:
+        units = arch.units_per_cluster
+        pe = pe_area(
+            tech,
+            "bitmask_join_pe",
+            pe_source,  # type: ignore[arg-type]
+            chunk=arch.chunk_bits,
+            value_bits=arch.value_bits,
+            acc_bits=arch.acc_bits,
+        )
+        return ChipDescription(
+            kind=self.kind,
+            glb=glb,
+            fixed_um2=fixed_um2,
+            tile=f"cluster of {units} compute units",
+            tile_area_um2=units * pe.area_um2,
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
+            pes_per_tile=units,
+            grid="1d",
+        )
+
+    def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
+        kw = super().energy_params(arch, tech)
+        kw["prefix_chunk"] = arch.chunk_bits
+        return kw
+
+    def shape_text(self, arch: Any) -> str:
+        return f"{arch.clusters} clusters x {arch.units_per_cluster} units"
