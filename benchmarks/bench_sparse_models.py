@@ -27,8 +27,9 @@ import time
 import numpy as np
 
 from sod.arch.sparse import IndexMatchArch, SCNNArch, SparTenArch
+from sod.mapping.scnn import im2col, scnn_plane
 from sod.models.index_match import evaluate_index_match
-from sod.models.scnn import evaluate_scnn, im2col, scnn_plane
+from sod.models.scnn import evaluate_scnn
 from sod.models.sparten import evaluate_sparten
 from sod.workload.zoo import get_model
 

@@ -9,7 +9,8 @@ from sparse_helpers import sparse_ints, unfold
 
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
-from sod.models.scnn import evaluate_scnn, fold_im2col, im2col, scnn_plane
+from sod.mapping.scnn import fold_im2col, im2col, scnn_plane
+from sod.models.scnn import evaluate_scnn
 from sod.reference.scnn import simulate_scnn
 from sod.workload.gemm import conv2d, linear
 

@@ -10,7 +10,8 @@ from sparse_helpers import sparse_ints
 
 from sod.arch.sparse import SparTenArch
 from sod.errors import WorkloadError
-from sod.models.sparten import evaluate_sparten, pair_cycles, sparten_mapping
+from sod.mapping.sparten import sparten_mapping
+from sod.models.sparten import evaluate_sparten, pair_cycles
 from sod.reference.sparten import simulate_sparten
 from sod.workload.gemm import Gemm
 

@@ -20,7 +20,8 @@ block end(s), so the steps are the distinct block ends of both fibers up to
 the third is a product of block-end masks (float32 BLAS, exact below 2²⁴).
 
 Array: output-stationary tiles of ``tr × tc`` dot products, ``tr = min(m, pe_rows)``,
-``tc = pe_count_PEs // tr`` (so batch-1 FC layers still use every PE); A fibers are
+``tc = pe_count_PEs // tr`` (so batch-1 FC layers still use every PE;
+:func:`sod.mapping.index_match.tile_shape`); A fibers are
 broadcast along tile rows, W fibers along tile columns, and a tile ends when its slowest
 PE does. Tiles run one after another, repeats too.
 """
@@ -30,17 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from sod.arch.sparse import IndexMatchArch
+from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
 from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
 from sod.workload.gemm import Gemm
-
-
-def tile_shape(m: int, arch: IndexMatchArch) -> tuple[int, int]:
-    """(rows, cols) of dot products one array pass computes."""
-    pes = arch.pe_rows * arch.pe_cols
-    tr = min(m, arch.pe_rows)
-    return tr, pes // tr
 
 
 def _transpose(mask: np.ndarray, block: int = 256) -> np.ndarray:

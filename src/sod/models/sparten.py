@@ -6,7 +6,8 @@ over ``chunk_bits``-position chunks: per chunk it ANDs the two masks and, one ma
 cycle, finds each operand's value with a prefix popcount; a chunk with q matches holds the
 CU for ``max(q, 1)`` cycles (as :class:`sod.rtl.bitmask_pe.BitmaskJoinPE`).
 
-Mapping (documented choice, see docs/sparse-accelerators.md):
+Mapping (documented choice, see docs/sparse-accelerators.md; it lives in
+:mod:`sod.mapping.sparten`, which the reference shares):
 
 * Filters (columns of W) are assigned once to *slots*: ``filter_groups × units`` CUs.
   ``load_balance="gb-s"`` sorts filters by non-zero count (descending) and deals them
@@ -25,11 +26,12 @@ mask products (float32 BLAS, exact for counts < 2²⁴). Repeats run one after a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 
 from sod.arch.sparse import SparTenArch
+from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
 from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import (
@@ -39,38 +41,6 @@ from sod.models.sparse_masks import (
     operand_masks,
 )
 from sod.workload.gemm import Gemm
-
-
-@dataclass(frozen=True)
-class SparTenMapping:
-    """How one GEMM's rows and filters are spread over SparTen's clusters and CUs."""
-
-    row_groups: int
-    filter_groups: int
-    slot_of_filter: np.ndarray  # (n,) slot index in [0, filter_groups × units)
-
-    @property
-    def clusters_used(self) -> int:
-        return self.row_groups * self.filter_groups
-
-
-def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMapping:
-    """Rows → row groups and filters → CU slots for a (k, n) weight mask (pure)."""
-    n = weight.shape[1]
-    filter_groups = max(1, arch.clusters // m) if m < arch.clusters else 1
-    row_groups = min(m, arch.clusters // filter_groups)
-    slots = filter_groups * arch.units_per_cluster
-    if arch.load_balance == "gb-s":
-        nnz = weight.sum(axis=0, dtype=np.int64)
-        order = np.argsort(-nnz, kind="stable")  # densest first
-    else:
-        order = np.arange(n)
-    pos = np.arange(n)
-    rnd, col = pos // slots, pos % slots
-    dealt = np.where(rnd % 2 == 0, col, slots - 1 - col)  # boustrophedon
-    slot_of_filter = np.empty(n, np.int64)
-    slot_of_filter[order] = dealt if arch.load_balance == "gb-s" else col
-    return SparTenMapping(row_groups, filter_groups, slot_of_filter)
 
 
 @memo_by_content()
@@ -128,11 +98,9 @@ def evaluate_sparten(
     (repeat, m, k). Compute cycles only: DRAM stalls are the memory model's.
     """
     weight, act = operand_masks(gemm, weight_mask, act_mask)
-    m, k, n = gemm.m, gemm.k, gemm.n
-    chunks = -(-k // arch.chunk_bits)
+    m = gemm.m
     cycles = 0
     busy = cluster_sum = cu_row_slots = 0.0
-    filter_groups = 1
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
         c, st = _one_repeat(act[rep], weight[rep], arch)
@@ -140,39 +108,20 @@ def evaluate_sparten(
         busy += st["busy_cu_cycles"]
         cluster_sum += st["cluster_cycles_sum"]
         cu_row_slots += st["cu_row_slots"]
-        filter_groups = sparten_mapping(m, weight[rep], arch).filter_groups
     cycles, busy, cluster_sum, cu_row_slots = (
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
     effectual = effectual_macs(weight, act)
     nnz_a = int(act.sum(dtype=np.int64))
     nnz_w = int(weight.sum(dtype=np.int64))
-    vb = arch.value_bits
-    mask_bits_a = gemm.repeat * m * chunks * arch.chunk_bits
-    pairs = gemm.repeat * m * n
-    actions = {
-        "mac": float(effectual),
-        "prefix_sum_bits": float(pairs * chunks * 2 * arch.chunk_bits),
-        # A row is broadcast once per filter group; each CU re-reads its filters' chunks
-        # for every row (a CU holds one chunk, not whole filters).
-        "glb_read_bits.act": float(filter_groups * nnz_a * vb),
-        "glb_read_bits.weight": float(m * nnz_w * vb),
-        "glb_read_bits.meta": float(
-            filter_groups * mask_bits_a + m * gemm.repeat * n * chunks * arch.chunk_bits
-        ),
-        "glb_write_bits.out": float(pairs * vb),
-        # A CU latches both operands' chunk (mask and packed values) for every dot
-        # product it computes.
-        "pe_reg_bits.act": float(n * nnz_a * vb + pairs * chunks * arch.chunk_bits),
-        "pe_reg_bits.weight": float(m * nnz_w * vb + pairs * chunks * arch.chunk_bits),
-    }
+    actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",
         "cu_busy_fraction": busy / (cycles * arch.pe_count) if cycles else 0.0,
         # Barrier loss inside clusters (slowest CU per row) and across clusters.
         "intra_cluster_balance": busy / cu_row_slots if cu_row_slots else 0.0,
         "inter_cluster_balance": (
-            cluster_sum / (cycles * max(1, gemm.repeat) * _clusters_used(m, arch))
+            cluster_sum / (cycles * max(1, gemm.repeat) * math.prod(cluster_split(m, arch)))
         )
         if cycles
         else 0.0,
@@ -189,6 +138,29 @@ def evaluate_sparten(
     )
 
 
-def _clusters_used(m: int, arch: SparTenArch) -> int:
-    fg = max(1, arch.clusters // m) if m < arch.clusters else 1
-    return min(m, arch.clusters // fg) * fg
+def _actions(
+    gemm: Gemm, arch: SparTenArch, nnz_a: int, nnz_w: int, effectual: int
+) -> dict[str, float]:
+    """Actions priced by the energy model (all repeats)."""
+    m, n = gemm.m, gemm.n
+    chunks = -(-gemm.k // arch.chunk_bits)
+    filter_groups = cluster_split(m, arch)[1]
+    vb = arch.value_bits
+    mask_bits_a = gemm.repeat * m * chunks * arch.chunk_bits
+    pairs = gemm.repeat * m * n
+    return {
+        "mac": float(effectual),
+        "prefix_sum_bits": float(pairs * chunks * 2 * arch.chunk_bits),
+        # A row is broadcast once per filter group; each CU re-reads its filters' chunks
+        # for every row (a CU holds one chunk, not whole filters).
+        "glb_read_bits.act": float(filter_groups * nnz_a * vb),
+        "glb_read_bits.weight": float(m * nnz_w * vb),
+        "glb_read_bits.meta": float(
+            filter_groups * mask_bits_a + m * gemm.repeat * n * chunks * arch.chunk_bits
+        ),
+        "glb_write_bits.out": float(pairs * vb),
+        # A CU latches both operands' chunk (mask and packed values) for every dot
+        # product it computes.
+        "pe_reg_bits.act": float(n * nnz_a * vb + pairs * chunks * arch.chunk_bits),
+        "pe_reg_bits.weight": float(m * nnz_w * vb + pairs * chunks * arch.chunk_bits),
+    }

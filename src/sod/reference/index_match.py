@@ -7,6 +7,10 @@ every match, then pops the window whose last index is smaller (both on a tie). I
 once either fiber's last window is popped. A tile ends with its slowest PE; a PE without
 room to prefetch the next fibers (``fifo_depth < 2·window``) spends one bubble cycle per
 dot product. Must agree exactly with :mod:`sod.models.index_match`.
+
+Imports nothing from the model or :mod:`sod.mapping`: the tile shape (``tr = min(m,
+pe_rows)`` rows of dot products by ``tc = PEs // tr`` columns, output-stationary) is
+re-derived here from its definition.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import numpy as np
 
 from sod.arch.sparse import IndexMatchArch
 from sod.errors import WorkloadError
-from sod.models.index_match import tile_shape
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ def simulate_index_match(a: np.ndarray, w: np.ndarray, arch: IndexMatchArch) -> 
     if a3.shape[-1] != w3.shape[-2] or a3.shape[0] not in (1, reps) or w3.shape[0] not in (1, reps):
         raise WorkloadError(f"reference: incompatible operands {a.shape} and {w.shape}")
     m, n = a3.shape[1], w3.shape[2]
-    tr, tc = tile_shape(m, arch)
+    tr = min(m, arch.pe_rows)  # a tile: tr rows of A by tc columns of W, one PE each
+    tc = arch.pe_rows * arch.pe_cols // tr
     bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
     out = np.zeros((reps, m, n), np.int64)
     cycles = macs = comps = loaded = 0

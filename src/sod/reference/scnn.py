@@ -11,9 +11,14 @@ lasts as long as its most loaded bank (one product per bank per cycle); with ``"
 each bank queues its products and retires one per cycle, and the PE drains its queues
 before the group barrier. The output must equal ``A·W``.
 
-Only the geometry (:func:`sod.models.scnn.scnn_plane`), the bank hash
-(:func:`sod.models.scnn.bank_of`) and the feature-map fold are shared with the analytic
-model; the streams, vectors, products and cycle accounting are built here independently.
+Only the plane's sizes (:func:`sod.mapping.scnn.scnn_plane`: batch, channels, input and
+output plane, kernel, stride, padding, dilation, and the FC plane layout) are shared with
+the analytic model, through :mod:`sod.mapping`; nothing is imported from
+:mod:`sod.models`. Everything else is re-derived here, in plain loops, from SCNN's
+definition: the feature map and kernels read entry by entry out of the GEMM operands, the
+planar tiles and channel slices, the output coordinate of each product, the accumulator
+bank (linear address ``(k_local·OH + oy)·OW + ox`` of the group-local output, modulo the
+bank count), as well as the streams, vectors, products and cycle accounting.
 """
 
 from __future__ import annotations
@@ -23,14 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
-from sod.models.scnn import (
-    SCNNPlane,
-    bank_of,
-    by_channel,
-    kernels_of,
-    plane_operands,
-    scnn_plane,
-)
+from sod.mapping.scnn import SCNNPlane, scnn_plane
 from sod.workload.gemm import Gemm
 
 
@@ -63,78 +61,146 @@ def simulate_scnn(
     pl = scnn_plane(gemm)
     w3 = w if w.ndim == 3 else np.broadcast_to(w, (gemm.repeat, *w.shape))
     a3 = a if a.ndim == 3 else np.broadcast_to(a, (gemm.repeat, *a.shape))
-    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
-    th, tw = -(-pl.in_h // arch.pe_rows), -(-pl.in_w // arch.pe_cols)
+    kc = arch.out_channel_group
     out = np.zeros((gemm.repeat, gemm.m, gemm.n), np.int64)
     cycles = products = valid_products = 0
-    deep = arch.crossbar_buffering == "deep"
-    split = by_channel(pl, arch)
-    per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
     for rep in range(gemm.repeat):
+        kern = _kernels(w3[rep], pl)
         if fmap is not None:
             fm = fmap[:, rep * pl.channels : (rep + 1) * pl.channels]
-            kern = kernels_of(w3[rep], pl)
         else:
-            fm, kern = plane_operands(gemm, pl, w3[rep], a3[rep])
+            fm = _feature_map(a3[rep], pl, gemm.conv is not None)
         acc = np.zeros((pl.batch, pl.out_channels, pl.out_h, pl.out_w), np.int64)
         for b in range(pl.batch):
             for k0 in range(0, pl.out_channels, kc):
                 slowest = 0
-                for py in range(arch.pe_rows):
-                    for px in range(arch.pe_cols):
-                        if split:  # this PE: every pixel of a slice of the channels
-                            pe = py * arch.pe_cols + px
-                            chans = range(pe * per, min((pe + 1) * per, pl.channels))
-                            ys, xs = range(pl.in_h), range(pl.in_w)
-                        else:  # this PE: a planar tile of every channel
-                            chans = range(pl.channels)
-                            ys = range(py * th, min((py + 1) * th, pl.in_h))
-                            xs = range(px * tw, min((px + 1) * tw, pl.in_w))
-                        t = 0
-                        backlog = [0] * arch.accumulator_banks  # queued products per bank
-                        for c in chans:
-                            ws = [
-                                (k, r, s, int(kern[k, c, r, s]))
-                                for k in range(k0, min(k0 + kc, pl.out_channels))
-                                for r in range(pl.kernel_h)
-                                for s in range(pl.kernel_w)
-                                if kern[k, c, r, s] != 0
-                            ]
-                            acts = [
-                                (y, x, int(fm[b, c, y, x]))
-                                for y in ys
-                                for x in xs
-                                if fm[b, c, y, x] != 0
-                            ]
-                            # Activation vector held, weight vectors stream (one a cycle).
-                            for av in range(0, len(acts), i_):
-                                for wv in range(0, len(ws), f_):
-                                    loads, nv = _cycle(
-                                        ws[wv : wv + f_], acts[av : av + i_], k0, b, acc, pl, arch
-                                    )
-                                    valid_products += nv
-                                    products += len(ws[wv : wv + f_]) * len(acts[av : av + i_])
-                                    if deep and queue_depth is not None:
-                                        while any(
-                                            q > 0 and q + ld - 1 > queue_depth
-                                            for q, ld in zip(backlog, loads, strict=True)
-                                        ):
-                                            backlog = [max(q - 1, 0) for q in backlog]
-                                            t += 1  # stall: queues drain, nothing issues
-                                    if deep:
-                                        # Issue, then every bank retires one product.
-                                        backlog = [
-                                            max(q + ld - 1, 0)
-                                            for q, ld in zip(backlog, loads, strict=True)
-                                        ]
-                                        t += 1
-                                    else:
-                                        t += max(1, max(loads))
-                        t += max(backlog)  # drain the bank queues before the barrier
-                        slowest = max(slowest, t)
+                for chans, ys, xs in _pe_work(pl, arch):
+                    t, n_prod, n_valid = _run_pe(
+                        fm, kern, b, k0, (chans, ys, xs), acc, pl, arch, queue_depth
+                    )
+                    products += n_prod
+                    valid_products += n_valid
+                    slowest = max(slowest, t)
                 cycles += slowest
         out[rep] = _to_gemm(acc, pl, gemm)
     return SCNNRun(out, cycles, products, valid_products)
+
+
+def _kernels(w: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Kernels (K, C, kh, kw): W row ``(c·kh + r)·kw + s``, column k (im2col order)."""
+    kern = np.zeros((pl.out_channels, pl.channels, pl.kernel_h, pl.kernel_w), w.dtype)
+    for k in range(pl.out_channels):
+        for c in range(pl.channels):
+            for r in range(pl.kernel_h):
+                for s in range(pl.kernel_w):
+                    kern[k, c, r, s] = w[(c * pl.kernel_h + r) * pl.kernel_w + s, k]
+    return kern
+
+
+def _feature_map(a: np.ndarray, pl: SCNNPlane, conv: bool) -> np.ndarray:
+    """Input feature map (batch, C, H, W) read out of the GEMM operand A (m, k).
+
+    Conv: A row ``(b·OH + oy)·OW + ox``, column ``(c·kh + r)·kw + s`` reads input pixel
+    ``(oy·stride − pad + r·dilation, ox·stride − pad + s·dilation)`` of channel c (out of
+    the plane: padding, not stored). Taps are visited in (r, s) order and a later non-zero
+    read wins (all agree for a real im2col). FC: A row i is pixel ``(i // W, i mod W)``.
+    """
+    fm = np.zeros((pl.batch, pl.channels, pl.in_h, pl.in_w), a.dtype)
+    if not conv:
+        for i in range(a.shape[0]):
+            for c in range(pl.channels):
+                fm[0, c, i // pl.in_w, i % pl.in_w] = a[i, c]
+        return fm
+    for r in range(pl.kernel_h):
+        for s in range(pl.kernel_w):
+            for b in range(pl.batch):
+                for oy in range(pl.out_h):
+                    iy = oy * pl.stride_h - pl.pad_h + r * pl.dilation_h
+                    for ox in range(pl.out_w):
+                        ix = ox * pl.stride_w - pl.pad_w + s * pl.dilation_w
+                        if not (0 <= iy < pl.in_h and 0 <= ix < pl.in_w):
+                            continue
+                        row = (b * pl.out_h + oy) * pl.out_w + ox
+                        for c in range(pl.channels):
+                            val = a[row, (c * pl.kernel_h + r) * pl.kernel_w + s]
+                            if val != 0:
+                                fm[b, c, iy, ix] = val
+    return fm
+
+
+def _pe_work(pl: SCNNPlane, arch: SCNNArch) -> list[tuple[range, range, range]]:
+    """(channels, rows, cols) of the input each PE holds, PE by PE (row-major).
+
+    Planar tiling: PE (py, px) holds rows ``py·th … py·th + th − 1`` and columns
+    ``px·tw …`` (``th = ceil(H / pe_rows)``, ``tw = ceil(W / pe_cols)``) of every channel.
+    ``fc_mapping="channels"`` on an FC plane: PE p holds the whole plane of channels
+    ``p·per … p·per + per − 1``, ``per = ceil(C / PEs)``.
+    """
+    th, tw = -(-pl.in_h // arch.pe_rows), -(-pl.in_w // arch.pe_cols)
+    per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
+    split = arch.fc_mapping == "channels" and pl.is_fc
+    work = []
+    for py in range(arch.pe_rows):
+        for px in range(arch.pe_cols):
+            if split:
+                pe = py * arch.pe_cols + px
+                chans = range(pe * per, min((pe + 1) * per, pl.channels))
+                work.append((chans, range(pl.in_h), range(pl.in_w)))
+            else:
+                ys = range(py * th, min((py + 1) * th, pl.in_h))
+                xs = range(px * tw, min((px + 1) * tw, pl.in_w))
+                work.append((range(pl.channels), ys, xs))
+    return work
+
+
+def _run_pe(
+    fm: np.ndarray,
+    kern: np.ndarray,
+    b: int,
+    k0: int,
+    work: tuple[range, range, range],
+    acc: np.ndarray,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    queue_depth: int | None,
+) -> tuple[int, int, int]:
+    """One PE's share of one image and output-channel group: (cycles, products, valid
+    products), accumulating into ``acc``."""
+    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
+    deep = arch.crossbar_buffering == "deep"
+    chans, ys, xs = work
+    t = products = valid_products = 0
+    backlog = [0] * arch.accumulator_banks  # queued products per bank
+    for c in chans:
+        ws = [
+            (k, r, s, int(kern[k, c, r, s]))
+            for k in range(k0, min(k0 + kc, pl.out_channels))
+            for r in range(pl.kernel_h)
+            for s in range(pl.kernel_w)
+            if kern[k, c, r, s] != 0
+        ]
+        acts = [(y, x, int(fm[b, c, y, x])) for y in ys for x in xs if fm[b, c, y, x] != 0]
+        # Activation vector held, weight vectors stream (one a cycle).
+        for av in range(0, len(acts), i_):
+            for wv in range(0, len(ws), f_):
+                loads, nv = _cycle(ws[wv : wv + f_], acts[av : av + i_], k0, b, acc, pl, arch)
+                valid_products += nv
+                products += len(ws[wv : wv + f_]) * len(acts[av : av + i_])
+                if deep and queue_depth is not None:
+                    while any(
+                        q > 0 and q + ld - 1 > queue_depth
+                        for q, ld in zip(backlog, loads, strict=True)
+                    ):
+                        backlog = [max(q - 1, 0) for q in backlog]
+                        t += 1  # stall: queues drain, nothing issues
+                if deep:
+                    # Issue, then every bank retires one product.
+                    backlog = [max(q + ld - 1, 0) for q, ld in zip(backlog, loads, strict=True)]
+                    t += 1
+                else:
+                    t += max(1, max(loads))
+    t += max(backlog)  # drain the bank queues before the barrier
+    return t, products, valid_products
 
 
 def _cycle(
@@ -157,10 +223,9 @@ def _cycle(
                 continue
             acc[b, k, oy, ox] += wval * aval
             valid += 1
-            bank = int(
-                bank_of(np.int64(k - k0), np.int64(oy), np.int64(ox), pl, arch.accumulator_banks)
-            )
-            loads[bank] += 1
+            # Bank: linear address of the group-local output, modulo the bank count.
+            address = ((k - k0) * pl.out_h + oy) * pl.out_w + ox
+            loads[address % arch.accumulator_banks] += 1
     return loads, valid
 
 

@@ -1,9 +1,10 @@
 """Cycle-level reference of SparTen (small layers): steps every compute unit (CU) cycle by
 cycle, moving real values, and must agree exactly with :mod:`sod.models.sparten`.
 
-Each CU holds the filters its slot was given by :func:`sod.models.sparten.sparten_mapping`
-(the compiler's static assignment, shared on purpose: it is a mapping decision, not a
-cycle count). For every row broadcast to its cluster, a CU walks its filters and, per
+Each CU holds the filters its slot was given by :func:`sod.mapping.sparten.sparten_mapping`
+(the compiler's static assignment, shared on purpose with the model: it is this project's
+mapping policy, not a cycle count, and it is tested on its own). Nothing is imported from
+:mod:`sod.models`. For every row broadcast to its cluster, a CU walks its filters and, per
 ``chunk_bits`` chunk, ANDs the two masks and performs one MAC per cycle at the lowest
 remaining match, locating each operand's value with a prefix popcount of its mask below
 that position (values are stored packed, non-zeros only). A chunk with no match still
@@ -18,7 +19,7 @@ import numpy as np
 
 from sod.arch.sparse import SparTenArch
 from sod.errors import WorkloadError
-from sod.models.sparten import sparten_mapping
+from sod.mapping.sparten import sparten_mapping
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,212 @@
+"""SCNN's geometry: the convolution plane a GEMM becomes, which PE holds which part of it,
+where a product lands and which accumulator bank that output hashes to.
+
+* :func:`scnn_plane`: the convolution SCNN runs for one repeat of a GEMM. Non-convolution
+  GEMMs (FC, attention) become a 1 × 1 convolution with k input and n output channels over
+  a plane of the m rows, laid out ``ceil(m / ceil(√m)) × ceil(√m)``.
+* :func:`im2col`, :func:`fold_im2col`, :func:`kernels_of`, :func:`plane_operands`: the
+  GEMM operands (A m×k with k in (c, r, s) order, W k×n) as feature map and kernels.
+* :func:`pe_tiles`: planar tiling (PE (py, px) holds a ``ceil(H / pe_rows) × ceil(W /
+  pe_cols)`` tile of every channel), or with :func:`by_channel` a contiguous slice of the
+  input channels per PE (``fc_mapping="channels"``, FC planes only).
+* :func:`output_coords`: the output (oy, ox) of input pixel (y, x) times kernel tap (r, s),
+  and whether it is inside the plane and on-stride.
+* :func:`bank_of`: accumulator bank = linear output address ``(k_local·OH + oy)·OW + ox``
+  modulo the bank count.
+
+The analytic model (:mod:`sod.models.scnn`) uses all of these. The cycle-level reference
+(:mod:`sod.reference.scnn`) shares only :class:`SCNNPlane` / :func:`scnn_plane` (the plane's
+sizes and the FC layout, a convention both must agree on); it re-derives the rest in plain
+loops from the definitions above (tiles and channel slices, output coordinates, bank hash,
+kernel layout, the fold of im2col'd operands), so a bug in one of them here fails the
+model-versus-reference tests instead of passing both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.arch.sparse import SCNNArch
+from sod.errors import WorkloadError
+from sod.workload.gemm import Gemm
+
+
+@dataclass(frozen=True)
+class SCNNPlane:
+    """The convolution SCNN runs for one repeat of a GEMM."""
+
+    batch: int
+    channels: int
+    in_h: int
+    in_w: int
+    out_channels: int
+    kernel_h: int
+    kernel_w: int
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_h: int = 0
+    pad_w: int = 0
+    dilation_h: int = 1
+    dilation_w: int = 1
+    out_h: int = 1
+    out_w: int = 1
+    rows: int = 0  # GEMM rows m (non-conv planes hold fewer pixels than in_h·in_w)
+    is_fc: bool = False  # a non-convolution GEMM mapped as a 1 × 1 convolution
+
+
+def scnn_plane(gemm: Gemm) -> SCNNPlane:
+    """The convolution geometry SCNN sees for ``gemm`` (see the module docstring)."""
+    cv = gemm.conv
+    if cv is not None:
+        pixels = cv.out_h * cv.out_w
+        if gemm.m % pixels:
+            raise WorkloadError(
+                f"layer {gemm.name!r}: m={gemm.m} is not a multiple of the "
+                f"output plane {cv.out_h}x{cv.out_w}"
+            )
+        return SCNNPlane(
+            gemm.m // pixels,
+            cv.in_channels // cv.groups,
+            cv.in_h,
+            cv.in_w,
+            gemm.n,
+            cv.kernel_h,
+            cv.kernel_w,
+            cv.stride_h,
+            cv.stride_w,
+            cv.pad_h,
+            cv.pad_w,
+            cv.dilation_h,
+            cv.dilation_w,
+            cv.out_h,
+            cv.out_w,
+            gemm.m,
+        )
+    w = int(np.ceil(np.sqrt(gemm.m)))
+    h = -(-gemm.m // w)
+    return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m, is_fc=True)
+
+
+def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
+    """Output rows/cols whose kernel tap (r, s) reads inside the input, and those inputs."""
+    out = []
+    for o_n, i_n, st, pd, dl, tap in (
+        (pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r),
+        (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s),
+    ):
+        off = tap * dl - pd  # input coordinate of output 0
+        lo = max(0, (st - 1 - off) // st)  # first output reading input ≥ 0
+        hi = min(o_n - 1, (i_n - 1 - off) // st)
+        if hi < lo:
+            return None
+        out.append((slice(lo, hi + 1), slice(off + lo * st, off + hi * st + 1, st)))
+    (oy, iy), (ox, ix) = out
+    return oy, ox, iy, ix
+
+
+def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Feature map (batch, C, H, W) from an im2col'd (m, k) operand: bool → OR of windows,
+    numbers → the value read (consistent for a real im2col)."""
+    fmap = np.zeros((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
+    a6 = act.reshape(pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w)
+    for r in range(pl.kernel_h):
+        for s in range(pl.kernel_w):
+            sl = _window_slices(pl, r, s)
+            if sl is None:
+                continue
+            oy, ox, iy, ix = sl
+            part = a6[:, oy, ox, :, r, s].transpose(0, 3, 1, 2)
+            view = fmap[:, :, iy, ix]
+            fmap[:, :, iy, ix] = (
+                (view | part) if act.dtype == bool else np.where(part != 0, part, view)
+            )
+    return fmap
+
+
+def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """The (m, k) GEMM operand of a (batch, C, H, W) feature map (k order (c, r, s))."""
+    a6 = np.zeros((pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w), fmap.dtype)
+    for r in range(pl.kernel_h):
+        for s in range(pl.kernel_w):
+            sl = _window_slices(pl, r, s)
+            if sl is not None:
+                oy, ox, iy, ix = sl
+                a6[:, oy, ox, :, r, s] = fmap[:, :, iy, ix].transpose(0, 2, 3, 1)
+    return a6.reshape(pl.batch * pl.out_h * pl.out_w, -1)
+
+
+def kernels_of(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Kernels (K, C, kh, kw) of a (k, n) weight operand (k order (c, r, s))."""
+    return weight.reshape(pl.channels, pl.kernel_h, pl.kernel_w, pl.out_channels).transpose(
+        3, 0, 1, 2
+    )
+
+
+def plane_operands(
+    gemm: Gemm, pl: SCNNPlane, weight: np.ndarray, act: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(feature map (batch, C, H, W), kernels (K, C, kh, kw)) of one repeat's operands."""
+    kern = kernels_of(weight, pl)
+    if gemm.conv is not None:
+        return fold_im2col(act, pl), kern
+    fmap = np.zeros((1, pl.channels, pl.in_h * pl.in_w), act.dtype)
+    fmap[0, :, : gemm.m] = act.T
+    return fmap.reshape(1, pl.channels, pl.in_h, pl.in_w), kern
+
+
+def by_channel(pl: SCNNPlane, arch: SCNNArch) -> bool:
+    """Whether this plane's input channels (not its pixels) are split over the PEs."""
+    return arch.fc_mapping == "channels" and pl.is_fc
+
+
+def pe_tiles(
+    fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
+) -> tuple[np.ndarray, int, int]:
+    """Feature map split per PE: (batch, PE, C, th, tw), th, tw.
+
+    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel. With
+    ``by_channel`` (``fc_mapping="channels"``) PE p holds the whole plane of a contiguous
+    slice of the channels instead.
+    """
+    b, c, h, w = fmap.shape
+    pes = arch.pe_rows * arch.pe_cols
+    if by_channel:
+        per = -(-c // pes)
+        owner = np.arange(c) // per  # PE of each channel
+        tiles = np.zeros((b, pes, c, h, w), fmap.dtype)
+        tiles[:, owner, np.arange(c)] = fmap
+        return tiles, h, w
+    th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
+    pad = np.zeros((b, c, arch.pe_rows * th, arch.pe_cols * tw), fmap.dtype)
+    pad[:, :, :h, :w] = fmap
+    t = pad.reshape(b, c, arch.pe_rows, th, arch.pe_cols, tw).transpose(0, 2, 4, 1, 3, 5)
+    return t.reshape(b, pes, c, th, tw), th, tw
+
+
+def bank_of(
+    k_local: np.ndarray, oy: np.ndarray, ox: np.ndarray, pl: SCNNPlane, banks: int
+) -> np.ndarray:
+    """Accumulator bank of an output coordinate: linear address modulo the bank count."""
+    return ((k_local * pl.out_h + oy) * pl.out_w + ox) % banks
+
+
+def output_coords(
+    y: np.ndarray, x: np.ndarray, r: np.ndarray, s: np.ndarray, pl: SCNNPlane
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(oy, ox, valid) of the product of input pixel (y, x) with kernel tap (r, s)."""
+    ny = y + pl.pad_h - r * pl.dilation_h
+    nx = x + pl.pad_w - s * pl.dilation_w
+    oy, ox = ny // pl.stride_h, nx // pl.stride_w
+    valid = (
+        (ny % pl.stride_h == 0)
+        & (nx % pl.stride_w == 0)
+        & (ny >= 0)
+        & (nx >= 0)
+        & (oy < pl.out_h)
+        & (ox < pl.out_w)
+    )
+    if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
+        valid &= oy * pl.out_w + ox < pl.rows
+    return oy, ox, valid

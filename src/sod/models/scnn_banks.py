@@ -1,0 +1,267 @@
+"""SCNN's per-cycle kernel: the layer's compressed streams, the decoding of a cycle number
+into the products it issues, the accumulator-bank loads of those products, and the bank-
+conflict cycles of every (image, PE, group) block, exact or sampled.
+
+Used by :mod:`sod.models.scnn` (see its docstring for the machine and the sampling rule).
+The geometry (tiles, output coordinates, bank hash) comes from :mod:`sod.mapping.scnn`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.arch.sparse import SCNNArch
+from sod.mapping.scnn import SCNNPlane, bank_of, by_channel, output_coords, pe_tiles
+
+
+def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Weights as SCNN streams them: (C, K·kh·kw), each input channel's row in (k, r, s)
+    order, so a group's stream is one contiguous run of ``Kc·kh·kw`` columns (a view for
+    1 × 1 kernels, no copy of a large FC matrix)."""
+    taps = pl.kernel_h * pl.kernel_w
+    return (
+        weight.reshape(pl.channels, taps, pl.out_channels)
+        .transpose(0, 2, 1)
+        .reshape(pl.channels, pl.out_channels * taps)
+    )
+
+
+def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
+    """Non-zero weights per (group, channel): (G, C)."""
+    span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
+    width = rows.shape[1]
+    if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
+        # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
+        # bit count is their sum.
+        words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
+        return words.sum(axis=2, dtype=np.int64).T
+    starts = np.arange(0, width, span)
+    return np.add.reduceat(rows, starts, axis=1, dtype=np.int64).T
+
+
+@dataclass(frozen=True)
+class SCNNLayer:
+    """One repeat's operands in SCNN's order, and the cycle bookkeeping to decode a cycle
+    number into (image, PE, group, channel, weight vector, activation vector)."""
+
+    rows: np.ndarray  # (C, K·kh·kw) weight mask rows
+    a_y: np.ndarray  # non-zero activations, ordered (image, PE, channel, y, x)
+    a_x: np.ndarray
+    a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
+    na: np.ndarray  # (batch, PE, C) non-zero activations
+    nw: np.ndarray  # (G, C) non-zero weights
+    av: np.ndarray  # (batch, PE, C) activation vectors
+    wvec: np.ndarray  # (G, C) weight vectors
+    cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
+    cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
+    cum_g: np.ndarray  # (C, G) running weight vectors over groups
+
+
+def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
+    """One repeat's streams and cycle bookkeeping from its feature map and weight mask."""
+    split = by_channel(pl, arch)
+    tiles, th, tw = pe_tiles(fmap, arch, split)
+    rows = weight_rows(weight, pl)
+    na = tiles.sum(axis=(3, 4), dtype=np.int64)
+    nw = group_counts(rows, pl, arch)
+    av, wvec = -(-na // arch.mult_i), -(-nw // arch.mult_f)
+    b, pe, c = na.shape
+    _, p_idx, _, ty, tx = np.nonzero(tiles)
+    a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
+    a_x = tx if split else (p_idx % arch.pe_cols) * tw + tx
+    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
+    per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
+    return SCNNLayer(
+        rows,
+        a_y,
+        a_x,
+        a_start,
+        na,
+        nw,
+        av,
+        wvec,
+        np.cumsum(per_pc.ravel()),
+        np.cumsum(av.transpose(1, 2, 0), axis=2),
+        np.cumsum(wvec.T, axis=1),
+    )
+
+
+def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
+    """(image, PE, group, channel, weight vector, activation vector) of cycle numbers.
+
+    A PE's cycles are numbered channel by channel; inside a channel the activation
+    vectors (over images) are the outer loop and the weight vectors (over groups) the
+    inner one. Only the set of cycles matters, not their order."""
+    n_c = ly.nw.shape[1]
+    pc = np.searchsorted(ly.cum_pc, ids, side="right")
+    local = ids - np.concatenate([[0], ly.cum_pc])[pc]
+    p, c = pc // n_c, pc % n_c
+    w_per = ly.cum_g[c, -1]
+    ja, jw = local // w_per, local % w_per
+    cb = ly.cum_b[p, c]  # (S, batch)
+    b = (cb <= ja[:, None]).sum(axis=1)
+    avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, c]
+    cg = ly.cum_g[c]  # (S, G)
+    g = (cg <= jw[:, None]).sum(axis=1)
+    wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
+    return b, p, g, c, wv, avi
+
+
+def bank_loads(
+    ids: np.ndarray, ly: SCNNLayer, pl: SCNNPlane, arch: SCNNArch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products sent to each accumulator bank by the given cycles (S, banks), the flat
+    (image, PE, group) index of each cycle, and its issue position inside that PE-group
+    (a sort key: channel, activation vector, weight vector)."""
+    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
+    taps = pl.kernel_h * pl.kernel_w
+    span = kc * taps
+    b, p, g, c, wv, avi = _decode(ids, ly)
+    # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run, found by a
+    # running count over that short run (Kc·kh·kw positions).
+    cols = g[:, None] * span + np.arange(span)[None, :]
+    seg = np.take_along_axis(ly.rows[c], np.minimum(cols, ly.rows.shape[1] - 1), axis=1)
+    seg &= cols < ly.rows.shape[1]
+    rank = np.cumsum(seg, axis=1, dtype=np.int32)
+    target = wv[:, None] * f_ + np.arange(1, f_ + 1)[None, :]  # 1-based ranks
+    pos = (rank[:, :, None] < target[:, None, :]).sum(axis=1)  # (S, F)
+    ok_w = target <= rank[:, -1:]
+    pos = np.minimum(pos, span - 1)
+    k_local, tap = pos // taps, pos % taps
+    r, s = tap // pl.kernel_w, tap % pl.kernel_w
+    ja = avi[:, None] * i_ + np.arange(i_)[None, :]
+    ok_a = ja < ly.na[b, p, c][:, None]
+    ia = np.where(ok_a, ly.a_start[b, p, c][:, None] + ja, 0)
+    oy, ox, valid = output_coords(
+        ly.a_y[ia][:, None, :], ly.a_x[ia][:, None, :], r[:, :, None], s[:, :, None], pl
+    )
+    valid &= ok_w[:, :, None] & ok_a[:, None, :]
+    nb = arch.accumulator_banks
+    bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
+    key = np.arange(len(ids))[:, None, None] * nb + bank
+    loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
+    n_pe, n_g = ly.na.shape[1], ly.nw.shape[0]
+    order = (c * (ly.av.max() + 1) + avi) * (ly.wvec.max() + 1) + wv
+    return loads, (b * n_pe + p) * n_g + g, order
+
+
+def queue_drain(loads: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Cycles each PE-group needs after its last issue to empty its bank queues.
+
+    ``loads`` (cycles in issue order, banks), ``segment`` the PE-group of each cycle
+    (non-decreasing). A bank retires one product per cycle (Lindley recursion), so its
+    backlog after the last issue is ``max(0, max_t Σ_(τ≥t) (L_τ − 1))``: a segmented
+    suffix sum, no loop over cycles. Returns one value per segment, in order.
+    """
+    excess = loads.astype(np.int64) - 1
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    ends = np.r_[starts[1:], len(segment)]
+    before = np.cumsum(excess, axis=0) - excess  # Σ over earlier cycles (all segments)
+    total_before_end = np.cumsum(excess, axis=0)[ends - 1]  # Σ up to each segment's end
+    seg_of = np.repeat(np.arange(len(starts)), ends - starts)
+    suffix = total_before_end[seg_of] - before  # Σ_(τ≥t) within the segment
+    return np.maximum(np.maximum.reduceat(suffix.max(axis=1), starts), 0)
+
+
+def bank_conflicts(
+    ly: SCNNLayer,
+    ideal: np.ndarray,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    conflict_cycles: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, bool]:
+    """Cycles of every (image, PE, group) block with bank conflicts (float, the shape of
+    ``ideal``), and whether they were enumerated exactly (else sampled).
+
+    Exact when the layer has at most ``conflict_cycles`` cycles: every cycle's products are
+    enumerated. Otherwise ``conflict_cycles`` cycles are drawn, stratified by PE (the
+    slowest PE's conflicts matter, and they differ between border and interior tiles).
+    """
+    total = int(ly.cum_pc[-1])
+    pe_cycles = ideal.sum(axis=(0, 2))
+    if total <= conflict_cycles:
+        loads, where, order = _loads_of(np.arange(total), ly, pl, arch)
+        return _exact_blocks(loads, where, order, ideal, arch), True
+    # conflict_cycles / busy PEs uniform draws per PE.
+    busy = np.flatnonzero(pe_cycles)
+    per = max(2, conflict_cycles // len(busy))
+    start = np.concatenate([[0], np.cumsum(pe_cycles)[:-1]])[busy]
+    draws = np.floor(rng.random((len(busy), per)) * pe_cycles[busy][:, None]).astype(np.int64)
+    loads = _loads_of((start[:, None] + draws).ravel(), ly, pl, arch)[0]
+    return _sampled_blocks(loads, ideal, busy, per, arch), False
+
+
+def _loads_of(
+    ids: np.ndarray, ly: SCNNLayer, pl: SCNNPlane, arch: SCNNArch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bank_loads` of many cycles, in chunks that bound scratch memory."""
+    loads = np.empty((len(ids), arch.accumulator_banks), np.int64)
+    where = np.empty(len(ids), np.int64)
+    order = np.empty(len(ids), np.int64)
+    step = 1 << 12
+    for lo in range(0, len(ids), step):
+        chunk = bank_loads(ids[lo : lo + step], ly, pl, arch)
+        loads[lo : lo + step], where[lo : lo + step], order[lo : lo + step] = chunk
+    return loads, where, order
+
+
+def _exact_blocks(
+    loads: np.ndarray, where: np.ndarray, order: np.ndarray, ideal: np.ndarray, arch: SCNNArch
+) -> np.ndarray:
+    """Block cycles from every cycle's bank loads."""
+    if arch.crossbar_buffering == "deep":
+        # Queued banks: ideal issue, then each PE-group drains its queues.
+        seq = np.lexsort((order, where))
+        drain = queue_drain(loads[seq], where[seq])
+        actual = ideal.astype(np.float64).ravel()
+        actual[np.unique(where)] += drain
+        return actual.reshape(ideal.shape)
+    strict = np.maximum(loads.max(axis=1), 1)  # a cycle lasts as long as its fullest bank
+    return np.bincount(where, weights=strict, minlength=ideal.size).reshape(ideal.shape)
+
+
+def _sampled_blocks(
+    loads: np.ndarray, ideal: np.ndarray, busy: np.ndarray, per: int, arch: SCNNArch
+) -> np.ndarray:
+    """Block cycles from ``per`` sampled cycles of each busy PE (PE-major)."""
+    n_pe, nb = ideal.shape[1], arch.accumulator_banks
+    strict = np.maximum(loads.max(axis=1), 1)
+    draws = strict.reshape(len(busy), per).astype(float)
+    if arch.crossbar_buffering == "deep":
+        # Queued banks (sampled): a PE-group is slowed only if its busiest bank cannot
+        # keep up on average (more than one product per cycle), plus the final drain,
+        # estimated as the mean backlog one cycle leaves behind.
+        per_bank = loads.reshape(len(busy), per, nb).transpose(0, 2, 1).astype(float)
+        bank_rate = _shrunk_means(per_bank).max(axis=1)
+        tail = (draws - 1).mean(axis=1)
+        rate = np.ones(n_pe)
+        rate[busy] = np.maximum(1.0, bank_rate)
+        extra = np.zeros(n_pe)
+        extra[busy] = tail
+        return ideal * rate[None, :, None] + (ideal > 0) * extra[None, :, None]
+    ratio_pe = np.ones(n_pe)
+    ratio_pe[busy] = _shrunk_means(draws)
+    return ideal * ratio_pe[None, :, None]
+
+
+def _shrunk_means(draws: np.ndarray) -> np.ndarray:
+    """Means over the last axis, shrunk toward their pooled mean over the second-to-last
+    axis (empirical Bayes; leading axes are independent batches).
+
+    The layer's time takes a MAX (over PEs, over banks), which turns sampling noise in the
+    means into an upward bias; shrinking each mean by its estimated noise share removes
+    most of it.
+    """
+    means = draws.mean(axis=-1)
+    rows, n = draws.shape[-2:]
+    if rows < 2 or n < 2:
+        return means
+    noise = draws.var(axis=-1, ddof=1).mean(axis=-1, keepdims=True) / n
+    between = np.maximum(0.0, means.var(axis=-1, ddof=1, keepdims=True) - noise)
+    total = between + noise
+    keep = np.divide(between, total, out=np.zeros_like(total), where=total > 0)
+    pooled = means.mean(axis=-1, keepdims=True)
+    return pooled + keep * (means - pooled)
