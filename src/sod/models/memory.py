@@ -5,9 +5,10 @@ stores an operand compressed), a global buffer (GLB) capacity and a DRAM bandwid
 model picks the loop order that moves the fewest DRAM bits and says how long the
 transfers take against the compute:
 
-Tiling (``plan_tiling``). Usable GLB capacity is half the GLB when double-buffered (the
-other half receives the next block). Three schedules are costed and the cheapest in DRAM
-bits is kept:
+Tiling (``schedules`` of a :class:`Footprint`: the GEMM's shape, stored operand sizes and
+GLB; ``plan_tiling`` keeps the cheapest). Usable GLB capacity is half the GLB when
+double-buffered (the other half receives the next block). The schedules below are costed
+and the cheapest in DRAM bits is kept:
 
 * ``resident`` — A, W and O all fit: every operand crosses the DRAM interface once;
 * ``w_blocks`` — W is cut into column blocks that fit next to a staging slice of A and an
@@ -34,7 +35,7 @@ DRAM bits are its share of the operand's stored bits), not per-block non-zero co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,6 +58,36 @@ class TilingPlan:
         return self.dram_read_bits_a + self.dram_read_bits_w + self.dram_write_bits_o
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """One GEMM's shape, its operands' sizes *as stored* (bits), and the GLB to fit them in."""
+
+    m: int
+    k: int
+    n: int
+    a_bits: float  # all of A (m × k)
+    w_bits: float  # all of W (k × n)
+    o_bits: float  # all of O (m × n)
+    glb_bits: float
+    double_buffered: bool = True
+    stage_rows: int = 1  # rows (or columns) of the streamed operand on chip at once: R or C
+
+    @property
+    def usable_bits(self) -> float:
+        # Double-buffered, the other half of the GLB receives the next block.
+        return self.glb_bits / 2 if self.double_buffered else self.glb_bits
+
+    @property
+    def factor(self) -> float:
+        return 2.0 if self.double_buffered else 1.0
+
+    def too_small(self, stage: int, extra: str = "") -> ArchitectureError:
+        return ArchitectureError(
+            f"GLB of {self.glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
+            f"{self.m}x{self.k}x{self.n} GEMM's operands{extra} (glb_kib too small)"
+        )
+
+
 def plan_tiling(
     m: int,
     k: int,
@@ -69,8 +100,8 @@ def plan_tiling(
     stage_rows: int = 1,
 ) -> TilingPlan:
     """The cheapest (fewest DRAM bits) schedule of one GEMM for a GLB of ``glb_bits``."""
-    plans = candidate_plans(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
-    return min(plans, key=lambda p: (p.dram_bits, p.blocks))
+    fp = Footprint(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
+    return cheapest(schedules(fp))
 
 
 def candidate_plans(
@@ -85,44 +116,26 @@ def candidate_plans(
     stage_rows: int = 1,
     allow_k_chunks: bool = True,
 ) -> list[TilingPlan]:
-    """Every schedule of one GEMM that fits a GLB of ``glb_bits`` (at least one, or raise).
+    """:func:`schedules` of a :class:`Footprint` given field by field."""
+    fp = Footprint(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
+    return schedules(fp, allow_k_chunks)
 
-    ``a_bits``, ``w_bits``, ``o_bits`` are the stored sizes of the whole A (m × k), W
-    (k × n) and O (m × n). ``stage_rows`` is the number of A rows (or W columns) the
-    streamed operand must have on chip at once (the array edge: R or C).
-    """
-    if glb_bits <= 0:
-        raise ArchitectureError(f"GLB capacity must be positive, got {glb_bits} bits")
-    usable = glb_bits / 2 if double_buffered else glb_bits
-    factor = 2.0 if double_buffered else 1.0
-    plans: list[TilingPlan] = []
-    if a_bits + w_bits + o_bits <= usable:
-        plans.append(
-            TilingPlan("resident", 1, a_bits, w_bits, o_bits, (a_bits + w_bits + o_bits) * factor)
-        )
-    a_row, w_col, o_elem = a_bits / m, w_bits / n, o_bits / (m * n)
-    # W column blocks next to a staging slice of A rows (A re-streamed per block), and the
-    # mirror image: A row blocks next to a staging slice of W columns.
-    for schedule, count, held, stage, staged in (
-        ("w_blocks", n, w_col, min(stage_rows, m), a_row),
-        ("a_blocks", m, a_row, min(stage_rows, n), w_col),
-    ):
-        room = usable - stage * staged
-        per_item = held + stage * o_elem  # one held row/column and its staged outputs
-        size = min(count, math.floor(room / per_item)) if room > 0 else 0
-        if size >= 1:
-            blocks = math.ceil(count / size)
-            used = (size * held + stage * staged + stage * size * o_elem) * factor
-            a_traffic = a_bits * blocks if schedule == "w_blocks" else a_bits
-            w_traffic = w_bits * blocks if schedule == "a_blocks" else w_bits
-            plans.append(TilingPlan(schedule, blocks, a_traffic, w_traffic, o_bits, used))
+
+def cheapest(plans: list[TilingPlan]) -> TilingPlan:
+    """Fewest DRAM bits, then fewest blocks."""
+    return min(plans, key=lambda p: (p.dram_bits, p.blocks))
+
+
+def schedules(fp: Footprint, allow_k_chunks: bool = True) -> list[TilingPlan]:
+    """Every schedule of one GEMM that fits the GLB (at least one, or raise)."""
+    if fp.glb_bits <= 0:
+        raise ArchitectureError(f"GLB capacity must be positive, got {fp.glb_bits} bits")
+    plans = _resident(fp) + _blocked(fp)
     if allow_k_chunks:
         # Cutting the reduction can beat re-streaming a whole operand (and is the only
         # way when no full-k slice fits), so it is always a candidate when it splits k.
         try:
-            chunked = _k_chunked(
-                m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows
-            )
+            chunked = _k_chunked(fp)
         except ArchitectureError:
             if not plans:
                 raise
@@ -130,61 +143,64 @@ def candidate_plans(
             if chunked is not None:
                 plans.append(chunked)
     if not plans:
-        raise ArchitectureError(
-            f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {min(stage_rows, m)}-row "
-            f"slice of a {m}x{k}x{n} GEMM's operands (glb_kib too small)"
-        )
+        raise fp.too_small(min(fp.stage_rows, fp.m))
     return plans
 
 
-def _k_chunked(
-    m: int,
-    k: int,
-    n: int,
-    a_bits: float,
-    w_bits: float,
-    o_bits: float,
-    glb_bits: float,
-    double_buffered: bool,
-    stage_rows: int,
-) -> TilingPlan | None:
+def _resident(fp: Footprint) -> list[TilingPlan]:
+    total = fp.a_bits + fp.w_bits + fp.o_bits
+    if total > fp.usable_bits:
+        return []
+    return [TilingPlan("resident", 1, fp.a_bits, fp.w_bits, fp.o_bits, total * fp.factor)]
+
+
+def _blocked(fp: Footprint) -> list[TilingPlan]:
+    """W column blocks next to a staging slice of A rows (A re-streamed per block), and the
+    mirror image: A row blocks next to a staging slice of W columns."""
+    m, n, a_bits, w_bits, o_bits = fp.m, fp.n, fp.a_bits, fp.w_bits, fp.o_bits
+    a_row, w_col, o_elem = a_bits / m, w_bits / n, o_bits / (m * n)
+    plans: list[TilingPlan] = []
+    for schedule, count, held, stage, staged in (
+        ("w_blocks", n, w_col, min(fp.stage_rows, m), a_row),
+        ("a_blocks", m, a_row, min(fp.stage_rows, n), w_col),
+    ):
+        room = fp.usable_bits - stage * staged
+        per_item = held + stage * o_elem  # one held row/column and its staged outputs
+        size = min(count, math.floor(room / per_item)) if room > 0 else 0
+        if size >= 1:
+            blocks = math.ceil(count / size)
+            used = (size * held + stage * staged + stage * size * o_elem) * fp.factor
+            a_traffic = a_bits * blocks if schedule == "w_blocks" else a_bits
+            w_traffic = w_bits * blocks if schedule == "a_blocks" else w_bits
+            plans.append(TilingPlan(schedule, blocks, a_traffic, w_traffic, o_bits, used))
+    return plans
+
+
+def _k_chunked(fp: Footprint) -> TilingPlan | None:
     """Cut k into chunks whose slices fit: each chunk is planned like a GEMM of its own and
     partial sums (4× the output width: int32) spill to DRAM and come back between chunks.
     None when the chunk would be all of k (no split)."""
-    usable = glb_bits / 2 if double_buffered else glb_bits
-    stage = min(stage_rows, m)
-    per_k = stage * a_bits / (m * k) + stage * w_bits / (n * k)  # one slice row + column
-    kc = math.floor(usable / 2 / per_k) if per_k else k
+    m, k, n = fp.m, fp.k, fp.n
+    stage = min(fp.stage_rows, m)
+    per_k = stage * fp.a_bits / (m * k) + stage * fp.w_bits / (n * k)  # one slice row + column
+    kc = math.floor(fp.usable_bits / 2 / per_k) if per_k else k
     if kc < 1:
-        raise ArchitectureError(
-            f"GLB of {glb_bits / 8 / 1024:.1f} KiB cannot hold one {stage}-row slice of a "
-            f"{m}x{k}x{n} GEMM's operands even one reduction index at a time "
-            "(glb_kib too small)"
-        )
+        raise fp.too_small(stage, " even one reduction index at a time")
     if kc >= k:
         return None
     chunks = math.ceil(k / kc)
-    psum_bits = 4 * o_bits
-    inner = candidate_plans(
-        m,
-        kc,
-        n,
-        a_bits * kc / k,
-        w_bits * kc / k,
-        psum_bits,
-        glb_bits,
-        double_buffered,
-        stage_rows,
-        allow_k_chunks=False,
+    psum_bits = 4 * fp.o_bits
+    chunk = replace(
+        fp, k=kc, a_bits=fp.a_bits * kc / k, w_bits=fp.w_bits * kc / k, o_bits=psum_bits
     )
-    best = min(inner, key=lambda p: (p.dram_bits, p.blocks))
+    best = cheapest(schedules(chunk, allow_k_chunks=False))
     spill = (chunks - 1) * psum_bits  # written after every chunk but the last, read back
     return TilingPlan(
         "k_chunks",
         best.blocks * chunks,
         best.dram_read_bits_a * chunks,
         best.dram_read_bits_w * chunks + spill,
-        o_bits + spill,
+        fp.o_bits + spill,
         best.glb_used_bits,
     )
 
@@ -251,7 +267,8 @@ def evaluate_memory(
     slots: int = 1,
 ) -> MemoryResult:
     """Tiling, DRAM traffic and stall cycles of one GEMM execution (``slots``: folds)."""
-    plan = plan_tiling(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
+    fp = Footprint(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
+    plan = cheapest(schedules(fp))
     loads, comps = block_schedule(plan, compute_cycles, bandwidth_bytes_per_cycle, slots)
     total = pipeline_cycles(loads, comps, double_buffered)
     return MemoryResult(plan, total, total - compute_cycles)

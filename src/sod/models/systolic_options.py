@@ -1,0 +1,170 @@
+"""What the systolic model reads from an architecture and a GEMM, read once.
+
+:class:`SystolicOptions` is every architecture switch the dense / Sparse-on-Dense model
+(:mod:`sod.models.sparse_on_dense`) looks at; :class:`Layer` is the GEMM as that model
+sees it (distinct groups, masks, operand formats). The steps in
+:mod:`sod.models.systolic_streams` and :mod:`sod.models.systolic_steps` take these two
+instead of re-reading the architecture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
+from sod.formats import FormatSpec, format_module
+from sod.models.operands import OperandMasks, operand_masks
+from sod.workload.gemm import Gemm
+
+# A dense array has no decompressor, so nothing limits its "read width".
+_UNLIMITED_READ_BITS = 1 << 30
+
+
+@dataclass(frozen=True)
+class SystolicOptions:
+    """The switches of a dense or Sparse-on-Dense array.
+
+    A dense array (``kind: dense``) is Sparse-on-Dense with nothing compressed: no
+    decompressors, dense formats, no fallback, skipping or gating, and decompression
+    "after the GLB" (a no-op), so both kinds run through the same steps.
+    """
+
+    rows: int  # R
+    cols: int  # C
+    dataflow: Dataflow
+    value_bits: int
+    acc_bits: int
+    pe_count: int
+    spec: FormatSpec  # field widths of the compressed formats
+    decompressors: bool  # Sparse-on-Dense: operands may be stored compressed
+    weight_format: str
+    act_format: str
+    dense_fallback: bool  # a tile is stored dense when that is smaller
+    skip_zero_tiles: bool
+    zero_gating: bool
+    after_glb: bool  # the GLB holds tiles as stored (units sit between GLB and array)
+    tile_buffer: bool  # a unit decompresses the next fold's stream during this fold
+    read_bits: int  # GLB bits one unit reads per cycle
+    units: int  # units per operand
+    lanes: int | None  # lanes a unit emits per cycle; None: the whole array edge
+    ideal_memory: bool
+    glb_bits: float
+    dram_bandwidth_bytes_per_cycle: float
+
+    @classmethod
+    def from_arch(cls, arch: Architecture) -> SystolicOptions:
+        if not isinstance(arch, SparseOnDenseArch):
+            return cls(
+                **_array(arch),
+                spec=FormatSpec(value_bits=arch.value_bits),
+                decompressors=False,
+                weight_format="dense",
+                act_format="dense",
+                dense_fallback=False,
+                skip_zero_tiles=False,
+                zero_gating=False,
+                after_glb=True,
+                tile_buffer=True,
+                read_bits=_UNLIMITED_READ_BITS,
+                units=1,
+                lanes=None,
+            )
+        spec = FormatSpec(
+            value_bits=arch.value_bits,
+            index_bits=arch.index_bits,
+            pointer_bits=arch.pointer_bits,
+            run_bits=arch.run_bits,
+        )
+        return cls(
+            **_array(arch),
+            spec=spec,
+            decompressors=True,
+            weight_format=arch.weight_format,
+            act_format=arch.act_format,
+            dense_fallback=arch.dense_fallback,
+            skip_zero_tiles=arch.skip_zero_tiles,
+            zero_gating=arch.zero_gating,
+            after_glb=arch.placement is DecompressorPlacement.AFTER_GLB,
+            tile_buffer=arch.decompressor_tile_buffer,
+            read_bits=arch.decompressor_read_bits or arch.glb_read_width_bits,
+            units=arch.decompressor_units,
+            lanes=arch.decompressor_lanes or None,
+        )
+
+    @property
+    def unit_read_bits(self) -> int:
+        """GLB bits per cycle into an operand's units: U units are modelled as one unit U×
+        as wide (units on alternate streams behave the same when streams are similar)."""
+        return self.read_bits * self.units
+
+    @property
+    def decompress_after_glb(self) -> bool:
+        """Units between the GLB and the array: they can stall the array."""
+        return self.decompressors and self.after_glb
+
+    @property
+    def decompress_before_glb(self) -> bool:
+        """Units between DRAM and the GLB (ablation): they only slow the DRAM transfers."""
+        return self.decompressors and not self.after_glb
+
+    @property
+    def stage_rows(self) -> int:
+        """Rows (or columns) of the streamed operand the array edge needs on chip at once."""
+        return self.rows if self.dataflow is not Dataflow.IS else self.cols
+
+
+def _array(arch: Architecture) -> dict[str, Any]:
+    """The fields both kinds share: the array and the memory system."""
+    return {
+        "rows": arch.array_rows,
+        "cols": arch.array_cols,
+        "dataflow": Dataflow(arch.dataflow),
+        "value_bits": arch.value_bits,
+        "acc_bits": arch.acc_bits,
+        "pe_count": arch.pe_count,
+        "ideal_memory": arch.ideal_memory,
+        "glb_bits": arch.glb_kib * 1024 * 8,
+        "dram_bandwidth_bytes_per_cycle": arch.dram_bandwidth_bytes_per_cycle,
+    }
+
+
+def distinct_groups(gemm: Gemm) -> int:
+    """Groups evaluated separately: a grouped convolution's groups (their masks differ);
+    other repeats (stacked blocks, heads) share one mask and are evaluated once."""
+    stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
+    return gemm.repeat if stacked else 1
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One GEMM as the systolic model sees it."""
+
+    gemm: Gemm
+    groups: int  # distinct groups G (see distinct_groups)
+    mult: int  # executions per distinct group: repeat / G
+    masks: OperandMasks | None  # None on a dense array (it counts effectual MACs apart)
+    w_format: str  # format of the W operand (activations' when W is an activation)
+    a_format: str
+
+    @classmethod
+    def of(cls, gemm: Gemm, opts: SystolicOptions) -> Layer:
+        # A dense array needs masks only to count effectual MACs, memoized by content.
+        masks = operand_masks(gemm) if opts.decompressors else None
+        g = distinct_groups(gemm)
+        w_fmt = opts.weight_format if gemm.w_is_weight else opts.act_format
+        for fmt in (w_fmt, opts.act_format):
+            format_module(fmt)  # FormatError naming an unknown format
+        return cls(gemm, g, gemm.repeat // g, masks, w_fmt, opts.act_format)
+
+    @property
+    def m(self) -> int:
+        return self.gemm.m
+
+    @property
+    def k(self) -> int:
+        return self.gemm.k
+
+    @property
+    def n(self) -> int:
+        return self.gemm.n

@@ -1,0 +1,388 @@
+"""The steps of the systolic model (:func:`sod.models.sparse_on_dense.evaluate`).
+
+Each step is a pure function of the :class:`~sod.models.systolic_options.Layer`, the
+:class:`~sod.models.systolic_options.SystolicOptions` and earlier steps' results:
+
+1. :func:`~sod.models.systolic_streams.weight_streams` — what each fold reads;
+2. :func:`fold_schedule` — which folds run and for how long (skipping);
+3. :func:`mac_counts` — dense, issued, effectual and gated MACs;
+4. :func:`stored_operands` — bits of each operand as stored (DRAM, GLB);
+5. :func:`decompressor_stall` — cycles the units after the GLB freeze the array;
+6. :func:`memory_schedule` — GLB tiling, DRAM traffic and memory stalls;
+7. :func:`actions` and :func:`details` — what the energy model prices, and extras.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sod.arch.spec import Dataflow
+from sod.errors import ArchitectureError
+from sod.models.dense import evaluate_dense
+from sod.models.memo import memo_by_content
+from sod.models.memory import Footprint, TilingPlan, block_schedule, pipeline_cycles, schedules
+from sod.models.operands import operand_masks
+from sod.models.systolic_options import Layer, SystolicOptions, distinct_groups
+from sod.models.systolic_streams import WeightStreams, stream_tiles, tiles_is
+from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
+
+# --- folds ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Folds:
+    """The array's folds (SCALE-Sim's order, group-major) after skipping."""
+
+    live: np.ndarray  # (F,) the fold runs
+    streamed: np.ndarray  # (F,) T: cycles the fold streams, after skipping empty vectors
+    cycles: np.ndarray  # (F,) fill + stream + drain; 0 for a skipped fold
+    run: int  # live folds
+    compute_cycles: int  # one execution of every distinct group
+    row_folds: int  # of the dense array, per group
+    col_folds: int
+    dense_folds: int
+
+
+def fold_schedule(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> Folds:
+    """Per fold: the stream it reads and its streamed length T after skipping. WS skips a
+    fold whose tile is empty; OS/IS skip empty vectors of the stream (and the matching
+    activation vectors), so T shrinks."""
+    R, C, df, m = opts.rows, opts.cols, opts.dataflow, layer.m
+    base = evaluate_dense(m, layer.k, layer.n, R, C, df)
+    fs = ws.fold_stream
+    if df is Dataflow.WS:
+        live = ws.nnz[fs] > 0 if opts.skip_zero_tiles else np.ones(fs.size, bool)
+        streamed = np.full(fs.size, m)
+        cycles = np.where(live, 2 * R + C + m - 2, 0)
+    else:
+        streamed = ws.nonempty[fs] if opts.skip_zero_tiles else ws.vectors[fs]
+        live = streamed > 0
+        overhead = R + C - 2 if df is Dataflow.OS else 2 * R + C - 2
+        cycles = np.where(live, overhead + streamed, 0)
+    # SCALE-Sim's "− 1" (it reports the last cycle's index) applies to each GEMM execution.
+    per_group = np.bincount(ws.fold_group, weights=live, minlength=layer.groups)
+    groups_run = int(np.count_nonzero(per_group))
+    return Folds(
+        live,
+        streamed,
+        cycles,
+        int(np.count_nonzero(live)),
+        int(cycles.sum()) - groups_run,
+        int(base.row_folds[0]),
+        int(base.col_folds[0]),
+        int(base.folds[0]),
+    )
+
+
+# --- MACs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Macs:
+    """MACs of every repeat."""
+
+    dense: int  # m·k·n·repeat
+    issued: int  # every PE of a live fold, each streamed step
+    effectual: int  # both operands non-zero
+    gated: int  # issued but gated off (zero-gating), priced as mac_gated
+
+
+def mac_counts(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOptions) -> Macs:
+    """Effectual MACs from the masks (a dense array, which pulls no masks, from densities
+    or from a mask product memoized by content); issued MACs from the live folds."""
+    gemm, masks, mult = layer.gemm, layer.masks, layer.mult
+    m, k, n, g = layer.m, layer.k, layer.n, layer.groups
+    if masks is not None:
+        effectual = _effectual(masks.weight, masks.act, m) * mult
+    elif gemm.weight_mask is None and gemm.act_mask is None:
+        effectual = round(m * k * n * g * gemm.weight_density * gemm.act_density) * mult
+    else:
+        effectual = _effectual_of_gemm(gemm) * mult
+    issued = _issued(layer, ws, folds, opts)
+    effectual = min(effectual, issued)
+    gated = issued - effectual if opts.zero_gating else 0
+    return Macs(m * k * n * gemm.repeat, issued, effectual, gated)
+
+
+def _issued(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOptions) -> int:
+    """Every PE of a live fold multiplies for each streamed step."""
+    fs, m, mult = ws.fold_stream, layer.m, layer.mult
+    if opts.dataflow is Dataflow.WS:
+        return int((ws.elements[fs] * folds.live).sum()) * m * mult
+    per_stream = np.bincount(fs, weights=folds.live * folds.streamed, minlength=ws.lanes.size)
+    # OS/IS folds of one stream cover all m rows between them (reuse folds).
+    reuse = folds.row_folds if opts.dataflow is Dataflow.OS else folds.col_folds
+    return round((per_stream / reuse * ws.lanes).sum()) * m * mult
+
+
+def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
+    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) for (G, k, n) / (G, m, k) masks."""
+    w_rows = weight.sum(axis=2, dtype=np.int64)  # (G, k) non-zeros per W row
+    if act is None:
+        return int(w_rows.sum()) * m
+    a_cols = act.sum(axis=1, dtype=np.int64)  # (G, k) non-zeros per A column
+    return int((a_cols * w_rows).sum())
+
+
+@memo_by_content(max_bytes=1 << 20)
+def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
+    name, m, k, n, repeat, groups, w_density, a_density = dims
+    w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
+    a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
+    gemm = Gemm(
+        name,
+        m,
+        k,
+        n,
+        repeat=repeat,
+        weight_density=w_density,
+        act_density=a_density,
+        weight_mask=w_mask,
+        act_mask=a_mask,
+    )
+    masks = operand_masks(gemm, groups=groups)
+    return _effectual(masks.weight, masks.act, m)
+
+
+def _effectual_of_gemm(gemm: Gemm) -> int:
+    """Effectual MACs of one copy of every distinct group, memoized by mask content (a
+    sweep evaluates the same pruned layer at several array sizes)."""
+    w_mask, a_mask = gemm.weight_mask, gemm.act_mask
+    if not (isinstance(w_mask, BitMask | None) and isinstance(a_mask, BitMask | None)):
+        masks = operand_masks(gemm)  # plain arrays: no packed bits to key the memo on
+        return _effectual(masks.weight, masks.act, gemm.m)
+    empty = np.zeros(0, np.uint8)
+    w = w_mask.packed if w_mask is not None else empty
+    a = a_mask.packed if a_mask is not None else empty
+    groups = distinct_groups(gemm)
+    dims = (gemm.name, gemm.m, gemm.k, gemm.n, gemm.repeat, groups)
+    return _effectual_packed(w, a, (*dims, gemm.weight_density, gemm.act_density))
+
+
+# --- storage -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Bits of each operand (one execution of every distinct group) as stored."""
+
+    w_stored: int  # as laid out in the GLB (and DRAM), word-aligned
+    w_dense: int
+    a_stored: int
+    a_dense: int
+    o_bits: int  # outputs leave as value_bits after requantization
+    w_glb: int  # what the GLB holds: stored after the units' placement
+    a_glb: int
+    a_decode: np.ndarray | None  # decode cycles of each A stream tile; None: A is dense
+
+
+def stored_operands(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> Stored:
+    g, m, k, n, vb = layer.groups, layer.m, layer.k, layer.n, opts.value_bits
+    w_stored, w_dense = int(ws.size_bits.sum()), int(ws.dense_bits.sum())
+    a_dense = g * m * k * vb
+    masks = layer.masks
+    if layer.a_format != "dense" and masks is not None and masks.act is not None:
+        at = tiles_is(masks.act.transpose(0, 2, 1), opts.rows)  # A stream: R lanes of k, V=m
+        a_tiles = stream_tiles(at, layer.a_format, opts)
+        a_stored, a_decode = int(a_tiles.size_bits.sum()), a_tiles.decode_cycles
+    else:
+        a_stored, a_decode = a_dense, None
+    # Units before the GLB (ablation) leave dense tiles in the GLB.
+    w_glb = w_stored if opts.after_glb else w_dense
+    a_glb = a_stored if opts.after_glb else a_dense
+    return Stored(w_stored, w_dense, a_stored, a_dense, g * m * n * vb, w_glb, a_glb, a_decode)
+
+
+# --- decompressor --------------------------------------------------------------------
+
+
+def decompressor_stall(
+    ws: WeightStreams, folds: Folds, stored: Stored, opts: SystolicOptions
+) -> int:
+    """Cycles the units after the GLB freeze the array (per execution): the slower of the
+    weight and the activation units. Units before the GLB stall the DRAM transfers
+    instead (:func:`memory_schedule`)."""
+    if not opts.decompress_after_glb:
+        return 0
+    stall = _weight_decode_stall(ws, folds, opts) if folds.live.any() else 0
+    if stored.a_decode is not None:
+        # Activation decompression must keep up with the stream of each fold (A is
+        # streamed once per column fold in WS, once per row fold in IS... modelled as a
+        # pipeline).
+        per_fold = np.resize(stored.a_decode, max(folds.run, 1))
+        fc = folds.cycles[folds.cycles > 0]
+        if fc.size:
+            total = pipeline_cycles(per_fold[: fc.size], fc, double_buffered=True)
+            stall = max(stall, total - int(fc.sum()))
+    return stall
+
+
+def _weight_decode_stall(ws: WeightStreams, folds: Folds, opts: SystolicOptions) -> int:
+    fc = folds.cycles[folds.live]
+    if opts.tile_buffer:
+        # A unit decompresses fold i+1's stream while fold i computes.
+        decode = ws.decode_cycles[ws.fold_stream][folds.live]
+        return pipeline_cycles(decode, fc, double_buffered=True) - int(fc.sum())
+    # The unit starts when the fold starts consuming; each late vector freezes the array
+    # one cycle (equal to sod.models.decompressor.layer_timing).
+    return int(ws.stall_cycles[ws.fold_stream][folds.live].sum())
+
+
+# --- memory --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Memory:
+    """DRAM traffic (bits, one execution of every distinct group) and memory stalls."""
+
+    tiling: str  # the schedule (sod.models.memory), or "ideal"
+    stall_cycles: int
+    dram_a: float
+    dram_w: float
+    dram_o: float
+
+
+def memory_schedule(
+    layer: Layer, stored: Stored, folds: Folds, busy: int, ws: WeightStreams, opts: SystolicOptions
+) -> Memory:
+    """The schedule that finishes first (then: fewest DRAM bits), as the compiler picks
+    it; ``busy`` is the array's cycles without memory stalls (compute + decompression)."""
+    if opts.ideal_memory:
+        a, w, o = float(stored.a_stored), float(stored.w_stored), float(stored.o_bits)
+        return Memory("ideal", 0, a, w, o)
+    fp = Footprint(
+        layer.groups * layer.m,
+        layer.k,
+        layer.n,
+        stored.a_glb,
+        stored.w_glb,
+        stored.o_bits,
+        opts.glb_bits,
+        True,
+        opts.stage_rows,
+    )
+    try:
+        plans = schedules(fp)
+    except ArchitectureError as err:
+        raise ArchitectureError(f"layer {layer.gemm.name!r}: {err}") from None
+    # Units before the GLB: a slot's transfer also waits for its share of decompression.
+    decode = ws.decode_cycles.sum() if opts.decompress_before_glb else None
+    costed = []
+    for p in plans:
+        plan = _as_transferred(p, stored, opts)
+        costed.append((plan, _memory_stall(plan, busy, folds.run, decode, opts)))
+    plan, stall = min(costed, key=lambda o: (o[1], o[0].dram_bits))
+    return Memory(
+        plan.schedule, stall, plan.dram_read_bits_a, plan.dram_read_bits_w, plan.dram_write_bits_o
+    )
+
+
+def _as_transferred(plan: TilingPlan, stored: Stored, opts: SystolicOptions) -> TilingPlan:
+    """DRAM always holds the compressed form; a GLB before the decompressor (ablation)
+    holds dense tiles, so the plan was sized dense and its traffic shrinks by the ratio."""
+    if opts.after_glb:
+        return plan
+    return replace(
+        plan,
+        dram_read_bits_a=plan.dram_read_bits_a * _ratio(stored.a_stored, stored.a_dense),
+        dram_read_bits_w=plan.dram_read_bits_w * _ratio(stored.w_stored, stored.w_dense),
+    )
+
+
+def _ratio(stored: int, dense: int) -> float:
+    return stored / dense if dense else 1.0
+
+
+def _memory_stall(
+    plan: TilingPlan, busy: int, folds_run: int, decode: np.integer | None, opts: SystolicOptions
+) -> int:
+    """Memory stall cycles of one plan; ``decode``: total decode cycles of units before
+    the GLB (None when they are not there)."""
+    R, C, df = opts.rows, opts.cols, opts.dataflow
+    # When the GLB cannot hold the streamed operand whole (WS: A in row blocks; IS: W in
+    # column blocks), every block re-runs the stationary folds: each pays the fold
+    # overhead (preload + skew) again; the streamed cycles are only split. These cycles
+    # are charged as memory stalls (the GLB's capacity causes them), so compute cycles
+    # stay SCALE-Sim's.
+    repass = (df is Dataflow.WS and plan.schedule == "a_blocks") or (
+        df is Dataflow.IS and plan.schedule == "w_blocks"
+    )
+    extra = (plan.blocks - 1) * folds_run * (2 * R + C - 2) if repass else 0
+    loads, comps = block_schedule(
+        plan, busy + extra, opts.dram_bandwidth_bytes_per_cycle, max(folds_run, 1)
+    )
+    if decode is not None:
+        # A slot's transfer takes the longer of the DRAM transfer and the decompression of
+        # its share of the tiles.
+        per_slot = int(np.ceil(decode / max(len(loads) - 1, 1)))
+        loads = np.maximum(loads, np.r_[np.full(len(loads) - 1, per_slot), 0])
+    return pipeline_cycles(loads, comps, True) - busy
+
+
+# --- actions and details -------------------------------------------------------------
+
+
+def actions(
+    layer: Layer,
+    ws: WeightStreams,
+    folds: Folds,
+    macs: Macs,
+    stored: Stored,
+    memory: Memory,
+    opts: SystolicOptions,
+) -> dict[str, float]:
+    """Action counts of every repeat (names: :mod:`sod.models.common`)."""
+    g, m, n, mult = layer.groups, layer.m, layer.n, layer.mult
+    vb, ab, df = opts.value_bits, opts.acc_bits, opts.dataflow
+    # A is read once per column fold (WS, OS) or once (IS); partial sums make one GLB
+    # round trip per row fold except in OS, where they stay in the PEs.
+    a_reads = folds.col_folds if df is not Dataflow.IS else 1
+    psum_passes = folds.row_folds if df is not Dataflow.OS else 1
+    stream_glb_bits = ws.size_bits if opts.after_glb else ws.dense_bits
+    glb_w_reads = int(stream_glb_bits[ws.fold_stream][folds.live].sum())
+    dram_w = memory.dram_w
+    w_written = dram_w if opts.after_glb else stored.w_dense  # units before the GLB: dense
+    out = {
+        "mac": float(macs.issued - macs.gated),
+        "mac_gated": float(macs.gated),
+        "pe_reg_bits.act": float(macs.issued * vb),
+        "pe_reg_bits.out": float(macs.issued * ab),
+        "pe_reg_bits.weight": float(folds.run * opts.rows * opts.cols * vb * mult),
+        "glb_read_bits.weight": float(glb_w_reads * mult),
+        "glb_read_bits.act": float(stored.a_glb * a_reads * mult),
+        "glb_write_bits.out": float(g * m * n * ab * psum_passes * mult),
+        "glb_read_bits.out": float(g * m * n * ab * (psum_passes - 1) * mult),
+        "glb_write_bits.weight": float(w_written * mult),
+        "glb_write_bits.act": float(memory.dram_a * mult),
+        "dram_read_bits.weight": float(dram_w * mult),
+        "dram_read_bits.act": float(memory.dram_a * mult),
+        "dram_write_bits.out": float(memory.dram_o * mult),
+    }
+    if opts.decompressors and layer.w_format != "dense":
+        fs = ws.fold_stream
+        emitted = float((folds.live * ws.vectors[fs] * ws.lanes[fs]).sum() * mult)
+        out["decompress_elements"] = emitted
+        out["decompress_words"] = float(glb_w_reads / opts.read_bits * mult)
+    return out
+
+
+def details(
+    layer: Layer, folds: Folds, stored: Stored, memory: Memory, decomp_stall: int
+) -> dict[str, object]:
+    """Model-specific extras of :class:`~sod.models.common.Counts` (every repeat)."""
+    mult, masks = layer.mult, layer.masks
+    stored_w = stored.w_stored * mult if layer.gemm.w_is_weight else stored.w_stored
+    return {
+        "folds": folds.run * mult,
+        "folds_dense": folds.dense_folds * layer.groups * mult,
+        "weight_format": layer.w_format,
+        "weight_bits_stored": stored_w,
+        "weight_bits_dense": stored.w_dense,
+        "decompressor_stall_cycles": decomp_stall * mult,
+        "memory_stall_cycles": memory.stall_cycles * mult,
+        "tiling": memory.tiling,
+        "iid_pattern": bool(masks is not None and masks.iid_pattern),
+    }

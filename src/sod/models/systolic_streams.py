@@ -1,0 +1,219 @@
+"""The operand streams a systolic array's folds read, as stored and as decoded.
+
+A stream is what one fold reads of W: a tile (WS), a column of tiles (OS) or a row of
+tiles (IS), laid out by the compiler in the order the folds consume them
+(:mod:`sod.compiler`). :func:`weight_streams` measures them (exact stored bits, non-zeros,
+decode cycles); :func:`stream_tiles` measures activation stream tiles the same way when
+activations are stored compressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.arch.spec import Dataflow
+from sod.compiler import CompileOptions, TileGrid, fast_tiles
+from sod.errors import ArchitectureError
+from sod.formats import need_bits, resolve_widths
+from sod.models.decompressor import emit_cycles, stream_needs
+from sod.models.systolic_options import Layer, SystolicOptions
+
+# Tiles are measured in batches of at most this many mask elements (bounds scratch memory).
+_BATCH_ELEMENTS = 1 << 25
+
+
+@dataclass(frozen=True)
+class StreamTiles:
+    """A batch of stream tiles measured in a given format."""
+
+    size_bits: np.ndarray  # (T,) stored bits per tile
+    dense_bits: np.ndarray  # (T,) bits of the same tile stored dense
+    nnz: np.ndarray  # (T,) non-zeros per tile
+    nonempty_vectors: np.ndarray  # (T,) vectors with at least one non-zero
+    decode_cycles: np.ndarray  # (T,) cycles for a unit to emit every vector of the tile
+    vectors: int
+    lanes: int
+
+
+def tiles_is(w: np.ndarray, rows: int) -> np.ndarray:
+    """(G, k, n) masks cut into IS stream tiles (G·⌈k/R⌉, R, n), zero padded."""
+    g, k, n = w.shape
+    kt = -(-k // rows)
+    pad = np.zeros((g, kt * rows, n), dtype=bool)
+    pad[:, :k, :] = w
+    return pad.reshape(g * kt, rows, n)
+
+
+def stream_tiles(masks: np.ndarray, fmt: str, opts: SystolicOptions) -> StreamTiles:
+    """Sizes and decode cycles of a batch of stream tiles ``(T, L, V)`` in ``fmt``."""
+    t, lanes, vectors = masks.shape
+    widths = resolve_widths(opts.spec, lanes, vectors)
+    read_bits = opts.unit_read_bits
+    per = max(1, _BATCH_ELEMENTS // max(lanes * vectors, 1))
+    sizes, dense_sizes, cycles = [], [], []
+    for s in range(0, t, per):
+        batch = masks[s : s + per]
+        need = need_bits(batch, fmt, widths)
+        size = need[:, -1] if vectors else np.zeros(len(batch), np.int64)
+        dense_need = need_bits(batch, "dense", widths)
+        dsize = dense_need[:, -1]
+        if opts.dense_fallback and fmt != "dense":
+            use_dense = dsize < size
+            need = np.where(use_dense[:, None], dense_need, need)
+            size = np.where(use_dense, dsize, size)
+        cyc = emit_cycles(need, read_bits).cycles
+        if opts.lanes is not None and opts.lanes < lanes:
+            # A narrower unit needs ceil(L / lanes) cycles per vector.
+            cyc = np.maximum(cyc, vectors * -(-lanes // opts.lanes))
+        sizes.append(size)
+        dense_sizes.append(dsize)
+        cycles.append(cyc)
+    return StreamTiles(
+        np.concatenate(sizes).astype(np.int64),
+        np.concatenate(dense_sizes).astype(np.int64),
+        masks.sum(axis=(1, 2), dtype=np.int64),
+        masks.any(axis=1).sum(axis=1, dtype=np.int64),
+        np.concatenate(cycles).astype(np.int64),
+        vectors,
+        lanes,
+    )
+
+
+@dataclass(frozen=True)
+class WeightStreams:
+    """The W streams of one GEMM (all distinct groups), as the compiler lays them out.
+
+    A stream is what one fold reads: a tile (WS) or a row/column of tiles (OS/IS), in the
+    compiler's image order (:mod:`sod.compiler`); sizes are word-aligned bits.
+    """
+
+    size_bits: np.ndarray  # (S,) stored bits, every tile aligned to a GLB word
+    dense_bits: np.ndarray  # (S,) the same stream stored dense (aligned)
+    nnz: np.ndarray  # (S,) non-zeros
+    nonempty: np.ndarray  # (S,) vectors with a non-zero
+    vectors: np.ndarray  # (S,) vectors the array consumes
+    lanes: np.ndarray  # (S,) lanes per vector (MACs per vector per activation row)
+    elements: np.ndarray  # (S,) W elements covered
+    decode_cycles: np.ndarray  # (S,) cycles for a unit to emit the stream, alone
+    stall_cycles: np.ndarray  # (S,) decode cycles beyond one vector per cycle
+    fold_stream: np.ndarray  # (F,) stream of each fold, SCALE-Sim fold order, group-major
+    fold_group: np.ndarray  # (F,) group of each fold
+
+
+def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
+    """The W streams of every distinct group: measured from the masks on Sparse-on-Dense,
+    full and never decoded on a dense array."""
+    if layer.masks is None:
+        return _dense_streams(layer, opts)
+    read_bits = opts.unit_read_bits
+    if read_bits % 8 or read_bits > 4096:
+        raise ArchitectureError(
+            f"decompressor read width {read_bits} bits must be a multiple of 8 and <= 4096"
+        )
+    compile_options = CompileOptions(
+        format=layer.w_format,
+        spec=opts.spec,
+        dense_fallback=opts.dense_fallback,
+        read_width_bits=read_bits,
+    )
+    parts = []
+    offset = 0
+    for gi, w in enumerate(layer.masks.weight):
+        part, count = _group_streams(w, layer.m, opts, compile_options)
+        part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
+        part["fold_group"] = np.full(part["fold_stream"].size, gi)
+        parts.append(part)
+        offset += count
+    fields = WeightStreams.__dataclass_fields__
+    return WeightStreams(**{f: np.concatenate([p[f] for p in parts]) for f in fields})
+
+
+def _group_streams(
+    w: np.ndarray, m: int, opts: SystolicOptions, compile_options: CompileOptions
+) -> tuple[dict[str, np.ndarray], int]:
+    """One group's streams from the compiler's fast path (exact sizes and timing), as
+    :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
+    R, C, df = opts.rows, opts.cols, opts.dataflow
+    read_bits = compile_options.read_width_bits
+    grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
+    tiles = fast_tiles(w, grid, compile_options)
+    timing = emit_cycles(stream_needs(tiles, grid, read_bits), read_bits)
+    words = -(-tiles.size_bits // read_bits) * read_bits
+    order = grid.order
+    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
+    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    dense_t = -(-(lanes_t * vecs_t * opts.spec.value_bits) // read_bits) * read_bits
+    blocked = grid.blocked(w)  # (kb, nb, R, C)
+    nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
+    # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.
+    per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
+    index = np.arange(grid.count) // per
+    count = grid.count // per
+
+    def stream_sum(x: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights=x, minlength=count)
+
+    if df is Dataflow.WS:
+        nonempty = blocked.any(axis=3).sum(axis=2)[order[:, 0], order[:, 1]]
+        lanes = nc
+    elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
+        rows_any = blocked.any(axis=3)  # (kb, nb, R)
+        nonempty = rows_any.sum(axis=(0, 2))[order[:: grid.k_blocks, 1]]
+        lanes = nc[:: grid.k_blocks]
+    else:  # IS: stream = row block kb: vectors are the n columns
+        cols_any = blocked.any(axis=2)  # (kb, nb, C)
+        nonempty = cols_any.sum(axis=(1, 2))[order[:: grid.n_blocks, 0]]
+        lanes = kr[:: grid.n_blocks]
+    vectors = np.full(count, R) if df is Dataflow.WS else stream_sum(vecs_t)
+    part = {
+        "size_bits": stream_sum(words).astype(np.int64),
+        "dense_bits": stream_sum(dense_t).astype(np.int64),
+        "nnz": stream_sum(nnz_t).astype(np.int64),
+        "nonempty": np.asarray(nonempty, np.int64),
+        "vectors": np.asarray(vectors, np.int64),
+        "lanes": np.asarray(lanes, np.int64),
+        "elements": stream_sum(kr * nc).astype(np.int64),
+        "decode_cycles": np.asarray(timing.cycles, np.int64),
+        "stall_cycles": np.asarray(timing.stall_cycles, np.int64),
+        "fold_stream": grid.fold_streams(m),
+    }
+    return part, count
+
+
+def _dense_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
+    """Streams of a dense array: full, stored dense, never skipped, never decoded."""
+    R, C, df = opts.rows, opts.cols, opts.dataflow
+    g, m, k, n = layer.groups, layer.m, layer.k, layer.n
+    grid = TileGrid(k, n, R, C, df.value)
+    kt, nt = grid.k_blocks, grid.n_blocks
+    kr = np.minimum(R, k - np.arange(kt) * R)
+    nc = np.minimum(C, n - np.arange(nt) * C)
+    if df is Dataflow.WS:  # image order: nb outer, kb inner
+        elements = np.outer(nc, kr).ravel()
+        vectors, lanes = np.full(elements.size, R), np.repeat(nc, kt)
+    elif df is Dataflow.OS:
+        elements, vectors, lanes = nc * k, np.full(nt, k), nc
+    else:
+        elements, vectors, lanes = kr * n, np.full(kt, n), kr
+    folds = grid.fold_streams(m)
+    s = elements.size
+    size = elements * opts.value_bits
+
+    def tile(x: np.ndarray) -> np.ndarray:  # the same streams for every group
+        return np.tile(np.asarray(x, np.int64), g)
+
+    return WeightStreams(
+        tile(size),
+        tile(size),
+        tile(elements),
+        tile(vectors),
+        tile(vectors),
+        tile(lanes),
+        tile(elements),
+        np.zeros(s * g, np.int64),
+        np.zeros(s * g, np.int64),
+        np.concatenate([folds + i * s for i in range(g)]),
+        np.repeat(np.arange(g), folds.size),
+    )
