@@ -268,8 +268,8 @@ def energy(
         value = np.asarray(raw, dtype=np.float64)
         if np.any(~np.isfinite(value)) or np.any(value < 0):
             raise CostError(f"action count {key!r} must be finite and >= 0, got {raw}")
-        pj = value * action.energy_pj
-        pj = float(pj) if pj.ndim == 0 else pj
+        priced = value * action.energy_pj
+        pj: Number = float(priced) if priced.ndim == 0 else priced
         _add(by_action, key, pj)
         _add(by_component, action.component, pj)
         _add(by_operand, operand or "-", pj)
@@ -282,8 +282,8 @@ def energy(
     for comp, mw in leaks.items():
         if not mw >= 0:
             raise CostError(f"leakage of {comp} must be >= 0 mW, got {mw}")
-        pj = t * (mw * 1e9)  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
-        pj = float(pj) if pj.ndim == 0 else pj
+        leaked = t * (mw * 1e9)  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
+        pj = float(leaked) if leaked.ndim == 0 else leaked
         if np.any(pj):
             _add(by_component, f"leakage.{comp}", pj)
         leakage = leakage + pj

@@ -78,7 +78,7 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
             f"{desc.glb.granule_bytes} bytes"
         )
     parts, _, _ = chip_area_arrays(desc, tech, rows, cols, glb)
-    total = sum(parts.values())
+    total = np.sum(list(parts.values()), axis=0)
     fits = np.nonzero(total <= budget_um2)[0]
     if fits.size == 0:
         need = float(np.min(total)) / 1e6
@@ -89,6 +89,8 @@ def size_description(desc: ChipDescription, tech: Technology, budget_mm2: float)
     # Most PEs; among equals, the smallest area.
     order = np.lexsort((total[fits], -pes[fits]))
     best = int(fits[order[0]])
-    r, c = int(rows[best]), int(cols[best])
-    area = chip_area(desc, tech, r, c, float(glb[best]))
-    return Sizing(desc.kind, float(budget_mm2), r, c, area.pes, float(glb[best]), area)
+    best_rows, best_cols = int(rows[best]), int(cols[best])
+    area = chip_area(desc, tech, best_rows, best_cols, float(glb[best]))
+    return Sizing(
+        desc.kind, float(budget_mm2), best_rows, best_cols, area.pes, float(glb[best]), area
+    )

@@ -14,6 +14,7 @@ way in, which this model charges to that layer's input).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,9 +27,9 @@ from sod.workload.gemm import Gemm
 
 # compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
 # a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
-ComputeModel = Callable[[Gemm, ArchBase, np.ndarray, np.ndarray], Counts]
+ComputeModel = Callable[[Gemm, Any, np.ndarray, np.ndarray], Counts]
 # stored_bits(arch, nnz, elements, fibers) -> bits of one operand in the design's format.
-StorageFormat = Callable[[ArchBase, int, int, int], float]
+StorageFormat = Callable[[Any, int, int, int], float]
 
 
 def evaluate_accelerator(
@@ -50,7 +51,8 @@ def evaluate_accelerator(
     o_bits = g * m * n * arch.value_bits
     details = dict(counts.details)
     if arch.ideal_memory:
-        stall, dram = 0, (a_bits, w_bits, o_bits)
+        stall = 0
+        dram: tuple[float, float, float] = (a_bits, w_bits, o_bits)
         details["tiling"] = "ideal"
     else:
         try:
