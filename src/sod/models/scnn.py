@@ -43,7 +43,7 @@ import numpy as np
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
 from sod.models.common import Counts
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
 from sod.workload.gemm import Gemm
 
 #: Ideal cycles up to which bank conflicts are computed exactly (else sampled), with strict
@@ -539,7 +539,7 @@ def evaluate_scnn(
         conflict_cycles = DEEP_CONFLICT_CYCLES if light else DEFAULT_CONFLICT_CYCLES
     if conflict_cycles <= 0:
         raise WorkloadError(f"conflict_cycles must be positive, got {conflict_cycles}")
-    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     rng = rng if rng is not None else np.random.default_rng(0)
     pl = scnn_plane(gemm)
     if input_mask is not None:

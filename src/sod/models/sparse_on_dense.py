@@ -330,10 +330,6 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
 def _effectual_of_gemm(gemm: Gemm) -> int:
     """Effectual MACs of one copy of every distinct group, memoized by mask content (a
     sweep evaluates the same pruned layer at several array sizes)."""
-    if not all(x is None or isinstance(x, BitMask) for x in (gemm.weight_mask, gemm.act_mask)):
-        masks = operand_masks(gemm)
-        return _effectual(masks.weight, masks.act, gemm.m)
-    stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
     empty = np.zeros(0, np.uint8)
     w = gemm.weight_mask.packed if gemm.weight_mask is not None else empty
     a = gemm.act_mask.packed if gemm.act_mask is not None else empty
@@ -343,7 +339,7 @@ def _effectual_of_gemm(gemm: Gemm) -> int:
         gemm.k,
         gemm.n,
         gemm.repeat,
-        gemm.repeat if stacked else 1,
+        gemm.operand_groups,
         gemm.weight_density,
         gemm.act_density,
     )
@@ -369,8 +365,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     # A dense array with no pattern to count needs no masks at all (fast path).
     # The dense array needs masks only to count effectual MACs (memoized by content).
     masks = operand_masks(gemm) if sod else None
-    stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
-    g = gemm.repeat if stacked else 1
+    g = gemm.operand_groups
     mult = gemm.repeat // g
     m, k, n = gemm.m, gemm.k, gemm.n
     vb, ab = arch.value_bits, arch.acc_bits

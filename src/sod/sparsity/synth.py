@@ -73,8 +73,9 @@ def mask_rows(gemm: Gemm) -> int:
 
 
 def stacks_repeats(gemm: Gemm) -> bool:
-    """True when each repeat has its own weights (groups of a convolution)."""
-    return gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
+    """True when each repeat has its own weights (the groups of a convolution):
+    :attr:`Gemm.operand_groups <sod.workload.gemm.Gemm.operand_groups>` > 1."""
+    return gemm.operand_groups > 1
 
 
 def _lognormal(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
