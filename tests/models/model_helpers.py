@@ -9,7 +9,7 @@ from sod.workload.mask import BitMask
 def masked(gemm: Gemm, w_density: float, a_density: float, seed: int = 0) -> Gemm:
     """``gemm`` with i.i.d. weight and activation masks of the given densities (seeded)."""
     rng = np.random.default_rng(seed)
-    g = gemm.repeat if gemm.conv is not None and gemm.conv.groups == gemm.repeat else 1
+    g = gemm.operand_groups
     w = rng.random((g * gemm.k, gemm.n)) < w_density
     a = rng.random((g * gemm.m, gemm.k)) < a_density
     return gemm.with_(

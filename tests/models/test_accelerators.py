@@ -19,9 +19,8 @@ LAYERS = [
 @pytest.mark.parametrize("gemm", LAYERS, ids=lambda g: g.name)
 def test_counts_are_consistent(preset, gemm):
     c = evaluate(gemm, load_arch(preset))
-    groups = gemm.repeat if gemm.conv is not None and gemm.conv.groups > 1 else 1
-    w = gemm.weight_mask.to_bool().reshape(groups, gemm.k, gemm.n).astype(np.int64)
-    a = gemm.act_mask.to_bool().reshape(groups, gemm.m, gemm.k).astype(np.int64)
+    w = gemm.stacked_weight_mask().astype(np.int64)
+    a = gemm.stacked_act_mask().astype(np.int64)
     assert c.macs_effectual == int(np.einsum("gmk,gkn->", a, w))
     assert c.macs_dense == gemm.macs
     assert 0 < c.effective_utilization <= 1

@@ -48,9 +48,8 @@ def test_sod_without_sparsity_is_the_dense_array(df):
 def test_effectual_macs_are_the_mask_product(gemm, df):
     g = masked(gemm, 0.35, 0.5, seed=3)
     c = evaluate(g, SparseOnDenseArch(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True))
-    groups = gemm.repeat if gemm.conv is not None else 1
-    w = g.weight_mask.to_bool().reshape(groups, gemm.k, gemm.n).astype(np.int64)
-    a = g.act_mask.to_bool().reshape(groups, gemm.m, gemm.k).astype(np.int64)
+    w = g.stacked_weight_mask().astype(np.int64)
+    a = g.stacked_act_mask().astype(np.int64)
     assert c.macs_effectual == int(np.einsum("gmk,gkn->", a, w))
     assert c.macs_effectual <= c.macs_issued <= c.macs_dense
     dense = evaluate(g, Architecture(array_rows=8, array_cols=8, dataflow=df, ideal_memory=True))

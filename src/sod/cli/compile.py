@@ -14,9 +14,8 @@ def layer_weights(gemm, group: int, seed: int) -> np.ndarray:
     """int8 W (k × n) of one layer: its real weights quantized, or seeded synthetic values
     on the layer's pruning mask (the compiler only cares where the non-zeros are)."""
     from sod.sparsity.apply import real_weight_matrix
-    from sod.sparsity.synth import stacks_repeats
 
-    groups = gemm.repeat if stacks_repeats(gemm) else 1
+    groups = gemm.operand_groups
     if not 0 <= group < groups:
         raise WorkloadError(
             f"layer {gemm.name!r} has {groups} weight group(s); --group {group} is out of range"
@@ -30,7 +29,7 @@ def layer_weights(gemm, group: int, seed: int) -> np.ndarray:
     if gemm.weight_mask is None:
         keep = np.ones((gemm.k, gemm.n), dtype=bool)
     else:
-        keep = gemm.weight_mask.to_bool()[rows]
+        keep = gemm.stacked_weight_mask(groups)[group]
     rng = np.random.default_rng(seed)
     vals = rng.integers(1, 128, keep.shape) * rng.choice(np.array([-1, 1]), keep.shape)
     return np.where(keep, vals, 0).astype(np.int8)

@@ -18,7 +18,6 @@ from rich.table import Table
 
 from sod.errors import SodError, WorkloadError
 from sod.sparsity import apply_sparsity, pattern_stats, tile_counts
-from sod.sparsity.synth import stacks_repeats
 from sod.workload.gemm import Gemm, Workload
 from sod.workload.zoo import get_model
 
@@ -89,7 +88,7 @@ def layer_rows(workload: Workload, tile: tuple[int, int]) -> list[dict[str, obje
             # two groups when the tile rows do not divide k.
             counts = tile_counts(mask, *tile)
             row["empty_tile_frac"] = float(np.mean(counts == 0))
-            row["stacked"] = stacks_repeats(g)
+            row["stacked"] = g.operand_groups > 1
         rows.append(row)
     return rows
 

@@ -34,7 +34,7 @@ from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
 from sod.workload.gemm import Gemm
 
 
@@ -151,7 +151,7 @@ def evaluate_index_match(
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
     (repeat, m, k). Compute cycles only (DRAM stalls belong to the memory model).
     """
-    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m, n, p = gemm.m, gemm.n, arch.window
     tr, tc = tile_shape(m, arch)
     mt, nt = -(-m // tr), -(-n // tc)

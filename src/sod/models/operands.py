@@ -1,10 +1,12 @@
 """Pull operand masks off a :class:`~sod.workload.gemm.Gemm` in the shapes models want.
 
-Masks on GEMMs follow :mod:`sod.sparsity.apply`: a grouped convolution stacks its groups
-(``(groups·k) × n`` weights, ``(groups·m) × k`` activations); a GEMM with ``repeat > 1``
-that is not grouped (stacked transformer blocks, attention heads) carries ONE
-representative mask shared by its repeats. This module returns them as ``(G, rows, cols)``
-boolean arrays plus the multiplier ``repeat / G``.
+Masks on GEMMs follow the one rule of :mod:`sod.workload.mask`: stacked one per repeat
+(a grouped convolution's ``(groups·k) × n`` weights, ``(groups·m) × k`` activations) or
+ONE representative mask shared by every repeat (stacked transformer blocks, attention
+heads). This module returns them as ``(G, rows, cols)`` boolean arrays
+(:attr:`Gemm.operand_groups <sod.workload.gemm.Gemm.operand_groups>` distinct groups) plus
+the multiplier ``repeat / G``. It is the only place models turn a GEMM's masks into
+arrays.
 
 When a GEMM has a density below 1 but no mask (a SCALE-Sim topology with an ``N:M``
 column, an ONNX model without recorded activations), the pattern is drawn i.i.d. with a
@@ -20,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.workload.gemm import Gemm
-from sod.workload.mask import BitMask
 
 
 @dataclass(frozen=True)
@@ -42,25 +43,13 @@ def _rng(gemm: Gemm, operand: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(key))
 
 
-def _stacked(mask: object, groups: int, rows: int, cols: int) -> np.ndarray | None:
-    if mask is None:
-        return None
-    dense = mask.to_bool() if isinstance(mask, BitMask) else np.asarray(mask, dtype=bool)
-    if dense.shape == (groups * rows, cols):
-        return dense.reshape(groups, rows, cols)
-    if dense.shape == (rows, cols):
-        return np.broadcast_to(dense, (groups, rows, cols)) if groups > 1 else dense[None]
-    raise ValueError(f"mask of shape {dense.shape} does not fit {groups}x{rows}x{cols}")
-
-
 def operand_masks(gemm: Gemm, groups: int | None = None) -> OperandMasks:
     """Weight and activation masks of a GEMM (see the module docstring); ``groups``
-    overrides the number of distinct groups (default: a grouped convolution's groups)."""
+    overrides the number of distinct groups (default: ``gemm.operand_groups``)."""
     if groups is None:
-        stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
-        groups = gemm.repeat if stacked else 1
+        groups = gemm.operand_groups
     # A grouped GEMM's masks may also be a single shared one (e.g. from a topology file).
-    w = _stacked(gemm.weight_mask, groups, gemm.k, gemm.n)
+    w = gemm.stacked_weight_mask(groups)
     iid = False
     if w is None:
         if gemm.weight_density >= 1.0:
@@ -68,7 +57,7 @@ def operand_masks(gemm: Gemm, groups: int | None = None) -> OperandMasks:
         else:
             w = _rng(gemm, "w").random((groups, gemm.k, gemm.n)) < gemm.weight_density
             iid = True
-    a = _stacked(gemm.act_mask, groups, gemm.m, gemm.k)
+    a = gemm.stacked_act_mask(groups)
     if a is None and gemm.act_density < 1.0:
         a = _rng(gemm, "a").random((groups, gemm.m, gemm.k)) < gemm.act_density
         iid = True

@@ -47,7 +47,7 @@ from sod.errors import WorkloadError
 from sod.mapping.scnn import SCNNPlane, by_channel, im2col, plane_operands, scnn_plane
 from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, operand_masks
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
 from sod.workload.gemm import Gemm
 
 #: Ideal cycles up to which bank conflicts are computed exactly (else sampled), with strict
@@ -226,7 +226,7 @@ def evaluate_scnn(
     Compute cycles only (DRAM stalls are the memory model's).
     """
     conflict_cycles = _conflict_budget(arch, conflict_cycles)
-    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     rng = rng if rng is not None else np.random.default_rng(0)
     pl = scnn_plane(gemm)
     _check_input_mask(gemm, pl, input_mask)

@@ -1,9 +1,12 @@
 """Operand masks for the sparse-accelerator models (:mod:`sod.models.scnn`,
 :mod:`sod.models.sparten`, :mod:`sod.models.index_match`).
 
-The models take explicit boolean non-zero masks in sod's GEMM convention:
-``weight_mask`` is (k, n) or (repeat, k, n), ``act_mask`` is (m, k) or (repeat, m, k).
-A 2-D mask is shared by every repeat. :class:`~sod.workload.mask.BitMask` is accepted too.
+The models take explicit non-zero masks in sod's GEMM convention (normally the arrays of
+:func:`sod.models.operands.operand_masks`): ``weight_mask`` is (k, n) or (repeat, k, n),
+``act_mask`` is (m, k) or (repeat, m, k), bool arrays (or a
+:class:`~sod.workload.mask.BitMask`). They follow the one rule of
+:mod:`sod.workload.mask`: a (k, n) mask is shared by every repeat, a stacked one gives
+each repeat its own.
 """
 
 from __future__ import annotations
@@ -12,21 +15,15 @@ import numpy as np
 
 from sod.errors import WorkloadError
 from sod.workload.gemm import Gemm
-from sod.workload.mask import BitMask
+from sod.workload.mask import BitMask, stack_mask
 
 
-def _as_bool(mask: object) -> np.ndarray:
-    if isinstance(mask, BitMask):
-        return mask.to_bool()
-    return np.asarray(mask) != 0 if np.asarray(mask).dtype != bool else np.asarray(mask)
-
-
-def operand_masks(
-    gemm: Gemm, weight_mask: object, act_mask: object
+def mask_arrays(
+    gemm: Gemm, weight_mask: np.ndarray | BitMask, act_mask: np.ndarray | BitMask
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(W, A)`` as bool arrays of shapes (repeat, k, n) and (repeat, m, k).
 
-    A 2-D mask is broadcast over repeats (a read-only view, no copy).
+    A shared mask is broadcast over repeats (a read-only view, no copy).
     """
     out = []
     for what, mask, rows, cols in (
@@ -35,25 +32,24 @@ def operand_masks(
     ):
         if mask is None:
             raise WorkloadError(f"layer {gemm.name!r}: {what} is required by this model")
-        arr = _as_bool(mask)
-        if arr.shape == (rows, cols):
-            arr = np.broadcast_to(arr, (gemm.repeat, rows, cols))
-        elif arr.shape != (gemm.repeat, rows, cols):
-            raise WorkloadError(
-                f"layer {gemm.name!r}: {what} has shape {arr.shape}, expected "
-                f"{(rows, cols)} or {(gemm.repeat, rows, cols)}"
-            )
-        out.append(arr)
+        out.append(stack_mask(mask, gemm.repeat, rows, cols, f"layer {gemm.name!r}: {what}"))
     return out[0], out[1]
 
 
-def distinct_repeats(gemm: Gemm, weight_mask: object, act_mask: object) -> tuple[int, int]:
+def _shared(mask: np.ndarray | BitMask, rows: int) -> bool:
+    shape = mask.shape if isinstance(mask, BitMask) else np.shape(mask)
+    return len(shape) == 2 and shape[0] == rows
+
+
+def distinct_repeats(
+    gemm: Gemm, weight_mask: np.ndarray | BitMask, act_mask: np.ndarray | BitMask
+) -> tuple[int, int]:
     """(repeats to evaluate, factor to scale them by).
 
-    When both masks are 2-D (one pattern shared by every repeat, e.g. attention heads
+    When both masks are shared (one pattern for every repeat, e.g. attention heads
     carrying one representative mask) every repeat costs the same: evaluate one.
     """
-    shared = all(isinstance(x, BitMask) or np.ndim(x) == 2 for x in (weight_mask, act_mask))
+    shared = _shared(weight_mask, gemm.k) and _shared(act_mask, gemm.m)
     return (1, gemm.repeat) if shared else (gemm.repeat, 1)
 
 

@@ -38,7 +38,7 @@ from sod.models.sparse_masks import (
     distinct_repeats,
     effectual_macs,
     iter_chunk_products,
-    operand_masks,
+    mask_arrays,
 )
 from sod.workload.gemm import Gemm
 
@@ -97,7 +97,7 @@ def evaluate_sparten(
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` is bool (m, k) or
     (repeat, m, k). Compute cycles only: DRAM stalls are the memory model's.
     """
-    weight, act = operand_masks(gemm, weight_mask, act_mask)
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m = gemm.m
     cycles = 0
     busy = cluster_sum = cu_row_slots = 0.0

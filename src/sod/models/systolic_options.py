@@ -130,10 +130,10 @@ def _array(arch: Architecture) -> dict[str, Any]:
 
 
 def distinct_groups(gemm: Gemm) -> int:
-    """Groups evaluated separately: a grouped convolution's groups (their masks differ);
-    other repeats (stacked blocks, heads) share one mask and are evaluated once."""
-    stacked = gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
-    return gemm.repeat if stacked else 1
+    """Groups evaluated separately: a grouped convolution's groups or per-repeat masks
+    (their masks differ); other repeats (stacked blocks, heads) share one mask and are
+    evaluated once. The rule is written once, as :attr:`Gemm.operand_groups`."""
+    return gemm.operand_groups
 
 
 @dataclass(frozen=True)

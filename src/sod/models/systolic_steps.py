@@ -151,9 +151,6 @@ def _effectual_of_gemm(gemm: Gemm) -> int:
     """Effectual MACs of one copy of every distinct group, memoized by mask content (a
     sweep evaluates the same pruned layer at several array sizes)."""
     w_mask, a_mask = gemm.weight_mask, gemm.act_mask
-    if not (isinstance(w_mask, BitMask | None) and isinstance(a_mask, BitMask | None)):
-        masks = operand_masks(gemm)  # plain arrays: no packed bits to key the memo on
-        return _effectual(masks.weight, masks.act, gemm.m)
     empty = np.zeros(0, np.uint8)
     w = w_mask.packed if w_mask is not None else empty
     a = a_mask.packed if a_mask is not None else empty

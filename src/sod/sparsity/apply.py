@@ -7,8 +7,9 @@ on every :class:`~sod.workload.gemm.Gemm`:
   ``(groups · k) × n`` for a grouped convolution (group g = rows ``g·k … (g+1)·k − 1``),
   otherwise ``k × n``; a linear layer with ``repeat > 1`` (identical stacked transformer
   blocks) carries ONE representative k × n mask shared by all repeats (memory: LLaMA-2-7B
-  would need 0.8 GB of masks otherwise). ``None`` means dense. ``weight_density`` is
-  always the mask's density.
+  would need 0.8 GB of masks otherwise) — the rule of :mod:`sod.workload.mask`, read
+  back through ``Gemm.operand_groups`` / ``stacked_weight_mask()``. ``None`` means
+  dense. ``weight_density`` is always the mask's density.
 * ``act_mask``: a BitMask of A's non-zeros (im2col'd for a convolution, padding zeros
   included), ``(groups · m) × k`` for grouped convolutions, ``m × k`` otherwise; ``None``
   means dense, or — when ``act_density < 1`` — density known but pattern not (ONNX).
@@ -28,7 +29,7 @@ from sod.errors import SparsityError
 from sod.sparsity import prune as P
 from sod.sparsity.activations import conv_activation_mask, vector_mask
 from sod.sparsity.profiles import Profile, han_densities, parse_profile
-from sod.sparsity.synth import IID, stacks_repeats, synthetic_magnitudes
+from sod.sparsity.synth import IID, synthetic_magnitudes
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
 from sod.workload.mask import BitMask
 
@@ -73,7 +74,7 @@ def _magnitudes(gemm: Gemm, index: int, seed: int, profile: Profile) -> np.ndarr
         return np.abs(real.astype(np.float32, copy=False))
     params = IID if profile.weights == "iid" else None
     # Per-channel rules read channels contiguously; a grouped layer is regrouped anyway.
-    column_major = profile.method == "rowbal" and not stacks_repeats(gemm)
+    column_major = profile.method == "rowbal" and gemm.operand_groups == 1
     return synthetic_magnitudes(
         gemm, _rng(seed, index, _WEIGHT_STREAM), params, column_major=column_major
     )
@@ -81,7 +82,7 @@ def _magnitudes(gemm: Gemm, index: int, seed: int, profile: Profile) -> np.ndarr
 
 def _per_group(fn, mags: np.ndarray, gemm: Gemm) -> np.ndarray:
     """Apply a per-column pruning rule to each group of a stacked mask separately."""
-    if not stacks_repeats(gemm):
+    if gemm.operand_groups == 1:
         return fn(mags)
     g, k, n = gemm.repeat, gemm.k, gemm.n
     wide = mags.reshape(g, k, n).transpose(1, 0, 2).reshape(k, g * n)
@@ -133,7 +134,7 @@ def activation_mask(gemm: Gemm, density: float, rng: np.random.Generator) -> Bit
     c = gemm.conv
     if gemm.kind == LayerKind.CONV and c is not None:
         return conv_activation_mask(c, gemm.m // (c.out_h * c.out_w), density, rng)
-    rows = gemm.m * gemm.repeat if stacks_repeats(gemm) else gemm.m
+    rows = gemm.m * gemm.operand_groups
     return BitMask.from_bool(vector_mask(rows, gemm.k, density, rng))
 
 
@@ -177,7 +178,7 @@ def apply_sparsity(
 
     if prof.method == "global" and chosen:
         mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
-        mult = [1 if stacks_repeats(gemms[i]) else gemms[i].repeat for i in chosen]
+        mult = [gemms[i].repeat // gemms[i].operand_groups for i in chosen]
         keeps = P.prune_global(
             mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
         )

@@ -69,12 +69,7 @@ def layer_kind(gemm: Gemm) -> str:
 
 def mask_rows(gemm: Gemm) -> int:
     """Rows of the weight mask sod stores for this GEMM (see module docstring)."""
-    return gemm.k * gemm.repeat if stacks_repeats(gemm) else gemm.k
-
-
-def stacks_repeats(gemm: Gemm) -> bool:
-    """True when each repeat has its own weights (groups of a convolution)."""
-    return gemm.repeat > 1 and gemm.conv is not None and gemm.conv.groups == gemm.repeat
+    return gemm.k * gemm.operand_groups
 
 
 def _lognormal(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
@@ -105,7 +100,7 @@ def synthetic_magnitudes(
     contiguous), which per-channel pruning (row-balanced, N:M) reads without transposing.
     """
     p = PARAMS[layer_kind(gemm)] if params is None else params
-    groups = gemm.repeat if stacks_repeats(gemm) else 1
+    groups = gemm.operand_groups
     area = gemm.conv.kernel_h * gemm.conv.kernel_w if gemm.conv is not None else 1
     if gemm.k % area:
         area = 1

@@ -23,6 +23,7 @@ from enum import StrEnum
 import numpy as np
 
 from sod.errors import WorkloadError
+from sod.workload.mask import BitMask, as_operand_mask, stack_mask
 
 
 class LayerKind(StrEnum):
@@ -88,9 +89,15 @@ class Gemm:
 
     Optional operand data (filled by ``sod.sparsity`` or the importers, never required by
     the dense model): ``weights`` is a real k × n array (one copy shared by all repeats
-    unless its leading axis is ``repeat``), ``weight_mask``/``act_mask`` are boolean
-    non-zero masks or bit-packed masks, and ``weight_density``/``act_density`` summarize
-    them when only densities are known.
+    unless its leading axis is ``repeat``), ``weight_mask``/``act_mask`` are the non-zero
+    masks of W and A, always :class:`~sod.workload.mask.BitMask` (a boolean array given
+    to the constructor is packed; its shape is checked), and
+    ``weight_density``/``act_density`` summarize them when only densities are known.
+
+    A mask is shared by all repeats (``k × n`` / ``m × k``) or stacked, one per repeat
+    (``(repeat·k) × n`` / ``(repeat·m) × k``); :attr:`operand_groups` and
+    :meth:`stacked_weight_mask` / :meth:`stacked_act_mask` apply that rule
+    (:mod:`sod.workload.mask`).
     """
 
     name: str
@@ -105,8 +112,8 @@ class Gemm:
     weight_density: float = 1.0
     act_density: float = 1.0
     weights: np.ndarray | None = field(default=None, repr=False)
-    weight_mask: object | None = field(default=None, repr=False)
-    act_mask: object | None = field(default=None, repr=False)
+    weight_mask: BitMask | None = field(default=None, repr=False)
+    act_mask: BitMask | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for dim in ("m", "k", "n", "repeat"):
@@ -119,6 +126,40 @@ class Gemm:
             value = getattr(self, dens)
             if not 0.0 <= value <= 1.0:
                 raise WorkloadError(f"layer {self.name!r}: {dens} must be in [0, 1], got {value!r}")
+        for attr, rows, cols in (("weight_mask", self.k, self.n), ("act_mask", self.m, self.k)):
+            mask = getattr(self, attr)
+            if mask is not None:
+                what = f"layer {self.name!r}: {attr}"
+                object.__setattr__(self, attr, as_operand_mask(mask, rows, cols, self.repeat, what))
+
+    @property
+    def operand_groups(self) -> int:
+        """Repeats with operands of their own: ``repeat`` when each repeat has its own
+        weights (the groups of a grouped convolution, or a mask stacked one per repeat),
+        else 1 (one pattern shared by every repeat: stacked blocks, attention heads)."""
+        if self.repeat == 1:
+            return 1
+        if self.conv is not None and self.conv.groups == self.repeat:
+            return self.repeat
+        w, a = self.weight_mask, self.act_mask
+        if (w is not None and w.shape[0] != self.k) or (a is not None and a.shape[0] != self.m):
+            return self.repeat
+        return 1
+
+    def stacked_weight_mask(self, groups: int | None = None) -> np.ndarray | None:
+        """W's mask as a ``(groups, k, n)`` bool array (None when there is no mask);
+        ``groups`` defaults to :attr:`operand_groups` (a shared mask is broadcast)."""
+        if self.weight_mask is None:
+            return None
+        g = self.operand_groups if groups is None else groups
+        return stack_mask(self.weight_mask, g, self.k, self.n, f"layer {self.name!r}: weight_mask")
+
+    def stacked_act_mask(self, groups: int | None = None) -> np.ndarray | None:
+        """A's mask as a ``(groups, m, k)`` bool array (None when there is no mask)."""
+        if self.act_mask is None:
+            return None
+        g = self.operand_groups if groups is None else groups
+        return stack_mask(self.act_mask, g, self.m, self.k, f"layer {self.name!r}: act_mask")
 
     @property
     def macs(self) -> int:

@@ -1,20 +1,31 @@
-"""Bit-packed non-zero masks of 2-D operands.
+"""Bit-packed non-zero masks of 2-D operands, and the one rule for masks of repeats.
 
 A :class:`BitMask` stores a boolean matrix with ``numpy.packbits`` along its last axis
-(8x smaller than ``bool``), plus its shape. It is what a :class:`~sod.workload.gemm.Gemm`
-carries for its weight (k × n) and activation (m × k) operands. Statistics helpers that
-work on it (row/column/tile counts) live in :mod:`sod.sparsity.stats`.
+(8x smaller than ``bool``), plus its shape. It is the only form a
+:class:`~sod.workload.gemm.Gemm` carries for its weight (k × n) and activation (m × k)
+operands. Statistics helpers that work on it (row/column/tile counts) live in
+:mod:`sod.sparsity.stats`.
+
+**Masks of a GEMM repeated ``repeat`` times** (one rule, used everywhere): an operand
+mask of ``rows × cols`` is either *shared* by every repeat (``rows`` rows: stacked
+transformer blocks, attention heads carry one representative pattern) or *stacked*, one
+per repeat (``repeat · rows`` rows, repeat r = rows ``r·rows … (r+1)·rows − 1``: the
+groups of a grouped convolution). :func:`as_operand_mask` checks and packs a mask against
+that rule; :func:`stack_mask` unpacks it to ``(groups, rows, cols)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sod.errors import SodError
-from sod.workload.gemm import ConvShape
+from sod.errors import SodError, WorkloadError
+
+if TYPE_CHECKING:
+    from sod.workload.gemm import ConvShape
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +74,65 @@ class BitMask:
     @property
     def T(self) -> BitMask:
         return BitMask.from_bool(self.to_bool().T)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape) or "a scalar"
+
+
+def _expected(rows: int, cols: int, repeat: int) -> str:
+    shared = _dims((rows, cols))
+    if repeat == 1:
+        return shared
+    return f"{shared} (shared) or {_dims((repeat * rows, cols))} (one per repeat)"
+
+
+def as_operand_mask(
+    mask: BitMask | np.ndarray, rows: int, cols: int, repeat: int = 1, what: str = "mask"
+) -> BitMask:
+    """``mask`` as a :class:`BitMask` of a ``rows × cols`` operand, shared by all repeats or
+    stacked one per repeat (module docstring); raises a one-line
+    :class:`~sod.errors.WorkloadError` naming ``what`` otherwise.
+
+    A numpy array is packed: 2-D ``(rows or repeat·rows) × cols`` or 3-D
+    ``(repeat, rows, cols)``, boolean or values (non-zero = kept). A BitMask is returned
+    as is (no copy).
+    """
+    if not isinstance(mask, BitMask):
+        arr = np.asarray(mask)
+        if arr.ndim == 3:
+            arr = arr.reshape(-1, arr.shape[-1])
+        if arr.ndim != 2:
+            raise WorkloadError(
+                f"{what} has shape {_dims(arr.shape)}, expected {_expected(rows, cols, repeat)}"
+            )
+        mask = BitMask.from_bool(arr if arr.dtype == bool else arr != 0)
+    if mask.shape != (rows, cols) and mask.shape != (repeat * rows, cols):
+        raise WorkloadError(
+            f"{what} has shape {_dims(mask.shape)}, expected {_expected(rows, cols, repeat)}"
+        )
+    return mask
+
+
+def stack_mask(
+    mask: BitMask | np.ndarray, groups: int, rows: int, cols: int, what: str = "mask"
+) -> np.ndarray:
+    """A shared or stacked mask (module docstring) as a ``(groups, rows, cols)`` bool array.
+
+    A shared mask is broadcast over the groups (a read-only view, no copy); a stacked one
+    (``(groups·rows) × cols`` or a ``(groups, rows, cols)`` array) is reshaped. A BitMask
+    is unpacked once; a non-boolean array counts its non-zeros.
+    """
+    dense = mask.to_bool() if isinstance(mask, BitMask) else np.asarray(mask)
+    if dense.dtype != bool:
+        dense = dense != 0
+    if dense.shape == (groups * rows, cols) or dense.shape == (groups, rows, cols):
+        return dense.reshape(groups, rows, cols)
+    if dense.shape == (rows, cols):
+        return np.broadcast_to(dense, (groups, rows, cols)) if groups > 1 else dense[None]
+    raise WorkloadError(
+        f"{what} has shape {_dims(dense.shape)}, expected {_expected(rows, cols, groups)}"
+    )
 
 
 def im2col_mask(fmap: np.ndarray, conv: ConvShape) -> BitMask:
