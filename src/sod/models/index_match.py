@@ -36,6 +36,7 @@ from sod.models.common import Counts
 from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
 
 
 def _transpose(mask: np.ndarray, block: int = 256) -> np.ndarray:
@@ -57,7 +58,7 @@ def _fiber_stats(fibers: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
     last = np.where(length > 0, k - 1 - np.argmax(fibers[:, ::-1], axis=1), -1)
     # Ranks modulo p are all a block end needs: a uint8 running count wraps modulo 256,
     # which is exact modulo p when p divides 256 (and 4x cheaper than int32).
-    dtype = np.uint8 if 256 % p == 0 else (np.int16 if k < 2**15 else np.int32)
+    dtype: type[np.integer] = np.uint8 if 256 % p == 0 else (np.int16 if k < 2**15 else np.int32)
     cum = np.cumsum(fibers.view(np.uint8), axis=1, dtype=dtype)
     ends = fibers & (cum % dtype(p) == 0)
     del cum
@@ -144,7 +145,10 @@ def tile_times(cycles: np.ndarray, tr: int, tc: int) -> np.ndarray:
 
 
 def evaluate_index_match(
-    gemm: Gemm, arch: IndexMatchArch, weight_mask: object, act_mask: object
+    gemm: Gemm,
+    arch: IndexMatchArch,
+    weight_mask: np.ndarray | BitMask,
+    act_mask: np.ndarray | BitMask,
 ) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on the index-matching array.
 

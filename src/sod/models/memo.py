@@ -59,7 +59,11 @@ def memo_by_content(max_bytes: int = 128 << 20) -> Callable:
                     used[0] -= _nbytes(old)
             return result
 
-        wrapper.cache_clear = lambda: (cache.clear(), used.__setitem__(0, 0))  # type: ignore[attr-defined]
+        def cache_clear() -> None:
+            cache.clear()
+            used[0] = 0
+
+        wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

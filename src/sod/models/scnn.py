@@ -49,6 +49,7 @@ from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
 
 #: Ideal cycles up to which bank conflicts are computed exactly (else sampled), with strict
 #: per-cycle bank arbitration (``crossbar_buffering: none``).
@@ -147,16 +148,16 @@ def _run_repeats(
     gemm: Gemm,
     pl: SCNNPlane,
     arch: SCNNArch,
-    masks: tuple[np.ndarray, np.ndarray, object, object],
+    masks: tuple[np.ndarray, np.ndarray, np.ndarray | BitMask, np.ndarray | BitMask],
     input_mask: np.ndarray | None,
     conflict_cycles: int,
     rng: np.random.Generator,
-) -> tuple[dict[str, int], list[float], bool]:
+) -> tuple[dict[str, float], list[float], bool]:
     """Totals over all repeats (:data:`_TOTALS`), each repeat's conflict ratio, and whether
     every repeat's conflicts were exact. ``masks`` = (W, A as bool (repeat, …), and the
     caller's two masks, which tell whether repeats share one pattern)."""
     weight, act, weight_mask, act_mask = masks
-    tot = dict.fromkeys(_TOTALS, 0)
+    tot: dict[str, float] = dict.fromkeys(_TOTALS, 0)
     ratios, exact_all = [], True
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     if input_mask is not None:
@@ -180,7 +181,7 @@ def _run_repeats(
 
 
 def _actions(
-    gemm: Gemm, pl: SCNNPlane, arch: SCNNArch, nnz_w: int, tot: dict[str, int]
+    gemm: Gemm, pl: SCNNPlane, arch: SCNNArch, nnz_w: int, tot: dict[str, float]
 ) -> dict[str, float]:
     """Actions priced by the energy model, from the totals of :func:`_run_repeats`."""
     reduce_adds = 0
@@ -210,8 +211,8 @@ def _actions(
 def evaluate_scnn(
     gemm: Gemm,
     arch: SCNNArch,
-    weight_mask: object,
-    act_mask: object,
+    weight_mask: np.ndarray | BitMask,
+    act_mask: np.ndarray | BitMask,
     *,
     input_mask: np.ndarray | None = None,
     conflict_cycles: int | None = None,
@@ -256,11 +257,11 @@ def evaluate_scnn(
         "pe_balance": busy_ideal / pe_slots if pe_slots else 0.0,
     }
     return Counts(
-        compute_cycles=cycles,
+        compute_cycles=int(cycles),
         stall_cycles=0,
         macs_dense=gemm.macs,
-        macs_issued=issued,
-        macs_effectual=valid_products if input_mask is not None else effectual,
+        macs_issued=int(issued),
+        macs_effectual=int(valid_products if input_mask is not None else effectual),
         pe_count=arch.pe_count,
         actions=actions,
         details=details,

@@ -41,6 +41,7 @@ from sod.models.sparse_masks import (
     mask_arrays,
 )
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
 
 
 @memo_by_content()
@@ -90,7 +91,7 @@ def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) 
 
 
 def evaluate_sparten(
-    gemm: Gemm, arch: SparTenArch, weight_mask: object, act_mask: object
+    gemm: Gemm, arch: SparTenArch, weight_mask: np.ndarray | BitMask, act_mask: np.ndarray | BitMask
 ) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on SparTen, from its masks.
 
@@ -99,7 +100,7 @@ def evaluate_sparten(
     """
     weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m = gemm.m
-    cycles = 0
+    cycles: float = 0
     busy = cluster_sum = cu_row_slots = 0.0
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
@@ -127,7 +128,7 @@ def evaluate_sparten(
         else 0.0,
     }
     return Counts(
-        compute_cycles=cycles,
+        compute_cycles=int(cycles),
         stall_cycles=0,
         macs_dense=gemm.macs,
         macs_issued=effectual,

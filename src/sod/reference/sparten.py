@@ -75,7 +75,7 @@ def simulate_sparten(a: np.ndarray, w: np.ndarray, arch: SparTenArch) -> SparTen
                         [(f, c) for f in fl for c in range(len(a_chunks))] for fl in cu_filters
                     ]
                     pos = [0] * units
-                    rem = [None] * units
+                    rem: list[int | None] = [None] * units
                     while any(pos[u] < len(tasks[u]) for u in range(units)):
                         t += 1  # one clock for every CU
                         for u in range(units):
@@ -84,19 +84,20 @@ def simulate_sparten(a: np.ndarray, w: np.ndarray, arch: SparTenArch) -> SparTen
                             f, c = tasks[u][pos[u]]
                             a_mask, a_vals = a_chunks[c]
                             w_mask, w_vals = w_chunks[f][c]
-                            if rem[u] is None:
-                                rem[u] = a_mask & w_mask
-                            if rem[u]:
-                                onehot = rem[u] & -rem[u]
+                            left = rem[u]
+                            if left is None:
+                                left = a_mask & w_mask
+                            if left:
+                                onehot = left & -left
                                 below = onehot - 1
                                 out[rep, r, f] += (
                                     a_vals[_popcount(a_mask & below)]
                                     * w_vals[_popcount(w_mask & below)]
                                 )
                                 macs += 1
-                                rem[u] &= ~onehot
-                            if not rem[u]:  # chunk finished this cycle
-                                rem[u] = None
+                                left &= ~onehot
+                            rem[u] = left if left else None
+                            if not left:  # chunk finished this cycle
                                 pos[u] += 1
                 rep_cycles = max(rep_cycles, t)
         total_cycles += rep_cycles

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class Gemm:
         """Stored weights (0 for activation × activation GEMMs)."""
         return self.k * self.n * self.repeat if self.w_is_weight else 0
 
-    def with_(self, **changes: object) -> Gemm:
+    def with_(self, **changes: Any) -> Gemm:
         """A copy with some fields changed (Gemm is immutable)."""
         return replace(self, **changes)
 
