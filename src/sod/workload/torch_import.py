@@ -1,28 +1,59 @@
-"""Import a real PyTorch model: every Conv2d / Linear / matmul becomes a GEMM.
+"""Import a real PyTorch model: every GEMM it executes becomes a :class:`Gemm`.
 
 :func:`from_torch` runs the model once on example inputs under a
-:class:`torch.overrides.TorchFunctionMode` that sees every ``conv2d``, ``linear``,
-``matmul``/``@``, ``bmm`` and ``mm`` call (module or functional), with forward hooks
-naming each call after the module that made it. For every call it records:
+:class:`~torch.utils._python_dispatch.TorchDispatchMode`, so it sees the ATen ops that
+actually run — after ``matmul``, ``linear``, ``einsum``, ``conv*d`` and friends have been
+decomposed — and nothing that does multiply-accumulates can hide behind a Python-level
+call it does not know. Lowered (sod's convention, :mod:`sod.workload.gemm`):
 
-* the shape, lowered with sod's convention (:mod:`sod.workload.gemm`);
-* the real weights as used by the forward pass — so ``torch.nn.utils.prune``
-  re-parametrisations (``weight = weight_orig * weight_mask``) and exact zeros are both
-  honoured — as ``Gemm.weights`` (k × n, or (groups, k, n) for grouped convolutions) with
-  ``weight_mask``/``weight_density`` from their non-zeros;
-* the measured input-activation mask (im2col'd for convolutions, padding zeros included)
-  as ``act_mask``/``act_density``;
-* which non-linearity produced the input (ReLU/GELU/SiLU/softmax calls are tagged and
-  the tag follows pooling, dropout and reshapes), as ``input_activation``.
+* ``aten.mm`` / ``addmm`` / ``bmm`` / ``baddbmm`` / ``addbmm`` / ``mv`` / ``addmv`` /
+  ``dot`` / ``vdot`` / ``_int_mm`` — so ``nn.Linear``, ``F.linear``, ``@``, ``matmul``,
+  ``einsum`` and ``tensordot`` (which decompose to them); bmm batch dims -> ``repeat``;
+* ``aten.convolution``: conv1d/2d/3d, grouped and depthwise (im2col, groups ->
+  ``repeat``), and transposed convolutions (col2im, below);
+* ``aten._scaled_dot_product_*attention*`` (fused SDPA kernels, e.g. transformers'
+  default attention): ``Q·Kᵀ`` and ``P·V``, ``w_is_weight=False``, repeat = batch × heads.
 
-For activation × activation matmuls (attention) ``w_is_weight`` is False, ``weights`` is
-None and ``weight_mask`` is the measured mask of the second operand. A grouped
-convolution carries stacked masks (rows ``g·k … (g+1)·k − 1`` of the weight mask,
-``g·m …`` of the activation mask belong to group g); a batched matmul (``repeat`` = the
-batch dims) carries the masks of its FIRST batch element as the representative shared by
-all repeats, the contract of :mod:`sod.sparsity.apply`. Not captured: conv1d/conv3d,
-transposed convolutions, einsum, fused attention kernels
-(``scaled_dot_product_attention``); a module calling those is imported without them.
+A :class:`torch.overrides.TorchFunctionMode` on top only *names* the calls, and forward
+hooks name each GEMM after the module that made it: ``nn.Linear``/``F.linear`` and
+convolutions get the module's name (``encoder.layer.0.attention.self.query``); matmuls
+``<module>.matmul``, einsums ``<module>.einsum``, SDPA ``<module>.qk`` and
+``<module>.pv``; a repeated name gets ``#2``, ``#3`` …
+
+For every GEMM it records the real operands as the forward pass used them — so
+``torch.nn.utils.prune`` re-parametrisations (``weight = weight_orig * weight_mask``) and
+exact zeros are both honoured — ``Gemm.weights`` (k × n, or (groups, k, n)) with
+``weight_mask``/``weight_density``, the measured input-activation mask (im2col'd for
+convolutions, padding zeros included) as ``act_mask``/``act_density``, and the
+non-linearity that produced the input (ReLU/GELU/SiLU/softmax; the tag follows views,
+reshapes, copies, max-pooling) as ``input_activation``.
+
+The second operand of ``linear``/``conv`` is always a weight. Of a matmul, it is a weight
+when it is derived from the model's parameters/buffers only (not from the inputs) and the
+GEMM is not batched; otherwise the GEMM is activation × activation (``w_is_weight`` False,
+``weights`` None, ``weight_mask`` = the measured mask of the second operand,
+``kind=ATTENTION``). A grouped convolution carries stacked masks (group g = rows
+``g·k …`` of the weight mask, ``g·m …`` of the activation mask); a batched matmul and SDPA
+carry the masks of their FIRST batch element (and head) as the representative shared by
+all repeats, the contract of :mod:`sod.sparsity.apply`. SDPA's ``P`` mask is recomputed
+for that head (softmax of the scaled, masked scores — exact zeros where masked).
+
+**Convolution k ordering** (im2col): ``k`` runs over (input channel of the group, kernel
+depth, kernel row, kernel column) — exactly ``torch_weight[g·n:(g+1)·n].reshape(n, -1).T``
+is group g's ``W``. conv1d is a 2-D convolution of height 1 (``ConvShape`` with
+``in_h = kernel_h = 1``); conv3d has no ``ConvShape`` (``conv`` None, ``kind=CONV``):
+m = batch·Dout·Hout·Wout, k = (Cin/groups)·kd·kh·kw. A transposed convolution is lowered
+as col2im (the MACs it really does, as ``FlopCounterMode`` counts them): m =
+batch·(input pixels), k = Cin/groups, n = (Cout/groups)·(kernel volume), repeat = groups,
+``W_g = torch_weight[g·k:(g+1)·k].reshape(k, -1)`` (n ordered (output channel, kernel
+…)); the scatter-add of col2im is additions only; ``conv`` is None.
+
+**Never silently dropped**: an op that does MACs but that sod cannot lower (an RNN
+kernel, ``conv_tbc``, ``_native_multi_head_attention``, ``cdist``, quantized kernels …,
+and any op FLOP-counted by :mod:`torch.utils.flop_counter` that is not lowered above)
+raises an :class:`UnloweredOpWarning` naming the op, the module and its MACs when known,
+and is appended to the ``unlowered`` list passed to :func:`from_torch` (for a CLI to
+print). Elementwise ops, normalization, pooling and embedding look-ups are not GEMMs.
 
 Importing this module imports torch; ``sod.workload.from_torch`` imports it lazily.
 """
@@ -31,60 +62,110 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+from torch.utils.weak import WeakIdKeyDictionary
 
 from sod.errors import WorkloadError
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask, im2col_mask
 
-_ACT_FUNCS: dict[Any, Activation] = {
-    F.relu: Activation.RELU,
-    torch.relu: Activation.RELU,
-    torch.relu_: Activation.RELU,
-    torch.Tensor.relu: Activation.RELU,
-    torch.Tensor.relu_: Activation.RELU,
-    F.relu6: Activation.RELU,
-    F.hardtanh: Activation.RELU,
-    F.gelu: Activation.GELU,
-    F.silu: Activation.SWIGLU,
-    F.softmax: Activation.SOFTMAX,
-    torch.softmax: Activation.SOFTMAX,
-    torch.Tensor.softmax: Activation.SOFTMAX,
+aten = torch.ops.aten
+
+
+class UnloweredOpWarning(UserWarning):
+    """An op that does multiply-accumulates was executed but is not in the workload."""
+
+
+@dataclass(frozen=True)
+class UnloweredOp:
+    """One call of an op sod could not lower (``macs`` None when unknown)."""
+
+    name: str  # the GEMM-style name it would have had (module path)
+    op: str  # e.g. "aten.mkldnn_rnn_layer.default"
+    macs: int | None
+
+    def __str__(self) -> str:
+        macs = f"{self.macs:,} MACs" if self.macs is not None else "unknown MACs"
+        return f"{self.op} in {self.name!r} ({macs}) cannot be lowered to a GEMM: NOT counted"
+
+
+# --- what the function-level mode labels ------------------------------------------------
+
+_FUNC_LABELS: dict[Any, str] = {
+    F.linear: "linear",
+    F.bilinear: "bilinear",
+    F.conv1d: "conv",
+    F.conv2d: "conv",
+    F.conv3d: "conv",
+    F.conv_transpose1d: "conv",
+    F.conv_transpose2d: "conv",
+    F.conv_transpose3d: "conv",
+    torch.conv1d: "conv",
+    torch.conv2d: "conv",
+    torch.conv3d: "conv",
+    torch.matmul: "matmul",
+    torch.Tensor.matmul: "matmul",
+    torch.Tensor.__matmul__: "matmul",
+    torch.Tensor.__rmatmul__: "matmul",
+    torch.bmm: "matmul",
+    torch.Tensor.bmm: "matmul",
+    torch.mm: "matmul",
+    torch.Tensor.mm: "matmul",
+    torch.mv: "matmul",
+    torch.Tensor.mv: "matmul",
+    torch.einsum: "einsum",
+    torch.tensordot: "tensordot",
+    F.scaled_dot_product_attention: "sdpa",
 }
-# Ops whose output keeps the sparsity class of their input.
-_PASS_FUNCS = {
-    F.max_pool2d,
-    F.dropout,
-    torch.flatten,
-    torch.Tensor.flatten,
-    torch.Tensor.view,
-    torch.Tensor.reshape,
-    torch.reshape,
-    torch.Tensor.contiguous,
-    torch.Tensor.permute,
-    torch.Tensor.transpose,
-    torch.transpose,
-    F.adaptive_max_pool2d,
+
+# --- activation tags --------------------------------------------------------------------
+
+_ACT_OPS: dict[Any, Activation] = {
+    aten.relu.default: Activation.RELU,
+    aten.relu_.default: Activation.RELU,
+    aten.gelu.default: Activation.GELU,
+    aten.gelu_.default: Activation.GELU,
+    aten.silu.default: Activation.SWIGLU,
+    aten.silu_.default: Activation.SWIGLU,
+    aten._softmax.default: Activation.SOFTMAX,
+    aten.softmax.int: Activation.SOFTMAX,
 }
-_CONV = {F.conv2d, torch.conv2d}
-_LINEAR = {F.linear}
-_MATMUL = {
-    torch.matmul,
-    torch.Tensor.matmul,
-    torch.Tensor.__matmul__,
-    torch.bmm,
-    torch.Tensor.bmm,
-    torch.mm,
-    torch.Tensor.mm,
+_HARDTANH = {aten.hardtanh.default, aten.hardtanh_.default}
+# Non-view ops whose (first) output keeps the sparsity class of their first input.
+_PASS_OPS = {
+    aten.clone.default,
+    aten._unsafe_view.default,
+    aten._to_copy.default,
+    aten.max_pool1d.default,
+    aten.max_pool2d.default,
+    aten.max_pool3d.default,
+    aten.max_pool2d_with_indices.default,
+    aten.max_pool3d_with_indices.default,
+    aten.adaptive_max_pool2d.default,
+    aten.adaptive_max_pool3d.default,
 }
+
+# --- ops that do MACs but are not lowered: warn ------------------------------------------
+
+_MAC_OP_NAME = re.compile(
+    r"(conv|mm$|_mm|matmul|rnn|lstm|gru|attention|transformer|linear|trilinear|cdist|addr$)"
+)
+_NOT_MAC_OPS = re.compile(r"(backward|upsample|_thnn_fused|_transform_bias_rescale|grid_sampler)")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -103,21 +184,60 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-class _Capture(TorchFunctionMode):
-    """Records every GEMM-like call; names come from the module stack."""
+def _bind(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The op's arguments by schema name (defaults filled in)."""
+    out: dict[str, Any] = {}
+    for i, arg in enumerate(func._schema.arguments):
+        if i < len(args) and not arg.kwarg_only:
+            out[arg.name] = args[i]
+        elif arg.name in kwargs:
+            out[arg.name] = kwargs[arg.name]
+        elif arg.has_default_value():
+            out[arg.name] = arg.default_value
+    return out
+
+
+_ACT, _PARAM = 1, 2  # provenance: derived from the inputs / from parameters only
+
+
+class _Names(TorchFunctionMode):
+    """Labels the outermost torch function being run (for naming the GEMMs under it)."""
+
+    def __init__(self, cap: _Capture) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        label = _FUNC_LABELS.get(func)
+        if label is None or self.cap.context is not None:
+            return func(*args, **kwargs)
+        self.cap.context, self.cap.context_name = label, None
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.cap.context, self.cap.context_name = None, None
+
+
+class _Capture(TorchDispatchMode):
+    """Lowers every GEMM-like ATen op; names come from the module stack."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stack: list[str] = []
         self.records: list[Gemm] = []
-        self.tags: dict[tuple[int, tuple[int, ...]], tuple[Activation, torch.Tensor]] = {}
+        self.unlowered: list[UnloweredOp] = []
+        self.prov: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.tags: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.names: dict[str, int] = {}
-        self.batch = 1
+        self.context: str | None = None
+        self.context_name: str | None = None
 
-    # --- naming and activation tags -------------------------------------------------
+    # --- naming, provenance and activation tags --------------------------------------
     def pop(self) -> None:
         # A forward hook that returned a value would replace the module's output.
-        self.stack.pop()
+        if self.stack:
+            self.stack.pop()
 
     def _name(self, op: str) -> str:
         base = self.stack[-1] if self.stack else "model"
@@ -126,135 +246,131 @@ class _Capture(TorchFunctionMode):
         self.names[base] = count
         return base if count == 1 else f"{base}#{count}"
 
-    def _tag(self, out: Any, act: Activation) -> None:
-        if isinstance(out, torch.Tensor):
-            self.tags[(out.data_ptr(), tuple(out.shape))] = (act, out)
+    def _call_name(self, default: str) -> str:
+        """One name per torch-function call (``linear``/``conv`` get the module's name)."""
+        label = self.context
+        if label in ("linear", "conv"):
+            if self.context_name is None:
+                self.context_name = self._name("")
+            return self.context_name
+        return self._name(label if label is not None else default)
+
+    def mark(self, t: Any, prov: int, act: Activation | None = None) -> None:
+        if isinstance(t, torch.Tensor):
+            self.prov[t] = prov
+            if act is not None:
+                self.tags[t] = act
 
     def _tag_of(self, t: torch.Tensor) -> Activation:
-        hit = self.tags.get((t.data_ptr(), tuple(t.shape)))
-        if hit is None:
-            # Reshapes keep the pointer but not the shape: match on the pointer alone.
-            hit = next((v for (p, _), v in self.tags.items() if p == t.data_ptr()), None)
-        return hit[0] if hit is not None else Activation.OTHER
+        return self.tags.get(t, Activation.OTHER)
+
+    def _is_weight(self, t: torch.Tensor) -> bool:
+        return self.prov.get(t) == _PARAM
 
     # --- the interception ---------------------------------------------------------------
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _CONV:
-            self._conv(*args, **kwargs)
-        elif func in _LINEAR:
-            self._linear(*args, **kwargs)
-        elif func in _MATMUL:
-            self._matmul(args[0], args[1])
         out = func(*args, **kwargs)
-        if func in _ACT_FUNCS:
-            self._tag(out, _ACT_FUNCS[func])
-        elif func in _PASS_FUNCS and args and isinstance(args[0], torch.Tensor):
-            act = self._tag_of(args[0])
-            if act != Activation.OTHER:
-                self._tag(out, act)
+        try:
+            self._lower(func, args, kwargs, out)
+        finally:
+            self._propagate(func, args, kwargs, out)
         return out
 
-    def _conv(
-        self,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: Any = None,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-    ) -> None:
-        name = self._name("")
-        if x.dim() == 3:
-            x = x.unsqueeze(0)
-        b, c, h, w = x.shape
-        out_ch, _, kh, kw = weight.shape
-        pad = _conv_padding(padding, (kh, kw), _pair(dilation), name)
-        gemm = conv2d(
-            name,
-            h,
-            w,
-            c,
-            out_ch,
-            (kh, kw),
-            stride=_pair(stride),
-            padding=pad,
-            dilation=_pair(dilation),
-            groups=groups,
-            batch=b,
-            input_activation=self._tag_of(x),
-        )
-        g, n = groups, out_ch // groups
-        # torch (O, C/g, kh, kw) -> per group (k, n) with k in (c, kh, kw) order.
-        wt = _np(weight).reshape(g, n, -1).transpose(0, 2, 1)
-        weights = wt[0] if g == 1 else np.ascontiguousarray(wt)
-        wmask = BitMask.from_bool(wt.reshape(g * gemm.k, n) != 0)
-        amask = im2col_mask(_nz(x), gemm.conv)
-        self.records.append(
-            gemm.with_(
-                weights=np.ascontiguousarray(weights),
-                weight_mask=wmask,
-                weight_density=wmask.density,
-                act_mask=amask,
-                act_density=amask.density,
-            )
-        )
-
-    def _linear(self, x: torch.Tensor, weight: torch.Tensor, bias: Any = None) -> None:
-        name = self._name("")
-        k = weight.shape[-1]
-        n = weight.shape[0] if weight.dim() == 2 else 1
-        a = _nz(x).reshape(-1, k)
-        wt = np.ascontiguousarray(_np(weight).reshape(n, k).T)
-        wmask = BitMask.from_array(wt)
-        amask = BitMask.from_bool(a)
-        self.records.append(
-            Gemm(
-                name=name,
-                m=a.shape[0],
-                k=k,
-                n=n,
-                kind=LayerKind.LINEAR,
-                input_activation=self._tag_of(x),
-                weights=wt,
-                weight_mask=wmask,
-                weight_density=wmask.density,
-                act_mask=amask,
-                act_density=amask.density,
-            )
-        )
-
-    def _matmul(self, a: torch.Tensor, b: torch.Tensor) -> None:
-        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+    def _propagate(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        provs = {self.prov.get(t) for t in ins}
+        prov = _ACT if _ACT in provs else _PARAM if _PARAM in provs else None
+        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        for t in outs:
+            if prov is not None:
+                self.prov[t] = prov
+            elif t in self.prov and t not in ins:
+                del self.prov[t]
+        first = outs[0] if outs else None
+        if first is None:
             return
-        name = self._name("matmul")
+        schema = func._schema
+        src = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        act: Activation | None = None
+        if func in _ACT_OPS:
+            act = _ACT_OPS[func]
+        elif func in _HARDTANH:
+            low = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
+            act = Activation.RELU if low >= 0 else Activation.OTHER
+        elif src is not None and (func in _PASS_OPS or _is_view(schema)):
+            act = self.tags.get(src)
+        if act is not None:
+            self.tags[first] = act
+        elif schema.is_mutable or first in self.tags:
+            # Written in place (x += y) or a fresh tensor reusing an id: no longer tagged.
+            self.tags.pop(first, None)
+
+    def _lower(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        packet = func._overloadpacket
+        if packet in (aten.mm, aten._int_mm):
+            self._gemm(func, args[0], args[1])
+        elif packet in (aten.addmm, aten.addmv):
+            self._gemm(func, args[1], args[2])
+        elif packet in (aten.bmm, aten.mv, aten.dot, aten.vdot):
+            self._gemm(func, args[0], args[1])
+        elif packet in (aten.baddbmm, aten.addbmm):
+            self._gemm(func, args[1], args[2])
+        elif packet in (aten.convolution, aten._convolution):
+            self._conv(func, args, kwargs)
+        elif packet.__name__.startswith("_scaled_dot_product") and "backward" not in str(func):
+            self._sdpa(func, args, kwargs)
+        else:
+            self._check_unlowered(func, args, kwargs, out)
+
+    def _check_unlowered(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        from torch.utils.flop_counter import flop_registry
+
+        packet = func._overloadpacket
+        name = func._schema.name.split("::")[-1]
+        counted = packet in flop_registry
+        if not counted and (not _MAC_OP_NAME.search(name) or _NOT_MAC_OPS.search(name)):
+            return
+        macs: int | None = None
+        try:
+            if counted:
+                macs = int(flop_registry[packet](*args, **kwargs, out_val=out)) // 2
+            else:
+                macs = _mac_formula(name, args, out)
+        except Exception:
+            macs = None
+        base = self.stack[-1] if self.stack else "model"
+        item = UnloweredOp(base, str(func), macs)
+        self.unlowered.append(item)
+        warnings.warn(f"sod: {item}", UnloweredOpWarning, stacklevel=2)
+
+    # --- GEMMs --------------------------------------------------------------------------
+    def _gemm(self, func: Any, a: torch.Tensor, b: torch.Tensor) -> None:
+        name = self._call_name(func._overloadpacket.__name__)
         a2 = a.unsqueeze(0) if a.dim() == 1 else a
         b2 = b.unsqueeze(-1) if b.dim() == 1 else b
-        if b2.dim() == 2:
-            # x(..., k) @ B(k, n): batch dims are just more rows of one GEMM.
-            a2 = a2.reshape(-1, a2.shape[-1])
-        batch = torch.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        m, k = a2.shape[-2:]
-        n = b2.shape[-1]
-        reps = int(np.prod(batch)) if len(batch) else 1
+        if a2.dim() == 2:
+            a3, b3 = a2[None], b2[None]
+        else:
+            a3, b3 = a2, b2
+        reps, m, k = a3.shape
+        n = b3.shape[-1]
+        weight_op = self.context in ("linear", "conv", "bilinear")
+        is_weight = reps == 1 and (weight_op or self._is_weight(b))
         # Masks of the first batch element only: sod's contract is one representative
         # mask for a non-grouped GEMM with repeat > 1 (see sod.sparsity.apply).
-        am = _nz(a2.expand(*batch, m, k).reshape(reps, m, k)[0])
-        bm = _nz(b2.expand(*batch, k, n).reshape(reps, k, n)[0])
-        is_weight = isinstance(b, torch.nn.Parameter) and b.dim() == 2 and reps == 1
-        weights = np.ascontiguousarray(_np(b2)) if is_weight else None
+        am, bm = _nz(a3[0]), _nz(b3[0])
         self.records.append(
             Gemm(
                 name=name,
                 m=int(m),
                 k=int(k),
                 n=int(n),
-                repeat=reps,
+                repeat=int(reps),
                 kind=LayerKind.LINEAR if is_weight else LayerKind.ATTENTION,
                 w_is_weight=is_weight,
                 input_activation=self._tag_of(a),
-                weights=weights,
+                weights=np.ascontiguousarray(_np(b3[0])) if is_weight else None,
                 weight_mask=BitMask.from_bool(bm),
                 weight_density=float(bm.mean()),
                 act_mask=BitMask.from_bool(am),
@@ -262,25 +378,229 @@ class _Capture(TorchFunctionMode):
             )
         )
 
+    def _conv(self, func: Any, args: tuple, kwargs: dict) -> None:
+        p = _bind(func, args, kwargs)
+        x, weight = p["input"], p["weight"]
+        groups, dims = int(p["groups"]), weight.dim() - 2
+        name = self._call_name("conv")
+        stride = _tuple(p["stride"], dims)
+        padding = _tuple(p["padding"], dims)
+        dilation = _tuple(p["dilation"], dims)
+        if x.dim() == dims + 1:
+            x = x.unsqueeze(0)
+        act = self._tag_of(p["input"])
+        if p["transposed"]:
+            self.records.append(_conv_transposed(name, x, weight, groups, act))
+        elif dims in (1, 2):
+            self.records.append(_conv2d(name, x, weight, stride, padding, dilation, groups, act))
+        else:
+            self.records.append(_conv_nd(name, x, weight, stride, padding, dilation, groups, act))
 
-def _pair(v: Any) -> tuple[int, int]:
+    def _sdpa(self, func: Any, args: tuple, kwargs: dict) -> None:
+        p = _bind(func, args, kwargs)
+        q, k, v = p["query"], p["key"], p["value"]
+        mask = p.get("attn_mask", p.get("attn_bias"))
+        causal = bool(p.get("is_causal", False))
+        scale = p.get("scale")
+        *batch, length, e = q.shape
+        s, ev = k.shape[-2], v.shape[-1]
+        reps = prod(int(d) for d in batch)
+        q0 = q.reshape(-1, length, e)[0].float()
+        k0 = k.reshape(-1, s, e)[0].float()
+        v0 = v.reshape(-1, s, ev)[0]
+        scores = (q0 @ k0.T) * (scale if scale is not None else e**-0.5)
+        if mask is not None:
+            m0 = mask.expand(*batch, length, s).reshape(-1, length, s)[0]
+            if m0.dtype == torch.bool:
+                scores = scores.masked_fill(~m0, float("-inf"))
+            else:
+                scores = scores + m0.float()
+        if causal:
+            keep = torch.ones(length, s, dtype=torch.bool).tril()
+            scores = scores.masked_fill(~keep, float("-inf"))
+        pm = _nz(torch.softmax(scores, dim=-1))
+        base = self.stack[-1] if self.stack else "model"
+        qm, km, vm = _nz(q0), _nz(k0.T), _nz(v0)
+        for suffix, (mm, kk, nn), am, wm, act in (
+            ("qk", (length, e, s), qm, km, self._tag_of(q)),
+            ("pv", (length, s, ev), pm, vm, Activation.SOFTMAX),
+        ):
+            self.records.append(
+                Gemm(
+                    name=self._dedup(f"{base}.{suffix}"),
+                    m=int(mm),
+                    k=int(kk),
+                    n=int(nn),
+                    repeat=int(reps),
+                    kind=LayerKind.ATTENTION,
+                    w_is_weight=False,
+                    input_activation=act,
+                    weight_mask=BitMask.from_bool(wm),
+                    weight_density=float(wm.mean()),
+                    act_mask=BitMask.from_bool(am),
+                    act_density=float(am.mean()),
+                )
+            )
+
+    def _dedup(self, name: str) -> str:
+        count = self.names.get(name, 0) + 1
+        self.names[name] = count
+        return name if count == 1 else f"{name}#{count}"
+
+
+def _is_view(schema: Any) -> bool:
+    return bool(schema.returns) and any(
+        r.alias_info is not None and not r.alias_info.is_write for r in schema.returns
+    )
+
+
+def _tuple(v: Any, dims: int) -> tuple[int, ...]:
     if isinstance(v, int):
-        return v, v
+        return (v,) * dims
     v = tuple(int(x) for x in v)
-    return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
+    return v * dims if len(v) == 1 else v
 
 
-def _conv_padding(
-    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], name: str
-) -> tuple[int, int]:
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-        if any(t % 2 for t in totals):
-            raise WorkloadError(f"layer {name!r}: asymmetric 'same' padding is not supported")
-        return totals[0] // 2, totals[1] // 2
-    return _pair(padding)
+def _mac_formula(name: str, args: tuple, out: Any) -> int | None:
+    """MACs of the unlowered ops whose cost is known (None otherwise)."""
+    if name == "mkldnn_rnn_layer":
+        x, w_ih, w_hh = args[0], args[1], args[2]
+        return int(x.numel() // x.shape[-1] * (w_ih.numel() + w_hh.numel()))
+    if name == "conv_tbc":
+        w = args[1]  # (kernel, Cin, Cout)
+        return int(out.shape[0] * out.shape[1] * w.numel())
+    if name == "_cdist_forward":
+        x1, x2 = args[0], args[1]
+        return int(x1.numel() * x2.shape[-2])
+    if name == "_native_multi_head_attention":
+        q, k = args[0], args[1]
+        b, lq, e = q.shape
+        lk = k.shape[1]
+        return int(b * (2 * lq * e * e + 2 * lk * e * e + 2 * lq * lk * e))
+    return None
+
+
+def _conv2d(
+    name: str,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    act: Activation,
+) -> Gemm:
+    """conv2d, or conv1d as a conv2d of height 1 (ConvShape in_h = kernel_h = 1)."""
+    if weight.dim() == 3:
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
+    b, c, h, w = x.shape
+    out_ch, _, kh, kw = weight.shape
+    gemm = conv2d(
+        name,
+        h,
+        w,
+        c,
+        out_ch,
+        (kh, kw),
+        stride=(stride[0], stride[1]),
+        padding=(padding[0], padding[1]),
+        dilation=(dilation[0], dilation[1]),
+        groups=groups,
+        batch=b,
+        input_activation=act,
+    )
+    weights, wmask = _group_weights(weight, groups)
+    amask = im2col_mask(_nz(x), gemm.conv)  # type: ignore[arg-type]
+    return gemm.with_(
+        weights=weights,
+        weight_mask=wmask,
+        weight_density=wmask.density,
+        act_mask=amask,
+        act_density=amask.density,
+    )
+
+
+def _group_weights(weight: torch.Tensor, groups: int) -> tuple[np.ndarray, BitMask]:
+    """torch (O, C/g, *kernel) -> per group (k, n), k in (c, *kernel) order."""
+    n = weight.shape[0] // groups
+    wt = _np(weight).reshape(groups, n, -1).transpose(0, 2, 1)
+    weights = np.ascontiguousarray(wt[0] if groups == 1 else wt)
+    return weights, BitMask.from_bool(wt.reshape(-1, n) != 0)
+
+
+def _conv_nd(
+    name: str,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    act: Activation,
+) -> Gemm:
+    """conv3d (any N-d convolution without a ConvShape): im2col, k = (c, kd, kh, kw)."""
+    b, c = int(x.shape[0]), int(x.shape[1])
+    kernel = tuple(int(d) for d in weight.shape[2:])
+    fmap = _nz(x)
+    fmap = np.pad(fmap, [(0, 0), (0, 0), *((p, p) for p in padding)])
+    eff = tuple(d * (kk - 1) + 1 for kk, d in zip(kernel, dilation, strict=True))
+    if any(e > s for e, s in zip(eff, fmap.shape[2:], strict=True)):
+        raise WorkloadError(f"layer {name!r}: kernel {kernel} does not fit input {x.shape[2:]}")
+    dims = len(kernel)
+    win = sliding_window_view(fmap, eff, axis=tuple(range(2, 2 + dims)))
+    steps = [slice(None, None, s) for s in stride] + [slice(None, None, d) for d in dilation]
+    sl = (slice(None), slice(None), *steps)
+    win = win[sl]  # (B, C, *out, *kernel)
+    out = win.shape[2 : 2 + dims]
+    perm = (0, *range(2, 2 + dims), 1, *range(2 + dims, 2 + 2 * dims))
+    cols = win.transpose(perm).reshape(b * prod(out), c * prod(kernel))
+    m, k = cols.shape[0], cols.shape[1] // groups
+    amask = BitMask.from_bool(cols.reshape(m, groups, k).transpose(1, 0, 2).reshape(-1, k))
+    weights, wmask = _group_weights(weight, groups)
+    return Gemm(
+        name=name,
+        m=int(m),
+        k=int(k),
+        n=int(weight.shape[0]) // groups,
+        repeat=groups,
+        kind=LayerKind.CONV,
+        input_activation=act,
+        weights=weights,
+        weight_mask=wmask,
+        weight_density=wmask.density,
+        act_mask=amask,
+        act_density=amask.density,
+    )
+
+
+def _conv_transposed(
+    name: str, x: torch.Tensor, weight: torch.Tensor, groups: int, act: Activation
+) -> Gemm:
+    """col2im lowering: A = input pixels × Cin/g, W_g = weight[g] as (Cin/g, Cout/g·kernel)."""
+    b, c = int(x.shape[0]), int(x.shape[1])
+    k = c // groups
+    n = int(weight[0].numel())
+    pixels = prod(int(d) for d in x.shape[2:])
+    m = b * pixels
+    a = _nz(x).reshape(b, c, pixels).transpose(0, 2, 1).reshape(m, groups, k)
+    amask = BitMask.from_bool(a.transpose(1, 0, 2).reshape(-1, k))
+    wt = _np(weight).reshape(groups, k, n)
+    wmask = BitMask.from_bool(wt.reshape(-1, n) != 0)
+    return Gemm(
+        name=name,
+        m=m,
+        k=k,
+        n=n,
+        repeat=groups,
+        kind=LayerKind.CONV,
+        input_activation=act,
+        weights=np.ascontiguousarray(wt[0] if groups == 1 else wt),
+        weight_mask=wmask,
+        weight_density=wmask.density,
+        act_mask=amask,
+        act_density=amask.density,
+    )
 
 
 def load_torch_target(spec: str) -> tuple[Any, Any]:
@@ -321,12 +641,18 @@ def from_torch(
     module_or_callable: torch.nn.Module | Callable[..., Any] | str,
     example_inputs: torch.Tensor | Sequence[Any] | None = None,
     name: str | None = None,
+    *,
+    example_kwargs: dict[str, Any] | None = None,
+    unlowered: list[UnloweredOp] | None = None,
 ) -> Workload:
     """Run the model once and return its GEMMs with real weights and activation masks.
 
     ``module_or_callable`` is an ``nn.Module``, any callable of the inputs, or a
     ``"module:callable"`` string (see :func:`load_torch_target`; then ``example_inputs``
-    may be None). ``example_inputs`` is a tensor or a tuple of positional inputs.
+    may be None). ``example_inputs`` is a tensor or a tuple of positional inputs;
+    ``example_kwargs`` are passed as keyword inputs. Every executed op that does MACs but
+    cannot be lowered raises an :class:`UnloweredOpWarning` and, when ``unlowered`` is a
+    list, is appended to it (:class:`UnloweredOp`: module, op, MACs).
     """
     if isinstance(module_or_callable, str):
         model, inputs = load_torch_target(module_or_callable)
@@ -335,6 +661,8 @@ def from_torch(
         name = name or module_or_callable.rsplit(":", 1)[-1]
     else:
         model = module_or_callable
+    if example_inputs is None and example_kwargs:
+        example_inputs = ()
     if example_inputs is None:
         raise WorkloadError("from_torch needs example inputs")
     if not callable(model):
@@ -344,10 +672,12 @@ def from_torch(
     )
     name = name or type(model).__name__.lower()
     cap = _Capture()
-    for t in inputs:
-        cap._tag(t, Activation.NONE)  # network inputs are dense, not ReLU outputs
+    for t in tree_leaves((inputs, example_kwargs)):
+        cap.mark(t, _ACT, Activation.NONE)  # network inputs are dense, not ReLU outputs
     handles = []
     if isinstance(model, torch.nn.Module):
+        for t in (*model.parameters(), *model.buffers()):
+            cap.mark(t, _PARAM)
         for mod_name, mod in model.named_modules():
             label = mod_name or "model"
             handles.append(
@@ -355,8 +685,8 @@ def from_torch(
             )
             handles.append(mod.register_forward_hook(lambda _m, _i, _o: cap.pop()))
     try:
-        with torch.no_grad(), cap:
-            model(*inputs)
+        with torch.no_grad(), _Names(cap), cap:
+            model(*inputs, **(example_kwargs or {}))
     except WorkloadError:
         raise
     except Exception as err:
@@ -366,8 +696,11 @@ def from_torch(
     finally:
         for h in handles:
             h.remove()
+    if unlowered is not None:
+        unlowered.extend(cap.unlowered)
     if not cap.records:
         raise WorkloadError(f"torch model {name!r} has no Conv2d, Linear or matmul to import")
-    first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+    tensors = [t for t in tree_leaves((inputs, example_kwargs)) if isinstance(t, torch.Tensor)]
+    first = tensors[0] if tensors else None
     batch = int(first.shape[0]) if first is not None and first.dim() > 1 else 1
     return Workload(name=name, gemms=tuple(cap.records), batch=batch)
