@@ -21,6 +21,7 @@ __all__ = [
     "Workload",
     "attention_matmuls",
     "conv2d",
+    "from_huggingface",
     "from_onnx",
     "from_torch",
     "linear",
@@ -33,6 +34,10 @@ def __getattr__(name: str) -> object:
         from sod.workload.torch_import import from_torch
 
         return from_torch
+    if name == "from_huggingface":
+        from sod.workload.hf_import import from_huggingface
+
+        return from_huggingface
     if name == "from_onnx":
         from sod.workload.onnx_import import from_onnx
 
