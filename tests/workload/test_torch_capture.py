@@ -31,8 +31,13 @@ def _one_thread():
 def true_macs(model, *inputs) -> int:
     """MACs as torch counts them (SDPA through the math backend, which FlopCounterMode
     sees as two bmm's; the fused CPU kernel has no FLOP formula)."""
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc, torch.no_grad():
-        model(*inputs)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused MHA kernel has no formula
+    try:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc, torch.no_grad():
+            model(*inputs)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     flops = fc.get_total_flops()
     assert flops % 2 == 0
     return flops // 2
@@ -201,6 +206,20 @@ def test_sdpa_grouped_query_attention():
 
     w = capture(gqa, q, kv, kv)
     assert [(g.m, g.k, g.n, g.repeat) for g in w] == [(5, 4, 7, 8), (5, 7, 4, 8)]
+
+
+def test_transformer_encoder_layer_multihead_attention():
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).eval()
+    w = capture(layer, torch.randn(2, 5, 16))
+    assert [(g.name, g.m, g.k, g.n, g.repeat, g.w_is_weight) for g in w] == [
+        ("self_attn.linear", 10, 16, 48, 1, True),  # packed in_proj (F.linear inside MHA)
+        ("self_attn.qk", 5, 4, 5, 8, False),
+        ("self_attn.pv", 5, 5, 4, 8, False),
+        ("self_attn.linear#2", 10, 16, 16, 1, True),  # out_proj
+        ("linear1", 10, 16, 32, 1, True),
+        ("linear2", 10, 32, 16, 1, True),
+    ]
+    assert w.gemms[-1].input_activation == Activation.RELU
 
 
 def test_unlowerable_op_is_a_warning_naming_it():

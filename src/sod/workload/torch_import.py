@@ -346,7 +346,6 @@ class _Capture(TorchDispatchMode):
 
     # --- GEMMs --------------------------------------------------------------------------
     def _gemm(self, func: Any, a: torch.Tensor, b: torch.Tensor) -> None:
-        name = self._call_name(func._overloadpacket.__name__)
         a2 = a.unsqueeze(0) if a.dim() == 1 else a
         b2 = b.unsqueeze(-1) if b.dim() == 1 else b
         if a2.dim() == 2:
@@ -357,6 +356,10 @@ class _Capture(TorchDispatchMode):
         n = b3.shape[-1]
         weight_op = self.context in ("linear", "conv", "bilinear")
         is_weight = reps == 1 and (weight_op or self._is_weight(b))
+        # Outside any known torch function (inside F.multi_head_attention_forward, say) a
+        # GEMM with a weight operand is a linear layer; otherwise it is named by its op.
+        default = "linear" if is_weight else func._overloadpacket.__name__
+        name = self._call_name(default)
         # Masks of the first batch element only: sod's contract is one representative
         # mask for a non-grouped GEMM with repeat > 1 (see sod.sparsity.apply).
         am, bm = _nz(a3[0]), _nz(b3[0])
@@ -684,6 +687,10 @@ def from_torch(
                 mod.register_forward_pre_hook(lambda _m, _i, label=label: cap.stack.append(label))
             )
             handles.append(mod.register_forward_hook(lambda _m, _i, _o: cap.pop()))
+    # nn.MultiheadAttention / TransformerEncoderLayer have fused eval fast paths
+    # (aten._native_multi_head_attention …): take the decomposed path, whose GEMMs lower.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
         with torch.no_grad(), _Names(cap), cap:
             model(*inputs, **(example_kwargs or {}))
@@ -694,6 +701,7 @@ def from_torch(
             f"torch model {name!r} failed on the example inputs: {_first_line(err)}"
         ) from None
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         for h in handles:
             h.remove()
     if unlowered is not None:
