@@ -109,3 +109,27 @@ def test_missing_extra_is_one_line(monkeypatch):
         WorkloadError, match=r"^transformers is not installed: pip install 'sparse-on-dense\[hf\]'$"
     ):
         from_huggingface("bert-base-uncased")
+
+
+def test_tiny_gpt2_conv1d_addmm_named_after_modules():
+    cfg = transformers.GPT2Config(
+        n_embd=64,
+        n_layer=2,
+        n_head=4,
+        vocab_size=100,
+        n_positions=32,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    dropped = []
+    w = from_huggingface(cfg, seq_len=8, unlowered=dropped)
+    assert not dropped and len(w) == 2 * 6
+    assert [(g.name, g.m, g.k, g.n, g.repeat) for g in w][:6] == [
+        ("h.0.attn.c_attn", 8, 64, 192, 1),  # GPT-2's Conv1D: torch.addmm, fused QKV
+        ("h.0.attn.qk", 8, 16, 8, 4),
+        ("h.0.attn.pv", 8, 8, 16, 4),
+        ("h.0.attn.c_proj", 8, 64, 64, 1),
+        ("h.0.mlp.c_fc", 8, 64, 256, 1),
+        ("h.0.mlp.c_proj", 8, 256, 64, 1),
+    ]
+    assert w.gemms[5].input_activation == Activation.GELU

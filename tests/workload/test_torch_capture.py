@@ -212,10 +212,10 @@ def test_transformer_encoder_layer_multihead_attention():
     layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).eval()
     w = capture(layer, torch.randn(2, 5, 16))
     assert [(g.name, g.m, g.k, g.n, g.repeat, g.w_is_weight) for g in w] == [
-        ("self_attn.linear", 10, 16, 48, 1, True),  # packed in_proj (F.linear inside MHA)
+        ("self_attn", 10, 16, 48, 1, True),  # packed in_proj (F.linear inside MHA)
         ("self_attn.qk", 5, 4, 5, 8, False),
         ("self_attn.pv", 5, 5, 4, 8, False),
-        ("self_attn.linear#2", 10, 16, 16, 1, True),  # out_proj
+        ("self_attn#2", 10, 16, 16, 1, True),  # out_proj
         ("linear1", 10, 16, 32, 1, True),
         ("linear2", 10, 32, 16, 1, True),
     ]

@@ -18,7 +18,10 @@ A :class:`torch.overrides.TorchFunctionMode` on top only *names* the calls, and 
 hooks name each GEMM after the module that made it: ``nn.Linear``/``F.linear`` and
 convolutions get the module's name (``encoder.layer.0.attention.self.query``); matmuls
 ``<module>.matmul``, einsums ``<module>.einsum``, SDPA ``<module>.qk`` and
-``<module>.pv``; a repeated name gets ``#2``, ``#3`` …
+``<module>.pv``, other ops ``<module>.<aten op>``, except that a GEMM with a weight
+operand outside any of these calls (``torch.addmm`` in GPT-2's ``Conv1D``, ``F.linear``
+inside ``F.multi_head_attention_forward``) is named after its module; a repeated name
+gets ``#2``, ``#3`` …
 
 For every GEMM it records the real operands as the forward pass used them — so
 ``torch.nn.utils.prune`` re-parametrisations (``weight = weight_orig * weight_mask``) and
@@ -165,7 +168,9 @@ _PASS_OPS = {
 _MAC_OP_NAME = re.compile(
     r"(conv|mm$|_mm|matmul|rnn|lstm|gru|attention|transformer|linear|trilinear|cdist|addr$)"
 )
-_NOT_MAC_OPS = re.compile(r"(backward|upsample|_thnn_fused|_transform_bias_rescale|grid_sampler)")
+_NOT_MAC_OPS = re.compile(
+    r"(backward|upsample|convert|_thnn_fused|_transform_bias_rescale|grid_sampler)"
+)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -234,10 +239,13 @@ class _Capture(TorchDispatchMode):
         self.context_name: str | None = None
 
     # --- naming, provenance and activation tags --------------------------------------
-    def pop(self) -> None:
+    def pop(self, out: Any = None, act: Activation | None = None) -> None:
         # A forward hook that returned a value would replace the module's output.
         if self.stack:
             self.stack.pop()
+        # Activation modules written with elementwise ops (transformers' NewGELU, …).
+        if act is not None and isinstance(out, torch.Tensor):
+            self.tags[out] = act
 
     def _name(self, op: str) -> str:
         base = self.stack[-1] if self.stack else "model"
@@ -282,11 +290,12 @@ class _Capture(TorchDispatchMode):
         provs = {self.prov.get(t) for t in ins}
         prov = _ACT if _ACT in provs else _PARAM if _PARAM in provs else None
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        in_ids = {id(t) for t in ins}
         for t in outs:
             if prov is not None:
                 self.prov[t] = prov
-            elif t in self.prov and t not in ins:
-                del self.prov[t]
+            elif id(t) not in in_ids:
+                self.prov.pop(t, None)
         first = outs[0] if outs else None
         if first is None:
             return
@@ -356,10 +365,13 @@ class _Capture(TorchDispatchMode):
         n = b3.shape[-1]
         weight_op = self.context in ("linear", "conv", "bilinear")
         is_weight = reps == 1 and (weight_op or self._is_weight(b))
-        # Outside any known torch function (inside F.multi_head_attention_forward, say) a
-        # GEMM with a weight operand is a linear layer; otherwise it is named by its op.
-        default = "linear" if is_weight else func._overloadpacket.__name__
-        name = self._call_name(default)
+        # Outside any known torch function (torch.addmm in GPT-2's Conv1D, F.linear inside
+        # F.multi_head_attention_forward) a GEMM with a weight operand is named after its
+        # module like a linear layer; otherwise after its op.
+        if self.context is None and is_weight:
+            name = self._name("")
+        else:
+            name = self._call_name(func._overloadpacket.__name__)
         # Masks of the first batch element only: sod's contract is one representative
         # mask for a non-grouped GEMM with repeat > 1 (see sod.sparsity.apply).
         am, bm = _nz(a3[0]), _nz(b3[0])
@@ -449,6 +461,21 @@ class _Capture(TorchDispatchMode):
         count = self.names.get(name, 0) + 1
         self.names[name] = count
         return name if count == 1 else f"{name}#{count}"
+
+
+_MODULE_ACTS = (
+    (re.compile(r"gelu", re.I), Activation.GELU),
+    (re.compile(r"(?<![a-z])relu", re.I), Activation.RELU),  # not PReLU / LeakyReLU
+    (re.compile(r"silu|swish", re.I), Activation.SWIGLU),
+)
+
+
+def _module_activation(mod: torch.nn.Module) -> Activation | None:
+    """The activation an activation module (by class name, ``NewGELUActivation``) makes."""
+    if any(True for _ in mod.children()):
+        return None
+    cls = type(mod).__name__
+    return next((act for pat, act in _MODULE_ACTS if pat.search(cls)), None)
 
 
 def _is_view(schema: Any) -> bool:
@@ -686,7 +713,10 @@ def from_torch(
             handles.append(
                 mod.register_forward_pre_hook(lambda _m, _i, label=label: cap.stack.append(label))
             )
-            handles.append(mod.register_forward_hook(lambda _m, _i, _o: cap.pop()))
+            act = _module_activation(mod)
+            handles.append(
+                mod.register_forward_hook(lambda _m, _i, out, act=act: cap.pop(out, act))
+            )
     # nn.MultiheadAttention / TransformerEncoderLayer have fused eval fast paths
     # (aten._native_multi_head_attention …): take the decomposed path, whose GEMMs lower.
     fastpath = torch.backends.mha.get_fastpath_enabled()
