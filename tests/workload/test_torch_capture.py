@@ -208,6 +208,18 @@ def test_sdpa_grouped_query_attention():
     assert [(g.m, g.k, g.n, g.repeat) for g in w] == [(5, 4, 7, 8), (5, 7, 4, 8)]
 
 
+def test_plain_callable_parameter_is_a_weight():
+    w_param = nn.Parameter(torch.randn(6, 3))
+
+    def fn(x):
+        return torch.relu(x) @ w_param
+
+    (g,) = from_torch(fn, torch.randn(4, 6))
+    assert (g.name, g.m, g.k, g.n, g.w_is_weight) == ("model.matmul", 4, 6, 3, True)
+    assert g.input_activation == Activation.RELU
+    np.testing.assert_array_equal(g.weights, w_param.detach().numpy())
+
+
 def test_transformer_encoder_layer_multihead_attention():
     layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).eval()
     w = capture(layer, torch.randn(2, 5, 16))

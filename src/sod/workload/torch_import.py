@@ -273,7 +273,9 @@ class _Capture(TorchDispatchMode):
         return self.tags.get(t, Activation.OTHER)
 
     def _is_weight(self, t: torch.Tensor) -> bool:
-        return self.prov.get(t) == _PARAM
+        prov = self.prov.get(t)
+        # A plain callable's parameters were not registered: an nn.Parameter still counts.
+        return prov == _PARAM or (prov is None and isinstance(t, torch.nn.Parameter))
 
     # --- the interception ---------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
