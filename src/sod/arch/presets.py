@@ -66,9 +66,11 @@ def load_arch(name_or_path: str | Path, **overrides: Any) -> ArchBase:
     else:
         path = Path(text_name)
         if not path.exists():
+            from sod.suggest import did_you_mean
+
             raise ArchitectureError(
-                f"unknown architecture {text_name!r}: not a preset ({', '.join(PRESET_NAMES)}) "
-                "and no such file"
+                f"unknown architecture {text_name!r}{did_you_mean(text_name, PRESET_NAMES)}: "
+                f"not a preset ({', '.join(PRESET_NAMES)}) and no such file"
             )
         data = read_yaml_mapping(path, "architecture file", ArchitectureError)
         source = str(path)

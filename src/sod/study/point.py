@@ -45,6 +45,16 @@ class PointResult:
     def energy_by_operand_pj(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.energy.by_operand.items()}
 
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with one row per GEMM (its shape, densities and counts)."""
+        import pandas as pd
+
+        rows = [
+            {k: v for k, v in row.items() if not isinstance(v, dict)}
+            for row in self.run.layer_rows()
+        ]
+        return pd.DataFrame(rows).set_index("name")
+
     def to_dict(self) -> dict[str, Any]:
         """The run (layers and totals) with the point's metrics, area and energy."""
         out = self.run.to_dict()
