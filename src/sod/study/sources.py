@@ -52,7 +52,8 @@ def load_any(
     """Resolve ``source`` into a masked workload.
 
     ``source`` is a :class:`Workload`, a ``torch.nn.Module`` (with ``example_inputs``), a
-    zoo name (``sod models``), a path to an ``.onnx`` file or a topology ``.csv``, or a
+    zoo name (``sod models``), a path to an ``.onnx`` file, a topology ``.csv``, a
+    Timeloop/Sparseloop problem ``.yaml`` (or a folder of them, one layer each), or a
     ``"file.py:callable"`` / ``"module:callable"`` spec returning (module, inputs).
     ``sparsity`` (a profile of docs/sparsity.md) overrides the default: ``auto`` for zoo
     networks, the model's own pruning (``keep``) for imported ones, none for CSVs.
@@ -95,6 +96,8 @@ def _load_named(
 
     if text in ZOO:
         return get_model(text, batch=batch, seq_len=seq_len), text, "auto"
+    if text.startswith(("torchvision:", "timm:")):
+        return _hub_model(text, batch), text, "keep"
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
@@ -106,6 +109,13 @@ def _load_named(
 
         workload = read_topology(path, fmt=topology_format, scalesim_ofmap=scalesim_ofmap)  # type: ignore[arg-type]
         return workload, path.stem, None
+    if suffix in (".yaml", ".yml") or path.is_dir():
+        from sod.workload.timeloop_yaml import read_problem, read_problems
+
+        if path.is_dir():
+            files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+            return read_problems(files, name=path.name), path.name, None
+        return read_problem(path), path.stem, None
     if ":" in text:
         from sod.workload.torch_import import from_torch
 
@@ -114,7 +124,7 @@ def _load_named(
 
     raise WorkloadError(
         f"unknown workload {text!r}: not a zoo network{did_you_mean(text, ZOO)}, "
-        "an .onnx or .csv file, or 'file.py:callable'"
+        "an .onnx, .csv or Timeloop .yaml file, or 'file.py:callable'"
     )
 
 
@@ -128,3 +138,30 @@ def _mask_origin(workload: Workload, profile: str | None, seed: int) -> str:
     if sparse and not has_masks:
         return MASKS_DENSITIES
     return MASKS_REAL if has_masks else MASKS_DENSE
+
+
+def _hub_model(text: str, batch: int) -> Workload:
+    """``torchvision:NAME`` or ``timm:NAME``: the architecture with random weights (nothing
+    is downloaded), run on a ``batch × 3 × 224 × 224`` input; prune it with ``sparsity``."""
+    library, _, name = text.partition(":")
+    try:
+        import torch
+
+        lib = __import__(library)
+    except ImportError:
+        raise WorkloadError(
+            f"{text}: needs {library} (pip install {library}) and the torch extra "
+            "(pip install 'sparse-on-dense[torch]')"
+        ) from None
+    from sod.workload.torch_import import from_torch
+
+    try:
+        if library == "timm":
+            model = lib.create_model(name, pretrained=False)
+        else:
+            model = lib.models.get_model(name, weights=None)
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise WorkloadError(f"{text}: unknown {library} model ({err})") from None
+    model.eval()
+    with torch.no_grad():
+        return from_torch(model, torch.randn(batch, 3, 224, 224), name=name)
