@@ -77,7 +77,7 @@ def test_batch_and_seq_len():
         (["run", "--model", "vgg16", "--array", "abc"], "array spec 'abc'"),
         (["run", "--model", "vgg16", "--dataflow", "xs"], "dataflow"),
         (["run", "--model", "vgg16", "--batch", "-1"], "--batch must be positive"),
-        (["run"], "exactly one of --model or --topology"),
+        (["run"], "exactly one of --model, --topology"),
         (["run", "--topology", "/nonexistent.csv"], "cannot read topology file"),
     ],
 )

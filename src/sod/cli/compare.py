@@ -58,6 +58,10 @@ def compare_command(
     """Dense or sparse PEs for this pruned network, at this area? Iso-area comparison."""
     from sod.study.sources import load_any
 
+    if batch <= 0:
+        raise SodError(f"--batch must be positive, got {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise SodError(f"--seq-len must be positive, got {seq_len}")
     sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
     if len(sources) != 1:
         raise SodError("give exactly one of --model, --topology, --onnx or --torch")

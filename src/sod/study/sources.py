@@ -123,8 +123,8 @@ def _load_named(
     from sod.suggest import did_you_mean
 
     raise WorkloadError(
-        f"unknown workload {text!r}: not a zoo network{did_you_mean(text, ZOO)}, "
-        "an .onnx, .csv or Timeloop .yaml file, or 'file.py:callable'"
+        f"unknown model {text!r}{did_you_mean(text, ZOO)}: not a zoo network "
+        f"({', '.join(ZOO)}), an .onnx, .csv or Timeloop .yaml file, or 'file.py:callable'"
     )
 
 
