@@ -9,6 +9,7 @@ pytest.importorskip("amaranth", reason="amaranth not installed (pip install 'spa
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
+from sod.reference.index_match import _merge
 from sod.rtl import RtlError
 from sod.rtl.index_match_pe import IndexMatchPE, fiber_windows, window_layout
 from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore, ScnnPE, core_layouts
@@ -34,6 +35,7 @@ def simulate_index_match(window, fifo_depth, idx_bits, pairs, rng, gap=0.3):
     aw = [w for a, _ in pairs for w in fiber_windows(_fiber(a), window, idx_bits)]
     ww = [x for _, w in pairs for x in fiber_windows(_fiber(w), window, idx_bits)]
     got: list[int] = []
+    compares = [0]
     gaps = rng.random((20 * (len(aw) + len(ww)) + 50, 2)) < gap
 
     async def bench(ctx):
@@ -48,6 +50,7 @@ def simulate_index_match(window, fifo_depth, idx_bits, pairs, rng, gap=0.3):
                 ctx.set(dut.w_data, lay.const(ww[iw]))
             if ctx.get(dut.out_valid):
                 got.append(ctx.get(dut.out_acc))
+            compares[0] += ctx.get(dut.compare)
             ready_a, ready_w = ctx.get(dut.a_ready), ctx.get(dut.w_ready)
             await ctx.tick()
             ia += int(av and ready_a)
@@ -56,7 +59,7 @@ def simulate_index_match(window, fifo_depth, idx_bits, pairs, rng, gap=0.3):
                 return
 
     _run(dut, bench)
-    return got
+    return got, compares[0]
 
 
 @pytest.mark.parametrize(
@@ -70,8 +73,11 @@ def test_index_match_pe_dot_products_equal_numpy(window, fifo_depth, idx_bits, k
         a = rng.integers(-128, 128, k) * (rng.random(k) < da)
         w = rng.integers(-128, 128, k) * (rng.random(k) < dw)
         pairs.append((a, w))
-    got = simulate_index_match(window, fifo_depth, idx_bits, pairs, rng)
+    got, compares = simulate_index_match(window, fifo_depth, idx_bits, pairs, rng)
     assert got == [int(a @ w) for a, w in pairs]
+    # The compare cycles are the reference merge's (sod.reference.index_match).
+    want = sum(_merge(_fiber(a) or [(0, 0)], _fiber(w) or [(0, 0)], window)[0] for a, w in pairs)
+    assert compares == want
 
 
 def test_index_match_fiber_longer_than_the_index_width_is_refused():

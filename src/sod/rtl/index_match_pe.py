@@ -123,6 +123,7 @@ class IndexMatchPE(wiring.Component):
                 "w_data": In(layout),
                 "out_valid": Out(1),
                 "out_acc": Out(signed(acc_bits)),
+                "compare": Out(1),  # this cycle compares two windows (a merge cycle)
             }
         )
 
@@ -186,6 +187,7 @@ class IndexMatchPE(wiring.Component):
         m.d.comb += [
             qa.pop.eq(0),
             qw.pop.eq(0),
+            self.compare.eq(0),
             self.out_valid.eq(a_done & w_done),
             self.out_acc.eq(acc),
         ]
@@ -200,6 +202,7 @@ class IndexMatchPE(wiring.Component):
                 m.d.comb += qa.pop.eq(1)
                 m.d.sync += a_done.eq(ha.last)
         with m.Elif(qa.nonempty & qw.nonempty):
+            m.d.comb += self.compare.eq(1)
             pop_a = end_a <= end_w
             pop_w = end_w <= end_a
             m.d.sync += acc.eq(acc + total)
