@@ -119,10 +119,19 @@ def test_index_width_must_address_the_fiber():
     from sod.arch.sparse import IndexMatchArch, min_index_bits
 
     assert [min_index_bits(k) for k in (1, 2, 256, 257, 768, 25088)] == [1, 1, 8, 9, 10, 15]
-    IndexMatchArch().check_fiber_length(256)
+    IndexMatchArch(index_bits=8).check_fiber_length(256)
     with pytest.raises(ArchitectureError, match="k=257 positions need 9-bit indices"):
-        IndexMatchArch().check_fiber_length(257)
-    IndexMatchArch(index_bits=16).check_fiber_length(25088)
+        IndexMatchArch(index_bits=8).check_fiber_length(257)
+    IndexMatchArch().check_fiber_length(25088)  # the default (16 bits) covers the zoo
+
+
+def test_index_match_refuses_a_layer_its_indices_cannot_address():
+    from sod.arch.sparse import IndexMatchArch
+    from sod.designs import evaluate
+    from sod.workload.gemm import Gemm
+
+    with pytest.raises(ArchitectureError, match="need 10-bit indices"):
+        evaluate(Gemm("fc", 4, 768, 8), IndexMatchArch(index_bits=8))
 
 
 def test_scnn_pe_from_synthesized_core_and_banks():

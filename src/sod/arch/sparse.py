@@ -115,12 +115,13 @@ class IndexMatchArch(ArchBase):
         "2·window the next fiber cannot be prefetched (1 bubble/pair)",
     )
     index_bits: int = Field(
-        8,
+        16,
         gt=0,
         le=32,
-        description="CSR index width; addresses fibers of up to 2^index_bits positions "
-        "(8 bits: k <= 256). check_fiber_length(k) refuses longer fibers; "
-        "min_index_bits(k) is the width a layer needs",
+        description="CSR index width; addresses fibers of up to 2^index_bits positions. "
+        "16 bits (k <= 65,536) covers every zoo layer (VGG-16 fc6 needs 15, BERT 10-12); "
+        "check_fiber_length(k) refuses longer fibers; min_index_bits(k) is the width a "
+        "layer needs",
     )
 
     def check_fiber_length(self, k: int) -> None:
