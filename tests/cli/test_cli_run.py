@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+# Every test here starts `sod` in a subprocess.
+pytestmark = pytest.mark.slow
+
 
 def sod(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -100,7 +103,9 @@ def test_truncated_topology(tmp_path):
 
 
 def test_run_onnx_file(tmp_path):
-    onnx = pytest.importorskip("onnx")
+    onnx = pytest.importorskip(
+        "onnx", reason="onnx not installed (pip install 'sparse-on-dense[onnx]')"
+    )
     from onnx import TensorProto, helper, numpy_helper
 
     rng = __import__("numpy").random.default_rng(0)
@@ -123,7 +128,9 @@ def test_run_onnx_file(tmp_path):
 
 
 def test_run_torch_callable(tmp_path):
-    pytest.importorskip("torch")
+    pytest.importorskip(
+        "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+    )
     (tmp_path / "net.py").write_text(
         "import torch\n"
         "def build():\n"

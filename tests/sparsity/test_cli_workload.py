@@ -59,6 +59,7 @@ def test_bad_input_raises_sod_error(args, message):
     assert message in str(res.exception)
 
 
+@pytest.mark.slow
 def test_console_script_exit_code_2(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not an onnx file")
@@ -73,6 +74,7 @@ def test_console_script_exit_code_2(tmp_path):
     assert proc.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_importing_sod_workload_and_sparsity_does_not_import_torch_or_onnx():
     code = (
         "import sys, sod.workload, sod.sparsity, sod.cli.workload; "
@@ -83,7 +85,9 @@ def test_importing_sod_workload_and_sparsity_does_not_import_torch_or_onnx():
 
 
 def test_torch_and_onnx_sources(tmp_path):
-    pytest.importorskip("torch")
+    pytest.importorskip(
+        "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+    )
     src = tmp_path / "tiny.py"
     src.write_text(
         "import torch\n"

@@ -15,6 +15,9 @@ import pytest
 
 from sod.study.sweep import load_sweep
 
+# Every test here starts `sod` in subprocesses (and workers): minutes under load.
+pytestmark = pytest.mark.slow
+
 TIMEOUT_S = 240
 
 
@@ -185,7 +188,9 @@ def test_cli_bad_options_and_unreachable_scheduler(make_spec):
 
 
 def test_cli_on_a_dask_scheduler(make_spec):
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     spec = make_spec(workloads=["lenet300"], budgets_mm2=[3.0])
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
