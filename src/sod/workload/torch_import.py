@@ -190,6 +190,7 @@ class _Capture(TorchFunctionMode):
         wt = _np(weight).reshape(g, n, -1).transpose(0, 2, 1)
         weights = wt[0] if g == 1 else np.ascontiguousarray(wt)
         wmask = BitMask.from_bool(wt.reshape(g * gemm.k, n) != 0)
+        assert gemm.conv is not None  # conv2d() always sets it
         amask = im2col_mask(_nz(x), gemm.conv)
         self.records.append(
             gemm.with_(
