@@ -1,6 +1,7 @@
 """The `sod models` / `sod run` commands, run as a user would (subprocess)."""
 
 import csv
+import importlib.util
 import io
 import json
 import subprocess
@@ -149,7 +150,14 @@ def test_run_torch_callable(tmp_path):
     ("args", "message"),
     [
         (["run", "--onnx", "/nonexistent.onnx"], "onnx"),
-        (["run", "--torch", "no_such_module_xyz:build"], "no_such_module_xyz"),
+        pytest.param(
+            ["run", "--torch", "no_such_module_xyz:build"],
+            "no_such_module_xyz",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("torch") is None,
+                reason="torch not installed (pip install 'sparse-on-dense[torch]')",
+            ),
+        ),
         (["run", "--model", "vgg16", "--onnx", "x.onnx"], "exactly one"),
         (["run", "--model", "vgg16", "--sparsity", "uniform:1.5"], "1.5"),
         (["run", "--model", "vgg16", "--arch", "nope"], "unknown architecture 'nope'"),
