@@ -12,6 +12,9 @@ if shutil.which("yosys") is None:
 from sod.rtl.synth import synthesize
 from sod.rtl.table import load_table, make_design
 
+# Each test runs Yosys synthesis: seconds to minutes per design.
+pytestmark = pytest.mark.slow
+
 # REFERENCES.md §4 (sky130, earlier measurement for this project): GE of the dense PE and
 # the sparse PEs' area relative to it.
 REF_DENSE_GE = 1325

@@ -41,6 +41,7 @@ def test_compare_sizes_every_architecture_to_the_budget():
     assert ratios["dense"]["energy_per_inference_uj"] > 1.0
 
 
+@pytest.mark.slow
 def test_paper_sections_and_outputs(tmp_path):
     from sod.report.paper import write_outputs
 
@@ -78,6 +79,7 @@ def test_crossover_interpolation():
     assert not c["sod_wins_at_all_densities"]
 
 
+@pytest.mark.slow
 def test_paper_cli_bad_budget():
     out = subprocess.run(
         [sys.executable, "-m", "sod", "paper", "--budget-mm2", "-1"],
@@ -88,6 +90,7 @@ def test_paper_cli_bad_budget():
     assert out.returncode == 2 and "budget" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -101,6 +104,7 @@ def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_compare_cli_json():
     out = subprocess.run(
         [

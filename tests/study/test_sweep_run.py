@@ -73,6 +73,7 @@ def test_changed_model_version_recomputes(make_spec):
     assert missing == 0 and {r["model_version"] for r in stale} == {"B"}
 
 
+@pytest.mark.slow
 def test_local_processes_match_inline(make_spec, tmp_path):
     inline = load_sweep(make_spec("inline", budgets_mm2=[3.0]))
     local = load_sweep(make_spec("local", budgets_mm2=[3.0]))
@@ -91,7 +92,9 @@ def test_local_executor_rejects_bad_worker_count():
 
 
 def test_dask_local_cluster(make_spec):
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     spec = make_spec(workloads=["lenet300", "lenet5"], budgets_mm2=[3.0], sparsity=["uniform:0.3"])
     reference = load_sweep(
         make_spec(
@@ -116,8 +119,11 @@ def test_dask_local_cluster(make_spec):
     assert metrics_by_config(sweep) == metrics_by_config(reference)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_fails_fast():
-    pytest.importorskip("distributed")
+    pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     start = time.perf_counter()
     with pytest.raises(
         SweepError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"

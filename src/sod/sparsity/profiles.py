@@ -37,6 +37,7 @@ GELU, SwiGLU or softmax and network inputs stay dense.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from sod.errors import SparsityError
 from sod.sparsity.prune import check_density
@@ -135,6 +136,15 @@ class Profile:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+class _Options(TypedDict):
+    """The Profile fields every profile takes from its options (typed for ``**`` use)."""
+
+    weights: str
+    relu_act_density: float
+    dense_acts: bool
+    text: str
+
+
 def _number(text: str, what: str) -> float:
     """A density: the fraction KEPT (``0.2``, ``20%``), or said explicitly as ``keep=0.2``
     or ``prune=0.8`` (the fraction removed, torch's ``amount``)."""
@@ -181,7 +191,7 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
     act = options.get("act")
     dense_acts = act == "dense"
     relu = DEFAULT_RELU_DENSITY if act in (None, "dense") else _number(act, "act density")
-    common = {"weights": weights, "relu_act_density": relu, "dense_acts": dense_acts, "text": text}
+    common = _Options(weights=weights, relu_act_density=relu, dense_acts=dense_acts, text=text)
 
     def nargs(lo: int, hi: int) -> None:
         if not lo <= len(args) <= hi:
