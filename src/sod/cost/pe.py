@@ -12,8 +12,9 @@ cited component area, so every synthesized PE keeps its synthesized ratio to it)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Composition:
     """A block made of parts, with its operand storage made explicit."""
 
     name: str
-    params: dict[str, object]
+    params: dict[str, Any]
     parts: tuple[Part, ...]
     shared_sram_bits: float = 0.0  # operand storage moved to a shared SRAM (per copy)
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -435,7 +436,7 @@ def decompressor(
     )
 
 
-COMPOSERS = {
+COMPOSERS: dict[str, Callable[..., Composition]] = {
     "dense_mac_pe": dense_mac_pe,
     "csr_match_pe": csr_match_pe,
     "index_match_pe": index_match_pe,
@@ -454,7 +455,7 @@ def compose(tech: Technology, kind: str, **params: object) -> Composition:
     except KeyError:
         raise CostError(f"unknown PE kind {kind!r} (known: {', '.join(COMPOSERS)})") from None
     try:
-        return fn(tech, **params)  # type: ignore[arg-type]
+        return fn(tech, **params)
     except TypeError as err:
         raise CostError(f"{kind}: bad parameters {params} ({err})") from None
 
@@ -497,7 +498,7 @@ class PeArea:
     """The area a model uses for one PE (or decompressor)."""
 
     kind: str
-    params: dict[str, object]
+    params: dict[str, Any]
     area_um2: float  # placed logic (÷ utilization) + any SRAM macros inside the PE
     cell_area_um2: float
     source: str  # "synth: ..." or "components"
@@ -562,15 +563,15 @@ def pe_area(
                     f"{_SYNTH_AXIS[kind]} and {_SYNTH_AXIS2[kind]}"
                 )
         if ge is None and kind in _SYNTH_NEAREST:
-            hit = _nearest_scaled(tech, table, kind, comp, key_params, params)
-            if hit is not None:
-                ge, extrapolated, how = hit
+            near = _nearest_scaled(tech, table, kind, comp, key_params, params)
+            if near is not None:
+                ge, extrapolated, how = near
         if ge is None and kind in _SYNTH_AXIS:
             # A variant never synthesized (e.g. another format or comparator count):
             # the synthesized anchor variant × the composition ratio variant/anchor.
-            hit = _anchor(tech, table, kind, comp, key_params, params)
-            if hit is not None:
-                ge, extrapolated, how = hit
+            anchored = _anchor(tech, table, kind, comp, key_params, params)
+            if anchored is not None:
+                ge, extrapolated, how = anchored
         if ge is not None:
             cell = ge * um2_per_synth_ge(tech, table)
             return PeArea(kind, comp.params, cell / util, cell, how, 0.0, extrapolated)
@@ -589,8 +590,8 @@ def _anchor(
     table: SynthTable,
     kind: str,
     comp: Composition,
-    key_params: dict[str, object],
-    params: dict[str, object],
+    key_params: dict[str, Any],
+    params: dict[str, Any],
 ) -> tuple[float, bool, str] | None:
     axis = _SYNTH_AXIS[kind]
     combos = sorted(
@@ -620,7 +621,7 @@ def _anchor(
 
 
 def _interp_two_axes(
-    table: SynthTable, kind: str, key_params: dict[str, object]
+    table: SynthTable, kind: str, key_params: dict[str, Any]
 ) -> tuple[float, bool] | None:
     """GE at (axis1, axis2): along axis1 at every synthesized axis2 value, then log–log
     along axis2 (end slope beyond the range, flagged)."""
@@ -661,8 +662,8 @@ def _nearest_scaled(
     table: SynthTable,
     kind: str,
     comp: Composition,
-    key_params: dict[str, object],
-    params: dict[str, object],
+    key_params: dict[str, Any],
+    params: dict[str, Any],
 ) -> tuple[float, bool, str] | None:
     """The synthesized variant of ``kind`` sharing most parameter values with the one asked
     for (then the closest in log size) × the composition ratio asked/variant."""
@@ -671,8 +672,8 @@ def _nearest_scaled(
         return None
 
     def distance(d) -> tuple[int, float]:
-        same = sum(key_params.get(k) == v for k, v in d.params.items())
-        far = sum(
+        same = sum(int(key_params.get(k) == v) for k, v in d.params.items())
+        far: float = sum(
             abs(math.log(float(key_params[k]) / float(v)))
             for k, v in d.params.items()
             if isinstance(v, int | float) and isinstance(key_params.get(k), int | float)
@@ -687,7 +688,7 @@ def _nearest_scaled(
 
 
 def _scnn_synth_area(
-    tech: Technology, comp: Composition, table: SynthTable, params: dict[str, object]
+    tech: Technology, comp: Composition, table: SynthTable, params: dict[str, Any]
 ) -> PeArea:
     """SCNN PE from its synthesized parts: ``scnn_core`` + ``acc_banks`` × ``scnn_acc_bank``
     (the RTL of :mod:`sod.rtl.scnn_pe`), plus the weight FIFO (composition: no RTL) and the

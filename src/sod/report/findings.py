@@ -168,7 +168,7 @@ def configuration(res: PaperResults) -> list[dict[str, Any]]:
     from sod.errors import SodError
     from sod.study.point import size_arch
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in res.config.archs:
         try:
             arch, area = size_arch(load_arch(name), res.config.budget_mm2, res.config.node_nm)

@@ -33,6 +33,8 @@ FIFO, the IARAM/OARAM SRAMs and the PE's drain select (a banks:1 mux).
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.hdl import Array, Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -185,7 +187,8 @@ class ScnnCore(wiring.Component):
             grant_of_bank.append(gnt)
             value = Signal(signed(self.acc_bits), name=f"val{b}")
             entry = Signal(len(entries_of[0]), name=f"ent{b}")
-            v_or, e_or = 0, 0
+            v_or: Any = 0
+            e_or: Any = 0
             for p in range(n):
                 v_or = v_or | (prods[p][shift:].as_unsigned() & gnt[p].replicate(xbits))
                 e_or = e_or | (entries_of[p] & gnt[p].replicate(len(entry)))
