@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sod.study.sweep import load_sweep
+from sod.study.spec import load_sweep
 
 TIMEOUT_S = 240
 
