@@ -135,10 +135,16 @@ class _Running:
     """Local executor state of one ``run``."""
 
     pool: ProcessPoolExecutor
+    queue: Any
     inflight: dict[int, tuple[Any, Batch]] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)  # key -> batch id, not yet back
     next_id: int = 0
     exhausted: bool = False
+    broken: bool = False  # a worker died: the pool must be replaced
+    quiet_since: dict[int, float] = field(default_factory=dict)  # finished, marker not seen
+
+
+LOST_IN_TRANSIT_S = 10.0  # a batch whose task ended but whose results never came: lost
 
 
 class LocalExecutor:
@@ -147,7 +153,7 @@ class LocalExecutor:
     A batch is one task; its worker streams each item's result back through a queue, so
     the caller sees (and commits) items one by one. A worker that dies (e.g. out of
     memory) turns the unfinished items of the batches in flight into lost outcomes and
-    the pool is restarted for the rest.
+    the pool (and its queue) is restarted for the rest.
     """
 
     max_chunk = None
@@ -158,10 +164,12 @@ class LocalExecutor:
         self.slots = workers
         self._cancelled = threading.Event()
 
-    def _new_pool(self, ctx: Any, queue: Any) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+    def _start(self, ctx: Any) -> tuple[ProcessPoolExecutor, Any]:
+        queue = ctx.Queue()
+        pool = ProcessPoolExecutor(
             self.slots, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
         )
+        return pool, queue
 
     def run(self, fn: ItemFn, batches: Iterable[Batch]) -> Iterator[Outcome]:
         import multiprocessing
@@ -169,33 +177,34 @@ class LocalExecutor:
         self._cancelled.clear()
         source = iter(batches)
         ctx = multiprocessing.get_context("spawn")
-        queue = ctx.Queue()
-        state = _Running(self._new_pool(ctx, queue))
+        state = _Running(*self._start(ctx))
         finished = False
         try:
             self._top_up(state, fn, source)
             while state.inflight and not self._cancelled.is_set():
                 try:
-                    batch_id, key, result = queue.get(timeout=0.25)
+                    message = state.queue.get(timeout=0.25)
                 except Empty:
-                    yield from self._lost(state, queue)
-                    if state.pool is None:
-                        state.pool = self._new_pool(ctx, queue)
+                    yield from self._lost(state)
+                    if state.broken:
+                        _stop(state, wait=False)
+                        state.pool, state.queue = self._start(ctx)
+                        state.broken = False
                     self._top_up(state, fn, source)
                     continue
-                if key is None:  # the batch is done
-                    state.inflight.pop(batch_id, None)
-                    self._top_up(state, fn, source)
-                elif state.pending.pop(key, None) is not None:
-                    yield Outcome(key, result)
+                yield from self._receive(state, message)
+                self._top_up(state, fn, source)
             finished = not self._cancelled.is_set()
         finally:
-            if state.pool is not None:
-                if not finished:  # interrupted or cancelled: stop the running batches now
-                    for proc in list((getattr(state.pool, "_processes", None) or {}).values()):
-                        proc.terminate()
-                state.pool.shutdown(wait=finished, cancel_futures=True)
-            queue.close()
+            _stop(state, wait=finished)
+
+    @staticmethod
+    def _receive(state: _Running, message: tuple[int, str | None, Any]) -> Iterator[Outcome]:
+        batch_id, key, result = message
+        if key is None:  # the batch is done
+            state.inflight.pop(batch_id, None)
+        elif state.pending.pop(key, None) is not None:
+            yield Outcome(key, result)
 
     def _top_up(self, state: _Running, fn: ItemFn, source: Iterator[Batch]) -> None:
         """Submit batches until every slot has one (pulling them from ``source`` only now)."""
@@ -211,40 +220,60 @@ class LocalExecutor:
             state.inflight[batch_id] = (fut, batch)
             state.pending.update((item["key"], batch_id) for item in batch.items)
 
-    @staticmethod
-    def _lost(state: _Running, queue: Any) -> Iterator[Outcome]:
-        """Items of batches whose worker died → lost outcomes (after draining what it sent)."""
-        failed = [
-            (batch_id, fut)
-            for batch_id, (fut, _) in state.inflight.items()
-            if fut.done() and fut.exception() is not None
-        ]
+    @classmethod
+    def _lost(cls, state: _Running) -> Iterator[Outcome]:
+        """Items of batches whose worker died (or whose results never arrived) → lost
+        outcomes, after draining what was sent."""
+        now = time.monotonic()
+        failed = []
+        for batch_id, (fut, _) in state.inflight.items():
+            if not fut.done():
+                continue
+            if fut.exception() is not None:
+                failed.append((batch_id, fut.exception()))
+            elif now - state.quiet_since.setdefault(batch_id, now) > LOST_IN_TRANSIT_S:
+                failed.append((batch_id, RuntimeError("its results never arrived")))
         if not failed:
             return
         try:  # what the dead worker (or the others) did send
             while True:
-                batch_id, key, result = queue.get(timeout=0.1)
-                if key is not None and state.pending.pop(key, None) is not None:
-                    yield Outcome(key, result)
+                yield from cls._receive(state, state.queue.get(timeout=0.1))
         except Empty:
             pass
         broken = False
-        for batch_id, fut in failed:
+        for batch_id, err in failed:
+            if batch_id not in state.inflight:  # its done marker came in the drain
+                continue
             _, batch = state.inflight.pop(batch_id)
-            broken |= isinstance(fut.exception(), BrokenProcessPool)
-            reason = one_line(f"worker failed: {type(fut.exception()).__name__}: {fut.exception()}")
+            broken |= isinstance(err, BrokenProcessPool)
+            reason = one_line(f"worker failed: {type(err).__name__}: {err}")
             for item in batch.items:
                 if state.pending.pop(item["key"], None) is not None:
                     yield Outcome(item["key"], None, reason)
-        if broken:  # a dead worker breaks the whole pool: start a new one for the rest
-            state.pool.shutdown(wait=False, cancel_futures=True)
-            state.pool = None  # type: ignore[assignment]
+        state.broken |= broken  # a dead worker breaks the whole pool: start a new one
 
     def cancel(self) -> None:
         self._cancelled.set()
 
     def close(self) -> None:
         pass
+
+
+def _stop(state: _Running, wait: bool) -> None:
+    """Shut the pool down; ``wait``: let the workers finish, else terminate them. Never
+    blocks for long: a worker that has not exited after a few seconds is terminated."""
+    procs = list((getattr(state.pool, "_processes", None) or {}).values())
+    if not wait:  # interrupted, cancelled or broken: stop the running batches now
+        for proc in procs:
+            proc.terminate()
+    state.pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + (5.0 if wait else 1.0)
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+    state.queue.close()
+    state.queue.cancel_join_thread()
 
 
 # ---------------------------------------------------------------------------- Dask

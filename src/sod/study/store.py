@@ -118,7 +118,7 @@ class ResultStore:
             self._retrying(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._retrying(lambda: self._db.executescript(_SCHEMA))
-            self._write(self._check_schema)
+            self._check_schema()
         except sqlite3.DatabaseError as err:
             raise StoreError(f"results database {self.path}: {err}") from None
         except OSError as err:
@@ -159,11 +159,15 @@ class ResultStore:
 
     def _check_schema(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO meta (name, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+        if row is None:  # a new database: write its schema version (a write transaction)
+            self._write(
+                lambda: self._db.execute(
+                    "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)",
+                    (SCHEMA_VERSION,),
+                )
             )
-        elif row[0] != SCHEMA_VERSION:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        if row[0] != SCHEMA_VERSION:
             raise StoreError(
                 f"results database {self.path} has schema {row[0]}, this sod "
                 f"writes schema {SCHEMA_VERSION}; use another db path"
