@@ -194,7 +194,7 @@ def results_command(
 ) -> None:
     """Export a sweep's results to CSV and draw the Pareto front (throughput/area vs
     energy efficiency), per architecture."""
-    from sod.report.pareto import front_summary, pareto_figure
+    from sod.report.pareto import pareto_figure
     from sod.study.store import write_csv
 
     sweep = load_sweep(spec)
@@ -227,6 +227,13 @@ def results_command(
         return
     paths = pareto_figure(ok, figure or base / f"{stem}-pareto", title=f"sweep {sweep.name}")
     out.print("wrote " + ", ".join(str(p) for p in paths), soft_wrap=True)
+    out.print(_front_table(ok))
+
+
+def _front_table(ok: list[dict[str, Any]]) -> Table:
+    """Per workload and architecture: points, Pareto points, best of each axis."""
+    from sod.report.pareto import front_summary
+
     table = Table(title="Pareto fronts: throughput/area vs energy efficiency")
     for col, justify in (
         ("workload", "left"),
@@ -248,7 +255,7 @@ def results_command(
             f"{s['best_gops_per_mm2']:,.1f}",
             f"{s['best_gops_per_w']:,.1f}",
         )
-    out.print(table)
+    return table
 
 
 def register(app: typer.Typer) -> None:
