@@ -123,3 +123,19 @@ def test_points_another_sweep_finishes_are_not_recomputed(make_spec):
         other.kill()
         other.wait()
     assert (report.ran, report.by_others) == (2, 2) and report.complete
+
+
+def test_a_cancelled_executor_ends_the_run_and_releases_its_claims(make_spec):
+    sweep = load_sweep(make_spec(workloads=["lenet300"], budgets_mm2=[3.0]))
+    executor = InlineExecutor()
+
+    def stop_after_two(outcome, point) -> None:
+        if len(seen) == 1:
+            executor.cancel()
+        seen.append(point.key)
+
+    seen: list[str] = []
+    report = run_sweep(sweep, executor, on_result=stop_after_two)
+    assert report.ran == 2 and not report.complete
+    with ResultStore(sweep.db_path) as store:
+        assert store.claims() == {} and store.count() == 2

@@ -7,7 +7,8 @@ One small interface (:class:`Executor`) serves ``sod sweep`` and ``sod paper``:
 * the executor pulls batches *lazily* (only when a worker slot is free, so a caller can
   claim work at the last moment) and yields one :class:`Outcome` per item as it completes;
   an item whose worker died or whose task failed comes back with ``lost`` set;
-* cancellation: ``cancel()`` (any thread) or closing the iterator stops the running work.
+* cancellation: ``cancel()`` (any thread) stops the running work, and the executor runs
+  nothing after it; closing the iterator stops the work of that run.
 
 Local worker processes die with their parent: each runs a thread that exits the process
 as soon as its parent is gone (``kill -9`` of ``sod sweep`` leaves no worker behind).
@@ -84,7 +85,6 @@ class InlineExecutor:
         self._cancelled = threading.Event()
 
     def run(self, fn: ItemFn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        self._cancelled.clear()
         for batch in batches:
             for item in batch.items:
                 if self._cancelled.is_set():
@@ -174,7 +174,6 @@ class LocalExecutor:
     def run(self, fn: ItemFn, batches: Iterable[Batch]) -> Iterator[Outcome]:
         import multiprocessing
 
-        self._cancelled.clear()
         source = iter(batches)
         ctx = multiprocessing.get_context("spawn")
         state = _Running(*self._start(ctx))
@@ -208,7 +207,11 @@ class LocalExecutor:
 
     def _top_up(self, state: _Running, fn: ItemFn, source: Iterator[Batch]) -> None:
         """Submit batches until every slot has one (pulling them from ``source`` only now)."""
-        while not state.exhausted and len(state.inflight) < self.slots:
+        while (
+            not state.exhausted
+            and len(state.inflight) < self.slots
+            and not self._cancelled.is_set()
+        ):
             batch = next(source, None)
             if batch is None:
                 state.exhausted = True
@@ -405,7 +408,6 @@ class DaskExecutor:
     def run(self, fn: ItemFn, batches: Iterable[Batch]) -> Iterator[Outcome]:
         from distributed import as_completed
 
-        self._cancelled.clear()
         source = iter(batches)
         load = dict.fromkeys(self.workers, 0.0)
         home: dict[Hashable, str] = {}

@@ -158,6 +158,7 @@ class _Run:
     done: tuple[str, ...]
     on_result: Callable[[dict[str, Any], SweepPoint], None] | None
     by_key: dict[str, SweepPoint] = field(default_factory=dict)
+    claimed: int = 0  # points this run claimed
 
 
 def run_sweep(
@@ -210,8 +211,11 @@ def _run_all(run: _Run, executor: Executor, todo: list[str]) -> None:
         if free:
             points = [run.by_key[k] for k in free]
             batches = plan_tasks(points, executor.slots, executor.max_chunk)
+            claimed, ran = run.claimed, run.report.ran
             for outcome in executor.run(evaluate_item, _claimed(run, batches)):
                 _record(run, outcome)
+            if run.claimed > claimed and run.report.ran == ran:
+                break  # the executor was cancelled: it returns nothing any more
         elif busy:
             time.sleep(WAIT_POLL_S)
         open_keys = free + busy
@@ -227,6 +231,7 @@ def _claimed(run: _Run, batches: Iterable[Batch]) -> Iterator[Batch]:
         keys = set(
             run.store.claim([it["key"] for it in batch.items], run.since, run.done, run.owner)
         )
+        run.claimed += len(keys)
         if keys:
             yield Batch([it for it in batch.items if it["key"] in keys], batch.group, batch.cost)
 
