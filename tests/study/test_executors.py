@@ -183,3 +183,24 @@ def test_dask_executor_streams_batches_lazily():
             executor.close()
     assert sorted(o.key for o in got) == sorted(f"{b}.{i}" for b in range(5) for i in range(2))
     assert all(o.lost is None for o in got)
+
+
+def test_a_server_that_talks_first_is_not_a_scheduler():
+    """Bytes that are not Dask's framing (here an HTTP status line sent on connect) must
+    not be trusted: read as a frame length they ask for exabytes (a MemoryError)."""
+    pytest.importorskip("distributed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+
+        def talk() -> None:
+            conn, _ = sock.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+                time.sleep(3)
+
+        threading.Thread(target=talk, daemon=True).start()
+        start = time.monotonic()
+        with pytest.raises(ExecutorError, match="did not answer as a Dask scheduler"):
+            handshake(f"tcp://127.0.0.1:{sock.getsockname()[1]}", 1.0)
+        assert time.monotonic() - start < 6

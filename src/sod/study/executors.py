@@ -323,7 +323,6 @@ def handshake(address: str, timeout_s: float) -> dict[str, Any]:
     is an error too, not a hang."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
 
     from distributed.comm import connect
 
@@ -340,19 +339,20 @@ def handshake(address: str, timeout_s: float) -> dict[str, Any]:
 
     where = f"the Dask scheduler at {address!r}"
     reachable = _tcp_reachable(address, timeout_s)
+    if isinstance(reachable, str):  # no TCP connection at all: no need to try Dask's
+        raise ExecutorError(f"cannot reach {where} within {timeout_s:g} s ({reachable})")
     pool = ThreadPoolExecutor(1, thread_name_prefix="sod-handshake")
     try:  # a thread of its own: works whether or not the caller runs an event loop
         reply = pool.submit(asyncio.run, bounded()).result(timeout_s + 2.0)
-    except (OSError, TimeoutError, FutureTimeout, ValueError) as err:
+    except Exception as err:  # any failure of the exchange: no Dask scheduler answered
+        # (e.g. an HTTP reply read as a Dask frame header asks for exabytes: MemoryError)
         if reachable is True:
             raise ExecutorError(
                 f"{address!r} accepted the connection but did not answer as a Dask scheduler "
                 f"within {timeout_s:g} s"
             ) from None
-        detail = reachable if isinstance(reachable, str) else one_line(str(err))[:160]
-        raise ExecutorError(
-            f"cannot reach {where} within {timeout_s:g} s ({detail or type(err).__name__})"
-        ) from None
+        detail = one_line(str(err))[:160] or type(err).__name__
+        raise ExecutorError(f"cannot reach {where} within {timeout_s:g} s ({detail})") from None
     finally:
         pool.shutdown(wait=False)
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
@@ -395,7 +395,7 @@ class DaskExecutor:
         self.max_chunk = max_chunk
         try:
             self.client = Client(address, timeout=f"{timeout_s}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as err:
+        except Exception as err:  # the handshake passed: rare (a scheduler going away)
             detail = one_line(str(err))[:160]
             raise ExecutorError(
                 f"cannot reach the Dask scheduler at {address!r} within {timeout_s:g} s ({detail})"
