@@ -193,6 +193,7 @@ def run_sweep(
         try:
             _run_all(run, executor, todo)
         finally:
+            store.lock_patience_s = min(store.lock_patience_s, 5.0)  # Ctrl-C stays quick
             try:
                 store.release(run.owner)
             except (SodError, OSError, Exception):  # best effort: stale claims are reclaimed
