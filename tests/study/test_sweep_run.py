@@ -6,17 +6,11 @@ import time
 
 import pytest
 
+from sod.study.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor
 from sod.study.point import evaluate_point
+from sod.study.spec import load_sweep
 from sod.study.store import ResultStore
-from sod.study.sweep import (
-    DaskExecutor,
-    InlineExecutor,
-    LocalExecutor,
-    SweepError,
-    load_sweep,
-    run_sweep,
-    sweep_rows,
-)
+from sod.study.sweep import run_sweep, sweep_rows
 
 
 def metrics_by_config(sweep) -> dict[str, dict]:
@@ -87,7 +81,7 @@ def test_local_processes_match_inline(make_spec, tmp_path):
 
 
 def test_local_executor_rejects_bad_worker_count():
-    with pytest.raises(SweepError, match="--workers"):
+    with pytest.raises(ExecutorError, match="--workers"):
         LocalExecutor(0)
 
 
@@ -126,7 +120,7 @@ def test_unreachable_scheduler_fails_fast():
     )
     start = time.perf_counter()
     with pytest.raises(
-        SweepError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+        ExecutorError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
     ):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=1.0)
     assert time.perf_counter() - start < 10
