@@ -116,5 +116,10 @@ def test_report_renders_in_chromium_with_its_figures(report: Path, tmp_path: Pat
         rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
         return float((np.abs(pixels - rgb).max(axis=-1) < 0.06).mean())
 
-    assert share("#1f77b4") > 1e-3  # SCNN's blue bars
-    assert share("#9467bd") > 1e-3  # index-match's purple bars
+    import csv
+
+    from sod.report.paper import ARCH_COLORS
+
+    evaluated = {row["arch"] for row in csv.DictReader((report.parent / "main.csv").open())}
+    drawn = [a for a in evaluated - {"sparse-on-dense"} if share(ARCH_COLORS[a]) > 1e-3]
+    assert len(drawn) >= 2, (evaluated, drawn)  # their bars are on screen
