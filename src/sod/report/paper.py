@@ -196,6 +196,44 @@ def _batch(rows: Sequence[dict[str, Any]]):
     return fig
 
 
+def _maps(res: PaperResults):
+    """Small multiples: Sparse-on-Dense's throughput/area advantage along each map axis."""
+    from sod.study.maps import verdict_rows
+
+    rows = verdict_rows(res.sections)
+    axes_names = list(dict.fromkeys(r["axis"] for r in rows))
+    if not axes_names:
+        return None
+    cols = min(3, len(axes_names))
+    nrows = -(-len(axes_names) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, axes_names, strict=False):
+        sub = [r for r in rows if r["axis"] == name]
+        values = list(dict.fromkeys(r["value"] for r in sub))
+        numeric = all(isinstance(v, int | float) for v in values)
+        for arch in _archs(sub):
+            pts = [(r["value"], r["sod_advantage_gops_per_mm2"]) for r in sub if r["arch"] == arch]
+            if numeric:
+                pts.sort()
+                _line(ax, [p[0] for p in pts], [p[1] for p in pts], arch)
+            else:
+                _line(ax, [values.index(p[0]) for p in pts], [p[1] for p in pts], arch)
+        if numeric and min(values) > 0 and max(values) / min(values) >= 8:
+            ax.set_xscale("log", base=2)
+        if not numeric:
+            ax.set_xticks(range(len(values)), [str(v) for v in values])
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_xlabel(name)
+        ax.set_ylabel("SoD throughput/area advantage (×)")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(axes_names) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def figures(res: PaperResults) -> dict[str, Any]:
     s = res.sections
     figs: dict[str, Any] = {}
@@ -220,7 +258,16 @@ def figures(res: PaperResults) -> dict[str, Any]:
         figs["pe_area_ratio"] = _pe_ratio(s["pe_ratio"])
     if s.get("batch"):
         figs["batch_sensitivity"] = _batch(s["batch"])
+    if s.get("maps") or s.get("batch"):
+        fig = _maps(res)
+        if fig is not None:
+            figs["verdict_maps"] = fig
     return figs
+
+
+def _span_pct(shares: Sequence[float]) -> str:
+    lo, hi = f"{min(shares) * 100:.2f}", f"{max(shares) * 100:.2f}"
+    return f"{lo} %" if lo == hi else f"{lo}-{hi} %"
 
 
 def summary_text(res: PaperResults) -> str:
@@ -243,8 +290,7 @@ def summary_text(res: PaperResults) -> str:
     if shares:
         lines += [
             "",
-            f"  decompressors: {min(shares) * 100:.2f}-{max(shares) * 100:.2f} % "
-            "of the Sparse-on-Dense chip area",
+            f"  decompressors: {_span_pct(shares)} of the Sparse-on-Dense chip area",
         ]
     for c in res.crossovers:
         if c["crossover_density"]:
@@ -269,6 +315,11 @@ def summary_text(res: PaperResults) -> str:
                 f"{r['sod_advantage_gops_per_mm2']:6.2f}x   energy efficiency "
                 f"{r['sod_advantage_gops_per_w']:6.2f}x"
             )
+    from sod.report.findings import robustness, robustness_sentences
+
+    sentences = robustness_sentences(robustness(res))
+    if sentences:
+        lines += ["", *(f"  {x}" for x in sentences)]
     # One line per architecture and reason (the full list is in results.json).
     seen: dict[tuple[str, str], int] = {}
     for f in res.failures:
@@ -308,6 +359,16 @@ ABLATION_COLS = [
     "energy_per_inference_uj",
     "dram_mbytes",
     "stall_cycles",
+]
+MAP_COLS = [
+    "axis",
+    "value",
+    "arch",
+    "pes",
+    "gops_per_mm2",
+    "gops_per_w",
+    "sod_advantage_gops_per_mm2",
+    "sod_advantage_gops_per_w",
 ]
 SWEEP_COLS = ["weight_density", "arch", "pes", "gops_per_mm2", "gops_per_w"]
 BATCH_COLS = [
@@ -386,6 +447,10 @@ CAPTIONS = {
     "area is scaled (1 = synthesized); the chip is re-sized to the budget each time.",
     "batch_sensitivity": "Sparse-on-Dense's advantage (×, log scale) over each design as the "
     "batch grows (above 1: Sparse-on-Dense better).",
+    "verdict_maps": "Verdict maps: Sparse-on-Dense's throughput/area advantage (×, log "
+    "scale) over each design along one axis at a time, around the study's point (budget "
+    "with the GLB a fixed 40 % share of the chip; GLB size, banks, timing model and SRAM "
+    "cells; batch; sparse PE area scale). Above 1 Sparse-on-Dense wins.",
 }
 
 SECTIONS = [
@@ -395,6 +460,7 @@ SECTIONS = [
     ("density_sweep", "Weight-density sweep and crossovers", ["density_sweep"], SWEEP_COLS),
     ("pe_ratio", "Sensitivity to the sparse/dense PE area ratio", ["pe_area_ratio"], None),
     ("batch", "Sensitivity to the batch size", ["batch_sensitivity"], BATCH_COLS),
+    ("maps", "Verdict maps", ["verdict_maps"], MAP_COLS),
 ]
 
 

@@ -38,15 +38,18 @@ class MapConfig:
     batches: tuple[int, ...] = (1, 8, 64)
     # (axis, spec field, values): applied to every design that has the field.
     variations: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
-        ("GLB KiB", "glb_kib", (128.0, 512.0, 2048.0)),
+        ("GLB KiB", "glb_kib", (128.0, 256.0, 1024.0)),
         ("GLB banks", "glb_banks", (1, 8, 32)),
         ("timing", "timing", ("scalesim", "tpu")),
         ("GLB cells", "glb_cell", ("hp", "lp")),
     )
 
 
-def _has_field(field: str) -> bool:
-    return any(field in cls.model_fields for cls in ARCH_KINDS.values())
+def _defaults(field: str) -> list[Any]:
+    """The default of ``field`` in every spec that has it (empty: no spec has it)."""
+    return [
+        cls.model_fields[field].default for cls in ARCH_KINDS.values() if field in cls.model_fields
+    ]
 
 
 def map_items(cfg: MapConfig) -> list[dict[str, Any]]:
@@ -76,9 +79,10 @@ def map_items(cfg: MapConfig) -> list[dict[str, Any]]:
     for n in cfg.batches:
         items.append({**base, "axis": "batch", "value": n, "batch": n})
     for axis, field, values in cfg.variations:
-        if not _has_field(field):
-            continue  # a model option this version does not have
+        defaults = _defaults(field)
         for v in values:
+            if not defaults or all(v == d for d in defaults):
+                continue  # a field no spec has, or the default (the study's own point)
             items.append({**base, "axis": axis, "value": v, "overrides": {field: v}})
     for i, item in enumerate(items):
         item["key"] = f"map{i}"
@@ -121,6 +125,18 @@ def evaluate_map_item(item: dict[str, Any]) -> dict[str, Any]:
         for a, e in failures.items()
     ]
     return {"key": item["key"], "rows": rows, "failures": fails}
+
+
+def verdict_rows(sections: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every configuration of a paper study as (axis, value, arch, advantages): the maps,
+    the batch sizes and the PE-area scales (the study's own point is batch 1)."""
+    rows = list(sections.get("maps", []))
+    for r in sections.get("batch", []):
+        rows.append({**r, "axis": "batch", "value": r["batch"]})
+    for r in sections.get("pe_ratio", []):
+        rows.append({**r, "axis": "sparse PE area ×", "value": r["pe_area_scale"]})
+    keep = ("axis", "value", "arch", "sod_advantage_gops_per_mm2", "sod_advantage_gops_per_w")
+    return [{k: r[k] for k in keep} for r in rows if r.get("arch") != REFERENCE_ARCH]
 
 
 def robustness(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

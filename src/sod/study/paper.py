@@ -33,6 +33,7 @@ from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 from sod.study.executors import Batch, Executor, ExecutorError, InlineExecutor, LocalExecutor
+from sod.study.maps import MapConfig, evaluate_map_item, map_items
 from sod.study.point import evaluate_run, sparse_workload
 
 Progress = Callable[[str], None]
@@ -60,6 +61,10 @@ class PaperConfig:
     # weights; the paper's batch is unknown, so the verdict is shown across batches.
     batch_model: tuple[str, str] = ("alexnet", "han2015")
     batches: tuple[int, ...] = (1, 8, 32)
+    # Verdict maps (sod.study.maps) on the batch model: budgets (GLB a fixed share of the
+    # chip) and one-at-a-time variations of the GLB, the timing model and SRAM cells.
+    map_budgets_mm2: tuple[float, ...] = (1.0, 2.0, 8.0, 16.0, 32.0)
+    map_variations: bool = True
 
 
 @dataclass
@@ -113,11 +118,18 @@ def run_paper(
         Batch([{"key": str(i), "cfg": cfg, "tasks": g}], group=i, cost=len(g))
         for i, g in enumerate(groups)
     ]
+    maps = map_items(_map_config(cfg))
+    batches += [Batch([{"key": m["key"], "map": m}], group=m["key"]) for m in maps]
+    map_out: list[dict[str, Any]] = []
+    total = len(batches)
     for done, got in enumerate(executor.run(run_group_item, batches), start=1):
         if got.result is None:
             raise ExecutorError(f"a task group of the study was lost: {got.lost}")
-        outputs[int(got.key)] = got.result["out"]
-        say(f"{done}/{len(groups)} task groups done")
+        if "map" in got.result:
+            map_out.append(got.result["map"])
+        else:
+            outputs[int(got.key)] = got.result["out"]
+        say(f"{done}/{total} task groups done")
     res = PaperResults(cfg)
     for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
         res.sections[section] = []
@@ -125,6 +137,19 @@ def run_paper(
         for section, rows, failures in out:
             res.sections[section].extend(rows)
             res.failures.extend(failures)
+    order = {m["key"]: i for i, m in enumerate(maps)}
+    map_out.sort(key=lambda r: order[r["key"]])
+    res.sections["maps"] = [row for r in map_out for row in r["rows"]]
+    res.failures.extend(
+        {
+            "section": "maps",
+            "workload": f"{f['axis']}={f['value']}",
+            "arch": f["arch"],
+            "error": f["error"],
+        }
+        for r in map_out
+        for f in r["failures"]
+    )
     # Deterministic, readable order whatever order the task groups finished in.
     labels = [w[0] for w in _workloads(cfg)] + [m for m, _ in cfg.ablation_models]
     arch_rank = {a: i for i, a in enumerate(cfg.archs)}
@@ -176,8 +201,28 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
 
 
 def run_group_item(item: dict[str, Any]) -> dict[str, Any]:
-    """The executors' per-item function: one task group of the study."""
+    """The executors' per-item function: one task group of the study, or one map point."""
+    if "map" in item:
+        return {"key": item["key"], "map": evaluate_map_item(item["map"])}
     return {"key": item["key"], "out": _run_group(item["cfg"], item["tasks"])}
+
+
+def _map_config(cfg: PaperConfig) -> MapConfig:
+    """The maps around the study's batch model and budget (its batch axis is the batch
+    section's, which evaluates the same configurations)."""
+    model, profile = cfg.batch_model
+    variations = MapConfig().variations if cfg.map_variations else ()
+    return MapConfig(
+        model=model,
+        profile=profile,
+        seed=cfg.seed,
+        budget_mm2=cfg.budget_mm2,
+        node_nm=cfg.node_nm,
+        archs=tuple(cfg.archs),
+        budgets_mm2=tuple(cfg.map_budgets_mm2),
+        batches=(),
+        variations=variations,
+    )
 
 
 def _model_of(label: str) -> str:
