@@ -165,3 +165,43 @@ def test_paper_runs_on_the_sweep_executors():
         finally:
             executor.close()
     assert dask.sections == inline.sections
+
+
+@pytest.mark.slow
+def test_sod_paper_takes_workloads_and_reports_progress(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sod",
+            "paper",
+            "--workload",
+            "lenet5",
+            "--workload",
+            "lenet300",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    main = (tmp_path / "p" / "main.csv").read_text()
+    assert "lenet5" in main and "lenet300" in main and "alexnet" not in main
+    # Not a terminal: plain progress lines with an ETA, ending at total/total.
+    lines = [x for x in out.stderr.splitlines() if "task groups done" in x]
+    assert lines and "ETA" in lines[-1]
+    done, total = lines[-1].split("] ")[1].split()[0].split("/")
+    assert done == total
+    assert "Sparse-on-Dense wins against" in out.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "sod", "paper", "--workload", "lenett5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "did you mean 'lenet5'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -124,3 +124,26 @@ def test_unreachable_scheduler_fails_fast():
     ):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=1.0)
     assert time.perf_counter() - start < 10
+
+
+def test_a_sweep_takes_any_workload_source(tmp_path):
+    """A Timeloop problem next to the spec (relative path) runs like a zoo network."""
+    (tmp_path / "conv.yaml").write_text(
+        "problem:\n  instance: {C: 16, M: 32, R: 3, S: 3, N: 1, P: 8, Q: 8,\n"
+        "    densities: {Weights: 0.3}}\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "workloads:\n  - model: conv.yaml\n    sparsity: keep\n  - model: lenet300\n"
+        "architectures: [dense, sparse-on-dense]\n"
+    )
+    sweep = load_sweep(spec)
+    assert len(sweep.points) == 4
+    report = run_sweep(sweep, InlineExecutor())
+    assert report.ok == 4, report.problems
+    conv = [p for p in sweep.points if p.config["model"].endswith("conv.yaml")]
+    assert conv and all(p.config["model"] == str((tmp_path / "conv.yaml").resolve()) for p in conv)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workloads:\n  - model: lenett300\narchitectures: [dense]\n")
+    with pytest.raises(Exception, match="did you mean 'lenet300'"):
+        load_sweep(bad)

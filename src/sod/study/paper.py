@@ -104,9 +104,11 @@ def run_paper(
     cfg: PaperConfig | None = None,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    on_count: Callable[[int, int], None] | None = None,
 ) -> PaperResults:
     """Run every section on ``executor`` — the executors of ``sod sweep`` (local processes
-    or Dask); default: ``cfg.workers`` local processes, or this process when it is 1."""
+    or Dask); default: ``cfg.workers`` local processes, or this process when it is 1.
+    ``progress`` hears a line per finished task group, ``on_count`` (done, total)."""
     cfg = cfg or PaperConfig()
     say = progress or (lambda _msg: None)
     if executor is None:
@@ -130,6 +132,8 @@ def run_paper(
         else:
             outputs[int(got.key)] = got.result["out"]
         say(f"{done}/{total} task groups done")
+        if on_count is not None:
+            on_count(done, total)
     res = PaperResults(cfg)
     for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
         res.sections[section] = []

@@ -20,7 +20,6 @@ from sod.study.metrics import Metrics, latency_s
 from sod.study.run import RunResult, run_arch
 from sod.tech import load_technology
 from sod.workload.gemm import Workload
-from sod.workload.zoo import get_model
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,16 @@ class PointResult:
 def sparse_workload(
     model: str, sparsity: str, seed: int, batch: int = 1, seq_len: int | None = None
 ) -> Workload:
-    """A zoo network with masks (cached: every architecture of a comparison shares it)."""
-    workload = get_model(model, batch=batch, seq_len=seq_len)
-    if sparsity in ("", "none"):
-        return workload
-    from sod.sparsity.apply import apply_sparsity
+    """A workload with masks (cached: every architecture of a comparison shares it).
 
-    return apply_sparsity(workload, sparsity, seed=seed)
+    ``model`` is any source :func:`sod.study.sources.load_any` takes by name: a zoo network,
+    an ``.onnx``/``.csv``/Timeloop ``.yaml`` path, ``file.py:callable``, ``torchvision:NAME``.
+    ``sparsity`` ``keep`` uses an imported network's own pruning."""
+    from sod.study.sources import load_any
+
+    return load_any(
+        model, batch=batch, seq_len=seq_len, sparsity=sparsity or "none", seed=seed
+    ).workload
 
 
 def size_arch(

@@ -92,10 +92,10 @@ def load_any(
 def _load_named(
     text: str, batch: int, seq_len: int | None, topology_format: str, scalesim_ofmap: bool
 ) -> tuple[Workload, str, str | None]:
-    from sod.workload.zoo import ZOO, get_model
+    from sod.workload.zoo import ZOO, get_model, zoo_key
 
-    if text in ZOO:
-        return get_model(text, batch=batch, seq_len=seq_len), text, "auto"
+    if (key := zoo_key(text)) is not None:
+        return get_model(key, batch=batch, seq_len=seq_len), key, "auto"
     if text.startswith(("torchvision:", "timm:")):
         return _hub_model(text, batch), text, "keep"
     path = Path(text)

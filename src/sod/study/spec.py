@@ -236,9 +236,11 @@ def model_version(policy: str = "code") -> str:
     return f"{sod.__version__}+{code_fingerprint()}"
 
 
-def _workload_config(entry: WorkloadEntry, where: str) -> dict[str, Any]:
-    from sod.workload.zoo import get_model
+def _workload_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[str, Any]:
+    from sod.workload.zoo import get_model, zoo_key
 
+    if zoo_key(entry.model) is None:
+        return _source_config(entry, where, base_dir)
     try:
         w = get_model(entry.model, batch=entry.batch, seq_len=entry.seq_len)
     except SodError as err:
@@ -246,6 +248,30 @@ def _workload_config(entry: WorkloadEntry, where: str) -> dict[str, Any]:
     if entry.seq_len is not None and w.seq_len is None:
         raise SweepError(f"{where}: seq_len applies to transformers, not to {w.name!r}")
     return {"model": w.name, "batch": entry.batch, "seq_len": w.seq_len}
+
+
+def _source_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[str, Any]:
+    """A workload that is not a zoo name: a file (relative to the spec), a ``file.py:fn`` /
+    ``module:fn`` spec or a ``torchvision:``/``timm:`` name, resolved when a point runs."""
+    text = entry.model
+    if text.startswith(("torchvision:", "timm:")):
+        return {"model": text, "batch": entry.batch, "seq_len": entry.seq_len}
+    target, sep, fn = text.rpartition(":") if ":" in text else (text, "", "")
+    path = Path(target)
+    resolved = path if path.is_absolute() else (base_dir / path)
+    if resolved.exists():
+        model = str(resolved.resolve()) + (sep + fn if sep else "")
+    elif sep and not target.endswith(".py"):
+        model = text  # module:callable, importable where the points run
+    else:
+        from sod.suggest import did_you_mean
+        from sod.workload.zoo import ZOO
+
+        raise SweepError(
+            f"{where}: unknown model {text!r}{did_you_mean(text, ZOO)}: not a zoo network "
+            "and no such file"
+        )
+    return {"model": model, "batch": entry.batch, "seq_len": entry.seq_len}
 
 
 def expand(
@@ -258,7 +284,7 @@ def expand(
     """
     version = model_version(spec.version_policy) if version is None else version
     workloads = [
-        _workload_config(w, f"{source}: field 'workloads[{i}]'")
+        _workload_config(w, f"{source}: field 'workloads[{i}]'", base_dir)
         for i, w in enumerate(spec.workloads)
     ]
     archs = _architectures(spec, base_dir, source)

@@ -37,8 +37,10 @@ def _group_cost(group: GroupKey, n_points: int) -> float:
     """Rough relative cost: building the masks and evaluating each point both scale with
     the operand elements (weights + activations); one point costs roughly 0.2-0.3 of a
     build (measured on AlexNet, ResNet-50, BERT-base). Only the ordering matters."""
-    from sod.workload.zoo import get_model
+    from sod.workload.zoo import get_model, zoo_key
 
+    if zoo_key(group[0]) is None:
+        return 1e6 * (1.0 + 0.25 * n_points)  # an imported network: unknown until loaded
     w = get_model(group[0], batch=group[3], seq_len=group[4])
     elements = float(w.weight_count + sum(g.m * g.k * g.repeat for g in w))
     return elements * (1.0 + 0.25 * n_points)

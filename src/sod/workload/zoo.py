@@ -337,6 +337,12 @@ def zoo_names() -> list[str]:
     return list(ZOO)
 
 
+def zoo_key(name: str) -> str | None:
+    """The zoo network ``name`` means (aliases and case folded), or None."""
+    key = _ALIASES.get(name.lower(), name.lower())
+    return key if key in ZOO else None
+
+
 def get_model(name: str, batch: int = 1, seq_len: int | None = None) -> Workload:
     """Build a zoo network lowered to GEMMs.
 
