@@ -60,7 +60,13 @@ class Design(ABC):
             "value_bits": arch.value_bits,
             "acc_bits": arch.acc_bits,
             "idx_bits": getattr(arch, "index_bits", None) or 8,
-            "glb": sram_cost(tech, arch.glb_kib * 1024, arch.glb_read_width_bits),
+            # One access reads one bank (capacity / banks) through its own port.
+            "glb": sram_cost(
+                tech,
+                arch.glb_kib * 1024 / arch.glb_banks,
+                arch.glb_read_width_bits,
+                arch.glb_cell,
+            ),
             "dram_kind": arch.dram_kind,
         }
 

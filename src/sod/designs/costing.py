@@ -26,10 +26,16 @@ def describe(
 ) -> ChipDescription:
     """The :class:`ChipDescription` of any architecture spec.
 
-    ``glb`` defaults to the architecture's own capacity and port width. PE areas come
+    ``glb`` defaults to the architecture's own GLB: ``glb_kib`` in ``glb_banks`` banks of
+    ``glb_read_width_bits`` ports, ``glb_cell`` cells (a given rule takes those it does not
+    set from the architecture). PE areas come
     from synthesis where available (``pe_source="synth"``) else their composition.
     """
-    glb = glb or BufferRule(capacity_bytes=arch.glb_kib * 1024, port_bits=arch.glb_read_width_bits)
+    own = {"banks": arch.glb_banks, "cell": arch.glb_cell, "port_bits": arch.glb_read_width_bits}
+    if glb is None:
+        glb = BufferRule(capacity_bytes=arch.glb_kib * 1024, **own)
+    else:  # the architecture's banks, cell and port unless the rule sets them
+        glb = glb.model_copy(update={k: v for k, v in own.items() if k not in glb.model_fields_set})
     return design_of(arch).chip(arch, _tech(arch, tech), glb, pe_source, fixed_um2)
 
 

@@ -46,7 +46,7 @@ class SCNNDesign(Design):
             i=arch.mult_i,
             acc_banks=arch.accumulator_banks,
             value_bits=arch.value_bits,
-            acc_bits=arch.acc_bits,
+            acc_bits=arch.accumulator_bits,
         )
         sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
         port = self._local_sram_port_bits(arch)
@@ -65,6 +65,8 @@ class SCNNDesign(Design):
 
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
+        # The scatter crossbar and accumulator banks carry accumulator_bits words.
+        kw["acc_bits"] = arch.accumulator_bits
         kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
         kw["crossbar_outputs"] = arch.accumulator_banks
         kw["local_sram"] = sram_cost(tech, LOCAL_SRAM_BYTES, self._local_sram_port_bits(arch))
