@@ -121,8 +121,8 @@ def test_sizing_is_the_largest_fit(budget, share, aspect, tile):
     # Without a tolerance, no shape with more tiles fits (any shape: a 1 x N strip too).
     more = chip_area(desc, TECH, 1, strict.rows * strict.cols + 1, strict.glb_bytes)
     assert more.total_um2 > budget * 1e6
-    # With the default 1 %, at most 1 % of the budget's worth of tiles is given up.
-    slack = int(0.01 * budget * 1e6 // tile)
+    # With the default 2 %, at most 2 % of the budget's worth of tiles is given up.
+    slack = int(0.02 * budget * 1e6 // tile)
     assert s.rows * s.cols >= strict.rows * strict.cols - slack
 
 
@@ -169,7 +169,7 @@ def test_sizing_takes_any_shape_when_tiles_are_big():
     # A prime count within the tolerance of the best does not force a strip.
     small = _desc(tile_area_um2=1000.0, glb=BufferRule(capacity_bytes=0))
     s = size_description(small, TECH, 2.003)  # 2003 tiles (prime) would fit
-    assert (s.rows, s.cols) == (40, 50)  # 2000 tiles: the squarest within 20 of 2003
+    assert (s.rows, s.cols) == (44, 45)  # 1980 tiles: the squarest within 40 of 2003
 
 
 def test_edge_units_wider_than_their_table_do_not_fit():

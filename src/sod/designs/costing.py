@@ -57,13 +57,15 @@ def size_for_budget(
     pe_source: str = "synth",
     fixed_um2: float = 0.0,
     tile_area_scale: float = 1.0,
+    fill_tolerance: float = 0.02,
 ) -> Sizing:
     """Largest version of architecture ``arch`` within ``budget_mm2``.
 
     ``glb`` is the buffer rule (default: keep the architecture's GLB capacity).
     ``tile_area_scale`` scales the PE (tile) area before sizing — the sensitivity of the
     verdict to the PE area ratio. The result's ``arch`` is ``arch`` resized (its grid by
-    the design's grid axes, and its GLB).
+    the design's grid axes, and its GLB). ``fill_tolerance``: fills within this fraction
+    of the budget are ties, broken by the spec's aspect (:func:`sod.cost.size_description`).
     """
     check_budget(budget_mm2)
     tech = _tech(arch, tech)
@@ -74,7 +76,7 @@ def size_for_budget(
     if desc.grid == "2d" and glb is None:
         rows, cols = design.shape(arch)
         desc = desc.model_copy(update={"aspect": cols / rows})
-    sizing = size_description(desc, tech, budget_mm2)
+    sizing = size_description(desc, tech, budget_mm2, fill_tolerance)
     resized = design.resized(arch, sizing.rows, sizing.cols, sizing.glb_bytes / 1024)
     return Sizing(
         sizing.kind,
