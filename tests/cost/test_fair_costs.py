@@ -13,7 +13,15 @@ from sod.arch.sparse import SCNNArch
 from sod.arch.spec import Architecture
 from sod.cost import BufferRule, CostError
 from sod.cost.pe import scnn_pe
-from sod.designs import arch_area, counts_energy, describe, energy_table_for, size_for_budget
+from sod.designs import (
+    arch_area,
+    counts_energy,
+    describe,
+    design_of,
+    energy_table_for,
+    glb_banks_for_need,
+    size_for_budget,
+)
 from sod.mapping.scnn import im2col, scnn_plane
 from sod.models.scnn import evaluate_scnn
 from sod.study.point import evaluate_run, sparse_workload
@@ -156,3 +164,37 @@ def test_scnn_local_srams_are_priced():
     )
     e = counts_energy(counts, arch)
     assert float(e.by_component["pe_local_sram"]) > 0
+
+
+# ------------------------------------------------------------------ GLB banks by need
+
+
+def test_each_design_states_its_glb_bandwidth_need():
+    dense = Architecture(array_rows=16, array_cols=32)
+    assert design_of(dense).glb_bandwidth_bits_per_cycle(dense) == (16 + 32) * 8
+    sod = load_arch("sparse-on-dense").model_copy(update={"array_rows": 16, "array_cols": 32})
+    # Compressed weights come through one decompressor reading a 256-bit GLB word.
+    assert design_of(sod).glb_bandwidth_bits_per_cycle(sod) == 16 * 8 + 256
+    for preset in PRESET_NAMES:
+        arch = load_arch(preset)
+        design = design_of(arch)
+        rows, cols = design.shape(arch)
+        bigger = design.resized(arch, 2 * rows, 2 * cols if design.grid.cols else 1)
+        assert design.glb_bandwidth_bits_per_cycle(bigger) >= (
+            design.glb_bandwidth_bits_per_cycle(arch)
+        )
+        assert glb_banks_for_need(arch) >= 1
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_sizing_can_buy_the_banks_the_array_needs(preset):
+    arch = load_arch(preset)
+    s = size_for_budget(arch, 4.0, glb_banks="need")
+    banks = s.arch.glb_banks
+    assert banks >= glb_banks_for_need(s.arch)  # never short of bandwidth
+    bank = sram_cost(TECH, arch.glb_kib * 1024 / banks, arch.glb_read_width_bits, "lstp")
+    assert s.area.parts_um2["glb"] == pytest.approx(banks * bank.area_um2)
+    assert s.area.budget_fill >= 0.9
+    assert arch_area(s.arch).total_um2 == pytest.approx(s.area.total_um2, rel=1e-9)
+    with pytest.raises(CostError, match="glb_banks must be"):
+        size_for_budget(arch, 4.0, glb_banks="many")  # type: ignore[arg-type]

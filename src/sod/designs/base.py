@@ -70,6 +70,14 @@ class Design(ABC):
             "dram_kind": arch.dram_kind,
         }
 
+    # ------------------------------------------------------------------ GLB bandwidth
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Bits per cycle the PE array reads from the GLB when every PE runs at full
+        rate (an estimate from the design's dataflow; docs/cost.md). The GLB needs
+        ``ceil(need / glb_read_width_bits)`` banks to supply it
+        (:func:`sod.designs.glb_banks_for_need`). Default: what the spec provisions."""
+        return int(arch.glb_banks * arch.glb_read_width_bits)
+
     # ------------------------------------------------------------------ sizing
     def shape(self, arch: Any) -> tuple[int, int]:
         """(rows, cols) of the PE grid as specified (cols = 1 for a 1-D grid)."""

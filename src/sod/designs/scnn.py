@@ -63,6 +63,13 @@ class SCNNDesign(Design):
             aspect=arch.pe_cols / arch.pe_rows,
         )
 
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """F (value + index) weights broadcast to every PE per cycle, plus one I-wide
+        activation vector (IARAM refills; a PE re-reads its tile once per output-channel
+        group, amortized over the group's weight vectors)."""
+        word = arch.value_bits + arch.index_bits
+        return int((arch.mult_f + arch.mult_i) * word)
+
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
         # The scatter crossbar and accumulator banks carry accumulator_bits words.

@@ -56,6 +56,12 @@ class SparTenDesign(Design):
             aspect=arch.units_per_cluster / arch.clusters,
         )
 
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Each cluster's broadcast input: a ``chunk_bits`` mask and its values, at most
+        one chunk per cycle (a chunk with at most one match), one value per cycle beyond
+        (filters stay in the compute units' buffers)."""
+        return int(arch.clusters * (arch.chunk_bits + arch.value_bits))
+
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
         kw["prefix_chunk"] = arch.chunk_bits
