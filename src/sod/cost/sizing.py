@@ -34,6 +34,7 @@ from sod.cost.area import (
     chip_area,
     chip_area_arrays,
     glb_bytes_for,
+    glb_capacity_for_share,
 )
 from sod.cost.errors import CostError
 from sod.tech import Technology
@@ -130,14 +131,19 @@ def size_description(
     budget_um2 = check_budget(budget_mm2) * 1e6
     if not 0 <= fill_tolerance < 1:
         raise CostError(f"fill_tolerance must be in [0, 1), got {fill_tolerance}")
+    if desc.glb.share is not None:
+        # The share rule's capacity depends on the budget only: find it once.
+        cap = glb_capacity_for_share(tech, desc.glb, budget_um2)
+        if desc.glb.share > 0 and cap == 0:
+            raise CostError(
+                f"GLB share {desc.glb.share} of {budget_mm2} mm² cannot hold even "
+                f"{desc.glb.granule_bytes} bytes"
+            )
+        fixed_glb = desc.glb.model_copy(update={"share": None, "capacity_bytes": cap})
+        desc = desc.model_copy(update={"glb": fixed_glb})
     rows, cols = _grid_candidates(desc, tech, budget_um2, fill_tolerance)
     total, tiles, glb = _area_arrays(desc, tech, rows, cols, budget_um2)
     pes = tiles * desc.pes_per_tile
-    if desc.glb.share is not None and desc.glb.share > 0 and glb[0] == 0:
-        raise CostError(
-            f"GLB share {desc.glb.share} of {budget_mm2} mm² cannot hold even "
-            f"{desc.glb.granule_bytes} bytes"
-        )
     fits = np.nonzero(total <= budget_um2)[0]
     if fits.size == 0:
         need = float(np.min(total)) / 1e6
