@@ -12,8 +12,8 @@ shape at once (numpy):
   are big) count as equally full, and among them the shape closest to the spec's aspect
   (cols/rows, in log ratio) wins, then the most tiles, then the least area. So fill
   decides; the aspect only breaks (near-)ties: a prime tile count is not taken as a
-  1 × p strip, and a 74 × 32 Sparse-on-Dense array (32-lane decompressor) does not
-  displace 48 × 48 (64 lanes) for 1.3 % of the budget;
+  1 × p strip, and a Sparse-on-Dense strip with a narrower decompressor (2387 × 1, or
+  74 × 32) does not displace a near-square array for under 2 % of the budget;
 * a 1-D grid tries every tile count.
 
 The GLB follows the buffer rule. The answer reports the leftover (unused) area.
