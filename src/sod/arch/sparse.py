@@ -37,6 +37,13 @@ class SCNNArch(ArchBase):
     mult_f: int = Field(4, gt=0, description="weights per cycle per PE (F)")
     mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
     accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
+    accumulator_bits: int = Field(
+        24,
+        gt=0,
+        le=128,
+        description="accumulator bank word width (the SCNN paper: 24 bits); sets the "
+        "banks, bank adders and scatter crossbar of the PE (area and energy)",
+    )
     crossbar_buffering: Literal["deep", "none"] = Field(
         "deep",
         description="accumulator-bank input queues: 'deep' (a bank retires one "

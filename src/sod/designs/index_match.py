@@ -61,5 +61,11 @@ class IndexMatchDesign(Design):
             aspect=arch.pe_cols / arch.pe_rows,
         )
 
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Activation fibers into the rows and weight fibers into the columns, a window
+        of ``window`` (index, value) entries per edge PE per cycle."""
+        word = arch.value_bits + arch.index_bits
+        return int((arch.pe_rows + arch.pe_cols) * arch.window * word)
+
     def shape_text(self, arch: Any) -> str:
         return f"{arch.pe_rows}x{arch.pe_cols} PEs, window {arch.window}"

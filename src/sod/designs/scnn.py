@@ -45,7 +45,7 @@ class SCNNDesign(Design):
             "i": arch.mult_i,
             "acc_banks": arch.accumulator_banks,
             "value_bits": arch.value_bits,
-            "acc_bits": arch.acc_bits,
+            "acc_bits": arch.accumulator_bits,  # SCNN: 24-bit banks (its paper)
         }
         # Synthesized core + accumulator banks (rtl/scnn_pe.py) with the composed weight
         # FIFO and the CACTI IARAM/OARAM macros; the composition where not synthesized.
@@ -67,8 +67,17 @@ class SCNNDesign(Design):
             aspect=arch.pe_cols / arch.pe_rows,
         )
 
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """F (value + index) weights broadcast to every PE per cycle, plus one I-wide
+        activation vector (IARAM refills; a PE re-reads its tile once per output-channel
+        group, amortized over the group's weight vectors)."""
+        word = arch.value_bits + arch.index_bits
+        return int((arch.mult_f + arch.mult_i) * word)
+
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
+        # The scatter crossbar and accumulator banks carry accumulator_bits words.
+        kw["acc_bits"] = arch.accumulator_bits
         kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
         kw["crossbar_outputs"] = arch.accumulator_banks
         kw["local_sram"] = sram_cost(tech, LOCAL_SRAM_BYTES, self._local_sram_port_bits(arch))
