@@ -10,6 +10,7 @@ from rich.console import Console
 
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2
+from sod.study.executors import InlineExecutor, check_address, check_timeout, make_executor
 from sod.study.paper import PaperConfig, run_paper
 
 
@@ -21,12 +22,25 @@ def paper_command(
     node_nm: int = typer.Option(45, "--node", help="technology node in nm"),
     seed: int = typer.Option(0, help="seed of the sparsity generators"),
     workers: int = typer.Option(2, help="worker processes (1 = in this process)"),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler ADDRESS (e.g. tcp://host:8786) instead of local processes",
+    ),
+    connect_timeout_s: float = typer.Option(
+        5.0, help="seconds to reach --scheduler and hear it answer as a Dask scheduler"
+    ),
 ) -> None:
     """Reproduce the paper's study: iso-area comparison, ablations, density sweep, report."""
     from sod.cost.sizing import check_budget
     from sod.report.paper import write_outputs
 
     check_budget(budget_mm2)
+    check_timeout(connect_timeout_s)
+    if scheduler is not None:
+        check_address(scheduler)
+    if scheduler is None and workers < 1:
+        raise SodError(f"--workers must be a positive integer, got {workers}")
     # Check the output folder first: the study takes a minute, and nothing computed
     # should be lost to an unwritable path at the end.
     try:
@@ -39,10 +53,20 @@ def paper_command(
     console = Console(stderr=True)
     start = time.perf_counter()
     cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
-    with console.status("running the study...") as status:
-        res = run_paper(
-            cfg, progress=lambda msg: status.update(f"[{time.perf_counter() - start:5.1f} s] {msg}")
-        )
+    executor = (
+        InlineExecutor()
+        if scheduler is None and workers == 1
+        else make_executor(workers, scheduler, connect_timeout_s)
+    )
+    try:
+        with console.status("running the study...") as status:
+            res = run_paper(
+                cfg,
+                progress=lambda msg: status.update(f"[{time.perf_counter() - start:5.1f} s] {msg}"),
+                executor=executor,
+            )
+    finally:
+        executor.close()
     written = write_outputs(res, out)
     from sod.report.paper import summary_text
 

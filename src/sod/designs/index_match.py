@@ -30,6 +30,8 @@ class IndexMatchDesign(Design):
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
         from sod.models.index_match import evaluate_index_match
 
+        # Indices must address every position of a fiber (a row of A, a column of W).
+        arch.check_fiber_length(gemm.k)
         return evaluate_accelerator(gemm, arch, evaluate_index_match, stored_bits)
 
     def chip(

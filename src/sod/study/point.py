@@ -13,7 +13,7 @@ from typing import Any
 
 from sod.arch.presets import load_arch
 from sod.arch.spec import ArchBase
-from sod.cost.area import ChipArea
+from sod.cost.area import BufferRule, ChipArea
 from sod.cost.energy import EnergyBreakdown, energy
 from sod.designs import arch_area, energy_table_for, size_for_budget
 from sod.study.metrics import Metrics, latency_s
@@ -45,6 +45,16 @@ class PointResult:
     def energy_by_operand_pj(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.energy.by_operand.items()}
 
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with one row per GEMM (its shape, densities and counts)."""
+        import pandas as pd
+
+        rows = [
+            {k: v for k, v in row.items() if not isinstance(v, dict)}
+            for row in self.run.layer_rows()
+        ]
+        return pd.DataFrame(rows).set_index("name")
+
     def to_dict(self) -> dict[str, Any]:
         """The run (layers and totals) with the point's metrics, area and energy."""
         out = self.run.to_dict()
@@ -75,15 +85,17 @@ def size_arch(
     budget_mm2: float | None,
     node_nm: int | None = None,
     pe_area_scale: float = 1.0,
+    glb: BufferRule | None = None,
 ) -> tuple[ArchBase, ChipArea]:
     """The architecture (moved to ``node_nm``) resized to ``budget_mm2`` (iso-area), and its
-    chip area. ``pe_area_scale`` scales the PE area before sizing (a sensitivity)."""
+    chip area. ``pe_area_scale`` scales the PE area before sizing (a sensitivity); ``glb``
+    is the buffer rule (default: keep the architecture's GLB capacity)."""
     if node_nm is not None and node_nm != arch.node_nm:
         arch = arch.model_copy(update={"node_nm": node_nm})
     tech = load_technology(arch.node_nm)
     if budget_mm2 is None:
         return arch, arch_area(arch, tech)
-    sizing = size_for_budget(arch, budget_mm2, tech=tech, tile_area_scale=pe_area_scale)
+    sizing = size_for_budget(arch, budget_mm2, glb, tech=tech, tile_area_scale=pe_area_scale)
     return sizing.arch, sizing.area
 
 
@@ -107,12 +119,13 @@ def evaluate_run(
     budget_mm2: float | None = None,
     node_nm: int | None = None,
     pe_area_scale: float = 1.0,
+    glb: BufferRule | None = None,
 ) -> PointResult:
     """Performance, area and energy of ``workload`` on ``arch`` (sized when budgeted).
 
     ``pe_area_scale`` scales the PE (tile) area before iso-area sizing — the sensitivity
     of the verdict to the sparse/dense PE area ratio: a cheaper PE buys more PEs."""
-    arch, area = size_arch(arch, budget_mm2, node_nm, pe_area_scale)
+    arch, area = size_arch(arch, budget_mm2, node_nm, pe_area_scale, glb)
     return price_run(run_arch(workload, arch), area)
 
 

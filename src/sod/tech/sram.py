@@ -114,8 +114,9 @@ def sram_arrays(
 ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
     """Vectorized SRAM numbers: ({'read_pj','write_pj','leakage_mw','area_um2'}, flags)."""
     cap = np.asarray(capacity_bytes, dtype=np.float64)
-    if np.any(~np.isfinite(cap)) or np.any(cap <= 0):
-        raise TechnologyError(f"SRAM capacity must be positive bytes, got {capacity_bytes}")
+    bad = cap[~(np.isfinite(cap) & (cap > 0))]
+    if bad.size:
+        raise TechnologyError(f"SRAM capacity must be positive bytes, got {bad.flat[0]:g}")
     if port_bits <= 0:
         raise TechnologyError(f"SRAM port width must be positive bits, got {port_bits}")
     how = sram_scaling(tech.sram.node_nm)

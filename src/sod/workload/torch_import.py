@@ -24,7 +24,8 @@ all repeats, the contract of :mod:`sod.sparsity.apply`. Not captured: conv1d/con
 transposed convolutions, einsum, fused attention kernels
 (``scaled_dot_product_attention``); a module calling those is imported without them.
 
-Importing this module imports torch; ``sod.workload.from_torch`` imports it lazily.
+Importing this module imports torch (a :class:`WorkloadError` with the install hint when it
+is missing); ``sod.workload.from_torch`` imports it lazily.
 """
 
 from __future__ import annotations
@@ -37,11 +38,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
 
 from sod.errors import WorkloadError
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch.overrides import TorchFunctionMode
+except ImportError as err:  # the optional extra: one clear error, not a traceback
+    raise WorkloadError(
+        "importing PyTorch models needs torch: pip install 'sparse-on-dense[torch]'"
+    ) from err
+
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask, im2col_mask
 
@@ -190,6 +198,7 @@ class _Capture(TorchFunctionMode):
         wt = _np(weight).reshape(g, n, -1).transpose(0, 2, 1)
         weights = wt[0] if g == 1 else np.ascontiguousarray(wt)
         wmask = BitMask.from_bool(wt.reshape(g * gemm.k, n) != 0)
+        assert gemm.conv is not None  # conv2d() always sets it
         amask = im2col_mask(_nz(x), gemm.conv)
         self.records.append(
             gemm.with_(

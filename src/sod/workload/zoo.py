@@ -344,7 +344,11 @@ def get_model(name: str, batch: int = 1, seq_len: int | None = None) -> Workload
     """
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in ZOO:
-        raise WorkloadError(f"unknown model {name!r}; choose from: {', '.join(ZOO)}")
+        from sod.suggest import did_you_mean
+
+        raise WorkloadError(
+            f"unknown model {name!r}{did_you_mean(name, ZOO)}; choose from: {', '.join(ZOO)}"
+        )
     if batch <= 0:
         raise WorkloadError(f"batch must be positive, got {batch}")
     entry = ZOO[key]
