@@ -29,6 +29,15 @@ def test_registry_is_well_formed():
         assert c.expected_fail is None or len(c.expected_fail) > 20, c.id
 
 
+def test_every_claim_holds_or_is_an_expected_failure():
+    """In process (the inner loop): a model change that breaks a claim fails here."""
+    results = v.run_claims()
+    assert [r.claim.id for r in results] == [c.id for c in v.CLAIMS]
+    failed = [(r.claim.id, r.modelled, r.rel_err) for r in results if r.failed]
+    assert not failed
+
+
+@pytest.mark.slow
 def test_validate_json_runs_every_claim_and_passes():
     out = sod("validate", "--format", "json")
     assert out.returncode == 0, out.stderr
@@ -45,6 +54,7 @@ def test_validate_json_runs_every_claim_and_passes():
     assert by_id["scalesim-cycles"]["modelled"] == by_id["scalesim-cycles"]["published"]
 
 
+@pytest.mark.slow
 def test_validate_table_and_only():
     out = sod("validate", "--only", "pe-ratio-csr-4,scnn-pe-area-16nm")
     assert out.returncode == 0, out.stderr
@@ -52,6 +62,7 @@ def test_validate_table_and_only():
     assert "sparten-vs-dense" not in out.stdout
 
 
+@pytest.mark.slow
 def test_unknown_claim_is_one_line_exit_2():
     out = sod("validate", "--only", "pe-ratio-csr-4,no-such-claim")
     assert out.returncode == 2
