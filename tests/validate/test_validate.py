@@ -113,3 +113,9 @@ def test_exit_code_counts_only_unexpected_failures(monkeypatch):
     res = runner.invoke(app, ["validate"])
     assert res.exit_code == 1
     assert "FAIL" in res.output
+
+
+def test_a_value_that_cannot_be_computed_is_null_in_json():
+    row = v.run_claim(_claim("c", float("nan"))).to_row()
+    assert row["modelled"] is None and row["rel_err"] is None and row["status"] == "FAIL"
+    json.dumps(row, allow_nan=False)
