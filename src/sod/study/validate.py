@@ -466,9 +466,9 @@ CLAIMS: tuple[Claim, ...] = (
         model=scnn_speedup,
         expected_fail="AlexNet conv1 (11x11, stride 4, dense input) costs SCNN 1.55 M of its "
         "1.81 M AlexNet cycles: its Cartesian product computes all stride-skipped products "
-        "(15 of 16 wasted), so SCNN is 0.48x of the dense array there; VGG-16 alone gives "
-        "3.9x. The published per-network breakdown is not in REFERENCES.md to tell which "
-        "side is off.",
+        "(15 of 16 wasted), so SCNN is about half as fast as the dense array on AlexNet; "
+        "VGG-16 alone gives ~3.9x. The published per-network breakdown is not in "
+        "REFERENCES.md to tell which side is off.",
     ),
     Claim(
         id="scnn-energy",
@@ -484,7 +484,7 @@ CLAIMS: tuple[Claim, ...] = (
         model=scnn_energy,
         expected_fail="follows scnn-speedup: AlexNet conv1's wasted products and the long "
         "run make SCNN's energy (incl. leakage of its 64 x 20 KB PE SRAMs) 2x the dense "
-        "array's on AlexNet; VGG-16 alone gives 3.3x (+42 %)",
+        "array's on AlexNet; VGG-16 alone gives about 3.2x (+40 %)",
     ),
     Claim(
         id="scnn-pe-area-16nm",
