@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-import sod.compile as sc
+import sod.compiler as sc
 from sod.formats import FORMATS
 from sod.models.decompressor import layer_timing
 from sod.models.dense import evaluate_dense

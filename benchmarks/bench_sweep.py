@@ -26,9 +26,11 @@ import yaml
 
 from sod.arch.presets import PRESET_NAMES, preset_text
 from sod.errors import SodError
+from sod.study.executors import LocalExecutor
 from sod.study.point import evaluate_point
+from sod.study.spec import load_sweep
 from sod.study.store import ResultStore
-from sod.study.sweep import LocalExecutor, load_sweep, run_sweep
+from sod.study.sweep import run_sweep
 
 NETWORKS = ["lenet300", "lenet5", "alexnet", "resnet50", {"model": "bert-base", "seq_len": 64}]
 SPARSITY = ["uniform:0.5", "uniform:0.3", "uniform:0.2", "uniform:0.1", "uniform:0.05"]

@@ -1,12 +1,16 @@
 """The `sod models` / `sod run` commands, run as a user would (subprocess)."""
 
 import csv
+import importlib.util
 import io
 import json
 import subprocess
 import sys
 
 import pytest
+
+# Every test here starts `sod` in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def sod(*args: str) -> subprocess.CompletedProcess:
@@ -77,7 +81,7 @@ def test_batch_and_seq_len():
         (["run", "--model", "vgg16", "--array", "abc"], "array spec 'abc'"),
         (["run", "--model", "vgg16", "--dataflow", "xs"], "dataflow"),
         (["run", "--model", "vgg16", "--batch", "-1"], "--batch must be positive"),
-        (["run"], "exactly one of --model or --topology"),
+        (["run"], "exactly one of --model, --topology"),
         (["run", "--topology", "/nonexistent.csv"], "cannot read topology file"),
     ],
 )
@@ -100,7 +104,9 @@ def test_truncated_topology(tmp_path):
 
 
 def test_run_onnx_file(tmp_path):
-    onnx = pytest.importorskip("onnx")
+    onnx = pytest.importorskip(
+        "onnx", reason="onnx not installed (pip install 'sparse-on-dense[onnx]')"
+    )
     from onnx import TensorProto, helper, numpy_helper
 
     rng = __import__("numpy").random.default_rng(0)
@@ -123,7 +129,9 @@ def test_run_onnx_file(tmp_path):
 
 
 def test_run_torch_callable(tmp_path):
-    pytest.importorskip("torch")
+    pytest.importorskip(
+        "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+    )
     (tmp_path / "net.py").write_text(
         "import torch\n"
         "def build():\n"
@@ -142,7 +150,14 @@ def test_run_torch_callable(tmp_path):
     ("args", "message"),
     [
         (["run", "--onnx", "/nonexistent.onnx"], "onnx"),
-        (["run", "--torch", "no_such_module_xyz:build"], "no_such_module_xyz"),
+        pytest.param(
+            ["run", "--torch", "no_such_module_xyz:build"],
+            "no_such_module_xyz",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("torch") is None,
+                reason="torch not installed (pip install 'sparse-on-dense[torch]')",
+            ),
+        ),
         (["run", "--model", "vgg16", "--onnx", "x.onnx"], "exactly one"),
         (["run", "--model", "vgg16", "--sparsity", "uniform:1.5"], "1.5"),
         (["run", "--model", "vgg16", "--arch", "nope"], "unknown architecture 'nope'"),

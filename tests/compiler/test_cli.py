@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from sod.cli import app
@@ -47,6 +48,7 @@ def test_compile_zoo_layer(tmp_path):
     assert (img.manifest["k"], img.manifest["n"]) == (500, 50)
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2(tmp_path):
     for args in (
         ["--model", "lenet5", "--layer", "nope"],

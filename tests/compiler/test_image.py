@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sod.compile as sc
+import sod.compiler as sc
 from sod.formats import FORMATS, FormatError
 
 

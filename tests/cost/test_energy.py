@@ -137,8 +137,12 @@ def test_every_architecture_has_an_energy_table(arch):
     table = energy_table_for(arch)
     for name in CONTRACT:
         assert table[name].energy_pj >= 0
-    glb = sram_cost(TECH, arch.glb_kib * 1024, arch.glb_read_width_bits)
-    assert table["glb_read_bits"].energy_pj == pytest.approx(glb.read_pj_per_bit)
+    # One access reads one bank: capacity / glb_banks, of the architecture's cell type.
+    bank = sram_cost(
+        TECH, arch.glb_kib * 1024 / arch.glb_banks, arch.glb_read_width_bits, arch.glb_cell
+    )
+    assert table["glb_read_bits"].energy_pj == pytest.approx(bank.read_pj_per_bit)
+    assert table["glb_write_bits"].energy_pj == pytest.approx(bank.write_pj_per_bit)
 
 
 def test_bad_counts_are_one_line_errors():

@@ -49,6 +49,7 @@ def test_table_covers_every_design_and_lookup():
         lookup_ge("bitmask_join_pe", chunk=7)
 
 
+@pytest.mark.slow
 def test_cli_unknown_library_exits_2(tmp_path):
     import subprocess
     import sys

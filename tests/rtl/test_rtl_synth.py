@@ -12,6 +12,9 @@ if shutil.which("yosys") is None:
 from sod.rtl.synth import synthesize
 from sod.rtl.table import load_table, make_design
 
+# Each test runs Yosys synthesis: seconds to minutes per design.
+pytestmark = pytest.mark.slow
+
 # REFERENCES.md §4 (sky130, earlier measurement for this project): GE of the dense PE and
 # the sparse PEs' area relative to it.
 REF_DENSE_GE = 1325
@@ -85,3 +88,26 @@ def test_committed_table_reproduced():
         assert row["ge"] == pytest.approx(fresh.ge, rel=0.005)
         assert row["ff_bits"] == fresh.ff_bits
     assert "yosys" in table["provenance"]["yosys"].lower()
+
+
+def test_index_match_and_scnn_bank_reproduce_table_with_expected_flops():
+    """The windowed index-match PE and one SCNN accumulator bank: committed GE reproduced,
+    flip-flops exactly the designs' storage."""
+    table = load_table()
+    rows = {(r["name"], tuple(sorted(r["params"].items()))): r for r in table["designs"]}
+    im = {"window": 4, "fifo_depth": 8, "idx_bits": 8, "value_bits": 8, "acc_bits": 32}
+    bank = {"acc_entries": 32, "acc_bits": 24}
+    for name, params in (("index_match_pe", im), ("scnn_acc_bank", bank)):
+        fresh = ge(name, **params)
+        row = rows[(name, tuple(sorted(params.items())))]
+        assert row["ge"] == pytest.approx(fresh.ge, rel=0.005)
+    # 2 FIFOs x 2 window slots x (4 entries x (8 idx + 8 val) + 4 valid + last), read
+    # pointer and count per FIFO, the 32-bit accumulator, two done flags.
+    assert ge("index_match_pe", **im).ff_bits == 2 * 2 * (4 * 16 + 4 + 1) + 2 * 3 + 32 + 2
+    # Two buffers of 32 x 24 bits and the active-buffer bit.
+    assert ge("scnn_acc_bank", **bank).ff_bits == 2 * 32 * 24 + 1
+    # A wider index costs area (the comparators and FIFO bits).
+    assert (
+        rows[("index_match_pe", tuple(sorted({**im, "idx_bits": 16}.items())))]["ge"]
+        > (rows[("index_match_pe", tuple(sorted(im.items())))]["ge"])
+    )

@@ -1,9 +1,12 @@
-"""Shared helpers: random integer operands with a chosen density."""
+"""Shared helpers: random integer operands with a chosen density; torch's im2col.
+
+torch is imported by `unfold` only, so the tests that do not use it still run without the
+`torch` extra (those that do skip)."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
+import pytest
 
 from sod.workload.gemm import Gemm
 
@@ -16,6 +19,9 @@ def sparse_ints(rng: np.random.Generator, shape: tuple[int, ...], density: float
 
 def unfold(fmap: np.ndarray, gemm: Gemm) -> np.ndarray:
     """im2col of a (batch, C, H, W) feature map by torch (independent of sod's own)."""
+    torch = pytest.importorskip(
+        "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+    )
     cv = gemm.conv
     assert cv is not None
     t = torch.nn.functional.unfold(

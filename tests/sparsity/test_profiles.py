@@ -167,3 +167,48 @@ def test_dense_and_errors():
         apply_sparsity(get_model("lenet300"), "block:20:0.5")  # ip3 is 100 x 10
     with pytest.raises(SparsityError, match="seed"):
         apply_sparsity(get_model("lenet300"), "uniform:0.5", seed=-1)
+
+
+@pytest.mark.parametrize(
+    ("text", "density"),
+    [
+        ("keep:0.2", 0.2),
+        ("prune:0.8", 0.2),
+        ("uniform:prune=0.8", 0.2),
+        ("uniform:keep=20%", 0.2),
+        ("global:prune=90%", 0.1),
+        ("uniform:0.2", 0.2),  # the old spelling: the fraction kept
+    ],
+)
+def test_density_can_be_said_as_kept_or_pruned(text, density):
+    from sod.sparsity.profiles import parse_profile
+
+    prof = parse_profile(text)
+    assert prof.density == density
+    assert prof.method in ("per_layer", "global")
+
+
+def test_prune_fraction_and_unknown_names_are_one_line_errors():
+    from sod.errors import SparsityError
+    from sod.sparsity.profiles import parse_profile
+
+    with pytest.raises(SparsityError, match="prune fraction must be in"):
+        parse_profile("prune:1")
+    with pytest.raises(SparsityError, match="did you mean 'uniform'"):
+        parse_profile("unifrom:0.2")
+
+
+def test_prune_matches_torch_amount():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from torch.nn.utils import prune
+
+    from sod.sparsity.apply import apply_sparsity
+    from sod.workload.torch_import import from_torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(40, 30))
+    ours = apply_sparsity(from_torch(net, torch.randn(1, 40)), "prune:0.8", seed=0)
+    prune.l1_unstructured(net[0], "weight", amount=0.8)
+    theirs = from_torch(net, torch.randn(1, 40))
+    assert ours.gemms[0].weight_density == pytest.approx(theirs.gemms[0].weight_density)

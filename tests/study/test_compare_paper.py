@@ -41,6 +41,7 @@ def test_compare_sizes_every_architecture_to_the_budget():
     assert ratios["dense"]["energy_per_inference_uj"] > 1.0
 
 
+@pytest.mark.slow
 def test_paper_sections_and_outputs(tmp_path):
     from sod.report.paper import write_outputs
 
@@ -78,6 +79,7 @@ def test_crossover_interpolation():
     assert not c["sod_wins_at_all_densities"]
 
 
+@pytest.mark.slow
 def test_paper_cli_bad_budget():
     out = subprocess.run(
         [sys.executable, "-m", "sod", "paper", "--budget-mm2", "-1"],
@@ -88,6 +90,7 @@ def test_paper_cli_bad_budget():
     assert out.returncode == 2 and "budget" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -101,6 +104,7 @@ def test_paper_cli_unwritable_output_fails_before_running(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_compare_cli_json():
     out = subprocess.run(
         [
@@ -125,3 +129,79 @@ def test_compare_cli_json():
     data = json.loads(out.stdout)
     assert set(data["results"]) == {"dense", "sparse-on-dense"}
     assert "ratios_vs_reference" in data
+
+
+TINY = PaperConfig(
+    budget_mm2=2.5,
+    archs=("dense", "sparse-on-dense"),
+    workloads=(("lenet5", "lenet5", "han2015"), ("lenet300", "lenet300", "uniform:0.1")),
+    ablation_models=(("lenet5", "han2015"),),
+    sweep_model="lenet300",
+    sweep_densities=(0.1, 1.0),
+    pe_ratio_scales=(1.0,),
+    workers=1,
+    batch_model=("lenet300", "han2015"),
+    batches=(1,),
+)
+
+
+def test_paper_runs_on_the_sweep_executors():
+    from sod.study.executors import InlineExecutor, LocalExecutor
+
+    inline = run_paper(TINY, executor=InlineExecutor())
+    steps = []
+    local = run_paper(TINY, progress=steps.append, executor=LocalExecutor(2))
+    assert local.sections == inline.sections and local.failures == inline.failures
+    assert steps and steps[-1].startswith(f"{len(steps)}/{len(steps)} task groups")
+    distributed = pytest.importorskip("distributed")
+    from sod.study.executors import DaskExecutor
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:
+            dask = run_paper(TINY, executor=executor)
+        finally:
+            executor.close()
+    assert dask.sections == inline.sections
+
+
+@pytest.mark.slow
+def test_sod_paper_takes_workloads_and_reports_progress(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sod",
+            "paper",
+            "--workload",
+            "lenet5",
+            "--workload",
+            "lenet300",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    main = (tmp_path / "p" / "main.csv").read_text()
+    assert "lenet5" in main and "lenet300" in main and "alexnet" not in main
+    # Not a terminal: plain progress lines with an ETA, ending at total/total.
+    lines = [x for x in out.stderr.splitlines() if "task groups done" in x]
+    assert lines and "ETA" in lines[-1]
+    done, total = lines[-1].split("] ")[1].split()[0].split("/")
+    assert done == total
+    assert "Sparse-on-Dense wins against" in out.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "sod", "paper", "--workload", "lenett5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "did you mean 'lenet5'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

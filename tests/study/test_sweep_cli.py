@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from sod.study.sweep import load_sweep
+from sod.study.spec import load_sweep
+
+# Every test here starts `sod` in subprocesses (and workers): minutes under load.
+pytestmark = pytest.mark.slow
 
 TIMEOUT_S = 240
 
@@ -178,14 +183,19 @@ def test_cli_bad_options_and_unreachable_scheduler(make_spec):
     start = time.perf_counter()
     out = sod("sweep", spec, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout-s", "1")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
-    assert "cannot reach the Dask scheduler" in out.stderr
+    if importlib.util.find_spec("distributed") is None:
+        assert "--scheduler needs dask.distributed: pip install" in out.stderr
+    else:
+        assert "cannot reach the Dask scheduler" in out.stderr
     assert time.perf_counter() - start < 30
     out = sod("results", spec)
     assert out.returncode == 2 and "run `sod sweep" in out.stderr
 
 
 def test_cli_on_a_dask_scheduler(make_spec):
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     spec = make_spec(workloads=["lenet300"], budgets_mm2=[3.0])
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
@@ -196,3 +206,112 @@ def test_cli_on_a_dask_scheduler(make_spec):
     assert "ran 4 (4 ok, 0 failed, 0 errors)" in out.stdout
     again = sod("sweep", spec, "--no-progress")  # resumable whatever ran it
     assert "4 already done; ran 0 " in again.stdout
+
+
+def descendants(pid: int) -> list:
+    psutil = pytest.importorskip("psutil")
+    return psutil.Process(pid).children(recursive=True)
+
+
+def test_kill_9_leaves_no_worker_behind(make_spec):
+    psutil = pytest.importorskip("psutil")
+    spec = make_spec(budgets_mm2=[1.5, 2.0, 3.0, 4.0, 6.0, 8.0], seeds=[0, 1])
+    sweep = load_sweep(spec)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sod", "sweep", str(spec), "--workers", "2", "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    children = []
+    try:
+        deadline = time.monotonic() + 120
+        while not committed(sweep.db_path):  # workers are up and computing
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        children = descendants(proc.pid)
+        assert len(children) >= 2  # the two workers (and multiprocessing's resource tracker)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        _gone, alive = psutil.wait_procs(children, timeout=5)
+        # orphans are reaped by init; a zombie is a dead process that nobody reaped yet
+        alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, f"{len(alive)} process(es) survived: {[p.cmdline() for p in alive]}"
+    finally:
+        for child in children:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--scheduler", ""], "--scheduler needs an address"),
+        (["--scheduler", "foo bar"], "expected [scheme://]host:port"),
+        (["--scheduler", "tcp://host:port"], "port must be a number"),
+        (["--connect-timeout-s", "nan"], "--connect-timeout-s must be a finite number"),
+        (["--connect-timeout-s", "inf"], "--connect-timeout-s must be a finite number"),
+        (["--connect-timeout-s", "-1"], "--connect-timeout-s must be a finite number"),
+    ],
+)
+def test_bad_executor_options_fail_at_once(make_spec, options, expected):
+    spec = make_spec(workloads=["lenet300"])
+    start = time.monotonic()
+    for command in ("sweep", "paper"):
+        args = [spec, *options] if command == "sweep" else [*options, "--out", spec.parent / "p"]
+        out = sod(command, *args)
+        assert out.returncode == 2, (command, out.stderr)
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+        assert expected in out.stderr and "Traceback" not in out.stderr
+    assert time.monotonic() - start < 60
+    assert not load_sweep(spec).db_path.exists()  # nothing ran
+
+
+def test_an_http_server_as_scheduler_is_one_line_exit_2(make_spec):
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = make_spec(workloads=["lenet300"])
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        start = time.monotonic()
+        out = sod("sweep", spec, "--scheduler", address, "--connect-timeout-s", "1")
+        assert time.monotonic() - start < 30
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "did not answer as a Dask scheduler within 1 s" in out.stderr
+
+
+def test_two_sweeps_on_one_store_share_the_work(make_spec):
+    spec = make_spec(budgets_mm2=[1.5, 2.0, 3.0, 4.0, 6.0, 8.0], seeds=[0, 1])
+    sweep = load_sweep(spec)
+    total = len(sweep.points)
+    command = [sys.executable, "-m", "sod", "sweep", str(spec), "--workers", "1", "--no-progress"]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    for p, (_, stderr) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, stderr
+    ran = []
+    for stdout, _ in outs:
+        match = re.search(r"ran (\d+) \(", stdout)
+        assert match, stdout
+        ran.append(int(match.group(1)))
+    assert sum(ran) == total, outs  # every point computed once, by one of the two
+    assert min(ran) > 0, outs  # and both did some of it
+    assert len(committed(sweep.db_path)) == total
+    con = sqlite3.connect(sweep.db_path)
+    assert con.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0  # none left behind
+    con.close()

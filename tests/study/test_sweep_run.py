@@ -6,17 +6,11 @@ import time
 
 import pytest
 
+from sod.study.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor
 from sod.study.point import evaluate_point
+from sod.study.spec import load_sweep
 from sod.study.store import ResultStore
-from sod.study.sweep import (
-    DaskExecutor,
-    InlineExecutor,
-    LocalExecutor,
-    SweepError,
-    load_sweep,
-    run_sweep,
-    sweep_rows,
-)
+from sod.study.sweep import run_sweep, sweep_rows
 
 
 def metrics_by_config(sweep) -> dict[str, dict]:
@@ -73,6 +67,7 @@ def test_changed_model_version_recomputes(make_spec):
     assert missing == 0 and {r["model_version"] for r in stale} == {"B"}
 
 
+@pytest.mark.slow
 def test_local_processes_match_inline(make_spec, tmp_path):
     inline = load_sweep(make_spec("inline", budgets_mm2=[3.0]))
     local = load_sweep(make_spec("local", budgets_mm2=[3.0]))
@@ -86,12 +81,14 @@ def test_local_processes_match_inline(make_spec, tmp_path):
 
 
 def test_local_executor_rejects_bad_worker_count():
-    with pytest.raises(SweepError, match="--workers"):
+    with pytest.raises(ExecutorError, match="--workers"):
         LocalExecutor(0)
 
 
 def test_dask_local_cluster(make_spec):
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     spec = make_spec(workloads=["lenet300", "lenet5"], budgets_mm2=[3.0], sparsity=["uniform:0.3"])
     reference = load_sweep(
         make_spec(
@@ -116,11 +113,37 @@ def test_dask_local_cluster(make_spec):
     assert metrics_by_config(sweep) == metrics_by_config(reference)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_fails_fast():
-    pytest.importorskip("distributed")
+    pytest.importorskip(
+        "distributed", reason="dask not installed (pip install 'sparse-on-dense[dask]')"
+    )
     start = time.perf_counter()
     with pytest.raises(
-        SweepError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+        ExecutorError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
     ):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=1.0)
     assert time.perf_counter() - start < 10
+
+
+def test_a_sweep_takes_any_workload_source(tmp_path):
+    """A Timeloop problem next to the spec (relative path) runs like a zoo network."""
+    (tmp_path / "conv.yaml").write_text(
+        "problem:\n  instance: {C: 16, M: 32, R: 3, S: 3, N: 1, P: 8, Q: 8,\n"
+        "    densities: {Weights: 0.3}}\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "workloads:\n  - model: conv.yaml\n    sparsity: keep\n  - model: lenet300\n"
+        "architectures: [dense, sparse-on-dense]\n"
+    )
+    sweep = load_sweep(spec)
+    assert len(sweep.points) == 4
+    report = run_sweep(sweep, InlineExecutor())
+    assert report.ok == 4, report.problems
+    conv = [p for p in sweep.points if p.config["model"].endswith("conv.yaml")]
+    assert conv and all(p.config["model"] == str((tmp_path / "conv.yaml").resolve()) for p in conv)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workloads:\n  - model: lenett300\narchitectures: [dense]\n")
+    with pytest.raises(Exception, match="did you mean 'lenet300'"):
+        load_sweep(bad)

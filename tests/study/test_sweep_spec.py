@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sod.errors import SodError
-from sod.study.sweep import (
+from sod.study.spec import (
     SweepError,
     code_fingerprint,
     expand,
     load_sweep,
     parse_spec,
-    plan_tasks,
 )
+from sod.study.sweep import plan_tasks
 
 
 def error_of(make_spec, **fields) -> str:
@@ -183,16 +183,19 @@ def test_plan_groups_points_by_workload(make_spec):
     tasks = plan_tasks(sweep.points, slots=2)
     assert len(tasks) == 2 * 2 * 2  # models x sparsities x seeds
     for task in tasks:
-        groups = {(p["model"], p["sparsity"], p["seed"]) for _, p in task.points}
+        groups = {
+            (it["point"]["model"], it["point"]["sparsity"], it["point"]["seed"])
+            for it in task.items
+        }
         assert len(groups) == 1
-    assert sum(len(t.points) for t in tasks) == len(sweep.points)
+    assert sum(len(t.items) for t in tasks) == len(sweep.points)
     assert [t.cost for t in tasks] == sorted((t.cost for t in tasks), reverse=True)
     # one group (4 points) but two slots: split so that every slot has work
     one = [p for p in sweep.points if p.group == sweep.points[0].group]
     assert len(one) == 4
-    assert sorted(len(t.points) for t in plan_tasks(one, slots=2)) == [2, 2]
+    assert sorted(len(t.items) for t in plan_tasks(one, slots=2)) == [2, 2]
     assert len(plan_tasks(one, slots=1)) == 1
-    assert sorted(len(t.points) for t in plan_tasks(one, slots=1, max_chunk=3)) == [2, 2]
+    assert sorted(len(t.items) for t in plan_tasks(one, slots=1, max_chunk=3)) == [2, 2]
 
 
 def test_per_workload_sparsity_replaces_the_axis(make_spec):

@@ -3,9 +3,13 @@
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from sod.tech.scaling import BASE_FILE
+
+# Every test here starts `sod` in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def sod(*args: str) -> subprocess.CompletedProcess:

@@ -8,8 +8,12 @@ import warnings
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-onnx = pytest.importorskip("onnx")
+torch = pytest.importorskip(
+    "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+)
+onnx = pytest.importorskip(
+    "onnx", reason="onnx not installed (pip install 'sparse-on-dense[onnx]')"
+)
 nn = torch.nn
 prune = pytest.importorskip("torch.nn.utils.prune")
 

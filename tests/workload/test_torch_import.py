@@ -9,7 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="torch not installed (pip install 'sparse-on-dense[torch]')"
+)
 nn = torch.nn
 prune = pytest.importorskip("torch.nn.utils.prune")
 datasets = pytest.importorskip("sklearn.datasets")

@@ -59,18 +59,26 @@ def preset_text(name: str) -> str:
 
 
 def load_arch(name_or_path: str | Path, **overrides: Any) -> ArchBase:
-    """A preset by name (``sod archs``) or an architecture YAML file, with field overrides."""
+    """A preset by name (``sod archs``), an architecture YAML file or a SCALE-Sim ``.cfg``,
+    with field overrides."""
     text_name = str(name_or_path)
     if text_name in PRESET_NAMES:
         data, source = yaml.safe_load(preset_text(text_name)), f"preset {text_name}"
     else:
         path = Path(text_name)
         if not path.exists():
+            from sod.suggest import did_you_mean
+
             raise ArchitectureError(
-                f"unknown architecture {text_name!r}: not a preset ({', '.join(PRESET_NAMES)}) "
-                "and no such file"
+                f"unknown architecture {text_name!r}{did_you_mean(text_name, PRESET_NAMES)}: "
+                f"not a preset ({', '.join(PRESET_NAMES)}) and no such file"
             )
-        data = read_yaml_mapping(path, "architecture file", ArchitectureError)
+        if path.suffix.lower() == ".cfg":
+            from sod.arch.scalesim_cfg import scalesim_cfg_fields
+
+            data = scalesim_cfg_fields(path)
+        else:
+            data = read_yaml_mapping(path, "architecture file", ArchitectureError)
         source = str(path)
     if isinstance(data, dict):
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}

@@ -15,6 +15,15 @@ from typing import Literal
 from pydantic import Field
 
 from sod.arch.spec import ArchBase
+from sod.errors import ArchitectureError
+
+
+def min_index_bits(fiber_length: int) -> int:
+    """Smallest CSR index width that addresses every position of a fiber of
+    ``fiber_length`` positions (the reduction dimension k): ⌈log2 k⌉, at least 1."""
+    if not (isinstance(fiber_length, int) and fiber_length > 0):
+        raise ArchitectureError(f"fiber length must be a positive integer, got {fiber_length!r}")
+    return max(1, (fiber_length - 1).bit_length())
 
 
 class SCNNArch(ArchBase):
@@ -28,6 +37,13 @@ class SCNNArch(ArchBase):
     mult_f: int = Field(4, gt=0, description="weights per cycle per PE (F)")
     mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
     accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
+    accumulator_bits: int = Field(
+        24,
+        gt=0,
+        le=128,
+        description="accumulator bank word width (the SCNN paper: 24 bits); sets the "
+        "banks, bank adders and scatter crossbar of the PE (area and energy)",
+    )
     crossbar_buffering: Literal["deep", "none"] = Field(
         "deep",
         description="accumulator-bank input queues: 'deep' (a bank retires one "
@@ -105,7 +121,24 @@ class IndexMatchArch(ArchBase):
         description="operand FIFO entries per PE; below "
         "2·window the next fiber cannot be prefetched (1 bubble/pair)",
     )
-    index_bits: int = Field(8, gt=0, le=32, description="CSR index width")
+    index_bits: int = Field(
+        16,
+        gt=0,
+        le=32,
+        description="CSR index width; addresses fibers of up to 2^index_bits positions. "
+        "16 bits (k <= 65,536) covers every zoo layer (VGG-16 fc6 needs 15, BERT 10-12); "
+        "check_fiber_length(k) refuses longer fibers; min_index_bits(k) is the width a "
+        "layer needs",
+    )
+
+    def check_fiber_length(self, k: int) -> None:
+        """Refuse a reduction dimension ``k`` the CSR indices cannot address."""
+        need = min_index_bits(k)
+        if need > self.index_bits:
+            raise ArchitectureError(
+                f"{self.name}: fibers of k={k} positions need {need}-bit indices, "
+                f"index_bits is {self.index_bits} (addresses k <= {1 << self.index_bits})"
+            )
 
     @property
     def comparators_per_cycle(self) -> int:

@@ -46,6 +46,11 @@ class ArchBase(BaseModel):
         description="GLB banks read in parallel: the GLB delivers at most "
         "glb_banks x glb_read_width_bits bits per cycle to the PEs",
     )
+    glb_cell: Literal["lstp", "hp"] = Field(
+        "lstp",
+        description="GLB SRAM cell type (CACTI): 'lstp' low standby power (the default "
+        "for a large buffer) or 'hp' high performance (fast, ~10^4x the leakage)",
+    )
     dram_bandwidth_bytes_per_cycle: float = Field(
         32.0, gt=0, description="DRAM bandwidth at the accelerator clock"
     )

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tech",
     "hw",
     "sweep",
+    "validate",
 )
 
 app = typer.Typer(

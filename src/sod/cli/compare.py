@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.arch.presets import PRESET_NAMES
-from sod.cli.run import OutputFormat, TopologyKind, load_workload
+from sod.cli.run import OutputFormat
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 
@@ -29,8 +29,19 @@ METRICS = [
 def compare_command(
     model: str | None = typer.Option(None, "--model", "-m", help="zoo network"),
     topology: Path | None = typer.Option(None, "--topology", "-t", help="SCALE-Sim topology"),
+    onnx: Path | None = typer.Option(None, "--onnx", help="an ONNX model instead of --model"),
+    torch_spec: str | None = typer.Option(
+        None,
+        "--torch",
+        help="'file.py:callable' or 'module:callable' returning (torch module, example "
+        "inputs), instead of --model",
+    ),
     sparsity: str | None = typer.Option(
-        "auto", "--sparsity", "-s", help="sparsity profile (default: auto for the model)"
+        None,
+        "--sparsity",
+        "-s",
+        help="sparsity profile (default: auto for zoo networks, the model's own pruning for "
+        "--onnx/--torch, the densities in a topology file)",
     ),
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
     archs: str = typer.Option(
@@ -45,15 +56,20 @@ def compare_command(
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f"),
 ) -> None:
     """Dense or sparse PEs for this pruned network, at this area? Iso-area comparison."""
-    workload = load_workload(model, topology, batch, seq_len, TopologyKind.AUTO.value)
-    if sparsity and sparsity != "dense":
-        from sod.sparsity.apply import apply_sparsity
+    from sod.study.sources import load_any
 
-        workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
+    if batch <= 0:
+        raise SodError(f"--batch must be positive, got {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise SodError(f"--seq-len must be positive, got {seq_len}")
+    sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
+    if len(sources) != 1:
+        raise SodError("give exactly one of --model, --topology, --onnx or --torch")
+    loaded = load_any(sources[0], batch=batch, seq_len=seq_len, sparsity=sparsity, seed=seed)
     names = [a.strip() for a in archs.split(",") if a.strip()]
     if not names:
         raise SodError("--archs is empty")
-    result = compare(workload, names, budget_mm2, node_nm)
+    result = compare(loaded.workload, names, budget_mm2, node_nm, loaded.masks, batch)
     if not result.results:
         raise SodError(
             "no architecture could be evaluated: "
@@ -66,6 +82,9 @@ def compare_command(
                 {
                     "workload": result.workload,
                     "budget_mm2": result.budget_mm2,
+                    "batch": result.batch,
+                    "masks": result.masks,
+                    "verdict": result.verdict(),
                     "reference": REFERENCE_ARCH,
                     "results": {
                         k: {
@@ -126,6 +145,14 @@ def compare_command(
     console.print(at)
     for name, why in result.failures.items():
         console.print(f"[yellow]not evaluated[/]: {name}: {why}")
+    console.print(f"masks: {loaded.masks}", markup=False)
+    console.print(f"verdict: {result.verdict()}", markup=False, style="bold")
+    console.print(
+        "the verdict moves with budget and batch (batch 1 leaves a systolic array idle on "
+        "FC layers): rerun with --batch or --budget-mm2, or see `sod paper`'s sensitivity "
+        "sections.",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -63,9 +63,11 @@ def register(app: typer.Typer) -> None:
         rows, cols = parse_array(array)
         if (model is None) == (weights is None):
             raise WorkloadError("give exactly one of --model or --weights")
+        from pydantic import ValidationError
+
         try:
             spec = FormatSpec(value_bits=value_bits, run_bits=run_bits)
-        except ValueError as err:
+        except ValidationError as err:
             raise SodError(f"bad width option: {err.errors()[0]['msg']}") from None
         opts = make_options(
             format=fmt, read_width_bits=read_width, dense_fallback=fallback, spec=spec

@@ -1,10 +1,28 @@
-"""``sod hw synth``: regenerate the committed GE table from synthesized RTL."""
+"""``sod hw synth``: synthesize the RTL designs into a GE table (a user file, or with
+``--install`` the table the installed package reads)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+
+from sod.errors import SodError
+
+DEFAULT_OUT = Path("synth_ge.yaml")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before the (minute-long) synthesis if ``path`` cannot be written."""
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as err:
+        raise SodError(f"cannot write {path}: {err.strerror}") from None
+    if not existed:
+        path.unlink()
 
 
 def register(app: typer.Typer) -> None:
@@ -16,13 +34,23 @@ def register(app: typer.Typer) -> None:
     def synth(
         library: str = typer.Option("sky130", help="Liberty: sky130 (shipped) or osu018."),
         out: Path | None = typer.Option(
-            None, help="Output YAML (default: the committed sod/tech/data/synth_ge.yaml)."
+            None, help=f"Output YAML (default: ./{DEFAULT_OUT}); the package is not touched."
+        ),
+        install: bool = typer.Option(
+            False,
+            "--install",
+            help="Write the table the installed package reads (sod/tech/data/synth_ge.yaml) "
+            "instead: every later area computation uses it.",
         ),
     ) -> None:
         """Synthesize every PE/decompressor design and write the GE table with provenance."""
         from sod.rtl import require_amaranth
-        from sod.rtl.table import TABLE_PATH, build_table, dump_table
+        from sod.rtl import table as synth_table
 
+        if install and out is not None:
+            raise SodError("give --out PATH or --install, not both")
+        path = synth_table.TABLE_PATH if install else (out or DEFAULT_OUT)
+        _check_writable(path)
         require_amaranth()
 
         def show(row: dict) -> None:
@@ -31,9 +59,12 @@ def register(app: typer.Typer) -> None:
                 f"{row['name']:<16} {params:<44} {row['ge']:>9.1f} GE {row['ff_bits']:>5} FF"
             )
 
-        table = build_table(library=library, progress=show)
-        path = out or TABLE_PATH
-        dump_table(table, path)
+        table = synth_table.build_table(library=library, progress=show)
+        synth_table.dump_table(table, path)
         typer.echo(f"wrote {path}")
+        if not install:
+            typer.echo(
+                "  (the models read the installed table; `sod hw synth --install` replaces it)"
+            )
 
     app.add_typer(hw, name="hw")

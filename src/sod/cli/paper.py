@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -10,6 +12,7 @@ from rich.console import Console
 
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2
+from sod.study.executors import InlineExecutor, check_address, check_timeout, make_executor
 from sod.study.paper import PaperConfig, run_paper
 
 
@@ -21,12 +24,39 @@ def paper_command(
     node_nm: int = typer.Option(45, "--node", help="technology node in nm"),
     seed: int = typer.Option(0, help="seed of the sparsity generators"),
     workers: int = typer.Option(2, help="worker processes (1 = in this process)"),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler ADDRESS (e.g. tcp://host:8786) instead of local processes",
+    ),
+    connect_timeout_s: float = typer.Option(
+        5.0, help="seconds to reach --scheduler and hear it answer as a Dask scheduler"
+    ),
+    workloads: list[str] = typer.Option(
+        [],
+        "--workload",
+        "-w",
+        help="a network to study instead of the paper's (repeatable): a zoo name, an .onnx, "
+        ".csv or Timeloop .yaml file, 'file.py:callable' or torchvision:NAME; the first "
+        "one also drives the ablation, density, batch and map sections",
+    ),
+    sparsity: str | None = typer.Option(
+        None,
+        "--sparsity",
+        help="profile for every --workload (default: auto for zoo networks, the network's "
+        "own pruning otherwise)",
+    ),
 ) -> None:
     """Reproduce the paper's study: iso-area comparison, ablations, density sweep, report."""
     from sod.cost.sizing import check_budget
     from sod.report.paper import write_outputs
 
     check_budget(budget_mm2)
+    check_timeout(connect_timeout_s)
+    if scheduler is not None:
+        check_address(scheduler)
+    if scheduler is None and workers < 1:
+        raise SodError(f"--workers must be a positive integer, got {workers}")
     # Check the output folder first: the study takes a minute, and nothing computed
     # should be lost to an unwritable path at the end.
     try:
@@ -39,10 +69,18 @@ def paper_command(
     console = Console(stderr=True)
     start = time.perf_counter()
     cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
-    with console.status("running the study...") as status:
-        res = run_paper(
-            cfg, progress=lambda msg: status.update(f"[{time.perf_counter() - start:5.1f} s] {msg}")
-        )
+    if workloads:
+        cfg = _with_workloads(cfg, workloads, sparsity)
+    executor = (
+        InlineExecutor()
+        if scheduler is None and workers == 1
+        else make_executor(workers, scheduler, connect_timeout_s)
+    )
+    try:
+        with _progress(console, start) as on_count:
+            res = run_paper(cfg, executor=executor, on_count=on_count)
+    finally:
+        executor.close()
     written = write_outputs(res, out)
     from sod.report.paper import summary_text
 
@@ -51,6 +89,76 @@ def paper_command(
         f"wrote {len(written)} files to {out}/ (report: {out / 'report.html'}) "
         f"in {time.perf_counter() - start:.1f} s"
     )
+
+
+def _with_workloads(cfg: PaperConfig, sources: list[str], sparsity: str | None) -> PaperConfig:
+    """The study on the user's networks: each is checked now (a one-line error before the
+    study starts), the first drives the single-network sections."""
+    import dataclasses
+
+    from sod.study.sources import load_any
+    from sod.workload.zoo import zoo_key
+
+    entries = []
+    for source in sources:
+        profile = sparsity or ("auto" if zoo_key(source) else "keep")
+        load_any(source, sparsity=profile, seed=cfg.seed)  # fail early, with one line
+        entries.append((source, source, profile))
+    first, _, profile = entries[0]
+    return dataclasses.replace(
+        cfg,
+        workloads=tuple(entries),
+        ablation_models=((first, profile),),
+        batch_model=(first, profile),
+        sweep_model=first,
+    )
+
+
+@contextlib.contextmanager
+def _progress(console: Console, start: float) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with ETA on a terminal; a plain line every ~10 % otherwise."""
+    if console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(
+            TextColumn("sod paper"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("task groups"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("study", total=None)
+
+            def update(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+        return
+    last = [0.0]
+
+    def line(done: int, total: int) -> None:
+        if done < total and done / total < last[0] + 0.1:
+            return
+        last[0] = done / total
+        elapsed = time.perf_counter() - start
+        eta = elapsed / done * (total - done)
+        console.print(
+            f"[{elapsed:6.1f} s] {done}/{total} task groups done, ETA {eta:.0f} s",
+            markup=False,
+            highlight=False,
+        )
+
+    yield line
 
 
 def register(app: typer.Typer) -> None:

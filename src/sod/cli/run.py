@@ -11,11 +11,9 @@ from rich.table import Table
 
 from sod.arch.presets import load_arch, presets
 from sod.arch.spec import Dataflow, parse_array
-from sod.errors import SodError, WorkloadError
+from sod.errors import SodError
 from sod.report.tables import result_csv, result_json, result_table
 from sod.study.point import evaluate_run
-from sod.workload.gemm import Workload
-from sod.workload.topology_csv import read_topology
 from sod.workload.zoo import ZOO, get_model
 
 
@@ -29,27 +27,6 @@ class TopologyKind(StrEnum):
     AUTO = "auto"
     CONV = "conv"
     GEMM = "gemm"
-
-
-def load_workload(
-    model: str | None,
-    topology: Path | None,
-    batch: int,
-    seq_len: int | None,
-    topology_format: str = "auto",
-    scalesim_ofmap: bool = False,
-) -> Workload:
-    """The workload named on the command line (exactly one source)."""
-    if (model is None) == (topology is None):
-        raise WorkloadError("give exactly one of --model or --topology")
-    if batch <= 0:
-        raise WorkloadError(f"--batch must be positive, got {batch}")
-    if seq_len is not None and seq_len <= 0:
-        raise WorkloadError(f"--seq-len must be positive, got {seq_len}")
-    if model is not None:
-        return get_model(model, batch=batch, seq_len=seq_len)
-    assert topology is not None
-    return read_topology(topology, fmt=topology_format, scalesim_ofmap=scalesim_ofmap)  # type: ignore[arg-type]
 
 
 def models_command() -> None:
@@ -129,24 +106,27 @@ def run_command(
     arch = load_arch(arch_name, **overrides)
     if ("array_rows" in overrides or "dataflow" in overrides) and not hasattr(arch, "array_rows"):
         raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
-    if onnx is not None or torch_spec is not None:
-        if model is not None or topology is not None or (onnx and torch_spec):
-            raise SodError("give exactly one of --model, --topology, --onnx or --torch")
-        from sod.cli.workload import load_sparse_workload
+    from sod.study.sources import load_any
 
-        # Imported networks keep their own (pruned) weights and measured activations
-        # unless --sparsity says otherwise.
-        workload = load_sparse_workload(
-            onnx=onnx, torch_spec=torch_spec, batch=batch, sparsity=sparsity, seed=seed
-        )
-    else:
-        workload = load_workload(
-            model, topology, batch, seq_len, topology_format.value, scalesim_ofmap
-        )
-        if sparsity is not None:
-            from sod.sparsity.apply import apply_sparsity
-
-            workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
+    if batch <= 0:
+        raise SodError(f"--batch must be positive, got {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise SodError(f"--seq-len must be positive, got {seq_len}")
+    sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
+    if len(sources) != 1:
+        raise SodError("give exactly one of --model, --topology, --onnx or --torch")
+    # A zoo network runs unpruned unless --sparsity says otherwise; imported networks keep
+    # their own (pruned) weights and measured activations; a topology keeps its densities.
+    loaded = load_any(
+        sources[0],
+        batch=batch,
+        seq_len=seq_len,
+        sparsity=sparsity or ("dense" if model is not None else None),
+        seed=seed,
+        topology_format=topology_format.value,
+        scalesim_ofmap=scalesim_ofmap,
+    )
+    workload = loaded.workload
     point = evaluate_run(workload, arch, budget_mm2, node_nm)
     arch = point.arch
     console = Console(width=None if Console().is_terminal else 160)
@@ -167,7 +147,8 @@ def run_command(
             f"{t['gops_per_w']:,.1f} GOP/s/W  DRAM {t['dram_mbytes']:,.2f} MB"
         )
         for note in point.run.notes:
-            console.print(f"note: {note}")
+            console.print(f"note: {note}", markup=False)
+        console.print(f"masks: {loaded.masks}", markup=False)
         text = None
     else:
         text = result_json(point) if fmt is OutputFormat.JSON else result_csv(point)

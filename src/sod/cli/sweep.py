@@ -20,15 +20,9 @@ from rich.progress import (
 from rich.table import Table
 
 from sod.errors import SodError
-from sod.study.sweep import (
-    DaskExecutor,
-    Executor,
-    LocalExecutor,
-    SweepReport,
-    load_sweep,
-    run_sweep,
-    sweep_rows,
-)
+from sod.study.executors import Executor, check_address, check_timeout, make_executor
+from sod.study.spec import load_sweep
+from sod.study.sweep import SweepReport, pending_points, run_sweep, sweep_rows
 
 SPEC_HELP = "sweep spec (YAML; see docs/sweeps.md and examples/sweep-*.yaml)"
 MAX_MESSAGES = 8  # failure messages listed after a run (all are in the store and the CSV)
@@ -61,7 +55,9 @@ def sweep_command(
         "--scheduler",
         help="Dask scheduler ADDRESS (e.g. tcp://host:8786) instead of local processes",
     ),
-    connect_timeout_s: float = typer.Option(5.0, help="give up reaching --scheduler after"),
+    connect_timeout_s: float = typer.Option(
+        5.0, help="seconds to reach --scheduler and hear it answer as a Dask scheduler"
+    ),
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
@@ -70,12 +66,15 @@ def sweep_command(
     retry_failed: bool = typer.Option(False, help="recompute points stored as failed"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the points and stop"),
 ) -> None:
-    """Run a sweep; a rerun skips finished points (resume after an interruption)."""
+    """Run a sweep; a rerun skips finished points (resume after an interruption).
+    Several runs on one results database share the work."""
+    check_timeout(connect_timeout_s)  # option mistakes first: one line, before any work
+    if scheduler is not None:
+        check_address(scheduler)
     sweep = load_sweep(spec)
     out = Console(highlight=False)
     if dry_run:
         from sod.study.store import ResultStore
-        from sod.study.sweep import pending_points
 
         todo = len(sweep.points)
         if sweep.db_path.exists():
@@ -88,15 +87,7 @@ def sweep_command(
             soft_wrap=True,
         )
         return
-    if scheduler is None and workers < 1:
-        raise SodError(f"--workers must be a positive integer, got {workers}")
-    if connect_timeout_s <= 0:
-        raise SodError(f"--connect-timeout-s must be positive, got {connect_timeout_s}")
-    executor: Executor = (
-        DaskExecutor(scheduler, timeout_s=connect_timeout_s)
-        if scheduler
-        else LocalExecutor(workers)
-    )
+    executor = make_executor(workers, scheduler, connect_timeout_s)
     show = sys.stdout.isatty() if progress is None else progress
     # SIGTERM (e.g. a batch system's time limit) unwinds like Ctrl-C: workers are stopped;
     # every point already committed stays (each is its own transaction).
@@ -119,7 +110,6 @@ def _run(
 ) -> SweepReport:
     if show:
         from sod.study.store import ResultStore
-        from sod.study.sweep import pending_points
 
         with ResultStore(sweep.db_path) as store:
             show = bool(pending_points(sweep, store, retry_failed))
@@ -164,6 +154,12 @@ def _summary(report: SweepReport, out: Console) -> None:
         f"results in {report.db_path}",
         soft_wrap=True,
     )
+    if report.by_others:
+        out.print(f"  {report.by_others} point(s) were computed by another sweep on this database")
+    if report.lock_retries:
+        out.print(
+            f"  the database was locked by another process: {report.lock_retries} write(s) retried"
+        )
     problems = sorted(report.problems.items(), key=lambda kv: -len(kv[1]))
     for message, labels in problems[:MAX_MESSAGES]:
         more = f" and {len(labels) - 1} more" if len(labels) > 1 else ""
@@ -198,7 +194,7 @@ def results_command(
 ) -> None:
     """Export a sweep's results to CSV and draw the Pareto front (throughput/area vs
     energy efficiency), per architecture."""
-    from sod.report.pareto import front_summary, pareto_figure
+    from sod.report.pareto import pareto_figure
     from sod.study.store import write_csv
 
     sweep = load_sweep(spec)
@@ -231,6 +227,13 @@ def results_command(
         return
     paths = pareto_figure(ok, figure or base / f"{stem}-pareto", title=f"sweep {sweep.name}")
     out.print("wrote " + ", ".join(str(p) for p in paths), soft_wrap=True)
+    out.print(_front_table(ok))
+
+
+def _front_table(ok: list[dict[str, Any]]) -> Table:
+    """Per workload and architecture: points, Pareto points, best of each axis."""
+    from sod.report.pareto import front_summary
+
     table = Table(title="Pareto fronts: throughput/area vs energy efficiency")
     for col, justify in (
         ("workload", "left"),
@@ -252,7 +255,7 @@ def results_command(
             f"{s['best_gops_per_mm2']:,.1f}",
             f"{s['best_gops_per_w']:,.1f}",
         )
-    out.print(table)
+    return table
 
 
 def register(app: typer.Typer) -> None:

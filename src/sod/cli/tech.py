@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -76,7 +78,7 @@ def register(app: typer.Typer) -> None:
             title="PE and decompressor areas",
         )
         dense = pe_area(tech, "dense_mac_pe").area_um2
-        rows = [
+        rows: list[tuple[str, dict[str, Any]]] = [
             ("dense_mac_pe", {}),
             ("csr_match_pe", {"fifo_depth": 4}),
             ("csr_match_pe", {"fifo_depth": 8}),

@@ -1,4 +1,7 @@
-"""The Sparse-on-Dense compiler: pruned layers -> GLB images (see :mod:`sod.compile`)."""
+"""The Sparse-on-Dense compiler: pruned int8 layers -> the GLB image of a Sparse-on-Dense array.
+
+`sod compile` is its command; see docs/datapath.md.
+"""
 
 from sod.compiler.image import (
     CompileOptions,

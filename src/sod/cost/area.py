@@ -34,8 +34,12 @@ class BufferRule(BaseModel):
     share: float | None = Field(None, ge=0, lt=1)
     capacity_bytes: float | None = Field(None, ge=0)
     bytes_per_pe: float | None = Field(None, ge=0)
-    port_bits: int = Field(256, gt=0, description="GLB port width (CACTI interpolation)")
+    port_bits: int = Field(256, gt=0, description="port width of each bank (CACTI)")
     granule_bytes: int = Field(1024, gt=0, description="capacities are multiples of this")
+    banks: int = Field(
+        1, gt=0, description="banks of capacity/banks, each its own CACTI macro and port"
+    )
+    cell: str | None = Field(None, description="SRAM cell type (hp, lstp; None = the technology's)")
 
     @model_validator(mode="after")
     def _one_rule(self) -> BufferRule:
@@ -68,22 +72,33 @@ class EdgeUnit(BaseModel):
     extrapolated_by_log2_lanes: tuple[bool, ...] = ()
     source: str = ""
 
-    def lanes_for(self, edge_len: NDArray[np.int64]) -> NDArray[np.int64]:
+    def lanes_for(self, edge_len: NDArray[np.int64], clip: bool = False) -> NDArray[np.int64]:
+        """log2 of the lanes per unit; beyond the table a CostError (``clip``: the last
+        entry, for callers that mark those shapes as not fitting)."""
         if self.lanes:
             want = np.full(edge_len.shape, self.lanes)
         else:
             want = -(-edge_len // self.units)
         log2 = np.ceil(np.log2(np.maximum(want, 1))).astype(np.int64)
-        if np.any(log2 >= len(self.area_um2_by_log2_lanes)):
-            raise CostError(
-                f"{self.name}: more than {2 ** (len(self.area_um2_by_log2_lanes) - 1)}"
-                " lanes per unit; raise units"
-            )
+        top = len(self.area_um2_by_log2_lanes) - 1
+        if clip:
+            return np.minimum(log2, top)
+        if np.any(log2 > top):
+            raise CostError(f"{self.name}: more than {2**top} lanes per unit; raise units")
         return log2
 
-    def area_um2(self, edge_len: NDArray[np.int64]) -> NDArray[np.float64]:
+    def area_um2(
+        self, edge_len: NDArray[np.int64], oversize_inf: bool = False
+    ) -> NDArray[np.float64]:
+        """Area of the edge's units; ``oversize_inf``: infinite (never fits) where a unit
+        would need more lanes than the table has, instead of a CostError."""
         table = np.asarray(self.area_um2_by_log2_lanes)
-        return self.units * table[self.lanes_for(edge_len)]
+        if not oversize_inf:
+            return self.units * table[self.lanes_for(edge_len)]
+        want = np.full(edge_len.shape, self.lanes) if self.lanes else -(-edge_len // self.units)
+        too_wide = want > 2 ** (len(table) - 1)
+        area = self.units * table[self.lanes_for(edge_len, clip=True)]
+        return np.where(too_wide, np.inf, area)
 
 
 class ChipDescription(BaseModel):
@@ -119,10 +134,21 @@ class ChipArea:
     parts_um2: dict[str, float]
     leakage_mw: dict[str, float]
     extrapolated: tuple[str, ...] = field(default_factory=tuple)
+    budget_um2: float | None = None  # the area budget it was sized to, if any
 
     @property
     def total_um2(self) -> float:
         return float(sum(self.parts_um2.values()))
+
+    @property
+    def unused_mm2(self) -> float | None:
+        """Budget left unused (mm²), when sized to a budget."""
+        return None if self.budget_um2 is None else (self.budget_um2 - self.total_um2) / 1e6
+
+    @property
+    def budget_fill(self) -> float | None:
+        """Fraction of the budget used, when sized to a budget."""
+        return None if self.budget_um2 is None else self.total_um2 / self.budget_um2
 
     @property
     def total_mm2(self) -> float:
@@ -141,27 +167,51 @@ def _logic_leak_mw(tech: Technology, placed_um2: ArrayLike) -> NDArray[np.float6
     return cell * tech.p("logic_leakage_nw_per_um2") * 1e-6
 
 
+def glb_arrays(
+    tech: Technology, rule: BufferRule, capacity_bytes: ArrayLike
+) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
+    """The GLB of ``capacity_bytes`` (vectorized): ``rule.banks`` CACTI macros of
+    capacity/banks with a ``rule.port_bits`` port each, of cell type ``rule.cell``.
+    Area and leakage are the banks' sum; energies are per access of one bank."""
+    cap = np.asarray(capacity_bytes, dtype=np.float64)
+    vals, flags = sram_arrays(tech, cap / rule.banks, rule.port_bits, rule.cell)
+    out = dict(vals)
+    out["area_um2"] = vals["area_um2"] * rule.banks
+    out["leakage_mw"] = vals["leakage_mw"] * rule.banks
+    return out, flags
+
+
 def glb_capacity_for_share(tech: Technology, rule: BufferRule, budget_um2: float) -> float:
     """Largest GLB (multiple of the granule) whose area fits ``share × budget``."""
     target = (rule.share or 0.0) * budget_um2
     if target <= 0:
         return 0.0
+
+    def area(caps: ArrayLike) -> NDArray[np.float64]:
+        return glb_arrays(tech, rule, caps)[0]["area_um2"]
+
     # Area grows ~linearly with capacity: bracket, then scan granules vectorized.
-    probe, _ = sram_arrays(tech, [rule.granule_bytes], rule.port_bits)
-    if probe["area_um2"][0] > target:
+    if area([rule.granule_bytes])[0] > target:
         return 0.0
     hi = rule.granule_bytes
-    while sram_arrays(tech, [hi], rule.port_bits)[0]["area_um2"][0] <= target:
+    while area([hi])[0] <= target:
         hi *= 2
     caps = np.arange(hi // 2, hi + 1, rule.granule_bytes, dtype=np.float64)
-    areas = sram_arrays(tech, caps, rule.port_bits)[0]["area_um2"]
-    return float(caps[areas <= target][-1])
+    return float(caps[area(caps) <= target][-1])
 
 
 def chip_area_arrays(
-    desc: ChipDescription, tech: Technology, rows: ArrayLike, cols: ArrayLike, glb_bytes: ArrayLike
+    desc: ChipDescription,
+    tech: Technology,
+    rows: ArrayLike,
+    cols: ArrayLike,
+    glb_bytes: ArrayLike,
+    oversize_inf: bool = False,
 ) -> tuple[dict[str, NDArray], dict[str, NDArray], list[str]]:
-    """Vectorized area parts and leakage parts over candidate (rows, cols, glb_bytes)."""
+    """Vectorized area parts and leakage parts over candidate (rows, cols, glb_bytes).
+
+    ``oversize_inf``: an edge unit wider than its table is an infinite area (a candidate
+    shape that cannot be built) instead of a CostError."""
     r = np.asarray(rows, dtype=np.int64)
     c = np.asarray(cols, dtype=np.int64)
     tiles = r * c
@@ -173,9 +223,9 @@ def chip_area_arrays(
     flags: list[str] = ["pe_array"] if desc.tile_extrapolated else []
     for unit in desc.edge_units:
         edge = r if unit.edge == "rows" else c
-        a = unit.area_um2(edge)
+        a = unit.area_um2(edge, oversize_inf)
         if unit.extrapolated_by_log2_lanes and np.any(
-            np.asarray(unit.extrapolated_by_log2_lanes)[unit.lanes_for(edge)]
+            np.asarray(unit.extrapolated_by_log2_lanes)[unit.lanes_for(edge, oversize_inf)]
         ):
             flags.append(unit.name)
         parts[unit.name] = parts.get(unit.name, 0) + a
@@ -188,7 +238,7 @@ def chip_area_arrays(
         if np.any(flag):
             flags.append("pe_shared_sram")
     g = np.asarray(glb_bytes, dtype=np.float64)
-    vals, flag = sram_arrays(tech, np.maximum(g, 1.0), desc.glb.port_bits)
+    vals, flag = glb_arrays(tech, desc.glb, np.maximum(g, 1.0))
     parts["glb"] = np.where(g > 0, vals["area_um2"], 0.0)
     leak["glb"] = np.where(g > 0, vals["leakage_mw"], 0.0)
     if np.any(flag & (g > 0)):

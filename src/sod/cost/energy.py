@@ -13,7 +13,7 @@ Energies per action (see :func:`action_energies`):
 mac                     int multiply + accumulate add (Horowitz: 0.2 + 0.1 pJ at int8/int32)
 mac_gated               ``mac_gated_fraction`` × mac (zero operand: datapath frozen)
 pe_reg_bits             one register bit written (Aladdin)
-glb_read/write_bits     CACTI read/write energy of the GLB macro ÷ its port width
+glb_read/write_bits     CACTI read/write energy of one GLB bank macro ÷ its port width
 dram_read/write_bits    DRAM interface energy per bit (LPDDR4, HBM2, ...)
 local_sram_read/write_bits  PE-local SRAM (SCNN IARAM/OARAM) per bit, CACTI
 decompress_elements     one dense element out of a decompressor: its logic per cycle ÷ lanes
@@ -103,7 +103,8 @@ def action_energies(
 ) -> EnergyTable:
     """The energy of every action, from ``tech`` and a few configuration numbers.
 
-    ``glb`` defaults to a 512 KiB macro with a 256-bit port (the architecture default).
+    ``glb`` is the macro one GLB access reads: by default one bank of the architecture
+    default (512 KiB in 8 banks: a 64 KiB, 256-bit, low-standby-power macro).
     """
     for name, v in (
         ("value_bits", value_bits),
@@ -119,7 +120,7 @@ def action_energies(
     gated = tech.p("mac_gated_fraction") if mac_gated_fraction is None else mac_gated_fraction
     if not 0 <= gated <= 1:
         raise CostError(f"mac_gated_fraction must be in [0, 1], got {gated}")
-    glb = glb or sram_cost(tech, 512 * 1024, 256)
+    glb = glb or sram_cost(tech, 64 * 1024, 256, "lstp")
     reg = tech.e("register_bit")
     mult = multiplier(tech, value_bits, value_bits)
     acc_add = adder(tech, acc_bits)

@@ -11,6 +11,7 @@ from sod.designs.costing import (
     counts_energy,
     describe,
     energy_table_for,
+    glb_banks_for_need,
     size_for_budget,
 )
 from sod.designs.registry import DESIGNS, design_of, evaluate
@@ -25,5 +26,6 @@ __all__ = [
     "design_of",
     "energy_table_for",
     "evaluate",
+    "glb_banks_for_need",
     "size_for_budget",
 ]

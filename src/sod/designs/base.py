@@ -60,9 +60,23 @@ class Design(ABC):
             "value_bits": arch.value_bits,
             "acc_bits": arch.acc_bits,
             "idx_bits": getattr(arch, "index_bits", None) or 8,
-            "glb": sram_cost(tech, arch.glb_kib * 1024, arch.glb_read_width_bits),
+            # One access reads one bank (capacity / banks) through its own port.
+            "glb": sram_cost(
+                tech,
+                arch.glb_kib * 1024 / arch.glb_banks,
+                arch.glb_read_width_bits,
+                arch.glb_cell,
+            ),
             "dram_kind": arch.dram_kind,
         }
+
+    # ------------------------------------------------------------------ GLB bandwidth
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Bits per cycle the PE array reads from the GLB when every PE runs at full
+        rate (an estimate from the design's dataflow; docs/cost.md). The GLB needs
+        ``ceil(need / glb_read_width_bits)`` banks to supply it
+        (:func:`sod.designs.glb_banks_for_need`). Default: what the spec provisions."""
+        return int(arch.glb_banks * arch.glb_read_width_bits)
 
     # ------------------------------------------------------------------ sizing
     def shape(self, arch: Any) -> tuple[int, int]:

@@ -46,5 +46,20 @@ class DenseDesign(Design):
             edge_units=self.edge_units(arch, tech, pe_source),
         )
 
+    def operand_feed_bits(self, arch: Any, operand: str, edge_len: int) -> int:
+        """GLB bits per cycle feeding ``operand`` into an edge of ``edge_len`` PEs."""
+        return edge_len * arch.value_bits
+
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Both edges fed every cycle: activations into the rows, weights into the
+        columns (WS/OS; IS swaps), the stationary operand's refill overlapping the stream
+        (a peak, the systolic arrays' SCALE-Sim fill/stream/drain order aside)."""
+        act_on_rows = str(arch.dataflow) != "is"
+        rows, cols = arch.array_rows, arch.array_cols
+        act_edge, w_edge = (rows, cols) if act_on_rows else (cols, rows)
+        return self.operand_feed_bits(arch, "act", act_edge) + self.operand_feed_bits(
+            arch, "weight", w_edge
+        )
+
     def shape_text(self, arch: Any) -> str:
         return f"{arch.array_rows}x{arch.array_cols} {str(arch.dataflow).upper()}"

@@ -30,6 +30,8 @@ class IndexMatchDesign(Design):
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
         from sod.models.index_match import evaluate_index_match
 
+        # Indices must address every position of a fiber (a row of A, a column of W).
+        arch.check_fiber_length(gemm.k)
         return evaluate_accelerator(gemm, arch, evaluate_index_match, stored_bits)
 
     def chip(
@@ -58,6 +60,12 @@ class IndexMatchDesign(Design):
             tile=f"PE ({window} multipliers)",
             aspect=arch.pe_cols / arch.pe_rows,
         )
+
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Activation fibers into the rows and weight fibers into the columns, a window
+        of ``window`` (index, value) entries per edge PE per cycle."""
+        word = arch.value_bits + arch.index_bits
+        return int((arch.pe_rows + arch.pe_cols) * arch.window * word)
 
     def shape_text(self, arch: Any) -> str:
         return f"{arch.pe_rows}x{arch.pe_cols} PEs, window {arch.window}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sod.arch.sparse import SCNNArch
 from sod.cost.area import BufferRule, ChipDescription
-from sod.cost.pe import scnn_pe
+from sod.cost.pe import pe_area, scnn_pe
 from sod.designs.base import Design, GridAxes
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts
@@ -40,14 +40,17 @@ class SCNNDesign(Design):
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
     ) -> ChipDescription:
-        comp = scnn_pe(
-            tech,
-            f=arch.mult_f,
-            i=arch.mult_i,
-            acc_banks=arch.accumulator_banks,
-            value_bits=arch.value_bits,
-            acc_bits=arch.acc_bits,
-        )
+        params = {
+            "f": arch.mult_f,
+            "i": arch.mult_i,
+            "acc_banks": arch.accumulator_banks,
+            "value_bits": arch.value_bits,
+            "acc_bits": arch.accumulator_bits,  # SCNN: 24-bit banks (its paper)
+        }
+        # Synthesized core + accumulator banks (rtl/scnn_pe.py) with the composed weight
+        # FIFO and the CACTI IARAM/OARAM macros; the composition where not synthesized.
+        pe = pe_area(tech, "scnn_pe", pe_source, **params)  # type: ignore[arg-type]
+        comp = scnn_pe(tech, **params)  # type: ignore[arg-type]
         sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
         port = self._local_sram_port_bits(arch)
         leak = 2 * sram_cost(tech, LOCAL_SRAM_BYTES, port).leakage_mw
@@ -55,16 +58,26 @@ class SCNNDesign(Design):
             kind=self.kind,
             glb=glb,
             fixed_um2=fixed_um2,
-            tile_area_um2=comp.placed_area_um2(tech),
+            tile_area_um2=pe.area_um2,
             tile_sram_area_um2=sram,
             tile_sram_leakage_mw=leak,
-            tile_source="components (scnn_pe, never synthesized)",
+            tile_source=pe.source,
+            tile_extrapolated=pe.extrapolated,
             pes_per_tile=arch.mult_f * arch.mult_i,
             aspect=arch.pe_cols / arch.pe_rows,
         )
 
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """F (value + index) weights broadcast to every PE per cycle, plus one I-wide
+        activation vector (IARAM refills; a PE re-reads its tile once per output-channel
+        group, amortized over the group's weight vectors)."""
+        word = arch.value_bits + arch.index_bits
+        return int((arch.mult_f + arch.mult_i) * word)
+
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
+        # The scatter crossbar and accumulator banks carry accumulator_bits words.
+        kw["acc_bits"] = arch.accumulator_bits
         kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
         kw["crossbar_outputs"] = arch.accumulator_banks
         kw["local_sram"] = sram_cost(tech, LOCAL_SRAM_BYTES, self._local_sram_port_bits(arch))

@@ -54,6 +54,15 @@ class SparseOnDenseDesign(DenseDesign):
             )
         return tuple(edges)
 
+    def operand_feed_bits(self, arch: Any, operand: str, edge_len: int) -> int:
+        """A compressed operand is read by its decompressors: each unit takes
+        ``decompressor_read_bits`` (default one GLB word) per cycle."""
+        fmt = arch.weight_format if operand == "weight" else arch.act_format
+        if fmt == "dense":
+            return int(edge_len * arch.value_bits)
+        read = arch.decompressor_read_bits or arch.glb_read_width_bits
+        return int(arch.decompressor_units * read)
+
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
         edge = max(arch.array_rows, arch.array_cols)

@@ -24,7 +24,10 @@ class SparTenDesign(Design):
     kind = "sparten"
     spec = SparTenArch
     title = "SparTen: bitmask inner join with prefix sums, clusters of compute units"
-    grid = GridAxes("clusters")
+    # Clusters x units per cluster, both free at iso-area (equal clusters of any size):
+    # the model takes any units_per_cluster, and whole clusters of 32 units left up to a
+    # cluster's area (~16 % of 4 mm²) unused. The spec's cluster shape is the tie-break.
+    grid = GridAxes("clusters", "units_per_cluster")
 
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
         from sod.models.sparten import evaluate_sparten
@@ -34,7 +37,6 @@ class SparTenDesign(Design):
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
     ) -> ChipDescription:
-        units = arch.units_per_cluster
         pe = pe_area(
             tech,
             "bitmask_join_pe",
@@ -47,13 +49,18 @@ class SparTenDesign(Design):
             kind=self.kind,
             glb=glb,
             fixed_um2=fixed_um2,
-            tile=f"cluster of {units} compute units",
-            tile_area_um2=units * pe.area_um2,
+            tile="compute unit",
+            tile_area_um2=pe.area_um2,
             tile_source=pe.source,
             tile_extrapolated=pe.extrapolated,
-            pes_per_tile=units,
-            grid="1d",
+            aspect=arch.units_per_cluster / arch.clusters,
         )
+
+    def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
+        """Each cluster's broadcast input: a ``chunk_bits`` mask and its values, at most
+        one chunk per cycle (a chunk with at most one match), one value per cycle beyond
+        (filters stay in the compute units' buffers)."""
+        return int(arch.clusters * (arch.chunk_bits + arch.value_bits))
 
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)

@@ -8,11 +8,12 @@ decoders simple; :func:`pack` / :func:`unpack` convert to and from real bytes.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _SHIFTS = {w: np.arange(w - 1, -1, -1, dtype=np.int64) for w in range(0, 65)}
 
 
-def int_to_bits(values: np.ndarray, width: int) -> np.ndarray:
+def int_to_bits(values: ArrayLike, width: int) -> np.ndarray:
     """(n,) integers -> (n, width) bits, MSB first; negatives as two's complement."""
     v = np.asarray(values, dtype=np.int64).reshape(-1)
     if width == 0:
@@ -36,7 +37,7 @@ def bits_to_int(bits: np.ndarray) -> np.ndarray:
     return np.where(u >= (1 << (width - 1)), u - (1 << width), u) if width else u
 
 
-def place(stream: np.ndarray, offsets: np.ndarray, values: np.ndarray, width: int) -> None:
+def place(stream: np.ndarray, offsets: ArrayLike, values: ArrayLike, width: int) -> None:
     """Write ``values`` as ``width``-bit fields starting at bit ``offsets`` (in place)."""
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1)
     if offsets.size == 0 or width == 0:

@@ -205,6 +205,14 @@ def _actions(
         "glb_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
         "pe_reg_bits.weight": float(tot["latched_w"] * vb),
         "pe_reg_bits.act": float(tot["latched_a"] * vb),
+        # PE-local SRAMs (docs/cost.md): every activation (value + index) the GLB sends a
+        # PE is written into its IARAM and read out once per use (each latch into the
+        # multiplier array); every output is written into the OARAM and read out once to
+        # go back to the GLB.
+        "local_sram_write_bits.act": float(groups * nnz_in * (vb + ib)),
+        "local_sram_read_bits.act": float(tot["latched_a"] * (vb + ib)),
+        "local_sram_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
+        "local_sram_read_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
     }
 
 

@@ -136,6 +136,7 @@ class Decompressor:
             if words_read < len(words):
                 words_read += 1
             t = tiles[tile_i]
+            assert prs is not None  # a tile remains, so its parser exists
             base = first_word[tile_i] * width
             out: np.ndarray | None = None
             if in_tile < t.pad_before:

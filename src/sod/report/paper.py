@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import html
 import io
 import json
 from collections.abc import Sequence
@@ -35,6 +34,28 @@ ARCH_COLORS = {
     "sparten": "#2ca02c",
     "index-match": "#9467bd",
 }
+# Distinct markers and dashes so no curve hides another where they overlap.
+ARCH_STYLE = {
+    "dense": ("s", "-"),
+    "sparse-on-dense": ("o", "-"),
+    "scnn": ("^", "--"),
+    "sparten": ("D", "-."),
+    "index-match": ("v", ":"),
+}
+
+
+def _line(ax: Any, xs: Sequence[float], ys: Sequence[float], arch: str) -> None:
+    marker, dash = ARCH_STYLE.get(arch, ("o", "-"))
+    ax.plot(
+        xs,
+        ys,
+        marker=marker,
+        linestyle=dash,
+        label=arch,
+        color=ARCH_COLORS.get(arch),
+        alpha=0.85,
+        markersize=5,
+    )
 
 
 def _rows_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -60,7 +81,7 @@ def _archs(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def _grouped_bars(rows: Sequence[dict[str, Any]], metric: str, ylabel: str, title: str):
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
-    archs = _archs(rows)
+    archs = [a for a in _archs(rows) if a != REFERENCE_ARCH]
     fig, ax = plt.subplots(figsize=(9, 4.2))
     width = 0.8 / max(len(archs), 1)
     for i, arch in enumerate(archs):
@@ -70,7 +91,8 @@ def _grouped_bars(rows: Sequence[dict[str, Any]], metric: str, ylabel: str, titl
                 (r for r in rows if r["workload"] == w and r["arch"] == REFERENCE_ARCH), None
             )
             cur = next((r for r in rows if r["workload"] == w and r["arch"] == arch), None)
-            vals.append(cur[metric] / ref[metric] if cur and ref and ref[metric] else 0.0)
+            # The report's one ratio direction: Sparse-on-Dense's advantage (> 1: it wins).
+            vals.append(ref[metric] / cur[metric] if cur and ref and cur[metric] else 0.0)
         xs = [j + (i - (len(archs) - 1) / 2) * width for j in range(len(workloads))]
         ax.bar(xs, vals, width, label=arch, color=ARCH_COLORS.get(arch))
     ax.set_xticks(range(len(workloads)), workloads, rotation=15)
@@ -91,13 +113,7 @@ def _density_sweep(rows: Sequence[dict[str, Any]], crossovers: Sequence[dict[str
     ):
         for arch in _archs(rows):
             pts = sorted((r["weight_density"], r[metric]) for r in rows if r["arch"] == arch)
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                "o-",
-                label=arch,
-                color=ARCH_COLORS.get(arch),
-            )
+            _line(ax, [p[0] for p in pts], [p[1] for p in pts], arch)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("weight density")
@@ -146,9 +162,7 @@ def _pe_ratio(rows: Sequence[dict[str, Any]]):
         pts = sorted(
             (r["pe_area_scale"], r["sod_advantage_gops_per_mm2"]) for r in rows if r["arch"] == arch
         )
-        ax.plot(
-            [p[0] for p in pts], [p[1] for p in pts], "o-", label=arch, color=ARCH_COLORS.get(arch)
-        )
+        _line(ax, [p[0] for p in pts], [p[1] for p in pts], arch)
     ax.axhline(1.0, color="k", lw=0.6)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sparse PE area × (1 = synthesized)")
@@ -169,13 +183,7 @@ def _batch(rows: Sequence[dict[str, Any]]):
             if arch == REFERENCE_ARCH:
                 continue
             pts = sorted((r["batch"], r[metric]) for r in rows if r["arch"] == arch)
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                "o-",
-                label=arch,
-                color=ARCH_COLORS.get(arch),
-            )
+            _line(ax, [p[0] for p in pts], [p[1] for p in pts], arch)
         ax.axhline(1.0, color="k", lw=0.6)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -188,6 +196,44 @@ def _batch(rows: Sequence[dict[str, Any]]):
     return fig
 
 
+def _maps(res: PaperResults):
+    """Small multiples: Sparse-on-Dense's throughput/area advantage along each map axis."""
+    from sod.study.maps import verdict_rows
+
+    rows = verdict_rows(res.sections)
+    axes_names = list(dict.fromkeys(r["axis"] for r in rows))
+    if not axes_names:
+        return None
+    cols = min(3, len(axes_names))
+    nrows = -(-len(axes_names) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, axes_names, strict=False):
+        sub = [r for r in rows if r["axis"] == name]
+        values = list(dict.fromkeys(r["value"] for r in sub))
+        numeric = all(isinstance(v, int | float) for v in values)
+        for arch in _archs(sub):
+            pts = [(r["value"], r["sod_advantage_gops_per_mm2"]) for r in sub if r["arch"] == arch]
+            if numeric:
+                pts.sort()
+                _line(ax, [p[0] for p in pts], [p[1] for p in pts], arch)
+            else:
+                _line(ax, [values.index(p[0]) for p in pts], [p[1] for p in pts], arch)
+        if numeric and min(values) > 0 and max(values) / min(values) >= 8:
+            ax.set_xscale("log", base=2)
+        if not numeric:
+            ax.set_xticks(range(len(values)), [str(v) for v in values])
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_xlabel(name)
+        ax.set_ylabel("SoD throughput/area advantage (×)")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(axes_names) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def figures(res: PaperResults) -> dict[str, Any]:
     s = res.sections
     figs: dict[str, Any] = {}
@@ -195,14 +241,14 @@ def figures(res: PaperResults) -> dict[str, Any]:
         figs["throughput_per_area"] = _grouped_bars(
             s["main"],
             "gops_per_mm2",
-            "throughput/area relative to Sparse-on-Dense",
-            "Iso-area throughput per mm² (higher is better)",
+            "Sparse-on-Dense advantage (×)",
+            "Throughput/area: Sparse-on-Dense advantage over each design",
         )
         figs["energy_efficiency"] = _grouped_bars(
             s["main"],
             "gops_per_w",
-            "energy efficiency relative to Sparse-on-Dense",
-            "Energy efficiency, GOP/s/W (higher is better)",
+            "Sparse-on-Dense advantage (×)",
+            "Energy efficiency: Sparse-on-Dense advantage over each design",
         )
     if s.get("ablation"):
         figs["ablation"] = _ablation(s["ablation"])
@@ -212,7 +258,16 @@ def figures(res: PaperResults) -> dict[str, Any]:
         figs["pe_area_ratio"] = _pe_ratio(s["pe_ratio"])
     if s.get("batch"):
         figs["batch_sensitivity"] = _batch(s["batch"])
+    if s.get("maps") or s.get("batch"):
+        fig = _maps(res)
+        if fig is not None:
+            figs["verdict_maps"] = fig
     return figs
+
+
+def _span_pct(shares: Sequence[float]) -> str:
+    lo, hi = f"{min(shares) * 100:.2f}", f"{max(shares) * 100:.2f}"
+    return f"{lo} %" if lo == hi else f"{lo}-{hi} %"
 
 
 def summary_text(res: PaperResults) -> str:
@@ -235,8 +290,7 @@ def summary_text(res: PaperResults) -> str:
     if shares:
         lines += [
             "",
-            f"  decompressors: {min(shares) * 100:.2f}-{max(shares) * 100:.2f} % "
-            "of the Sparse-on-Dense chip area",
+            f"  decompressors: {_span_pct(shares)} of the Sparse-on-Dense chip area",
         ]
     for c in res.crossovers:
         if c["crossover_density"]:
@@ -261,6 +315,11 @@ def summary_text(res: PaperResults) -> str:
                 f"{r['sod_advantage_gops_per_mm2']:6.2f}x   energy efficiency "
                 f"{r['sod_advantage_gops_per_w']:6.2f}x"
             )
+    from sod.report.findings import robustness, robustness_sentences
+
+    sentences = robustness_sentences(robustness(res))
+    if sentences:
+        lines += ["", *(f"  {x}" for x in sentences)]
     # One line per architecture and reason (the full list is in results.json).
     seen: dict[tuple[str, str], int] = {}
     for f in res.failures:
@@ -270,22 +329,59 @@ def summary_text(res: PaperResults) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_table(rows: Sequence[dict[str, Any]], limit_cols: Sequence[str] | None = None) -> str:
+def _html_table(
+    rows: Sequence[dict[str, Any]],
+    limit_cols: Sequence[str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """A table with unit-bearing headers (LABELS) and the report's one number format."""
+    from markupsafe import escape
+
+    from sod.report.findings import LABELS, fmt
+
+    labels = labels or LABELS
     if not rows:
         return "<p>(none)</p>"
-    cols = list(limit_cols) if limit_cols else list(rows[0])
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:,.4g}"
-        return html.escape(str(v))
-
+    cols = list(limit_cols) if limit_cols else list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{escape(labels.get(c, c))}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{escape(fmt(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+        for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
+
+ABLATION_COLS = [
+    "workload",
+    "variant",
+    "gops_per_mm2",
+    "gops_per_w",
+    "energy_per_inference_uj",
+    "dram_mbytes",
+    "stall_cycles",
+]
+MAP_COLS = [
+    "axis",
+    "value",
+    "arch",
+    "pes",
+    "gops_per_mm2",
+    "gops_per_w",
+    "sod_advantage_gops_per_mm2",
+    "sod_advantage_gops_per_w",
+]
+SWEEP_COLS = ["weight_density", "arch", "pes", "gops_per_mm2", "gops_per_w"]
+BATCH_COLS = [
+    "workload",
+    "batch",
+    "arch",
+    "pes",
+    "latency_ms",
+    "gops_per_mm2",
+    "gops_per_w",
+    "sod_advantage_gops_per_mm2",
+    "sod_advantage_gops_per_w",
+]
 
 MAIN_COLS = [
     "workload",
@@ -337,71 +433,80 @@ def write_outputs(res: PaperResults, out_dir: Path) -> list[Path]:
     return written
 
 
+CAPTIONS = {
+    "throughput_per_area": "Sparse-on-Dense's throughput/area (GOP/s/mm²) over each "
+    "design's, every design sized to the same budget (log scale; above the black parity "
+    "line Sparse-on-Dense is better).",
+    "energy_efficiency": "Sparse-on-Dense's energy efficiency (dense-equivalent GOP/s per W) "
+    "over each design's (log scale; above 1 Sparse-on-Dense is better).",
+    "ablation": "Sparse-on-Dense variants relative to the paper's design (1 = the paper's "
+    "design; left: throughput/area, right: energy efficiency).",
+    "density_sweep": "Throughput/area (GOP/s/mm²) and energy efficiency (GOP/s/W) against "
+    "weight density under uniform magnitude pruning (log-log); dotted lines mark crossovers.",
+    "pe_area_ratio": "Sparse-on-Dense's throughput/area advantage (×) when each sparse PE's "
+    "area is scaled (1 = synthesized); the chip is re-sized to the budget each time.",
+    "batch_sensitivity": "Sparse-on-Dense's advantage (×, log scale) over each design as the "
+    "batch grows (above 1: Sparse-on-Dense better).",
+    "verdict_maps": "Verdict maps: Sparse-on-Dense's throughput/area advantage (×, log "
+    "scale) over each design along one axis at a time, around the study's point (budget "
+    "with the GLB a fixed 40 % share of the chip; GLB size, banks, timing model and SRAM "
+    "cells; batch; sparse PE area scale). Above 1 Sparse-on-Dense wins.",
+}
+
+SECTIONS = [
+    ("main", "Iso-area comparison", ["throughput_per_area", "energy_efficiency"], None),
+    ("ratios", "Sparse-on-Dense advantage", [], None),
+    ("ablation", "Ablations of Sparse-on-Dense", ["ablation"], ABLATION_COLS),
+    ("density_sweep", "Weight-density sweep and crossovers", ["density_sweep"], SWEEP_COLS),
+    ("pe_ratio", "Sensitivity to the sparse/dense PE area ratio", ["pe_area_ratio"], None),
+    ("batch", "Sensitivity to the batch size", ["batch_sensitivity"], BATCH_COLS),
+    ("maps", "Verdict maps", ["verdict_maps"], MAP_COLS),
+]
+
+
 def _html(res: PaperResults, summary: str, svgs: dict[str, str]) -> str:
-    s = res.sections
-    fig = lambda name: f"<figure>{svgs[name]}</figure>" if name in svgs else ""  # noqa: E731
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Sparse-on-Dense study</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
-        "table{border-collapse:collapse;font-size:12px;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-        "th{background:#eee}figure{margin:1em 0}svg{max-width:100%;height:auto}"
-        "pre{background:#f6f6f6;padding:1em}</style></head><body>",
-        "<h1>Sparse-on-Dense: dense PEs with decompressors vs sparse PEs, at equal area</h1>",
-        f"<p>Budget {res.config.budget_mm2:g} mm², node {res.config.node_nm} nm, seed "
-        f"{res.config.seed}. Generated by <code>sod paper</code>. Metrics: effective "
-        "throughput = dense-equivalent operations (2 × dense MACs) per second; "
-        "throughput/area per mm² of chip; energy efficiency = dense-equivalent operations "
-        "per joule (GOP/s/W). See docs/paper-comparison.md for assumptions.</p>",
-        f"<h2>Summary</h2><pre>{html.escape(summary)}</pre>",
-        "<h2>Iso-area comparison</h2>",
-        fig("throughput_per_area"),
-        fig("energy_efficiency"),
-        _html_table(s.get("main", []), MAIN_COLS),
-        "<h2>Sparse-on-Dense advantage</h2>",
-        _html_table(s.get("ratios", [])),
-        "<h2>Ablations</h2>",
-        fig("ablation"),
-        _html_table(
-            s.get("ablation", []),
-            [
-                "workload",
-                "variant",
-                "gops_per_mm2",
-                "gops_per_w",
-                "energy_per_inference_uj",
-                "dram_mbytes",
-                "stall_cycles",
-            ],
-        ),
-        "<h2>Weight-density sweep and crossover</h2>",
-        fig("density_sweep"),
-        _html_table(res.crossovers),
-        _html_table(
-            s.get("density_sweep", []),
-            ["weight_density", "arch", "pes", "gops_per_mm2", "gops_per_w"],
-        ),
-        "<h2>Sensitivity to the sparse/dense PE area ratio</h2>",
-        fig("pe_area_ratio"),
-        _html_table(s.get("pe_ratio", [])),
-        "<h2>Sensitivity to the batch size</h2>",
-        fig("batch_sensitivity"),
-        _html_table(
-            s.get("batch", []),
-            [
-                "workload",
-                "batch",
-                "arch",
-                "pes",
-                "latency_ms",
-                "gops_per_mm2",
-                "gops_per_w",
-                "sod_advantage_gops_per_mm2",
-                "sod_advantage_gops_per_w",
-            ],
-        ),
-        "<h2>Not evaluated</h2>",
-        _html_table(res.failures),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    """The report, rendered from the Jinja2 template ``templates/paper.html.j2``."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from sod.report import findings
+
+    env = Environment(
+        loader=PackageLoader("sod.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+    sections, number = [], 0
+    for key, title, names, cols in SECTIONS:
+        rows = res.sections.get(key, [])
+        if not rows:
+            continue
+        figs = []
+        for name in names:
+            if name in svgs:
+                number += 1
+                figs.append(
+                    {"name": name, "svg": svgs[name], "caption": CAPTIONS[name], "number": number}
+                )
+        if key == "ratios":
+            table = _html_table(rows, list(findings.RATIO_LABELS), findings.RATIO_LABELS)
+        else:
+            table = _html_table(rows, cols or (MAIN_COLS if key == "main" else None))
+        if key == "density_sweep":
+            table = _html_table(res.crossovers) + table
+        sections.append({"id": key, "title": title, "figures": figs, "table": table, "text": ""})
+    robust = findings.robustness(res)
+    from markupsafe import Markup
+
+    return env.get_template("paper.html.j2").render(
+        ratio_direction=findings.RATIO_DIRECTION,
+        findings=findings.key_findings(res),
+        robustness_lines=findings.robustness_sentences(robust),
+        settings=findings.settings(res),
+        provenance=findings.provenance(),
+        sections=[{**s, "table": Markup(s["table"])} for s in sections],
+        tables={
+            "configuration": Markup(_html_table(findings.configuration(res))),
+            "robustness": Markup(_html_table(robust)),
+            "failures": Markup(_html_table(res.failures)),
+        },
+    )

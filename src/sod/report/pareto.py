@@ -133,8 +133,16 @@ def pareto_figure(
                 continue
             ax_, ay_ = px[sel], py[sel]
             front = pareto_mask(ax_, ay_)
-            style = {"color": colors[arch], "marker": markers[i % len(markers)]}
-            ax.scatter(ax_[~front], ay_[~front], s=14, alpha=0.35, linewidths=0, **style)
+            color, marker = colors[arch], markers[i % len(markers)]
+            ax.scatter(
+                ax_[~front],
+                ay_[~front],
+                s=14,
+                alpha=0.35,
+                linewidths=0,
+                color=color,
+                marker=marker,
+            )
             order = np.argsort(ax_[front])
             ax.plot(
                 ax_[front][order],
@@ -145,7 +153,8 @@ def pareto_figure(
                 markeredgecolor="black",
                 markeredgewidth=0.6,
                 label=arch if n == 0 else None,
-                **style,
+                color=color,
+                marker=marker,
             )
         overall = pareto_mask(px, py)
         order = np.argsort(px[overall])

@@ -5,7 +5,8 @@ NAND2 gate-equivalent areas (optional extra ``hw``).
 Layout:
 - :mod:`sod.rtl.golden`: pure-Python cycle-level golden models (no Amaranth needed);
 - :mod:`sod.rtl.pe`, :mod:`sod.rtl.array`, :mod:`sod.rtl.csr_pe`,
-  :mod:`sod.rtl.bitmask_pe`, :mod:`sod.rtl.decompressor`: Amaranth generators;
+  :mod:`sod.rtl.index_match_pe`, :mod:`sod.rtl.scnn_pe`, :mod:`sod.rtl.bitmask_pe`,
+  :mod:`sod.rtl.decompressor`: Amaranth generators;
 - :mod:`sod.rtl.synth`: Amaranth → Verilog → Yosys → GE;
 - :mod:`sod.rtl.table`: the design list and the committed GE table (synth_ge.yaml).
 

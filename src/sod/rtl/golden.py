@@ -143,9 +143,9 @@ class CsrMatchModel:
             acc = wrap_signed(acc + mac, self.acc_bits)
         self.fa, self.fw = self.fa[pop_a:], self.fw[pop_w:]
         if a_valid and out["a_ready"]:
-            self.fa.append(tuple(a_entry))
+            self.fa.append(a_entry)
         if w_valid and out["w_ready"]:
-            self.fw.append(tuple(w_entry))
+            self.fw.append(w_entry)
         self.acc, self.a_done, self.w_done = acc, a_done, w_done
         return out
 

@@ -20,6 +20,32 @@ from sod.rtl import RtlError
 
 TABLE_PATH = Path(str(resources.files("sod.tech") / "data" / "synth_ge.yaml"))
 
+
+def _im(window: int, fifo_depth: int, idx_bits: int) -> dict[str, Any]:
+    return {
+        "window": window,
+        "fifo_depth": fifo_depth,
+        "idx_bits": idx_bits,
+        "value_bits": 8,
+        "acc_bits": 32,
+    }
+
+
+def _scnn_core(value_bits: int, acc_bits: int) -> dict[str, Any]:
+    return {
+        "f": 4,
+        "i": 4,
+        "value_bits": value_bits,
+        "acc_bits": acc_bits,
+        "acc_banks": 32,
+        "acc_entries": 32,
+    }
+
+
+#: SCNN output-channel group per PE (Kc = 8, SCNNArch.out_channel_group): 3 bits of the
+#: accumulator address come from the weight's output channel.
+SCNN_K_BITS = 3
+
 #: (name, params) of every design in the committed table.
 DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("dense_mac_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32}),
@@ -35,6 +61,20 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("decompressor", {"lanes": 8, "format": "bitmask", "realign": False}),
     ("decompressor", {"lanes": 16, "format": "bitmask", "realign": False}),
     ("decompressor", {"lanes": 32, "format": "bitmask", "realign": False}),
+    # IndexMatchArch's windowed PE (sod.rtl.index_match_pe): the preset (window 4, FIFO 8,
+    # 8-bit indices), 16-bit indices (fibers up to 65,536 long), and FIFO 16 for both.
+    ("index_match_pe", _im(4, 8, 8)),
+    ("index_match_pe", _im(4, 8, 16)),
+    ("index_match_pe", _im(4, 16, 8)),
+    ("index_match_pe", _im(4, 16, 16)),
+    # SCNN's PE (sod.rtl.scnn_pe) = core + acc_banks x double-buffered bank: F = I = 4,
+    # 32 banks of 32 entries; int8 values with 24- and 32-bit accumulators (the preset's
+    # value/acc widths are 8/32), and the paper's 16-bit values with 24-bit accumulators.
+    ("scnn_core", _scnn_core(8, 24)),
+    ("scnn_core", _scnn_core(8, 32)),
+    ("scnn_core", _scnn_core(16, 24)),
+    ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 24}),
+    ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 32}),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -55,7 +95,9 @@ def make_design(name: str, params: dict[str, Any]):
     from sod.rtl.bitmask_pe import BitmaskJoinPE
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
+    from sod.rtl.index_match_pe import IndexMatchPE
     from sod.rtl.pe import DenseMacPE
+    from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore
     from sod.rtl.stream_decompressor import StreamBitmapDecompressor
 
     builders: dict[str, Callable[..., Any]] = {
@@ -65,6 +107,13 @@ def make_design(name: str, params: dict[str, Any]):
         "decompressor": lambda lanes, format, realign=True: _decompressor(
             BitmaskDecompressor, lanes, format, realign
         ),
+        "index_match_pe": lambda window, fifo_depth, idx_bits, value_bits=8, acc_bits=32: (
+            IndexMatchPE(window, fifo_depth, idx_bits, value_bits, acc_bits)
+        ),
+        "scnn_core": lambda f, i, value_bits, acc_bits, acc_banks, acc_entries: ScnnCore(
+            f, i, value_bits, acc_bits, acc_banks, acc_entries, SCNN_K_BITS
+        ),
+        "scnn_acc_bank": lambda acc_entries, acc_bits: ScnnAccBank(acc_entries, acc_bits),
         "stream_decompressor": lambda lanes, format, word_bits, buffer_bits=None: (
             _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits, buffer_bits)
         ),

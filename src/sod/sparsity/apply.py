@@ -112,9 +112,8 @@ def _with_weight_mask(gemm: Gemm, keep: np.ndarray) -> Gemm:
     changes: dict[str, object] = {}
     if real is not None:
         keep = P.nonzero_after_pruning(real, keep)
-        changes["weights"] = (
-            (real * keep).reshape(np.shape(gemm.weights)).astype(gemm.weights.dtype, copy=False)
-        )
+        w = np.asarray(gemm.weights)  # not None: real is a view of it
+        changes["weights"] = (real * keep).reshape(w.shape).astype(w.dtype, copy=False)
     density = float(np.count_nonzero(keep)) / keep.size
     return gemm.with_(weight_mask=BitMask.from_bool(keep), weight_density=density, **changes)
 
@@ -177,12 +176,12 @@ def apply_sparsity(
     ]
 
     if prof.method == "global" and chosen:
-        mags = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
+        scores = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
         mult = [gemms[i].repeat // gemms[i].operand_groups for i in chosen]
         keeps = P.prune_global(
-            mags, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
+            scores, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
         )
-        del mags
+        del scores
         for i, keep in zip(chosen, keeps, strict=True):
             gemms[i] = _with_weight_mask(gemms[i], keep)
     else:

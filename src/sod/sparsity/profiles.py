@@ -1,13 +1,17 @@
 """Published pruning profiles and the profile-string grammar of ``--sparsity``.
 
 Grammar (densities are the fraction of weights KEPT, in (0, 1]; numbers may also be
-written as percentages, ``uniform:30%``)::
+written as percentages, ``uniform:30%``, or said explicitly: ``uniform:keep=0.3`` or
+``uniform:prune=0.7`` — ``prune`` is the fraction removed, torch's ``amount``)::
 
     PROFILE  := NAME [":" ARG]* ["," KEY "=" VALUE]*
 
     dense             nothing pruned; every operand dense (drops existing masks)
     keep              keep the weights as they are (an importer's real, maybe pruned,
                       weights); activations without a measured mask get synthetic ones
+    keep:D            every weight layer magnitude-pruned to KEEP fraction D (= uniform:D)
+    prune:F           every weight layer magnitude-pruned by fraction F (= uniform:1-F,
+                      torch.nn.utils.prune's ``amount``)
     han2015           Han et al. 2015 per-layer weight AND activation densities
                       (lenet300, lenet5, alexnet, vgg16 only)
     uniform:D         every weight layer magnitude-pruned to density D
@@ -33,6 +37,7 @@ GELU, SwiGLU or softmax and network inputs stay dense.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from sod.errors import SparsityError
 from sod.sparsity.prune import check_density
@@ -99,6 +104,7 @@ DEFAULT_RELU_DENSITY = 0.5  # assumption; REFERENCES.md §7 measured 0.07-0.59 m
 _NAMES = (
     "dense",
     "keep",
+    "prune",
     "han2015",
     "uniform",
     "global",
@@ -130,12 +136,29 @@ class Profile:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+class _Options(TypedDict):
+    """The Profile fields every profile takes from its options (typed for ``**`` use)."""
+
+    weights: str
+    relu_act_density: float
+    dense_acts: bool
+    text: str
+
+
 def _number(text: str, what: str) -> float:
-    t = text.strip()
+    """A density: the fraction KEPT (``0.2``, ``20%``), or said explicitly as ``keep=0.2``
+    or ``prune=0.8`` (the fraction removed, torch's ``amount``)."""
+    t = text.strip().lower()
+    pruned = t.startswith("prune=")
+    t = t.removeprefix("prune=").removeprefix("keep=")
     try:
         value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
     except ValueError:
         raise SparsityError(f"{what} must be a number, got {text!r}") from None
+    if pruned:
+        if not 0 <= value < 1:
+            raise SparsityError(f"{what}: prune fraction must be in [0, 1), got {value:g}")
+        value = round(1.0 - value, 12)  # 1 - 0.8 is 0.19999999999999996
     return check_density(value, what)
 
 
@@ -168,7 +191,7 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
     act = options.get("act")
     dense_acts = act == "dense"
     relu = DEFAULT_RELU_DENSITY if act in (None, "dense") else _number(act, "act density")
-    common = {"weights": weights, "relu_act_density": relu, "dense_acts": dense_acts, "text": text}
+    common = _Options(weights=weights, relu_act_density=relu, dense_acts=dense_acts, text=text)
 
     def nargs(lo: int, hi: int) -> None:
         if not lo <= len(args) <= hi:
@@ -183,6 +206,11 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
             )
         resolved = AUTO[model] + "".join("," + o for o in opts)
         return parse_profile(resolved, model)
+    if name in ("keep", "prune") and args:
+        # keep:D / prune:F — unambiguous spellings of uniform magnitude pruning.
+        nargs(1, 1)
+        spelled = f"{name}={args[0]}"
+        return Profile("uniform", "per_layer", density=_number(spelled, "density"), **common)
     if name in ("dense", "keep"):
         nargs(0, 0)
         return Profile(name, "none" if name == "dense" else "keep", **common)
@@ -220,7 +248,12 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
         if name == "bert":
             common["dense_acts"] = True  # GELU: activations dense
         return Profile(name, method, density=dens, **common)
-    raise SparsityError(f"unknown sparsity profile {name!r}; choose from: {', '.join(_NAMES)}")
+    from sod.suggest import did_you_mean
+
+    raise SparsityError(
+        f"unknown sparsity profile {name!r}{did_you_mean(name, _NAMES)}; "
+        f"choose from: {', '.join(_NAMES)}"
+    )
 
 
 def han_densities(model: str) -> dict[str, tuple[float, float]]:

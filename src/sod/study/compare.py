@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.errors import SodError
@@ -31,6 +32,76 @@ class Comparison:
     budget_mm2: float
     results: dict[str, PointResult]
     failures: dict[str, str] = field(default_factory=dict)
+    masks: str = ""  # where the operand masks came from (sod.study.sources)
+    batch: int = 1
+
+    @property
+    def node_nm(self) -> int:
+        return next(iter(self.results.values())).arch.node_nm if self.results else 45
+
+    def winner(self, metric: str) -> tuple[str, float]:
+        """The best architecture on ``metric`` and its margin over the runner-up (×)."""
+        lower = metric in LOWER_IS_BETTER
+        ranked = sorted(
+            self.results.items(),
+            key=lambda kv: getattr(kv[1].metrics, metric),
+            reverse=not lower,
+        )
+        best = getattr(ranked[0][1].metrics, metric)
+        if len(ranked) < 2:
+            return ranked[0][0], 1.0
+        second = getattr(ranked[1][1].metrics, metric)
+        margin = (second / best if lower else best / second) if best and second else float("inf")
+        return ranked[0][0], margin
+
+    def verdict(self) -> str:
+        """One sentence: who wins throughput/area and energy efficiency, by how much, where."""
+        if not self.results:
+            return f"{self.workload}: no architecture could be evaluated"
+        where = (
+            f"at {self.budget_mm2:g} mm², {self.node_nm} nm, batch {self.batch}"
+            if self.budget_mm2
+            else f"at {self.node_nm} nm, batch {self.batch} (architectures as specified)"
+        )
+        tpa, tpa_x = self.winner("gops_per_mm2")
+        eff, eff_x = self.winner("gops_per_w")
+        text = (
+            f"{where} on {self.workload}: {tpa} wins throughput/area by {tpa_x:.2f}x"
+            f"{' and' if tpa == eff else ';'} "
+            + (
+                f"energy efficiency by {eff_x:.2f}x"
+                if tpa == eff
+                else f"{eff} wins energy efficiency by {eff_x:.2f}x"
+            )
+            + " over the runner-up"
+        )
+        if self.masks.startswith("densities only"):
+            text += " (densities only: real masks may change the verdict)"
+        return text
+
+    def to_rows(self) -> list[dict[str, object]]:
+        """One flat row per architecture: its metrics and Sparse-on-Dense's advantage."""
+        ratios = self.ratios()
+        rows = []
+        for name, res in self.results.items():
+            row: dict[str, object] = {"arch_preset": name, **res.metrics.to_row()}
+            for metric, value in ratios.get(name, {}).items():
+                row[f"sod_advantage_{metric}"] = value
+            rows.append(row)
+        return rows
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame of :meth:`to_rows`, indexed by architecture."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_rows()).set_index("arch_preset")
+
+    def _repr_html_(self) -> str:  # notebook display
+        from html import escape
+
+        return f"<p><b>{escape(self.verdict())}</b></p>" + self.to_frame().to_html(
+            float_format=lambda v: f"{v:,.4g}"
+        )
 
     def ratios(self, reference: str = REFERENCE_ARCH) -> dict[str, dict[str, float]]:
         """Per architecture: reference's advantage on each metric (>1: reference better)."""
@@ -51,17 +122,21 @@ def compare(
     archs: Sequence[str] = PRESET_NAMES,
     budget_mm2: float | None = DEFAULT_BUDGET_MM2,
     node_nm: int | None = None,
+    masks: str = "",
+    batch: int = 1,
 ) -> Comparison:
     """Evaluate ``workload`` on each architecture sized to ``budget_mm2``.
 
     An architecture that cannot be evaluated (no model for its kind yet, a budget too small
     for one PE) is reported in ``failures`` with its one-line reason; the others stand.
     """
+    # An unknown name is the user's mistake (raised here), not a failed evaluation.
+    specs = {name: load_arch(name) for name in archs}
     results: dict[str, PointResult] = {}
     failures: dict[str, str] = {}
-    for name in archs:
+    for name, arch in specs.items():
         try:
-            results[name] = evaluate_run(workload, load_arch(name), budget_mm2, node_nm)
+            results[name] = evaluate_run(workload, arch, budget_mm2, node_nm)
         except SodError as err:
             failures[name] = str(err)
-    return Comparison(workload.name, budget_mm2 or 0.0, results, failures)
+    return Comparison(workload.name, budget_mm2 or 0.0, results, failures, masks, batch)

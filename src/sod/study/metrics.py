@@ -54,6 +54,7 @@ class Metrics:
     dram_mbytes: float
     leakage_share: float
     decompressor_area_share: float | None = None  # only when the chip has decompressors
+    unused_area_mm2: float | None = None  # budget left unused, only when sized to a budget
 
     @classmethod
     def of(cls, run: RunResult, area: ChipArea, energy: EnergyBreakdown) -> Metrics:
@@ -87,6 +88,7 @@ class Metrics:
             decompressor_area_share=(
                 decompressors / area.total_um2 if decompressors is not None else None
             ),
+            unused_area_mm2=area.unused_mm2,
         )
 
     def to_row(self) -> dict[str, Any]:

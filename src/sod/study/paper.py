@@ -32,6 +32,8 @@ import numpy as np
 from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
+from sod.study.executors import Batch, Executor, ExecutorError, InlineExecutor, LocalExecutor
+from sod.study.maps import MapConfig, evaluate_map_item, map_items
 from sod.study.point import evaluate_run, sparse_workload
 
 Progress = Callable[[str], None]
@@ -59,6 +61,10 @@ class PaperConfig:
     # weights; the paper's batch is unknown, so the verdict is shown across batches.
     batch_model: tuple[str, str] = ("alexnet", "han2015")
     batches: tuple[int, ...] = (1, 8, 32)
+    # Verdict maps (sod.study.maps) on the batch model: budgets (GLB a fixed share of the
+    # chip) and one-at-a-time variations of the GLB, the timing model and SRAM cells.
+    map_budgets_mm2: tuple[float, ...] = (1.0, 2.0, 8.0, 16.0, 32.0)
+    map_variations: bool = True
 
 
 @dataclass
@@ -94,26 +100,40 @@ ABLATIONS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None) -> PaperResults:
-    """Run every section; with ``cfg.workers > 1`` the task groups run in processes."""
+def run_paper(
+    cfg: PaperConfig | None = None,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+    on_count: Callable[[int, int], None] | None = None,
+) -> PaperResults:
+    """Run every section on ``executor`` — the executors of ``sod sweep`` (local processes
+    or Dask); default: ``cfg.workers`` local processes, or this process when it is 1.
+    ``progress`` hears a line per finished task group, ``on_count`` (done, total)."""
     cfg = cfg or PaperConfig()
     say = progress or (lambda _msg: None)
+    if executor is None:
+        executor = LocalExecutor(cfg.workers) if cfg.workers > 1 else InlineExecutor()
+    assert executor is not None
     groups = _task_groups(cfg)
-    outputs: list[list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]] = [
-        [] for _ in groups
+    outputs: list[list[Section]] = [[] for _ in groups]
+    batches = [
+        Batch([{"key": str(i), "cfg": cfg, "tasks": g}], group=i, cost=len(g))
+        for i, g in enumerate(groups)
     ]
-    if cfg.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-            futures = {pool.submit(_run_group, cfg, g): i for i, g in enumerate(groups)}
-            for done, fut in enumerate(as_completed(futures), start=1):
-                outputs[futures[fut]] = fut.result()
-                say(f"{done}/{len(groups)} task groups done")
-    else:
-        for i, g in enumerate(groups):
-            say(f"task group {i + 1}/{len(groups)}: {g[0][0]} {g[0][1]}")
-            outputs[i] = _run_group(cfg, g)
+    maps = map_items(_map_config(cfg))
+    batches += [Batch([{"key": m["key"], "map": m}], group=m["key"]) for m in maps]
+    map_out: list[dict[str, Any]] = []
+    total = len(batches)
+    for done, got in enumerate(executor.run(run_group_item, batches), start=1):
+        if got.result is None:
+            raise ExecutorError(f"a task group of the study was lost: {got.lost}")
+        if "map" in got.result:
+            map_out.append(got.result["map"])
+        else:
+            outputs[int(got.key)] = got.result["out"]
+        say(f"{done}/{total} task groups done")
+        if on_count is not None:
+            on_count(done, total)
     res = PaperResults(cfg)
     for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
         res.sections[section] = []
@@ -121,6 +141,19 @@ def run_paper(cfg: PaperConfig | None = None, progress: Progress | None = None) 
         for section, rows, failures in out:
             res.sections[section].extend(rows)
             res.failures.extend(failures)
+    order = {m["key"]: i for i, m in enumerate(maps)}
+    map_out.sort(key=lambda r: order[r["key"]])
+    res.sections["maps"] = [row for r in map_out for row in r["rows"]]
+    res.failures.extend(
+        {
+            "section": "maps",
+            "workload": f"{f['axis']}={f['value']}",
+            "arch": f["arch"],
+            "error": f["error"],
+        }
+        for r in map_out
+        for f in r["failures"]
+    )
     # Deterministic, readable order whatever order the task groups finished in.
     labels = [w[0] for w in _workloads(cfg)] + [m for m, _ in cfg.ablation_models]
     arch_rank = {a: i for i, a in enumerate(cfg.archs)}
@@ -148,7 +181,7 @@ Task = tuple[str, str, str, int | None, int]
 
 def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     """Tasks grouped so that each group builds its sparse workload once (per process)."""
-    groups: dict[tuple[str, str, int | None], list[Task]] = {}
+    groups: dict[tuple[str, str, int | None, int], list[Task]] = {}
     for label, model, profile in _workloads(cfg):
         seq = cfg.seq_len if model.startswith("bert") else None
         groups.setdefault((model, profile, seq, 1), []).append(("main", label, profile, seq, 1))
@@ -171,93 +204,125 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     return sorted(groups.values(), key=len, reverse=True)
 
 
+def run_group_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The executors' per-item function: one task group of the study, or one map point."""
+    if "map" in item:
+        return {"key": item["key"], "map": evaluate_map_item(item["map"])}
+    return {"key": item["key"], "out": _run_group(item["cfg"], item["tasks"])}
+
+
+def _map_config(cfg: PaperConfig) -> MapConfig:
+    """The maps around the study's batch model and budget (its batch axis is the batch
+    section's, which evaluates the same configurations)."""
+    model, profile = cfg.batch_model
+    variations = MapConfig().variations if cfg.map_variations else ()
+    return MapConfig(
+        model=model,
+        profile=profile,
+        seed=cfg.seed,
+        budget_mm2=cfg.budget_mm2,
+        node_nm=cfg.node_nm,
+        archs=tuple(cfg.archs),
+        budgets_mm2=tuple(cfg.map_budgets_mm2),
+        batches=(),
+        variations=variations,
+    )
+
+
 def _model_of(label: str) -> str:
     return label.split("@")[0]
 
 
-def _run_group(
-    cfg: PaperConfig, tasks: list[Task]
-) -> list[tuple[str, list[dict[str, Any]], list[dict[str, str]]]]:
-    out = []
+Section = tuple[str, list[dict[str, Any]], list[dict[str, str]]]  # (name, rows, failures)
+
+
+def _run_group(cfg: PaperConfig, tasks: list[Task]) -> list[Section]:
+    out: list[Section] = []
     for section, label, profile, seq, batch in tasks:
-        rows: list[dict[str, Any]] = []
-        fails: list[dict[str, str]] = []
-        model = _model_of(label)
-        wl = sparse_workload(model, profile, cfg.seed, batch, seq)
+        wl = sparse_workload(_model_of(label), profile, cfg.seed, batch, seq)
         if section == "batch":
-            cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
-            ratios = cmp.ratios()
-            for name, r in cmp.results.items():
-                rows.append(
-                    {
-                        **r.metrics.to_row(),
-                        "workload": label,
-                        "batch": batch,
-                        "arch": name,
-                        "sod_advantage_gops_per_mm2": ratios.get(name, {}).get(
-                            "gops_per_mm2", float("nan")
-                        ),
-                        "sod_advantage_gops_per_w": ratios.get(name, {}).get(
-                            "gops_per_w", float("nan")
-                        ),
-                    }
-                )
-            for name, why in cmp.failures.items():
-                fails.append({"section": section, "workload": label, "arch": name, "error": why})
-            out.append((section, rows, fails))
+            out.append(_batch_section(cfg, wl, label, batch))
         elif section in ("main", "density_sweep"):
-            cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
-            for name, r in cmp.results.items():
-                row = {
-                    **r.metrics.to_row(),
-                    "workload": label,
-                    "model": model,
-                    "sparsity": profile,
-                    "arch": name,
-                    "weight_density": _weight_density(wl),
-                }
-                rows.append(row)
-            for name, why in cmp.failures.items():
-                fails.append(
-                    {
-                        "section": section,
-                        "workload": f"{label} {profile}",
-                        "arch": name,
-                        "error": why,
-                    }
-                )
-            if section == "density_sweep":
-                density = 1.0 if profile == "dense" else float(profile.split(":")[1])
-                for row in rows:
-                    row["weight_density"] = density
-            out.append((section, rows, fails))
-            if section == "main":
-                ratios = [
-                    {"workload": label, "vs": name, **row}
-                    for name, row in cmp.ratios().items()
-                    if name != REFERENCE_ARCH
-                ]
-                out.append(("ratios", ratios, []))
+            out.extend(_compare_section(cfg, wl, section, label, profile))
         elif section == "ablation":
-            for variant, change in ABLATIONS:
-                try:
-                    arch = load_arch(REFERENCE_ARCH, **change)
-                    r = evaluate_run(wl, arch, cfg.budget_mm2, cfg.node_nm)
-                except SodError as err:
-                    fails.append(
-                        {
-                            "section": "ablation",
-                            "workload": label,
-                            "arch": variant,
-                            "error": str(err),
-                        }
-                    )
-                    continue
-                rows.append({**r.metrics.to_row(), "workload": label, "variant": variant})
-            out.append((section, rows, fails))
+            out.append(_ablation_section(cfg, wl, label))
         else:
+            fails: list[dict[str, str]] = []
             out.append((section, _pe_ratio(cfg, wl, label, fails), fails))
     return out
+
+
+def _batch_section(cfg: PaperConfig, wl: Any, label: str, batch: int) -> Section:
+    rows: list[dict[str, Any]] = []
+    cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+    ratios = cmp.ratios()
+    for name, r in cmp.results.items():
+        rows.append(
+            {
+                **r.metrics.to_row(),
+                "workload": label,
+                "batch": batch,
+                "arch": name,
+                "sod_advantage_gops_per_mm2": ratios.get(name, {}).get(
+                    "gops_per_mm2", float("nan")
+                ),
+                "sod_advantage_gops_per_w": ratios.get(name, {}).get("gops_per_w", float("nan")),
+            }
+        )
+    fails = [
+        {"section": "batch", "workload": label, "arch": name, "error": why}
+        for name, why in cmp.failures.items()
+    ]
+    return ("batch", rows, fails)
+
+
+def _compare_section(
+    cfg: PaperConfig, wl: Any, section: str, label: str, profile: str
+) -> list[Section]:
+    """``main`` (with its ``ratios``) or one density of ``density_sweep``."""
+    cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+    rows = [
+        {
+            **r.metrics.to_row(),
+            "workload": label,
+            "model": _model_of(label),
+            "sparsity": profile,
+            "arch": name,
+            "weight_density": _weight_density(wl),
+        }
+        for name, r in cmp.results.items()
+    ]
+    fails = [
+        {"section": section, "workload": f"{label} {profile}", "arch": name, "error": why}
+        for name, why in cmp.failures.items()
+    ]
+    if section == "density_sweep":
+        density = 1.0 if profile == "dense" else float(profile.split(":")[1])
+        for row in rows:
+            row["weight_density"] = density
+        return [(section, rows, fails)]
+    ratios = [
+        {"workload": label, "vs": name, **row}
+        for name, row in cmp.ratios().items()
+        if name != REFERENCE_ARCH
+    ]
+    return [(section, rows, fails), ("ratios", ratios, [])]
+
+
+def _ablation_section(cfg: PaperConfig, wl: Any, label: str) -> Section:
+    rows: list[dict[str, Any]] = []
+    fails: list[dict[str, str]] = []
+    for variant, change in ABLATIONS:
+        try:
+            arch = load_arch(REFERENCE_ARCH, **change)
+            r = evaluate_run(wl, arch, cfg.budget_mm2, cfg.node_nm)
+        except SodError as err:
+            fails.append(
+                {"section": "ablation", "workload": label, "arch": variant, "error": str(err)}
+            )
+            continue
+        rows.append({**r.metrics.to_row(), "workload": label, "variant": variant})
+    return ("ablation", rows, fails)
 
 
 def _pe_ratio(

@@ -13,14 +13,13 @@ from typing import Any
 
 from sod.arch.presets import load_arch
 from sod.arch.spec import ArchBase
-from sod.cost.area import ChipArea
+from sod.cost.area import BufferRule, ChipArea
 from sod.cost.energy import EnergyBreakdown, energy
 from sod.designs import arch_area, energy_table_for, size_for_budget
 from sod.study.metrics import Metrics, latency_s
 from sod.study.run import RunResult, run_arch
 from sod.tech import load_technology
 from sod.workload.gemm import Workload
-from sod.workload.zoo import get_model
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,16 @@ class PointResult:
     def energy_by_operand_pj(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.energy.by_operand.items()}
 
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with one row per GEMM (its shape, densities and counts)."""
+        import pandas as pd
+
+        rows = [
+            {k: v for k, v in row.items() if not isinstance(v, dict)}
+            for row in self.run.layer_rows()
+        ]
+        return pd.DataFrame(rows).set_index("name")
+
     def to_dict(self) -> dict[str, Any]:
         """The run (layers and totals) with the point's metrics, area and energy."""
         out = self.run.to_dict()
@@ -61,13 +70,16 @@ class PointResult:
 def sparse_workload(
     model: str, sparsity: str, seed: int, batch: int = 1, seq_len: int | None = None
 ) -> Workload:
-    """A zoo network with masks (cached: every architecture of a comparison shares it)."""
-    workload = get_model(model, batch=batch, seq_len=seq_len)
-    if sparsity in ("", "none"):
-        return workload
-    from sod.sparsity.apply import apply_sparsity
+    """A workload with masks (cached: every architecture of a comparison shares it).
 
-    return apply_sparsity(workload, sparsity, seed=seed)
+    ``model`` is any source :func:`sod.study.sources.load_any` takes by name: a zoo network,
+    an ``.onnx``/``.csv``/Timeloop ``.yaml`` path, ``file.py:callable``, ``torchvision:NAME``.
+    ``sparsity`` ``keep`` uses an imported network's own pruning."""
+    from sod.study.sources import load_any
+
+    return load_any(
+        model, batch=batch, seq_len=seq_len, sparsity=sparsity or "none", seed=seed
+    ).workload
 
 
 def size_arch(
@@ -75,15 +87,17 @@ def size_arch(
     budget_mm2: float | None,
     node_nm: int | None = None,
     pe_area_scale: float = 1.0,
+    glb: BufferRule | None = None,
 ) -> tuple[ArchBase, ChipArea]:
     """The architecture (moved to ``node_nm``) resized to ``budget_mm2`` (iso-area), and its
-    chip area. ``pe_area_scale`` scales the PE area before sizing (a sensitivity)."""
+    chip area. ``pe_area_scale`` scales the PE area before sizing (a sensitivity); ``glb``
+    is the buffer rule (default: keep the architecture's GLB capacity)."""
     if node_nm is not None and node_nm != arch.node_nm:
         arch = arch.model_copy(update={"node_nm": node_nm})
     tech = load_technology(arch.node_nm)
     if budget_mm2 is None:
         return arch, arch_area(arch, tech)
-    sizing = size_for_budget(arch, budget_mm2, tech=tech, tile_area_scale=pe_area_scale)
+    sizing = size_for_budget(arch, budget_mm2, glb, tech=tech, tile_area_scale=pe_area_scale)
     return sizing.arch, sizing.area
 
 
@@ -107,12 +121,13 @@ def evaluate_run(
     budget_mm2: float | None = None,
     node_nm: int | None = None,
     pe_area_scale: float = 1.0,
+    glb: BufferRule | None = None,
 ) -> PointResult:
     """Performance, area and energy of ``workload`` on ``arch`` (sized when budgeted).
 
     ``pe_area_scale`` scales the PE (tile) area before iso-area sizing — the sensitivity
     of the verdict to the sparse/dense PE area ratio: a cheaper PE buys more PEs."""
-    arch, area = size_arch(arch, budget_mm2, node_nm, pe_area_scale)
+    arch, area = size_arch(arch, budget_mm2, node_nm, pe_area_scale, glb)
     return price_run(run_arch(workload, arch), area)
 
 

@@ -16,10 +16,18 @@ from sod.tech.scaling import (
     scaled,
     sram_scaling,
 )
-from sod.tech.sram import SramCost, fit_power_law, sram_arrays, sram_cost
+from sod.tech.sram import (
+    CELL_TYPES,
+    SramCost,
+    cacti_cell,
+    fit_power_law,
+    sram_arrays,
+    sram_cost,
+)
 from sod.tech.synth import SynthTable, load_synth_table
 
 __all__ = [
+    "CELL_TYPES",
     "SUPPORTED_NODES_NM",
     "Quantity",
     "SramCost",
@@ -27,6 +35,7 @@ __all__ = [
     "Technology",
     "TechnologyError",
     "base_technology",
+    "cacti_cell",
     "fit_power_law",
     "load_synth_table",
     "load_technology",

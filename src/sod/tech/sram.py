@@ -20,7 +20,23 @@ from sod.tech.errors import TechnologyError
 from sod.tech.model import DATA_DIR, Technology
 from sod.tech.scaling import sram_scaling
 
-FIELDS = ("rd_pJ", "wr_pJ", "leak_mW", "area_mm2")
+FIELDS = ("rd_pJ", "wr_pJ", "leak_mW", "area_mm2", "t_cyc_ns")
+
+#: Short names of the CACTI cell types a buffer may be built from (``glb_cell``):
+#: ``hp`` = ITRS high-performance devices (fast, leaky), ``lstp`` = ITRS low standby power
+#: devices (CACTI 7: ~10^4x less leakage, 2-4x slower cycle, 10-40 % more read energy).
+CELL_TYPES = {"hp": "itrs-hp", "lstp": "itrs-lstp"}
+
+
+def cacti_cell(name: str) -> str:
+    """The CACTI cell name of a short (``hp``, ``lstp``) or full (``itrs-hp``) name."""
+    if name in CELL_TYPES.values():
+        return name
+    try:
+        return CELL_TYPES[name]
+    except KeyError:
+        known = ", ".join([*CELL_TYPES, *CELL_TYPES.values()])
+        raise TechnologyError(f"unknown SRAM cell type {name!r} (known: {known})") from None
 
 
 @functools.cache
@@ -99,6 +115,8 @@ class SramCost:
     area_um2: float
     extrapolated: bool  # outside the CACTI sweep: power-law extrapolation
     source: str
+    cycle_ns: float = 0.0  # CACTI random cycle time (not scaled between nodes)
+    cell: str = ""
 
     @property
     def read_pj_per_bit(self) -> float:
@@ -110,19 +128,23 @@ class SramCost:
 
 
 def sram_arrays(
-    tech: Technology, capacity_bytes: ArrayLike, port_bits: int = 64
+    tech: Technology, capacity_bytes: ArrayLike, port_bits: int = 64, cell: str | None = None
 ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
-    """Vectorized SRAM numbers: ({'read_pj','write_pj','leakage_mw','area_um2'}, flags)."""
+    """Vectorized SRAM numbers: ({'read_pj','write_pj','leakage_mw','area_um2',
+    'cycle_ns'}, flags). ``cell`` (``hp``, ``lstp`` or a CACTI name) overrides the
+    technology's cell type."""
     cap = np.asarray(capacity_bytes, dtype=np.float64)
-    if np.any(~np.isfinite(cap)) or np.any(cap <= 0):
-        raise TechnologyError(f"SRAM capacity must be positive bytes, got {capacity_bytes}")
+    bad = cap[~(np.isfinite(cap) & (cap > 0))]
+    if bad.size:
+        raise TechnologyError(f"SRAM capacity must be positive bytes, got {bad.flat[0]:g}")
     if port_bits <= 0:
         raise TechnologyError(f"SRAM port width must be positive bits, got {port_bits}")
     how = sram_scaling(tech.sram.node_nm)
+    cell_name = cacti_cell(cell) if cell else tech.sram.cell
     total = {f: np.zeros(cap.shape) for f in FIELDS}
     flags = np.zeros(cap.shape, dtype=bool)
     for node, weight in zip(how.cacti_nodes, how.weights, strict=True):
-        vals, flag = _at_node(tech.sram.table, node, tech.sram.cell, cap, float(port_bits))
+        vals, flag = _at_node(tech.sram.table, node, cell_name, cap, float(port_bits))
         flags |= flag
         for f in FIELDS:
             total[f] += weight * vals[f]
@@ -131,13 +153,18 @@ def sram_arrays(
         "write_pj": total["wr_pJ"] * how.energy_factor,
         "leakage_mw": total["leak_mW"] * how.energy_factor,
         "area_um2": total["area_mm2"] * 1e6 * how.area_factor,
+        "cycle_ns": total["t_cyc_ns"],
     }, flags
 
 
-def sram_cost(tech: Technology, capacity_bytes: float, port_bits: int = 64) -> SramCost:
-    """Area, energy per access and leakage of one SRAM macro."""
-    vals, flags = sram_arrays(tech, capacity_bytes, port_bits)
+def sram_cost(
+    tech: Technology, capacity_bytes: float, port_bits: int = 64, cell: str | None = None
+) -> SramCost:
+    """Area, energy per access and leakage of one SRAM macro (``cell`` overrides the
+    technology's cell type: ``hp``, ``lstp`` or a CACTI name)."""
+    vals, flags = sram_arrays(tech, capacity_bytes, port_bits, cell)
     how = sram_scaling(tech.sram.node_nm)
+    cell_name = cacti_cell(cell) if cell else tech.sram.cell
     return SramCost(
         capacity_bytes=float(capacity_bytes),
         port_bits=int(port_bits),
@@ -146,7 +173,9 @@ def sram_cost(tech: Technology, capacity_bytes: float, port_bits: int = 64) -> S
         leakage_mw=float(vals["leakage_mw"]),
         area_um2=float(vals["area_um2"]),
         extrapolated=bool(flags),
-        source=f"{how.note}, cell {tech.sram.cell}" + (" (EXTRAPOLATED)" if flags else ""),
+        source=f"{how.note}, cell {cell_name}" + (" (EXTRAPOLATED)" if flags else ""),
+        cycle_ns=float(vals["cycle_ns"]),
+        cell=cell_name,
     )
 
 

@@ -11,7 +11,8 @@ inference; symbolic dimensions (a dynamic batch) take the value ``batch``.
 Lowering follows :mod:`sod.workload.gemm`: Conv -> im2col GEMM (groups -> repeat, weights
 (groups, k, n)); Gemm/MatMul with a constant operand -> linear (k × n weights); MatMul of
 two activations -> an attention GEMM (``w_is_weight=False``), batch dims -> repeat.
-Importing this module imports onnx; ``sod.workload.from_onnx`` imports it lazily.
+Importing this module imports onnx (a :class:`WorkloadError` with the install hint when it
+is missing); ``sod.workload.from_onnx`` imports it lazily.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from sod.errors import WorkloadError
+
+try:
+    import onnx
+    from onnx import numpy_helper
+except ImportError as err:  # the optional extra: one clear error, not a traceback
+    raise WorkloadError("reading ONNX needs onnx: pip install 'sparse-on-dense[onnx]'") from err
+
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask
 

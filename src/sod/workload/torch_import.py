@@ -58,7 +58,8 @@ raises an :class:`UnloweredOpWarning` naming the op, the module and its MACs whe
 and is appended to the ``unlowered`` list passed to :func:`from_torch` (for a CLI to
 print). Elementwise ops, normalization, pooling and embedding look-ups are not GEMMs.
 
-Importing this module imports torch; ``sod.workload.from_torch`` imports it lazily.
+Importing this module imports torch (a :class:`WorkloadError` with the install hint when it
+is missing); ``sod.workload.from_torch`` imports it lazily.
 """
 
 from __future__ import annotations
@@ -75,15 +76,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
-from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
-from torch.utils.weak import WeakIdKeyDictionary
 
 from sod.errors import WorkloadError
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+    from torch.utils.weak import WeakIdKeyDictionary
+except ImportError as err:  # the optional extra: one clear error, not a traceback
+    raise WorkloadError(
+        "importing PyTorch models needs torch: pip install 'sparse-on-dense[torch]'"
+    ) from err
+
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload, conv2d
 from sod.workload.mask import BitMask, im2col_mask
 

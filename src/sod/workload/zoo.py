@@ -337,6 +337,12 @@ def zoo_names() -> list[str]:
     return list(ZOO)
 
 
+def zoo_key(name: str) -> str | None:
+    """The zoo network ``name`` means (aliases and case folded), or None."""
+    key = _ALIASES.get(name.lower(), name.lower())
+    return key if key in ZOO else None
+
+
 def get_model(name: str, batch: int = 1, seq_len: int | None = None) -> Workload:
     """Build a zoo network lowered to GEMMs.
 
@@ -344,7 +350,11 @@ def get_model(name: str, batch: int = 1, seq_len: int | None = None) -> Workload
     """
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in ZOO:
-        raise WorkloadError(f"unknown model {name!r}; choose from: {', '.join(ZOO)}")
+        from sod.suggest import did_you_mean
+
+        raise WorkloadError(
+            f"unknown model {name!r}{did_you_mean(name, ZOO)}; choose from: {', '.join(ZOO)}"
+        )
     if batch <= 0:
         raise WorkloadError(f"batch must be positive, got {batch}")
     entry = ZOO[key]
