@@ -141,3 +141,26 @@ def test_docs_example_runs_and_matches_the_docs():
         r"( and|; [\w-]+ wins) energy efficiency by [\d.]+x over the runner-up",
         first,
     ), first
+
+
+def test_a_huggingface_folder_is_a_workload_source(tmp_path: Path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=32,
+    )
+    transformers.BertModel(config).save_pretrained(tmp_path / "tiny-bert")
+    loaded = load_any(str(tmp_path / "tiny-bert"), seq_len=8)
+    names = [g.name for g in loaded.workload]
+    assert any(n.endswith("attention.self.qk") for n in names)
+    assert any(n.endswith("attention.self.pv") for n in names)
+    assert len([n for n in names if ".layer.0." in n]) == 8
+    r = sod.compare(f"hf:{tmp_path / 'tiny-bert'}", seq_len=8, budget_mm2=4, archs=SMALL)
+    assert set(r.to_frame().index) == set(SMALL)

@@ -53,7 +53,8 @@ def load_any(
 
     ``source`` is a :class:`Workload`, a ``torch.nn.Module`` (with ``example_inputs``), a
     zoo name (``sod models``), a path to an ``.onnx`` file, a topology ``.csv``, a
-    Timeloop/Sparseloop problem ``.yaml`` (or a folder of them, one layer each), or a
+    Timeloop/Sparseloop problem ``.yaml`` (or a folder of them, one layer each), a
+    HuggingFace model folder (with ``config.json``) or ``hf:ID`` (transformers extra), or a
     ``"file.py:callable"`` / ``"module:callable"`` spec returning (module, inputs).
     ``sparsity`` (a profile of docs/sparsity.md) overrides the default: ``auto`` for zoo
     networks, the model's own pruning (``keep``) for imported ones, none for CSVs.
@@ -98,6 +99,12 @@ def _load_named(
         return get_model(key, batch=batch, seq_len=seq_len), key, "auto"
     if text.startswith(("torchvision:", "timm:")):
         return _hub_model(text, batch), text, "keep"
+    if text.startswith("hf:") or (Path(text).is_dir() and (Path(text) / "config.json").exists()):
+        from sod.workload.hf_import import from_huggingface
+
+        target = text.removeprefix("hf:")
+        kwargs = {"batch": batch} if seq_len is None else {"batch": batch, "seq_len": seq_len}
+        return from_huggingface(target, **kwargs), Path(target).name or target, "keep"
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
