@@ -103,8 +103,8 @@ def _load_named(
         from sod.workload.hf_import import from_huggingface
 
         target = text.removeprefix("hf:")
-        kwargs = {"batch": batch} if seq_len is None else {"batch": batch, "seq_len": seq_len}
-        return from_huggingface(target, **kwargs), Path(target).name or target, "keep"
+        workload = from_huggingface(target, seq_len=seq_len or 128, batch=batch)
+        return workload, Path(target).name or target, "keep"
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
