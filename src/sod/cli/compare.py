@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.arch.presets import PRESET_NAMES
-from sod.cli.run import OutputFormat
+from sod.cli.run import OutputFormat, one_source
 from sod.errors import SodError
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 
@@ -58,14 +58,8 @@ def compare_command(
     """Dense or sparse PEs for this pruned network, at this area? Iso-area comparison."""
     from sod.study.sources import load_any
 
-    if batch <= 0:
-        raise SodError(f"--batch must be positive, got {batch}")
-    if seq_len is not None and seq_len <= 0:
-        raise SodError(f"--seq-len must be positive, got {seq_len}")
-    sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
-    if len(sources) != 1:
-        raise SodError("give exactly one of --model, --topology, --onnx or --torch")
-    loaded = load_any(sources[0], batch=batch, seq_len=seq_len, sparsity=sparsity, seed=seed)
+    source = one_source(model, topology, onnx, torch_spec, batch, seq_len)
+    loaded = load_any(source, batch=batch, seq_len=seq_len, sparsity=sparsity, seed=seed)
     names = [a.strip() for a in archs.split(",") if a.strip()]
     if not names:
         raise SodError("--archs is empty")

@@ -29,6 +29,25 @@ class TopologyKind(StrEnum):
     GEMM = "gemm"
 
 
+def one_source(
+    model: str | None,
+    topology: Path | None,
+    onnx: Path | None,
+    torch_spec: str | None,
+    batch: int,
+    seq_len: int | None,
+) -> str | Path:
+    """The one workload source the options name, after checking --batch and --seq-len."""
+    if batch <= 0:
+        raise SodError(f"--batch must be positive, got {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise SodError(f"--seq-len must be positive, got {seq_len}")
+    sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
+    if len(sources) != 1:
+        raise SodError("give exactly one of --model, --topology, --onnx or --torch")
+    return sources[0]
+
+
 def models_command() -> None:
     """List the built-in networks."""
     table = Table(title="built-in networks (sod run --model NAME)")
@@ -108,17 +127,11 @@ def run_command(
         raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
     from sod.study.sources import load_any
 
-    if batch <= 0:
-        raise SodError(f"--batch must be positive, got {batch}")
-    if seq_len is not None and seq_len <= 0:
-        raise SodError(f"--seq-len must be positive, got {seq_len}")
-    sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
-    if len(sources) != 1:
-        raise SodError("give exactly one of --model, --topology, --onnx or --torch")
+    source = one_source(model, topology, onnx, torch_spec, batch, seq_len)
     # A zoo network runs unpruned unless --sparsity says otherwise; imported networks keep
     # their own (pruned) weights and measured activations; a topology keeps its densities.
     loaded = load_any(
-        sources[0],
+        source,
         batch=batch,
         seq_len=seq_len,
         sparsity=sparsity or ("dense" if model is not None else None),
