@@ -4,25 +4,33 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sod.arch.presets import load_arch, presets
-from sod.arch.spec import Dataflow, parse_array
 from sod.errors import SodError, WorkloadError
-from sod.report.tables import result_csv, result_json, result_table
-from sod.study.point import evaluate_run
-from sod.workload.gemm import Workload
-from sod.workload.topology_csv import read_topology
-from sod.workload.zoo import ZOO, get_model
+
+if TYPE_CHECKING:
+    from sod.workload.gemm import Workload
+
+# Heavy modules (pydantic architectures, the models, reports) are imported inside the
+# commands, so `sod models` and `sod --help` start fast.
 
 
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+
+
+class Dataflow(StrEnum):
+    """The dataflow choices of ``--dataflow`` (the values of ``sod.arch.spec.Dataflow``)."""
+
+    WS = "ws"
+    OS = "os"
+    IS = "is"
 
 
 class TopologyKind(StrEnum):
@@ -40,6 +48,9 @@ def load_workload(
     scalesim_ofmap: bool = False,
 ) -> Workload:
     """The workload named on the command line (exactly one source)."""
+    from sod.workload.topology_csv import read_topology
+    from sod.workload.zoo import get_model
+
     if (model is None) == (topology is None):
         raise WorkloadError("give exactly one of --model or --topology")
     if batch <= 0:
@@ -54,6 +65,8 @@ def load_workload(
 
 def models_command() -> None:
     """List the built-in networks."""
+    from sod.workload.zoo import ZOO, get_model
+
     table = Table(title="built-in networks (sod run --model NAME)")
     for col in ("name", "description", "layers", "weights (M)", "MACs (G)"):
         table.add_column(col, justify="left" if col in ("name", "description") else "right")
@@ -115,6 +128,11 @@ def run_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the output here"),
 ) -> None:
     """Evaluate a workload on an architecture; per-layer table and totals."""
+    from sod.arch.presets import load_arch
+    from sod.arch.spec import parse_array
+    from sod.report.tables import result_csv, result_json, result_table
+    from sod.study.point import evaluate_run
+
     overrides: dict[str, object] = {}
     if array is not None:
         overrides["array_rows"], overrides["array_cols"] = parse_array(array)
@@ -189,6 +207,8 @@ def run_command(
 
 def archs_command() -> None:
     """List the architecture presets."""
+    from sod.arch.presets import presets
+
     table = Table(title="architecture presets (sod run --arch NAME)")
     for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
         table.add_column(col, justify="left" if col in ("name", "kind") else "right")
