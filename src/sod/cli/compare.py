@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,8 +9,16 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.arch.presets import PRESET_NAMES
-from sod.cli.run import OutputFormat, TopologyKind, load_workload
+from sod.cli.run import (
+    MAX_MEMORY_HELP,
+    OutputFormat,
+    TopologyKind,
+    check_sizes,
+    load_workload,
+)
 from sod.errors import SodError
+from sod.limits import DEFAULT_MAX_MEMORY_GB
+from sod.report.jsonio import dumps
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 
 METRICS = [
@@ -43,16 +50,29 @@ def compare_command(
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers)"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Dense or sparse PEs for this pruned network, at this area? Iso-area comparison."""
+    from sod.cost.sizing import check_budget
+
+    check_sizes(batch, seq_len, seed)
+    check_budget(budget_mm2)
     workload = load_workload(model, topology, batch, seq_len, TopologyKind.AUTO.value)
     if sparsity and sparsity != "dense":
+        from sod.cli.workload import check_memory
         from sod.sparsity.apply import apply_sparsity
 
+        check_memory(workload, max_memory_gb)
         workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
     names = [a.strip() for a in archs.split(",") if a.strip()]
     if not names:
         raise SodError("--archs is empty")
+    from sod.arch.presets import load_arch
+
+    for name in names:  # a misspelt name or a bad file is the user's mistake: stop here
+        load_arch(name)
     result = compare(workload, names, budget_mm2, node_nm)
     if not result.results:
         raise SodError(
@@ -62,7 +82,7 @@ def compare_command(
     ratios = result.ratios()
     if fmt is OutputFormat.JSON:
         typer.echo(
-            json.dumps(
+            dumps(
                 {
                     "workload": result.workload,
                     "budget_mm2": result.budget_mm2,

@@ -11,12 +11,27 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.errors import SodError, WorkloadError
+from sod.limits import (
+    DEFAULT_MAX_MEMORY_GB,
+    MAX_BATCH,
+    MAX_FREQUENCY_MHZ,
+    MAX_SEED,
+    MAX_SEQ_LEN,
+    check_float,
+    check_int,
+)
 
 if TYPE_CHECKING:
     from sod.workload.gemm import Workload
 
 # Heavy modules (pydantic architectures, the models, reports) are imported inside the
 # commands, so `sod models` and `sod --help` start fast.
+
+
+MAX_MEMORY_HELP = (
+    "refuse a request whose sparsity masks need more memory than this (GB, estimated "
+    "before anything is built)"
+)
 
 
 class OutputFormat(StrEnum):
@@ -39,6 +54,18 @@ class TopologyKind(StrEnum):
     GEMM = "gemm"
 
 
+def check_sizes(batch: int, seq_len: int | None, seed: int = 0) -> None:
+    """Check ``--batch``, ``--seq-len`` and ``--seed`` (one line naming the option)."""
+    if batch <= 0:
+        raise WorkloadError(f"--batch must be positive, got {batch}")
+    check_int(batch, "--batch", 1, MAX_BATCH, WorkloadError)
+    if seq_len is not None:
+        if seq_len <= 0:
+            raise WorkloadError(f"--seq-len must be positive, got {seq_len}")
+        check_int(seq_len, "--seq-len", 1, MAX_SEQ_LEN, WorkloadError)
+    check_int(seed, "--seed", 0, MAX_SEED)
+
+
 def load_workload(
     model: str | None,
     topology: Path | None,
@@ -53,10 +80,7 @@ def load_workload(
 
     if (model is None) == (topology is None):
         raise WorkloadError("give exactly one of --model or --topology")
-    if batch <= 0:
-        raise WorkloadError(f"--batch must be positive, got {batch}")
-    if seq_len is not None and seq_len <= 0:
-        raise WorkloadError(f"--seq-len must be positive, got {seq_len}")
+    check_sizes(batch, seq_len)
     if model is not None:
         return get_model(model, batch=batch, seq_len=seq_len)
     assert topology is not None
@@ -126,6 +150,9 @@ def run_command(
     frequency_mhz: float | None = typer.Option(None, help="clock frequency in MHz"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="output format"),
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the output here"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Evaluate a workload on an architecture; per-layer table and totals."""
     from sod.arch.presets import load_arch
@@ -133,6 +160,11 @@ def run_command(
     from sod.report.tables import result_csv, result_json, result_table
     from sod.study.point import evaluate_run
 
+    check_sizes(batch, seq_len, seed)
+    if budget_mm2 is not None:
+        from sod.cost.sizing import check_budget
+
+        check_budget(budget_mm2)
     overrides: dict[str, object] = {}
     if array is not None:
         overrides["array_rows"], overrides["array_cols"] = parse_array(array)
@@ -141,7 +173,9 @@ def run_command(
     if frequency_mhz is not None:
         if frequency_mhz <= 0:
             raise SodError(f"--frequency-mhz must be positive, got {frequency_mhz}")
-        overrides["frequency_mhz"] = frequency_mhz
+        overrides["frequency_mhz"] = check_float(
+            frequency_mhz, "--frequency-mhz", MAX_FREQUENCY_MHZ
+        )
     if ideal_memory:
         overrides["ideal_memory"] = True
     arch = load_arch(arch_name, **overrides)
@@ -155,15 +189,23 @@ def run_command(
         # Imported networks keep their own (pruned) weights and measured activations
         # unless --sparsity says otherwise.
         workload = load_sparse_workload(
-            onnx=onnx, torch_spec=torch_spec, batch=batch, sparsity=sparsity, seed=seed
+            onnx=onnx,
+            torch_spec=torch_spec,
+            batch=batch,
+            sparsity=sparsity,
+            seed=seed,
+            max_memory_gb=max_memory_gb,
         )
     else:
         workload = load_workload(
             model, topology, batch, seq_len, topology_format.value, scalesim_ofmap
         )
         if sparsity is not None:
+            from sod.cli.workload import check_memory
             from sod.sparsity.apply import apply_sparsity
 
+            if sparsity != "dense":
+                check_memory(workload, max_memory_gb)
             workload = apply_sparsity(workload, sparsity, seed=seed, model=model)
     point = evaluate_run(workload, arch, budget_mm2, node_nm)
     result, arch = point.run, point.arch

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from rich.table import Table
@@ -56,7 +55,9 @@ def result_table(result: RunResult) -> Table:
 
 
 def result_json(result: RunResult) -> str:
-    return json.dumps(result.to_dict(), indent=2)
+    from sod.report.jsonio import dumps
+
+    return dumps(result.to_dict(), indent=2)
 
 
 def result_csv(result: RunResult) -> str:
