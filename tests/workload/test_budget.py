@@ -28,9 +28,7 @@ def test_estimate_grows_with_batch_and_errs_high():
     small, big = (mask_memory_bytes(get_model("lenet5", batch=b)) for b in (1, 64))
     assert big > small
     w = apply_sparsity(get_model("lenet5"), "uniform:0.3")
-    stored = sum(
-        x.packed.nbytes for g in w for x in (g.weight_mask, g.act_mask) if x is not None
-    )
+    stored = sum(x.packed.nbytes for g in w for x in (g.weight_mask, g.act_mask) if x is not None)
     assert mask_memory_bytes(w) >= stored
 
 
