@@ -449,7 +449,7 @@ def test_enough_cases():
     assert len(set(ids)) == len(ids), sorted({i for i in ids if ids.count(i) > 1})
 
 
-@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("c", CASES, ids=lambda c: c.id)
 def test_bad_input_gives_one_line_exit_2(c: Case, run_sod, tmp_path: Path):
     argv = _materialize(c, tmp_path / "case")
     assert_one_line_error(run_sod(*argv))
@@ -517,3 +517,58 @@ def test_json_output_is_strict_json(run_sod):
         res = run_sod(*argv)
         assert res.code == 0, res.describe()
         json.loads(res.stdout, parse_constant=_reject_constant)
+
+
+# --- ONNX bytes and GLB images --------------------------------------------------------
+
+
+def _onnx_inconsistent() -> bytes:
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    w = helper.make_tensor("W", TensorProto.FLOAT, [5, 5], b"\0" * 100, raw=True)
+    w.dims[:] = [1000000, 1000000]  # the header lies: 10^12 floats in 100 bytes
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1000000])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1000000])],
+        initializer=[w],
+    )
+    return helper.make_model(graph).SerializeToString()
+
+
+ONNX_BYTES: dict[str, bytes | Callable[[], bytes]] = {
+    "empty": b"",
+    "garbage": b"\x08\x07this is not a protobuf\xff\xff",
+    "zeros": b"\0" * 1000,
+    "text": b"ir_version: 7\n",
+    "inconsistent-initializer": _onnx_inconsistent,
+    "truncated": lambda: _onnx_inconsistent()[:40],
+}
+for name, body in ONNX_BYTES.items():
+    case(f"run-onnx-{name}", "run", "--onnx", "{d}/m.onnx", m__onnx=body)
+    case(f"workload-onnx-{name}", "workload", "--onnx", "{d}/m.onnx", m__onnx=body)
+
+
+@pytest.mark.parametrize(
+    ("bin_bytes", "manifest"),
+    [
+        (b"", b""),
+        (b"", b"{}"),
+        (b"\0" * 8, b"[]"),
+        (b"\0" * 8, b"not json"),
+        (b"\0" * 8, b'{"format_version": 1}'),
+        (b"\xff" * 64, b'{"k": -1, "n": 1e300}'),
+        (b"", "{\u00e9".encode("latin-1")),
+    ],
+)
+def test_glb_image_reader_rejects_bad_files(bin_bytes: bytes, manifest: bytes, tmp_path: Path):
+    from sod.compiler import read_image
+    from sod.errors import SodError
+
+    (tmp_path / "img.bin").write_bytes(bin_bytes)
+    (tmp_path / "img.json").write_bytes(manifest)
+    with pytest.raises(SodError) as err:
+        read_image(tmp_path / "img")
+    assert "\n" not in str(err.value)
