@@ -44,7 +44,7 @@ def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:
             f"{source}: expected a mapping of fields, got {type(data).__name__}"
         )
     kind = data.get("kind")
-    if kind not in ARCH_KINDS:
+    if not isinstance(kind, str) or kind not in ARCH_KINDS:
         raise ArchitectureError(
             f"{source}: field 'kind': {kind!r} is not one of {', '.join(ARCH_KINDS)}"
         )

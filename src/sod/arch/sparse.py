@@ -32,11 +32,13 @@ class SCNNArch(ArchBase):
 
     name: str = "scnn"
     kind: Literal["scnn"] = "scnn"
-    pe_rows: int = Field(8, gt=0, description="PE grid rows (planar tiling of the input)")
-    pe_cols: int = Field(8, gt=0, description="PE grid columns")
-    mult_f: int = Field(4, gt=0, description="weights per cycle per PE (F)")
-    mult_i: int = Field(4, gt=0, description="activations per cycle per PE (I)")
-    accumulator_banks: int = Field(32, gt=0, description="accumulator banks per PE")
+    pe_rows: int = Field(
+        8, gt=0, le=1 << 16, description="PE grid rows (planar tiling of the input)"
+    )
+    pe_cols: int = Field(8, gt=0, le=1 << 16, description="PE grid columns")
+    mult_f: int = Field(4, gt=0, le=1 << 16, description="weights per cycle per PE (F)")
+    mult_i: int = Field(4, gt=0, le=1 << 16, description="activations per cycle per PE (I)")
+    accumulator_banks: int = Field(32, gt=0, le=1 << 16, description="accumulator banks per PE")
     accumulator_bits: int = Field(
         24,
         gt=0,
@@ -59,7 +61,7 @@ class SCNNArch(ArchBase):
         "mapping)",
     )
     out_channel_group: int = Field(
-        8, gt=0, description="output channels per group (Kc); PEs synchronize per group"
+        8, gt=0, le=1 << 16, description="output channels per group (Kc); PEs synchronize per group"
     )
     index_bits: int = Field(
         4,
@@ -80,9 +82,9 @@ class SparTenArch(ArchBase):
 
     name: str = "sparten"
     kind: Literal["sparten"] = "sparten"
-    clusters: int = Field(32, gt=0)
-    units_per_cluster: int = Field(32, gt=0, description="compute units (one MAC each)")
-    chunk_bits: int = Field(128, gt=0, description="bitmask chunk length")
+    clusters: int = Field(32, gt=0, le=1 << 16)
+    units_per_cluster: int = Field(32, gt=0, le=1 << 16, description="compute units (one MAC each)")
+    chunk_bits: int = Field(128, gt=0, le=1 << 16, description="bitmask chunk length")
     load_balance: Literal["none", "gb-s"] = Field(
         "gb-s",
         description="filter-to-unit assignment: natural order, or GB-S "
@@ -106,8 +108,8 @@ class IndexMatchArch(ArchBase):
 
     name: str = "index-match"
     kind: Literal["index_match"] = "index_match"
-    pe_rows: int = Field(16, gt=0)
-    pe_cols: int = Field(16, gt=0)
+    pe_rows: int = Field(16, gt=0, le=1 << 16)
+    pe_cols: int = Field(16, gt=0, le=1 << 16)
     window: int = Field(
         4,
         gt=0,

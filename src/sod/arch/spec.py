@@ -15,6 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sod.errors import ArchitectureError
+from sod.limits import MAX_ARRAY_DIM, MAX_FREQUENCY_MHZ
+
+BIG = 1 << 16  # upper bound of counts and widths (banks, bits per cycle, PEs per side)
 
 
 class Dataflow(StrEnum):
@@ -32,17 +35,18 @@ class ArchBase(BaseModel):
 
     name: str = "arch"
     kind: str
-    frequency_mhz: float = Field(1000.0, gt=0, description="clock frequency")
-    node_nm: int = Field(45, gt=0, description="technology node (sod.tech)")
+    frequency_mhz: float = Field(1000.0, gt=0, le=MAX_FREQUENCY_MHZ, description="clock frequency")
+    node_nm: int = Field(45, gt=0, le=1000, description="technology node (sod.tech)")
     value_bits: int = Field(8, gt=0, le=64, description="operand width (int8 by default)")
     acc_bits: int = Field(32, gt=0, le=128, description="accumulator / output width")
-    glb_kib: float = Field(512.0, gt=0, description="global buffer capacity, KiB")
+    glb_kib: float = Field(512.0, gt=0, le=1 << 30, description="global buffer capacity, KiB")
     glb_read_width_bits: int = Field(
-        256, gt=0, description="GLB read port width per bank, bits per cycle"
+        256, gt=0, le=BIG, description="GLB read port width per bank, bits per cycle"
     )
     glb_banks: int = Field(
         8,
         gt=0,
+        le=BIG,
         description="GLB banks read in parallel: the GLB delivers at most "
         "glb_banks x glb_read_width_bits bits per cycle to the PEs",
     )
@@ -52,12 +56,21 @@ class ArchBase(BaseModel):
         "for a large buffer) or 'hp' high performance (fast, ~10^4x the leakage)",
     )
     dram_bandwidth_bytes_per_cycle: float = Field(
-        32.0, gt=0, description="DRAM bandwidth at the accelerator clock"
+        32.0, gt=0, le=1e6, description="DRAM bandwidth at the accelerator clock"
     )
     dram_kind: str = Field("lpddr4", description="DRAM energy per bit (sod.tech)")
     ideal_memory: bool = Field(
         False, description="ignore GLB capacity and DRAM bandwidth (compute cycles only)"
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: Any) -> Any:
+        # YAML `true` is not a count: pydantic would read it as 1.
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and annotation is not bool:
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
     @property
     def pe_count(self) -> int:  # pragma: no cover - every concrete kind overrides it
@@ -72,8 +85,8 @@ class Architecture(ArchBase):
 
     name: str = "dense"
     kind: Literal["dense"] = "dense"
-    array_rows: int = Field(32, gt=0, description="PE rows (R)")
-    array_cols: int = Field(32, gt=0, description="PE columns (C)")
+    array_rows: int = Field(32, gt=0, le=MAX_ARRAY_DIM, description="PE rows (R)")
+    array_cols: int = Field(32, gt=0, le=MAX_ARRAY_DIM, description="PE columns (C)")
     dataflow: Dataflow = Dataflow.WS
 
     @property
@@ -108,11 +121,14 @@ class SparseOnDenseArch(Architecture):
     run_bits: int = Field(4, gt=0, le=16, description="RLE zero-run field width")
     dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
     decompressor_lanes: int = Field(
-        0, ge=0, description="dense elements per cycle per unit; 0 = match the array edge"
+        0, ge=0, le=BIG, description="dense elements per cycle per unit; 0 = match the array edge"
     )
-    decompressor_units: int = Field(1, gt=0, description="decompression units per operand")
+    decompressor_units: int = Field(1, gt=0, le=BIG, description="decompression units per operand")
     decompressor_read_bits: int = Field(
-        0, ge=0, description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits"
+        0,
+        ge=0,
+        le=BIG,
+        description="compressed bits a unit reads per cycle; 0 = glb_read_width_bits",
     )
     decompressor_tile_buffer: bool = Field(
         True, description="a tile buffer lets a unit decompress the next fold's tile early"
@@ -142,6 +158,10 @@ def parse_array(text: str) -> tuple[int, int]:
     rows, cols = int(match.group(1)), int(match.group(2))
     if rows <= 0 or cols <= 0:
         raise ArchitectureError(f"array spec {text!r}: rows and columns must be positive")
+    if rows > MAX_ARRAY_DIM or cols > MAX_ARRAY_DIM:
+        raise ArchitectureError(
+            f"array spec {text!r}: rows and columns must be at most {MAX_ARRAY_DIM:,}"
+        )
     return rows, cols
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,8 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.arch.presets import PRESET_NAMES
-from sod.cli.run import OutputFormat, one_source
+from sod.cli.run import MAX_MEMORY_HELP, OutputFormat, one_source
 from sod.errors import SodError
+from sod.limits import DEFAULT_MAX_MEMORY_GB
+from sod.report.jsonio import dumps
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 
 METRICS = [
@@ -54,12 +55,24 @@ def compare_command(
     batch: int = typer.Option(1, help="batch size"),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers)"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Dense or sparse PEs for this pruned network, at this area? Iso-area comparison."""
+    from sod.cost.sizing import check_budget
     from sod.study.sources import load_any
 
-    source = one_source(model, topology, onnx, torch_spec, batch, seq_len)
-    loaded = load_any(source, batch=batch, seq_len=seq_len, sparsity=sparsity, seed=seed)
+    check_budget(budget_mm2)
+    source = one_source(model, topology, onnx, torch_spec, batch, seq_len, seed)
+    loaded = load_any(
+        source,
+        batch=batch,
+        seq_len=seq_len,
+        sparsity=sparsity,
+        seed=seed,
+        max_memory_gb=max_memory_gb,
+    )
     names = [a.strip() for a in archs.split(",") if a.strip()]
     if not names:
         raise SodError("--archs is empty")
@@ -72,7 +85,7 @@ def compare_command(
     ratios = result.ratios()
     if fmt is OutputFormat.JSON:
         typer.echo(
-            json.dumps(
+            dumps(
                 {
                     "workload": result.workload,
                     "budget_mm2": result.budget_mm2,

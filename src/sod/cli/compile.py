@@ -73,10 +73,9 @@ def register(app: typer.Typer) -> None:
             format=fmt, read_width_bits=read_width, dense_fallback=fallback, spec=spec
         )
         if weights is not None:
-            try:
-                w = np.load(weights, allow_pickle=False)
-            except (OSError, ValueError) as err:
-                raise WorkloadError(f"cannot read weights {weights}: {err}") from None
+            from sod.workload.npy import read_matrix
+
+            w = read_matrix(weights)
             name = weights.stem
         else:
             from sod.cli.workload import load_sparse_workload

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sod.arch.presets import load_arch, presets
-from sod.arch.spec import Dataflow, parse_array
-from sod.errors import SodError
-from sod.report.tables import result_csv, result_json, result_table
-from sod.study.point import evaluate_run
-from sod.workload.zoo import ZOO, get_model
+from sod.errors import SodError, WorkloadError
+from sod.limits import (
+    DEFAULT_MAX_MEMORY_GB,
+    MAX_BATCH,
+    MAX_FREQUENCY_MHZ,
+    MAX_SEED,
+    MAX_SEQ_LEN,
+    check_float,
+    check_int,
+)
+
+if TYPE_CHECKING:
+    pass
+
+# Heavy modules (pydantic architectures, the models, reports) are imported inside the
+# commands, so `sod models` and `sod --help` start fast.
+
+
+MAX_MEMORY_HELP = (
+    "refuse a request whose sparsity masks need more memory than this (GB, estimated "
+    "before anything is built)"
+)
 
 
 class OutputFormat(StrEnum):
@@ -23,10 +40,30 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
+class Dataflow(StrEnum):
+    """The dataflow choices of ``--dataflow`` (the values of ``sod.arch.spec.Dataflow``)."""
+
+    WS = "ws"
+    OS = "os"
+    IS = "is"
+
+
 class TopologyKind(StrEnum):
     AUTO = "auto"
     CONV = "conv"
     GEMM = "gemm"
+
+
+def check_sizes(batch: int, seq_len: int | None, seed: int = 0) -> None:
+    """Check ``--batch``, ``--seq-len`` and ``--seed`` (one line naming the option)."""
+    if batch <= 0:
+        raise WorkloadError(f"--batch must be positive, got {batch}")
+    check_int(batch, "--batch", 1, MAX_BATCH, WorkloadError)
+    if seq_len is not None:
+        if seq_len <= 0:
+            raise WorkloadError(f"--seq-len must be positive, got {seq_len}")
+        check_int(seq_len, "--seq-len", 1, MAX_SEQ_LEN, WorkloadError)
+    check_int(seed, "--seed", 0, MAX_SEED)
 
 
 def one_source(
@@ -36,12 +73,10 @@ def one_source(
     torch_spec: str | None,
     batch: int,
     seq_len: int | None,
+    seed: int = 0,
 ) -> str | Path:
-    """The one workload source the options name, after checking --batch and --seq-len."""
-    if batch <= 0:
-        raise SodError(f"--batch must be positive, got {batch}")
-    if seq_len is not None and seq_len <= 0:
-        raise SodError(f"--seq-len must be positive, got {seq_len}")
+    """The one workload source the options name, after checking --batch, --seq-len, --seed."""
+    check_sizes(batch, seq_len, seed)
     sources = [x for x in (model, topology, onnx, torch_spec) if x is not None]
     if len(sources) != 1:
         raise SodError("give exactly one of --model, --topology, --onnx or --torch")
@@ -50,6 +85,8 @@ def one_source(
 
 def models_command() -> None:
     """List the built-in networks."""
+    from sod.workload.zoo import ZOO, get_model
+
     table = Table(title="built-in networks (sod run --model NAME)")
     for col in ("name", "description", "layers", "weights (M)", "MACs (G)"):
         table.add_column(col, justify="left" if col in ("name", "description") else "right")
@@ -109,8 +146,21 @@ def run_command(
     frequency_mhz: float | None = typer.Option(None, help="clock frequency in MHz"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="output format"),
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the output here"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Evaluate a workload on an architecture; per-layer table and totals."""
+    from sod.arch.presets import load_arch
+    from sod.arch.spec import parse_array
+    from sod.report.tables import result_csv, result_json, result_table
+    from sod.study.point import evaluate_run
+
+    check_sizes(batch, seq_len, seed)
+    if budget_mm2 is not None:
+        from sod.cost.sizing import check_budget
+
+        check_budget(budget_mm2)
     overrides: dict[str, object] = {}
     if array is not None:
         overrides["array_rows"], overrides["array_cols"] = parse_array(array)
@@ -119,7 +169,9 @@ def run_command(
     if frequency_mhz is not None:
         if frequency_mhz <= 0:
             raise SodError(f"--frequency-mhz must be positive, got {frequency_mhz}")
-        overrides["frequency_mhz"] = frequency_mhz
+        overrides["frequency_mhz"] = check_float(
+            frequency_mhz, "--frequency-mhz", MAX_FREQUENCY_MHZ
+        )
     if ideal_memory:
         overrides["ideal_memory"] = True
     arch = load_arch(arch_name, **overrides)
@@ -127,17 +179,18 @@ def run_command(
         raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
     from sod.study.sources import load_any
 
-    source = one_source(model, topology, onnx, torch_spec, batch, seq_len)
+    source = one_source(model, topology, onnx, torch_spec, batch, seq_len, seed)
     # A zoo network runs unpruned unless --sparsity says otherwise; imported networks keep
     # their own (pruned) weights and measured activations; a topology keeps its densities.
     loaded = load_any(
         source,
         batch=batch,
         seq_len=seq_len,
-        sparsity=sparsity or ("dense" if model is not None else None),
+        sparsity=sparsity if sparsity is not None else ("dense" if model is not None else None),
         seed=seed,
         topology_format=topology_format.value,
         scalesim_ofmap=scalesim_ofmap,
+        max_memory_gb=max_memory_gb,
     )
     workload = loaded.workload
     point = evaluate_run(workload, arch, budget_mm2, node_nm)
@@ -177,6 +230,8 @@ def run_command(
 
 def archs_command() -> None:
     """List the architecture presets."""
+    from sod.arch.presets import presets
+
     table = Table(title="architecture presets (sod run --arch NAME)")
     for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
         table.add_column(col, justify="left" if col in ("name", "kind") else "right")

@@ -7,7 +7,6 @@ can call it too.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -16,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sod.cli.run import MAX_MEMORY_HELP
 from sod.errors import SodError, WorkloadError
+from sod.limits import DEFAULT_MAX_MEMORY_GB, MAX_ARRAY_DIM, check_float
 from sod.sparsity import apply_sparsity, pattern_stats, tile_counts
 from sod.workload.gemm import Gemm, Workload
 from sod.workload.zoo import get_model
@@ -30,14 +31,16 @@ def load_sparse_workload(
     seq_len: int | None = None,
     sparsity: str | None = None,
     seed: int = 0,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> Workload:
     """Exactly one of ``model`` (zoo name), ``onnx`` (file) or ``torch_spec``
     (``module:callable``), masked by ``sparsity`` (default: ``auto`` for zoo networks,
     ``keep`` for imported ones — their own pruning, measured activations)."""
     if sum(x is not None for x in (model, onnx, torch_spec)) != 1:
         raise WorkloadError("give exactly one of --model, --onnx or --torch")
-    if batch <= 0:
-        raise WorkloadError(f"--batch must be positive, got {batch}")
+    from sod.cli.run import check_sizes
+
+    check_sizes(batch, seq_len, seed)
     if model is not None:
         workload = get_model(model, batch=batch, seq_len=seq_len)
         default = "auto"
@@ -51,7 +54,18 @@ def load_sparse_workload(
 
         workload = from_torch(torch_spec)  # type: ignore[arg-type]
         default = "keep"
-    return apply_sparsity(workload, sparsity or default, seed=seed)
+    profile = sparsity or default
+    if profile != "dense":
+        check_memory(workload, max_memory_gb)
+    return apply_sparsity(workload, profile, seed=seed)
+
+
+def check_memory(workload: Workload, max_memory_gb: float) -> None:
+    """Refuse (one line naming --max-memory-gb) a workload whose masks would not fit."""
+    from sod.workload.budget import MAX_MEMORY_OPTION, check_mask_memory
+
+    limit = check_float(max_memory_gb, MAX_MEMORY_OPTION, 1e6)
+    check_mask_memory(workload.gemms, limit, f"workload {workload.name!r}")
 
 
 def _kernel_area(g: Gemm) -> int:
@@ -120,6 +134,9 @@ def workload_command(
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
     tile: str = typer.Option("32x32", help="weight tile ROWSxCOLS for the empty-tile fraction"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Per-layer shapes, weight/activation densities and sparsity-pattern statistics."""
     try:
@@ -128,7 +145,13 @@ def workload_command(
         raise SodError(f"--tile must be ROWSxCOLS, got {tile!r}") from None
     if tr <= 0 or tc <= 0:
         raise SodError(f"--tile must be positive, got {tile!r}")
-    workload = load_sparse_workload(model, onnx, torch_spec, batch, seq_len, sparsity, seed)
+    if max(tr, tc) > MAX_ARRAY_DIM:
+        raise SodError(f"--tile sides must be at most {MAX_ARRAY_DIM:,}, got {tile!r}")
+    if sparsity is not None and not sparsity.strip():
+        raise SodError("--sparsity is empty")
+    workload = load_sparse_workload(
+        model, onnx, torch_spec, batch, seq_len, sparsity, seed, max_memory_gb
+    )
     rows = layer_rows(workload, (tr, tc))
     stored = workload.weight_count
     nnz = sum(g.weight_density * g.weight_count for g in workload)
@@ -139,10 +162,10 @@ def workload_command(
         "macs": workload.macs,
     }
     if as_json:
+        from sod.report.jsonio import dumps as strict_json
+
         typer.echo(
-            json.dumps(
-                {"workload": workload.name, "layers": rows, "total": total}, default=float, indent=1
-            )
+            strict_json({"workload": workload.name, "layers": rows, "total": total}, indent=1)
         )
         return
     cols = [

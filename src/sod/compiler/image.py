@@ -384,4 +384,6 @@ def read_image(path: str | Path) -> GlbImage:
         raise FormatError(f"cannot read GLB image {err.filename}: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise FormatError(f"{json_path}: manifest is not valid JSON ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{json_path}: manifest is not UTF-8 text") from None
     return check_image(data, manifest)

@@ -37,6 +37,7 @@ from sod.cost.area import (
     glb_capacity_for_share,
 )
 from sod.cost.errors import CostError
+from sod.limits import MAX_BUDGET_MM2
 from sod.tech import Technology
 
 
@@ -65,6 +66,8 @@ class Sizing:
 def check_budget(budget_mm2: float) -> float:
     if not isinstance(budget_mm2, int | float) or not math.isfinite(budget_mm2) or budget_mm2 <= 0:
         raise CostError(f"area budget must be a positive number of mm², got {budget_mm2}")
+    if budget_mm2 > MAX_BUDGET_MM2:
+        raise CostError(f"area budget {budget_mm2:g} mm² is above {MAX_BUDGET_MM2:g} mm²")
     return float(budget_mm2)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from rich.table import Table
@@ -54,7 +53,9 @@ def result_table(result: PointResult) -> Table:
 
 
 def result_json(result: PointResult) -> str:
-    return json.dumps(result.to_dict(), indent=2)
+    from sod.report.jsonio import dumps
+
+    return dumps(result.to_dict(), indent=2)
 
 
 def result_csv(result: PointResult) -> str:

@@ -48,6 +48,7 @@ def load_any(
     seed: int = 0,
     topology_format: str = "auto",
     scalesim_ofmap: bool = False,
+    max_memory_gb: float | None = None,
 ) -> LoadedWorkload:
     """Resolve ``source`` into a masked workload.
 
@@ -58,6 +59,8 @@ def load_any(
     ``"file.py:callable"`` / ``"module:callable"`` spec returning (module, inputs).
     ``sparsity`` (a profile of docs/sparsity.md) overrides the default: ``auto`` for zoo
     networks, the model's own pruning (``keep``) for imported ones, none for CSVs.
+    ``max_memory_gb`` refuses (one line) a workload whose masks would need more memory,
+    estimated before they are built (:mod:`sod.workload.budget`).
     """
     if batch <= 0:
         raise WorkloadError(f"batch must be positive, got {batch}")
@@ -81,10 +84,18 @@ def load_any(
             f"cannot make a workload of a {type(source).__name__}: give a zoo name, a .onnx or "
             ".csv path, 'file.py:callable', a torch module or a Workload"
         )
-    profile = sparsity or default
-    if profile is not None and profile not in ("", "none", "dense"):
+    profile = sparsity if sparsity is not None else default
+    if profile is not None and profile not in ("none", "dense"):
         from sod.sparsity.apply import apply_sparsity
 
+        if max_memory_gb is not None:
+            from sod.workload.budget import MAX_MEMORY_OPTION, check_mask_memory
+
+            if not (0 < max_memory_gb < float("inf")):
+                raise WorkloadError(
+                    f"{MAX_MEMORY_OPTION} must be a positive number, got {max_memory_gb}"
+                )
+            check_mask_memory(workload.gemms, max_memory_gb, f"workload {workload.name!r}")
         model = label if default == "auto" else None
         workload = apply_sparsity(workload, profile, seed=seed, model=model)
     return LoadedWorkload(workload, label, _mask_origin(workload, profile, seed))

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import sod
 from sod.errors import SodError
+from sod.limits import MAX_BATCH, MAX_BUDGET_MM2, MAX_SEED, MAX_SEQ_LEN
+from sod.yamlio import read_yaml
 
 GroupKey = tuple[str, str, int, int, int | None]
 
@@ -39,7 +40,8 @@ class SweepError(SodError):
 
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
-Budget = Annotated[float, Field(gt=0)] | None
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]
+Budget = Annotated[float, Field(gt=0, le=MAX_BUDGET_MM2, allow_inf_nan=False)] | None
 
 
 class WorkloadEntry(BaseModel):
@@ -47,8 +49,8 @@ class WorkloadEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str
-    batch: PositiveInt = 1
-    seq_len: PositiveInt | None = None
+    batch: Annotated[int, Field(gt=0, le=MAX_BATCH, strict=True)] = 1
+    seq_len: Annotated[int, Field(gt=0, le=MAX_SEQ_LEN, strict=True)] | None = None
     sparsity: list[str] | None = Field(
         None, description="profiles for this network only (replaces the sparsity axis)"
     )
@@ -90,7 +92,7 @@ class SweepSpec(BaseModel):
     architectures: list[str]
     budgets_mm2: list[Budget] = Field(default_factory=_one_none)
     nodes_nm: list[Annotated[int, Field(strict=True)] | None] = Field(default_factory=_one_none)
-    seeds: list[Annotated[int, Field(ge=0, strict=True)]] = Field(default_factory=lambda: [0])
+    seeds: list[Seed] = Field(default_factory=lambda: [0])
     version_policy: Literal["code", "release"] = "code"
 
     @field_validator("workloads", mode="before")
@@ -372,16 +374,9 @@ def _own_profiles(
 def load_sweep(path: str | Path, version: str | None = None) -> Sweep:
     """Read, validate and expand a sweep spec file."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SweepError(f"no such sweep spec: {path}") from None
-    except OSError as err:
-        raise SweepError(f"cannot read sweep spec {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SweepError(f"{path}: not valid YAML{where}") from None
+    if not path.exists():
+        raise SweepError(f"no such sweep spec: {path}")
+    data = read_yaml(path, "sweep spec", SweepError)
     spec = parse_spec(data, str(path))
     base = path.resolve().parent
     version = model_version(spec.version_policy) if version is None else version

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from sod.errors import WorkloadError
+from sod.limits import MAX_GEMM_DIM, MAX_GEMM_MACS
 from sod.workload.mask import BitMask, as_operand_mask, stack_mask
 
 
@@ -123,6 +124,15 @@ class Gemm:
                 raise WorkloadError(
                     f"layer {self.name!r}: {dim} must be a positive integer, got {value!r}"
                 )
+            if value > MAX_GEMM_DIM:
+                raise WorkloadError(
+                    f"layer {self.name!r}: {dim} = {value:,} is larger than {MAX_GEMM_DIM:,}"
+                )
+        if int(self.m) * int(self.k) * int(self.n) * int(self.repeat) > MAX_GEMM_MACS:
+            raise WorkloadError(
+                f"layer {self.name!r}: {self.m}x{self.k}x{self.n} (x{self.repeat}) is more "
+                f"than {MAX_GEMM_MACS:.2e} MACs; a smaller batch or sequence length?"
+            )
         for dens in ("weight_density", "act_density"):
             value = getattr(self, dens)
             if not 0.0 <= value <= 1.0:

@@ -166,7 +166,11 @@ def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Work
     graph = model.graph
     if not graph.node:
         raise WorkloadError(f"ONNX file {str(path)!r} has an empty graph")
-    consts = _constants(graph)
+    try:
+        consts = _constants(graph)
+    except (ValueError, TypeError) as err:  # e.g. an initializer's data disagrees with its dims
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise WorkloadError(f"ONNX file {str(path)!r}: bad constant ({first})") from None
     shapes = _shapes(model, batch)
     producers = {o: n for n in graph.node for o in n.output}
     graph_inputs = {i.name for i in graph.input} - set(consts)

@@ -32,6 +32,7 @@ from typing import Literal
 
 from sod.errors import WorkloadError
 from sod.workload.gemm import Activation, ConvShape, Gemm, LayerKind, Workload
+from sod.yamlio import read_text
 
 TopologyFormat = Literal["conv", "gemm", "auto"]
 
@@ -53,10 +54,7 @@ def read_topology(
 ) -> Workload:
     """Read a SCALE-Sim topology CSV into a :class:`Workload`."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise WorkloadError(f"cannot read topology file {path}: {err}") from None
+    text = read_text(path, "topology file", WorkloadError)
     return parse_topology(
         text, name=path.stem, fmt=fmt, source=str(path), scalesim_ofmap=scalesim_ofmap
     )
@@ -70,7 +68,10 @@ def parse_topology(
     scalesim_ofmap: bool = False,
 ) -> Workload:
     """Parse the text of a SCALE-Sim topology CSV (see the module docstring)."""
-    rows = [r for r in csv.reader(io.StringIO(text))]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text))]
+    except csv.Error as err:
+        raise WorkloadError(f"{source}: not a CSV file ({err})") from None
     rows = [[c.strip() for c in r] for r in rows]
     # Drop blank lines and the trailing empty field left by SCALE-Sim's trailing comma.
     numbered = [(i + 1, r[:-1] if r and r[-1] == "" else r) for i, r in enumerate(rows)]
@@ -140,13 +141,19 @@ def _density(row: list[str], index: int, where: str) -> float:
     return n / m
 
 
+def _check_name(name: str, where: str) -> None:
+    if not name:
+        raise WorkloadError(f"{where}: empty layer name")
+    if not name.isprintable():
+        raise WorkloadError(f"{where}: layer name {name[:40]!r} has control characters")
+
+
 def _parse_gemm_row(row: list[str], where: str) -> Gemm:
     if len(row) not in (4, 5):
         raise WorkloadError(
             f"{where}: a gemm row needs name, M, N, K[, N:M]; got {len(row)} fields"
         )
-    if not row[0]:
-        raise WorkloadError(f"{where}: empty layer name")
+    _check_name(row[0], where)
     m, n, k = _ints(row, 3, where, ["M", "N", "K"])
     return Gemm(
         name=row[0], m=m, k=k, n=n, kind=LayerKind.LINEAR, weight_density=_density(row, 4, where)
@@ -159,8 +166,7 @@ def _parse_conv_row(row: list[str], where: str, scalesim_ofmap: bool) -> Gemm:
             f"{where}: a conv row needs name, ifmap_h, ifmap_w, filter_h, filter_w, channels, "
             f"num_filter, stride[, N:M]; got {len(row)} fields"
         )
-    if not row[0]:
-        raise WorkloadError(f"{where}: empty layer name")
+    _check_name(row[0], where)
     ih, iw, fh, fw, ch, nf, stride = _ints(
         row,
         7,
