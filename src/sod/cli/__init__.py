@@ -83,7 +83,9 @@ class LazyGroup(TyperGroup):
             return _Stub(cmd_name, COMMANDS[cmd_name][1])
         loaded = self.__dict__.setdefault("_loaded", {})
         if cmd_name not in loaded:
-            sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+            sub = typer.Typer(
+                add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+            )
             importlib.import_module(f"sod.cli.{COMMANDS[cmd_name][0]}").register(sub)
 
             @sub.callback()
@@ -125,11 +127,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain: profile grammar like 'block:B:D' must not become emoji/markup.
+    rich_markup_mode=None,
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from sod import __version__
+
+        typer.echo(f"sod {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """Sparse-on-Dense: is a dense systolic array with decompressors better than sparse PEs
     at the same area?"""
 
@@ -192,6 +208,8 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sod`` console script; always ends with :class:`SystemExit`."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # `sod` alone: the help, and success
+        args = ["--help"]
     try:
         code = app(args=args, prog_name="sod", standalone_mode=False)
         # Non-standalone typer returns the code of a `typer.Exit` (and 130 for Ctrl-C)
