@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from model_helpers import masked
 
 from sod.arch.presets import load_arch
@@ -116,8 +118,10 @@ def test_stored_bits_equal_the_compiled_glb_image(fmt, df):
 
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
 @pytest.mark.parametrize("fmt", ["csc", "bitmap", "rle"])
-def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
-    """Without a tile buffer, cycles equal the bit-exact GLB -> decompressor -> array run."""
+@pytest.mark.parametrize("timing", ["scalesim", "tpu"])
+def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df, timing):
+    """Without a tile buffer, cycles equal the bit-exact GLB -> decompressor -> array run
+    (SCALE-Sim's per-fold timing, or the TPU pipeline of folds)."""
     rng = np.random.default_rng(7)
     m, k, n = 12, 30, 21
     w = np.where(rng.random((k, n)) < 0.4, rng.integers(-100, 100, (k, n)), 0)
@@ -134,13 +138,14 @@ def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
         glb_read_width_bits=16,
         decompressor_tile_buffer=False,
         skip_zero_tiles=False,
-        timing="scalesim",  # the end-to-end run steps SCALE-Sim's per-fold timing
+        timing=timing,
     )
     c = evaluate(g, arch)
     image = compile_layer(w, 4, 8, df, make_options(format=fmt, read_width_bits=16))
-    run = run_layer(a, image)
+    run = run_layer(a, image, timing)
     assert np.array_equal(run.output, a @ w)
     assert c.cycles == run.cycles
+    assert c.stall_cycles == run.stall_cycles
 
 
 @pytest.mark.parametrize("timing", ["scalesim", "tpu"])
@@ -218,3 +223,39 @@ def test_bad_architecture_fields(tmp_path):
         load_arch(str(bad))
     with pytest.raises(SodError, match="not a preset"):
         load_arch("nonexistent-arch")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 14),
+    k=st.integers(1, 24),
+    n=st.integers(1, 20),
+    rows=st.integers(2, 6),
+    cols=st.integers(2, 6),
+    density=st.floats(0.05, 0.9),
+    df=st.sampled_from(["ws", "os", "is"]),
+    seed=st.integers(0, 2**31),
+)
+def test_tpu_unbuffered_model_equals_the_datapath(m, k, n, rows, cols, density, df, seed):
+    """TPU timing, no tile buffer: the model's cycles and stalls are the end-to-end
+    GLB -> decompressor -> double-buffered array run's, on random shapes and masks."""
+    rng = np.random.default_rng(seed)
+    w = np.where(rng.random((k, n)) < density, rng.integers(-100, 100, (k, n)), 0)
+    a = rng.integers(-50, 50, (m, k))
+    g = Gemm("h", m, k, n, weight_mask=BitMask.from_array(w), weight_density=density)
+    arch = SparseOnDenseArch(
+        array_rows=rows,
+        array_cols=cols,
+        dataflow=df,
+        timing="tpu",
+        weight_format="csc",
+        ideal_memory=True,
+        glb_read_width_bits=16,
+        decompressor_tile_buffer=False,
+        skip_zero_tiles=False,
+    )
+    c = evaluate(g, arch)
+    image = compile_layer(w, rows, cols, df, make_options(format="csc", read_width_bits=16))
+    run = run_layer(a, image, "tpu")
+    assert np.array_equal(run.output, a @ w)
+    assert (c.cycles, c.stall_cycles) == (run.cycles, run.stall_cycles)

@@ -329,6 +329,7 @@ class RunResult:
 
     output: np.ndarray  # (m, n) int32
     total_cycles: int  # cycles from the first load / stream to the last output
+    ideal_cycles: int  # the same run with every W vector on time
     fold_starts: np.ndarray  # (F,) cycle each fold's first element enters row 0
     rows: int
     cols: int
@@ -339,9 +340,31 @@ class RunResult:
         """SCALE-Sim's convention, as the model reports it: the index of the last cycle."""
         return self.total_cycles - 1
 
+    @property
+    def stall_cycles(self) -> int:
+        """Cycles late W vectors added to the run."""
+        return self.total_cycles - self.ideal_cycles
+
 
 def run_dense_tpu(
     a: np.ndarray, w: np.ndarray, rows: int, cols: int, dataflow: str, eager_cycles: int = 0
+) -> RunResult:
+    """``O = A · W`` from dense buffers with the TPU timing (:func:`run_array_tpu`)."""
+    a, w = np.asarray(a), np.asarray(w)
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
+        raise ArrayError(f"A {a.shape} and W {w.shape} do not multiply")
+    feed = ideal_feed(w, a.shape[0], rows, cols, dataflow)
+    return run_array_tpu(a, feed, w.shape[1], rows, cols, dataflow, eager_cycles)
+
+
+def run_array_tpu(
+    a: np.ndarray,
+    feed: WFeed,
+    n: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    eager_cycles: int = 0,
 ) -> RunResult:
     """``O = A · W`` on an R×C array with the TPU timing, register by register.
 
@@ -361,16 +384,39 @@ def run_dense_tpu(
       cycles apart (the controller delays a short fold's start); reading a busy bus or
       overwriting an unread accumulator raises :class:`ArrayError`.
 
+    W comes from ``feed`` (as for :func:`run_array`): a unit starts a stream when the array
+    starts taking it in (WS: the stationary load, behind the previous fold's stream; OS,
+    IS: the fold's stream) and vector ``j`` is pushed / entered at ``ready[j]`` from then
+    on; a late vector delays the load (WS) or leaves a bubble in the stream (OS, IS).
+
     ``eager_cycles`` starts every fold after the first that many cycles earlier than the
     controller allows (for tests: the hazard checks must catch it).
     """
     df = _dataflow(dataflow)
-    a, w = np.asarray(a).astype(np.int32), np.asarray(w).astype(np.int32)
-    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0] or rows <= 0 or cols <= 0:
-        raise ArrayError(f"A {a.shape} and W {w.shape} do not multiply on {rows}x{cols}")
+    a = np.asarray(a).astype(np.int32)
+    if a.ndim != 2 or rows <= 0 or cols <= 0 or n <= 0:
+        raise ArrayError(f"need a 2-D A, a positive n and array size, got A {a.shape}")
+    m, k = a.shape
+    folds = fold_grid(m, k, n, rows, cols, df)
+    lanes = cols if df in ("ws", "os") else rows
+    expect_v = {"ws": rows, "os": k, "is": n}[df]
+    if feed.vectors.shape[1:] != (expect_v, lanes) or feed.fold_stream.shape != (len(folds),):
+        raise ArrayError(f"{df}: W feed of shape {feed.vectors.shape} does not fit")
+    wv = feed.vectors[feed.fold_stream].astype(np.int32)
+    wr = feed.ready[feed.fold_stream].astype(np.int64)
     if df == "os":
-        return _run_os_tpu(a, w, rows, cols, eager_cycles)
-    return _run_stationary_tpu(a, w, rows, cols, df, eager_cycles)
+        args = (a, wv, wr, n, rows, cols, folds)
+        res = _run_os_tpu(*args, eager_cycles)
+        ideal = _run_os_tpu(a, wv, _on_time(wr), n, rows, cols, folds, 0)
+    else:
+        res = _run_stationary_tpu(a, wv, wr, n, rows, cols, df, folds, eager_cycles)
+        ideal = _run_stationary_tpu(a, wv, _on_time(wr), n, rows, cols, df, folds, 0)
+    out, total, starts = res
+    return RunResult(out, total, ideal[1], starts, rows, cols, df)
+
+
+def _on_time(ready: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(np.arange(ready.shape[1], dtype=np.int64), ready.shape)
 
 
 def _block(x: np.ndarray, r0: int, c0: int, rows: int, cols: int) -> np.ndarray:
@@ -381,36 +427,50 @@ def _block(x: np.ndarray, r0: int, c0: int, rows: int, cols: int) -> np.ndarray:
 
 
 def _run_stationary_tpu(
-    a: np.ndarray, w: np.ndarray, rows: int, cols: int, df: str, eager: int
-) -> RunResult:
-    m, k = a.shape
-    n = w.shape[1]
-    folds = fold_grid(m, k, n, rows, cols, df)
+    a: np.ndarray,
+    wv: np.ndarray,
+    wr: np.ndarray,
+    n: int,
+    rows: int,
+    cols: int,
+    df: str,
+    folds: list[tuple[int, int]],
+    eager: int,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    m = a.shape[0]
     nf = len(folds)
     t_len = m if df == "ws" else n
-    # Per fold: the stationary tile (R, C) and the stream (T, R): element t enters row r.
+    # Per fold: the pushes of the stationary tile (R, C), bottom row first, and when each
+    # is ready; the stream (T, R) (element t enters row r) and when each element is ready.
     if df == "ws":
-        tiles = np.stack([_block(w, kb * rows, nb * cols, rows, cols) for kb, nb in folds])
+        pushes, push_ready = wv, wr
         streams = np.stack([_block(a, 0, kb * rows, t_len, rows) for kb, _ in folds])
-    else:  # IS: the A^T tile is stationary, the columns of W stream
+        stream_ready = _on_time(np.zeros((nf, t_len)))
+    else:  # IS: the A^T tile is stationary (from a dense buffer), W streams from the feed
         tiles = np.stack([_block(a.T, kb * rows, cb * cols, rows, cols) for kb, cb in folds])
-        streams = np.stack([_block(w.T, 0, kb * rows, t_len, rows) for kb, _ in folds])
+        pushes, push_ready = tiles[:, ::-1], _on_time(np.zeros((nf, rows)))
+        streams, stream_ready = wv, wr
     # The controller: load f+1 starts when fold f starts; fold f starts when its tile is
     # latched (column 0) and fold f-1's last element entered.
     load = np.zeros(nf, np.int64)
     start = np.zeros(nf, np.int64)
+    stream_end = 0
     for f in range(nf):
         load[f] = 0 if f == 0 else start[f - 1]
-        start[f] = max(load[f] + rows, start[f - 1] + t_len if f else 0) - (eager if f else 0)
-    horizon = int(start[-1]) + t_len + rows + cols + 1
+        start[f] = max(load[f] + push_ready[f, -1] + 1, stream_end) - (eager if f else 0)
+        stream_end = start[f] + stream_ready[f, -1] + 1
+    horizon = int(max(stream_end, load[-1] + push_ready[-1, -1] + 1)) + rows + cols + 1
     # Injection at row 0: which fold and element enters at each cycle (-1: bubble).
-    inj_f = np.full(horizon + rows + cols, -1, np.int64)
-    inj_t = np.zeros(horizon + rows + cols, np.int64)
+    inj_f = np.full(horizon, -1, np.int64)
+    inj_t = np.zeros(horizon, np.int64)
+    push_f = np.full(horizon, -1, np.int64)
+    push_p = np.zeros(horizon, np.int64)
     for f in range(nf):
-        if (inj_f[start[f] : start[f] + t_len] >= 0).any():
+        at = start[f] + stream_ready[f]
+        if (inj_f[at] >= 0).any():
             raise ArrayError(f"hazard: fold {f} enters row 0 while fold {f - 1} does")
-        inj_f[start[f] : start[f] + t_len] = f
-        inj_t[start[f] : start[f] + t_len] = np.arange(t_len)
+        inj_f[at], inj_t[at] = f, np.arange(t_len)
+        push_f[load[f] + push_ready[f]], push_p[load[f] + push_ready[f]] = f, np.arange(rows)
     out = np.zeros((m, n), np.int32)
     chain = np.zeros((rows, cols), np.int32)  # the load chains
     wbuf = np.zeros((2, rows, cols), np.int32)
@@ -452,40 +512,47 @@ def _run_stationary_tpu(
             last_active = tau
         # Load chains (column c runs c cycles behind column 0); latch after the last push.
         e = tau - c_idx
-        fl = np.searchsorted(load, e, side="right") - 1
-        push = (fl >= 0) & (e - load[np.maximum(fl, 0)] < rows) & (e >= 0)
-        p = e - load[np.maximum(fl, 0)]
-        for c in np.flatnonzero(push):
-            f, pc = int(fl[c]), int(p[c])
+        fl = np.where(e >= 0, push_f[np.maximum(e, 0)], -1)
+        for c in np.flatnonzero(fl >= 0):
+            f, p = int(fl[c]), int(push_p[e[c]])
             chain[1:, c] = chain[:-1, c].copy()
-            chain[0, c] = tiles[f, rows - 1 - pc, c]  # the bottom row is pushed first
-            if pc == rows - 1:
+            chain[0, c] = pushes[f, p, c]
+            if p == rows - 1:
                 wbuf[f % 2, :, c] = chain[:, c]
                 wtag[f % 2, :, c] = f
-    return RunResult(out, last_active + 1, start, rows, cols, df)
+    return out, last_active + 1, start
 
 
-def _run_os_tpu(a: np.ndarray, w: np.ndarray, rows: int, cols: int, eager: int) -> RunResult:
-    m, k = a.shape
-    n = w.shape[1]
-    folds = fold_grid(m, k, n, rows, cols, "os")
+def _run_os_tpu(
+    a: np.ndarray,
+    wv: np.ndarray,
+    wr: np.ndarray,
+    n: int,
+    rows: int,
+    cols: int,
+    folds: list[tuple[int, int]],
+    eager: int,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    m = a.shape[0]
+    k = wv.shape[1]
     nf = len(folds)
     a_str = np.stack([_block(a, rb * rows, 0, rows, k).T for rb, _ in folds])  # (F, k, R)
-    w_str = np.stack([_block(w, 0, nb * cols, k, cols) for _, nb in folds])  # (F, k, C)
     # The controller: fold f+1 streams right after fold f, but ends >= R cycles after it.
     start = np.zeros(nf, np.int64)
-    for f in range(1, nf):
-        end = start[f - 1] + k
-        start[f] = max(end, end + rows - k) - eager
-    ends = start + k
-    horizon = int(ends[-1]) + rows + cols + 1
-    inj_f = np.full(horizon + rows + cols, -1, np.int64)
-    inj_t = np.zeros(horizon + rows + cols, np.int64)
+    ends = np.zeros(nf, np.int64)
     for f in range(nf):
-        if (inj_f[start[f] : ends[f]] >= 0).any():
+        span = int(wr[f, -1]) + 1  # the fold's stream, late vectors included
+        if f:
+            start[f] = max(ends[f - 1], ends[f - 1] + rows - span) - eager
+        ends[f] = start[f] + span
+    horizon = int(ends[-1]) + rows + cols + 1
+    inj_f = np.full(horizon, -1, np.int64)
+    inj_t = np.zeros(horizon, np.int64)
+    for f in range(nf):
+        at = start[f] + wr[f]
+        if (inj_f[at] >= 0).any():
             raise ArrayError(f"hazard: fold {f} enters row 0 while fold {f - 1} does")
-        inj_f[start[f] : ends[f]] = f
-        inj_t[start[f] : ends[f]] = np.arange(k)
+        inj_f[at], inj_t[at] = f, np.arange(k)
     out = np.zeros((m, n), np.int32)
     areg = np.zeros((rows, cols), np.int32)
     wreg = np.zeros((rows, cols), np.int32)
@@ -522,7 +589,7 @@ def _run_os_tpu(a: np.ndarray, w: np.ndarray, rows: int, cols: int, eager: int) 
         src_w = tau - c_idx
         fw = np.where(src_w >= 0, inj_f[np.maximum(src_w, 0)], -1)
         tw = np.where(src_w >= 0, inj_t[np.maximum(src_w, 0)], 0)
-        w_in = np.where(fw >= 0, w_str[np.maximum(fw, 0), tw, c_idx], 0)
+        w_in = np.where(fw >= 0, wv[np.maximum(fw, 0), tw, c_idx], 0)
         areg = np.concatenate([a_in[:, None].astype(np.int32), areg[:, :-1]], axis=1)
         atag = np.concatenate([fa[:, None], atag[:, :-1]], axis=1)
         tidx = np.concatenate([ta[:, None], tidx[:, :-1]], axis=1)
@@ -545,4 +612,4 @@ def _run_os_tpu(a: np.ndarray, w: np.ndarray, rows: int, cols: int, eager: int) 
             acc_tag[b] = np.where(sel, atag, acc_tag[b])
         if live.any() or busy:
             last_active = tau
-    return RunResult(out, last_active + 1, start, rows, cols, "os")
+    return out, last_active + 1, start
