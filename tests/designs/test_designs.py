@@ -12,7 +12,7 @@ from sod.cost.energy import energy
 from sod.designs import DESIGNS, arch_area, design_of, energy_table_for, size_for_budget
 from sod.errors import ArchitectureError
 from sod.models.common import sum_counts
-from sod.models.dense import evaluate_dense
+from sod.models.dense import best_dataflow, evaluate_dense
 from sod.models.sparse_on_dense import evaluate as evaluate_systolic
 from sod.study.point import evaluate_run
 from sod.workload.zoo import get_model
@@ -115,10 +115,16 @@ def test_dense_run_prices_every_action_like_the_model_alone():
         assert point.energy_by_component_pj[component] > 0
     assert point.energy.by_action["mac"] > 0 and point.energy.by_action["pe_reg_bits.act"] > 0
     assert point.metrics.leakage_share < 0.5
-    # Ideal memory: the cycles are SCALE-Sim's closed form, layer by layer.
+    # Ideal memory: the cycles are the closed form, layer by layer, in each layer's
+    # dataflow (dataflow: auto picks the fastest) under the arch's timing.
     s = workload.shapes()
-    closed = evaluate_dense(s["m"], s["k"], s["n"], arch.array_rows, arch.array_cols, arch.dataflow)
-    assert [x.counts.cycles for x in point.run.layers] == list(closed.compute_cycles * s["repeat"])
+    R, C = arch.array_rows, arch.array_cols
+    dfs = best_dataflow(s["m"], s["k"], s["n"], R, C, arch.timing)
+    closed = [
+        int(evaluate_dense(m, k, n, R, C, df, arch.timing).compute_cycles[0]) * rep
+        for m, k, n, rep, df in zip(s["m"], s["k"], s["n"], s["repeat"], dfs, strict=True)
+    ]
+    assert [x.counts.cycles for x in point.run.layers] == closed
 
 
 def test_metrics_are_frozen_and_computed_once():

@@ -55,6 +55,7 @@ def test_compute_cycles_equal_scalesim(case):
         meta["array_rows"],
         meta["array_cols"],
         meta["dataflow"],
+        timing="scalesim",
     )
     expected = np.array([r["Total Cycles"] for r in report], dtype=np.int64)
     assert [r["Stall Cycles"] for r in report] == [0] * len(report)

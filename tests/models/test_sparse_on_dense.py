@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from model_helpers import masked
 
 from sod.arch.presets import load_arch
@@ -22,15 +24,50 @@ SHAPES = [
 ]
 
 
+@pytest.mark.parametrize("timing", ["scalesim", "tpu"])
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
 @pytest.mark.parametrize("gemm", SHAPES, ids=lambda g: g.name)
-def test_dense_arch_equals_scalesim_closed_form(gemm, df):
-    arch = Architecture(array_rows=8, array_cols=16, dataflow=df, ideal_memory=True)
-    base = evaluate_dense(gemm.m, gemm.k, gemm.n, 8, 16, df)
+def test_dense_arch_equals_the_closed_form(gemm, df, timing):
+    arch = Architecture(array_rows=8, array_cols=16, dataflow=df, timing=timing, ideal_memory=True)
+    base = evaluate_dense(gemm.m, gemm.k, gemm.n, 8, 16, df, timing)
     for g in (gemm, masked(gemm, 0.3, 0.6)):
         c = evaluate(g, arch)
         assert c.compute_cycles == int(base.compute_cycles[0]) * gemm.repeat
         assert c.stall_cycles == 0 and c.macs_issued == c.macs_dense == gemm.macs
+        assert c.details["dataflow"] == df and c.details["timing"] == timing
+
+
+@pytest.mark.parametrize("timing", ["scalesim", "tpu"])
+@pytest.mark.parametrize("gemm", SHAPES, ids=lambda g: g.name)
+def test_auto_dataflow_takes_the_fastest(gemm, timing):
+    """dataflow: auto runs each GEMM in the dataflow with the fewest cycles (ties: ws,
+    os, is) and says which in details; a forced dataflow is kept."""
+    cycles = {}
+    for df in ("ws", "os", "is"):
+        arch = Architecture(
+            array_rows=8, array_cols=16, dataflow=df, timing=timing, ideal_memory=True
+        )
+        cycles[df] = evaluate(gemm, arch).compute_cycles
+    auto = evaluate(
+        gemm, Architecture(array_rows=8, array_cols=16, timing=timing, ideal_memory=True)
+    )
+    best = min(cycles.values())
+    assert auto.compute_cycles == best
+    assert auto.details["dataflow"] == next(d for d, c in cycles.items() if c == best)
+
+
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+@pytest.mark.parametrize("gemm", SHAPES, ids=lambda g: g.name)
+def test_tpu_timing_is_never_slower_than_scalesim_on_folded_layers(gemm, df):
+    """Double buffering hides every fold's load behind the previous fold's stream."""
+    out = {}
+    for timing in ("scalesim", "tpu"):
+        arch = Architecture(
+            array_rows=8, array_cols=16, dataflow=df, timing=timing, ideal_memory=True
+        )
+        out[timing] = evaluate(gemm, arch)
+    if out["tpu"].details["folds"] > gemm.repeat:
+        assert out["tpu"].compute_cycles < out["scalesim"].compute_cycles
 
 
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
@@ -81,8 +118,10 @@ def test_stored_bits_equal_the_compiled_glb_image(fmt, df):
 
 @pytest.mark.parametrize("df", ["ws", "os", "is"])
 @pytest.mark.parametrize("fmt", ["csc", "bitmap", "rle"])
-def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
-    """Without a tile buffer, cycles equal the bit-exact GLB -> decompressor -> array run."""
+@pytest.mark.parametrize("timing", ["scalesim", "tpu"])
+def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df, timing):
+    """Without a tile buffer, cycles equal the bit-exact GLB -> decompressor -> array run
+    (SCALE-Sim's per-fold timing, or the TPU pipeline of folds)."""
     rng = np.random.default_rng(7)
     m, k, n = 12, 30, 21
     w = np.where(rng.random((k, n)) < 0.4, rng.integers(-100, 100, (k, n)), 0)
@@ -99,25 +138,32 @@ def test_unbuffered_stalls_equal_the_cycle_level_datapath(fmt, df):
         glb_read_width_bits=16,
         decompressor_tile_buffer=False,
         skip_zero_tiles=False,
+        timing=timing,
     )
     c = evaluate(g, arch)
     image = compile_layer(w, 4, 8, df, make_options(format=fmt, read_width_bits=16))
-    run = run_layer(a, image)
+    run = run_layer(a, image, timing)
     assert np.array_equal(run.output, a @ w)
     assert c.cycles == run.cycles
+    assert c.stall_cycles == run.stall_cycles
 
 
-def test_zero_tile_skipping_removes_folds():
+@pytest.mark.parametrize("timing", ["scalesim", "tpu"])
+def test_zero_tile_skipping_removes_folds(timing):
     w = np.ones((32, 32), dtype=bool)
     w[:16, :16] = False  # one empty 16x16 tile out of four
     g = Gemm("z", 64, 32, 32, weight_mask=BitMask.from_bool(w), weight_density=float(w.mean()))
-    on = evaluate(g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True))
-    off = evaluate(
-        g, SparseOnDenseArch(array_rows=16, array_cols=16, ideal_memory=True, skip_zero_tiles=False)
-    )
+    kw = {"array_rows": 16, "array_cols": 16, "ideal_memory": True}
+    kw |= {"dataflow": "ws", "timing": timing}
+    on = evaluate(g, SparseOnDenseArch(**kw))
+    off = evaluate(g, SparseOnDenseArch(**kw, skip_zero_tiles=False))
     per_fold = 2 * 16 + 16 + 64 - 2
-    assert off.compute_cycles == 4 * per_fold - 1
-    assert on.compute_cycles == 3 * per_fold - 1
+    if timing == "scalesim":
+        assert off.compute_cycles == 4 * per_fold - 1
+        assert on.compute_cycles == 3 * per_fold - 1
+    else:  # T = 64 >= R: each fold but the last occupies T; the last pays load + fill + drain
+        assert off.compute_cycles == 3 * 64 + per_fold - 1
+        assert on.compute_cycles == 2 * 64 + per_fold - 1
     assert on.macs_issued == 3 * 16 * 16 * 64
 
 
@@ -177,3 +223,39 @@ def test_bad_architecture_fields(tmp_path):
         load_arch(str(bad))
     with pytest.raises(SodError, match="not a preset"):
         load_arch("nonexistent-arch")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 14),
+    k=st.integers(1, 24),
+    n=st.integers(1, 20),
+    rows=st.integers(2, 6),
+    cols=st.integers(2, 6),
+    density=st.floats(0.05, 0.9),
+    df=st.sampled_from(["ws", "os", "is"]),
+    seed=st.integers(0, 2**31),
+)
+def test_tpu_unbuffered_model_equals_the_datapath(m, k, n, rows, cols, density, df, seed):
+    """TPU timing, no tile buffer: the model's cycles and stalls are the end-to-end
+    GLB -> decompressor -> double-buffered array run's, on random shapes and masks."""
+    rng = np.random.default_rng(seed)
+    w = np.where(rng.random((k, n)) < density, rng.integers(-100, 100, (k, n)), 0)
+    a = rng.integers(-50, 50, (m, k))
+    g = Gemm("h", m, k, n, weight_mask=BitMask.from_array(w), weight_density=density)
+    arch = SparseOnDenseArch(
+        array_rows=rows,
+        array_cols=cols,
+        dataflow=df,
+        timing="tpu",
+        weight_format="csc",
+        ideal_memory=True,
+        glb_read_width_bits=16,
+        decompressor_tile_buffer=False,
+        skip_zero_tiles=False,
+    )
+    c = evaluate(g, arch)
+    image = compile_layer(w, rows, cols, df, make_options(format="csc", read_width_bits=16))
+    run = run_layer(a, image, "tpu")
+    assert np.array_equal(run.output, a @ w)
+    assert (c.cycles, c.stall_cycles) == (run.cycles, run.stall_cycles)

@@ -87,7 +87,17 @@ class Architecture(ArchBase):
     kind: Literal["dense"] = "dense"
     array_rows: int = Field(32, gt=0, le=MAX_ARRAY_DIM, description="PE rows (R)")
     array_cols: int = Field(32, gt=0, le=MAX_ARRAY_DIM, description="PE columns (C)")
-    dataflow: Dataflow = Dataflow.WS
+    dataflow: Dataflow | Literal["auto"] = Field(
+        "auto",
+        description="ws, os or is for every layer; auto: per layer, the one with the fewest "
+        "compute cycles (ties: ws, os, is)",
+    )
+    timing: Literal["tpu", "scalesim"] = Field(
+        "tpu",
+        description="tpu: double-buffered stationary loads and an accumulator buffer, the "
+        "pipeline filled and drained once per run of folds; scalesim: SCALE-Sim v3's "
+        "per-fold cost (load + fill + drain every fold)",
+    )
 
     @property
     def pe_count(self) -> int:

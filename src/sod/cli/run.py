@@ -125,7 +125,14 @@ def run_command(
     array: str | None = typer.Option(
         None, "--array", "-a", help="PE array ROWSxCOLS (systolic architectures)"
     ),
-    dataflow: Dataflow | None = typer.Option(None, "--dataflow", "-d", help="ws, os or is"),
+    dataflow: Dataflow | None = typer.Option(
+        None, "--dataflow", "-d", help="ws, os or is (default: the fastest per layer)"
+    ),
+    timing: str | None = typer.Option(
+        None,
+        "--timing",
+        help="systolic timing: tpu (double-buffered, default) or scalesim (SCALE-Sim v3)",
+    ),
     sparsity: str | None = typer.Option(
         None,
         "--sparsity",
@@ -166,6 +173,10 @@ def run_command(
         overrides["array_rows"], overrides["array_cols"] = parse_array(array)
     if dataflow is not None:
         overrides["dataflow"] = dataflow.value
+    if timing is not None:
+        if timing not in ("tpu", "scalesim"):
+            raise SodError(f"--timing must be tpu or scalesim, got {timing!r}")
+        overrides["timing"] = timing
     if frequency_mhz is not None:
         if frequency_mhz <= 0:
             raise SodError(f"--frequency-mhz must be positive, got {frequency_mhz}")
@@ -175,8 +186,9 @@ def run_command(
     if ideal_memory:
         overrides["ideal_memory"] = True
     arch = load_arch(arch_name, **overrides)
-    if ("array_rows" in overrides or "dataflow" in overrides) and not hasattr(arch, "array_rows"):
-        raise SodError(f"--array/--dataflow apply to systolic arrays, not to {arch.kind}")
+    systolic_only = ("array_rows", "dataflow", "timing")
+    if any(o in overrides for o in systolic_only) and not hasattr(arch, "array_rows"):
+        raise SodError(f"--array/--dataflow/--timing apply to systolic arrays, not to {arch.kind}")
     from sod.study.sources import load_any
 
     source = one_source(model, topology, onnx, torch_spec, batch, seq_len, seed)

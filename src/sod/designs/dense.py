@@ -62,4 +62,5 @@ class DenseDesign(Design):
         )
 
     def shape_text(self, arch: Any) -> str:
-        return f"{arch.array_rows}x{arch.array_cols} {str(arch.dataflow).upper()}"
+        flow = "best dataflow per layer" if arch.dataflow == "auto" else str(arch.dataflow).upper()
+        return f"{arch.array_rows}x{arch.array_cols}, {flow}, {arch.timing} timing"

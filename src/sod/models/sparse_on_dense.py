@@ -57,7 +57,7 @@ from sod.workload.gemm import Gemm
 
 def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on a dense or Sparse-on-Dense array."""
-    opts = SystolicOptions.from_arch(arch)
+    opts = SystolicOptions.from_arch(arch).for_gemm(gemm)
     layer = Layer.of(gemm, opts)
     ws = weight_streams(layer, opts)
     folds = fold_schedule(layer, ws, opts)
@@ -74,7 +74,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         macs.effectual,
         opts.pe_count,
         actions(layer, ws, folds, macs, stored, memory, opts),
-        details(layer, folds, stored, memory, decomp_stall),
+        details(layer, folds, stored, memory, decomp_stall, opts),
     )
 
 

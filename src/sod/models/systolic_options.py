@@ -9,7 +9,7 @@ instead of re-reading the architecture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
@@ -32,7 +32,9 @@ class SystolicOptions:
 
     rows: int  # R
     cols: int  # C
-    dataflow: Dataflow
+    dataflow: Dataflow  # of this layer once resolved (for_gemm); WS placeholder when auto
+    auto_dataflow: bool  # dataflow: auto — each GEMM takes its fastest (dense.best_dataflow)
+    timing: str  # "tpu" (double-buffered, accumulator buffer) or "scalesim"
     value_bits: int
     acc_bits: int
     pe_count: int
@@ -92,6 +94,17 @@ class SystolicOptions:
             lanes=arch.decompressor_lanes or None,
         )
 
+    def for_gemm(self, gemm: Gemm) -> SystolicOptions:
+        """The options with ``dataflow: auto`` resolved for this GEMM: the dataflow with the
+        fewest dense compute cycles under the timing (chosen from the shape, as a compiler
+        would, so skipping never changes the mapping)."""
+        if not self.auto_dataflow:
+            return self
+        from sod.models.dense import best_dataflow
+
+        best = best_dataflow(gemm.m, gemm.k, gemm.n, self.rows, self.cols, self.timing)[0]
+        return replace(self, dataflow=best)
+
     @property
     def unit_read_bits(self) -> int:
         """GLB bits per cycle into an operand's units: U units are modelled as one unit U×
@@ -119,7 +132,9 @@ def _array(arch: Architecture) -> dict[str, Any]:
     return {
         "rows": arch.array_rows,
         "cols": arch.array_cols,
-        "dataflow": Dataflow(arch.dataflow),
+        "dataflow": Dataflow.WS if arch.dataflow == "auto" else Dataflow(arch.dataflow),
+        "auto_dataflow": arch.dataflow == "auto",
+        "timing": arch.timing,
         "value_bits": arch.value_bits,
         "acc_bits": arch.acc_bits,
         "pe_count": arch.pe_count,

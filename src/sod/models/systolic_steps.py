@@ -20,7 +20,7 @@ import numpy as np
 
 from sod.arch.spec import Dataflow
 from sod.errors import ArchitectureError
-from sod.models.dense import evaluate_dense
+from sod.models.dense import evaluate_dense, tpu_fold_costs
 from sod.models.memo import memo_by_content
 from sod.models.memory import Footprint, TilingPlan, block_schedule, pipeline_cycles, schedules
 from sod.models.operands import operand_masks
@@ -38,7 +38,8 @@ class Folds:
 
     live: np.ndarray  # (F,) the fold runs
     streamed: np.ndarray  # (F,) T: cycles the fold streams, after skipping empty vectors
-    cycles: np.ndarray  # (F,) fill + stream + drain; 0 for a skipped fold
+    cycles: np.ndarray  # (F,) cycles the fold adds (timing: scalesim or tpu); 0 if skipped
+    boundary: np.ndarray  # (F,) tpu: the live fold carrying its run's load, fill and drain
     run: int  # live folds
     compute_cycles: int  # one execution of every distinct group
     row_folds: int  # of the dense array, per group
@@ -49,19 +50,28 @@ class Folds:
 def fold_schedule(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> Folds:
     """Per fold: the stream it reads and its streamed length T after skipping. WS skips a
     fold whose tile is empty; OS/IS skip empty vectors of the stream (and the matching
-    activation vectors), so T shrinks."""
+    activation vectors), so T shrinks.
+
+    Timing ``scalesim``: every live fold pays its own load, fill and drain. Timing ``tpu``:
+    the live folds of one group form one run (:func:`sod.models.dense.tpu_fold_costs`):
+    each occupies ``max(T, R)``, and the run's boundary fold carries the one load, fill
+    and drain; a skipped fold costs nothing and does not break the run."""
     R, C, df, m = opts.rows, opts.cols, opts.dataflow, layer.m
     base = evaluate_dense(m, layer.k, layer.n, R, C, df)
     fs = ws.fold_stream
     if df is Dataflow.WS:
         live = ws.nnz[fs] > 0 if opts.skip_zero_tiles else np.ones(fs.size, bool)
         streamed = np.full(fs.size, m)
-        cycles = np.where(live, 2 * R + C + m - 2, 0)
     else:
         streamed = ws.nonempty[fs] if opts.skip_zero_tiles else ws.vectors[fs]
         live = streamed > 0
+    boundary = _run_boundary(live, ws.fold_group, df)
+    if opts.timing == "tpu":
+        costs = tpu_fold_costs(R, C, streamed, boundary, df)
+    else:
         overhead = R + C - 2 if df is Dataflow.OS else 2 * R + C - 2
-        cycles = np.where(live, overhead + streamed, 0)
+        costs = overhead + streamed
+    cycles = np.where(live, costs, 0)
     # SCALE-Sim's "− 1" (it reports the last cycle's index) applies to each GEMM execution.
     per_group = np.bincount(ws.fold_group, weights=live, minlength=layer.groups)
     groups_run = int(np.count_nonzero(per_group))
@@ -69,12 +79,28 @@ def fold_schedule(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> Fol
         live,
         streamed,
         cycles,
+        boundary,
         int(np.count_nonzero(live)),
         int(cycles.sum()) - groups_run,
         int(base.row_folds[0]),
         int(base.col_folds[0]),
         int(base.folds[0]),
     )
+
+
+def _run_boundary(live: np.ndarray, group: np.ndarray, df: Dataflow) -> np.ndarray:
+    """The fold of each group's run that carries the run's load, fill and drain: the last
+    live fold of the group (WS, IS) or the first (OS)."""
+    idx = np.flatnonzero(live)
+    out = np.zeros(live.size, bool)
+    if idx.size:
+        g = group[idx]
+        if df is Dataflow.OS:
+            edge = np.r_[True, g[1:] != g[:-1]]
+        else:
+            edge = np.r_[g[1:] != g[:-1], True]
+        out[idx[edge]] = True
+    return out
 
 
 # --- MACs ----------------------------------------------------------------------------
@@ -204,7 +230,12 @@ def decompressor_stall(
     instead (:func:`memory_schedule`)."""
     if not opts.decompress_after_glb:
         return 0
-    stall = _weight_decode_stall(ws, folds, opts) if folds.live.any() else 0
+    if not folds.live.any():
+        stall = 0
+    elif opts.timing == "tpu":
+        stall = _weight_decode_stall_tpu(ws, folds, opts)
+    else:
+        stall = _weight_decode_stall(ws, folds, opts)
     if stored.a_decode is not None:
         # Activation decompression must keep up with the stream of each fold (A is
         # streamed once per column fold in WS, once per row fold in IS... modelled as a
@@ -226,6 +257,37 @@ def _weight_decode_stall(ws: WeightStreams, folds: Folds, opts: SystolicOptions)
     # The unit starts when the fold starts consuming; each late vector freezes the array
     # one cycle (equal to sod.models.decompressor.layer_timing).
     return int(ws.stall_cycles[ws.fold_stream][folds.live].sum())
+
+
+def _weight_decode_stall_tpu(ws: WeightStreams, folds: Folds, opts: SystolicOptions) -> int:
+    """Decompressor stalls under the TPU timing (per execution).
+
+    Without a tile buffer the unit decodes a stream while the array takes it in, one
+    vector per cycle at best, ``s`` cycles late in all (``stall_cycles``): WS takes the
+    tile in during the double-buffered load, so fold f's load lasts ``R + s_{f+1}``
+    behind fold f−1's stream (occupancy ``max(T, R + s_next)``, the run's first load
+    ``R + s_0``); OS and IS stream W, so a fold streams ``T + s`` (occupancy
+    ``max(T + s, R)``). With a tile buffer the unit decodes fold f+1's stream while fold
+    f computes (``d₀ + Σ max(c_f, d_{f+1})``), or writes straight to the edge as without
+    a buffer, whichever finishes first."""
+    live = folds.live
+    fs = ws.fold_stream[live]
+    cost, t, s = folds.cycles[live], folds.streamed[live], ws.stall_cycles[fs]
+    boundary, group = folds.boundary[live], ws.fold_group[live]
+    R = opts.rows
+    if opts.dataflow is Dataflow.WS:
+        same_next = np.r_[group[1:] == group[:-1], False]
+        s_next = np.where(same_next, np.r_[s[1:], 0], 0)
+        first = np.r_[True, group[1:] != group[:-1]]
+        occupancy = np.where(boundary, cost, np.maximum(t, R + s_next))
+        direct = int((occupancy - cost).sum() + s[first].sum())
+    else:
+        occupancy = np.where(boundary, cost + s, np.maximum(t + s, R))
+        direct = int((occupancy - cost).sum())
+    if not opts.tile_buffer:
+        return direct
+    decode = ws.decode_cycles[fs]
+    return min(direct, pipeline_cycles(decode, cost, double_buffered=True) - int(cost.sum()))
 
 
 # --- memory --------------------------------------------------------------------------
@@ -270,7 +332,8 @@ def memory_schedule(
     costed = []
     for p in plans:
         plan = _as_transferred(p, stored, opts)
-        costed.append((plan, _memory_stall(plan, busy, folds.run, decode, opts)))
+        streamed = layer.m if opts.dataflow is Dataflow.WS else layer.n
+        costed.append((plan, _memory_stall(plan, busy, folds.run, decode, streamed, opts)))
     plan, stall = min(costed, key=lambda o: (o[1], o[0].dram_bits))
     return Memory(
         plan.schedule, stall, plan.dram_read_bits_a, plan.dram_read_bits_w, plan.dram_write_bits_o
@@ -294,10 +357,15 @@ def _ratio(stored: int, dense: int) -> float:
 
 
 def _memory_stall(
-    plan: TilingPlan, busy: int, folds_run: int, decode: np.integer | None, opts: SystolicOptions
+    plan: TilingPlan,
+    busy: int,
+    folds_run: int,
+    decode: np.integer | None,
+    streamed: int,
+    opts: SystolicOptions,
 ) -> int:
     """Memory stall cycles of one plan; ``decode``: total decode cycles of units before
-    the GLB (None when they are not there)."""
+    the GLB (None when they are not there); ``streamed``: T of the stationary folds."""
     R, C, df = opts.rows, opts.cols, opts.dataflow
     # When the GLB cannot hold the streamed operand whole (WS: A in row blocks; IS: W in
     # column blocks), every block re-runs the stationary folds: each pays the fold
@@ -307,7 +375,14 @@ def _memory_stall(
     repass = (df is Dataflow.WS and plan.schedule == "a_blocks") or (
         df is Dataflow.IS and plan.schedule == "w_blocks"
     )
-    extra = (plan.blocks - 1) * folds_run * (2 * R + C - 2) if repass else 0
+    extra = 0
+    if repass and opts.timing == "tpu":
+        # The run of folds goes on across blocks (no extra fill or drain); each block
+        # re-runs the stationary folds, each occupying max(T_b, R) for T_b = T / blocks.
+        tb = -(-streamed // plan.blocks)
+        extra = max(0, folds_run * (plan.blocks * max(tb, R) - max(streamed, R)))
+    elif repass:
+        extra = (plan.blocks - 1) * folds_run * (2 * R + C - 2)
     loads, comps = block_schedule(
         plan, busy + extra, opts.dram_bandwidth_bytes_per_cycle, max(folds_run, 1)
     )
@@ -367,12 +442,19 @@ def actions(
 
 
 def details(
-    layer: Layer, folds: Folds, stored: Stored, memory: Memory, decomp_stall: int
+    layer: Layer,
+    folds: Folds,
+    stored: Stored,
+    memory: Memory,
+    decomp_stall: int,
+    opts: SystolicOptions,
 ) -> dict[str, object]:
     """Model-specific extras of :class:`~sod.models.common.Counts` (every repeat)."""
     mult, masks = layer.mult, layer.masks
     stored_w = stored.w_stored * mult if layer.gemm.w_is_weight else stored.w_stored
     return {
+        "dataflow": opts.dataflow.value,
+        "timing": opts.timing,
         "folds": folds.run * mult,
         "folds_dense": folds.dense_folds * layer.groups * mult,
         "weight_format": layer.w_format,

@@ -18,12 +18,19 @@ import numpy as np
 from sod.compiler import GlbImage
 from sod.formats.bits import unpack
 from sod.reference.decompressor import Decompressor, DecompressorTrace, TileDesc, words_from_bits
-from sod.reference.systolic import ArrayError, ArrayResult, WFeed, run_array
+from sod.reference.systolic import (
+    ArrayError,
+    ArrayResult,
+    RunResult,
+    WFeed,
+    run_array,
+    run_array_tpu,
+)
 
 
 @dataclass(frozen=True, eq=False)
 class SodRun:
-    array: ArrayResult
+    array: ArrayResult | RunResult
     traces: list[DecompressorTrace]  # one per W stream
 
     @property
@@ -36,6 +43,8 @@ class SodRun:
 
     @property
     def stall_cycles(self) -> int:
+        if isinstance(self.array, RunResult):
+            return self.array.stall_cycles
         return self.array.total_stall_cycles
 
 
@@ -72,12 +81,18 @@ def decompress_feed(image: GlbImage, m: int) -> tuple[WFeed, list[DecompressorTr
     return WFeed(vectors, ready, grid.fold_streams(m)), traces
 
 
-def run_layer(a: np.ndarray, image: GlbImage) -> SodRun:
-    """``O = A · W`` with W read from ``image`` through the decompressor, cycle by cycle."""
+def run_layer(a: np.ndarray, image: GlbImage, timing: str = "scalesim") -> SodRun:
+    """``O = A · W`` with W read from ``image`` through the decompressor, cycle by cycle,
+    with SCALE-Sim's per-fold timing or the TPU timing (``timing``)."""
     a = np.asarray(a)
     grid = image.grid
     if a.ndim != 2 or a.shape[1] != grid.k:
         raise ArrayError(f"A of shape {a.shape} does not multiply the image's {grid.k}x{grid.n} W")
     feed, traces = decompress_feed(image, a.shape[0])
+    if timing == "tpu":
+        run = run_array_tpu(a, feed, grid.n, grid.rows, grid.cols, grid.dataflow)
+        return SodRun(run, traces)
+    if timing != "scalesim":
+        raise ArrayError(f"unknown timing {timing!r}; choose from: tpu, scalesim")
     res = run_array(a, feed, grid.n, grid.rows, grid.cols, grid.dataflow)
     return SodRun(res, traces)
