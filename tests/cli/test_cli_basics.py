@@ -31,3 +31,18 @@ def test_help_text_is_not_mangled_by_markup(capsys):
     assert code == 0
     assert "block:B:D" in " ".join(out.split())  # not an emoji
     assert "🅱" not in out
+
+
+def test_timing_option(capsys):
+    code, out, _ = run(
+        capsys, "run", "--model", "lenet5", "--timing", "scalesim", "-d", "ws", "--format", "json"
+    )
+    assert code == 0
+    import json
+
+    layers = json.loads(out)["layers"]
+    assert all(x["details"]["timing"] == "scalesim" for x in layers)
+    code, _, err = run(capsys, "run", "--model", "lenet5", "--timing", "fast")
+    assert code == 2 and "--timing must be tpu or scalesim" in err
+    code, _, err = run(capsys, "run", "--model", "lenet5", "--arch", "scnn", "--timing", "tpu")
+    assert code == 2 and "timing" in err and len(err.strip().splitlines()) == 1
