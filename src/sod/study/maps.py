@@ -41,7 +41,7 @@ class MapConfig:
         ("GLB KiB", "glb_kib", (128.0, 256.0, 1024.0)),
         ("GLB banks", "glb_banks", (1, 8, 32)),
         ("timing", "timing", ("scalesim", "tpu")),
-        ("GLB cells", "glb_cell", ("hp", "lp")),
+        ("GLB cells", "glb_cell", ("hp", "lstp")),
     )
 
 
