@@ -575,8 +575,9 @@ CLAIMS: tuple[Claim, ...] = (
         "buffer hierarchy (S2TA's operand buffers vs sod's GLB): ±35 %",
         expected_fail="since the GLB is costed per bank (8 banks of 64 KiB low-standby-power "
         "SRAM, docs/cost.md) a GLB bit costs a small bank's read energy, so the MAC share rose "
-        "from 17 % (one 512 KiB macro) to ~34 % with the TPU timing; S2TA's ~20 % counts its own, larger operand "
-        "buffers. The banked GLB is the fairer model; the gap is the buffer hierarchy",
+        "from 17 % (one 512 KiB macro) to ~34 % with the TPU timing; S2TA's ~20 % counts "
+        "its own, larger operand buffers. The banked GLB is the fairer model; the gap is "
+        "the buffer hierarchy",
         model=s2ta_mac_share,
     ),
     Claim(
