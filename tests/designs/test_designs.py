@@ -138,3 +138,22 @@ def test_metrics_are_frozen_and_computed_once():
     assert row["decompressor_area_share"] > 0
     dense = evaluate_run(get_model("lenet300"), load_arch("dense"), 4.0).metrics.to_row()
     assert "decompressor_area_share" not in dense
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_dram_holds_feature_maps_not_im2col(preset):
+    """Issue 11 item 3: a convolution's activations are stored and moved as its input
+    feature map; the im2col'd A exists only at the array edge."""
+    from sod.designs import evaluate
+    from sod.workload.gemm import Gemm, conv2d
+
+    conv = conv2d("conv", 16, 16, 8, 16, 3, padding=1)  # im2col: 256 x 72, fmap 16x16x8
+    assert conv.act_storage_ratio == pytest.approx(16 * 16 * 8 / (256 * 72))
+    fc = Gemm("fc", 4, 72, 16)
+    assert fc.act_storage_ratio == 1.0
+    for ideal in (True, False):
+        arch = load_arch(preset, ideal_memory=ideal)
+        dram = evaluate(conv, arch).action("dram_read_bits.act")
+        # The same work as a plain GEMM of the im2col'd matrix reads 9x more activations.
+        flat = evaluate(Gemm("conv", conv.m, conv.k, conv.n), arch).action("dram_read_bits.act")
+        assert dram == pytest.approx(flat * conv.act_storage_ratio, rel=0.02)

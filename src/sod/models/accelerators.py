@@ -47,7 +47,8 @@ def evaluate_accelerator(
 
     m, k, n = gemm.m, gemm.k, gemm.n
     w_bits = stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
-    a_bits = stored_bits(arch, int(act.sum()), g * m * k, g * m)
+    # DRAM and the GLB hold the input feature map, not its im2col expansion.
+    a_bits = stored_bits(arch, int(act.sum()), g * m * k, g * m) * gemm.act_storage_ratio
     o_bits = g * m * n * arch.value_bits
     details = dict(counts.details)
     if arch.ideal_memory:

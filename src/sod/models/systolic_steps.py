@@ -309,14 +309,17 @@ def memory_schedule(
 ) -> Memory:
     """The schedule that finishes first (then: fewest DRAM bits), as the compiler picks
     it; ``busy`` is the array's cycles without memory stalls (compute + decompression)."""
+    # DRAM and the GLB hold the input feature map; the im2col'd A exists only at the
+    # array edge (the feeder's reuse), so A's stored bits scale by the storage ratio.
+    fmap = layer.gemm.act_storage_ratio
     if opts.ideal_memory:
-        a, w, o = float(stored.a_stored), float(stored.w_stored), float(stored.o_bits)
+        a, w, o = float(stored.a_stored) * fmap, float(stored.w_stored), float(stored.o_bits)
         return Memory("ideal", 0, a, w, o)
     fp = Footprint(
         layer.groups * layer.m,
         layer.k,
         layer.n,
-        stored.a_glb,
+        round(stored.a_glb * fmap),
         stored.w_glb,
         stored.o_bits,
         opts.glb_bits,

@@ -182,6 +182,21 @@ class Gemm:
         """Stored weights (0 for activation × activation GEMMs)."""
         return self.k * self.n * self.repeat if self.w_is_weight else 0
 
+    @property
+    def act_storage_ratio(self) -> float:
+        """Activation elements kept in DRAM and the GLB over the im2col'd ``A`` the array
+        reads: a convolution stores its input feature map (each pixel once, not once per
+        kernel position it feeds; expanding it into ``A`` is the array feeder's job), so
+        ``batch·in_h·in_w·(in_channels/groups) / (m·k)`` per group, at most 1. Other
+        GEMMs store ``A`` as it is (1)."""
+        c = self.conv
+        if c is None or self.m * self.k == 0:
+            return 1.0
+        pixels = c.out_h * c.out_w
+        batch = self.m / pixels if pixels else 1.0
+        fmap = batch * c.in_h * c.in_w * (c.in_channels / c.groups)
+        return min(1.0, fmap / (self.m * self.k))
+
     def with_(self, **changes: Any) -> Gemm:
         """A copy with some fields changed (Gemm is immutable)."""
         return replace(self, **changes)
