@@ -1,8 +1,8 @@
 """``sod workload``: per-layer shapes, densities and sparsity-pattern statistics.
 
-:func:`load_sparse_workload` is the one place that turns ``--model/--onnx/--torch`` plus
-``--sparsity/--seed`` into a masked :class:`~sod.workload.gemm.Workload`; ``sod run``
-can call it too.
+:func:`load_sparse_workload` turns ``--model/--onnx/--torch`` plus ``--sparsity/--seed``
+into a masked :class:`~sod.workload.gemm.Workload` through the shared resolver
+(:func:`sod.study.sources.load_any`) that ``run``, ``compare`` and ``paper`` use too.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.cli.run import MAX_MEMORY_HELP
-from sod.errors import SodError, WorkloadError
-from sod.limits import DEFAULT_MAX_MEMORY_GB, MAX_ARRAY_DIM, check_float
-from sod.sparsity import apply_sparsity, pattern_stats, tile_counts
+from sod.errors import SodError
+from sod.limits import DEFAULT_MAX_MEMORY_GB, MAX_ARRAY_DIM
+from sod.sparsity import pattern_stats, tile_counts
 from sod.workload.gemm import Gemm, Workload
-from sod.workload.zoo import get_model
 
 
 def load_sparse_workload(
@@ -33,39 +32,21 @@ def load_sparse_workload(
     seed: int = 0,
     max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> Workload:
-    """Exactly one of ``model`` (zoo name), ``onnx`` (file) or ``torch_spec``
-    (``module:callable``), masked by ``sparsity`` (default: ``auto`` for zoo networks,
-    ``keep`` for imported ones — their own pruning, measured activations)."""
-    if sum(x is not None for x in (model, onnx, torch_spec)) != 1:
-        raise WorkloadError("give exactly one of --model, --onnx or --torch")
-    from sod.cli.run import check_sizes
+    """Exactly one of ``model`` (any source :func:`sod.study.sources.load_any` takes by
+    name), ``onnx`` or ``torch_spec``, masked by ``sparsity`` (default: ``auto`` for zoo
+    networks, ``keep`` for imported ones — their own pruning, measured activations)."""
+    from sod.cli.run import one_source
+    from sod.study.sources import load_any
 
-    check_sizes(batch, seq_len, seed)
-    if model is not None:
-        workload = get_model(model, batch=batch, seq_len=seq_len)
-        default = "auto"
-    elif onnx is not None:
-        from sod.workload.onnx_import import from_onnx
-
-        workload = from_onnx(onnx, batch=batch)
-        default = "keep"
-    else:
-        from sod.workload.torch_import import from_torch
-
-        workload = from_torch(torch_spec)  # type: ignore[arg-type]
-        default = "keep"
-    profile = sparsity or default
-    if profile != "dense":
-        check_memory(workload, max_memory_gb)
-    return apply_sparsity(workload, profile, seed=seed)
-
-
-def check_memory(workload: Workload, max_memory_gb: float) -> None:
-    """Refuse (one line naming --max-memory-gb) a workload whose masks would not fit."""
-    from sod.workload.budget import MAX_MEMORY_OPTION, check_mask_memory
-
-    limit = check_float(max_memory_gb, MAX_MEMORY_OPTION, 1e6)
-    check_mask_memory(workload.gemms, limit, f"workload {workload.name!r}")
+    source = one_source(model, None, onnx, torch_spec, batch, seq_len, seed)
+    return load_any(
+        source,
+        batch=batch,
+        seq_len=seq_len,
+        sparsity=sparsity,
+        seed=seed,
+        max_memory_gb=max_memory_gb,
+    ).workload
 
 
 def _kernel_area(g: Gemm) -> int:

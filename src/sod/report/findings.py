@@ -83,6 +83,12 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def span_pct(shares: Sequence[float]) -> str:
+    """``1.03 %`` or ``0.57–1.04 %``: the range of some fractions, as percentages."""
+    lo, hi = f"{min(shares) * 100:.2f}", f"{max(shares) * 100:.2f}"
+    return f"{lo} %" if lo == hi else f"{lo}–{hi} %"
+
+
 def key_findings(res: PaperResults) -> list[str]:
     """Sentences: who wins on each workload, the decompressor cost, crossovers."""
     out = []
@@ -101,9 +107,7 @@ def key_findings(res: PaperResults) -> list[str]:
                 )
     shares = [r["decompressor_area_share"] for r in main if r.get("decompressor_area_share")]
     if shares:
-        lo, hi = min(shares) * 100, max(shares) * 100
-        span = f"{lo:.2f} %" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f} %"
-        out.append(f"The decompressors take {span} of the Sparse-on-Dense chip area.")
+        out.append(f"The decompressors take {span_pct(shares)} of the Sparse-on-Dense chip area.")
     for c in res.crossovers:
         if c.get("crossover_density"):
             out.append(

@@ -265,12 +265,9 @@ def figures(res: PaperResults) -> dict[str, Any]:
     return figs
 
 
-def _span_pct(shares: Sequence[float]) -> str:
-    lo, hi = f"{min(shares) * 100:.2f}", f"{max(shares) * 100:.2f}"
-    return f"{lo} %" if lo == hi else f"{lo}-{hi} %"
-
-
 def summary_text(res: PaperResults) -> str:
+    from sod.report.findings import robustness, robustness_sentences, span_pct
+
     lines = [
         f"Sparse-on-Dense study at {res.config.budget_mm2:g} mm², "
         f"{res.config.node_nm} nm (iso-area)",
@@ -290,7 +287,7 @@ def summary_text(res: PaperResults) -> str:
     if shares:
         lines += [
             "",
-            f"  decompressors: {_span_pct(shares)} of the Sparse-on-Dense chip area",
+            f"  decompressors: {span_pct(shares)} of the Sparse-on-Dense chip area",
         ]
     for c in res.crossovers:
         if c["crossover_density"]:
@@ -315,8 +312,6 @@ def summary_text(res: PaperResults) -> str:
                 f"{r['sod_advantage_gops_per_mm2']:6.2f}x   energy efficiency "
                 f"{r['sod_advantage_gops_per_w']:6.2f}x"
             )
-    from sod.report.findings import robustness, robustness_sentences
-
     sentences = robustness_sentences(robustness(res))
     if sentences:
         lines += ["", *(f"  {x}" for x in sentences)]

@@ -85,10 +85,10 @@ def load_any(
             ".csv path, 'file.py:callable', a torch module or a Workload"
         )
     profile = sparsity if sparsity is not None else default
-    if profile is not None and profile not in ("none", "dense"):
+    if profile is not None and profile != "none":
         from sod.sparsity.apply import apply_sparsity
 
-        if max_memory_gb is not None:
+        if max_memory_gb is not None and profile != "dense":
             from sod.workload.budget import MAX_MEMORY_OPTION, check_mask_memory
 
             if not (0 < max_memory_gb < float("inf")):
@@ -96,6 +96,7 @@ def load_any(
                     f"{MAX_MEMORY_OPTION} must be a positive number, got {max_memory_gb}"
                 )
             check_mask_memory(workload.gemms, max_memory_gb, f"workload {workload.name!r}")
+        # "dense" goes through too: it drops an imported network's masks.
         model = label if default == "auto" else None
         workload = apply_sparsity(workload, profile, seed=seed, model=model)
     return LoadedWorkload(workload, label, _mask_origin(workload, profile, seed))
