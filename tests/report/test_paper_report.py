@@ -118,7 +118,7 @@ def test_report_renders_in_chromium_with_its_figures(report: Path, tmp_path: Pat
 
     import csv
 
-    from sod.report.paper import ARCH_COLORS
+    from sod.report.figures import ARCH_COLORS
 
     evaluated = {row["arch"] for row in csv.DictReader((report.parent / "main.csv").open())}
     drawn = [a for a in evaluated - {"sparse-on-dense"} if share(ARCH_COLORS[a]) > 1e-3]
