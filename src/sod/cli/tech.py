@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print a technology's numbers, each with its source and mark
         (S seen, M measured, R re-quoted, D derived, A assumption)."""
-        from sod.cost.pe import pe_area, um2_per_synth_ge
+        from sod.cost.pe_area import pe_area, um2_per_synth_ge
         from sod.tech import load_synth_table, load_technology, sram_cost
 
         tech = load_technology(node)

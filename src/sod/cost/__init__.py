@@ -2,7 +2,8 @@
 
 * :mod:`sod.cost.components` — the component library (adders, multipliers, registers,
   FIFOs, comparators, prefix sums, muxes, crossbars, SRAM macros, decompressors);
-* :mod:`sod.cost.pe` — PE compositions and PE areas from synthesized RTL;
+* :mod:`sod.cost.pe` — PE compositions; :mod:`sod.cost.pe_area` — the area a model uses
+  (synthesized RTL where available);
 * :mod:`sod.cost.area` — chip area with a breakdown, from a kind-agnostic ChipDescription
   (each architecture kind's design describes its chip: :mod:`sod.designs`);
 * :mod:`sod.cost.sizing` — the largest configuration within an area budget;
@@ -23,7 +24,8 @@ from sod.cost.energy import (
     energy,
 )
 from sod.cost.errors import CostError
-from sod.cost.pe import PeArea, compose, pe_area, synth_ratio, um2_per_synth_ge
+from sod.cost.pe import compose
+from sod.cost.pe_area import PeArea, pe_area, synth_ratio, um2_per_synth_ge
 from sod.cost.sizing import Sizing, size_description
 
 __all__ = [

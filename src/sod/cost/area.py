@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sod.cost.errors import CostError
-from sod.cost.pe import pe_area
+from sod.cost.pe_area import pe_area
 from sod.tech import Technology, sram_arrays
 
 MAX_LOG2_LANES = 10  # decompressor lanes are powers of two up to 1024 (the RTL's rule)

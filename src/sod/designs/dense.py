@@ -6,7 +6,7 @@ from typing import Any
 
 from sod.arch.spec import Architecture
 from sod.cost.area import BufferRule, ChipDescription, EdgeUnit
-from sod.cost.pe import pe_area
+from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
 from sod.models.common import Counts
 from sod.tech import Technology

@@ -7,7 +7,8 @@ from typing import Any
 
 from sod.arch.sparse import SCNNArch
 from sod.cost.area import BufferRule, ChipDescription
-from sod.cost.pe import pe_area, scnn_pe
+from sod.cost.pe import scnn_pe
+from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts

@@ -7,7 +7,7 @@ from typing import Any
 
 from sod.arch.sparse import SparTenArch
 from sod.cost.area import BufferRule, ChipDescription
-from sod.cost.pe import pe_area
+from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts

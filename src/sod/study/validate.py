@@ -306,7 +306,7 @@ def s2ta_mac_share() -> Modelled:
 
 
 def _component_ratio(kind: str, **params: int) -> Modelled:
-    from sod.cost.pe import pe_area
+    from sod.cost.pe_area import pe_area
     from sod.tech import load_technology
 
     tech = load_technology(45)
