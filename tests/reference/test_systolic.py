@@ -14,15 +14,8 @@ from hypothesis import strategies as st
 from sod.arch.spec import Architecture
 from sod.models.dense import evaluate_dense
 from sod.models.sparse_on_dense import evaluate
-from sod.reference.systolic import (
-    ArrayError,
-    WFeed,
-    ideal_feed,
-    run_array,
-    run_array_tpu,
-    run_dense,
-    run_dense_tpu,
-)
+from sod.reference.systolic import ArrayError, WFeed, ideal_feed, run_array, run_dense
+from sod.reference.systolic_tpu import run_array_tpu, run_dense_tpu
 from sod.workload.gemm import Gemm
 
 SCALESIM = Path(__file__).resolve().parents[1] / "data" / "scalesim"

@@ -18,14 +18,8 @@ import numpy as np
 from sod.compiler import GlbImage
 from sod.formats.bits import unpack
 from sod.reference.decompressor import Decompressor, DecompressorTrace, TileDesc, words_from_bits
-from sod.reference.systolic import (
-    ArrayError,
-    ArrayResult,
-    RunResult,
-    WFeed,
-    run_array,
-    run_array_tpu,
-)
+from sod.reference.systolic import ArrayError, ArrayResult, WFeed, run_array
+from sod.reference.systolic_tpu import RunResult, run_array_tpu
 
 
 @dataclass(frozen=True, eq=False)
