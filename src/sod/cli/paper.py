@@ -111,6 +111,7 @@ def _with_workloads(cfg: PaperConfig, sources: list[str], sparsity: str | None) 
         ablation_models=((first, profile),),
         batch_model=(first, profile),
         sweep_model=first,
+        beyond_workloads=(),  # the study is about the user's networks
     )
 
 

@@ -224,6 +224,13 @@ def figures(res: PaperResults) -> dict[str, Any]:
             "Sparse-on-Dense advantage (×)",
             "Energy efficiency: Sparse-on-Dense advantage over each design",
         )
+    if s.get("beyond"):
+        figs["beyond"] = _grouped_bars(
+            s["beyond"],
+            "gops_per_mm2",
+            "Sparse-on-Dense advantage (×)",
+            "Beyond the paper: throughput/area advantage over every design",
+        )
     if s.get("ablation"):
         figs["ablation"] = _ablation(s["ablation"])
     if s.get("density_sweep"):
