@@ -375,7 +375,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="scalesim-cycles",
         claim="the dense array's compute cycles equal SCALE-Sim v3.0.0's COMPUTE_REPORT",
-        source="SCALE-Sim v3.0.0 runs committed in tests/data/scalesim (tools/"
+        source="SCALE-Sim v3.0.0 runs committed in sod/reference/data/scalesim (tools/"
         "scalesim_reference.py)",
         paper="SCALE-Sim v3.0.0",
         published=_scalesim_published(),
