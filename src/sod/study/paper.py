@@ -230,6 +230,29 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     return sorted(groups.values(), key=len, reverse=True)
 
 
+def check_memory(cfg: PaperConfig, max_memory_gb: float) -> None:
+    """Refuse (one line naming ``--max-memory-gb``) a study one of whose zoo workloads would
+    need more memory for its masks than ``max_memory_gb``, before any work starts. Other
+    sources are checked when the CLI first loads them."""
+    from sod.workload.budget import check_mask_memory
+    from sod.workload.zoo import get_model, zoo_key
+
+    for model, profile, seq, batch in dict.fromkeys(_group_keys(cfg)):
+        if profile == "dense" or zoo_key(model) is None:
+            continue
+        shapes = get_model(model, batch=batch, seq_len=seq)
+        check_mask_memory(shapes.gemms, max_memory_gb, f"{model} at batch {batch}")
+
+
+def _group_keys(cfg: PaperConfig) -> list[tuple[str, str, int | None, int]]:
+    """(model, profile, seq_len, batch) of every task group."""
+    return [
+        (_model_of(label), p, seq, b)
+        for group in _task_groups(cfg)
+        for _, label, p, seq, b in group[:1]
+    ]
+
+
 def run_group_item(item: dict[str, Any]) -> dict[str, Any]:
     """The executors' per-item function: one task group of the study, or one map point."""
     if "map" in item:
