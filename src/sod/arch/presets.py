@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-import sod.arch.sparse  # noqa: F401  (defines the sparse accelerators' spec classes)
+import sod.arch.sparse  # defines the sparse accelerators' spec classes
 import sod.arch.vusa  # noqa: F401  (defines VUSA's spec class)
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError

@@ -84,7 +84,7 @@ class FoldPlan:
 def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     """The folds of the ``(G, k, n)`` weight mask ``w`` on ``arch`` (see the module doc)."""
     R, per = arch.array_rows, arch.windows_per_row
-    g, k, _ = w.shape
+    k = w.shape[1]
     kb = -(-k // R)
     spans = pack_windows(w, R, arch.window_slots, arch.window_macs)  # (B, W)
     nwin = (spans > 0).sum(axis=1)  # windows per k-block
