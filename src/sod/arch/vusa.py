@@ -1,14 +1,15 @@
 """VUSA: a virtually upscaled systolic array (Helal, Garcia-Ortiz, Bamberg, MOCAST 2025,
 arXiv 2506.01166).
 
-A weight-stationary array of ``array_rows`` × ``array_cols`` physical MACs. Along a row,
-the MACs are cut into windows of ``window_macs`` (M) MACs; each window serves up to
-``window_slots`` (V) consecutive *virtual* columns: the compiler assigns the non-zero
-weights of those V columns to the M MACs (value + in-window index), so a window whose
-loaded weights have at most M non-zeros in every row of the fold covers V columns, and the
-array behaves as ``array_rows`` × ``array_cols·V/M`` when the weights are sparse enough.
-Windows whose weights are denser cover fewer columns (at least M: dense weights give
-exactly the plain R × C array). docs/sparse-accelerators.md ("VUSA") explains the mapping.
+A weight-stationary array of ``array_rows`` × ``array_cols`` physical MACs, cut along
+``window_axis`` into windows of ``window_macs`` (M) MACs; each window serves up to
+``window_slots`` (V) consecutive *virtual* PEs: the compiler assigns the non-zero weights
+of those V positions to the M MACs (value + in-window index). Along k (the default) a
+window is part of a column and serves V virtual rows, so the array behaves as
+``R·V/M`` × ``C`` when the weights are sparse enough; along n it is part of a row and
+serves V virtual columns (``R`` × ``C·V/M``). Windows whose weights are denser cover fewer
+positions (at least M: dense weights give exactly the plain R × C array).
+docs/sparse-accelerators.md ("VUSA") explains the mapping.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from sod.arch.spec import Architecture
+from sod.limits import MAX_ARRAY_DIM
 
 
 class VUSAArch(Architecture):
@@ -25,6 +27,9 @@ class VUSAArch(Architecture):
 
     name: str = "vusa"
     kind: Literal["vusa"] = "vusa"  # type: ignore[assignment]
+    array_rows: int = Field(
+        30, gt=0, le=MAX_ARRAY_DIM, description="physical MAC rows (R; windows of M along k)"
+    )
     dataflow: Literal["ws", "auto"] = Field(  # type: ignore[assignment]
         "ws",
         description="weight stationary only (the windows are loaded with a fold's weights); "
@@ -34,6 +39,13 @@ class VUSAArch(Architecture):
         5, gt=0, le=64, description="virtual columns (V) one window of MACs can serve"
     )
     window_macs: int = Field(3, gt=0, le=64, description="physical MACs (M) per window")
+    window_axis: Literal["k", "n"] = Field(
+        "k",
+        description="k: a window is M MACs of one column serving V consecutive virtual rows "
+        "(reduction positions; each MAC selects its activation, one partial sum per window); "
+        "n: a window is M MACs of one row serving V consecutive virtual columns (output "
+        "channels; each MAC routes its product to a column's partial sum)",
+    )
     zero_gating: bool = Field(True, description="gate MAC slots left empty (energy only)")
 
     @field_validator("dataflow", mode="before")
@@ -50,21 +62,26 @@ class VUSAArch(Architecture):
                 f"window_macs ({self.window_macs}) must be at most window_slots "
                 f"({self.window_slots})"
             )
-        if self.array_cols % self.window_macs:
+        field = "array_rows" if self.window_axis == "k" else "array_cols"
+        if getattr(self, field) < self.window_macs:
             raise ValueError(
-                f"array_cols ({self.array_cols}) must be a multiple of window_macs "
-                f"({self.window_macs})"
+                f"{field} ({getattr(self, field)}) must be at least window_macs "
+                f"({self.window_macs}) when window_axis is {self.window_axis}"
             )
         return self
 
     @property
-    def windows_per_row(self) -> int:
-        return self.array_cols // self.window_macs
+    def windows_per_fold(self) -> int:
+        """Windows side by side along the window axis (⌊R/M⌋ for k, ⌊C/M⌋ for n); the
+        MACs left over when that side is not a multiple of M (after iso-area sizing) idle."""
+        edge = self.array_rows if self.window_axis == "k" else self.array_cols
+        return edge // self.window_macs
 
     @property
-    def virtual_cols(self) -> int:
-        """Columns of the array at full virtual width (every window serving V)."""
-        return self.windows_per_row * self.window_slots
+    def virtual_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the array at full virtual size (every window serving V)."""
+        full = self.windows_per_fold * self.window_slots
+        return (full, self.array_cols) if self.window_axis == "k" else (self.array_rows, full)
 
     @property
     def index_bits(self) -> int:

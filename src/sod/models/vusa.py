@@ -1,24 +1,25 @@
 """VUSA (a virtually upscaled systolic array): cycles, MACs and actions from the real masks.
 
 The array (:class:`~sod.arch.vusa.VUSAArch`) is weight stationary with ``R`` × ``C``
-physical MACs, ``C / M`` windows of ``M`` MACs per row. The compiler maps the weights of
-one k-block (``R`` rows of W) onto windows left to right: a window starting at column
-``p`` takes the widest span ``v`` ∈ [M, V] of columns such that every row of the k-block
-has at most ``M`` non-zeros in ``W[rows, p:p+v]`` (all rows of a window share its span,
-since partial sums flow down the columns); ``M`` columns always fit, so dense weights give
-the plain ``R`` × ``C`` array exactly. ``C / M`` consecutive windows form one fold (one
-weight load); a k-block needs ``⌈windows / (C/M)⌉`` folds. The virtual width of a fold is
-the sum of its windows' spans, between ``C`` and ``C·V/M``.
+physical MACs cut into windows of ``M`` MACs along ``window_axis``. Take the default, k: a
+block is ``C`` columns of W (output channels); the compiler maps its rows (reduction
+positions) onto windows top to bottom: a window starting at row ``p`` takes the widest span
+``v`` ∈ [M, V] such that every column of the block has at most ``M`` non-zeros in
+``W[p:p+v, cols]`` (all columns of a window share its span, since activations flow along
+the rows); ``M`` rows always fit, so dense weights give the plain ``R`` × ``C`` array
+exactly. ``R / M`` consecutive windows form one fold (one weight load); a block needs
+``⌈windows / (R/M)⌉`` folds, covering between ``R`` and ``R·V/M`` rows of W each. Along n
+the roles of rows and columns swap (blocks of ``R`` rows, windows along n).
 
 Each fold then costs what a WS fold of the dense array costs (TPU or SCALE-Sim timing,
-:func:`sod.models.dense.tpu_fold_costs`): streaming the ``m`` activation rows, the
-pipeline has ``C`` physical stages along a row. Weights are stored as the array loads them:
-``M`` slots per window row, each a value and a ⌈log2 V⌉-bit in-window index (zero slots
-padded). GLB tiling, DRAM traffic and memory stalls run through the shared systolic
-memory step (:func:`sod.models.systolic_steps.memory_schedule`).
+:func:`sod.models.dense.tpu_fold_costs`, with the physical ``R`` and ``C``): it streams the
+``m`` activation rows. Weights are stored as the array loads them: ``M`` slots per window
+and line, each a value and a ⌈log2 V⌉-bit in-window index (empty slots padded). GLB
+tiling, DRAM traffic and memory stalls run through the shared systolic memory step
+(:func:`sod.models.systolic_steps.memory_schedule`).
 
-The packing loops over window positions (at most ⌈n/M⌉ steps), vectorized over every
-k-block of every group; the brute-force reference is :mod:`sod.reference.vusa`.
+The packing loops over window positions (at most ⌈extent/M⌉ steps), vectorized over every
+block of every group; the brute-force reference is :mod:`sod.reference.vusa`.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ from sod.workload.gemm import Gemm
 
 @memo_by_content(max_bytes=64 << 20)
 def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
-    """Column span of every window, ``(B, W)`` for the ``B = G·⌈k/R⌉`` k-blocks of the
-    ``(G, k, n)`` mask ``w`` in group-major order; 0 past a k-block's last window."""
+    """Span of every window, ``(B, W)``, windows running along the last axis of the
+    ``(G, L, P)`` mask ``w``, for the ``B = G·⌈L/rows⌉`` blocks of ``rows`` lines (group
+    major); 0 past a block's last window. A window at ``p`` takes the widest span ``v`` ≤
+    ``slots`` in which every line of the block has at most ``macs`` non-zeros (at least
+    ``macs``, clipped at the end)."""
     g, k, n = w.shape
     kb = -(-k // rows)
     blocks = g * kb
@@ -70,24 +74,26 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FoldPlan:
-    """VUSA's folds of one GEMM (one execution of every distinct group), group-major,
-    k-block-major within a group."""
+    """VUSA's folds of one GEMM (one execution of every distinct group), group-major, then
+    block-major: a block is ``R`` rows of W (windows along n) or ``C`` columns (along k)."""
 
     group: np.ndarray  # (F,) group of each fold
-    block: np.ndarray  # (F,) k-block (0..B−1, group-major) of each fold
-    rows: np.ndarray  # (F,) weight rows loaded (R, fewer in a last partial k-block)
-    windows: np.ndarray  # (F,) windows used (C/M except in a k-block's last fold)
-    virtual_cols: np.ndarray  # (F,) columns of W the fold covers (Σ window spans)
-    blocks: int  # k-blocks per group
+    lines: np.ndarray  # (F,) block extent across the window axis (R or C, less at the end)
+    windows: np.ndarray  # (F,) windows used (all but in a block's last fold)
+    span: np.ndarray  # (F,) positions along the window axis covered (Σ window spans)
+    blocks: int  # blocks per group
 
 
 def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     """The folds of the ``(G, k, n)`` weight mask ``w`` on ``arch`` (see the module doc)."""
-    R, per = arch.array_rows, arch.windows_per_row
-    k = w.shape[1]
-    kb = -(-k // R)
-    spans = pack_windows(w, R, arch.window_slots, arch.window_macs)  # (B, W)
-    nwin = (spans > 0).sum(axis=1)  # windows per k-block
+    along_k = arch.window_axis == "k"
+    wt = w.transpose(0, 2, 1) if along_k else w  # windows run along the last axis
+    line = arch.array_cols if along_k else arch.array_rows
+    per = arch.windows_per_fold
+    extent = wt.shape[1]
+    nb = -(-extent // line)
+    spans = pack_windows(np.ascontiguousarray(wt), line, arch.window_slots, arch.window_macs)
+    nwin = (spans > 0).sum(axis=1)  # windows per block
     nfold = -(-nwin // per)
     block = np.repeat(np.arange(spans.shape[0]), nfold)
     first = np.r_[0, np.cumsum(nfold)[:-1]]
@@ -96,9 +102,9 @@ def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     # Σ spans of windows [local·per, local·per + windows) of each fold's block.
     cs = np.concatenate([np.zeros((spans.shape[0], 1), np.int64), np.cumsum(spans, axis=1)], 1)
     start = local * per
-    virtual = cs[block, start + windows] - cs[block, start]
-    rows = np.minimum(R, k - (block % kb) * R)
-    return FoldPlan(block // kb, block, rows, windows, virtual, kb)
+    span = cs[block, start + windows] - cs[block, start]
+    lines = np.minimum(line, extent - (block % nb) * line)
+    return FoldPlan(block // nb, lines, windows, span, nb)
 
 
 def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
@@ -118,7 +124,7 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     else:
         cycles = 2 * R + C - 2 + streamed
     groups_run = int(np.unique(plan.group).size)
-    dense_col_folds = -(-gemm.n // C)
+    k_blocks, n_blocks = -(-gemm.k // R), -(-gemm.n // C)
     folds = Folds(
         live,
         streamed,
@@ -126,34 +132,39 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
         boundary,
         f,
         int(cycles.sum()) - groups_run,
-        plan.blocks,
-        round(f / max(g * plan.blocks, 1)),
-        plan.blocks * dense_col_folds,
+        k_blocks,
+        n_blocks,
+        k_blocks * n_blocks,
     )
-    slots = plan.rows * plan.windows * M  # MAC slots loaded per fold
+    slots = plan.lines * plan.windows * M  # MAC slots loaded per fold
     w_bits = int(slots.sum()) * (vb + ib)
+    a_dense = g * m * gemm.k * vb
     stored = Stored(
-        w_bits, g * gemm.k * gemm.n * vb, g * m * gemm.k * vb, g * m * gemm.k * vb,
-        g * m * gemm.n * vb, w_bits, g * m * gemm.k * vb, None,
+        w_bits, g * gemm.k * gemm.n * vb, a_dense, a_dense, g * m * gemm.n * vb, w_bits,
+        a_dense, None,
     )  # fmt: skip
     no_streams = WeightStreams(*([np.zeros(0, np.int64)] * 11))  # read only by units
     memory = memory_schedule(layer, stored, folds, folds.compute_cycles, no_streams, opts)
     issued = int(slots.sum()) * m * mult
     effectual = min(_effectual(masks.weight, masks.act, m) * mult, issued)
     gated = issued - effectual if arch.zero_gating else 0
-    act_read = int(plan.rows.sum()) * m * vb  # A's k-slice streamed once per fold
-    out_sums = g * m * gemm.n * ab
+    if arch.window_axis == "k":  # a fold reads its `span` k positions, writes its columns
+        k_read, out_cols = plan.span, plan.lines
+        act_regs, psum_regs = plan.lines * plan.span, plan.lines * plan.windows
+    else:  # a fold reads its rows' activations, writes its `span` columns
+        k_read, out_cols = plan.lines, plan.span
+        act_regs, psum_regs = plan.lines * plan.windows, plan.lines * plan.span
+    out_written = int(out_cols.sum()) * m * ab  # partial sums into the accumulators
     actions = {
         "mac": float(issued - gated),
         "mac_gated": float(gated),
-        # One activation register per window row; every virtual column keeps its psum.
-        "pe_reg_bits.act": float(int((plan.rows * plan.windows).sum()) * m * vb * mult),
-        "pe_reg_bits.out": float(int((plan.rows * plan.virtual_cols).sum()) * m * ab * mult),
+        "pe_reg_bits.act": float(int(act_regs.sum()) * m * vb * mult),
+        "pe_reg_bits.out": float(int(psum_regs.sum()) * m * ab * mult),
         "pe_reg_bits.weight": float(w_bits * mult),
         "glb_read_bits.weight": float(w_bits * mult),
-        "glb_read_bits.act": float(act_read * mult),
-        "glb_write_bits.out": float(out_sums * plan.blocks * mult),
-        "glb_read_bits.out": float(out_sums * (plan.blocks - 1) * mult),
+        "glb_read_bits.act": float(int(k_read.sum()) * m * vb * mult),
+        "glb_write_bits.out": float(out_written * mult),
+        "glb_read_bits.out": float(max(out_written - g * m * gemm.n * ab, 0) * mult),
         "glb_write_bits.weight": float(memory.dram_w * mult),
         "glb_write_bits.act": float(memory.dram_a * mult),
         "dram_read_bits.weight": float(memory.dram_w * mult),
@@ -163,9 +174,10 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     details = {
         "dataflow": "ws",
         "timing": arch.timing,
+        "window_axis": arch.window_axis,
         "folds": f * mult,
         "folds_dense": folds.dense_folds * g * mult,
-        "virtual_width_mean": float(plan.virtual_cols.mean()) if f else 0.0,
+        "virtual_span_mean": float(plan.span.mean()) if f else 0.0,
         "weight_bits_stored": w_bits * mult if gemm.w_is_weight else w_bits,
         "weight_bits_dense": stored.w_dense,
         "memory_stall_cycles": memory.stall_cycles * mult,

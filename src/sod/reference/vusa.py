@@ -19,11 +19,11 @@ import numpy as np
 @dataclass(frozen=True)
 class VusaFold:
     group: int
-    k0: int  # first W row of the fold's k-block
-    rows: int  # W rows loaded
-    col0: int  # first W column covered
-    spans: tuple[int, ...]  # column span of each window used
-    slots: np.ndarray  # (rows, windows, M, 2): (value, index) per MAC, index −1 = empty
+    line0: int  # first line (across the window axis) of the fold's block
+    lines: int  # lines loaded
+    pos0: int  # first position along the window axis covered
+    spans: tuple[int, ...]  # span of each window used
+    slots: np.ndarray  # (lines, windows, M, 2): (value, index) per MAC, index −1 = empty
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,10 @@ def _fits(w: np.ndarray, k0: int, rows: int, p: int, v: int, macs: int) -> bool:
     return True
 
 
-def map_group(w: np.ndarray, group: int, R: int, C: int, V: int, M: int) -> list[VusaFold]:
-    """Folds of one group's ``k × n`` weights (values or a mask)."""
+def map_group(w: np.ndarray, group: int, R: int, per: int, V: int, M: int) -> list[VusaFold]:
+    """Folds of one group's weights (values or a mask) with windows along axis 1, blocks of
+    ``R`` lines along axis 0 and ``per`` windows per fold."""
     k, n = w.shape
-    per = C // M
     folds = []
     for k0 in range(0, k, R):
         rows = min(R, k - k0)
@@ -76,25 +76,41 @@ def map_group(w: np.ndarray, group: int, R: int, C: int, V: int, M: int) -> list
 
 
 def run_vusa(
-    a: np.ndarray, w: np.ndarray, R: int, C: int, V: int, M: int, timing: str = "tpu"
+    a: np.ndarray,
+    w: np.ndarray,
+    R: int,
+    C: int,
+    V: int,
+    M: int,
+    timing: str = "tpu",
+    axis: str = "k",
 ) -> VusaRun:
     """``O = A · W`` for ``(G, m, k)`` activations and ``(G, k, n)`` weights on a VUSA array
-    of ``R`` × ``C`` MACs in windows of ``M`` MACs serving ``V`` columns."""
+    of ``R`` × ``C`` MACs in windows of ``M`` MACs serving ``V`` positions along ``axis``
+    (k: virtual rows, each MAC selects its activation; n: virtual columns, each MAC routes
+    its product to a column)."""
     g, m, _ = a.shape
     n = w.shape[2]
     out = np.zeros((g, m, n), np.int64)
     folds: list[VusaFold] = []
     cycles = 0
     for gi in range(g):
-        gf = map_group(w[gi], gi, R, C, V, M)
+        if axis == "k":
+            gf = map_group(w[gi].T, gi, C, R // M, V, M)
+        else:
+            gf = map_group(w[gi], gi, R, C // M, V, M)
         for f in gf:
-            col = f.col0
+            pos = f.pos0
             for wi, span in enumerate(f.spans):
-                for r in range(f.rows):
-                    for value, idx in f.slots[r, wi]:
-                        if idx >= 0:  # one MAC: activation column × slot value → column idx
-                            out[gi, :, col + idx] += a[gi, :, f.k0 + r] * value
-                col += span
+                for line in range(f.lines):
+                    for value, idx in f.slots[line, wi]:
+                        if idx < 0:
+                            continue
+                        if axis == "k":  # MAC: activation k = pos + idx, column line0 + line
+                            out[gi, :, f.line0 + line] += a[gi, :, pos + idx] * value
+                        else:  # MAC: activation k = line0 + line → column pos + idx
+                            out[gi, :, pos + idx] += a[gi, :, f.line0 + line] * value
+                pos += span
         folds += gf
         if gf:
             cycles += _run_cycles(len(gf), m, R, C, timing) - 1
