@@ -95,7 +95,7 @@ def test_sparse_weights_grow_the_array_virtually():
     """Windows whose rows have at most M non-zeros in V columns take V columns."""
     w = np.zeros((4, 40), bool)
     w[:, ::5] = w[:, 1::5] = w[:, 2::5] = True  # 3 of every 5 columns
-    spans = pack_windows(w[None], 4, 5, 3)
+    spans = pack_windows(w.T[None].copy(), 4, 5, 3)  # windows along axis 1
     assert spans.tolist() == [[5] * 8]
     arch = VUSAArch(
         array_rows=4, array_cols=6, window_macs=3, window_slots=5, ideal_memory=True,

@@ -18,8 +18,9 @@ and line, each a value and a ⌈log2 V⌉-bit in-window index (empty slots padde
 tiling, DRAM traffic and memory stalls run through the shared systolic memory step
 (:func:`sod.models.systolic_steps.memory_schedule`).
 
-The packing loops over window positions (at most ⌈extent/M⌉ steps), vectorized over every
-block of every group; the brute-force reference is :mod:`sod.reference.vusa`.
+The widest span at every position comes from prefix sums (array ops over every block of
+every group); the greedy chain then takes one gather per window (at most ⌈extent/M⌉
+steps, each over all blocks at once). The brute-force reference is :mod:`sod.reference.vusa`.
 """
 
 from __future__ import annotations
@@ -39,34 +40,50 @@ from sod.models.systolic_steps import Folds, Stored, memory_schedule
 from sod.models.systolic_streams import WeightStreams
 from sod.workload.gemm import Gemm
 
+# Blocks are measured in chunks of at most this many mask elements (bounds scratch memory).
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def widest_spans(t: np.ndarray, slots: int, macs: int) -> np.ndarray:
+    """``(B, P)``: the span a window starting at each position would take, for blocks
+    ``t`` of shape ``(B, P, lines)``: the widest ``v`` ≤ ``slots`` with at most ``macs``
+    non-zeros on every line in ``[p, p+v)`` (at least ``macs``), clipped at the end."""
+    b, p, lines = t.shape
+    cs = np.zeros((b, p + slots + 1, lines), np.int32)
+    np.cumsum(t, axis=1, dtype=np.int32, out=cs[:, 1 : p + 1])
+    cs[:, p + 1 :] = cs[:, p : p + 1]
+    span = np.full((b, p), macs, np.int64)
+    for v in range(macs + 1, slots + 1):  # fitting is monotone in v: stop growing at a miss
+        fits = (cs[:, v : v + p] - cs[:, :p]).max(axis=2) <= macs
+        span = np.where(fits & (span == v - 1), v, span)
+    return np.minimum(span, p - np.arange(p))
+
 
 @memo_by_content(max_bytes=64 << 20)
 def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
-    """Span of every window, ``(B, W)``, windows running along the last axis of the
-    ``(G, L, P)`` mask ``w``, for the ``B = G·⌈L/rows⌉`` blocks of ``rows`` lines (group
-    major); 0 past a block's last window. A window at ``p`` takes the widest span ``v`` ≤
-    ``slots`` in which every line of the block has at most ``macs`` non-zeros (at least
-    ``macs``, clipped at the end)."""
-    g, k, n = w.shape
-    kb = -(-k // rows)
-    blocks = g * kb
-    # (B, n + V, R): column-major per block so a window's columns are one gather.
-    t = np.zeros((g, kb * rows, n + slots), dtype=bool)
-    t[:, :k, :n] = w
-    t = t.reshape(blocks, rows, n + slots).transpose(0, 2, 1)
+    """Span of every window, ``(B, W)``, windows running along axis 1 of the ``(G, P, L)``
+    mask ``w``, for the ``B = G·⌈L/rows⌉`` blocks of ``rows`` lines of axis 2 (group
+    major); 0 past a block's last window. Greedy, as the compiler maps: each window takes
+    the widest span it can (:func:`widest_spans`) from where the previous one ended."""
+    g, p, lines = w.shape
+    nb = -(-lines // rows)
+    blocks = g * nb
+    t = np.zeros((g, p, nb * rows), dtype=bool)
+    t[:, :, :lines] = w
+    t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
+    per = max(1, _CHUNK_ELEMENTS // max(rows * (p + slots + 1), 1))  # blocks per chunk
+    span_at = np.concatenate(
+        [widest_spans(t[i : i + per], slots, macs) for i in range(0, blocks, per)]
+        or [np.zeros((0, p), np.int64)]
+    )
+    span_at = np.concatenate([span_at, np.zeros((blocks, 1), np.int64)], axis=1)  # p = P: 0
     pos = np.zeros(blocks, np.int64)
+    b = np.arange(blocks)
     spans = []
-    b = np.arange(blocks)[:, None]
-    offsets = np.arange(slots)[None, :]
-    while (pos < n).any():
-        left = n - pos
-        window = t[b, pos[:, None] + offsets]  # (B, V, R)
-        counts = np.cumsum(window, axis=1, dtype=np.int32).max(axis=2)  # (B, V): max row nnz
-        fits = counts <= macs  # monotone in the span: True up to the widest that fits
-        widest = fits.sum(axis=1)
-        span = np.clip(np.maximum(widest, macs), 0, left)  # M columns always fit
-        spans.append(np.where(left > 0, span, 0))
-        pos = pos + spans[-1]
+    while (pos < p).any():  # one cheap gather per window position of the chain
+        step = span_at[b, pos]
+        spans.append(step)
+        pos = pos + step
     if not spans:
         return np.zeros((blocks, 0), np.int64)
     return np.stack(spans, axis=1)
@@ -87,12 +104,12 @@ class FoldPlan:
 def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     """The folds of the ``(G, k, n)`` weight mask ``w`` on ``arch`` (see the module doc)."""
     along_k = arch.window_axis == "k"
-    wt = w.transpose(0, 2, 1) if along_k else w  # windows run along the last axis
+    wt = w if along_k else np.ascontiguousarray(w.transpose(0, 2, 1))  # windows along axis 1
     line = arch.array_cols if along_k else arch.array_rows
     per = arch.windows_per_fold
-    extent = wt.shape[1]
+    extent = wt.shape[2]
     nb = -(-extent // line)
-    spans = pack_windows(np.ascontiguousarray(wt), line, arch.window_slots, arch.window_macs)
+    spans = pack_windows(wt, line, arch.window_slots, arch.window_macs)
     nwin = (spans > 0).sum(axis=1)  # windows per block
     nfold = -(-nwin // per)
     block = np.repeat(np.arange(spans.shape[0]), nfold)
