@@ -442,7 +442,16 @@ COMPOSERS: dict[str, Callable[..., Composition]] = {
     "scnn_core": scnn_core,
     "scnn_acc_bank": scnn_acc_bank,
     "decompressor": decompressor,
+    "vusa_kwindow": lambda tech, **p: _vusa_window(tech, "k", **p),
+    "vusa_nwindow": lambda tech, **p: _vusa_window(tech, "n", **p),
 }
+
+
+def _vusa_window(tech: Technology, axis: str, **params: Any) -> Composition:
+    from sod.cost.pe_vusa import vusa_window_parts
+
+    kept, parts = vusa_window_parts(tech, axis, **params)
+    return Composition(f"vusa_{axis}window", kept, tuple(parts))
 
 
 def compose(tech: Technology, kind: str, **params: object) -> Composition:

@@ -308,6 +308,8 @@ def _synth_keys(kind: str) -> tuple[str, ...]:
         "decompressor": ("lanes", "format", "realign"),
         "scnn_core": ("f", "i", "value_bits", "acc_bits", "acc_banks", "acc_entries"),
         "scnn_acc_bank": ("acc_entries", "acc_bits"),
+        "vusa_kwindow": ("slots", "macs", "a_bits", "w_bits", "acc_bits"),
+        "vusa_nwindow": ("slots", "macs", "a_bits", "w_bits", "acc_bits"),
     }.get(kind, ())
 
 

@@ -12,6 +12,7 @@ from sod.designs.index_match import IndexMatchDesign
 from sod.designs.scnn import SCNNDesign
 from sod.designs.sparse_on_dense import SparseOnDenseDesign
 from sod.designs.sparten import SparTenDesign
+from sod.designs.vusa import VUSADesign
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -25,6 +26,7 @@ DESIGNS: dict[str, Design] = {
         SCNNDesign(),
         SparTenDesign(),
         IndexMatchDesign(),
+        VUSADesign(),
     )
 }
 

@@ -75,6 +75,14 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("scnn_core", _scnn_core(16, 24)),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 24}),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 32}),
+    # VUSA's windows (sod.rtl.vusa_pe), V virtual PEs served by M MACs, int8 / int32:
+    # along k (the preset) and along n; V, M = (5, 3) (the preset), (4, 2) and (8, 4).
+    ("vusa_kwindow", {"slots": 5, "macs": 3, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_kwindow", {"slots": 4, "macs": 2, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_kwindow", {"slots": 8, "macs": 4, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 5, "macs": 3, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 4, "macs": 2, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 8, "macs": 4, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -99,6 +107,7 @@ def make_design(name: str, params: dict[str, Any]):
     from sod.rtl.pe import DenseMacPE
     from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore
     from sod.rtl.stream_decompressor import StreamBitmapDecompressor
+    from sod.rtl.vusa_pe import VusaKWindow, VusaWindow
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
@@ -114,6 +123,8 @@ def make_design(name: str, params: dict[str, Any]):
             f, i, value_bits, acc_bits, acc_banks, acc_entries, SCNN_K_BITS
         ),
         "scnn_acc_bank": lambda acc_entries, acc_bits: ScnnAccBank(acc_entries, acc_bits),
+        "vusa_kwindow": VusaKWindow,
+        "vusa_nwindow": VusaWindow,
         "stream_decompressor": lambda lanes, format, word_bits, buffer_bits=None: (
             _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits, buffer_bits)
         ),
