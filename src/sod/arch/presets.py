@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 import sod.arch.sparse  # noqa: F401  (defines the sparse accelerators' spec classes)
+from sod.arch import structured as _structured  # noqa: F401  (the N:M array spec)
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
 from sod.yamlio import read_yaml_mapping
@@ -34,7 +35,7 @@ def _spec_classes() -> dict[str, type[ArchBase]]:
 
 
 ARCH_KINDS: dict[str, type[ArchBase]] = _spec_classes()
-PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match", "nm-systolic")
 
 
 def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:

@@ -75,6 +75,10 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("scnn_core", _scnn_core(16, 24)),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 24}),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 32}),
+    # The N:M array's PE (sod.rtl.nm_pe): one multiplier, M activations forwarded,
+    # log2(M)-bit index, M-to-1 activation mux; 2:4 / 1:4 (M = 4) and 2:8 / 4:8 (M = 8).
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 4}),
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 8}),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -96,12 +100,14 @@ def make_design(name: str, params: dict[str, Any]):
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.index_match_pe import IndexMatchPE
+    from sod.rtl.nm_pe import NMPE
     from sod.rtl.pe import DenseMacPE
     from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore
     from sod.rtl.stream_decompressor import StreamBitmapDecompressor
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
+        "nm_pe": lambda a_bits, w_bits, acc_bits, m_group: NMPE(m_group, a_bits, w_bits, acc_bits),
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
