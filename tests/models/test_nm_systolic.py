@@ -81,9 +81,10 @@ def test_nm_masks_run_like_dense_with_k_scaled_by_n_over_m(
     nm=NM,
     density=st.floats(0.05, 1.0),
     structured=st.floats(0, 1),
+    fallback=st.sampled_from(["dense", "split"]),
     seed=st.integers(0, 999),
 )
-def test_model_equals_reference_array(m, k, n, rows, cols, nm, density, structured, seed):
+def test_model_equals_reference_array(m, k, n, rows, cols, nm, density, structured, fallback, seed):
     """Mixed masks (some spans N:M, some not): the model's folds and TPU cycles equal the
     reference array's, and the reference's output (values through the muxes) is A·W."""
     n_keep, m_group = nm
@@ -96,12 +97,37 @@ def test_model_equals_reference_array(m, k, n, rows, cols, nm, density, structur
     cut = int(structured * k)
     w[:cut] = loose[:cut]
     a = rng.integers(-9, 10, (m, k))
-    ref = run_nm(a, w, rows, cols, n_keep, m_group)
+    ref = run_nm(a, w, rows, cols, n_keep, m_group, fallback)
     np.testing.assert_array_equal(ref.output, a @ w)
-    got = evaluate(_gemm(m, w), _arch(rows, cols, n_keep, m_group))
+    got = evaluate(_gemm(m, w), _arch(rows, cols, n_keep, m_group, fallback=fallback))
     assert got.compute_cycles == ref.cycles
     assert got.details["folds"] == ref.folds
     assert got.details["nm_folds"] == ref.folds_nm
+
+
+@SETTINGS
+@given(
+    m=st.integers(1, 30),
+    groups=st.integers(1, 4),
+    n=st.integers(1, 12),
+    half_rows=st.integers(1, 4),
+    cols=st.integers(1, 6),
+    seed=st.integers(0, 999),
+)
+def test_split_fallback_runs_4_8_masks_on_a_2_8_array_in_two_folds(
+    m, groups, n, half_rows, cols, seed
+):
+    """fallback: split on a 2:8 array: a 4:8 mask takes the dense array's cycles on K/2
+    (two 2:8 folds per span), where fallback: dense takes K (four dense folds). (A partial
+    last span still pays ceil(c / N) folds: the property needs whole spans.)"""
+    # whole spans of (R / 2)·8 k-indices; each group holds exactly 4 non-zeros
+    rows, k = 2 * half_rows, half_rows * 8 * groups
+    w = _nm_weights(np.random.default_rng(seed), k, n, 4, 8)
+    split = evaluate(_gemm(m, w), _arch(rows, cols, 2, 8, fallback="split"))
+    dense = load_arch("dense", array_rows=rows, array_cols=cols, dataflow="ws", ideal_memory=True)
+    assert split.compute_cycles == evaluate(Gemm("h", m, k // 2, n), dense).compute_cycles
+    plain = evaluate(_gemm(m, w), _arch(rows, cols, 2, 8))
+    assert plain.compute_cycles == evaluate(Gemm("h", m, k, n), dense).compute_cycles
 
 
 def test_unstructured_masks_fall_back_to_the_dense_array():
@@ -175,3 +201,12 @@ def test_bad_specs_give_one_line_errors(fields, needle):
 
 def test_auto_dataflow_means_ws():
     assert str(load_arch("nm-systolic", dataflow="auto").dataflow) == "ws"
+
+
+def test_glb_bandwidth_need_is_m_over_n_wider_on_the_activation_edge():
+    from sod.designs import design_of
+
+    nm = load_arch("nm-systolic")  # 32x32, 2:4
+    assert design_of(nm).glb_bandwidth_bits_per_cycle(nm) == 16 * 4 * 8 + 32 * (8 + 2)
+    dense = load_arch("dense", dataflow="ws")
+    assert design_of(dense).glb_bandwidth_bits_per_cycle(dense) == 32 * 8 + 32 * 8

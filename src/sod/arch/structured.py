@@ -34,6 +34,13 @@ class NMSystolicArch(Architecture):
     )
     n_keep: int = Field(2, gt=0, le=256, description="N: non-zeros kept per group of M")
     m_group: int = Field(4, gt=0, le=256, description="M: group length along k (power of 2)")
+    fallback: Literal["dense", "split"] = Field(
+        "dense",
+        description="a span that is not N:M: 'dense' runs it as the plain array "
+        "(ceil(span / R) folds, muxes idle); 'split' runs ceil(c / N) N:M folds for its "
+        "fullest group of c non-zeros (fold j takes each group's non-zeros ranked "
+        "jN..jN+N-1)",
+    )
     zero_gating: bool = Field(
         True, description="gate MACs on a zero operand (padding slots, zero activations)"
     )

@@ -13,7 +13,10 @@ the dense array would run for it). Per (span, column tile), decided from the REA
 * N:M-conformant (every group of M in every column holds at most N non-zeros): only the
   first sub-fold runs, holding the compressed tile (``ceil(kr / M) * N`` rows of values
   and log2(M)-bit indices); the others are empty and skipped;
-* otherwise: every sub-fold runs, as on the dense array (muxes idle), stored dense.
+* otherwise (``fallback: dense``, the default): every sub-fold runs, as on the dense
+  array (muxes idle), stored dense; with ``fallback: split`` the span runs
+  ``ceil(c / N)`` N:M folds instead (c the non-zeros of its fullest group) where that
+  takes fewer folds, or as many in fewer bits.
 
 The virtual streams go through the unchanged steps (fold schedule and TPU or SCALE-Sim
 timing, MACs, storage, GLB tiling and DRAM traffic); the steps' skip-empty-fold rule
@@ -52,6 +55,7 @@ class NMTiles:
     """Per (group, k-span, column tile): is it N:M, and its extent."""
 
     conformant: np.ndarray  # (G, kb, nb) bool
+    max_per_group: np.ndarray  # (G, kb, nb) most non-zeros in one group of M
     span_rows: np.ndarray  # (kb,) k indices present in each span
     tile_cols: np.ndarray  # (nb,) n columns present in each column tile
 
@@ -68,30 +72,46 @@ def nm_conformance(weight: np.ndarray, rows: int, cols: int, n_keep: int, m_grou
     pad = np.zeros((g, kb * span, nb * cols), dtype=bool)
     pad[:, :k, :n] = weight
     per_group = pad.reshape(g, kb, gpf, m_group, nb, cols).sum(axis=3, dtype=np.int32)
-    conformant = (per_group <= n_keep).all(axis=(2, 4))  # (G, kb, nb)
+    most = per_group.max(axis=(2, 4))  # (G, kb, nb)
     span_rows = np.minimum(span, k - np.arange(kb) * span)
     tile_cols = np.minimum(cols, n - np.arange(nb) * cols)
-    return NMTiles(conformant, span_rows, tile_cols)
+    return NMTiles(most <= n_keep, most, span_rows, tile_cols)
 
 
 def nm_streams(tiles: NMTiles, arch: NMSystolicArch) -> tuple[WeightStreams, np.ndarray]:
-    """The virtual WS streams (one per dense sub-fold, image order: column tile outer,
-    span, sub-fold inner) and, per stream, whether it is a live N:M fold."""
-    R, vb, idx = arch.array_rows, arch.value_bits, arch.index_bits
+    """The virtual WS streams (one per sub-fold, image order: column tile outer, span,
+    sub-fold inner) and, per stream, whether it is a live N:M fold.
+
+    A span runs ``f`` N:M folds: 1 when conformant; else 0 (it runs its
+    ``ceil(span / R)`` dense sub-folds), or, with ``fallback: split``, ``ceil(c / N)``
+    for a span whose fullest group holds ``c`` non-zeros (fold j takes each group's
+    non-zeros ranked jN..jN+N−1) when that is fewer folds than dense, or as many folds
+    in fewer stored bits."""
+    R, N, vb, idx = arch.array_rows, arch.n_keep, arch.value_bits, arch.index_bits
     conf = tiles.conformant  # (G, kb, nb)
     g, kb, nb = conf.shape
-    subs = -(-int(tiles.span_rows.max()) // R)
+    nm_rows = -(-tiles.span_rows // arch.m_group) * N  # (kb,) compressed rows
+    nm_folds = conf.astype(np.int64)
+    if arch.fallback == "split":
+        # Split where it takes fewer folds than dense, or as many in fewer bits.
+        split = -(-tiles.max_per_group // N)
+        dense_folds = -(-tiles.span_rows // R)[None, :, None]
+        split_bits = (split * nm_rows[None, :, None]) * (vb + idx)
+        dense_bits = (tiles.span_rows * vb)[None, :, None]
+        better = (split < dense_folds) | ((split == dense_folds) & (split_bits < dense_bits))
+        nm_folds = np.where(conf, 1, np.where(better, split, 0))
+    subs = max(-(-int(tiles.span_rows.max()) // R), int(nm_folds.max(initial=1)))
     j = np.arange(subs)
     # (kb, subs): k rows of each dense sub-fold of each span (0 past the span's end)
     sub_rows = np.clip(tiles.span_rows[:, None] - j[None, :] * R, 0, R)
-    nm_rows = -(-tiles.span_rows // arch.m_group) * arch.n_keep  # (kb,) compressed rows
     # Broadcast to (G, nb, kb, subs): image order is column tile outer.
-    c = conf.transpose(0, 2, 1)[..., None]
+    f = nm_folds.transpose(0, 2, 1)[..., None]
+    c = f > 0
     cols = tiles.tile_cols[None, :, None, None]
     dense_el = sub_rows[None, None] * cols
-    nm_el = np.where(j[None, None, None, :] == 0, nm_rows[None, None, :, None], 0) * cols
+    live_nm = j[None, None, None, :] < f
+    nm_el = np.where(live_nm, nm_rows[None, None, :, None], 0) * cols
     elements = np.where(c, nm_el, dense_el)
-    live_nm = c & (j == 0)
     size = np.where(c, nm_el * (vb + idx), dense_el * vb)
     shape = (g, nb, kb, subs)
     streams = int(np.prod(shape[1:]))
@@ -133,6 +153,7 @@ def evaluate(gemm: Gemm, arch: NMSystolicArch) -> Counts:
     tiles = nm_conformance(weight, R, C, arch.n_keep, arch.m_group)
     if not gemm.w_is_weight:  # an activation operand: not compressed ahead of time
         tiles = replace(tiles, conformant=np.zeros_like(tiles.conformant))
+        arch = arch.model_copy(update={"fallback": "dense"})
     ws, live_nm = nm_streams(tiles, arch)
     folds = fold_schedule(layer, ws, opts)
     macs = mac_counts(layer, ws, folds, opts)
@@ -156,7 +177,7 @@ def evaluate(gemm: Gemm, arch: NMSystolicArch) -> Counts:
     info = {
         **info,
         "nm": f"{arch.n_keep}:{arch.m_group}",
-        "weight_format": f"{arch.n_keep}:{arch.m_group}" if conf.any() else "dense",
+        "weight_format": f"{arch.n_keep}:{arch.m_group}" if nm_folds else "dense",
         "nm_tiles": int(conf.size),
         "nm_conformant_tiles": int(conf.sum()),
         "nm_folds": nm_folds * mult,

@@ -66,8 +66,50 @@ class NMRun:
         return self.folds_nm + self.folds_dense
 
 
-def run_nm(a: np.ndarray, w: np.ndarray, rows: int, cols: int, n_keep: int, m_group: int) -> NMRun:
-    """``O = A·W`` on an R×C N:M array, fold by fold, and the run's cycles."""
+def split_nm(tile: np.ndarray, n_keep: int, m_group: int) -> list[np.ndarray]:
+    """A tile cut into N:M tiles along k: tile j keeps each group's non-zeros ranked
+    ``jN .. jN+N−1`` (in k order); ``ceil(c / N)`` tiles for the fullest group's c."""
+    k, c = tile.shape
+    kp = -(-k // m_group) * m_group
+    pad = np.zeros((kp, c), tile.dtype)
+    pad[:k] = tile
+    nz = (pad != 0).reshape(-1, m_group, c)
+    rank = (np.cumsum(nz, axis=1) - 1).reshape(kp, c)
+    pieces = -(-int(nz.sum(axis=1).max(initial=0)) // n_keep)
+    return [np.where((rank // n_keep == j) & (pad != 0), pad, 0)[:k] for j in range(pieces)]
+
+
+def _nm_fold(ap: np.ndarray, tile: np.ndarray, k0: int, n_keep: int, m_group: int) -> np.ndarray:
+    """One N:M fold's contribution: PE (r, c) multiplies its value by the activation its
+    index picks from its group's M."""
+    vals, idx = compress_nm(tile, n_keep, m_group)
+    group = np.arange(vals.shape[0])[:, None] // n_keep  # (rows used, 1)
+    col = k0 + group * m_group + idx  # k index each PE's mux picks
+    return (ap[:, col] * vals[None]).sum(axis=1)  # (m, c)
+
+
+def _split_pays(tile: np.ndarray, k_here: int, rows: int, n_keep: int, m_group: int) -> bool:
+    """Split a span into N:M folds when that takes fewer folds than running it dense, or
+    as many folds in fewer stored bits (int8 values + log2(M)-bit indices)."""
+    pieces = len(split_nm(tile, n_keep, m_group))
+    dense = -(-k_here // rows)
+    idx_bits = max(1, (m_group - 1).bit_length())
+    split_bits = pieces * (-(-k_here // m_group) * n_keep) * (8 + idx_bits)
+    return pieces < dense or (pieces == dense and split_bits < k_here * 8)
+
+
+def run_nm(
+    a: np.ndarray,
+    w: np.ndarray,
+    rows: int,
+    cols: int,
+    n_keep: int,
+    m_group: int,
+    fallback: str = "dense",
+) -> NMRun:
+    """``O = A·W`` on an R×C N:M array, fold by fold, and the run's cycles; a span that
+    is not N:M runs dense (``fallback="dense"``) or, with ``"split"``, as
+    :func:`split_nm`'s N:M folds when that pays (int8 values)."""
     a, w = np.asarray(a, np.int64), np.asarray(w, np.int64)
     m, k = a.shape
     n = w.shape[1]
@@ -87,12 +129,12 @@ def run_nm(a: np.ndarray, w: np.ndarray, rows: int, cols: int, n_keep: int, m_gr
             k_here = min(span, k - k0)
             tile = wp[k0 : k0 + span, c0:c1]
             if nm_conformant(tile, n_keep, m_group):
-                vals, idx = compress_nm(tile, n_keep, m_group)
-                group = np.arange(vals.shape[0])[:, None] // n_keep  # (rows used, 1)
-                col = k0 + group * m_group + idx  # k index each PE's mux picks
-                picked = ap[:, col]  # (m, rows used, c): what PE (r, c) multiplies
-                out[:, c0:c1] += (picked * vals[None]).sum(axis=1)
+                out[:, c0:c1] += _nm_fold(ap, tile, k0, n_keep, m_group)
                 n_nm += 1
+            elif fallback == "split" and _split_pays(tile, k_here, rows, n_keep, m_group):
+                for piece in split_nm(tile, n_keep, m_group):
+                    out[:, c0:c1] += _nm_fold(ap, piece, k0, n_keep, m_group)
+                    n_nm += 1
             else:
                 for s0 in range(k0, k0 + k_here, rows):  # plain dense folds
                     s1 = min(s0 + rows, k0 + k_here)
