@@ -210,3 +210,9 @@ def test_glb_bandwidth_need_is_m_over_n_wider_on_the_activation_edge():
     assert design_of(nm).glb_bandwidth_bits_per_cycle(nm) == 16 * 4 * 8 + 32 * (8 + 2)
     dense = load_arch("dense", dataflow="ws")
     assert design_of(dense).glb_bandwidth_bits_per_cycle(dense) == 32 * 8 + 32 * 8
+
+
+def test_a_resized_array_with_fewer_rows_than_n_is_a_one_line_error():
+    arch = load_arch("nm-systolic").model_copy(update={"array_rows": 1})  # no validation
+    with pytest.raises(ArchitectureError, match="at least N=2 rows"):
+        evaluate(Gemm("g", 4, 8, 4), arch)

@@ -35,6 +35,7 @@ import numpy as np
 
 from sod.arch.spec import Dataflow
 from sod.arch.structured import NMSystolicArch
+from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.operands import operand_masks
 from sod.models.systolic_options import Layer, SystolicOptions
@@ -149,6 +150,10 @@ def evaluate(gemm: Gemm, arch: NMSystolicArch) -> Counts:
     )
     layer = Layer.of(gemm, opts)
     R, C = arch.array_rows, arch.array_cols
+    if R < arch.n_keep:  # a resized copy skips the spec's validation
+        raise ArchitectureError(
+            f"an N:M array needs at least N={arch.n_keep} rows, got {R} (N rows share a group)"
+        )
     weight = operand_masks(gemm).weight
     tiles = nm_conformance(weight, R, C, arch.n_keep, arch.m_group)
     if not gemm.w_is_weight:  # an activation operand: not compressed ahead of time
