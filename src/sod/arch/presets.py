@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-import sod.arch.sparse  # defines the sparse accelerators' spec classes
-import sod.arch.vusa  # noqa: F401  (defines VUSA's spec class)
+import sod.arch.sparse
+import sod.arch.structured
+import sod.arch.vusa  # noqa: F401  (VUSA's spec class)
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
 from sod.yamlio import read_yaml_mapping
@@ -35,7 +36,15 @@ def _spec_classes() -> dict[str, type[ArchBase]]:
 
 
 ARCH_KINDS: dict[str, type[ArchBase]] = _spec_classes()
-PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match", "vusa")
+PRESET_NAMES = (
+    "dense",
+    "sparse-on-dense",
+    "scnn",
+    "sparten",
+    "index-match",
+    "nm-systolic",
+    "vusa",
+)
 
 
 def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:

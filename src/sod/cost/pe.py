@@ -113,6 +113,26 @@ def dense_mac_pe(
     )
 
 
+def nm_pe(
+    tech: Technology, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32, m_group: int = 4
+) -> Composition:
+    """PE of the N:M array (:mod:`sod.rtl.nm_pe`): the dense MAC PE with M activations
+    forwarded along the row (M x a_bits registers), a log2(M)-bit index register and an
+    M-to-1 activation mux; one multiplier."""
+    for n, v in (("a_bits", a_bits), ("w_bits", w_bits), ("acc_bits", acc_bits)):
+        _pos(n, v)
+    _pos("m_group", m_group)
+    parts = [
+        *_mac(tech, a_bits, w_bits, acc_bits),
+        register(tech, a_bits * m_group, "a_registers"),
+        register(tech, w_bits, "w_register"),
+        register(tech, ceil_log2(m_group), "index_register"),
+        mux(tech, m_group, a_bits, "activation_mux"),
+    ]
+    params = {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits, "m_group": m_group}
+    return Composition("nm_pe", params, tuple(parts))
+
+
 def csr_match_pe(
     tech: Technology,
     fifo_depth: int = 4,
@@ -435,6 +455,7 @@ def decompressor(
 
 COMPOSERS: dict[str, Callable[..., Composition]] = {
     "dense_mac_pe": dense_mac_pe,
+    "nm_pe": nm_pe,
     "csr_match_pe": csr_match_pe,
     "index_match_pe": index_match_pe,
     "bitmask_join_pe": bitmask_join_pe,

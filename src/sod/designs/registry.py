@@ -9,6 +9,7 @@ from sod.arch.spec import ArchBase
 from sod.designs.base import Design
 from sod.designs.dense import DenseDesign
 from sod.designs.index_match import IndexMatchDesign
+from sod.designs.nm_systolic import NMSystolicDesign
 from sod.designs.scnn import SCNNDesign
 from sod.designs.sparse_on_dense import SparseOnDenseDesign
 from sod.designs.sparten import SparTenDesign
@@ -27,6 +28,7 @@ DESIGNS: dict[str, Design] = {
         SparTenDesign(),
         IndexMatchDesign(),
         VUSADesign(),
+        NMSystolicDesign(),
     )
 }
 

@@ -83,6 +83,10 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("vusa_nwindow", {"slots": 5, "macs": 3, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
     ("vusa_nwindow", {"slots": 4, "macs": 2, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
     ("vusa_nwindow", {"slots": 8, "macs": 4, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    # The N:M array's PE (sod.rtl.nm_pe): one multiplier, M activations forwarded,
+    # log2(M)-bit index, M-to-1 activation mux; 2:4 / 1:4 (M = 4) and 2:8 / 4:8 (M = 8).
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 4}),
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 8}),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -104,6 +108,7 @@ def make_design(name: str, params: dict[str, Any]):
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.index_match_pe import IndexMatchPE
+    from sod.rtl.nm_pe import NMPE
     from sod.rtl.pe import DenseMacPE
     from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore
     from sod.rtl.stream_decompressor import StreamBitmapDecompressor
@@ -111,6 +116,7 @@ def make_design(name: str, params: dict[str, Any]):
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
+        "nm_pe": lambda a_bits, w_bits, acc_bits, m_group: NMPE(m_group, a_bits, w_bits, acc_bits),
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
