@@ -34,7 +34,14 @@ def _spec_classes() -> dict[str, type[ArchBase]]:
 
 
 ARCH_KINDS: dict[str, type[ArchBase]] = _spec_classes()
-PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+PRESET_NAMES = (
+    "dense",
+    "sparse-on-dense",
+    "scnn",
+    "sparten",
+    "index-match",
+    "sparse-on-dense-reorder",
+)
 
 
 def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:
