@@ -138,7 +138,7 @@ def run_command(
         "--sparsity",
         "-s",
         help="sparsity profile: han2015, uniform:D, global:D, nm:N:M, bert:D, llama:2:4, "
-        "auto, dense (see docs/sparsity.md)",
+        "asp (2:4 CNNs), auto, dense (see docs/sparsity.md)",
     ),
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
     ideal_memory: bool = typer.Option(
