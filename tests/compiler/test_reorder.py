@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import sod.compiler as sc
 from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.arch.spec import SparseOnDenseArch
-from sod.compiler.reorder import skip_cost, weight_reorder, zero_tile_fraction
+from sod.compiler.reorder import _cost, skip_cost, weight_reorder, zero_tile_fraction
 from sod.errors import ArchitectureError
 from sod.formats import FormatError
 from sod.models.sparse_on_dense import evaluate
@@ -66,6 +66,9 @@ def test_permutations_are_exact_and_never_worse(k, n, rows, cols, df, density, s
     assert np.array_equal(out, a @ w)
     assert np.array_equal(perm.restore(perm.apply(w)), w)
     assert skip_cost(perm.apply(w != 0), rows, cols, df) <= skip_cost(w != 0, rows, cols, df)
+    # The candidates' cost, computed without building the permuted mask, is its skip cost.
+    r, c = rng.permutation(k), rng.permutation(n)
+    assert _cost(w != 0, r, c, rows, cols, df) == skip_cost((w != 0)[r][:, c], rows, cols, df)
     again = weight_reorder(w != 0, rows, cols, df, "sort")  # deterministic
     assert np.array_equal(again.rows, perm.rows) and np.array_equal(again.cols, perm.cols)
 

@@ -246,7 +246,12 @@ def archs_command() -> None:
 
     table = Table(title="architecture presets (sod run --arch NAME)")
     for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
-        table.add_column(col, justify="left" if col in ("name", "kind") else "right")
+        # A name is what the user types: folded onto two lines, never cut short.
+        table.add_column(
+            col,
+            justify="left" if col in ("name", "kind") else "right",
+            overflow="fold" if col == "name" else "ellipsis",
+        )
     for name, arch in presets().items():
         table.add_row(
             name,

@@ -55,7 +55,8 @@ class Reorder:
 
     def apply(self, w: np.ndarray) -> np.ndarray:
         """W (k × n, or (..., k, n)) in the reordered layout."""
-        return w[..., self.rows, :][..., self.cols]
+        # np.take along an axis is many times faster than fancy indexing on big masks.
+        return np.take(np.take(w, self.rows, axis=-2), self.cols, axis=-1)
 
     def restore(self, wp: np.ndarray) -> np.ndarray:
         """The original W from the reordered one (inverse of :meth:`apply`)."""
@@ -86,11 +87,21 @@ def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
     ``rows × cols`` array: non-zero tiles (WS: each costs a fold), or non-empty weight
     vectors summed over streams (OS: rows of each column block; IS: columns of each row
     block; each costs a streamed cycle)."""
+    k, n = mask.shape
+    return _cost(mask, np.arange(k), np.arange(n), rows, cols, dataflow)
+
+
+def _cost(
+    mask: np.ndarray, r: np.ndarray, c: np.ndarray, rows: int, cols: int, dataflow: str
+) -> int:
+    """:func:`skip_cost` of ``mask`` reordered by (r, c), without building it: WS and IS
+    reduce the permuted rows to row blocks first, and OS ignores the row order."""
     if dataflow == "os":
-        return int(_block_any(mask, cols, 1).sum())
+        return int(_block_any(np.take(mask, c, axis=1), cols, 1).sum())
+    row_blocks = _block_any(np.take(mask, r, axis=0), rows, 0)  # (row blocks, n)
     if dataflow == "is":
-        return int(_block_any(mask, rows, 0).sum())
-    return int(_block_any(_block_any(mask, rows, 0), cols, 1).sum())
+        return int(row_blocks.sum())
+    return int(_block_any(np.take(row_blocks, c, axis=1), cols, 1).sum())
 
 
 def _signature_order(pattern: np.ndarray, counts: np.ndarray, fewest_first: bool) -> np.ndarray:
@@ -119,9 +130,10 @@ def _candidates(mask: np.ndarray, rows: int, cols: int) -> list[Reorder]:
     for fewest_first in (True, False):
         r = by_count.rows
         for _ in range(ROUNDS):
-            col_pattern = _block_any(mask[r], rows, 0).T  # (n, row blocks), rows in order r
+            # (n, row blocks) with the rows in order r; then (k, column blocks).
+            col_pattern = _block_any(np.take(mask, r, axis=0), rows, 0).T
             c = _signature_order(col_pattern, col_nnz, fewest_first)
-            row_pattern = _block_any(mask[:, c], cols, 1)  # (k, column blocks)
+            row_pattern = _block_any(np.take(mask, c, axis=1), cols, 1)
             r = _signature_order(row_pattern, row_nnz, fewest_first)
             out.append(Reorder(r, c))
     return out
@@ -143,7 +155,7 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
         return identity(k, n)  # one tile: nothing to gather
     best, best_cost = None, None
     for cand in _candidates(mask, rows, cols):
-        cost = skip_cost(cand.apply(mask), rows, cols, dataflow)
+        cost = _cost(mask, cand.rows, cand.cols, rows, cols, dataflow)
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None

@@ -197,7 +197,7 @@ class Layer:
         weight = np.stack([p.apply(w) for p, w in zip(perms, masks.weight, strict=True)])
         act = masks.act
         if act is not None:
-            act = np.stack([a[:, p.rows] for p, a in zip(perms, act, strict=True)])
+            act = np.stack([np.take(a, p.rows, axis=1) for p, a in zip(perms, act, strict=True)])
         new_masks = replace(masks, weight=weight, act=act)
         return replace(self, masks=new_masks, reorder=opts.weight_reorder)
 
