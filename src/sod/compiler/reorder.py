@@ -151,8 +151,8 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
     k, n = mask.shape
     if method not in REORDER_METHODS:
         raise ValueError(f"unknown weight reorder {method!r}; choose from {REORDER_METHODS}")
-    if method == "none" or (k <= rows and n <= cols):
-        return identity(k, n)  # one tile: nothing to gather
+    if method == "none" or (k <= rows and n <= cols) or mask.all() or not mask.any():
+        return identity(k, n)  # one tile, or nothing to gather
     best, best_cost = None, None
     for cand in _candidates(mask, rows, cols):
         cost = _cost(mask, cand.rows, cand.cols, rows, cols, dataflow)
