@@ -14,7 +14,7 @@ import sod.compiler as sc
 from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.arch.spec import SparseOnDenseArch
 from sod.compiler.reorder import _cost, skip_cost, weight_reorder, zero_tile_fraction
-from sod.errors import ArchitectureError
+from sod.errors import ArchitectureError, SodError
 from sod.formats import FormatError
 from sod.models.sparse_on_dense import evaluate
 from sod.models.systolic_options import Layer, SystolicOptions
@@ -260,3 +260,25 @@ def test_reordered_image_round_trip_and_bad_permutations(tmp_path):
     del mf["col_perm"]
     with pytest.raises(FormatError, match="together"):
         sc.check_image(image.data, mf)
+
+
+def test_compile_cli_reorder(tmp_path):
+    """``sod compile --reorder sort``: the manifest holds the permutations, W decodes back,
+    the zero-tile gain is printed; a bad value is a one-line error (exit 2)."""
+    from typer.testing import CliRunner
+
+    from sod.cli import app
+
+    w = np.zeros((64, 48), np.int8)
+    w[::2, ::3] = 5  # scattered live rows and columns: they gather into fewer tiles
+    np.save(tmp_path / "w.npy", w)
+    args = ["compile", "--weights", str(tmp_path / "w.npy"), "--array", "16x16"]
+    res = CliRunner().invoke(app, [*args, "--reorder", "sort", "--out", str(tmp_path / "i")])
+    assert res.exit_code == 0, res.output
+    assert "zero tiles 0.000 -> 0.833" in res.output  # 2 live tiles of 12
+    img = sc.read_image(tmp_path / "i")
+    assert img.manifest["reorder"] == "sort" and np.array_equal(img.decode_weights(), w)
+    bad = CliRunner().invoke(app, [*args, "--reorder", "shuffle", "--out", str(tmp_path / "j")])
+    # A SodError: `sod`'s main turns it into one line on stderr and exit 2.
+    assert isinstance(bad.exception, SodError) and "reorder" in str(bad.exception)
+    assert "\n" not in str(bad.exception)
