@@ -8,6 +8,7 @@ the natural order and after reordering, and the total cycles of the sparse-on-de
 sparse-on-dense-reorder presets (and their ratio).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_reorder.py [--nets alexnet,vgg16]
+        [--dataflow auto|ws|os|is] [--profiles han2015,block:8:0.3,...]
 """
 
 from __future__ import annotations
@@ -65,16 +66,18 @@ def zero_tiles(wl: Workload) -> tuple[float, float]:
     return before / total, after / total
 
 
-def cycles(wl: Workload, preset: str) -> int:
-    arch = load_arch(preset)
+def cycles(wl: Workload, preset: str, dataflow: str) -> int:
+    arch = load_arch(preset, dataflow=dataflow)
     return sum(evaluate(g, arch).cycles for g in wl)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nets", default="alexnet,vgg16")
+    ap.add_argument("--dataflow", default="auto", help="auto | ws | os | is (the cycles)")
+    ap.add_argument("--profiles", default="", help="comma-separated subset of the cases")
     args = ap.parse_args()
-    print(f"{ARRAY}x{ARRAY} array, dataflow auto, TPU timing, seed 0")
+    print(f"{ARRAY}x{ARRAY} array, dataflow {args.dataflow}, TPU timing, seed 0")
     print(
         f"{'network':9} {'profile':16} {'zero tiles':>10} {'reordered':>10} "
         f"{'cycles SoD':>12} {'SoD-reorder':>12} {'speedup':>8} {'time s':>7}"
@@ -89,9 +92,12 @@ def main() -> None:
             "asp (2:4)": apply_sparsity(base, "asp", seed=0),
         }
         for name, wl in cases.items():
+            if args.profiles and name not in args.profiles.split(","):
+                continue
             t0 = time.perf_counter()
             z0, z1 = zero_tiles(wl)
-            c0, c1 = cycles(wl, "sparse-on-dense"), cycles(wl, "sparse-on-dense-reorder")
+            c0 = cycles(wl, "sparse-on-dense", args.dataflow)
+            c1 = cycles(wl, "sparse-on-dense-reorder", args.dataflow)
             print(
                 f"{net:9} {name:16} {z0:10.3f} {z1:10.3f} {c0:12,} {c1:12,} "
                 f"{c0 / c1:8.3f} {time.perf_counter() - t0:7.1f}"
