@@ -44,6 +44,7 @@ PRESET_NAMES = (
     "index-match",
     "nm-systolic",
     "vusa",
+    "sparse-on-dense-reorder",
 )
 
 

@@ -51,6 +51,7 @@ class PaperConfig:
     bert_densities: tuple[float, ...] = (0.5, 0.3, 0.1)
     # (label, zoo model, sparsity profile); None = the paper's AlexNet, VGG-16 and BERT-base.
     workloads: tuple[tuple[str, str, str], ...] | None = None
+    # Every design: the paper's five, the middle-ground ones and Sparse-on-Dense's variants.
     archs: tuple[str, ...] = PRESET_NAMES
     sweep_model: str = "alexnet"
     sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
