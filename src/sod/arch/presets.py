@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+import sod.arch.packing  # (defines the column-combining spec class)
 import sod.arch.sparse  # noqa: F401  (defines the sparse accelerators' spec classes)
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
@@ -34,7 +35,14 @@ def _spec_classes() -> dict[str, type[ArchBase]]:
 
 
 ARCH_KINDS: dict[str, type[ArchBase]] = _spec_classes()
-PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+PRESET_NAMES = (
+    "dense",
+    "sparse-on-dense",
+    "scnn",
+    "sparten",
+    "index-match",
+    "column-combining",
+)
 
 
 def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:
