@@ -75,6 +75,12 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("scnn_core", _scnn_core(16, 24)),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 24}),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 32}),
+    # The column-combining PE (sod.rtl.cc_pe): int8 MAC + g-lane activation pipeline,
+    # member index and g-to-1 mux, for g = 1, 2, 4, 8 (the preset) and 16.
+    *(
+        ("cc_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "combine": g})
+        for g in (1, 2, 4, 8, 16)
+    ),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -93,6 +99,7 @@ OTHER_DESIGNS: list[tuple[str, dict[str, Any]]] = [
 def make_design(name: str, params: dict[str, Any]):
     """Amaranth component of a table entry."""
     from sod.rtl.bitmask_pe import BitmaskJoinPE
+    from sod.rtl.cc_pe import CcPE
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.index_match_pe import IndexMatchPE
@@ -102,6 +109,7 @@ def make_design(name: str, params: dict[str, Any]):
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
+        "cc_pe": CcPE,
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
