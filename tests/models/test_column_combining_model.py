@@ -74,6 +74,7 @@ def test_macs_and_reads_follow_the_masks():
     assert c.macs_effectual == effectual <= c.macs_issued <= m * k * n
     assert c.action("mac") + c.action("mac_gated") == c.macs_issued
     assert c.action("mac") == effectual  # zero-gating: only effectual MACs are priced full
+    assert c.action("act_select") == c.action("mac")  # one mux selection per active MAC
     # Activation reads: per tile, the m rows of every non-empty line, value_bits each.
     tiles = [w[:, j : j + C] for j in range(0, n, C)]
     lines = sum(int(t.any(axis=1).sum()) for t in tiles)

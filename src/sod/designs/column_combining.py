@@ -58,6 +58,7 @@ class ColumnCombiningDesign(DenseDesign):
 
     def energy_params(self, arch: Any, tech: Technology) -> dict[str, Any]:
         kw = super().energy_params(arch, tech)
+        kw["act_mux_inputs"] = arch.max_combine
         if not arch.zero_gating:
             kw["mac_gated_fraction"] = 1.0
         return kw

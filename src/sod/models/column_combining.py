@@ -21,9 +21,9 @@ m activation rows. So the model is the dense/Sparse-on-Dense systolic path
   (:func:`~sod.models.systolic_steps.memory_schedule`) on the stored sizes.
 
 A GEMM whose W operand is an activation (attention) cannot be packed at compile time: it
-runs dense on the same array. Approximation, stated: the g-to-1 mux's energy is not priced
-(it has no action in :mod:`sod.cost.energy`); its area is in the PE
-(:mod:`sod.rtl.cc_pe`).
+runs dense on the same array (its mux passes lane 0; not priced). The g-to-1 mux of every
+active MAC is priced as ``act_select`` (a composed AND-OR mux, :func:`sod.cost.components.mux`);
+its area is in the PE (:mod:`sod.rtl.cc_pe`).
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ def _actions(
     return {
         "mac": float(macs.issued - macs.gated),
         "mac_gated": float(macs.gated),
+        "act_select": float(macs.issued - macs.gated),  # the g-to-1 mux of every active MAC
         # Every PE of a packed row latches and forwards its group's member activations.
         "pe_reg_bits.act": member_elems * m * vb * mult,
         "pe_reg_bits.out": float(macs.issued * ab),
