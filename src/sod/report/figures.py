@@ -20,6 +20,7 @@ ARCH_COLORS = {
     "scnn": "#1f77b4",
     "sparten": "#2ca02c",
     "index-match": "#9467bd",
+    "column-combining": "#ff7f0e",
 }
 # Distinct markers and dashes so no curve hides another where they overlap.
 ARCH_STYLE = {
@@ -28,6 +29,7 @@ ARCH_STYLE = {
     "scnn": ("^", "--"),
     "sparten": ("D", "-."),
     "index-match": ("v", ":"),
+    "column-combining": ("P", "--"),
 }
 
 
