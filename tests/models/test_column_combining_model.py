@@ -47,6 +47,10 @@ def test_hand_packed_layer_runs_one_fold():
     assert c.details["combine_ratio"] == 8.0
     # Packed weights: 8 x 32 slots of value + 3 index bits (one 256-bit word multiple).
     assert c.details["weight_bits_stored"] == 8 * 32 * 11
+    # One row fold: outputs written once (int32), never read back; A read once per line.
+    assert c.action("glb_write_bits.out") == m * n * 32
+    assert c.action("glb_read_bits.out") == 0
+    assert c.action("glb_read_bits.act") == m * k * 8
     dense = evaluate_systolic(_gemm(w, m), Architecture(array_rows=R, array_cols=C, dataflow="ws"))
     assert dense.compute_cycles > c.compute_cycles
 

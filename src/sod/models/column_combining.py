@@ -133,7 +133,7 @@ def evaluate_column_combining(gemm: Gemm, arch: ColumnCombiningArch) -> Counts:
     w_dense, o_bits = g * k * n * vb, g * m * n * vb
     stored = Stored(w_stored, w_dense, a_bits, a_bits, o_bits, w_stored, a_bits, None)
     memory = memory_schedule(layer, stored, folds, folds.compute_cycles, ws, opts)
-    acts = _actions(parts, ws, folds, macs, memory, gemm, arch)
+    acts = _actions(parts, ws, folds, macs, memory, gemm, arch, mult)
     lines = sum(int(p.lines.sum()) for p in parts)
     kp = sum(int(p.rows.sum()) for p in parts)
     details = {
@@ -171,16 +171,18 @@ def _actions(
     memory: Memory,
     gemm: Gemm,
     arch: ColumnCombiningArch,
+    mult: int,
 ) -> dict[str, float]:
-    """Action counts of every repeat (names: :mod:`sod.models.common`)."""
-    mult = len(parts) and gemm.repeat // len(parts)
+    """Action counts of every repeat (names: :mod:`sod.models.common`); ``mult``:
+    executions per distinct group."""
     m, vb, ab = gemm.m, arch.value_bits, arch.acc_bits
     slot_bits = vb + arch.member_index_bits
     live = folds.live
-    # Per tile: lines fed (activation columns read), row folds (partial-sum passes).
-    lines = sum(float((p.lines * 1).sum()) for p in parts)
+    # Per tile: lines fed (activation columns read), row folds (partial-sum passes; a tile
+    # with no packed row still writes its zero outputs once).
+    lines = sum(float(p.lines.sum()) for p in parts)
     member_elems = sum(float((p.members * p.cols[:, None]).sum()) for p in parts)
-    psum_out = sum(float(((p.rows > 0).sum(axis=1) * p.cols).sum()) for p in parts)
+    psum_out = sum(float((np.maximum((p.rows > 0).sum(axis=1), 1) * p.cols).sum()) for p in parts)
     psum_in = sum(
         float((np.maximum((p.rows > 0).sum(axis=1) - 1, 0) * p.cols).sum()) for p in parts
     )
