@@ -148,3 +148,16 @@ def test_cycles_and_macs_follow_the_reference_packing(k, n, d, g, rows, m, seed)
     assert c.compute_cycles == want
     assert c.macs_issued == int((groups * tile_cols).sum()) * m
     assert c.macs_effectual == int(w.sum()) * m
+
+
+def test_line_splitting_option_packs_dense_layers_tighter_and_stays_exact_in_macs():
+    rng = np.random.default_rng(11)
+    w = rng.random((300, 64)) < 0.35
+    a = rng.random((10, 300)) < 0.5
+    off = evaluate(_gemm(w, 10, a), _arch())
+    on = evaluate(_gemm(w, 10, a), _arch(split_min=4))
+    assert on.details["packed_rows"] < off.details["packed_rows"]
+    assert on.compute_cycles <= off.compute_cycles
+    assert on.macs_effectual == off.macs_effectual  # the same weights, all of them
+    # A split line's activations are fed to two groups: more activation reads.
+    assert on.action("glb_read_bits.act") > off.action("glb_read_bits.act")

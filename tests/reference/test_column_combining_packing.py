@@ -129,3 +129,40 @@ def test_packed_timing_equals_the_cycle_level_array(k, m):
     rng = np.random.default_rng(k)
     ref = run_dense_tpu(rng.integers(-5, 6, (m, kp)), rng.integers(-5, 6, (kp, n)), 32, 32, "ws")
     assert counts.compute_cycles == ref.cycles
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases, st.integers(1, 5), st.integers(1, 4))
+def test_line_splitting_equals_reference_and_stays_exact(case, split_min, m):
+    from sod.reference.column_combining import pack_reference_split
+
+    k, n, d, cols, g, win, seed = case
+    rng = np.random.default_rng(seed + 2)
+    mask = _mask(k, n, d, seed)
+    p = pack_columns(mask, cols, g, win, split_min)
+    group_of, split_of, frag = pack_reference_split(mask, cols, g, win, split_min)
+    assert (p.group_of == group_of).all()
+    if g > 1:
+        assert (p.split_of == split_of).all()
+        frag_nnz = np.vectorize(lambda b: bin(int(b)).count("1"))(frag)
+        assert (p.split_nnz == frag_nnz).all()
+        assert (p.split_nnz[split_of >= 0] >= split_min).all()
+        assert (split_of != group_of)[split_of >= 0].all()  # rest and fragment apart
+    w = mask * rng.integers(-9, 10, (k, n))
+    a = rng.integers(-9, 10, (m, k))
+    # Raises on a conflict, a group above g members or a lost weight; else must be A @ W.
+    got = packed_gemm(a, w, group_of, cols, g, split_of, frag)
+    np.testing.assert_array_equal(got, a @ w)
+    pt = packed_tiles(mask, p, 8)
+    assert pt.nnz.sum() == np.count_nonzero(mask)
+    assert (pt.members <= g * pt.rows).all()
+
+
+def test_splitting_hand_case():
+    # Line 1 conflicts with line 0 in column 0 only: with split_min = 1 its column-1
+    # non-zero joins line 0's group, and its column-0 rest opens group 1.
+    w = np.array([[1, 0, 0], [1, 1, 0]], bool)
+    p = pack_columns(w, 3, 4, 4, split_min=1)
+    assert p.group_of.tolist() == [[0, 1]] and p.split_of.tolist() == [[-1, 0]]
+    assert p.split_nnz.tolist() == [[0, 1]]
+    assert pack_columns(w, 3, 4, 4, split_min=2).split_of.tolist() == [[-1, -1]]

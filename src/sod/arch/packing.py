@@ -40,6 +40,15 @@ class ColumnCombiningArch(Architecture):
         description="open groups the compiler's first-fit packing considers per weight "
         "tile (1 = next-fit); a compile-time knob, no hardware",
     )
+    split_min: int = Field(
+        0,
+        ge=0,
+        le=4096,
+        description="line splitting (Sparse-TPU-style collision handling, off at 0): a line "
+        "that fits no open group whole gives its non-conflicting non-zeros to the oldest open "
+        "group where there are at least split_min of them; the rest is packed on its own "
+        "(exact: costs rows and activation lanes, never weights)",
+    )
     zero_gating: bool = Field(True, description="gate MACs on empty slots and zero operands")
 
     @property

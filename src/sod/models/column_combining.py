@@ -53,17 +53,20 @@ from sod.workload.gemm import Gemm
 
 
 @memo_by_content(max_bytes=64 << 20)
-def _packed(w: np.ndarray, cols: int, g: int, window: int, rows: int) -> tuple[np.ndarray, ...]:
+def _packed(
+    w: np.ndarray, cols: int, g: int, window: int, split_min: int, rows: int
+) -> tuple[np.ndarray, ...]:
     """Packed occupancy of one group's mask, memoized by content (sizing re-evaluates the
     same layer at several array sizes)."""
-    pt = packed_tiles(w, pack_columns(w, cols, g, window), rows)
+    pt = packed_tiles(w, pack_columns(w, cols, g, window, split_min), rows)
     return pt.rows, pt.nnz, pt.members, pt.lines, pt.cols
 
 
 def packed_layout(masks: np.ndarray, arch: ColumnCombiningArch) -> list[PackedTiles]:
     """Per distinct group ``(G, k, n)``, the packed occupancy of every (tile, row fold)."""
     R, C = arch.array_rows, arch.array_cols
-    return [PackedTiles(*_packed(w, C, arch.max_combine, arch.pack_window, R)) for w in masks]
+    g, window, split = arch.max_combine, arch.pack_window, arch.split_min
+    return [PackedTiles(*_packed(w, C, g, window, split, R)) for w in masks]
 
 
 def _streams(parts: list[PackedTiles], arch: ColumnCombiningArch) -> WeightStreams:

@@ -21,29 +21,50 @@ import numpy as np
 
 def pack_reference(w: np.ndarray, cols: int, max_combine: int, window: int) -> np.ndarray:
     """(T, k) group of every line in every tile (-1: all zero there)."""
+    return pack_reference_split(w, cols, max_combine, window, 0)[0]
+
+
+def pack_reference_split(
+    w: np.ndarray, cols: int, max_combine: int, window: int, split_min: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group_of, split_of, fragment bits), each (T, k): with ``split_min`` > 0 a line that
+    fits no open group whole gives the oldest open group where at least ``split_min`` of
+    its non-zeros do not conflict those non-zeros (a fragment; its columns as a bit set in
+    the third array), and the conflicting rest is placed by plain first fit."""
     w = np.asarray(w, dtype=bool)
     k, n = w.shape
     tiles = -(-n // cols)
     out = np.full((tiles, k), -1, np.int64)
+    split_of = np.full((tiles, k), -1, np.int64)
+    frag_bits = np.zeros((tiles, k), dtype=object)
     for t in range(tiles):
         sub = w[:, t * cols : (t + 1) * cols]
         open_groups: list[list[int]] = []  # [group id, bit set, members], oldest first
         opened = 0
+
+        def join(grp: list[int], bits: int, open_groups: list[list[int]] = open_groups) -> None:
+            grp[1] |= bits
+            grp[2] += 1
+            if grp[2] == max_combine:
+                open_groups.remove(grp)
+
         for i in range(k):
             bits = sum(1 << c for c in range(sub.shape[1]) if sub[i, c])
             if bits == 0:
                 continue
-            placed = False
-            for grp in open_groups:
-                if grp[1] & bits == 0:
-                    grp[1] |= bits
-                    grp[2] += 1
-                    out[t, i] = grp[0]
-                    placed = True
-                    if grp[2] == max_combine:
-                        open_groups.remove(grp)
-                    break
-            if placed:
+            whole = [grp for grp in open_groups if grp[1] & bits == 0]
+            if not whole and split_min and max_combine > 1:
+                for grp in open_groups:
+                    frag = bits & ~grp[1]
+                    if bin(frag).count("1") >= split_min:
+                        split_of[t, i], frag_bits[t, i] = grp[0], frag
+                        join(grp, frag)
+                        bits &= ~frag  # the conflicting rest
+                        break
+                whole = [grp for grp in open_groups if grp[1] & bits == 0]
+            if whole:
+                out[t, i] = whole[0][0]
+                join(whole[0], bits)
                 continue
             out[t, i] = opened
             if max_combine > 1:
@@ -51,13 +72,21 @@ def pack_reference(w: np.ndarray, cols: int, max_combine: int, window: int) -> n
                     open_groups.pop(0)  # the oldest open group closes
                 open_groups.append([opened, bits, 1])
             opened += 1
-    return out
+    return out, split_of, frag_bits
 
 
 def packed_gemm(
-    a: np.ndarray, w: np.ndarray, group_of: np.ndarray, cols: int, max_combine: int
+    a: np.ndarray,
+    w: np.ndarray,
+    group_of: np.ndarray,
+    cols: int,
+    max_combine: int,
+    split_of: np.ndarray | None = None,
+    frag_bits: np.ndarray | None = None,
 ) -> np.ndarray:
-    """O = A·W computed the way the column-combined array does (integer operands)."""
+    """O = A·W computed the way the column-combined array does (integer operands); a split
+    line's fragment (columns ``frag_bits``) sits in group ``split_of``, its rest in
+    ``group_of``."""
     a = np.asarray(a, dtype=np.int64)
     w = np.asarray(w, dtype=np.int64)
     m, k = a.shape
@@ -66,17 +95,29 @@ def packed_gemm(
     placed = 0
     for t in range(group_of.shape[0]):
         lo, hi = t * cols, min((t + 1) * cols, n)
-        groups = int(group_of[t].max()) + 1 if (group_of[t] >= 0).any() else 0
-        for grp in range(groups):
-            members = [i for i in range(k) if group_of[t, i] == grp]
+        top = int(group_of[t].max())
+        if split_of is not None:
+            top = max(top, int(split_of[t].max()))
+        for grp in range(top + 1):
+            # Members: (line, columns it brings), in k order.
+            members: list[tuple[int, set[int]]] = []
+            for i in range(k):
+                nz = {c for c in range(lo, hi) if w[i, c] != 0}
+                frag = set()
+                if split_of is not None and frag_bits is not None and split_of[t, i] >= 0:
+                    frag = {lo + c for c in range(hi - lo) if (int(frag_bits[t, i]) >> c) & 1}
+                if group_of[t, i] == grp:
+                    members.append((i, nz - frag))
+                elif split_of is not None and split_of[t, i] == grp:
+                    members.append((i, frag))
             if not 1 <= len(members) <= max_combine:
                 raise AssertionError(f"tile {t} group {grp} has {len(members)} lines")
             # The PEs of this packed row: (value, member index) per column, 0 = empty slot.
             value = [0] * (hi - lo)
             index = [0] * (hi - lo)
             filled = [False] * (hi - lo)
-            for slot, line in enumerate(members):
-                for c in range(lo, hi):
+            for slot, (line, brings) in enumerate(members):
+                for c in sorted(brings):
                     if w[line, c] != 0:
                         if filled[c - lo]:
                             raise AssertionError(f"tile {t} group {grp}: conflict at column {c}")
@@ -84,7 +125,7 @@ def packed_gemm(
                         placed += 1
             # Each activation row streams the group's member activations (g lanes).
             for r in range(m):
-                lanes = [int(a[r, line]) for line in members]
+                lanes = [int(a[r, line]) for line, _ in members]
                 for c in range(hi - lo):
                     out[r, lo + c] += lanes[index[c]] * value[c]  # the g-to-1 mux, then MAC
     if placed != int(np.count_nonzero(w)):
