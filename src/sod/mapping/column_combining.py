@@ -109,12 +109,11 @@ def line_words(w: np.ndarray, cols: int) -> np.ndarray:
     k, n = w.shape
     t = -(-n // cols)
     words = -(-cols // 64)
-    pad = np.zeros((k, t, words * 64), dtype=bool)
-    full = np.zeros((k, t * cols), dtype=bool)
-    full[:, :n] = w
-    pad[:, :, :cols] = full.reshape(k, t, cols)
-    packed = np.packbits(pad, axis=2, bitorder="little")  # (k, T, words * 8) uint8
-    return np.ascontiguousarray(packed).view("<u8").reshape(k, t, words)
+    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+    packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
+    out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
+    out[:, :, : packed.shape[2]] = packed
+    return out.view("<u8").reshape(k, t, words)
 
 
 def pack_columns(
