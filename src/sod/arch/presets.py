@@ -13,9 +13,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+# Each import defines spec classes (found by their `kind`, below).
+import sod.arch.packing
 import sod.arch.sparse
 import sod.arch.structured
-import sod.arch.vusa  # noqa: F401  (VUSA's spec class)
+import sod.arch.vusa  # noqa: F401
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
 from sod.yamlio import read_yaml_mapping
@@ -44,6 +46,7 @@ PRESET_NAMES = (
     "index-match",
     "nm-systolic",
     "vusa",
+    "column-combining",
     "sparse-on-dense-reorder",
 )
 

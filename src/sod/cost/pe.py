@@ -40,6 +40,7 @@ PE_KINDS: tuple[str, ...] = (
     "index_match_pe",
     "bitmask_join_pe",
     "scnn_pe",
+    "cc_pe",
 )
 
 
@@ -131,6 +132,28 @@ def nm_pe(
     ]
     params = {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits, "m_group": m_group}
     return Composition("nm_pe", params, tuple(parts))
+
+
+def cc_pe(
+    tech: Technology, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32, combine: int = 8
+) -> Composition:
+    """Column-combining PE (:mod:`sod.rtl.cc_pe`): the dense MAC PE whose activation
+    register forwards ``combine`` lanes (the g-wide row feed), plus a member-index register
+    (⌈log2 g⌉ bits, loaded with the weight) and a g-to-1 activation mux."""
+    for n, v in (("a_bits", a_bits), ("w_bits", w_bits), ("acc_bits", acc_bits)):
+        _pos(n, v)
+    _pos("combine", combine)
+    idx = (combine - 1).bit_length()
+    parts = [
+        *_mac(tech, a_bits, w_bits, acc_bits),
+        register(tech, a_bits * combine, "a_register"),
+        register(tech, w_bits, "w_register"),
+        mux(tech, combine, a_bits, "act_select"),
+    ]
+    if idx:
+        parts.append(register(tech, idx, "index_register"))
+    params = {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits, "combine": combine}
+    return Composition("cc_pe", params, tuple(parts))
 
 
 def csr_match_pe(
@@ -465,6 +488,7 @@ COMPOSERS: dict[str, Callable[..., Composition]] = {
     "decompressor": decompressor,
     "vusa_kwindow": lambda tech, **p: _vusa_window(tech, "k", **p),
     "vusa_nwindow": lambda tech, **p: _vusa_window(tech, "n", **p),
+    "cc_pe": cc_pe,
 }
 
 

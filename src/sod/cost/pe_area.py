@@ -45,6 +45,7 @@ _SYNTH_AXIS = {
     "csr_match_pe": "fifo_depth",
     "index_match_pe": "fifo_depth",
     "decompressor": "lanes",
+    "cc_pe": "combine",
 }
 # A second size axis: log-log between the first-axis interpolations at its synthesized values.
 _SYNTH_AXIS2 = {"index_match_pe": "idx_bits"}
@@ -303,6 +304,7 @@ def _synth_keys(kind: str) -> tuple[str, ...]:
     return {
         "dense_mac_pe": ("a_bits", "w_bits", "acc_bits"),
         "nm_pe": ("a_bits", "w_bits", "acc_bits", "m_group"),
+        "cc_pe": ("a_bits", "w_bits", "acc_bits", "combine"),
         "csr_match_pe": ("fifo_depth", "comparators", "w_window"),
         "index_match_pe": ("window", "fifo_depth", "idx_bits", "value_bits", "acc_bits"),
         "bitmask_join_pe": ("chunk",),

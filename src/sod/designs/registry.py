@@ -7,6 +7,7 @@ from typing import Any
 
 from sod.arch.spec import ArchBase
 from sod.designs.base import Design
+from sod.designs.column_combining import ColumnCombiningDesign
 from sod.designs.dense import DenseDesign
 from sod.designs.index_match import IndexMatchDesign
 from sod.designs.nm_systolic import NMSystolicDesign
@@ -29,6 +30,7 @@ DESIGNS: dict[str, Design] = {
         IndexMatchDesign(),
         VUSADesign(),
         NMSystolicDesign(),
+        ColumnCombiningDesign(),
     )
 }
 

@@ -20,7 +20,10 @@ ARCH_COLORS = {
     "scnn": "#1f77b4",
     "sparten": "#2ca02c",
     "index-match": "#9467bd",
-    "sparse-on-dense-reorder": "#ff7f0e",
+    "nm-systolic": "#8c564b",
+    "vusa": "#e377c2",
+    "column-combining": "#ff7f0e",
+    "sparse-on-dense-reorder": "#bcbd22",
 }
 # Distinct markers and dashes so no curve hides another where they overlap.
 ARCH_STYLE = {
@@ -29,7 +32,10 @@ ARCH_STYLE = {
     "scnn": ("^", "--"),
     "sparten": ("D", "-."),
     "index-match": ("v", ":"),
-    "sparse-on-dense-reorder": ("P", "--"),
+    "nm-systolic": ("X", "-"),
+    "vusa": ("*", "--"),
+    "column-combining": ("P", "-."),
+    "sparse-on-dense-reorder": ("h", ":"),
 }
 
 

@@ -87,6 +87,12 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     # log2(M)-bit index, M-to-1 activation mux; 2:4 / 1:4 (M = 4) and 2:8 / 4:8 (M = 8).
     ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 4}),
     ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 8}),
+    # The column-combining PE (sod.rtl.cc_pe): int8 MAC + g-lane activation pipeline,
+    # member index and g-to-1 mux, for g = 1, 2, 4, 8 (the preset) and 16.
+    *(
+        ("cc_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "combine": g})
+        for g in (1, 2, 4, 8, 16)
+    ),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -105,6 +111,7 @@ OTHER_DESIGNS: list[tuple[str, dict[str, Any]]] = [
 def make_design(name: str, params: dict[str, Any]):
     """Amaranth component of a table entry."""
     from sod.rtl.bitmask_pe import BitmaskJoinPE
+    from sod.rtl.cc_pe import CcPE
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.index_match_pe import IndexMatchPE
@@ -117,6 +124,7 @@ def make_design(name: str, params: dict[str, Any]):
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
         "nm_pe": lambda a_bits, w_bits, acc_bits, m_group: NMPE(m_group, a_bits, w_bits, acc_bits),
+        "cc_pe": CcPE,
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
