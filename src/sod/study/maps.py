@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sod.arch.presets import ARCH_KINDS, load_arch
+from sod.arch.presets import ARCH_KINDS, PRESET_NAMES, load_arch
 from sod.cost.area import BufferRule
 from sod.errors import SodError
 from sod.study.compare import REFERENCE_ARCH
@@ -33,7 +33,7 @@ class MapConfig:
     seed: int = 0
     budget_mm2: float = 4.0
     node_nm: int = 45
-    archs: tuple[str, ...] = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+    archs: tuple[str, ...] = PRESET_NAMES
     budgets_mm2: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
     batches: tuple[int, ...] = (1, 8, 64)
     # (axis, spec field, values): applied to every design that has the field.
