@@ -90,7 +90,7 @@ class Architecture(ArchBase):
     dataflow: Dataflow | Literal["auto"] = Field(
         "auto",
         description="ws, os or is for every layer; auto: per layer, the one with the fewest "
-        "compute cycles (ties: ws, os, is)",
+        "total cycles, memory stalls included (ties: fewer compute cycles, then ws, os, is)",
     )
     timing: Literal["tpu", "scalesim"] = Field(
         "tpu",

@@ -42,7 +42,9 @@ read are measured in :mod:`sod.models.systolic_streams`.
 
 from __future__ import annotations
 
-from sod.arch.spec import Architecture
+from dataclasses import replace
+
+from sod.arch.spec import Architecture, Dataflow
 from sod.models.common import Counts
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import (
@@ -64,7 +66,19 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     With ``weight_reorder`` the compiler lays W out permuted (:meth:`Layer.reordered`) and
     keeps the natural order when that is no slower (fewer or equal total cycles), as it
     would after trying both."""
-    opts = SystolicOptions.from_arch(arch).for_gemm(gemm)
+    base = SystolicOptions.from_arch(arch)
+    if not base.auto_dataflow:
+        return _evaluate_mapping(gemm, base)
+    # dataflow: auto — the compiler knows the shape, the masks and the memory system, so
+    # each GEMM takes the dataflow with the fewest total cycles (compute + stalls); ties go
+    # to fewer compute cycles, then ws, os, is.
+    options = [replace(base, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
+    results = [_evaluate_mapping(gemm, o) for o in options]
+    return min(results, key=lambda c: (c.cycles, c.compute_cycles))
+
+
+def _evaluate_mapping(gemm: Gemm, opts: SystolicOptions) -> Counts:
+    """One GEMM under one resolved dataflow (and reordering, when asked for)."""
     layer = Layer.of(gemm, opts)
     reordered = layer.reordered(opts)
     if reordered is None:

@@ -50,9 +50,12 @@ def summary_text(res: PaperResults) -> str:
         f"{res.config.node_nm} nm (iso-area)",
         "",
     ]
+    # Column widths from the longest names, so every ratio lines up.
+    wl = max([16, *(len(str(r.get("workload", ""))) for s in res.sections.values() for r in s)])
+    aw = max([12, *(len(str(a)) for a in res.config.archs)])
     for r in res.sections.get("ratios", []):
         lines.append(
-            f"  {r['workload']:<16} vs {r['vs']:<12} throughput/area "
+            f"  {r['workload']:<{wl}} vs {r['vs']:<{aw}} throughput/area "
             f"{r.get('gops_per_mm2', float('nan')):6.2f}x   energy efficiency "
             f"{r.get('gops_per_w', float('nan')):6.2f}x"
         )
@@ -61,7 +64,7 @@ def summary_text(res: PaperResults) -> str:
         lines += ["", "  beyond the paper (an LLM block, 2:4 CNNs):"]
     for r in beyond:
         lines.append(
-            f"  {r['workload']:<16} vs {r['vs']:<12} throughput/area "
+            f"  {r['workload']:<{wl}} vs {r['vs']:<{aw}} throughput/area "
             f"{r.get('gops_per_mm2', float('nan')):6.2f}x   energy efficiency "
             f"{r.get('gops_per_w', float('nan')):6.2f}x"
         )
@@ -94,7 +97,7 @@ def summary_text(res: PaperResults) -> str:
         lines.append("")
         for r in batch_rows:
             lines.append(
-                f"  {r['workload']:<16} vs {r['arch']:<12} throughput/area "
+                f"  {r['workload']:<{wl}} vs {r['arch']:<{aw}} throughput/area "
                 f"{r['sod_advantage_gops_per_mm2']:6.2f}x   energy efficiency "
                 f"{r['sod_advantage_gops_per_w']:6.2f}x"
             )
