@@ -51,10 +51,11 @@ def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndar
     ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``.
     """
     m, n = act.shape[0], weight.shape[1]
-    cycles = np.zeros((m, n), np.int64)
+    cycles = np.zeros((m, n), np.float64)  # exact integers below 2**53
     for block in iter_chunk_products(act, weight, chunk_bits):
-        cycles += (block.sum(axis=0) + (block == 0).sum(axis=0)).astype(np.int64)
-    return cycles
+        np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
+        cycles += block.sum(axis=0)
+    return cycles.astype(np.int64)
 
 
 def _one_repeat(
@@ -113,8 +114,8 @@ def evaluate_sparten(
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
     effectual = effectual_macs(weight, act)
-    nnz_a = int(act.sum(dtype=np.int64))
-    nnz_w = int(weight.sum(dtype=np.int64))
+    nnz_a = int(np.count_nonzero(act))
+    nnz_w = int(np.count_nonzero(weight))
     actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",
