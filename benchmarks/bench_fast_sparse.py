@@ -40,6 +40,16 @@ import numpy as np
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process in MB: ``VmHWM`` (Linux; the high-water mark of this
+    process's own memory — ``ru_maxrss`` would also count the parent's at fork time),
+    else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

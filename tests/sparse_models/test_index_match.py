@@ -110,8 +110,9 @@ def test_packed_kernels_match_bool_definitions(k, n, density, seed):
     w = rng.random((k, n)) < density
     fibers = np.ascontiguousarray(w.T)
     assert np.array_equal(_packed_columns(w), np.packbits(fibers, axis=1))
+    assert np.array_equal(_packed_columns(w, block_bytes=1), np.packbits(fibers, axis=1))
     for p in (1, 3, 4, 7, 64):
-        length, last, ends = _fiber_stats(np.packbits(fibers, axis=1), p)
+        length, last, ends = _fiber_stats(np.packbits(fibers, axis=1), p, block_bytes=p)
         rank = np.cumsum(fibers, axis=1)
         want = fibers & (rank % p == 0)
         for f in range(n):

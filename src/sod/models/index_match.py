@@ -54,20 +54,25 @@ def _flip_anti_diagonal(x: np.ndarray) -> np.ndarray:
     return x ^ t ^ (t >> u(9))
 
 
-def _packed_columns(mask: np.ndarray) -> np.ndarray:
+def _packed_columns(mask: np.ndarray, block_bytes: int = 64) -> np.ndarray:
     """The columns of a (k, n) bool mask as bit-packed fibers (n, ceil(k / 8)): the rows
-    are packed (cheap), then transposed in the packed domain, 8 × 8 bit blocks at a time
-    (never a transposed bool copy of a large FC weight)."""
+    are packed (cheap), then transposed in the packed domain, 8 × 8 bit blocks at a time,
+    ``8 · block_bytes`` columns per step (never a transposed bool copy of a large FC
+    weight; bounded scratch)."""
     k, n = mask.shape
-    packed = np.packbits(mask, axis=1)  # (k, nb)
-    nb, kb = packed.shape[1], (k + 7) // 8
-    if k % 8:
-        packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
-    # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
-    blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
-    flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
-    out = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
-    return out[:n]
+    kb = (k + 7) // 8
+    out = np.empty((n, kb), np.uint8)
+    for lo in range(0, n, 8 * block_bytes):
+        packed = np.packbits(mask[:, lo : lo + 8 * block_bytes], axis=1)  # (k, nb)
+        nb = packed.shape[1]
+        if k % 8:
+            packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
+        # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
+        blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
+        flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
+        cols = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
+        out[lo : lo + 8 * block_bytes] = cols[: min(n - lo, 8 * nb)]
+    return out
 
 
 # Bit tables on packbits' big-endian bytes (bit 7 = the byte's first position).
@@ -88,27 +93,32 @@ def _end_table(p: int) -> np.ndarray:
     return np.packbits(ends, axis=2)[:, :, 0]
 
 
-def _fiber_stats(packed: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
+def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
     """Per fiber (row of the bit-packed ``packed``): length, last index (−1 if empty) and
     the bit-packed block-end mask (entries p, 2p, … and each fiber's last entry).
 
-    Works on bytes: a running count of set bits per byte gives the rank of each byte's
-    first entry, and a (rank mod p, byte) table gives the byte's block ends."""
+    Works on bytes, ``block_bytes`` at a time: a running count of set bits per byte gives
+    the rank of each byte's first entry, and a (rank mod p, byte) table gives the byte's
+    block ends."""
     rows, kb = packed.shape
-    pc = np.bitwise_count(packed)
-    length = pc.sum(axis=1, dtype=np.int64)
+    length = np.empty(rows, np.int64)
+    last = np.full(rows, -1, np.int64)
+    ends = np.empty_like(packed)
+    table = _end_table(p).ravel()
     # A uint8 running count wraps modulo 256, exact modulo p when p divides 256.
     wide = 256 % p != 0
-    cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32 if wide else np.uint8)
-    np.subtract(cum, pc, out=cum)  # entries before each byte
-    start = (cum % p if wide else np.bitwise_and(cum, p - 1)).astype(np.uint16)
-    del cum
-    start <<= 8
-    start |= packed
-    ends = _end_table(p).ravel()[start]
-    del start
+    step = max(1, block_bytes // max(kb, 1))
+    for lo in range(0, rows, step):
+        blk = packed[lo : lo + step]
+        pc = np.bitwise_count(blk)
+        length[lo : lo + step] = pc.sum(axis=1, dtype=np.int64)
+        cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32 if wide else np.uint8)
+        np.subtract(cum, pc, out=cum)  # entries before each byte
+        start = (cum % p if wide else np.bitwise_and(cum, p - 1)).astype(np.uint16)
+        start <<= 8
+        start |= blk
+        ends[lo : lo + step] = table[start]
     has = np.flatnonzero(length > 0)
-    last = np.full(rows, -1, np.int64)
     if has.size:
         nz = packed[has] != 0
         byte = kb - 1 - np.argmax(nz[:, ::-1], axis=1)

@@ -83,7 +83,7 @@ def effectual_macs(weight: np.ndarray, act: np.ndarray) -> int:
     return int((a_cols * w_rows).sum())
 
 
-def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int, budget_bytes: int = 1 << 26):
+def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int, budget_bytes: int = 1 << 24):
     """Yield ``(b, m, n)`` float32 blocks of per-chunk match counts, ``b`` chunks at a time.
 
     float32 matmul (BLAS) is exact here: counts never exceed ``chunk`` < 2**24.
