@@ -36,8 +36,13 @@ def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
         # bit count is their sum.
+        # The few words of a group are added slice by slice (a reduction over a short
+        # inner axis would pay numpy's per-row overhead C·G times).
         words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
-        return words.sum(axis=2, dtype=np.int32).T
+        out = words[:, :, 0].astype(np.int32)
+        for j in range(1, span // 8):
+            out += words[:, :, j]
+        return out.T
     starts = np.arange(0, width, span)
     return np.add.reduceat(rows, starts, axis=1, dtype=np.int32).T
 
