@@ -118,14 +118,13 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
         start <<= 8
         start |= blk
         ends[lo : lo + step] = table[start]
-    has = np.flatnonzero(length > 0)
-    if has.size:
-        nz = packed[has] != 0
-        byte = kb - 1 - np.argmax(nz[:, ::-1], axis=1)
-        v = packed[has, byte]
-        low = v & (~v + np.uint8(1))  # the byte's lowest set bit = its last entry
-        ends[has, byte] |= low
-        last[has] = byte * 8 + _POS[low]
+        has = np.flatnonzero(length[lo : lo + step] > 0)
+        if has.size:
+            byte = kb - 1 - np.argmax(blk[:, ::-1] != 0, axis=1)[has]
+            v = blk[has, byte]
+            low = v & (~v + np.uint8(1))  # the byte's lowest set bit = its last entry
+            ends[lo + has, byte] |= low
+            last[lo + has] = byte * 8 + _POS[low]
     return length, last, ends
 
 
@@ -195,7 +194,7 @@ def _popcount_products(a: np.ndarray, b: np.ndarray, block_elems: int) -> np.nda
     return out
 
 
-@memo_by_content()
+@memo_by_content(max_bytes=64 << 20)
 def pair_steps(
     act: np.ndarray, weight: np.ndarray, p: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
