@@ -156,3 +156,16 @@ def test_bitmask_helpers_agree_with_bool():
         assert m.to_bool().dtype == bool
         assert np.array_equal(m.to_bool(), b)
         assert m.nnz == int(b.sum())
+
+
+def test_key_depends_on_generator_source(monkeypatch):
+    key = cache.mask_key("x", 1)
+    assert cache.mask_key("x", 1) == key
+    monkeypatch.setattr(cache, "GENERATOR_MODULES", (*cache.GENERATOR_MODULES, "sod.errors"))
+    cache._code_digest.cache_clear()
+    try:
+        assert cache.mask_key("x", 1) != key
+    finally:
+        monkeypatch.undo()
+        cache._code_digest.cache_clear()
+    assert cache.mask_key("x", 1) == key

@@ -5,8 +5,10 @@ the profile, the seed and the layer's shape: building VGG-16's with Han et al.'s
 takes ~2 s and ~800 MB (one float32 magnitude per weight), reading them back ~0.05 s. The
 cache stores each mask under a key that hashes everything it depends on:
 
-* :data:`GENERATOR_VERSION` (bump it whenever a generator's output changes) and numpy's
-  version (``Generator`` streams may change between numpy releases);
+* :data:`GENERATOR_VERSION`, a digest of the generators' source files
+  (:data:`GENERATOR_MODULES`: any edit to them invalidates the cache, even one that forgot
+  to bump the version) and numpy's version (``Generator`` streams may change between
+  numpy releases);
 * what the caller passes: the profile's fields, the seed, the layer index, the layer's
   shape and convolution parameters, the density.
 
@@ -32,9 +34,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +47,15 @@ from sod.workload.mask import BitMask
 
 #: Bump whenever a mask generator (synth, prune, activations, apply) changes its output.
 GENERATOR_VERSION = 1
+#: Modules whose source code the masks depend on (their bytes are part of every key).
+GENERATOR_MODULES = (
+    "sod.sparsity.apply",
+    "sod.sparsity.synth",
+    "sod.sparsity.prune",
+    "sod.sparsity.activations",
+    "sod.sparsity.profiles",
+    "sod.workload.mask",
+)
 _OFF = {"off", "0", "none", "false", "no", ""}
 _DEFAULT_MAX_MB = 2048
 _SUFFIX = ".npy"
@@ -65,11 +78,28 @@ def max_bytes() -> int:
         return _DEFAULT_MAX_MB << 20
 
 
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the generator modules' source files (their names if a file cannot be
+    read, e.g. in a zipped install)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in GENERATOR_MODULES:
+        h.update(name.encode())
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+            if origin:
+                h.update(Path(origin).read_bytes())
+        except (OSError, ImportError, ValueError):
+            pass
+    return h.hexdigest()
+
+
 def mask_key(*parts: object) -> str:
-    """The hex key of a mask: a BLAKE2b digest of the generator version, numpy's version
-    and ``parts`` (their ``repr``: pass only ints, floats, strings, tuples, dataclasses of
-    those)."""
-    text = repr((GENERATOR_VERSION, np.__version__, parts))
+    """The hex key of a mask: a BLAKE2b digest of the generator version and source code,
+    numpy's version and ``parts`` (their ``repr``: pass only ints, floats, strings, tuples,
+    dataclasses of those)."""
+    text = repr((GENERATOR_VERSION, _code_digest(), np.__version__, parts))
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
