@@ -169,3 +169,18 @@ def test_key_depends_on_generator_source(monkeypatch):
         monkeypatch.undo()
         cache._code_digest.cache_clear()
     assert cache.mask_key("x", 1) == key
+
+
+def test_weight_key_depends_on_the_whole_profile():
+    # Two profiles may share a method and parameters but prune differently (by name).
+    from dataclasses import replace
+
+    from sod.sparsity.profiles import parse_profile
+
+    g = get_model("lenet300").gemms[0]
+    prof = parse_profile("nm:2:4", "lenet300")
+    key = apply_mod._weight_key(g, 0, 0, prof, 0.5)
+    assert apply_mod._weight_key(g, 0, 0, replace(prof, name="asp"), 0.5) != key
+    assert apply_mod._weight_key(g, 0, 1, prof, 0.5) != key
+    assert apply_mod._weight_key(g, 1, 0, prof, 0.5) != key
+    assert apply_mod._weight_key(g, 0, 0, prof, 0.5) == key

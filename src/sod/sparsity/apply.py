@@ -131,11 +131,9 @@ def _layer_key(gemm: Gemm, index: int) -> tuple:
 
 
 def _weight_key(gemm: Gemm, index: int, seed: int, profile: Profile, density: float) -> str:
-    p = profile
-    return mask_key(
-        "weight", p.method, p.n_keep, p.m_group, p.block, p.weights, density, seed,
-        _layer_key(gemm, index),
-    )  # fmt: skip
+    # The whole profile (name included: two profiles may share a method and parameters
+    # but prune differently), the layer's density, the seed and the layer.
+    return mask_key("weight", repr(profile), density, seed, _layer_key(gemm, index))
 
 
 def _synthetic_weight_mask(
@@ -171,7 +169,7 @@ def _global_masks(gemms: list[Gemm], chosen: list[int], seed: int, prof: Profile
     come from the cache when every layer's is there."""
     synthetic = all(real_weight_matrix(gemms[i]) is None for i in chosen)
     layers = tuple(_layer_key(gemms[i], i) for i in chosen)
-    keys = [mask_key("weight-global", prof.weights, prof.density, seed, layers, i) for i in chosen]
+    keys = [mask_key("weight-global", repr(prof), seed, layers, i) for i in chosen]
     if synthetic:
         shapes = [(mask_rows(gemms[i]), gemms[i].n) for i in chosen]
         hits = [load_mask(key, shape) for key, shape in zip(keys, shapes, strict=True)]
