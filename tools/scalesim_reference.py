@@ -4,7 +4,7 @@
 This script is a *developer tool*: it is not imported by the ``sod`` package, is not
 needed by the test-suite, and only runs inside a dedicated virtualenv that has the
 ``scalesim`` wheel installed.  Its outputs (small CSV/JSON files) are committed under
-``tests/data/scalesim/`` and the tests compare the analytic model against them.
+``src/sod/reference/data/scalesim/`` and the tests compare the analytic model against them.
 
 Creating the venv (outside the repo, never in the system Python)::
 
@@ -20,7 +20,7 @@ Usage::
     /work/scalesim-venv/bin/python tools/scalesim_reference.py --case gemm_odd_8x8_ws
     /work/scalesim-venv/bin/python tools/scalesim_reference.py --all --skip-existing
 
-For every case the script writes, into ``tests/data/scalesim/<case_name>/``:
+For every case the script writes, into ``src/sod/reference/data/scalesim/<case_name>/``:
 
 * ``topology.csv``        -- the topology fed to SCALE-Sim (conv or GEMM format),
 * ``COMPUTE_REPORT.csv``  -- SCALE-Sim's per-layer compute report, copied verbatim,
@@ -65,7 +65,7 @@ from pathlib import Path
 SCALESIM_VERSION_EXPECTED = "3.0.0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT_DIR = REPO_ROOT / "tests" / "data" / "scalesim"
+DEFAULT_OUT_DIR = REPO_ROOT / "src" / "sod" / "reference" / "data" / "scalesim"
 
 # SRAM sizes (kB) used for every case.  Large, so the OFMAP write buffer never stalls;
 # they do not influence "Total Cycles" in CALC mode (only "(incl. prefetch)").

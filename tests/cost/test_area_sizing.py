@@ -29,14 +29,19 @@ def test_dense_chip_adds_up():
     arch = Architecture(array_rows=16, array_cols=16, glb_kib=256)
     area = arch_area(arch)
     pe = pe_area(TECH, "dense_mac_pe").area_um2
-    # The GLB is glb_banks banks of capacity/banks, each with its own port (lstp cells).
-    banks = arch.glb_banks
-    glb = sram_cost(TECH, 256 * 1024 / banks, arch.glb_read_width_bits, arch.glb_cell)
+    # The GLB is glb_banks banks of capacity/banks, each with its own port (lstp cells);
+    # a 32 KiB lstp macro cycles in 1.34 ns, so each bank is 2 interleaved 16 KiB macros
+    # to take an access every 1 ns cycle.
+    banks, sub = arch.glb_banks, 2
+    bank = sram_cost(TECH, 256 * 1024 / banks, arch.glb_read_width_bits, arch.glb_cell)
+    assert 1.0 < bank.cycle_ns <= 2.0
+    glb = sram_cost(TECH, 256 * 1024 / banks / sub, arch.glb_read_width_bits, arch.glb_cell)
+    assert glb.cycle_ns <= 2.0
     assert area.parts_um2["pe_array"] == pytest.approx(256 * pe)
-    assert area.parts_um2["glb"] == pytest.approx(banks * glb.area_um2)
+    assert area.parts_um2["glb"] == pytest.approx(banks * sub * glb.area_um2)
     assert area.total_um2 == pytest.approx(sum(area.parts_um2.values()))
     assert area.pes == 256 and area.glb_bytes == 256 * 1024
-    assert area.leakage_mw["glb"] == pytest.approx(banks * glb.leakage_mw)
+    assert area.leakage_mw["glb"] == pytest.approx(banks * sub * glb.leakage_mw)
     hp = arch_area(arch.model_copy(update={"glb_cell": "hp"}))
     assert 0 < hp.leakage_mw["pe_array"] < hp.leakage_mw["glb"]
     assert area.leakage_mw["glb"] < 1e-3 * hp.leakage_mw["glb"]
@@ -176,7 +181,7 @@ def test_edge_units_wider_than_their_table_do_not_fit():
     # A 1 x N strip would need a decompressor wider than 1024 lanes: not a candidate.
     arch = SparseOnDenseArch()
     s = size_for_budget(arch, 16.0)
-    assert max(s.rows, s.cols) <= 1024 and s.area.budget_fill > 0.99
+    assert max(s.rows, s.cols) <= 1024 and s.area.budget_fill > 0.98
 
 
 @settings(max_examples=25, deadline=None)

@@ -71,9 +71,19 @@ case("run-memory-llama-seq", "run", "-m", "llama2-7b", "-s", "auto", "--seq-len"
 case("workload-memory-vgg-b64", "workload", "-m", "vgg16", "--batch", "64", "--max-memory-gb", "1")
 case("compare-memory-small", "compare", "-m", "alexnet", "--max-memory-gb", "0.01")
 case("compile-memory-vgg", "compile", "-m", "vgg16", "--out", "{d}/i", "--batch", "64")
+case("paper-memory-small", "paper", "--out", "{d}/p", "--max-memory-gb", "0.5")
+case("paper-memory-workload", "paper", "--out", "{d}/p", "-w", "alexnet", "--max-memory-gb", "0.01")
+case(
+    "sweep-memory-vgg-b256",
+    "sweep",
+    "{d}/s.yaml",
+    s__yaml=b"name: big\nworkloads: [{model: vgg16, batch: 256}]\nsparsity: [han2015]\n"
+    b"architectures: [dense]\n",
+)
 for v in ["0", "-1", "nan", "inf", "1e309", "x", ""]:
     case(f"run-maxmem-{v}", "run", "-m", "lenet5", "-s", "auto", "--max-memory-gb", v)
     case(f"workload-maxmem-{v}", "workload", "-m", "lenet5", "--max-memory-gb", v)
+    case(f"paper-maxmem-{v}", "paper", "--out", "{d}/p", "--max-memory-gb", v)
 case("run-seqlen-huge-llama", "run", "-m", "llama2-7b", "-s", "auto", "--seq-len", "4000000")
 for v in BAD_FLOATS:
     case(f"run-budget-{v}", "run", "-m", "lenet5", "--arch", "sparse-on-dense", "--budget-mm2", v)

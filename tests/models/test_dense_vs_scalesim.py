@@ -1,7 +1,7 @@
 """The analytic dense model equals SCALE-Sim v3.0.0's COMPUTE_REPORT cycle for cycle.
 
 Reference reports were produced by ``tools/scalesim_reference.py`` (SCALE-Sim 3.0.0 in its
-own venv, ideal memory) and are committed under ``tests/data/scalesim/<case>/``.
+own venv, ideal memory) and are committed under ``src/sod/reference/data/scalesim/<case>/ (package data: ``sod validate`` reads them)``.
 """
 
 import csv
@@ -14,7 +14,7 @@ import pytest
 from sod.models.dense import evaluate_dense
 from sod.workload.topology_csv import read_topology
 
-DATA = Path(__file__).parent.parent / "data" / "scalesim"
+DATA = Path(__file__).parents[2] / "src" / "sod" / "reference" / "data" / "scalesim"
 CASES = sorted(p for p in DATA.iterdir() if (p / "COMPUTE_REPORT.csv").exists())
 
 

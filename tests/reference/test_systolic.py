@@ -18,7 +18,7 @@ from sod.reference.systolic import ArrayError, WFeed, ideal_feed, run_array, run
 from sod.reference.systolic_tpu import run_array_tpu, run_dense_tpu
 from sod.workload.gemm import Gemm
 
-SCALESIM = Path(__file__).resolve().parents[1] / "data" / "scalesim"
+SCALESIM = Path(__file__).resolve().parents[2] / "src" / "sod" / "reference" / "data" / "scalesim"
 
 
 def _operands(rng, m, k, n):

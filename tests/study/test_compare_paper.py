@@ -25,6 +25,7 @@ SMALL = PaperConfig(
     workers=1,
     batch_model=("lenet5", "han2015"),
     batches=(1, 4),
+    beyond_workloads=(("lenet300@2:4", "lenet300", "nm:2:4"),),
 )
 
 
@@ -55,6 +56,12 @@ def test_paper_sections_and_outputs(tmp_path):
     labels = {"lenet5", "lenet300", "lenet300@90%"}
     assert {r["workload"] for r in res.sections["main"]} == labels
     assert {r["workload"] for r in res.sections["ratios"]} == labels
+    # Beyond the paper: every design on its own workloads, with Sparse-on-Dense's ratios.
+    assert {r["workload"] for r in res.sections["beyond"]} == {"lenet300@2:4"}
+    assert {r["arch"] for r in res.sections["beyond"]} == set(SMALL.archs)
+    assert {r["vs"] for r in res.sections["beyond_ratios"]} == set(SMALL.archs) - {
+        "sparse-on-dense"
+    }
     sod_rows = [r for r in res.sections["main"] if r["arch"] == "sparse-on-dense"]
     assert all(0 < r["decompressor_area_share"] < 0.1 for r in sod_rows)
     variants = {r["variant"] for r in res.sections["ablation"]}
@@ -142,6 +149,7 @@ TINY = PaperConfig(
     workers=1,
     batch_model=("lenet300", "han2015"),
     batches=(1,),
+    beyond_workloads=(),
 )
 
 
@@ -205,3 +213,32 @@ def test_sod_paper_takes_workloads_and_reports_progress(tmp_path):
     )
     assert bad.returncode == 2 and "did you mean 'lenet5'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_robustness_counts_other_networks_once():
+    from sod.study.maps import robustness, verdict_rows
+
+    sections = {
+        "batch": [
+            {
+                "workload": "alexnet@batch1",
+                "batch": 1,
+                "arch": "scnn",
+                "sod_advantage_gops_per_mm2": 2.0,
+                "sod_advantage_gops_per_w": 0.5,
+            }
+        ],
+        # alexnet is the batch model's own point (counted once, under batch 1)
+        "ratios": [
+            {"workload": "alexnet", "vs": "scnn", "gops_per_mm2": 2.0, "gops_per_w": 0.5},
+            {"workload": "vgg16", "vs": "scnn", "gops_per_mm2": 0.8, "gops_per_w": 3.0},
+        ],
+        "beyond_ratios": [
+            {"workload": "llama", "vs": "scnn", "gops_per_mm2": 4.0, "gops_per_w": 2.0}
+        ],
+    }
+    rows = verdict_rows(sections)
+    assert [r["value"] for r in rows if r["axis"] == "network"] == ["vgg16", "llama"]
+    (entry,) = robustness(rows)
+    assert entry["configurations"] == 3
+    assert entry["sod_wins_gops_per_mm2"] == 2 and entry["sod_wins_gops_per_w"] == 2

@@ -143,3 +143,53 @@ def test_bad_files(tmp_path):
     onnx.save(helper.make_model(graph), str(empty))
     with pytest.raises(WorkloadError, match="no Conv, Gemm or MatMul"):
         from_onnx(empty)
+
+
+def test_exported_bert_attention_has_batch_times_heads_repeats(tmp_path):
+    """BERT's head split is computed in the graph (Shape/Gather/Concat): with the batch
+    fixed, shape inference propagates it, so the attention GEMMs get seq x head_dim x seq
+    and repeat = batch x heads, as from_torch measures them."""
+    transformers = pytest.importorskip("transformers")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        attn_implementation="eager",
+    )
+
+    class Wrapper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = transformers.BertModel(cfg).eval()
+
+        def forward(self, ids):
+            return self.bert(input_ids=ids).last_hidden_state
+
+    model, ids = Wrapper().eval(), torch.randint(0, 64, (2, 8))
+    path = tmp_path / "bert.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (ids,),
+            str(path),
+            dynamo=False,
+            input_names=["ids"],
+            dynamic_axes={"ids": {0: "batch"}},
+        )
+    for batch in (2, 3):
+        onnx_w = from_onnx(path, batch=batch)
+        # The pooler runs in torch but its output is unused, so the export drops it.
+        torch_w = [
+            g for g in from_torch(model, torch.randint(0, 64, (batch, 8))) if "pooler" not in g.name
+        ]
+        shapes = lambda w: sorted((g.kind, g.m, g.k, g.n, g.repeat) for g in w)  # noqa: E731
+        assert shapes(onnx_w) == shapes(torch_w)
+        attention = [g for g in onnx_w if g.kind == LayerKind.ATTENTION]
+        assert len(attention) == 2
+        assert all((g.m, g.k, g.n, g.repeat) == (8, 8, 8, batch * 4) for g in attention)

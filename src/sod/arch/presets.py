@@ -13,7 +13,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-import sod.arch.sparse  # noqa: F401  (defines the sparse accelerators' spec classes)
+# Each import defines spec classes (found by their `kind`, below).
+import sod.arch.packing
+import sod.arch.sparse
+import sod.arch.structured
+import sod.arch.vusa  # noqa: F401
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
 from sod.yamlio import read_yaml_mapping
@@ -34,7 +38,17 @@ def _spec_classes() -> dict[str, type[ArchBase]]:
 
 
 ARCH_KINDS: dict[str, type[ArchBase]] = _spec_classes()
-PRESET_NAMES = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+PRESET_NAMES = (
+    "dense",
+    "sparse-on-dense",
+    "scnn",
+    "sparten",
+    "index-match",
+    "nm-systolic",
+    "vusa",
+    "column-combining",
+    "sparse-on-dense-reorder",
+)
 
 
 def architecture_from_dict(data: Any, source: str = "architecture") -> ArchBase:

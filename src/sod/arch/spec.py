@@ -146,6 +146,13 @@ class SparseOnDenseArch(Architecture):
     placement: DecompressorPlacement = DecompressorPlacement.AFTER_GLB
     zero_gating: bool = Field(True, description="gate MACs on zero operands (energy only)")
     skip_zero_tiles: bool = Field(True, description="skip weight tiles that are all zero")
+    weight_reorder: Literal["none", "sort"] = Field(
+        "none",
+        description="none: W in its natural order; sort: the compiler permutes W's rows (k, "
+        "with A's columns) and columns (n, outputs written back in place) so that zero "
+        "tiles appear, and keeps the natural order when that is no slower "
+        "(sod.compiler.reorder)",
+    )
 
     @field_validator("weight_format", "act_format")
     @classmethod

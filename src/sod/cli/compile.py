@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("csc", "--format", help="csc | csr | coo | bitmap | rle | dense"),
         read_width: int = typer.Option(64, help="GLB read width in bits (multiple of 8)"),
         fallback: bool = typer.Option(True, help="store a tile dense when that is smaller"),
+        reorder: str = typer.Option(
+            "none", help="none | sort: permute W's rows and columns so zero tiles appear"
+        ),
         value_bits: int = typer.Option(8, help="bits per stored value"),
         run_bits: int = typer.Option(4, help="RLE zero-run width"),
         sparsity: str = typer.Option(None, help="pruning profile (as `sod workload`)"),
@@ -70,7 +73,11 @@ def register(app: typer.Typer) -> None:
         except ValidationError as err:
             raise SodError(f"bad width option: {err.errors()[0]['msg']}") from None
         opts = make_options(
-            format=fmt, read_width_bits=read_width, dense_fallback=fallback, spec=spec
+            format=fmt,
+            read_width_bits=read_width,
+            dense_fallback=fallback,
+            spec=spec,
+            reorder=reorder,
         )
         if weights is not None:
             from sod.workload.npy import read_matrix
@@ -103,4 +110,13 @@ def register(app: typer.Typer) -> None:
             f"{mf['payload_bits']} bits of {mf['dense_bits']} dense "
             f"({mf['payload_bits'] / mf['dense_bits']:.3f}); image {mf['image_bytes']} B"
         )
+        if image.reorder is not None:
+            from sod.compiler.reorder import zero_tile_fraction
+
+            before = zero_tile_fraction(w != 0, rows, cols)
+            after = zero_tile_fraction(image.reorder.apply(w != 0), rows, cols)
+            typer.echo(
+                f"reordered ({mf['reorder']}): zero tiles {before:.3f} -> {after:.3f} "
+                "(permutations in the manifest)"
+            )
         typer.echo(f"wrote {bin_path} and {json_path}")

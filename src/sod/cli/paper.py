@@ -10,10 +10,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from sod.cli.run import MAX_MEMORY_HELP
 from sod.errors import SodError
+from sod.limits import DEFAULT_MAX_MEMORY_GB
 from sod.study.compare import DEFAULT_BUDGET_MM2
 from sod.study.executors import InlineExecutor, check_address, check_timeout, make_executor
-from sod.study.paper import PaperConfig, run_paper
+from sod.study.paper import PaperConfig, check_memory, run_paper
 
 
 def paper_command(
@@ -46,6 +48,9 @@ def paper_command(
         help="profile for every --workload (default: auto for zoo networks, the network's "
         "own pruning otherwise)",
     ),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Reproduce the paper's study: iso-area comparison, ablations, density sweep, report."""
     from sod.cost.sizing import check_budget
@@ -69,8 +74,11 @@ def paper_command(
     console = Console(stderr=True)
     start = time.perf_counter()
     cfg = PaperConfig(budget_mm2=budget_mm2, node_nm=node_nm, seed=seed, workers=workers)
+    if not (0 < max_memory_gb < float("inf")):
+        raise SodError(f"--max-memory-gb must be a positive number, got {max_memory_gb}")
     if workloads:
-        cfg = _with_workloads(cfg, workloads, sparsity)
+        cfg = _with_workloads(cfg, workloads, sparsity, max_memory_gb)
+    check_memory(cfg, max_memory_gb)
     executor = (
         InlineExecutor()
         if scheduler is None and workers == 1
@@ -91,7 +99,9 @@ def paper_command(
     )
 
 
-def _with_workloads(cfg: PaperConfig, sources: list[str], sparsity: str | None) -> PaperConfig:
+def _with_workloads(
+    cfg: PaperConfig, sources: list[str], sparsity: str | None, max_memory_gb: float
+) -> PaperConfig:
     """The study on the user's networks: each is checked now (a one-line error before the
     study starts), the first drives the single-network sections."""
     import dataclasses
@@ -102,7 +112,8 @@ def _with_workloads(cfg: PaperConfig, sources: list[str], sparsity: str | None) 
     entries = []
     for source in sources:
         profile = sparsity or ("auto" if zoo_key(source) else "keep")
-        load_any(source, sparsity=profile, seed=cfg.seed)  # fail early, with one line
+        # fail early, with one line
+        load_any(source, sparsity=profile, seed=cfg.seed, max_memory_gb=max_memory_gb)
         entries.append((source, source, profile))
     first, _, profile = entries[0]
     return dataclasses.replace(
@@ -111,6 +122,7 @@ def _with_workloads(cfg: PaperConfig, sources: list[str], sparsity: str | None) 
         ablation_models=((first, profile),),
         batch_model=(first, profile),
         sweep_model=first,
+        beyond_workloads=(),  # the study is about the user's networks
     )
 
 

@@ -138,7 +138,7 @@ def run_command(
         "--sparsity",
         "-s",
         help="sparsity profile: han2015, uniform:D, global:D, nm:N:M, bert:D, llama:2:4, "
-        "auto, dense (see docs/sparsity.md)",
+        "asp (2:4 CNNs), auto, dense (see docs/sparsity.md)",
     ),
     seed: int = typer.Option(0, help="seed of the sparsity generator"),
     ideal_memory: bool = typer.Option(
@@ -246,7 +246,12 @@ def archs_command() -> None:
 
     table = Table(title="architecture presets (sod run --arch NAME)")
     for col in ("name", "kind", "PEs / multipliers", "GLB KiB", "DRAM B/cycle", "MHz"):
-        table.add_column(col, justify="left" if col in ("name", "kind") else "right")
+        # A name is what the user types: folded onto two lines, never cut short.
+        table.add_column(
+            col,
+            justify="left" if col in ("name", "kind") else "right",
+            overflow="fold" if col == "name" else "ellipsis",
+        )
     for name, arch in presets().items():
         table.add_row(
             name,

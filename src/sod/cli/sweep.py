@@ -19,10 +19,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sod.cli.run import MAX_MEMORY_HELP
 from sod.errors import SodError
+from sod.limits import DEFAULT_MAX_MEMORY_GB
 from sod.study.executors import Executor, check_address, check_timeout, make_executor
 from sod.study.spec import load_sweep
-from sod.study.sweep import SweepReport, pending_points, run_sweep, sweep_rows
+from sod.study.sweep import (
+    SweepReport,
+    check_sweep_memory,
+    pending_points,
+    run_sweep,
+    sweep_rows,
+)
 
 SPEC_HELP = "sweep spec (YAML; see docs/sweeps.md and examples/sweep-*.yaml)"
 MAX_MESSAGES = 8  # failure messages listed after a run (all are in the store and the CSV)
@@ -65,13 +73,19 @@ def sweep_command(
     ),
     retry_failed: bool = typer.Option(False, help="recompute points stored as failed"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the points and stop"),
+    max_memory_gb: float = typer.Option(
+        DEFAULT_MAX_MEMORY_GB, "--max-memory-gb", help=MAX_MEMORY_HELP
+    ),
 ) -> None:
     """Run a sweep; a rerun skips finished points (resume after an interruption).
     Several runs on one results database share the work."""
     check_timeout(connect_timeout_s)  # option mistakes first: one line, before any work
     if scheduler is not None:
         check_address(scheduler)
+    if not (0 < max_memory_gb < float("inf")):
+        raise SodError(f"--max-memory-gb must be a positive number, got {max_memory_gb}")
     sweep = load_sweep(spec)
+    check_sweep_memory(sweep, max_memory_gb)
     out = Console(highlight=False)
     if dry_run:
         from sod.study.store import ResultStore

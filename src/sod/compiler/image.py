@@ -17,12 +17,13 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sod.compiler.plan import TileGrid, check_dataflow
+from sod.compiler.reorder import Reorder, weight_reorder
 from sod.formats import (
     FORMATS,
     FormatError,
@@ -52,6 +53,11 @@ class CompileOptions(BaseModel):
     dense_fallback: bool = Field(True, description="store a tile dense when that is smaller")
     read_width_bits: int = Field(
         64, gt=0, le=4096, multiple_of=8, description="GLB read width; every tile starts on a word"
+    )
+    reorder: Literal["none", "sort"] = Field(
+        "none",
+        description="permute W's rows and columns so that zero tiles appear "
+        "(sod.compiler.reorder); the permutations are recorded in the manifest",
     )
 
     @field_validator("format")
@@ -178,8 +184,22 @@ class GlbImage:
             int(self.manifest["tiles"]["size_bits"][i]),
         )
 
+    @property
+    def reorder(self) -> Reorder | None:
+        """The row and column permutations the image was laid out in (None: natural order)."""
+        mf = self.manifest
+        if "row_perm" not in mf:
+            return None
+        return Reorder(np.asarray(mf["row_perm"], np.int64), np.asarray(mf["col_perm"], np.int64))
+
     def decode_weights(self) -> np.ndarray:
-        """W (k × n, int8) rebuilt from the image, tile by tile."""
+        """W (k × n, int8) rebuilt from the image, tile by tile, in its original order."""
+        w = self._decode_stored()
+        perm = self.reorder
+        return w if perm is None else perm.restore(w)
+
+    def _decode_stored(self) -> np.ndarray:
+        """W as laid out in the image (reordered when the manifest says so)."""
         grid = self.grid
         w = np.zeros((grid.k, grid.n), np.int64)
         for i, (kb, nb) in enumerate(grid.order):
@@ -217,6 +237,10 @@ def compile_layer(
             f"layer {name!r}: weights must be a 2-D integer array, got {w.dtype} {w.shape}"
         )
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), rows, cols, check_dataflow(dataflow))
+    perm = None
+    if options.reorder != "none":
+        perm = weight_reorder(w != 0, rows, cols, grid.dataflow, options.reorder)
+        w = perm.apply(w)
     widths = layer_widths(grid, options)
     width = options.read_width_bits
     blocked = grid.blocked(w)
@@ -273,7 +297,28 @@ def compile_layer(
             "crc32": crcs,
         },
     }
+    if perm is not None:
+        manifest["reorder"] = options.reorder
+        manifest["row_perm"] = perm.rows.tolist()
+        manifest["col_perm"] = perm.cols.tolist()
     return GlbImage(image, manifest)
+
+
+def _check_perms(manifest: dict[str, Any]) -> None:
+    """Optional ``row_perm`` / ``col_perm`` (a reordered image): both, permutations of k and n."""
+    have = [key in manifest for key in ("row_perm", "col_perm")]
+    if not any(have):
+        return
+    if not all(have):
+        raise FormatError("manifest: row_perm and col_perm must be given together")
+    for key, size in (("row_perm", manifest["k"]), ("col_perm", manifest["n"])):
+        perm = manifest[key]
+        if (
+            not isinstance(perm, list)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in perm)
+            or sorted(perm) != list(range(size))
+        ):
+            raise FormatError(f"manifest: {key} must be a permutation of 0..{size - 1}")
 
 
 _REQUIRED = {
@@ -308,6 +353,7 @@ def check_image(data: bytes, manifest: dict[str, Any]) -> GlbImage:
     grid = TileGrid(
         manifest["k"], manifest["n"], manifest["rows"], manifest["cols"], manifest["dataflow"]
     )
+    _check_perms(manifest)
     width = manifest["read_width_bits"]
     if width <= 0 or width % 8:
         raise FormatError(f"manifest: read_width_bits {width} is not a positive multiple of 8")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sod.cost.errors import CostError
 from sod.cost.pe_area import pe_area
 from sod.tech import Technology, sram_arrays
+from sod.tech.sram import subbanks_for_clock
 
 MAX_LOG2_LANES = 10  # decompressor lanes are powers of two up to 1024 (the RTL's rule)
 
@@ -40,6 +41,13 @@ class BufferRule(BaseModel):
         1, gt=0, description="banks of capacity/banks, each its own CACTI macro and port"
     )
     cell: str | None = Field(None, description="SRAM cell type (hp, lstp; None = the technology's)")
+    clock_mhz: float | None = Field(
+        None,
+        gt=0,
+        description="clock every bank serves one access per cycle at: a bank whose macro "
+        "cycles slower is split into interleaved sub-banks, each its own CACTI macro "
+        "(area and leakage of all, energy of one); None: no sub-banking",
+    )
 
     @model_validator(mode="after")
     def _one_rule(self) -> BufferRule:
@@ -170,14 +178,27 @@ def _logic_leak_mw(tech: Technology, placed_um2: ArrayLike) -> NDArray[np.float6
 def glb_arrays(
     tech: Technology, rule: BufferRule, capacity_bytes: ArrayLike
 ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
-    """The GLB of ``capacity_bytes`` (vectorized): ``rule.banks`` CACTI macros of
-    capacity/banks with a ``rule.port_bits`` port each, of cell type ``rule.cell``.
-    Area and leakage are the banks' sum; energies are per access of one bank."""
+    """The GLB of ``capacity_bytes`` (vectorized): ``rule.banks`` banks of capacity/banks
+    with a ``rule.port_bits`` port each, of cell type ``rule.cell``; each bank is
+    ``subbanks`` interleaved CACTI macros when its cycle time is slower than
+    ``rule.clock_mhz`` (:func:`sod.tech.sram.subbanks_for_clock`). Area and leakage are
+    the sub-bank macros' sum; energies are per access of one bank's macro (an upper bound
+    that stands in for the routing to the sub-banks)."""
     cap = np.asarray(capacity_bytes, dtype=np.float64)
-    vals, flags = sram_arrays(tech, cap / rule.banks, rule.port_bits, rule.cell)
-    out = dict(vals)
-    out["area_um2"] = vals["area_um2"] * rule.banks
-    out["leakage_mw"] = vals["leakage_mw"] * rule.banks
+    per_bank = cap / rule.banks
+    if rule.clock_mhz is None:
+        sub = np.ones(cap.shape, dtype=np.int64)
+    else:
+        sub = subbanks_for_clock(tech, per_bank, rule.port_bits, rule.cell, rule.clock_mhz)
+    out, flags = sram_arrays(tech, per_bank, rule.port_bits, rule.cell)
+    macros, sub_flags = sram_arrays(tech, per_bank / sub, rule.port_bits, rule.cell)
+    out = dict(out)
+    # Energy stays the whole bank's macro (CACTI's routing over the bank's extent stands in
+    # for the wires to the interleaved sub-banks); area and leakage are the sub-banks'.
+    out["area_um2"] = macros["area_um2"] * rule.banks * sub
+    out["leakage_mw"] = macros["leakage_mw"] * rule.banks * sub
+    flags = flags | sub_flags
+    out["subbanks"] = sub.astype(np.float64)
     return out, flags
 
 

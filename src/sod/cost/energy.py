@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sod.cost.components import adder, comparator, crossbar, multiplier, prefix_sum
+from sod.cost.components import adder, comparator, crossbar, multiplier, mux, prefix_sum
 from sod.cost.errors import CostError
 from sod.cost.pe import decompressor
 from sod.tech import SramCost, Technology, sram_cost
@@ -100,6 +100,7 @@ def action_energies(
     prefix_chunk: int = 16,
     crossbar_inputs: int = 16,
     crossbar_outputs: int = 32,
+    act_mux_inputs: int = 8,
 ) -> EnergyTable:
     """The energy of every action, from ``tech`` and a few configuration numbers.
 
@@ -114,6 +115,7 @@ def action_energies(
         ("prefix_chunk", prefix_chunk),
         ("crossbar_inputs", crossbar_inputs),
         ("crossbar_outputs", crossbar_outputs),
+        ("act_mux_inputs", act_mux_inputs),
     ):
         if not (isinstance(v, int) and v > 0):
             raise CostError(f"energy table: {name} must be a positive integer, got {v!r}")
@@ -129,6 +131,7 @@ def action_energies(
     ps = prefix_sum(tech, prefix_chunk)
     xbar = crossbar(tech, crossbar_inputs, crossbar_outputs, acc_bits)
     cmp_ = comparator(tech, idx_bits)
+    act_mux = mux(tech, act_mux_inputs, value_bits, "act_select")
     dram = tech.dram_pj_per_bit_of(dram_kind)
     e: list[ActionEnergy] = [
         ActionEnergy(
@@ -189,6 +192,13 @@ def action_energies(
             "event",
             "scatter_accumulate",
             "acc adder + read and write of acc_bits",
+        ),
+        ActionEnergy(
+            "act_select",
+            act_mux.energy_pj,
+            "event",
+            "pe_array",
+            f"column combining: {act_mux.name} activation mux, {act_mux.source}",
         ),
         ActionEnergy(
             "fifo_access",

@@ -40,6 +40,7 @@ PE_KINDS: tuple[str, ...] = (
     "index_match_pe",
     "bitmask_join_pe",
     "scnn_pe",
+    "cc_pe",
 )
 
 
@@ -111,6 +112,48 @@ def dense_mac_pe(
     return Composition(
         "dense_mac_pe", {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits}, tuple(parts)
     )
+
+
+def nm_pe(
+    tech: Technology, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32, m_group: int = 4
+) -> Composition:
+    """PE of the N:M array (:mod:`sod.rtl.nm_pe`): the dense MAC PE with M activations
+    forwarded along the row (M x a_bits registers), a log2(M)-bit index register and an
+    M-to-1 activation mux; one multiplier."""
+    for n, v in (("a_bits", a_bits), ("w_bits", w_bits), ("acc_bits", acc_bits)):
+        _pos(n, v)
+    _pos("m_group", m_group)
+    parts = [
+        *_mac(tech, a_bits, w_bits, acc_bits),
+        register(tech, a_bits * m_group, "a_registers"),
+        register(tech, w_bits, "w_register"),
+        register(tech, ceil_log2(m_group), "index_register"),
+        mux(tech, m_group, a_bits, "activation_mux"),
+    ]
+    params = {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits, "m_group": m_group}
+    return Composition("nm_pe", params, tuple(parts))
+
+
+def cc_pe(
+    tech: Technology, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 32, combine: int = 8
+) -> Composition:
+    """Column-combining PE (:mod:`sod.rtl.cc_pe`): the dense MAC PE whose activation
+    register forwards ``combine`` lanes (the g-wide row feed), plus a member-index register
+    (⌈log2 g⌉ bits, loaded with the weight) and a g-to-1 activation mux."""
+    for n, v in (("a_bits", a_bits), ("w_bits", w_bits), ("acc_bits", acc_bits)):
+        _pos(n, v)
+    _pos("combine", combine)
+    idx = (combine - 1).bit_length()
+    parts = [
+        *_mac(tech, a_bits, w_bits, acc_bits),
+        register(tech, a_bits * combine, "a_register"),
+        register(tech, w_bits, "w_register"),
+        mux(tech, combine, a_bits, "act_select"),
+    ]
+    if idx:
+        parts.append(register(tech, idx, "index_register"))
+    params = {"a_bits": a_bits, "w_bits": w_bits, "acc_bits": acc_bits, "combine": combine}
+    return Composition("cc_pe", params, tuple(parts))
 
 
 def csr_match_pe(
@@ -435,6 +478,7 @@ def decompressor(
 
 COMPOSERS: dict[str, Callable[..., Composition]] = {
     "dense_mac_pe": dense_mac_pe,
+    "nm_pe": nm_pe,
     "csr_match_pe": csr_match_pe,
     "index_match_pe": index_match_pe,
     "bitmask_join_pe": bitmask_join_pe,
@@ -442,7 +486,17 @@ COMPOSERS: dict[str, Callable[..., Composition]] = {
     "scnn_core": scnn_core,
     "scnn_acc_bank": scnn_acc_bank,
     "decompressor": decompressor,
+    "vusa_kwindow": lambda tech, **p: _vusa_window(tech, "k", **p),
+    "vusa_nwindow": lambda tech, **p: _vusa_window(tech, "n", **p),
+    "cc_pe": cc_pe,
 }
+
+
+def _vusa_window(tech: Technology, axis: str, **params: Any) -> Composition:
+    from sod.cost.pe_vusa import vusa_window_parts
+
+    kept, parts = vusa_window_parts(tech, axis, **params)
+    return Composition(f"vusa_{axis}window", kept, tuple(parts))
 
 
 def compose(tech: Technology, kind: str, **params: object) -> Composition:

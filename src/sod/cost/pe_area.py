@@ -45,11 +45,12 @@ _SYNTH_AXIS = {
     "csr_match_pe": "fifo_depth",
     "index_match_pe": "fifo_depth",
     "decompressor": "lanes",
+    "cc_pe": "combine",
 }
 # A second size axis: log-log between the first-axis interpolations at its synthesized values.
 _SYNTH_AXIS2 = {"index_match_pe": "idx_bits"}
 # Synthesized parts scaled from their nearest synthesized variant by composition ratio.
-_SYNTH_NEAREST = ("scnn_core", "scnn_acc_bank")
+_SYNTH_NEAREST = ("scnn_core", "scnn_acc_bank", "nm_pe")
 
 
 @dataclass(frozen=True)
@@ -302,12 +303,16 @@ def _defaults(fn) -> dict[str, object]:
 def _synth_keys(kind: str) -> tuple[str, ...]:
     return {
         "dense_mac_pe": ("a_bits", "w_bits", "acc_bits"),
+        "nm_pe": ("a_bits", "w_bits", "acc_bits", "m_group"),
+        "cc_pe": ("a_bits", "w_bits", "acc_bits", "combine"),
         "csr_match_pe": ("fifo_depth", "comparators", "w_window"),
         "index_match_pe": ("window", "fifo_depth", "idx_bits", "value_bits", "acc_bits"),
         "bitmask_join_pe": ("chunk",),
         "decompressor": ("lanes", "format", "realign"),
         "scnn_core": ("f", "i", "value_bits", "acc_bits", "acc_banks", "acc_entries"),
         "scnn_acc_bank": ("acc_entries", "acc_bits"),
+        "vusa_kwindow": ("slots", "macs", "a_bits", "w_bits", "acc_bits"),
+        "vusa_nwindow": ("slots", "macs", "a_bits", "w_bits", "acc_bits"),
     }.get(kind, ())
 
 

@@ -60,7 +60,9 @@ class Design(ABC):
             "value_bits": arch.value_bits,
             "acc_bits": arch.acc_bits,
             "idx_bits": getattr(arch, "index_bits", None) or 8,
-            # One access reads one bank (capacity / banks) through its own port.
+            # One access reads one bank (capacity / banks) through its own port. A bank
+            # split into interleaved sub-banks (sod.cost.area.glb_arrays) is still priced
+            # as the whole bank's macro: its routing spans the bank.
             "glb": sram_cost(
                 tech,
                 arch.glb_kib * 1024 / arch.glb_banks,

@@ -33,7 +33,12 @@ def describe(
     set from the architecture). PE areas come
     from synthesis where available (``pe_source="synth"``) else their composition.
     """
-    own = {"banks": arch.glb_banks, "cell": arch.glb_cell, "port_bits": arch.glb_read_width_bits}
+    own = {
+        "banks": arch.glb_banks,
+        "cell": arch.glb_cell,
+        "port_bits": arch.glb_read_width_bits,
+        "clock_mhz": arch.frequency_mhz,
+    }
     if glb is None:
         glb = BufferRule(capacity_bytes=arch.glb_kib * 1024, **own)
     else:  # the architecture's banks, cell and port unless the rule sets them

@@ -7,11 +7,14 @@ from typing import Any
 
 from sod.arch.spec import ArchBase
 from sod.designs.base import Design
+from sod.designs.column_combining import ColumnCombiningDesign
 from sod.designs.dense import DenseDesign
 from sod.designs.index_match import IndexMatchDesign
+from sod.designs.nm_systolic import NMSystolicDesign
 from sod.designs.scnn import SCNNDesign
 from sod.designs.sparse_on_dense import SparseOnDenseDesign
 from sod.designs.sparten import SparTenDesign
+from sod.designs.vusa import VUSADesign
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -25,6 +28,9 @@ DESIGNS: dict[str, Design] = {
         SCNNDesign(),
         SparTenDesign(),
         IndexMatchDesign(),
+        VUSADesign(),
+        NMSystolicDesign(),
+        ColumnCombiningDesign(),
     )
 }
 

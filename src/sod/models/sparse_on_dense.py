@@ -15,6 +15,9 @@ zeros included. What Sparse-on-Dense changes, and this model counts from the rea
   computes (a two-stage pipeline); without one, a fold waits for its vectors. Placement
   ``before_glb`` (ablation) puts the units between DRAM and the GLB instead: the GLB then
   holds dense tiles and decompression only competes with the DRAM transfer.
+* **Reordering.** With ``weight_reorder: sort`` the compiler permutes W's rows (and A's
+  columns alike) and columns so that zero tiles appear (:mod:`sod.compiler.reorder`);
+  the outputs are exact and MAC totals unchanged.
 * **Skipping and gating.** Weight tiles that are entirely zero are skipped (WS: the whole
   fold; OS/IS: the all-zero vectors of the streamed weight tile, together with the
   matching activation vectors). Zero-gating makes MACs with a zero operand cheap in
@@ -56,9 +59,22 @@ from sod.workload.gemm import Gemm
 
 
 def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
-    """Cycles, MACs and actions of one GEMM (all repeats) on a dense or Sparse-on-Dense array."""
+    """Cycles, MACs and actions of one GEMM (all repeats) on a dense or Sparse-on-Dense array.
+
+    With ``weight_reorder`` the compiler lays W out permuted (:meth:`Layer.reordered`) and
+    keeps the natural order when that is no slower (fewer or equal total cycles), as it
+    would after trying both."""
     opts = SystolicOptions.from_arch(arch).for_gemm(gemm)
     layer = Layer.of(gemm, opts)
+    reordered = layer.reordered(opts)
+    if reordered is None:
+        return _evaluate_layer(layer, opts)
+    natural = _evaluate_layer(layer, opts)
+    permuted = _evaluate_layer(reordered, opts)
+    return permuted if permuted.cycles < natural.cycles else natural
+
+
+def _evaluate_layer(layer: Layer, opts: SystolicOptions) -> Counts:
     ws = weight_streams(layer, opts)
     folds = fold_schedule(layer, ws, opts)
     macs = mac_counts(layer, ws, folds, opts)

@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
+from sod.compiler.reorder import weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
@@ -44,6 +47,7 @@ class SystolicOptions:
     act_format: str
     dense_fallback: bool  # a tile is stored dense when that is smaller
     skip_zero_tiles: bool
+    weight_reorder: str  # none | sort (sod.compiler.reorder)
     zero_gating: bool
     after_glb: bool  # the GLB holds tiles as stored (units sit between GLB and array)
     tile_buffer: bool  # a unit decompresses the next fold's stream during this fold
@@ -65,6 +69,7 @@ class SystolicOptions:
                 act_format="dense",
                 dense_fallback=False,
                 skip_zero_tiles=False,
+                weight_reorder="none",
                 zero_gating=False,
                 after_glb=True,
                 tile_buffer=True,
@@ -86,6 +91,7 @@ class SystolicOptions:
             act_format=arch.act_format,
             dense_fallback=arch.dense_fallback,
             skip_zero_tiles=arch.skip_zero_tiles,
+            weight_reorder=arch.weight_reorder,
             zero_gating=arch.zero_gating,
             after_glb=arch.placement is DecompressorPlacement.AFTER_GLB,
             tile_buffer=arch.decompressor_tile_buffer,
@@ -161,6 +167,7 @@ class Layer:
     masks: OperandMasks | None  # None on a dense array (it counts effectual MACs apart)
     w_format: str  # format of the W operand (activations' when W is an activation)
     a_format: str
+    reorder: str = "none"  # the weight reordering applied to the masks (none: natural order)
 
     @classmethod
     def of(cls, gemm: Gemm, opts: SystolicOptions) -> Layer:
@@ -171,6 +178,28 @@ class Layer:
         for fmt in (w_fmt, opts.act_format):
             format_module(fmt)  # FormatError naming an unknown format
         return cls(gemm, g, gemm.repeat // g, masks, w_fmt, opts.act_format)
+
+    def reordered(self, opts: SystolicOptions) -> Layer | None:
+        """This layer with W's rows and columns permuted by the compiler
+        (``opts.weight_reorder``, :func:`sod.compiler.reorder.weight_reorder`, one
+        permutation per group) and A's columns permuted like W's rows; None when there is
+        nothing to permute (no reordering, a dense array, W an activation) or every
+        group keeps its natural order. MAC and non-zero totals are unchanged."""
+        masks = self.masks
+        if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
+            return None
+        perms = [
+            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder)
+            for w in masks.weight
+        ]
+        if all(p.is_identity for p in perms):
+            return None
+        weight = np.stack([p.apply(w) for p, w in zip(perms, masks.weight, strict=True)])
+        act = masks.act
+        if act is not None:
+            act = np.stack([np.take(a, p.rows, axis=1) for p, a in zip(perms, act, strict=True)])
+        new_masks = replace(masks, weight=weight, act=act)
+        return replace(self, masks=new_masks, reorder=opts.weight_reorder)
 
     @property
     def m(self) -> int:

@@ -467,4 +467,5 @@ def details(
         "memory_stall_cycles": memory.stall_cycles * mult,
         "tiling": memory.tiling,
         "iid_pattern": bool(masks is not None and masks.iid_pattern),
+        "weight_reorder": layer.reorder,
     }

@@ -20,6 +20,10 @@ ARCH_COLORS = {
     "scnn": "#1f77b4",
     "sparten": "#2ca02c",
     "index-match": "#9467bd",
+    "nm-systolic": "#8c564b",
+    "vusa": "#e377c2",
+    "column-combining": "#ff7f0e",
+    "sparse-on-dense-reorder": "#bcbd22",
 }
 # Distinct markers and dashes so no curve hides another where they overlap.
 ARCH_STYLE = {
@@ -28,6 +32,10 @@ ARCH_STYLE = {
     "scnn": ("^", "--"),
     "sparten": ("D", "-."),
     "index-match": ("v", ":"),
+    "nm-systolic": ("X", "-"),
+    "vusa": ("*", "--"),
+    "column-combining": ("P", "-."),
+    "sparse-on-dense-reorder": ("h", ":"),
 }
 
 
@@ -223,6 +231,13 @@ def figures(res: PaperResults) -> dict[str, Any]:
             "gops_per_w",
             "Sparse-on-Dense advantage (×)",
             "Energy efficiency: Sparse-on-Dense advantage over each design",
+        )
+    if s.get("beyond"):
+        figs["beyond"] = _grouped_bars(
+            s["beyond"],
+            "gops_per_mm2",
+            "Sparse-on-Dense advantage (×)",
+            "Beyond the paper: throughput/area advantage over every design",
         )
     if s.get("ablation"):
         figs["ablation"] = _ablation(s["ablation"])

@@ -141,7 +141,7 @@ def robustness_sentences(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [
         f"Sparse-on-Dense wins against {r['arch']} in {r['SoD wins, throughput/area']} "
         f"configurations on throughput/area and {r['SoD wins, energy efficiency']} on "
-        "energy efficiency (budget, buffer, timing, batch and PE-area variations)."
+        "energy efficiency (budget, buffer, timing, batch, network and PE-area variations)."
         for r in rows
     ]
 

@@ -75,6 +75,24 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("scnn_core", _scnn_core(16, 24)),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 24}),
     ("scnn_acc_bank", {"acc_entries": 32, "acc_bits": 32}),
+    # VUSA's windows (sod.rtl.vusa_pe), V virtual PEs served by M MACs, int8 / int32:
+    # along k (the preset) and along n; V, M = (5, 3) (the preset), (4, 2) and (8, 4).
+    ("vusa_kwindow", {"slots": 5, "macs": 3, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_kwindow", {"slots": 4, "macs": 2, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_kwindow", {"slots": 8, "macs": 4, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 5, "macs": 3, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 4, "macs": 2, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    ("vusa_nwindow", {"slots": 8, "macs": 4, "a_bits": 8, "w_bits": 8, "acc_bits": 32}),
+    # The N:M array's PE (sod.rtl.nm_pe): one multiplier, M activations forwarded,
+    # log2(M)-bit index, M-to-1 activation mux; 2:4 / 1:4 (M = 4) and 2:8 / 4:8 (M = 8).
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 4}),
+    ("nm_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "m_group": 8}),
+    # The column-combining PE (sod.rtl.cc_pe): int8 MAC + g-lane activation pipeline,
+    # member index and g-to-1 mux, for g = 1, 2, 4, 8 (the preset) and 16.
+    *(
+        ("cc_pe", {"a_bits": 8, "w_bits": 8, "acc_bits": 32, "combine": g})
+        for g in (1, 2, 4, 8, 16)
+    ),
 ]
 
 #: Synthesized too, but written under ``other_designs``: the area model (sod.cost) has no
@@ -93,15 +111,20 @@ OTHER_DESIGNS: list[tuple[str, dict[str, Any]]] = [
 def make_design(name: str, params: dict[str, Any]):
     """Amaranth component of a table entry."""
     from sod.rtl.bitmask_pe import BitmaskJoinPE
+    from sod.rtl.cc_pe import CcPE
     from sod.rtl.csr_pe import CsrMatchPE
     from sod.rtl.decompressor import BitmaskDecompressor
     from sod.rtl.index_match_pe import IndexMatchPE
+    from sod.rtl.nm_pe import NMPE
     from sod.rtl.pe import DenseMacPE
     from sod.rtl.scnn_pe import ScnnAccBank, ScnnCore
     from sod.rtl.stream_decompressor import StreamBitmapDecompressor
+    from sod.rtl.vusa_pe import VusaKWindow, VusaWindow
 
     builders: dict[str, Callable[..., Any]] = {
         "dense_mac_pe": DenseMacPE,
+        "nm_pe": lambda a_bits, w_bits, acc_bits, m_group: NMPE(m_group, a_bits, w_bits, acc_bits),
+        "cc_pe": CcPE,
         "csr_match_pe": CsrMatchPE,
         "bitmask_join_pe": BitmaskJoinPE,
         "decompressor": lambda lanes, format, realign=True: _decompressor(
@@ -114,6 +137,8 @@ def make_design(name: str, params: dict[str, Any]):
             f, i, value_bits, acc_bits, acc_banks, acc_entries, SCNN_K_BITS
         ),
         "scnn_acc_bank": lambda acc_entries, acc_bits: ScnnAccBank(acc_entries, acc_bits),
+        "vusa_kwindow": VusaKWindow,
+        "vusa_nwindow": VusaWindow,
         "stream_decompressor": lambda lanes, format, word_bits, buffer_bits=None: (
             _stream_decompressor(StreamBitmapDecompressor, lanes, format, word_bits, buffer_bits)
         ),

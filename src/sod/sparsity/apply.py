@@ -35,7 +35,7 @@ from sod.errors import SparsityError
 from sod.sparsity import prune as P
 from sod.sparsity.activations import conv_activation_mask, vector_mask
 from sod.sparsity.cache import cached_mask, load_mask, mask_key, store_mask
-from sod.sparsity.profiles import Profile, han_densities, parse_profile
+from sod.sparsity.profiles import HAN2015, Profile, han_densities, parse_profile
 from sod.sparsity.synth import IID, mask_rows, synthetic_magnitudes
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
 from sod.workload.mask import BitMask
@@ -67,12 +67,37 @@ def _selected(gemm: Gemm, index: int, first_conv: int | None, profile: Profile) 
         return gemm.kind == LayerKind.LINEAR
     if profile.name == "resnet":
         return index != first_conv
+    if profile.name == "asp":
+        return index != first_conv and _asp_channels(gemm) % profile.m_group == 0
     if profile.name == "mobilenet":
         if gemm.kind == LayerKind.LINEAR:
             return True
         c = gemm.conv
         return c is not None and c.kernel_h * c.kernel_w == 1 and c.groups == 1
     return True
+
+
+def _asp_channels(gemm: Gemm) -> int:
+    """Input channels one output channel reads (per group): ASP's 2:4 groups run along
+    them. A linear layer's are its k."""
+    c = gemm.conv
+    if gemm.kind == LayerKind.CONV and c is not None:
+        return c.in_channels // c.groups
+    return gemm.k
+
+
+def _prune_asp(mags: np.ndarray, gemm: Gemm, n_keep: int, m_group: int) -> np.ndarray:
+    """N:M over input channels at each kernel position (ASP permutes a conv weight to
+    (kh, kw, out, in) and groups consecutive input channels); k is in (channel, kh, kw)
+    order, so a conv's rows are regrouped to (kh·kw, channel) first, then put back."""
+    c = gemm.conv
+    positions = c.kernel_h * c.kernel_w if gemm.kind == LayerKind.CONV and c else 1
+    if positions == 1:
+        return P.prune_n_m(mags, n_keep, m_group)
+    chans, n = mags.shape[0] // positions, mags.shape[1]
+    by_position = mags.reshape(chans, positions, n).transpose(1, 0, 2).reshape(-1, n)
+    keep = P.prune_n_m(by_position, n_keep, m_group)
+    return keep.reshape(positions, chans, n).transpose(1, 0, 2).reshape(-1, n)
 
 
 def _magnitudes(gemm: Gemm, index: int, seed: int, profile: Profile) -> np.ndarray:
@@ -104,6 +129,10 @@ def _prune_one(mags: np.ndarray, gemm: Gemm, profile: Profile, density: float) -
         if profile.method == "rowbal":
             return _per_group(
                 lambda a: P.prune_row_balanced(a, density, nonnegative=True), mags, gemm
+            )
+        if profile.name == "asp":
+            return _per_group(
+                lambda a: _prune_asp(a, gemm, profile.n_keep, profile.m_group), mags, gemm
             )
         if profile.method == "nm":
             return _per_group(lambda a: P.prune_n_m(a, profile.n_keep, profile.m_group), mags, gemm)
@@ -256,6 +285,13 @@ def apply_sparsity(
             ]
         )
     han = han_densities(model) if prof.method == "han" else None
+    # ASP keeps Han's measured activation densities where they exist (ReLU outputs do
+    # not depend on the weight pattern to first order), unless act= is given.
+    asp_acts = (
+        han_densities(model)
+        if prof.name == "asp" and model in HAN2015 and "act" not in prof.extra
+        else {}
+    )
     if han is not None:
         missing = [name for name in han if name not in {g.name for g in workload}]
         if missing:
@@ -280,7 +316,7 @@ def apply_sparsity(
             continue  # measured by an importer: real beats synthetic
         if han is not None and g.name not in han:
             continue
-        density = _act_density(g, prof, han)
+        density = asp_acts[g.name][1] if g.name in asp_acts else _act_density(g, prof, han)
         mask = _cached_activation_mask(g, i, seed, density)
         gemms[i] = g.with_(act_mask=mask, act_density=mask.density if mask else 1.0)
     return workload.with_gemms(gemms)

@@ -19,6 +19,11 @@ written as percentages, ``uniform:30%``, or said explicitly: ``uniform:keep=0.3`
     rowbal:D          every output channel keeps the same count (Wanda/SparseGPT style)
     nm:N:M            N largest of every M consecutive reduction indices, all layers
     block:B:D         B×B blocks with the largest L1 norm, density D
+    asp[:N:M]         NVIDIA ASP's CNN recipe, N:M default 2:4: every conv / linear
+                      layer but the first conv, N of every M consecutive input channels
+                      at each kernel position, in layers whose channels (per group) are
+                      a multiple of M; the others stay dense. Activations: han2015's
+                      per-layer densities for the networks Han measured, else act=
     bert[:D]          encoder linear layers, global magnitude (IMP), D default 0.1;
                       embeddings are not GEMMs; GELU activations dense
     llama[:D]         row-balanced D (default 0.5, Wanda); ``llama:N:M`` for N:M (2:4)
@@ -111,6 +116,7 @@ _NAMES = (
     "rowbal",
     "nm",
     "block",
+    "asp",
     "bert",
     "llama",
     "resnet",
@@ -221,6 +227,15 @@ def parse_profile(text: str, model: str | None = None) -> Profile:
         nargs(1, 1)
         method = {"uniform": "per_layer", "global": "global", "rowbal": "rowbal"}[name]
         return Profile(name, method, density=_number(args[0], f"{name} density"), **common)
+    if name == "asp":
+        nargs(0, 2)
+        if len(args) == 1:
+            raise SparsityError("profile 'asp' takes N:M (e.g. asp:2:4) or nothing (2:4)")
+        n, m = (_int(args[0], "N"), _int(args[1], "M")) if args else (2, 4)
+        if n <= 0 or m <= 0 or n > m:
+            raise SparsityError(f"N:M needs 0 < N <= M, got {n}:{m}")
+        extra = {"act": "given"} if act is not None else {}
+        return Profile(name, "nm", density=n / m, n_keep=n, m_group=m, extra=extra, **common)
     if name == "nm" or (name == "llama" and len(args) == 2):
         nargs(2, 2)
         n, m = _int(args[0], "N"), _int(args[1], "M")

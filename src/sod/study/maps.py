@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sod.arch.presets import ARCH_KINDS, load_arch
+from sod.arch.presets import ARCH_KINDS, PRESET_NAMES, load_arch
 from sod.cost.area import BufferRule
 from sod.errors import SodError
 from sod.study.compare import REFERENCE_ARCH
@@ -33,7 +33,7 @@ class MapConfig:
     seed: int = 0
     budget_mm2: float = 4.0
     node_nm: int = 45
-    archs: tuple[str, ...] = ("dense", "sparse-on-dense", "scnn", "sparten", "index-match")
+    archs: tuple[str, ...] = PRESET_NAMES
     budgets_mm2: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
     batches: tuple[int, ...] = (1, 8, 64)
     # (axis, spec field, values): applied to every design that has the field.
@@ -129,10 +129,26 @@ def evaluate_map_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def verdict_rows(sections: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Every configuration of a paper study as (axis, value, arch, advantages): the maps,
-    the batch sizes and the PE-area scales (the study's own point is batch 1)."""
+    the batch sizes, the PE-area scales (the study's own point is batch 1) and the other
+    networks at the study's point (main and beyond-the-paper workloads)."""
     rows = list(sections.get("maps", []))
+    batch_labels = {r["workload"] for r in sections.get("batch", [])}
     for r in sections.get("batch", []):
         rows.append({**r, "axis": "batch", "value": r["batch"]})
+    # The other networks at the study's point (the batch model's own point is batch 1).
+    for key in ("ratios", "beyond_ratios"):
+        for r in sections.get(key, []):
+            if f"{r['workload']}@batch1" in batch_labels:
+                continue
+            rows.append(
+                {
+                    "axis": "network",
+                    "value": r["workload"],
+                    "arch": r["vs"],
+                    "sod_advantage_gops_per_mm2": r.get("gops_per_mm2", float("nan")),
+                    "sod_advantage_gops_per_w": r.get("gops_per_w", float("nan")),
+                }
+            )
     for r in sections.get("pe_ratio", []):
         rows.append({**r, "axis": "sparse PE area ×", "value": r["pe_area_scale"]})
     keep = ("axis", "value", "arch", "sod_advantage_gops_per_mm2", "sod_advantage_gops_per_w")

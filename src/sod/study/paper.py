@@ -14,7 +14,10 @@ Sections (each a list of flat rows, so every number lands in CSV/JSON as well as
 * ``pe_ratio`` — sensitivity of the verdict to the sparse/dense PE area ratio (the sparse
   PEs' area scaled by a factor; each design re-sized to the budget);
 * ``batch`` — the same comparison at several batch sizes (batch-1 FC layers are a
-  weight-stationary array's worst case, and the paper's batch is unknown).
+  weight-stationary array's worst case, and the paper's batch is unknown);
+* ``beyond`` (with its ``beyond_ratios``) — every design, the middle-ground ones included,
+  on workloads beyond the paper: an LLM decoder block (LLaMA-2-7B, 50 % unstructured and
+  2:4, Wanda-style row-balanced) and a CNN pruned 2:4 the way NVIDIA's ASP prunes.
 
 Everything is deterministic (fixed seeds). Nothing here touches the terminal or files:
 :mod:`sod.report.paper` writes the outputs.
@@ -48,6 +51,7 @@ class PaperConfig:
     bert_densities: tuple[float, ...] = (0.5, 0.3, 0.1)
     # (label, zoo model, sparsity profile); None = the paper's AlexNet, VGG-16 and BERT-base.
     workloads: tuple[tuple[str, str, str], ...] | None = None
+    # Every design: the paper's five, the middle-ground ones and Sparse-on-Dense's variants.
     archs: tuple[str, ...] = PRESET_NAMES
     sweep_model: str = "alexnet"
     sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
@@ -65,6 +69,12 @@ class PaperConfig:
     # chip) and one-at-a-time variations of the GLB, the timing model and SRAM cells.
     map_budgets_mm2: tuple[float, ...] = (1.0, 2.0, 8.0, 16.0, 32.0)
     map_variations: bool = True
+    # Beyond the paper: (label, zoo model, sparsity profile) on every design.
+    beyond_workloads: tuple[tuple[str, str, str], ...] = (
+        ("llama2-7b@50%", "llama2-7b", "llama:0.5"),
+        ("llama2-7b@2:4", "llama2-7b", "llama:2:4"),
+        ("alexnet@2:4", "alexnet", "nm:2:4"),
+    )
 
 
 @dataclass
@@ -135,7 +145,7 @@ def run_paper(
         if on_count is not None:
             on_count(done, total)
     res = PaperResults(cfg)
-    for section in ("main", "ratios", "ablation", "density_sweep", "pe_ratio", "batch"):
+    for section in SECTION_NAMES:
         res.sections[section] = []
     for out in outputs:
         for section, rows, failures in out:
@@ -155,7 +165,11 @@ def run_paper(
         for f in r["failures"]
     )
     # Deterministic, readable order whatever order the task groups finished in.
-    labels = [w[0] for w in _workloads(cfg)] + [m for m, _ in cfg.ablation_models]
+    labels = (
+        [w[0] for w in _workloads(cfg)]
+        + [w[0] for w in cfg.beyond_workloads]
+        + [m for m, _ in cfg.ablation_models]
+    )
     arch_rank = {a: i for i, a in enumerate(cfg.archs)}
 
     def rank(row: dict[str, Any]) -> tuple:
@@ -165,7 +179,7 @@ def run_paper(
             arch_rank.get(row.get("arch", row.get("vs", "")), 99),
         )
 
-    for section in ("main", "ratios", "pe_ratio"):
+    for section in ("main", "ratios", "pe_ratio", "beyond", "beyond_ratios"):
         res.sections[section].sort(key=rank)
     res.sections["density_sweep"].sort(
         key=lambda r: (r["weight_density"], arch_rank.get(r["arch"], 99))
@@ -174,6 +188,17 @@ def run_paper(
     res.crossovers = crossovers(res.sections["density_sweep"])
     return res
 
+
+SECTION_NAMES = (
+    "main",
+    "ratios",
+    "ablation",
+    "density_sweep",
+    "pe_ratio",
+    "batch",
+    "beyond",
+    "beyond_ratios",
+)
 
 # (section, label/model, profile, seq_len, batch)
 Task = tuple[str, str, str, int | None, int]
@@ -185,6 +210,8 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
     for label, model, profile in _workloads(cfg):
         seq = cfg.seq_len if model.startswith("bert") else None
         groups.setdefault((model, profile, seq, 1), []).append(("main", label, profile, seq, 1))
+    for label, model, profile in cfg.beyond_workloads:
+        groups.setdefault((model, profile, None, 1), []).append(("beyond", label, profile, None, 1))
     for model, profile in cfg.ablation_models:
         seq = cfg.seq_len if model.startswith("bert") else None
         groups.setdefault((model, profile, seq, 1), []).append(("ablation", model, profile, seq, 1))
@@ -202,6 +229,29 @@ def _task_groups(cfg: PaperConfig) -> list[list[Task]]:
         )
     # Largest groups first (better packing on few workers).
     return sorted(groups.values(), key=len, reverse=True)
+
+
+def check_memory(cfg: PaperConfig, max_memory_gb: float) -> None:
+    """Refuse (one line naming ``--max-memory-gb``) a study one of whose zoo workloads would
+    need more memory for its masks than ``max_memory_gb``, before any work starts. Other
+    sources are checked when the CLI first loads them."""
+    from sod.workload.budget import check_mask_memory
+    from sod.workload.zoo import get_model, zoo_key
+
+    for model, profile, seq, batch in dict.fromkeys(_group_keys(cfg)):
+        if profile == "dense" or zoo_key(model) is None:
+            continue
+        shapes = get_model(model, batch=batch, seq_len=seq)
+        check_mask_memory(shapes.gemms, max_memory_gb, f"{model} at batch {batch}")
+
+
+def _group_keys(cfg: PaperConfig) -> list[tuple[str, str, int | None, int]]:
+    """(model, profile, seq_len, batch) of every task group."""
+    return [
+        (_model_of(label), p, seq, b)
+        for group in _task_groups(cfg)
+        for _, label, p, seq, b in group[:1]
+    ]
 
 
 def run_group_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +292,7 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]) -> list[Section]:
         wl = sparse_workload(_model_of(label), profile, cfg.seed, batch, seq)
         if section == "batch":
             out.append(_batch_section(cfg, wl, label, batch))
-        elif section in ("main", "density_sweep"):
+        elif section in ("main", "density_sweep", "beyond"):
             out.extend(_compare_section(cfg, wl, section, label, profile))
         elif section == "ablation":
             out.append(_ablation_section(cfg, wl, label))
@@ -279,7 +329,7 @@ def _batch_section(cfg: PaperConfig, wl: Any, label: str, batch: int) -> Section
 def _compare_section(
     cfg: PaperConfig, wl: Any, section: str, label: str, profile: str
 ) -> list[Section]:
-    """``main`` (with its ``ratios``) or one density of ``density_sweep``."""
+    """``main`` or ``beyond`` (with their ratios) or one density of ``density_sweep``."""
     cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
     rows = [
         {
@@ -306,7 +356,8 @@ def _compare_section(
         for name, row in cmp.ratios().items()
         if name != REFERENCE_ARCH
     ]
-    return [(section, rows, fails), ("ratios", ratios, [])]
+    ratio_section = "ratios" if section == "main" else f"{section}_ratios"
+    return [(section, rows, fails), (ratio_section, ratios, [])]
 
 
 def _ablation_section(cfg: PaperConfig, wl: Any, label: str) -> Section:
@@ -332,8 +383,11 @@ def _pe_ratio(
     to the sparse/dense PE area ratio)."""
     rows: list[dict[str, Any]] = []
     ref = evaluate_run(wl, load_arch(REFERENCE_ARCH), cfg.budget_mm2, cfg.node_nm).metrics
+    # Designs built from the dense MAC PE (the arrays and Sparse-on-Dense's variants) are
+    # the baseline of the ratio, not a sparse PE whose area is uncertain.
+    dense_pe_kinds = {load_arch(REFERENCE_ARCH).kind, load_arch("dense").kind}
     for name in cfg.archs:
-        if name in (REFERENCE_ARCH, "dense"):
+        if name in (REFERENCE_ARCH, "dense") or load_arch(name).kind in dense_pe_kinds:
             continue
         for scale in cfg.pe_ratio_scales:
             try:

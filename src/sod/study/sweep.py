@@ -291,3 +291,17 @@ def sweep_rows(sweep: Sweep, allow_stale: bool = False) -> tuple[list[dict[str, 
             rows = store.rows([p.key for p in sweep.points])
     flat = [r.flat() | {"model_version": r.model_version} for r in rows]
     return flat, len(sweep.points) - len(flat)
+
+
+def check_sweep_memory(sweep: Sweep, max_memory_gb: float) -> None:
+    """Refuse (one line naming ``--max-memory-gb``) a sweep with a zoo workload whose masks
+    would need more memory than ``max_memory_gb``, before any point runs (each worker
+    builds one workload at a time). Non-zoo sources are checked as they load."""
+    from sod.workload.budget import check_mask_memory
+    from sod.workload.zoo import get_model, zoo_key
+
+    for model, sparsity, _seed, batch, seq_len in sorted({p.group for p in sweep.points}, key=str):
+        if sparsity == "dense" or zoo_key(model) is None:
+            continue
+        shapes = get_model(model, batch=batch, seq_len=seq_len)
+        check_mask_memory(shapes.gemms, max_memory_gb, f"sweep point {model} at batch {batch}")

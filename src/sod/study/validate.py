@@ -41,6 +41,9 @@ from sod.study.validate_models import (
     sparten_vs_dense,
     sparten_vs_scnn,
 )
+from sod.study.validate_models_cc import sparse_tpu_area
+from sod.study.validate_models_nm import a100_sparse_footprint, a100_sparse_math_speedup
+from sod.study.validate_models_vusa import vusa_area_saving, vusa_power_saving
 
 # --- the registry ------------------------------------------------------------------------
 
@@ -373,9 +376,27 @@ CLAIMS: tuple[Claim, ...] = (
         "~2 % sits between the two (docs/paper-comparison.md item 8)",
     ),
     Claim(
+        id="sparse-tpu-area",
+        claim="Sparse-TPU (column packing, index-matching PEs) has 12.93 % area overhead "
+        "over the TPU-like baseline",
+        source="He et al., Sparse-TPU, ICS 2020, abstract (REFERENCES.md §5, S)",
+        paper="Sparse-TPU, ICS 2020",
+        published=0.1293,
+        unit="share",
+        setup="sod's component composition at 45 nm of the STPU PE (the int8 dense MAC PE "
+        "+ stored and forwarded 8-bit index registers + an 8-bit index comparator) over the "
+        "dense MAC PE, on a 128x128 array (the GLB, equal in both, left out)",
+        tolerance=0.30,
+        tolerance_reason="the PE's index width and control (hold, collision handling) are "
+        "not in our sources (7 bits address a 128-row partition, 8 assumed); the abstract "
+        "ties the 12.93 % to its float32 build, whose 32-bit datapath dilutes the index "
+        "logic (sod's 32-bit composition gives ~3 %): the int8 reading is modelled, ±30 %",
+        model=sparse_tpu_area,
+    ),
+    Claim(
         id="scalesim-cycles",
         claim="the dense array's compute cycles equal SCALE-Sim v3.0.0's COMPUTE_REPORT",
-        source="SCALE-Sim v3.0.0 runs committed in tests/data/scalesim (tools/"
+        source="SCALE-Sim v3.0.0 runs committed in sod/reference/data/scalesim (tools/"
         "scalesim_reference.py)",
         paper="SCALE-Sim v3.0.0",
         published=_scalesim_published(),
@@ -387,5 +408,74 @@ CLAIMS: tuple[Claim, ...] = (
         tolerance_reason="the dense model is a closed form of SCALE-Sim's schedule: "
         "cycle-exact, worst layer",
         model=scalesim_cycles,
+    ),
+    Claim(
+        id="vusa-area-saving",
+        claim="VUSA saves 37 % area against a baseline systolic array of the same peak "
+        "performance (commercial 16 nm)",
+        source="Helal, Garcia-Ortiz, Bamberg, VUSA, MOCAST 2025 (arXiv 2506.01166), abstract",
+        paper="VUSA, MOCAST 2025",
+        published=0.37,
+        unit="share",
+        setup="sod's PE-array area at 16 nm: the VUSA preset (30x32 MACs, windows of 3 MACs "
+        "serving 5 virtual rows, the synthesized vusa_kwindow) vs the dense WS array of its "
+        "full virtual shape (50x32 dense MAC PEs); GLB left out (equal on both)",
+        tolerance=0.2,
+        tolerance_reason="our window RTL is our reading of VUSA's PE (the paper's body was "
+        "not available), synthesized on sky130 and moved to 16 nm by the dense PE's anchor; "
+        "the paper's array size and library differ: ±20 %",
+        model=vusa_area_saving,
+    ),
+    Claim(
+        id="vusa-power-saving",
+        claim='VUSA saves 68 % power ("power efficiency") against the same-peak baseline '
+        "systolic array",
+        source="Helal, Garcia-Ortiz, Bamberg, VUSA, MOCAST 2025 (arXiv 2506.01166), abstract",
+        paper="VUSA, MOCAST 2025",
+        published=0.68,
+        unit="share",
+        setup="ResNet-50 (the paper used ResNet-18, not in sod's zoo) with every weight "
+        "layer magnitude-pruned to 15 % (the paper's 85 % example), batch 1, ideal memory, "
+        "16 nm: the array's power (MAC, gated-MAC and PE-register energy over the cycles) "
+        "of the VUSA preset vs the plain dense WS array of its full virtual shape (50x32)",
+        tolerance=0.25,
+        tolerance_reason="the abstract's 'power efficiency' saving is read as array power at "
+        "the same peak; other network, synthetic masks and sod's energy tables instead of "
+        "a 16 nm power analysis; the detail gives the zero-gated baseline too: ±25 %",
+        model=vusa_power_saving,
+    ),
+    Claim(
+        id="a100-2to4-math",
+        claim="2:4 fine-grained structured sparsity doubles the tensor cores' math "
+        "throughput (sparse MMA at 2x the dense rate)",
+        source="NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020), 'Fine-Grained "
+        "Structured Sparsity' (e.g. INT8 624 dense vs 1,248 sparse TOPS)",
+        paper="NVIDIA A100, 2020",
+        published=2.0,
+        unit="x",
+        setup="sod's nm-systolic preset (32x32 WS, 2:4, one multiplier + 4:1 activation "
+        "mux per PE) vs the dense 32x32 WS array, compute cycles of a 2048x4096x4096 GEMM "
+        "magnitude-pruned 2:4 (ideal memory: math throughput only)",
+        tolerance=0.05,
+        tolerance_reason="a peak rate: sod's arrays pay one pipeline fill and drain per "
+        "run (under 1 % here); ±5 %",
+        model=a100_sparse_math_speedup,
+    ),
+    Claim(
+        id="a100-2to4-footprint",
+        claim="2:4 compression halves the sparse operand's data footprint and bandwidth",
+        source="NVIDIA developer blog 'Exploiting NVIDIA Ampere Structured Sparsity with "
+        "cuSPARSELt' (2020)",
+        paper="NVIDIA A100, 2020",
+        published=2.0,
+        unit="x",
+        setup="dense int8 weight bits / the nm-systolic preset's stored bits (kept values "
+        "+ 2-bit indices) on the same 2:4 GEMM",
+        tolerance=0.05,
+        tolerance_reason="exact storage arithmetic; ±5 %",
+        model=a100_sparse_footprint,
+        expected_fail="sod counts the 2-bit index of every kept value: int8 weights take "
+        "(8 + 2) / 16 of the dense bits, a 1.6x saving (fp16: 1.78x); the 2x counts values "
+        "only",
     ),
 )

@@ -248,7 +248,7 @@ def sod_decompressor_share() -> Modelled:
 
 # --- SCALE-Sim v3 (dense array cycles) ---------------------------------------------------
 
-SCALESIM_DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "scalesim"
+SCALESIM_DATA = Path(__file__).resolve().parents[1] / "reference" / "data" / "scalesim"
 
 
 def _scalesim_cases() -> list[Path]:

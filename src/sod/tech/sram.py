@@ -157,6 +157,35 @@ def sram_arrays(
     }, flags
 
 
+MAX_SUBBANKS = 16  # more interleaved sub-banks than this: the clock is out of reach
+
+
+def subbanks_for_clock(
+    tech: Technology,
+    capacity_bytes: ArrayLike,
+    port_bits: int,
+    cell: str | None,
+    clock_mhz: float,
+) -> NDArray[np.int64]:
+    """Interleaved sub-banks a bank of ``capacity_bytes`` needs to accept one access per
+    cycle at ``clock_mhz`` (vectorized): the fewest ``s`` whose macros of capacity/s, each
+    busy for its CACTI random cycle time, together take ``clock_mhz`` accesses per µs
+    (``s ≥ t_cyc(capacity/s) · f``). A slow low-standby-power macro needs 2-3 at 1 GHz;
+    a fast high-performance one usually 1. Capped at :data:`MAX_SUBBANKS`.
+    CACTI's cycle time is taken at the nearest table node (it is not scaled)."""
+    cap = np.asarray(capacity_bytes, dtype=np.float64)
+    out = np.full(cap.shape, MAX_SUBBANKS, dtype=np.int64)
+    todo = np.ones(cap.shape, dtype=bool)
+    for s in range(1, MAX_SUBBANKS + 1):
+        vals, _ = sram_arrays(tech, cap / s, port_bits, cell)
+        fits = todo & (vals["cycle_ns"] * clock_mhz * 1e-3 <= s)
+        out[fits] = s
+        todo &= ~fits
+        if not todo.any():
+            break
+    return out
+
+
 def sram_cost(
     tech: Technology, capacity_bytes: float, port_bits: int = 64, cell: str | None = None
 ) -> SramCost:

@@ -77,6 +77,19 @@ def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
     return consts
 
 
+def _fix_batch_dims(model: onnx.ModelProto, batch: int) -> None:
+    """Give each graph input's leading symbolic dimension (the batch) the value ``batch``,
+    so shape inference can propagate concrete shapes through the graph."""
+    consts = {i.name for i in model.graph.initializer}
+    for inp in model.graph.input:
+        dims = inp.type.tensor_type.shape.dim
+        if inp.name in consts or not dims:
+            continue
+        first = dims[0]
+        if not (first.HasField("dim_value") and first.dim_value > 0):
+            first.dim_value = batch
+
+
 def _shapes(model: onnx.ModelProto, batch: int) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     g = model.graph
@@ -157,7 +170,10 @@ def from_onnx(path: str | Path, batch: int = 1, name: str | None = None) -> Work
         raise WorkloadError(f"batch must be positive, got {batch}")
     try:
         model = onnx.load(str(path))
-        model = onnx.shape_inference.infer_shapes(model)
+        _fix_batch_dims(model, batch)
+        # data_prop: shapes computed in the graph (BERT's head split view(b, s, heads, d)
+        # via Shape/Gather/Concat) become concrete once the inputs' dims are.
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as err:
         first = (str(err).strip().splitlines() or [""])[0]
         raise WorkloadError(

@@ -1,0 +1,315 @@
+"""Column combining (Kung et al., ASPLOS 2019; Sparse-TPU, He et al., ICS 2020): the
+compile-time packing of a sparse weight matrix onto a weight-stationary systolic array.
+
+W is ``k × n`` (k = reduction, the array's rows in WS). The n columns are cut into weight
+tiles of ``cols`` (C) columns, the columns the array holds at once. Within a tile, the k
+lines (rows of W restricted to the tile's C columns) are combined into **groups** of at
+most ``max_combine`` (g) lines such that no two lines of a group have a non-zero in the
+same column (conflict-free: every PE of a packed row holds at most one weight). A packed
+row's PE keeps (value, member index); its row of the array carries the g activations of
+the group's members and a g-to-1 mux picks the one its weight belongs to. Lines that are
+all zero in a tile are dropped there; the packed reduction length ``K'_j`` (groups of tile
+j) replaces k in the systolic timing of tile j. Nothing is ever dropped or approximated:
+A @ W is computed exactly (``tests/mapping``, :mod:`sod.reference.column_combining`).
+
+Packing is greedy **first-fit over a bounded window of open groups**: lines are taken in k
+order; a line joins the oldest open group it does not conflict with; if none fits, it opens
+a new group. A group closes when it holds g lines, or — when ``window`` groups are already
+open and a new one is needed — when it is the oldest open group. ``window = 1`` is
+next-fit; a large window approaches unbounded first-fit (which is O(k²) per tile). Every
+tile is packed independently, all tiles at once: the loop runs over the k lines (O(k)
+Python steps) with numpy over tiles and window slots inside, on bit-packed masks
+(``np.packbits`` into 64-bit words, bitwise AND for conflicts).
+
+The reference (:mod:`sod.reference.column_combining`) re-implements the same rule with
+Python integers as bit sets, one tile and one line at a time, and checks the packed GEMM
+value by value; it does not import this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sod.errors import ArchitectureError
+
+# Mask elements of a weight matrix above which packing is refused (bounded scratch memory:
+# the (T, k) group table is 4 bytes per line per tile).
+MAX_PACK_ELEMENTS = 1 << 31
+
+
+@dataclass(frozen=True)
+class Packing:
+    """The column-combined layout of one ``k × n`` weight mask on ``cols`` array columns.
+
+    ``group_of[t, i]`` is the packed row (group, numbered from 0 in creation order) of line
+    i in tile t, or -1 when line i is all zero there. Packed rows are mapped onto the
+    array's rows in that order (row fold f holds groups ``f·R .. f·R + R − 1``).
+    With line splitting (``split_min`` > 0), ``split_of[t, i]`` is the group that took a
+    fragment of line i (-1: not split) and ``split_nnz[t, i]`` that fragment's non-zeros;
+    ``group_of`` then holds the rest of the line.
+    """
+
+    k: int
+    n: int
+    cols: int
+    max_combine: int
+    window: int
+    group_of: np.ndarray  # (T, k) int32
+    split_min: int = 0
+    split_of: np.ndarray | None = None  # (T, k) int32, with split_min > 0
+    split_nnz: np.ndarray | None = None  # (T, k) int32, with split_min > 0
+
+    @property
+    def tiles(self) -> int:
+        return int(self.group_of.shape[0])
+
+    @property
+    def groups(self) -> np.ndarray:
+        """(T,) K'_j: packed rows of every tile."""
+        top = self.group_of.max(axis=1, initial=-1)
+        if self.split_of is not None:
+            top = np.maximum(top, self.split_of.max(axis=1, initial=-1))
+        return (top + 1).astype(np.int64)
+
+    def tile_cols(self) -> np.ndarray:
+        """(T,) columns of W in every tile (the last may be narrower)."""
+        t = np.arange(self.tiles)
+        return np.minimum(self.cols, self.n - t * self.cols).astype(np.int64)
+
+    def members(self) -> list[np.ndarray]:
+        """Per tile, the lines (k indices) of every group, as an object list of arrays
+        ``(K'_j, g)`` padded with -1 (member slot = position in the group, k order)."""
+        out = []
+        for t in range(self.tiles):
+            g_of = self.group_of[t]
+            lines = np.flatnonzero(g_of >= 0)
+            grp = g_of[lines]
+            order = np.lexsort((lines, grp))
+            lines, grp = lines[order], grp[order]
+            kp = int(grp.max()) + 1 if grp.size else 0
+            start = np.searchsorted(grp, np.arange(kp))
+            slot = np.arange(grp.size) - start[grp]
+            table = np.full((kp, self.max_combine), -1, np.int64)
+            table[grp, slot] = lines
+            out.append(table)
+        return out
+
+
+def check_packing_args(cols: int, max_combine: int, window: int) -> None:
+    for name, value in (("cols", cols), ("max_combine", max_combine), ("window", window)):
+        if not (isinstance(value, int) and value > 0):
+            raise ArchitectureError(f"column combining: {name} must be a positive integer")
+
+
+def line_words(w: np.ndarray, cols: int) -> np.ndarray:
+    """(k, T, words) uint64: the bits of every line in every tile of ``cols`` columns."""
+    k, n = w.shape
+    t = -(-n // cols)
+    words = -(-cols // 64)
+    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+    packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
+    out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
+    out[:, :, : packed.shape[2]] = packed
+    return out.view("<u8").reshape(k, t, words)
+
+
+def pack_columns(
+    w: np.ndarray, cols: int, max_combine: int, window: int = 32, split_min: int = 0
+) -> Packing:
+    """Pack a ``(k, n)`` boolean weight mask (see the module docstring).
+
+    ``split_min`` > 0 enables line splitting (Sparse-TPU-style collision handling that
+    costs rows and activation lanes, never weights): a line that fits no open group whole
+    gives the oldest open group in which at least ``split_min`` of its non-zeros do not
+    conflict those non-zeros as a fragment; the rest of the line (the conflicting
+    non-zeros) is then placed by plain first fit (an open group it fits, else a new one).
+    The activation of a split line is fed to both groups."""
+    check_packing_args(cols, max_combine, window)
+    if not (isinstance(split_min, int) and split_min >= 0):
+        raise ArchitectureError("column combining: split_min must be a non-negative integer")
+    w = np.asarray(w, dtype=bool)
+    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
+        raise ArchitectureError(f"column combining: expected a non-empty k x n mask, got {w.shape}")
+    k, n = w.shape
+    t = -(-n // cols)
+    if k * t * max(cols, 64) > MAX_PACK_ELEMENTS:
+        raise ArchitectureError(f"column combining: a {k}x{n} weight is too large to pack")
+    lines = line_words(w, cols)  # (k, T, words)
+    active = np.asarray(lines.any(axis=2))  # (k, T)
+    group_of = np.full((t, k), -1, np.int32)
+    if max_combine == 1:  # nothing combines: every non-empty line is its own group
+        rank = np.cumsum(active, axis=0) - 1
+        group_of[:] = np.where(active, rank, -1).T
+        return Packing(k, n, cols, max_combine, window, group_of)
+    if not split_min:
+        _first_fit(lines, active, max_combine, min(window, k), group_of)
+        return Packing(k, n, cols, max_combine, window, group_of)
+    split_of = np.full((t, k), -1, np.int32)
+    split_nnz = np.zeros((t, k), np.int32)
+    _first_fit(
+        lines, active, max_combine, min(window, k), group_of, (split_min, split_of, split_nnz)
+    )
+    return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz)
+
+
+def _first_fit(
+    lines: np.ndarray,
+    active: np.ndarray,
+    g: int,
+    win: int,
+    group_of: np.ndarray,
+    split: tuple[int, np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """The packing loop (one step per line, every tile at once): fills ``group_of`` (and,
+    with ``split`` = (split_min, split_of, split_nnz), the fragments of split lines).
+
+    Per tile, ``win`` slots hold the open groups: ``key_open`` is a slot's group id while
+    it is open (else ``never``), ``key_new`` the same with -1 for a free or full slot, so
+    the slot a new group takes is the first free one, else the oldest open group's."""
+    t, words = lines.shape[1], lines.shape[2]
+    one_word = words == 1
+    mask = np.zeros((t, win) if one_word else (t, win, words), np.uint64)
+    count = np.zeros((t, win), np.int64)
+    never = np.iinfo(np.int64).max
+    key_open = np.full((t, win), never, np.int64)
+    key_new = np.full((t, win), -1, np.int64)
+    opened = np.zeros(t, np.int64)
+
+    def bits(x: np.ndarray) -> np.ndarray:
+        """Non-zeros of line words (last axis: words when more than one)."""
+        c = np.bitwise_count(x).astype(np.int64)
+        return c if one_word else c.sum(axis=-1)
+
+    def fit_keys(lt: np.ndarray, line: np.ndarray) -> np.ndarray:
+        mk = mask[lt]
+        clash = (mk & line[:, None]) != 0 if one_word else (mk & line[:, None, :]).any(axis=2)
+        return np.where(clash, never, key_open[lt])
+
+    def take(lt: np.ndarray, slot: np.ndarray, gid: np.ndarray, add: np.ndarray) -> None:
+        """Slot ``slot`` of tiles ``lt`` (holding group ``gid``) takes one more member."""
+        c = count[lt, slot] + 1
+        count[lt, slot] = c
+        mask[lt, slot] = mask[lt, slot] | add
+        still = c < g
+        key_open[lt, slot] = np.where(still, gid, never)
+        key_new[lt, slot] = np.where(still, gid, -1)
+
+    def place(lt: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """First fit of ``line`` (one per tile of ``lt``); the group each joined."""
+        fit_key = fit_keys(lt, line)
+        best = fit_key.argmin(axis=1)  # first fit: the oldest open group without a conflict
+        rows = np.arange(lt.size)
+        gid = fit_key[rows, best]
+        joins = gid != never
+        slot = np.where(joins, best, key_new[lt].argmin(axis=1))
+        first = opened[lt]
+        gid = np.where(joins, gid, first)
+        opened[lt] = first + ~joins
+        # A new group replaces its slot's content: clear it, then add the line.
+        new = ~joins
+        mask[lt[new], slot[new]] = 0
+        count[lt[new], slot[new]] = 0
+        take(lt, slot, gid, line)
+        return gid
+
+    for i in np.flatnonzero(active.any(axis=1)):
+        lt = np.flatnonzero(active[i])  # tiles where line i has a non-zero
+        line = lines[i, lt, 0] if one_word else lines[i, lt]
+        if split is not None:
+            line = _split_step(
+                int(i), lt, line, fit_keys, bits, take, split, mask, key_open, int(never)
+            )
+        group_of[lt, i] = place(lt, line)
+
+
+def _split_step(
+    i: int,
+    lt: np.ndarray,
+    line: np.ndarray,
+    fit_keys: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    bits: Callable[[np.ndarray], np.ndarray],
+    take: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None],
+    split: tuple[int, np.ndarray, np.ndarray],
+    mask: np.ndarray,
+    key_open: np.ndarray,
+    never: int,
+) -> np.ndarray:
+    """Line splitting for the tiles of ``lt`` where line i fits no open group whole: the
+    oldest open group with at least ``split_min`` non-conflicting non-zeros takes them;
+    returns the lines left to place (the conflicting rest where a fragment was taken)."""
+    split_min, split_of, split_nnz = split
+    whole = (fit_keys(lt, line) != never).any(axis=1)
+    cand = np.flatnonzero(~whole)
+    if not cand.size:
+        return line
+    ct, cl = lt[cand], line[cand]
+    mk = mask[ct]
+    part = (cl[:, None] & ~mk) if mk.ndim == 2 else (cl[:, None, :] & ~mk)
+    ok = (key_open[ct] != never) & (bits(part) >= split_min)
+    key = np.where(ok, key_open[ct], never)
+    s1 = key.argmin(axis=1)
+    rows = np.arange(ct.size)
+    gid = key[rows, s1]
+    has = gid != never
+    if not has.any():
+        return line
+    rows, ct2, s1, gid = rows[has], ct[has], s1[has], gid[has]
+    frag = part[rows, s1]
+    rest = cl[has] & mk[rows, s1]
+    take(ct2, s1, gid, frag)
+    split_of[ct2, i] = gid
+    split_nnz[ct2, i] = bits(frag)
+    line = line.copy()
+    line[cand[has]] = rest
+    return line
+
+
+@dataclass(frozen=True)
+class PackedTiles:
+    """Per (tile, row fold), what the packed layout puts on the array (WS image order:
+    tile-major, row folds inside)."""
+
+    rows: np.ndarray  # (T, F) packed rows in the fold (0: the fold does not exist)
+    nnz: np.ndarray  # (T, F) weights placed
+    members: np.ndarray  # (T, F) lines fed (activation columns read) by the fold
+    lines: np.ndarray  # (T,) lines fed per tile (a split line once per group it is in)
+    cols: np.ndarray  # (T,) columns of every tile
+
+
+def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
+    """Occupancy of every row fold of every tile for an array of ``rows`` rows."""
+    if not (isinstance(rows, int) and rows > 0):
+        raise ArchitectureError("column combining: rows must be a positive integer")
+    w = np.asarray(w, dtype=bool)
+    t, cols = packing.tiles, packing.cols
+    kp = packing.groups
+    folds = max(int(-(-kp.max() // rows)) if kp.size else 0, 1)
+    fold_idx = np.arange(folds)
+    n_rows = np.clip(kp[:, None] - fold_idx[None, :] * rows, 0, rows)
+    # Non-zeros per line per tile, then summed per group's fold.
+    k, n = w.shape
+    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+    line_nnz = full.reshape(k, t, cols).sum(axis=2, dtype=np.int32).T  # (T, k)
+    # Member entries: every placed line (its rest, when split) and every fragment.
+    entries = [(packing.group_of, line_nnz)]
+    if packing.split_of is not None and packing.split_nnz is not None:
+        entries = [
+            (packing.group_of, line_nnz - packing.split_nnz),
+            (packing.split_of, packing.split_nnz),
+        ]
+    size = t * folds
+    nnz = np.zeros(size, np.int64)
+    members = np.zeros(size, np.int64)
+    for grp, weight in entries:
+        has = grp >= 0
+        tt = np.broadcast_to(np.arange(t)[:, None], grp.shape)[has]
+        idx = tt * folds + (grp[has] // rows).astype(np.int64)
+        nnz += np.bincount(idx, weights=weight[has], minlength=size).astype(np.int64)
+        members += np.bincount(idx, minlength=size)
+    per_fold = members.reshape(t, folds)
+    return PackedTiles(
+        n_rows, nnz.reshape(t, folds), per_fold, per_fold.sum(axis=1), packing.tile_cols()
+    )
