@@ -20,6 +20,7 @@ CASES = [
     ("lenet300", "global:0.2", 2),
     ("alexnet", "han2015", 0),
     ("lenet5", "nm:2:4,act=0.4", 3),
+    ("lenet5", "asp", 3),  # same method and N:M as nm:2:4, different masks
 ]
 
 
@@ -184,3 +185,12 @@ def test_weight_key_depends_on_the_whole_profile():
     assert apply_mod._weight_key(g, 0, 1, prof, 0.5) != key
     assert apply_mod._weight_key(g, 1, 0, prof, 0.5) != key
     assert apply_mod._weight_key(g, 0, 0, prof, 0.5) == key
+
+
+def test_profiles_sharing_a_method_do_not_share_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOD_CACHE_DIR", "off")
+    ref = _masks(apply_sparsity(get_model("alexnet"), "asp", seed=0))
+    assert ref != _masks(apply_sparsity(get_model("alexnet"), "nm:2:4", seed=0))
+    monkeypatch.setenv("SOD_CACHE_DIR", str(tmp_path))
+    apply_sparsity(get_model("alexnet"), "nm:2:4", seed=0)  # fills the cache first
+    assert _masks(apply_sparsity(get_model("alexnet"), "asp", seed=0)) == ref
