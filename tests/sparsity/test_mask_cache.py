@@ -194,3 +194,18 @@ def test_profiles_sharing_a_method_do_not_share_entries(tmp_path, monkeypatch):
     monkeypatch.setenv("SOD_CACHE_DIR", str(tmp_path))
     apply_sparsity(get_model("alexnet"), "nm:2:4", seed=0)  # fills the cache first
     assert _masks(apply_sparsity(get_model("alexnet"), "asp", seed=0)) == ref
+
+
+def test_stale_temporary_files_are_removed(tmp_path, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setenv("SOD_CACHE_DIR", str(tmp_path))
+    old, fresh = tmp_path / ".abc.old.tmp", tmp_path / ".abc.new.tmp"
+    old.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    apply_sparsity(get_model("lenet5"), "uniform:0.3", seed=9)
+    assert not old.exists()
+    assert fresh.exists()  # may belong to a writer still running

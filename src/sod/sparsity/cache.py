@@ -27,7 +27,8 @@ a complete one; two writers of one key write identical bytes.
 
 **Size**: bounded by ``$SOD_CACHE_MAX_MB`` (default 2048): after each write, if the
 directory holds more, the least recently used entries (oldest modification time; a hit
-touches its entry) are deleted until it fits. Deleting the directory is always safe.
+touches its entry) are deleted until it fits; temporary files older than an hour (a
+writer killed mid-write) are deleted too. Deleting the directory is always safe.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -155,14 +157,18 @@ def _write(directory: Path, key: str, mask: BitMask) -> None:
 
 def _trim(directory: Path, limit: int) -> None:
     """Delete the least recently used entries until the directory holds at most ``limit``
-    bytes."""
+    bytes, and temporary files older than an hour (left by killed writers)."""
     entries = []
+    stale = time.time() - 3600
     try:
         with os.scandir(directory) as it:
             for e in it:
                 if e.name.endswith(_SUFFIX) and e.is_file():
                     st = e.stat()
                     entries.append((st.st_mtime, st.st_size, e.path))
+                elif e.name.endswith(".tmp") and e.stat().st_mtime < stale:
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
     except OSError:
         return
     total = sum(size for _, size, _ in entries)
