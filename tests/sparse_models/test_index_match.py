@@ -98,3 +98,43 @@ def test_batch1_fc_uses_every_pe():
     g = Gemm("fc", 1, 50, 32)
     c = evaluate_index_match(g, arch, rng.random((50, 32)) < 0.5, rng.random((1, 50)) < 0.5)
     assert c.details["tile_shape"] == [1, 16]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_packed_kernels_match_bool_definitions(k, n, density, seed):
+    # The bit-packed helpers of pair_steps against their definitions on bool arrays.
+    from sod.models.index_match import _fiber_stats, _packed_columns, _running_at
+
+    rng = np.random.default_rng(seed)
+    w = rng.random((k, n)) < density
+    fibers = np.ascontiguousarray(w.T)
+    assert np.array_equal(_packed_columns(w), np.packbits(fibers, axis=1))
+    assert np.array_equal(_packed_columns(w, block_bytes=1), np.packbits(fibers, axis=1))
+    for p in (1, 3, 4, 7, 64):
+        length, last, ends = _fiber_stats(np.packbits(fibers, axis=1), p, block_bytes=p)
+        rank = np.cumsum(fibers, axis=1)
+        want = fibers & (rank % p == 0)
+        for f in range(n):
+            nz = np.flatnonzero(fibers[f])
+            assert length[f] == nz.size
+            assert last[f] == (nz[-1] if nz.size else -1)
+            if nz.size:
+                want[f, nz[-1]] = True
+        assert np.array_equal(np.unpackbits(ends, axis=1, count=k).view(bool), want)
+        cols = rng.integers(0, k, size=int(rng.integers(1, 9)))
+        assert np.array_equal(_running_at(ends, cols), np.cumsum(want, axis=1)[:, cols])
+
+
+@pytest.mark.parametrize(("m", "n", "k"), [(1, 40, 700), (40, 3, 9), (30, 50, 130), (17, 17, 64)])
+def test_block_end_products_both_paths(m, n, k):
+    # Popcounts of packed words (few fibers on a side) and float32 BLAS agree with the
+    # integer product of the bool masks.
+    from sod.models.index_match import _block_end_products, _popcount_products
+
+    rng = np.random.default_rng(m * n * k)
+    a, w = rng.random((m, k)) < 0.3, rng.random((n, k)) < 0.4
+    want = a.astype(np.int64) @ w.T.astype(np.int64)
+    pa, pw = np.packbits(a, axis=1), np.packbits(w, axis=1)
+    assert np.array_equal(_block_end_products(pa, pw, k, block_elems=256), want)
+    assert np.array_equal(_popcount_products(pa, pw, 64), want)

@@ -28,6 +28,8 @@ PE does. Tiles run one after another, repeats too.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from sod.arch.sparse import IndexMatchArch
@@ -39,93 +41,209 @@ from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
 
-def _transpose(mask: np.ndarray, block: int = 256) -> np.ndarray:
-    """C-contiguous transpose, copied in cache-sized blocks (2x faster than numpy's own on
-    a 10⁸-entry FC weight mask)."""
+def _flip_anti_diagonal(x: np.ndarray) -> np.ndarray:
+    """Transpose every 8 × 8 bit block held in a little-endian uint64 (byte r = row r,
+    packbits order: bit 7 = column 0) so that byte c holds column c: three delta swaps
+    about the anti-diagonal (the chess-programming ``flipAntiDiag``)."""
+    u = np.uint64
+    t = x ^ (x << u(36))
+    x = x ^ (u(0xF0F0F0F00F0F0F0F) & (t ^ (x >> u(36))))
+    t = u(0xCCCC0000CCCC0000) & (x ^ (x << u(18)))
+    x = x ^ t ^ (t >> u(18))
+    t = u(0xAA00AA00AA00AA00) & (x ^ (x << u(9)))
+    return x ^ t ^ (t >> u(9))
+
+
+def _packed_columns(mask: np.ndarray, block_bytes: int = 64) -> np.ndarray:
+    """The columns of a (k, n) bool mask as bit-packed fibers (n, ceil(k / 8)): the rows
+    are packed (cheap), then transposed in the packed domain, 8 × 8 bit blocks at a time,
+    ``8 · block_bytes`` columns per step (never a transposed bool copy of a large FC
+    weight; bounded scratch)."""
     k, n = mask.shape
-    out = np.empty((n, k), mask.dtype)
-    for i in range(0, k, block):
-        for j in range(0, n, block):
-            out[j : j + block, i : i + block] = mask[i : i + block, j : j + block].T
+    kb = (k + 7) // 8
+    out = np.empty((n, kb), np.uint8)
+    for lo in range(0, n, 8 * block_bytes):
+        packed = np.packbits(mask[:, lo : lo + 8 * block_bytes], axis=1)  # (k, nb)
+        nb = packed.shape[1]
+        if k % 8:
+            packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
+        # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
+        blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
+        flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
+        cols = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
+        out[lo : lo + 8 * block_bytes] = cols[: min(n - lo, 8 * nb)]
     return out
 
 
-def _fiber_stats(fibers: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
-    """Per fiber (row of the C-contiguous bool ``fibers``): length, last index (−1 if
-    empty) and the block-end mask (entries p, 2p, … and each fiber's last entry)."""
-    k = fibers.shape[1]
-    length = np.count_nonzero(fibers, axis=1).astype(np.int64)
-    last = np.where(length > 0, k - 1 - np.argmax(fibers[:, ::-1], axis=1), -1)
-    # Ranks modulo p are all a block end needs: a uint8 running count wraps modulo 256,
-    # which is exact modulo p when p divides 256 (and 4x cheaper than int32).
-    dtype: type[np.integer] = np.uint8 if 256 % p == 0 else (np.int16 if k < 2**15 else np.int32)
-    cum = np.cumsum(fibers.view(np.uint8), axis=1, dtype=dtype)
-    ends = fibers & (cum % dtype(p) == 0)
-    del cum
-    has = length > 0
-    ends[np.flatnonzero(has), last[has]] = True
+# Bit tables on packbits' big-endian bytes (bit 7 = the byte's first position).
+_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # (256, 8)
+#: Positions ≤ j of a byte, j = 0 … 7.
+_HEAD = np.array([(0xFF << (7 - j)) & 0xFF for j in range(8)], np.uint8)
+#: Position in its byte of a single set bit (indexed by the byte).
+_POS = np.zeros(256, np.int64)
+_POS[1 << np.arange(8)] = 7 - np.arange(8)
+
+
+@lru_cache(maxsize=16)
+def _end_table(p: int) -> np.ndarray:
+    """(p, 256) uint8: for a byte ``v`` whose first set bit has 0-based rank ≡ s (mod p)
+    in its fiber, the bits of ``v`` whose 1-based rank is a multiple of p (block ends)."""
+    rank = np.arange(p)[:, None, None] + np.cumsum(_BITS, axis=1)[None]  # (p, 256, 8)
+    ends = _BITS[None].astype(bool) & (rank % p == 0)
+    return np.packbits(ends, axis=2)[:, :, 0]
+
+
+def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
+    """Per fiber (row of the bit-packed ``packed``): length, last index (−1 if empty) and
+    the bit-packed block-end mask (entries p, 2p, … and each fiber's last entry).
+
+    Works on bytes, ``block_bytes`` at a time: a running count of set bits per byte gives
+    the rank of each byte's first entry, and a (rank mod p, byte) table gives the byte's
+    block ends."""
+    rows, kb = packed.shape
+    length = np.empty(rows, np.int64)
+    last = np.full(rows, -1, np.int64)
+    ends = np.empty_like(packed)
+    table = _end_table(p).ravel()
+    # A uint8 running count wraps modulo 256, exact modulo p when p divides 256.
+    wide = 256 % p != 0
+    step = max(1, block_bytes // max(kb, 1))
+    for lo in range(0, rows, step):
+        blk = packed[lo : lo + step]
+        pc = np.bitwise_count(blk)
+        length[lo : lo + step] = pc.sum(axis=1, dtype=np.int64)
+        cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32 if wide else np.uint8)
+        np.subtract(cum, pc, out=cum)  # entries before each byte
+        start = (cum % p if wide else np.bitwise_and(cum, p - 1)).astype(np.uint16)
+        start <<= 8
+        start |= blk
+        ends[lo : lo + step] = table[start]
+        has = np.flatnonzero(length[lo : lo + step] > 0)
+        if has.size:
+            byte = kb - 1 - np.argmax(blk[:, ::-1] != 0, axis=1)[has]
+            v = blk[has, byte]
+            low = v & (~v + np.uint8(1))  # the byte's lowest set bit = its last entry
+            ends[lo + has, byte] |= low
+            last[lo + has] = byte * 8 + _POS[low]
     return length, last, ends
 
 
 def _running_at(ends: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``ends[:, : x + 1].sum(axis=1)`` for every x in ``cols``: (rows, len(cols)).
-
-    A few columns are counted directly; many take one running sum."""
+    """``ends[:, : x + 1].sum(axis=1)`` for every x in ``cols`` of the bit-packed
+    ``ends``: (rows, len(cols)), from a running count over bytes."""
+    rows = ends.shape[0]
+    ec = np.bitwise_count(ends)
+    byte, bit = cols // 8, cols % 8
+    partial = np.bitwise_count(ends[:, byte] & _HEAD[bit][None, :]).astype(np.int64)
     if len(cols) <= 4:
-        return np.stack([np.count_nonzero(ends[:, : x + 1], axis=1) for x in cols], axis=1).astype(
-            np.int64
-        )
-    dtype = np.int16 if ends.shape[1] < 2**15 else np.int32
-    return np.cumsum(ends, axis=1, dtype=dtype)[:, cols].astype(np.int64)
+        before = np.stack([ec[:, :b].sum(axis=1, dtype=np.int64) for b in byte], axis=1)
+        return before.reshape(rows, len(cols)) + partial
+    cum = np.cumsum(ec, axis=1, dtype=np.int32)
+    cum -= ec
+    return cum[:, byte] + partial
 
 
 def _block_end_products(
-    ends_a: np.ndarray, ends_wt: np.ndarray, block_elems: int = 1 << 22
+    ends_a: np.ndarray, ends_w: np.ndarray, k: int, block_elems: int = 1 << 22
 ) -> np.ndarray:
-    """Common block ends of every fiber pair, ``ends_a @ ends_wt.T`` in float32 BLAS over
-    blocks of W fibers (exact: counts < 2²⁴; bounded scratch memory)."""
-    n, k = ends_wt.shape
-    out = np.empty((ends_a.shape[0], n), np.int64)
-    ends_af = ends_a.astype(np.float32)
-    rows = max(1, block_elems // max(k, 1))
-    for lo in range(0, n, rows):
-        hi = min(n, lo + rows)
-        out[:, lo:hi] = np.rint(ends_af @ ends_wt[lo:hi].T.astype(np.float32))
+    """Common block ends of every fiber pair (the bit-packed ``ends_a`` (m, ·) against
+    ``ends_w`` (n, ·)), int32.
+
+    Few fibers on one side (batch-1 FC layers): popcounts of ANDed 64-bit words. Else
+    unpacked in blocks of about ``block_elems`` entries into float32 and multiplied by
+    BLAS (exact: counts < 2²⁴). Scratch memory is bounded either way."""
+    m, n = ends_a.shape[0], ends_w.shape[0]
+    if min(m, n) <= 16:
+        return _popcount_products(ends_a, ends_w, block_elems)
+    out = np.empty((m, n), np.int32)
+    step = max(1, block_elems // max(k, 1))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        wf = np.unpackbits(ends_w[lo:hi], axis=1, count=k).view(bool).astype(np.float32)
+        for ra in range(0, m, step):
+            rb = min(m, ra + step)
+            af = np.unpackbits(ends_a[ra:rb], axis=1, count=k).view(bool).astype(np.float32)
+            out[ra:rb, lo:hi] = af @ wf.T
     return out
 
 
-@memo_by_content()
+def _words(packed: np.ndarray) -> np.ndarray:
+    """Bit-packed rows as 64-bit words (zero-padded to whole words)."""
+    rows, kb = packed.shape
+    pad = -kb % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((rows, pad), np.uint8)], axis=1)
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def _popcount_products(a: np.ndarray, b: np.ndarray, block_elems: int) -> np.ndarray:
+    """``popcount(a[i] & b[j])`` summed over words for every row pair, int32."""
+    wa, wb = _words(a), _words(b)
+    m, n = wa.shape[0], wb.shape[0]
+    out = np.empty((m, n), np.int32)
+    swap = m > n  # loop over the smaller side
+    small, big = (wb, wa) if swap else (wa, wb)
+    step = max(1, block_elems // max(big.shape[1], 1))
+    for i in range(small.shape[0]):
+        for lo in range(0, big.shape[0], step):
+            cnt = np.bitwise_count(big[lo : lo + step] & small[i]).sum(axis=1, dtype=np.int32)
+            if swap:
+                out[lo : lo + step, i] = cnt
+            else:
+                out[i, lo : lo + step] = cnt
+    return out
+
+
+@memo_by_content(max_bytes=64 << 20)
 def pair_steps(
     act: np.ndarray, weight: np.ndarray, p: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge steps of every dot product (m × n) and the A/W entries each loaded.
+    """Merge steps of every dot product (m × n, int32) and the A/W entries each loaded.
 
     ``act`` is (m, k) bool, ``weight`` (k, n) bool. With ``T = min(last_a, last_w)``, the
     A block ends ≤ T are all of A's blocks unless W ends first, in which case they are
     A's running count at ``last_w`` (and symmetrically), so the running counts are only
-    gathered at the other operand's last indices.
+    gathered at the other operand's last indices. Fibers are handled bit-packed, the
+    per-pair arithmetic in blocks of rows (bounded scratch).
     """
-    len_a, last_a, ends_a = _fiber_stats(np.ascontiguousarray(act), p)
-    len_w, last_w, ends_w = _fiber_stats(_transpose(weight), p)
+    k = act.shape[1]
+    len_a, last_a, ends_a = _fiber_stats(np.packbits(act, axis=1), p)
+    len_w, last_w, ends_w = _fiber_stats(_packed_columns(weight), p)
     blocks_a, blocks_w = -(-len_a // p), -(-len_w // p)
-    t = np.minimum(last_a[:, None], last_w[None, :])
-    valid = t >= 0  # both fibers non-empty (an empty fiber has last = −1)
     cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
-    cnt_a = np.where(
-        last_w[None, :] < last_a[:, None], _running_at(ends_a, cols)[:, col_of], blocks_a[:, None]
-    )
+    run_a = _running_at(ends_a, cols)  # (m, distinct last_w)
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
-    cnt_w = np.where(
-        last_a[:, None] < last_w[None, :], _running_at(ends_w, rows).T[row_of], blocks_w[None, :]
-    )
-    ties = _block_end_products(ends_a, ends_w)
-    steps = np.where(valid, cnt_a + cnt_w - ties, 0)
-    # Windows loaded: the retired ones plus the one still resident when the other fiber
-    # ended.
-    vis_a = cnt_a + (last_a[:, None] > t)
-    vis_w = cnt_w + (last_w[None, :] > t)
-    load_a = np.where(valid, np.minimum(vis_a * p, len_a[:, None]), 0)
-    load_w = np.where(valid, np.minimum(vis_w * p, len_w[None, :]), 0)
+    run_w = _running_at(ends_w, rows).T  # (distinct last_a, n)
+    ties = _block_end_products(ends_a, ends_w, k)
+    del ends_a, ends_w
+    m, n = ties.shape
+    steps = np.empty((m, n), np.int32)
+    load_a = np.empty((m, n), np.int32)
+    load_w = np.empty((m, n), np.int32)
+    i32 = np.int32
+    run_a, run_w = run_a.astype(i32), run_w.astype(i32)
+    blocks_a, blocks_w = blocks_a.astype(i32)[:, None], blocks_w.astype(i32)[None, :]
+    lw, len_w_row = last_w[None, :], len_w.astype(i32)[None, :]
+    step = max(1, (1 << 20) // max(n, 1))
+    for lo in range(0, m, step):
+        r = slice(lo, min(m, lo + step))
+        la = last_a[r, None]
+        w_first, a_first = lw < la, la < lw
+        cnt_a = np.where(w_first, run_a[r][:, col_of], blocks_a[r])
+        cnt_w = np.where(a_first, run_w[row_of[r]], blocks_w)
+        np.subtract(cnt_a + cnt_w, ties[r], out=steps[r])
+        # Windows loaded: the retired ones plus the one still resident when the other
+        # fiber ended.
+        cnt_a += w_first
+        cnt_a *= p
+        np.minimum(cnt_a, len_a.astype(i32)[r, None], out=load_a[r])
+        cnt_w += a_first
+        cnt_w *= p
+        np.minimum(cnt_w, len_w_row, out=load_w[r])
+    # A pair with an empty fiber (last = −1) does nothing.
+    for out in (steps, load_a, load_w):
+        out[last_a < 0] = 0
+        out[:, last_w < 0] = 0
     return steps, load_a, load_w
 
 
@@ -172,8 +290,8 @@ def evaluate_index_match(
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
     effectual = effectual_macs(weight, act)
     entry_bits = arch.value_bits + arch.index_bits
-    nnz_a = int(act.sum(dtype=np.int64))
-    nnz_w = int(weight.sum(dtype=np.int64))
+    nnz_a = int(np.count_nonzero(act))
+    nnz_w = int(np.count_nonzero(weight))
     # Each A fiber is read once per column tile, each W fiber once per row tile.
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {

@@ -29,16 +29,22 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
 
 
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
-    """Non-zero weights per (group, channel): (G, C)."""
+    """Non-zero weights per (group, channel): (G, C), int32 (a count is at most
+    ``out_channel_group · kh · kw``; int32 halves the (G, C) tables of a large FC layer)."""
     span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
     width = rows.shape[1]
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
         # bit count is their sum.
+        # The few words of a group are added slice by slice (a reduction over a short
+        # inner axis would pay numpy's per-row overhead C·G times).
         words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
-        return words.sum(axis=2, dtype=np.int64).T
+        out = words[:, :, 0].astype(np.int32)
+        for j in range(1, span // 8):
+            out += words[:, :, j]
+        return out.T
     starts = np.arange(0, width, span)
-    return np.add.reduceat(rows, starts, axis=1, dtype=np.int64).T
+    return np.add.reduceat(rows, starts, axis=1, dtype=np.int32).T
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,12 @@ class SCNNLayer:
     a_x: np.ndarray
     a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
     na: np.ndarray  # (batch, PE, C) non-zero activations
-    nw: np.ndarray  # (G, C) non-zero weights
+    nw: np.ndarray  # (G, C) non-zero weights (int32)
     av: np.ndarray  # (batch, PE, C) activation vectors
-    wvec: np.ndarray  # (G, C) weight vectors
+    wvec: np.ndarray  # (G, C) weight vectors (int32)
     cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
     cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
-    cum_g: np.ndarray  # (C, G) running weight vectors over groups
+    cum_g: np.ndarray  # (C, G) running weight vectors over groups (int32)
 
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
@@ -66,7 +72,11 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     rows = weight_rows(weight, pl)
     na = tiles.sum(axis=(3, 4), dtype=np.int64)
     nw = group_counts(rows, pl, arch)
-    av, wvec = -(-na // arch.mult_i), -(-nw // arch.mult_f)
+    # Ceiling divisions, in place (no temporaries of a large FC layer's tables).
+    av = na + (arch.mult_i - 1)
+    av //= arch.mult_i
+    wvec = nw + (arch.mult_f - 1)
+    wvec //= arch.mult_f
     b, pe, c = na.shape
     _, p_idx, _, ty, tx = np.nonzero(tiles)
     a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
@@ -84,7 +94,8 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         wvec,
         np.cumsum(per_pc.ravel()),
         np.cumsum(av.transpose(1, 2, 0), axis=2),
-        np.cumsum(wvec.T, axis=1),
+        # Running weight vectors over groups: at most K·kh·kw per channel.
+        np.cumsum(wvec.T, axis=1, dtype=np.int32 if rows.shape[1] < 2**31 else np.int64),
     )
 
 

@@ -44,17 +44,19 @@ from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
 
-@memo_by_content()
+@memo_by_content(max_bytes=64 << 20)
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
-    """CU cycles of every dot product (m × n int64).
+    """CU cycles of every dot product (m × n, int32 below 2³¹).
 
     ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``.
     """
     m, n = act.shape[0], weight.shape[1]
-    cycles = np.zeros((m, n), np.int64)
+    cycles = np.zeros((m, n), np.float64)  # exact integers below 2**53
     for block in iter_chunk_products(act, weight, chunk_bits):
-        cycles += (block.sum(axis=0) + (block == 0).sum(axis=0)).astype(np.int64)
-    return cycles
+        np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
+        cycles += block.sum(axis=0)
+    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks).
+    return cycles.astype(np.int32 if act.shape[1] * 2 < 2**31 else np.int64)
 
 
 def _one_repeat(
@@ -86,7 +88,7 @@ def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) 
     order = np.argsort(slot_of_col, kind="stable")
     sorted_slots = slot_of_col[order]
     starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
-    sums = np.add.reduceat(values[:, order], starts, axis=1)
+    sums = np.add.reduceat(values[:, order], starts, axis=1, dtype=np.int64)
     out[:, sorted_slots[starts]] += sums
 
 
@@ -113,8 +115,8 @@ def evaluate_sparten(
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
     effectual = effectual_macs(weight, act)
-    nnz_a = int(act.sum(dtype=np.int64))
-    nnz_w = int(weight.sum(dtype=np.int64))
+    nnz_a = int(np.count_nonzero(act))
+    nnz_w = int(np.count_nonzero(weight))
     actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",

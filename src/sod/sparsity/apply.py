@@ -19,17 +19,24 @@ on every :class:`~sod.workload.gemm.Gemm`:
 
 Randomness: layer i draws from ``numpy.random.default_rng([seed, i, stream])``, so a
 layer's masks do not depend on which other layers exist or on evaluation order.
+
+Synthetic masks are cached on disk (:mod:`sod.sparsity.cache`), keyed by everything they
+depend on (generator version, profile, seed, layer index and shape, density): a cached
+mask is bit-identical to a generated one. Masks pruned from real weights are not cached.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
 from sod.errors import SparsityError
 from sod.sparsity import prune as P
 from sod.sparsity.activations import conv_activation_mask, vector_mask
+from sod.sparsity.cache import cached_mask, load_mask, mask_key, store_mask
 from sod.sparsity.profiles import HAN2015, Profile, han_densities, parse_profile
-from sod.sparsity.synth import IID, synthetic_magnitudes
+from sod.sparsity.synth import IID, mask_rows, synthetic_magnitudes
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
 from sod.workload.mask import BitMask
 
@@ -136,6 +143,82 @@ def _prune_one(mags: np.ndarray, gemm: Gemm, profile: Profile, density: float) -
     raise AssertionError(profile.method)
 
 
+def _layer_key(gemm: Gemm, index: int) -> tuple:
+    """What a layer's synthetic masks depend on besides the profile and seed."""
+    return (
+        index,
+        gemm.name,
+        gemm.m,
+        gemm.k,
+        gemm.n,
+        gemm.repeat,
+        gemm.operand_groups,
+        str(gemm.kind),
+        str(gemm.input_activation),
+        gemm.conv,
+    )
+
+
+def _weight_key(gemm: Gemm, index: int, seed: int, profile: Profile, density: float) -> str:
+    # The whole profile (name included: two profiles may share a method and parameters
+    # but prune differently), the layer's density, the seed and the layer.
+    return mask_key("weight", repr(profile), density, seed, _layer_key(gemm, index))
+
+
+def _synthetic_weight_mask(
+    gemm: Gemm, index: int, seed: int, profile: Profile, density: float
+) -> BitMask:
+    mags = _magnitudes(gemm, index, seed, profile)
+    keep = _prune_one(mags, gemm, profile, density)
+    del mags
+    return BitMask.from_bool(keep)
+
+
+def _weight_masks(gemms: list[Gemm], chosen: list[int], seed: int, prof: Profile, han) -> None:
+    """Prune every chosen layer's weights one by one (in place in ``gemms``)."""
+    for i in chosen:
+        density = han[gemms[i].name][0] if han is not None else prof.density
+        g = gemms[i]
+        if real_weight_matrix(g) is not None:
+            mags = _magnitudes(g, i, seed, prof)
+            keep = _prune_one(mags, g, prof, density)
+            del mags
+            gemms[i] = _with_weight_mask(g, keep)
+            continue
+        mask = cached_mask(
+            _weight_key(g, i, seed, prof, density),
+            partial(_synthetic_weight_mask, g, i, seed, prof, density),
+            (mask_rows(g), g.n),
+        )
+        gemms[i] = g.with_(weight_mask=mask, weight_density=mask.density)
+
+
+def _global_masks(gemms: list[Gemm], chosen: list[int], seed: int, prof: Profile) -> None:
+    """Prune the chosen layers' weights together (in place in ``gemms``); synthetic masks
+    come from the cache when every layer's is there."""
+    synthetic = all(real_weight_matrix(gemms[i]) is None for i in chosen)
+    layers = tuple(_layer_key(gemms[i], i) for i in chosen)
+    keys = [mask_key("weight-global", repr(prof), seed, layers, i) for i in chosen]
+    if synthetic:
+        shapes = [(mask_rows(gemms[i]), gemms[i].n) for i in chosen]
+        hits = [load_mask(key, shape) for key, shape in zip(keys, shapes, strict=True)]
+        if all(h is not None for h in hits):
+            for i, mask in zip(chosen, hits, strict=True):
+                assert mask is not None
+                gemms[i] = gemms[i].with_(weight_mask=mask, weight_density=mask.density)
+            return
+    scores = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
+    mult = [gemms[i].repeat // gemms[i].operand_groups for i in chosen]
+    keeps = P.prune_global(
+        scores, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
+    )
+    del scores
+    for i, keep, key in zip(chosen, keeps, keys, strict=True):
+        gemms[i] = _with_weight_mask(gemms[i], keep)
+        if synthetic:
+            store_mask(key, gemms[i].weight_mask)  # type: ignore[arg-type]
+
+
 def _with_weight_mask(gemm: Gemm, keep: np.ndarray) -> Gemm:
     real = real_weight_matrix(gemm)
     changes: dict[str, object] = {}
@@ -164,6 +247,18 @@ def activation_mask(gemm: Gemm, density: float, rng: np.random.Generator) -> Bit
         return conv_activation_mask(c, gemm.m // (c.out_h * c.out_w), density, rng)
     rows = gemm.m * gemm.operand_groups
     return BitMask.from_bool(vector_mask(rows, gemm.k, density, rng))
+
+
+def _cached_activation_mask(gemm: Gemm, index: int, seed: int, density: float) -> BitMask | None:
+    if density >= 1.0:
+        return None
+
+    def make() -> BitMask:
+        mask = activation_mask(gemm, density, _rng(seed, index, _ACT_STREAM))
+        assert mask is not None  # density < 1
+        return mask
+
+    return cached_mask(mask_key("act", density, seed, _layer_key(gemm, index)), make)
 
 
 def apply_sparsity(
@@ -212,21 +307,9 @@ def apply_sparsity(
     ]
 
     if prof.method == "global" and chosen:
-        scores = [_magnitudes(gemms[i], i, seed, prof) for i in chosen]
-        mult = [gemms[i].repeat // gemms[i].operand_groups for i in chosen]
-        keeps = P.prune_global(
-            scores, prof.density, mult, rng=_rng(seed, 0, _GLOBAL_STREAM), nonnegative=True
-        )
-        del scores
-        for i, keep in zip(chosen, keeps, strict=True):
-            gemms[i] = _with_weight_mask(gemms[i], keep)
+        _global_masks(gemms, chosen, seed, prof)
     else:
-        for i in chosen:
-            density = han[gemms[i].name][0] if han is not None else prof.density
-            mags = _magnitudes(gemms[i], i, seed, prof)
-            keep = _prune_one(mags, gemms[i], prof, density)
-            del mags
-            gemms[i] = _with_weight_mask(gemms[i], keep)
+        _weight_masks(gemms, chosen, seed, prof, han)
 
     for i, g in enumerate(gemms):
         if g.act_mask is not None:
@@ -234,6 +317,6 @@ def apply_sparsity(
         if han is not None and g.name not in han:
             continue
         density = asp_acts[g.name][1] if g.name in asp_acts else _act_density(g, prof, han)
-        mask = activation_mask(g, density, _rng(seed, i, _ACT_STREAM))
+        mask = _cached_activation_mask(g, i, seed, density)
         gemms[i] = g.with_(act_mask=mask, act_density=mask.density if mask else 1.0)
     return workload.with_gemms(gemms)

@@ -56,7 +56,8 @@ class BitMask:
         return cls.from_bool(np.asarray(values) != 0)
 
     def to_bool(self) -> np.ndarray:
-        return np.unpackbits(self.packed, axis=1, count=self.shape[1]).astype(bool)
+        # unpackbits yields 0/1 bytes: viewing them as bool is exact and saves a copy.
+        return np.unpackbits(self.packed, axis=1, count=self.shape[1]).view(bool)
 
     @property
     def size(self) -> int:
@@ -65,7 +66,7 @@ class BitMask:
     @property
     def nnz(self) -> int:
         # Padding bits are zero, so counting packed bytes is exact.
-        return int(np.unpackbits(self.packed).sum(dtype=np.int64))
+        return int(np.bitwise_count(self.packed).sum(dtype=np.int64))
 
     @property
     def density(self) -> float:
