@@ -52,13 +52,22 @@ class SCNNArch(ArchBase):
         "product per cycle from a queue; conflicts cost only when a bank falls behind and "
         "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)",
     )
-    fc_mapping: Literal["plane", "channels"] = Field(
-        "plane",
+    fc_mapping: Literal["auto", "plane", "channels"] = Field(
+        "auto",
         description="FC/attention GEMMs: 'plane' = a 1x1 convolution over a plane "
         "of the m rows, tiled like any plane (a batch-1 FC layer runs on one PE); "
         "'channels' = input channels split over the PEs, each PE holding the whole plane of "
-        "its slice, partial outputs added up (a sensitivity option, not SCNN's published "
-        "mapping)",
+        "its slice, partial outputs added up (not SCNN's published mapping); 'auto' = the "
+        "per-layer mapping search picks the faster (sod.designs.scnn; a model called "
+        "directly with 'auto' runs 'plane')",
+    )
+    stride_mapping: Literal["auto", "direct", "polyphase"] = Field(
+        "auto",
+        description="strided convolutions: 'direct' = SCNN's published Cartesian product "
+        "over the input plane (off-stride products are computed and dropped); 'polyphase' "
+        "= the stride-s convolution as s*s stride-1 convolutions of input and kernel "
+        "phases, every product useful; 'auto' = the per-layer mapping search picks the "
+        "faster (a model called directly with 'auto' runs 'direct')",
     )
     out_channel_group: int = Field(
         8, gt=0, le=1 << 16, description="output channels per group (Kc); PEs synchronize per group"

@@ -44,7 +44,16 @@ import numpy as np
 
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
-from sod.mapping.scnn import SCNNPlane, by_channel, im2col, plane_operands, scnn_plane
+from sod.mapping.scnn import (
+    SCNNPlane,
+    by_channel,
+    im2col,
+    plane_operands,
+    polyphase_operands,
+    polyphase_plane,
+    scnn_plane,
+    uses_polyphase,
+)
 from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
@@ -170,8 +179,12 @@ def _run_repeats(
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
         im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
-        tot["nnz_in"] += int(fmap.sum(dtype=np.int64))
-        res = _one_repeat(fmap, weight[rep], pl, arch, budget, rng)
+        run_fmap, run_w, run_pl = fmap, weight[rep], pl
+        if uses_polyphase(pl, arch):
+            run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
+            run_pl = polyphase_plane(pl)
+        tot["nnz_in"] += int(run_fmap.sum(dtype=np.int64))
+        res = _one_repeat(run_fmap, run_w, run_pl, arch, budget, rng)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
