@@ -94,10 +94,18 @@ class SparTenArch(ArchBase):
     clusters: int = Field(32, gt=0, le=1 << 16)
     units_per_cluster: int = Field(32, gt=0, le=1 << 16, description="compute units (one MAC each)")
     chunk_bits: int = Field(128, gt=0, le=1 << 16, description="bitmask chunk length")
-    load_balance: Literal["none", "gb-s"] = Field(
-        "gb-s",
+    load_balance: Literal["auto", "none", "gb-s"] = Field(
+        "auto",
         description="filter-to-unit assignment: natural order, or GB-S "
-        "(sort filters by density, deal them boustrophedon)",
+        "(sort filters by density, deal them boustrophedon); 'auto' = the per-layer "
+        "mapping search picks the faster (a model called directly with 'auto' runs GB-S)",
+    )
+    orientation: Literal["auto", "gemm", "transposed"] = Field(
+        "auto",
+        description="which operand the compute units hold: 'gemm' = filters (columns of "
+        "W) in the units, activation rows broadcast (SparTen's); 'transposed' = O^T = "
+        "W^T A^T, activation rows in the units, filters broadcast; 'auto' = the per-layer "
+        "mapping search picks the faster (a model called directly runs 'gemm')",
     )
 
     @property
@@ -131,6 +139,14 @@ class IndexMatchArch(ArchBase):
         gt=0,
         description="operand FIFO entries per PE; below "
         "2·window the next fiber cannot be prefetched (1 bubble/pair)",
+    )
+    orientation: Literal["auto", "gemm", "transposed"] = Field(
+        "auto",
+        description="which operand runs along the array rows: 'gemm' = activation fibers "
+        "along rows, weight fibers along columns (tiles of min(m, pe_rows) rows); "
+        "'transposed' = O^T = W^T A^T, weight fibers along rows (tiles of min(n, pe_rows) "
+        "rows); 'auto' = the per-layer mapping search picks the faster (a model called "
+        "directly runs 'gemm')",
     )
     index_bits: int = Field(
         16,
