@@ -95,3 +95,50 @@ def test_search_keeps_the_fastest_candidate(arch, gemm, candidates):
     # Forcing one mapping leaves nothing to search.
     label, cand = cands[-1]
     assert design.evaluate(gemm, cand).details["mapping"] == label
+
+
+def test_work_units_are_the_hardware_blocks():
+    """Transfers overlap compute per work unit: SCNN (image, output-channel group)
+    blocks, SparTen row steps x filter rounds, index-match output tiles (hand counts)."""
+    rng = np.random.default_rng(2)
+    g = conv2d("c", 9, 9, 3, 20, 3, padding=1, batch=2)  # m = 162, n = 20
+    w, a = rng.random((g.k, g.n)) < 0.5, rng.random((g.m, g.k)) < 0.5
+    from sod.models.scnn import evaluate_scnn
+
+    assert evaluate_scnn(g, SCNNArch(out_channel_group=8), w, a).details["work_units"] == 2 * 3
+    # 4 clusters of 3 units: 4 row groups, 162 rows -> 41 row steps; 20 filters / 3 -> 7.
+    sp = SparTenArch(clusters=4, units_per_cluster=3, chunk_bits=16)
+    assert evaluate_sparten(g, sp, w, a).details["work_units"] == 41 * 7
+    # 4x4 PEs: tiles of 4 x 4 dot products -> 41 x 5 tiles.
+    im = IndexMatchArch(pe_rows=4, pe_cols=4)
+    assert evaluate_index_match(g, im, w, a).details["work_units"] == 41 * 5
+
+
+def test_memory_overlaps_per_work_unit():
+    """A bandwidth-starved layer: the accelerator's stall is the pipeline's over its work
+    units (the first unit's load exposed), far below loading everything first."""
+    from sod.models.memory import evaluate_memory
+
+    g = replace(linear("fc", 2048, 256, tokens=8), weight_density=0.5, act_density=0.5)
+    arch = IndexMatchArch(pe_rows=4, pe_cols=4, dram_bandwidth_bytes_per_cycle=2)
+    design = design_of(arch)
+    counts = design.evaluate(g, arch.model_copy(update={"orientation": "gemm"}))
+    units = counts.details["work_units"]
+    assert units == 2 * 64  # tiles of 4 x 4 over 8 x 256 dot products
+    from sod.models.operands import operand_masks
+
+    masks = operand_masks(g)
+    args = dict(
+        m=g.m,
+        k=g.k,
+        n=g.n,
+        a_bits=int(masks.act.sum()) * (8 + 16) + g.m * 32,
+        w_bits=int(masks.weight.sum()) * (8 + 16) + g.n * 32,
+        o_bits=g.m * g.n * 8,
+        compute_cycles=counts.compute_cycles,
+        glb_bits=arch.glb_kib * 8192,
+        bandwidth_bytes_per_cycle=2,
+    )
+    assert counts.stall_cycles == evaluate_memory(**args, slots=units).stall_cycles
+    whole = evaluate_memory(**args, slots=1).stall_cycles
+    assert counts.stall_cycles < whole

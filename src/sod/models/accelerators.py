@@ -107,7 +107,9 @@ def evaluate_accelerator(
                 arch.dram_bandwidth_bytes_per_cycle,
                 True,
                 1,
-                slots=max(g, 1),
+                # Transfers overlap compute per work unit (the model's blocks or tiles, as
+                # a systolic array's per fold), one execution of every distinct group.
+                slots=max(g, int(counts.details.get("work_units", g)) // masks.multiplier, 1),
             )
         except ArchitectureError as err:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None

@@ -197,6 +197,9 @@ def evaluate_index_match(
         # Cycles a glb_read_width_bits port would need to deliver every fiber (not
         # charged as stalls: the other models do not bound GLB port bandwidth either).
         "glb_supply_cycles": -(-(reads_a + reads_w) * entry_bits // arch.glb_read_width_bits),
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): one output
+        # tile, which needs only its tr A fibers and tc W fibers.
+        "work_units": gemm.repeat * mt * nt,
     }
     return Counts(
         compute_cycles=cycles,

@@ -276,6 +276,10 @@ def evaluate_scnn(
         else 0.0,
         # Mean PE work over the slowest PE's, per group barrier (inter-PE balance).
         "pe_balance": busy_ideal / pe_slots if pe_slots else 0.0,
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): one
+        # (image, output-channel group) block, the PEs' barrier, which needs only its
+        # group's kernels and the image's tiles.
+        "work_units": gemm.repeat * pl.batch * -(-gemm.n // arch.out_channel_group),
     }
     return Counts(
         compute_cycles=int(cycles),

@@ -126,6 +126,10 @@ def evaluate_sparten(
         )
         if cycles
         else 0.0,
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): a row step
+        # of the clusters with one round of filters in the CUs (like a systolic fold, it
+        # needs only its rows and its filters).
+        "work_units": gemm.repeat * _work_units(m, gemm.n, arch),
     }
     return Counts(
         compute_cycles=int(cycles),
@@ -137,6 +141,12 @@ def evaluate_sparten(
         actions=actions,
         details=details,
     )
+
+
+def _work_units(m: int, n: int, arch: SparTenArch) -> int:
+    """Row steps × filter rounds of one repeat."""
+    row_groups, filter_groups = cluster_split(m, arch)
+    return -(-m // row_groups) * -(-n // (filter_groups * arch.units_per_cluster))
 
 
 def _actions(
