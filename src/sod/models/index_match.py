@@ -178,6 +178,8 @@ def evaluate_index_match(
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {
         "mac": float(effectual),
+        # Every match accumulates into the PE's accumulator (one update each).
+        "accumulator_access": float(effectual),
         "index_compare": float(steps_sum * p * p),
         "fifo_access": float(2 * loads),  # one push and one pop per loaded entry
         "glb_read_bits.act": float(reads_a * arch.value_bits),

@@ -208,8 +208,10 @@ def _actions(
     return {
         "mac": float(tot["issued"]),
         "crossbar_transfer": float(valid_products),
-        # Channel-split FC layers also add up every PE's partial outputs.
+        # Every valid product is accumulated into its bank; channel-split FC layers also
+        # add up every PE's partial outputs (an add and an accumulator update each).
         "accumulator_access": float(valid_products + reduce_adds),
+        "reduce_add": float(reduce_adds),
         # Each image re-broadcasts every weight group; each PE re-reads its input tile
         # once per output-channel group.
         "glb_read_bits.weight": float(pl.batch * nnz_w * vb),

@@ -161,6 +161,8 @@ def _actions(
     pairs = gemm.repeat * m * n
     return {
         "mac": float(effectual),
+        # Every MAC accumulates into the CU's accumulator (one update each).
+        "accumulator_access": float(effectual),
         "prefix_sum_bits": float(pairs * chunks * 2 * arch.chunk_bits),
         # A row is broadcast once per filter group; each CU re-reads its filters' chunks
         # for every row (a CU holds one chunk, not whole filters).
