@@ -26,8 +26,8 @@ The analytic model (:mod:`sod.models.scnn`) uses all of these. The cycle-level r
 (:mod:`sod.reference.scnn`) shares only :class:`SCNNPlane` / :func:`scnn_plane` (the plane's
 sizes and the FC layout, a convention both must agree on); it re-derives the rest in plain
 loops from the definitions above (tiles and channel slices, output coordinates, bank hash,
-kernel layout, the fold of im2col'd operands), so a bug in one of them here fails the
-model-versus-reference tests instead of passing both sides.
+kernel layout, the fold of im2col'd operands, the polyphase streams), so a bug in one of
+them here fails the model-versus-reference tests instead of passing both sides.
 """
 
 from __future__ import annotations

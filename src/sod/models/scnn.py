@@ -23,6 +23,12 @@ cycles; otherwise on ``conflict_cycles`` cycles drawn uniformly with a seeded Ge
 and the measured slow-down ratio is applied to every block (a stated approximation whose
 error against :mod:`sod.reference.scnn` is tested).
 
+With ``stride_mapping="polyphase"`` a strided convolution runs as its stride phases
+(:func:`sod.mapping.scnn.polyphase_plane`): the channels of a stride-1 plane, so no product
+falls between strides (border products of the Cartesian product remain, as in any stride-1
+layer). The design's per-layer search picks direct or polyphase (and ``fc_mapping``) by
+cycles (:mod:`sod.designs.scnn`).
+
 Non-convolution GEMMs (FC, attention) are mapped as SCNN maps FC layers: a 1 × 1
 convolution with k input and n output channels over a plane of the m rows (tokens), laid
 out ``ceil(m / ceil(√m)) × ceil(√m)``. A batch-1 FC layer is then a 1 × 1 plane on a
