@@ -142,3 +142,20 @@ def test_memory_overlaps_per_work_unit():
     assert counts.stall_cycles == evaluate_memory(**args, slots=units).stall_cycles
     whole = evaluate_memory(**args, slots=1).stall_cycles
     assert counts.stall_cycles < whole
+
+
+def test_ties_go_to_the_lower_energy():
+    from sod.designs.search import best_mapping
+    from sod.models.common import Counts
+
+    arch = SparTenArch()
+
+    def counts(macs: float) -> Counts:
+        return Counts(100, 5, 10, 10, 10, 1024, {"mac": macs})
+
+    runs = [("a", arch, lambda: counts(50)), ("b", arch, lambda: counts(20))]
+    best = best_mapping(design_of(arch), runs)
+    assert best.details["mapping"] == "b"  # same cycles, fewer MACs priced
+    assert best.details["mapping_cycles"] == {"a": 105, "b": 105}
+    faster = [*runs, ("c", arch, lambda: Counts(90, 0, 10, 10, 10, 1024, {"mac": 99}))]
+    assert best_mapping(design_of(arch), faster).details["mapping"] == "c"  # cycles first
