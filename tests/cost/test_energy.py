@@ -31,6 +31,7 @@ CONTRACT = (
     "prefix_sum_bits",
     "crossbar_transfer",
     "accumulator_access",
+    "reduce_add",
     "fifo_access",
 )
 

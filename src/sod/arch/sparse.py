@@ -52,13 +52,22 @@ class SCNNArch(ArchBase):
         "product per cycle from a queue; conflicts cost only when a bank falls behind and "
         "the final drain) or 'none' (a cycle lasts as long as its most loaded bank)",
     )
-    fc_mapping: Literal["plane", "channels"] = Field(
-        "plane",
+    fc_mapping: Literal["auto", "plane", "channels"] = Field(
+        "auto",
         description="FC/attention GEMMs: 'plane' = a 1x1 convolution over a plane "
         "of the m rows, tiled like any plane (a batch-1 FC layer runs on one PE); "
         "'channels' = input channels split over the PEs, each PE holding the whole plane of "
-        "its slice, partial outputs added up (a sensitivity option, not SCNN's published "
-        "mapping)",
+        "its slice, partial outputs added up (not SCNN's published mapping); 'auto' = the "
+        "per-layer mapping search picks the faster (sod.designs.scnn; a model called "
+        "directly with 'auto' runs 'plane')",
+    )
+    stride_mapping: Literal["auto", "direct", "polyphase"] = Field(
+        "auto",
+        description="strided convolutions: 'direct' = SCNN's published Cartesian product "
+        "over the input plane (off-stride products are computed and dropped); 'polyphase' "
+        "= the stride-s convolution as s*s stride-1 convolutions of input and kernel "
+        "phases, every product useful; 'auto' = the per-layer mapping search picks the "
+        "faster (a model called directly with 'auto' runs 'direct')",
     )
     out_channel_group: int = Field(
         8, gt=0, le=1 << 16, description="output channels per group (Kc); PEs synchronize per group"
@@ -85,10 +94,18 @@ class SparTenArch(ArchBase):
     clusters: int = Field(32, gt=0, le=1 << 16)
     units_per_cluster: int = Field(32, gt=0, le=1 << 16, description="compute units (one MAC each)")
     chunk_bits: int = Field(128, gt=0, le=1 << 16, description="bitmask chunk length")
-    load_balance: Literal["none", "gb-s"] = Field(
-        "gb-s",
+    load_balance: Literal["auto", "none", "gb-s"] = Field(
+        "auto",
         description="filter-to-unit assignment: natural order, or GB-S "
-        "(sort filters by density, deal them boustrophedon)",
+        "(sort filters by density, deal them boustrophedon); 'auto' = the per-layer "
+        "mapping search picks the faster (a model called directly with 'auto' runs GB-S)",
+    )
+    orientation: Literal["auto", "gemm", "transposed"] = Field(
+        "auto",
+        description="which operand the compute units hold: 'gemm' = filters (columns of "
+        "W) in the units, activation rows broadcast (SparTen's); 'transposed' = O^T = "
+        "W^T A^T, activation rows in the units, filters broadcast; 'auto' = the per-layer "
+        "mapping search picks the faster (a model called directly runs 'gemm')",
     )
 
     @property
@@ -122,6 +139,14 @@ class IndexMatchArch(ArchBase):
         gt=0,
         description="operand FIFO entries per PE; below "
         "2·window the next fiber cannot be prefetched (1 bubble/pair)",
+    )
+    orientation: Literal["auto", "gemm", "transposed"] = Field(
+        "auto",
+        description="which operand runs along the array rows: 'gemm' = activation fibers "
+        "along rows, weight fibers along columns (tiles of min(m, pe_rows) rows); "
+        "'transposed' = O^T = W^T A^T, weight fibers along rows (tiles of min(n, pe_rows) "
+        "rows); 'auto' = the per-layer mapping search picks the faster (a model called "
+        "directly runs 'gemm')",
     )
     index_bits: int = Field(
         16,

@@ -7,7 +7,15 @@ component it belongs to; :func:`energy` multiplies, adds leakage and breaks the 
 down by action, by component and by operand. Counts may be numpy arrays (e.g. one entry
 per layer): everything broadcasts.
 
-Energies per action (see :func:`action_energies`):
+Energies per action (see :func:`action_energies`).
+
+One accumulator rule for every design: each product that is accumulated pays ``mac``
+(multiplier + the accumulating adder at the design's accumulator width) and one
+``accumulator_access`` (the write of the ``acc_bits`` result into its accumulator: a
+systolic PE's partial-sum register, SCNN's accumulator bank, a SparTen or index-matching
+PE's accumulator). Storage is priced per bit written (Aladdin), so reading the old value
+costs nothing extra, as for every other register in this model.
+
 
 ======================  ===================================================================
 mac                     int multiply + accumulate add (Horowitz: 0.2 + 0.1 pJ at int8/int32)
@@ -21,7 +29,8 @@ decompress_words        one compressed value or index latched into the decompres
 index_compare           one idx_bits comparison (Aladdin comparator, linear in width)
 prefix_sum_bits         one mask bit through a chunk-wide prefix sum (its logic ÷ chunk)
 crossbar_transfer       one acc_bits product through an inputs×outputs scatter crossbar
-accumulator_access      one accumulator read-modify-write (adder + 2·acc_bits register bits)
+accumulator_access      one accumulator update: acc_bits register bits written (its add is in mac)
+reduce_add              one acc_bits add of two partial sums outside a MAC (SCNN channel split)
 fifo_access             one FIFO push or pop of an (index, value) entry
 ======================  ===================================================================
 """
@@ -188,10 +197,17 @@ def action_energies(
         ),
         ActionEnergy(
             "accumulator_access",
-            acc_add.energy_pj + 2 * acc_bits * reg,
+            acc_bits * reg,
             "event",
-            "scatter_accumulate",
-            "acc adder + read and write of acc_bits",
+            "accumulators",
+            "acc_bits register bits written (the add is in mac)",
+        ),
+        ActionEnergy(
+            "reduce_add",
+            acc_add.energy_pj,
+            "event",
+            "accumulators",
+            f"{acc_add.source} ({acc_bits}b add of two partial sums)",
         ),
         ActionEnergy(
             "act_select",

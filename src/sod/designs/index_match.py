@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sod.arch.sparse import IndexMatchArch
 from sod.cost.area import BufferRule, ChipDescription
 from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
-from sod.models.accelerators import evaluate_accelerator
+from sod.designs.search import best_mapping
+from sod.mapping.index_match import mapping_candidates
+from sod.models.accelerators import evaluate_accelerator, transposed
 from sod.models.common import Counts
 from sod.tech import Technology
 from sod.workload.gemm import Gemm
@@ -28,11 +31,21 @@ class IndexMatchDesign(Design):
     grid = GridAxes("pe_rows", "pe_cols")
 
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        """The best of the mappings the hardware supports for this layer
+        (:func:`sod.mapping.index_match.mapping_candidates`), by
+        :func:`sod.designs.search.best_mapping`; a transposed mapping runs the model on
+        ``Oᵀ = Wᵀ·Aᵀ`` (:func:`sod.models.accelerators.transposed`)."""
         from sod.models.index_match import evaluate_index_match
 
         # Indices must address every position of a fiber (a row of A, a column of W).
         arch.check_fiber_length(gemm.k)
-        return evaluate_accelerator(gemm, arch, evaluate_index_match, stored_bits)
+        candidates = []
+        for label, cand in mapping_candidates(arch):
+            flip = cand.orientation == "transposed"
+            compute = transposed(evaluate_index_match) if flip else evaluate_index_match
+            run = partial(evaluate_accelerator, gemm, cand, compute, stored_bits)
+            candidates.append((label, cand, run))
+        return best_mapping(self, candidates)
 
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float

@@ -3,6 +3,7 @@ multiplier array with accumulator banks behind a scatter crossbar."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sod.arch.sparse import SCNNArch
@@ -10,6 +11,8 @@ from sod.cost.area import BufferRule, ChipDescription
 from sod.cost.pe import scnn_pe
 from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
+from sod.designs.search import best_mapping
+from sod.mapping.scnn import mapping_candidates
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts
 from sod.tech import Technology, sram_cost
@@ -31,9 +34,18 @@ class SCNNDesign(Design):
     grid = GridAxes("pe_rows", "pe_cols")
 
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        """The best of the mappings SCNN supports for this layer
+        (:func:`sod.mapping.scnn.mapping_candidates`: direct or polyphase strided convs,
+        plane or channel-split FC layers), by :func:`sod.designs.search.best_mapping`."""
         from sod.models.scnn import evaluate_scnn
 
-        return evaluate_accelerator(gemm, arch, evaluate_scnn, stored_bits)
+        return best_mapping(
+            self,
+            [
+                (label, cand, partial(evaluate_accelerator, gemm, cand, evaluate_scnn, stored_bits))
+                for label, cand in mapping_candidates(gemm, arch)
+            ],
+        )
 
     def _local_sram_port_bits(self, arch: Any) -> int:
         return arch.mult_i * (arch.value_bits + 8)

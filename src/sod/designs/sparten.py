@@ -3,13 +3,16 @@ of asynchronous compute units, greedy load balancing."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sod.arch.sparse import SparTenArch
 from sod.cost.area import BufferRule, ChipDescription
 from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
-from sod.models.accelerators import evaluate_accelerator
+from sod.designs.search import best_mapping
+from sod.mapping.sparten import mapping_candidates
+from sod.models.accelerators import evaluate_accelerator, transposed
 from sod.models.common import Counts
 from sod.tech import Technology
 from sod.workload.gemm import Gemm
@@ -30,9 +33,19 @@ class SparTenDesign(Design):
     grid = GridAxes("clusters", "units_per_cluster")
 
     def evaluate(self, gemm: Gemm, arch: Any) -> Counts:
+        """The best of the mappings the hardware supports for this layer
+        (:func:`sod.mapping.sparten.mapping_candidates`), by
+        :func:`sod.designs.search.best_mapping`; a transposed mapping runs the model on
+        ``Oᵀ = Wᵀ·Aᵀ`` (:func:`sod.models.accelerators.transposed`)."""
         from sod.models.sparten import evaluate_sparten
 
-        return evaluate_accelerator(gemm, arch, evaluate_sparten, stored_bits)
+        candidates = []
+        for label, cand in mapping_candidates(arch):
+            flip = cand.orientation == "transposed"
+            compute = transposed(evaluate_sparten) if flip else evaluate_sparten
+            run = partial(evaluate_accelerator, gemm, cand, compute, stored_bits)
+            candidates.append((label, cand, run))
+        return best_mapping(self, candidates)
 
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float

@@ -17,3 +17,11 @@ def tile_shape(m: int, arch: IndexMatchArch) -> tuple[int, int]:
     pes = arch.pe_rows * arch.pe_cols
     tr = min(m, arch.pe_rows)
     return tr, pes // tr
+
+
+def mapping_candidates(arch: IndexMatchArch) -> list[tuple[str, IndexMatchArch]]:
+    """The mappings the per-layer search tries: the GEMM (activation fibers along the
+    array rows) and its transpose (weight fibers along the rows); a fixed
+    ``orientation`` is kept as given."""
+    orients = ["gemm", "transposed"] if arch.orientation == "auto" else [arch.orientation]
+    return [(o, arch.model_copy(update={"orientation": o})) for o in orients]

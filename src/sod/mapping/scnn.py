@@ -13,13 +13,21 @@ where a product lands and which accumulator bank that output hashes to.
   and whether it is inside the plane and on-stride.
 * :func:`bank_of`: accumulator bank = linear output address ``(k_local·OH + oy)·OW + ox``
   modulo the bank count.
+* :func:`polyphase_plane`, :func:`polyphase_operands` (``stride_mapping="polyphase"``): a
+  stride-``(sh, sw)`` convolution as ``sh·sw`` stride-1 convolutions, one per phase
+  ``(p, q)``: input phase ``x[sh·j + p − pad_h, sw·i + q − pad_w]`` with kernel phase
+  ``w[p + sh·r′, q + sw·s′]``, summed into the same outputs. The phases become input
+  channels ``(c, p, q)`` of a stride-1, unpadded plane of ``OH + ⌈kh/sh⌉ − 1`` ×
+  ``OW + ⌈kw/sw⌉ − 1`` pixels and ``⌈kh/sh⌉ × ⌈kw/sw⌉`` kernels, so SCNN's Cartesian
+  product never forms an off-stride product. Phases with no kernel tap (``p ≥ kh``) and
+  input pixels no output reads are dropped.
 
 The analytic model (:mod:`sod.models.scnn`) uses all of these. The cycle-level reference
 (:mod:`sod.reference.scnn`) shares only :class:`SCNNPlane` / :func:`scnn_plane` (the plane's
 sizes and the FC layout, a convention both must agree on); it re-derives the rest in plain
 loops from the definitions above (tiles and channel slices, output coordinates, bank hash,
-kernel layout, the fold of im2col'd operands), so a bug in one of them here fails the
-model-versus-reference tests instead of passing both sides.
+kernel layout, the fold of im2col'd operands, the polyphase streams), so a bug in one of
+them here fails the model-versus-reference tests instead of passing both sides.
 """
 
 from __future__ import annotations
@@ -156,6 +164,66 @@ def plane_operands(
     return fmap.reshape(1, pl.channels, pl.in_h, pl.in_w), kern
 
 
+def polyphase_applies(pl: SCNNPlane) -> bool:
+    """Whether the polyphase mapping changes anything: a strided, undilated convolution."""
+    strided = pl.stride_h > 1 or pl.stride_w > 1
+    return strided and not pl.is_fc and pl.dilation_h == 1 and pl.dilation_w == 1
+
+
+def uses_polyphase(pl: SCNNPlane, arch: SCNNArch) -> bool:
+    """Whether this plane runs polyphase (``stride_mapping="polyphase"`` and it applies;
+    ``"auto"`` is resolved per layer by the design's search, :mod:`sod.designs.scnn`)."""
+    return arch.stride_mapping == "polyphase" and polyphase_applies(pl)
+
+
+def _phases(pl: SCNNPlane) -> tuple[int, int, int, int]:
+    """(phases along y, along x, kernel rows, kernel cols) of the polyphase plane."""
+    sh, sw = pl.stride_h, pl.stride_w
+    return min(sh, pl.kernel_h), min(sw, pl.kernel_w), -(-pl.kernel_h // sh), -(-pl.kernel_w // sw)
+
+
+def polyphase_plane(pl: SCNNPlane) -> SCNNPlane:
+    """The stride-1 plane whose channels are the phases (c, p, q) of ``pl``."""
+    ph, pw, kh, kw = _phases(pl)
+    return SCNNPlane(
+        pl.batch,
+        pl.channels * ph * pw,
+        pl.out_h + kh - 1,
+        pl.out_w + kw - 1,
+        pl.out_channels,
+        kh,
+        kw,
+        out_h=pl.out_h,
+        out_w=pl.out_w,
+        rows=pl.rows,
+    )
+
+
+def polyphase_operands(
+    fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane
+) -> tuple[np.ndarray, np.ndarray]:
+    """(feature map, weight (k′, n)) of :func:`polyphase_plane` from ``pl``'s feature map
+    (batch, C, H, W) and weight (k, n) (k order (c, r, s); k′ order ((c, p, q), r′, s′))."""
+    ph, pw, kh, kw = _phases(pl)
+    sh, sw = pl.stride_h, pl.stride_w
+    hp, wp = pl.out_h + kh - 1, pl.out_w + kw - 1
+    b, c = fmap.shape[:2]
+    # Input pixel y sits at row y + pad of a zero canvas of sh·hp rows (phase p, index j
+    # of canvas row sh·j + p); pixels beyond the canvas are read by no output.
+    canvas = np.zeros((b, c, sh * hp, sw * wp), fmap.dtype)
+    y1, x1 = min(pl.in_h, sh * hp - pl.pad_h), min(pl.in_w, sw * wp - pl.pad_w)
+    canvas[:, :, pl.pad_h : pl.pad_h + y1, pl.pad_w : pl.pad_w + x1] = fmap[:, :, :y1, :x1]
+    phased = canvas.reshape(b, c, hp, sh, wp, sw).transpose(0, 1, 3, 5, 2, 4)
+    fmap_p = np.ascontiguousarray(phased[:, :, :ph, :pw]).reshape(b, c * ph * pw, hp, wp)
+    kern = np.zeros((c, sh * kh, sw * kw, pl.out_channels), weight.dtype)
+    kern[:, : pl.kernel_h, : pl.kernel_w] = weight.reshape(
+        c, pl.kernel_h, pl.kernel_w, pl.out_channels
+    )
+    kp = kern.reshape(c, kh, sh, kw, sw, pl.out_channels).transpose(0, 2, 4, 1, 3, 5)
+    weight_p = np.ascontiguousarray(kp[:, :ph, :pw]).reshape(-1, pl.out_channels)
+    return fmap_p, weight_p
+
+
 def by_channel(pl: SCNNPlane, arch: SCNNArch) -> bool:
     """Whether this plane's input channels (not its pixels) are split over the PEs."""
     return arch.fc_mapping == "channels" and pl.is_fc
@@ -210,3 +278,25 @@ def output_coords(
     if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
         valid &= oy * pl.out_w + ox < pl.rows
     return oy, ox, valid
+
+
+def mapping_candidates(gemm: Gemm, arch: SCNNArch) -> list[tuple[str, SCNNArch]]:
+    """The mappings the per-layer search (:mod:`sod.designs.scnn`) tries: (label, ``arch``
+    with its ``auto`` fields resolved). Strided, undilated convs: ``direct`` and
+    ``polyphase``; FC/attention planes: ``plane`` and ``channels``; a field that is not
+    ``auto`` is kept as given."""
+    pl = scnn_plane(gemm)
+    strides = [arch.stride_mapping]
+    if arch.stride_mapping == "auto":
+        strides = ["direct", "polyphase"] if polyphase_applies(pl) else ["direct"]
+    fcs = [arch.fc_mapping]
+    if arch.fc_mapping == "auto":
+        fcs = ["plane", "channels"] if pl.is_fc else ["plane"]
+    return [
+        (
+            f"fc={fc}" if pl.is_fc else f"stride={st}",
+            arch.model_copy(update={"stride_mapping": st, "fc_mapping": fc}),
+        )
+        for st in strides
+        for fc in fcs
+    ]

@@ -7,7 +7,8 @@ units.
 * Filters are assigned once to *slots*: ``filter_groups × units`` CUs.
   ``load_balance="gb-s"`` sorts filters by non-zero count (descending, stable) and deals
   them boustrophedon over the slots, so dense and sparse filters share a CU (SparTen's
-  GB-S); ``"none"`` deals them round-robin in natural order.
+  GB-S); ``"none"`` deals them round-robin in natural order; ``"auto"`` (resolved per
+  layer by the design's search, :mod:`sod.designs.sparten`) runs GB-S here.
 
 Shared on purpose by the model (:mod:`sod.models.sparten`) and the reference
 (:mod:`sod.reference.sparten`): this is the compiler's assignment, a policy choice of this
@@ -49,7 +50,8 @@ def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMap
     n = weight.shape[1]
     row_groups, filter_groups = cluster_split(m, arch)
     slots = filter_groups * arch.units_per_cluster
-    if arch.load_balance == "gb-s":
+    gbs = arch.load_balance != "none"
+    if gbs:
         nnz = weight.sum(axis=0, dtype=np.int64)
         order = np.argsort(-nnz, kind="stable")  # densest first
     else:
@@ -58,5 +60,18 @@ def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMap
     rnd, col = pos // slots, pos % slots
     dealt = np.where(rnd % 2 == 0, col, slots - 1 - col)  # boustrophedon
     slot_of_filter = np.empty(n, np.int64)
-    slot_of_filter[order] = dealt if arch.load_balance == "gb-s" else col
+    slot_of_filter[order] = dealt if gbs else col
     return SparTenMapping(row_groups, filter_groups, slot_of_filter)
+
+
+def mapping_candidates(arch: SparTenArch) -> list[tuple[str, SparTenArch]]:
+    """The mappings the per-layer search tries: every orientation (the GEMM, or its
+    transpose with the activation rows held in the compute units) × every filter
+    assignment (GB-S, natural order); fields not ``auto`` are kept as given."""
+    orients = ["gemm", "transposed"] if arch.orientation == "auto" else [arch.orientation]
+    balances = ["gb-s", "none"] if arch.load_balance == "auto" else [arch.load_balance]
+    return [
+        (f"{o}/{b}", arch.model_copy(update={"orientation": o, "load_balance": b}))
+        for o in orients
+        for b in balances
+    ]

@@ -14,6 +14,7 @@ way in, which this model charges to that layer's input).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,50 @@ from sod.errors import ArchitectureError
 from sod.models.common import Counts, add_actions
 from sod.models.memory import evaluate_memory
 from sod.models.operands import operand_masks
-from sod.workload.gemm import Gemm
+from sod.workload.gemm import Gemm, LayerKind
 
 # compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
 # a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
 ComputeModel = Callable[[Gemm, Any, np.ndarray, np.ndarray], Counts]
 # stored_bits(arch, nnz, elements, fibers) -> bits of one operand in the design's format.
 StorageFormat = Callable[[Any, int, int, int], float]
+
+
+def _swap_roles(actions: dict[str, float] | Any) -> dict[str, float]:
+    """Action labels of a transposed run put back on the GEMM's operands (the run's
+    ``.act`` operand was W, its ``.weight`` operand was A)."""
+    swap = {"act": "weight", "weight": "act"}
+    out: dict[str, float] = {}
+    for key, value in actions.items():
+        base, dot, operand = key.partition(".")
+        name = f"{base}.{swap.get(operand, operand)}" if dot else key
+        out[name] = out.get(name, 0.0) + float(value)
+    return out
+
+
+def transposed(compute: ComputeModel) -> ComputeModel:
+    """``compute`` run on ``Oᵀ = Wᵀ·Aᵀ``: the weight operand takes the activation's place
+    (rows of the transposed GEMM) and the activations the weight's (columns). For the
+    accelerators whose PEs treat both operands alike (bitmask join, index matching) this
+    is the same hardware with the roles of its two operand paths swapped. Counts come back
+    in the GEMM's terms (actions relabelled, dense MACs of the GEMM)."""
+
+    def run(gemm: Gemm, arch: Any, weight: np.ndarray, act: np.ndarray) -> Counts:
+        flipped = Gemm(
+            gemm.name,
+            gemm.n,
+            gemm.k,
+            gemm.m,
+            gemm.repeat,
+            kind=LayerKind.LINEAR if gemm.kind is LayerKind.CONV else gemm.kind,
+            w_is_weight=gemm.w_is_weight,
+        )
+        w_t = np.ascontiguousarray(np.swapaxes(act, -1, -2))  # (k, m): Aᵀ as the "weight"
+        a_t = np.ascontiguousarray(np.swapaxes(weight, -1, -2))  # (n, k): Wᵀ as the "act"
+        counts = compute(flipped, arch, w_t, a_t)
+        return replace(counts, macs_dense=gemm.macs, actions=_swap_roles(counts.actions))
+
+    return run
 
 
 def evaluate_accelerator(
@@ -69,7 +107,9 @@ def evaluate_accelerator(
                 arch.dram_bandwidth_bytes_per_cycle,
                 True,
                 1,
-                slots=max(g, 1),
+                # Transfers overlap compute per work unit (the model's blocks or tiles, as
+                # a systolic array's per fold), one execution of every distinct group.
+                slots=max(g, int(counts.details.get("work_units", g)) // masks.multiplier, 1),
             )
         except ArchitectureError as err:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None

@@ -21,7 +21,9 @@ breakdown. Names in use:
 ``index_compare``              one index comparison (comparator-based matching)
 ``prefix_sum_bits``            bits of bitmask pushed through a prefix-sum/popcount tree
 ``crossbar_transfer``          one product routed through a scatter crossbar
-``accumulator_access``         one accumulator-bank read-modify-write
+``accumulator_access``         one accumulator update (acc_bits written), per accumulated
+                               product, every design (docs/cost.md: one accumulator rule)
+``reduce_add``                 one add of two partial sums outside a MAC
 ``fifo_access``                one FIFO push or pop
 =============================  ==========================================================
 """

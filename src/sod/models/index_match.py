@@ -296,6 +296,8 @@ def evaluate_index_match(
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {
         "mac": float(effectual),
+        # Every match accumulates into the PE's accumulator (one update each).
+        "accumulator_access": float(effectual),
         "index_compare": float(steps_sum * p * p),
         "fifo_access": float(2 * loads),  # one push and one pop per loaded entry
         "glb_read_bits.act": float(reads_a * arch.value_bits),
@@ -315,6 +317,9 @@ def evaluate_index_match(
         # Cycles a glb_read_width_bits port would need to deliver every fiber (not
         # charged as stalls: the other models do not bound GLB port bandwidth either).
         "glb_supply_cycles": -(-(reads_a + reads_w) * entry_bits // arch.glb_read_width_bits),
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): one output
+        # tile, which needs only its tr A fibers and tc W fibers.
+        "work_units": gemm.repeat * mt * nt,
     }
     return Counts(
         compute_cycles=cycles,

@@ -266,9 +266,16 @@ def evaluate_memory(
     stage_rows: int = 1,
     slots: int = 1,
 ) -> MemoryResult:
-    """Tiling, DRAM traffic and stall cycles of one GEMM execution (``slots``: folds)."""
+    """Tiling, DRAM traffic and stall cycles of one GEMM execution.
+
+    ``slots``: the work units the hardware double-buffers (a systolic array's folds, a
+    sparse accelerator's blocks or tiles: docs/paper-comparison.md, "mapping search").
+    The schedule that finishes first is kept, then the one moving the fewest DRAM bits:
+    the rule :func:`sod.models.systolic_steps.memory_schedule` applies to the arrays."""
     fp = Footprint(m, k, n, a_bits, w_bits, o_bits, glb_bits, double_buffered, stage_rows)
-    plan = cheapest(schedules(fp))
-    loads, comps = block_schedule(plan, compute_cycles, bandwidth_bytes_per_cycle, slots)
-    total = pipeline_cycles(loads, comps, double_buffered)
-    return MemoryResult(plan, total, total - compute_cycles)
+    results = []
+    for plan in schedules(fp):
+        loads, comps = block_schedule(plan, compute_cycles, bandwidth_bytes_per_cycle, slots)
+        total = pipeline_cycles(loads, comps, double_buffered)
+        results.append(MemoryResult(plan, total, total - compute_cycles))
+    return min(results, key=lambda r: (r.total_cycles, r.plan.dram_bits))

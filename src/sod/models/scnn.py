@@ -23,6 +23,12 @@ cycles; otherwise on ``conflict_cycles`` cycles drawn uniformly with a seeded Ge
 and the measured slow-down ratio is applied to every block (a stated approximation whose
 error against :mod:`sod.reference.scnn` is tested).
 
+With ``stride_mapping="polyphase"`` a strided convolution runs as its stride phases
+(:func:`sod.mapping.scnn.polyphase_plane`): the channels of a stride-1 plane, so no product
+falls between strides (border products of the Cartesian product remain, as in any stride-1
+layer). The design's per-layer search picks direct or polyphase (and ``fc_mapping``) by
+cycles (:mod:`sod.designs.scnn`).
+
 Non-convolution GEMMs (FC, attention) are mapped as SCNN maps FC layers: a 1 × 1
 convolution with k input and n output channels over a plane of the m rows (tokens), laid
 out ``ceil(m / ceil(√m)) × ceil(√m)``. A batch-1 FC layer is then a 1 × 1 plane on a
@@ -44,7 +50,16 @@ import numpy as np
 
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
-from sod.mapping.scnn import SCNNPlane, by_channel, im2col, plane_operands, scnn_plane
+from sod.mapping.scnn import (
+    SCNNPlane,
+    by_channel,
+    im2col,
+    plane_operands,
+    polyphase_operands,
+    polyphase_plane,
+    scnn_plane,
+    uses_polyphase,
+)
 from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
@@ -170,8 +185,12 @@ def _run_repeats(
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
         im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
-        tot["nnz_in"] += int(fmap.sum(dtype=np.int64))
-        res = _one_repeat(fmap, weight[rep], pl, arch, budget, rng)
+        run_fmap, run_w, run_pl = fmap, weight[rep], pl
+        if uses_polyphase(pl, arch):
+            run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
+            run_pl = polyphase_plane(pl)
+        tot["nnz_in"] += int(run_fmap.sum(dtype=np.int64))
+        res = _one_repeat(run_fmap, run_w, run_pl, arch, budget, rng)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
@@ -195,8 +214,10 @@ def _actions(
     return {
         "mac": float(tot["issued"]),
         "crossbar_transfer": float(valid_products),
-        # Channel-split FC layers also add up every PE's partial outputs.
+        # Every valid product is accumulated into its bank; channel-split FC layers also
+        # add up every PE's partial outputs (an add and an accumulator update each).
         "accumulator_access": float(valid_products + reduce_adds),
+        "reduce_add": float(reduce_adds),
         # Each image re-broadcasts every weight group; each PE re-reads its input tile
         # once per output-channel group.
         "glb_read_bits.weight": float(pl.batch * nnz_w * vb),
@@ -263,6 +284,10 @@ def evaluate_scnn(
         else 0.0,
         # Mean PE work over the slowest PE's, per group barrier (inter-PE balance).
         "pe_balance": busy_ideal / pe_slots if pe_slots else 0.0,
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): one
+        # (image, output-channel group) block, the PEs' barrier, which needs only its
+        # group's kernels and the image's tiles.
+        "work_units": gemm.repeat * pl.batch * -(-gemm.n // arch.out_channel_group),
     }
     return Counts(
         compute_cycles=int(cycles),

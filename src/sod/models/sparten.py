@@ -128,6 +128,10 @@ def evaluate_sparten(
         )
         if cycles
         else 0.0,
+        # Units of work DRAM transfers overlap with (sod.models.accelerators): a row step
+        # of the clusters with one round of filters in the CUs (like a systolic fold, it
+        # needs only its rows and its filters).
+        "work_units": gemm.repeat * _work_units(m, gemm.n, arch),
     }
     return Counts(
         compute_cycles=int(cycles),
@@ -139,6 +143,12 @@ def evaluate_sparten(
         actions=actions,
         details=details,
     )
+
+
+def _work_units(m: int, n: int, arch: SparTenArch) -> int:
+    """Row steps × filter rounds of one repeat."""
+    row_groups, filter_groups = cluster_split(m, arch)
+    return -(-m // row_groups) * -(-n // (filter_groups * arch.units_per_cluster))
 
 
 def _actions(
@@ -153,6 +163,8 @@ def _actions(
     pairs = gemm.repeat * m * n
     return {
         "mac": float(effectual),
+        # Every MAC accumulates into the CU's accumulator (one update each).
+        "accumulator_access": float(effectual),
         "prefix_sum_bits": float(pairs * chunks * 2 * arch.chunk_bits),
         # A row is broadcast once per filter group; each CU re-reads its filters' chunks
         # for every row (a CU holds one chunk, not whole filters).

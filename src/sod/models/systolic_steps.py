@@ -424,7 +424,8 @@ def actions(
         "mac": float(macs.issued - macs.gated),
         "mac_gated": float(macs.gated),
         "pe_reg_bits.act": float(macs.issued * vb),
-        "pe_reg_bits.out": float(macs.issued * ab),
+        # Every MAC accumulates: one acc_bits accumulator update (its add is in mac).
+        "accumulator_access": float(macs.issued),
         "pe_reg_bits.weight": float(folds.run * opts.rows * opts.cols * vb * mult),
         "glb_read_bits.weight": float(glb_w_reads * mult),
         "glb_read_bits.act": float(stored.a_glb * a_reads * mult),

@@ -19,6 +19,14 @@ definition: the feature map and kernels read entry by entry out of the GEMM oper
 planar tiles and channel slices, the output coordinate of each product, the accumulator
 bank (linear address ``(k_local·OH + oy)·OW + ox`` of the group-local output, modulo the
 bank count), as well as the streams, vectors, products and cycle accounting.
+
+``stride_mapping="polyphase"`` (a strided, undilated convolution): each input channel c is
+run as its phases (p, q) (p < min(stride_h, kh), q < min(stride_w, kw)), in that order: the
+weight stream holds the taps r ≡ p (mod stride_h), s ≡ q (mod stride_w) ((k, r, s) order),
+the activation stream the pixels ``(stride_h·j + p − pad_h, stride_w·i + q − pad_w)`` of the
+PE's tile of the phase plane (j < OH + ⌈kh/stride_h⌉ − 1, i likewise; (j, i) order,
+planar tiles of that plane). Products keep their real coordinates, so the same
+off-stride / out-of-plane checks apply (and never fire off-stride).
 """
 
 from __future__ import annotations
@@ -74,7 +82,7 @@ def simulate_scnn(
         for b in range(pl.batch):
             for k0 in range(0, pl.out_channels, kc):
                 slowest = 0
-                for chans, ys, xs in _pe_work(pl, arch):
+                for chans, ys, xs in _pe_work(pl, arch, _polyphase(pl, arch)):
                     t, n_prod, n_valid = _run_pe(
                         fm, kern, b, k0, (chans, ys, xs), acc, pl, arch, queue_depth
                     )
@@ -128,15 +136,31 @@ def _feature_map(a: np.ndarray, pl: SCNNPlane, conv: bool) -> np.ndarray:
     return fm
 
 
-def _pe_work(pl: SCNNPlane, arch: SCNNArch) -> list[tuple[range, range, range]]:
+def _polyphase(pl: SCNNPlane, arch: SCNNArch) -> tuple[int, int, int, int] | None:
+    """Polyphase: (phases along y, along x, phase-plane rows, cols), or None (direct)."""
+    sh, sw = pl.stride_h, pl.stride_w
+    if arch.stride_mapping != "polyphase" or pl.is_fc or (sh == 1 and sw == 1):
+        return None
+    if pl.dilation_h != 1 or pl.dilation_w != 1:
+        return None
+    rows = pl.out_h + (pl.kernel_h + sh - 1) // sh - 1
+    cols = pl.out_w + (pl.kernel_w + sw - 1) // sw - 1
+    return min(sh, pl.kernel_h), min(sw, pl.kernel_w), rows, cols
+
+
+def _pe_work(
+    pl: SCNNPlane, arch: SCNNArch, poly: tuple[int, int, int, int] | None = None
+) -> list[tuple[range, range, range]]:
     """(channels, rows, cols) of the input each PE holds, PE by PE (row-major).
 
     Planar tiling: PE (py, px) holds rows ``py·th … py·th + th − 1`` and columns
     ``px·tw …`` (``th = ceil(H / pe_rows)``, ``tw = ceil(W / pe_cols)``) of every channel.
     ``fc_mapping="channels"`` on an FC plane: PE p holds the whole plane of channels
-    ``p·per … p·per + per − 1``, ``per = ceil(C / PEs)``.
+    ``p·per … p·per + per − 1``, ``per = ceil(C / PEs)``. Polyphase: rows and cols are
+    those of the phase plane (``poly``), tiled the same way.
     """
-    th, tw = -(-pl.in_h // arch.pe_rows), -(-pl.in_w // arch.pe_cols)
+    in_h, in_w = (pl.in_h, pl.in_w) if poly is None else (poly[2], poly[3])
+    th, tw = -(-in_h // arch.pe_rows), -(-in_w // arch.pe_cols)
     per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
     split = arch.fc_mapping == "channels" and pl.is_fc
     work = []
@@ -147,8 +171,8 @@ def _pe_work(pl: SCNNPlane, arch: SCNNArch) -> list[tuple[range, range, range]]:
                 chans = range(pe * per, min((pe + 1) * per, pl.channels))
                 work.append((chans, range(pl.in_h), range(pl.in_w)))
             else:
-                ys = range(py * th, min((py + 1) * th, pl.in_h))
-                xs = range(px * tw, min((px + 1) * tw, pl.in_w))
+                ys = range(py * th, min((py + 1) * th, in_h))
+                xs = range(px * tw, min((px + 1) * tw, in_w))
                 work.append((range(pl.channels), ys, xs))
     return work
 
@@ -166,20 +190,11 @@ def _run_pe(
 ) -> tuple[int, int, int]:
     """One PE's share of one image and output-channel group: (cycles, products, valid
     products), accumulating into ``acc``."""
-    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
+    f_, i_ = arch.mult_f, arch.mult_i
     deep = arch.crossbar_buffering == "deep"
-    chans, ys, xs = work
     t = products = valid_products = 0
     backlog = [0] * arch.accumulator_banks  # queued products per bank
-    for c in chans:
-        ws = [
-            (k, r, s, int(kern[k, c, r, s]))
-            for k in range(k0, min(k0 + kc, pl.out_channels))
-            for r in range(pl.kernel_h)
-            for s in range(pl.kernel_w)
-            if kern[k, c, r, s] != 0
-        ]
-        acts = [(y, x, int(fm[b, c, y, x])) for y in ys for x in xs if fm[b, c, y, x] != 0]
+    for _c, ws, acts in _streams(fm, kern, b, k0, work, pl, arch):
         # Activation vector held, weight vectors stream (one a cycle).
         for av in range(0, len(acts), i_):
             for wv in range(0, len(ws), f_):
@@ -201,6 +216,53 @@ def _run_pe(
                     t += max(1, max(loads))
     t += max(backlog)  # drain the bank queues before the barrier
     return t, products, valid_products
+
+
+def _streams(
+    fm: np.ndarray,
+    kern: np.ndarray,
+    b: int,
+    k0: int,
+    work: tuple[range, range, range],
+    pl: SCNNPlane,
+    arch: SCNNArch,
+) -> list[tuple[int, list, list]]:
+    """(channel, weight stream, activation stream) of one PE, one image and one group, in
+    the order the PE runs them: per channel, or per (channel, phase) when polyphase."""
+    chans, ys, xs = work
+    ks = range(k0, min(k0 + arch.out_channel_group, pl.out_channels))
+    poly = _polyphase(pl, arch)
+    out = []
+    for c in chans:
+        if poly is None:
+            ws = [
+                (k, r, s, int(kern[k, c, r, s]))
+                for k in ks
+                for r in range(pl.kernel_h)
+                for s in range(pl.kernel_w)
+                if kern[k, c, r, s] != 0
+            ]
+            acts = [(y, x, int(fm[b, c, y, x])) for y in ys for x in xs if fm[b, c, y, x] != 0]
+            out.append((c, ws, acts))
+            continue
+        sh, sw = pl.stride_h, pl.stride_w
+        for p in range(poly[0]):
+            for q in range(poly[1]):
+                ws = [
+                    (k, r, s, int(kern[k, c, r, s]))
+                    for k in ks
+                    for r in range(p, pl.kernel_h, sh)
+                    for s in range(q, pl.kernel_w, sw)
+                    if kern[k, c, r, s] != 0
+                ]
+                acts = []
+                for j in ys:
+                    for i in xs:
+                        y, x = sh * j + p - pl.pad_h, sw * i + q - pl.pad_w
+                        if 0 <= y < pl.in_h and 0 <= x < pl.in_w and fm[b, c, y, x] != 0:
+                            acts.append((y, x, int(fm[b, c, y, x])))
+                out.append((c, ws, acts))
+    return out
 
 
 def _cycle(

@@ -1,0 +1,46 @@
+"""The per-layer mapping search every design gets under the same rule.
+
+A design lists the mappings its hardware supports for a GEMM (each an ``arch`` with its
+mapping fields resolved, or any other evaluation) and :func:`best_mapping` evaluates every
+one with the design's full model (compute, storage format, memory system) and keeps the
+one with the fewest cycles; ties go to the lower dynamic energy at the architecture's
+node (default technology). The dense and Sparse-on-Dense arrays pick their dataflow by
+the same cycles-first rule (``dataflow: auto``, :func:`sod.models.dense.best_dataflow`).
+The chosen label and every candidate's cycles go into ``Counts.details``
+(``mapping``, ``mapping_cycles``). docs/paper-comparison.md ("mapping search").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sod.models.common import Counts
+
+
+def _dynamic_pj(design: Any, arch: Any, counts: Counts) -> float:
+    from sod.cost.energy import action_energies, energy
+    from sod.tech import load_technology
+
+    tech = load_technology(getattr(arch, "node_nm", 45))
+    table = action_energies(tech, **design.energy_params(arch, tech))
+    return float(energy(counts.actions, table).dynamic_pj)
+
+
+def best_mapping(
+    design: Any,
+    candidates: Sequence[tuple[str, Any, Callable[[], Counts]]],
+) -> Counts:
+    """The Counts of the best candidate ``(label, arch, evaluate)``: fewest cycles, then
+    lowest dynamic energy (priced only when cycles tie)."""
+    runs = [(label, arch, run()) for label, arch, run in candidates]
+    fewest = min(c.cycles for _, _, c in runs)
+    tied = [r for r in runs if r[2].cycles == fewest]
+    if len(tied) > 1:
+        tied.sort(key=lambda r: _dynamic_pj(design, r[1], r[2]))
+    label, _, best = tied[0]
+    details = dict(best.details)
+    details["mapping"] = label
+    details["mapping_cycles"] = {lab: c.cycles for lab, _, c in runs}
+    return replace(best, details=details)
