@@ -72,7 +72,12 @@ def test_transposing_a_symmetric_gemm_swaps_the_roles():
 @pytest.mark.parametrize(
     ("arch", "gemm", "candidates"),
     [
-        (SparTenArch(clusters=4, units_per_cluster=4), linear("fc", 96, 40, tokens=1), 4),
+        (
+            SparTenArch(clusters=4, units_per_cluster=4, load_balance="auto"),
+            linear("fc", 96, 40, tokens=1),
+            4,
+        ),
+        (SparTenArch(clusters=4, units_per_cluster=4), linear("fc", 96, 40, tokens=1), 2),
         (IndexMatchArch(pe_rows=4, pe_cols=4), linear("fc", 96, 3, tokens=40), 2),
         (SCNNArch(pe_rows=2, pe_cols=2), conv2d("c", 15, 15, 3, 8, 5, stride=2), 2),
         (SCNNArch(pe_rows=2, pe_cols=2), linear("fc", 64, 16, tokens=1), 2),

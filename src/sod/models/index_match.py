@@ -36,7 +36,7 @@ from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -290,8 +290,7 @@ def evaluate_index_match(
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
     effectual = effectual_macs(weight, act)
     entry_bits = arch.value_bits + arch.index_bits
-    nnz_a = int(np.count_nonzero(act))
-    nnz_w = int(np.count_nonzero(weight))
+    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
     # Each A fiber is read once per column tile, each W fiber once per row tile.
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {

@@ -62,7 +62,7 @@ from sod.mapping.scnn import (
 )
 from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -270,7 +270,7 @@ def evaluate_scnn(
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
     effectual = effectual_macs(weight, act)
-    actions = _actions(gemm, pl, arch, int(weight.sum(dtype=np.int64)), tot)
+    actions = _actions(gemm, pl, arch, total_nnz(weight), tot)
     details = {
         "model": "scnn",
         "ideal_cycles": ideal,

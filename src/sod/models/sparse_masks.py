@@ -11,6 +11,8 @@ each repeat its own.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sod.errors import WorkloadError
@@ -78,9 +80,29 @@ def effectual_macs(weight: np.ndarray, act: np.ndarray) -> int:
     Equal to Σ_k (non-zeros of A's column k) × (non-zeros of W's row k), which costs
     O(mk + kn) instead of a product.
     """
-    a_cols = col_counts(act)  # (repeat, k)
-    w_rows = row_counts(weight)  # (repeat, k)
+    a_cols = _per_repeat(col_counts, act)  # (repeat or 1, k)
+    w_rows = _per_repeat(row_counts, weight)  # (repeat or 1, k)
+    if a_cols.shape[0] == w_rows.shape[0] == 1:  # both shared: every repeat is the same
+        return int((a_cols * w_rows).sum()) * max(act.shape[0], weight.shape[0])
     return int((a_cols * w_rows).sum())
+
+
+def _broadcast(stacked: np.ndarray) -> bool:
+    """A (repeat, ...) stack that is one shared mask broadcast over its repeats."""
+    return stacked.ndim == 3 and stacked.shape[0] > 1 and stacked.strides[0] == 0
+
+
+def _per_repeat(count: Any, stacked: np.ndarray) -> np.ndarray:
+    """``count`` of a stack, counted once when it is one mask broadcast over repeats."""
+    return count(stacked[:1]) if _broadcast(stacked) else count(stacked)
+
+
+def total_nnz(stacked: np.ndarray) -> int:
+    """Non-zeros of a (repeat, ...) stack of bool masks, counting a broadcast mask once
+    per repeat without scanning every (identical) repeat."""
+    if _broadcast(stacked):
+        return int(np.count_nonzero(stacked[0])) * stacked.shape[0]
+    return int(np.count_nonzero(stacked))
 
 
 def iter_chunk_products(a: np.ndarray, w: np.ndarray, chunk: int, budget_bytes: int = 1 << 24):

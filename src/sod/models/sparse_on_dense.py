@@ -63,27 +63,24 @@ from sod.workload.gemm import Gemm
 def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on a dense or Sparse-on-Dense array.
 
-    With ``weight_reorder`` the compiler lays W out permuted (:meth:`Layer.reordered`) and
-    keeps the natural order when that is no slower (fewer or equal total cycles), as it
-    would after trying both."""
-    base = SystolicOptions.from_arch(arch)
-    if not base.auto_dataflow:
-        return _evaluate_mapping(gemm, base)
-    # dataflow: auto — the compiler knows the shape, the masks and the memory system, so
-    # each GEMM takes the dataflow with the fewest total cycles (compute + stalls); ties go
-    # to fewer compute cycles, then ws, os, is.
-    options = [replace(base, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
-    results = [_evaluate_mapping(gemm, o) for o in options]
-    return min(results, key=lambda c: (c.cycles, c.compute_cycles))
-
-
-def _evaluate_mapping(gemm: Gemm, opts: SystolicOptions) -> Counts:
-    """One GEMM under one resolved dataflow (and reordering, when asked for)."""
-    layer = Layer.of(gemm, opts)
-    reordered = layer.reordered(opts)
+    With ``weight_reorder`` the compiler lays W out permuted (:meth:`Layer.reordered`), in
+    the dataflow chosen for the natural layout, and keeps the natural order when that is
+    no slower (fewer or equal total cycles), as it would after trying both."""
+    opts = SystolicOptions.from_arch(arch)
+    if opts.auto_dataflow:
+        # dataflow: auto — the compiler knows the shape, the masks and the memory system,
+        # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)
+        # in its natural layout; ties go to fewer compute cycles, then ws, os, is.
+        options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
+        runs = [(_evaluate_layer(Layer.of(gemm, o), o), o) for o in options]
+        natural, opts = min(runs, key=lambda r: (r[0].cycles, r[0].compute_cycles))
+    else:
+        natural = _evaluate_layer(Layer.of(gemm, opts), opts)
+    # Reordering is then tried in that dataflow (not in all three: a third of the work,
+    # and the layout search is the costly part).
+    reordered = Layer.of(gemm, opts).reordered(opts)
     if reordered is None:
-        return _evaluate_layer(layer, opts)
-    natural = _evaluate_layer(layer, opts)
+        return natural
     permuted = _evaluate_layer(reordered, opts)
     return permuted if permuted.cycles < natural.cycles else natural
 

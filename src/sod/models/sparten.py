@@ -39,6 +39,7 @@ from sod.models.sparse_masks import (
     effectual_macs,
     iter_chunk_products,
     mask_arrays,
+    total_nnz,
 )
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
@@ -115,8 +116,7 @@ def evaluate_sparten(
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
     effectual = effectual_macs(weight, act)
-    nnz_a = int(np.count_nonzero(act))
-    nnz_w = int(np.count_nonzero(weight))
+    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
     actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",

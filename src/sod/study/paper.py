@@ -53,6 +53,10 @@ class PaperConfig:
     workloads: tuple[tuple[str, str, str], ...] | None = None
     # Every design: the paper's five, the middle-ground ones and Sparse-on-Dense's variants.
     archs: tuple[str, ...] = PRESET_NAMES
+    # Variants of Sparse-on-Dense itself: in the main and beyond tables, not in the
+    # sensitivity sections (maps, batch, density sweep, PE ratio), which ask how the
+    # verdict between *designs* moves.
+    variants: tuple[str, ...] = ("sparse-on-dense-reorder",)
     sweep_model: str = "alexnet"
     sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
     pe_ratio_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
@@ -272,11 +276,16 @@ def _map_config(cfg: PaperConfig) -> MapConfig:
         seed=cfg.seed,
         budget_mm2=cfg.budget_mm2,
         node_nm=cfg.node_nm,
-        archs=tuple(cfg.archs),
+        archs=_sweep_archs(cfg),
         budgets_mm2=tuple(cfg.map_budgets_mm2),
         batches=(),
         variations=variations,
     )
+
+
+def _sweep_archs(cfg: PaperConfig) -> tuple[str, ...]:
+    """The designs of the sensitivity sections: ``archs`` without the variants."""
+    return tuple(a for a in cfg.archs if a not in cfg.variants)
 
 
 def _model_of(label: str) -> str:
@@ -304,7 +313,7 @@ def _run_group(cfg: PaperConfig, tasks: list[Task]) -> list[Section]:
 
 def _batch_section(cfg: PaperConfig, wl: Any, label: str, batch: int) -> Section:
     rows: list[dict[str, Any]] = []
-    cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+    cmp = compare(wl, _sweep_archs(cfg), cfg.budget_mm2, cfg.node_nm)
     ratios = cmp.ratios()
     for name, r in cmp.results.items():
         rows.append(
@@ -330,7 +339,8 @@ def _compare_section(
     cfg: PaperConfig, wl: Any, section: str, label: str, profile: str
 ) -> list[Section]:
     """``main`` or ``beyond`` (with their ratios) or one density of ``density_sweep``."""
-    cmp = compare(wl, cfg.archs, cfg.budget_mm2, cfg.node_nm)
+    archs = _sweep_archs(cfg) if section == "density_sweep" else cfg.archs
+    cmp = compare(wl, archs, cfg.budget_mm2, cfg.node_nm)
     rows = [
         {
             **r.metrics.to_row(),
@@ -386,7 +396,7 @@ def _pe_ratio(
     # Designs built from the dense MAC PE (the arrays and Sparse-on-Dense's variants) are
     # the baseline of the ratio, not a sparse PE whose area is uncertain.
     dense_pe_kinds = {load_arch(REFERENCE_ARCH).kind, load_arch("dense").kind}
-    for name in cfg.archs:
+    for name in _sweep_archs(cfg):
         if name in (REFERENCE_ARCH, "dense") or load_arch(name).kind in dense_pe_kinds:
             continue
         for scale in cfg.pe_ratio_scales:
