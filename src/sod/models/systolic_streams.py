@@ -18,6 +18,7 @@ from sod.compiler import CompileOptions, TileGrid, fast_tiles
 from sod.errors import ArchitectureError
 from sod.formats import need_bits, resolve_widths
 from sod.models.decompressor import emit_cycles, stream_needs
+from sod.models.memo import memo_by_content
 from sod.models.systolic_options import Layer, SystolicOptions
 
 # Tiles are measured in batches of at most this many mask elements (bounds scratch memory).
@@ -121,7 +122,16 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     parts = []
     offset = 0
     for gi, w in enumerate(layer.masks.weight):
-        part, count = _group_streams(w, layer.m, opts, compile_options)
+        fields_, count = _group_streams_memo(
+            w,
+            layer.m,
+            opts.rows,
+            opts.cols,
+            opts.dataflow.value,
+            opts.spec.value_bits,
+            compile_options.model_dump_json(),
+        )
+        part = dict(zip(_PART_FIELDS, fields_, strict=True))
         part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
         part["fold_group"] = np.full(part["fold_stream"].size, gi)
         parts.append(part)
@@ -130,12 +140,44 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     return WeightStreams(**{f: np.concatenate([p[f] for p in parts]) for f in fields})
 
 
+_PART_FIELDS = tuple(f for f in WeightStreams.__dataclass_fields__ if f != "fold_group")
+
+
+@memo_by_content(max_bytes=64 << 20)
+def _group_streams_memo(
+    w: np.ndarray,
+    m: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    value_bits: int,
+    compile_json: str,
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """:func:`_group_streams` memoized by content: the paper's sections, its maps and the
+    reordering variant meet the same layer on the same tile grid again and again."""
+    part, count = _group_streams(
+        w,
+        m,
+        rows,
+        cols,
+        Dataflow(dataflow),
+        value_bits,
+        CompileOptions.model_validate_json(compile_json),
+    )
+    return tuple(part[f] for f in _PART_FIELDS), count
+
+
 def _group_streams(
-    w: np.ndarray, m: int, opts: SystolicOptions, compile_options: CompileOptions
+    w: np.ndarray,
+    m: int,
+    R: int,
+    C: int,
+    df: Dataflow,
+    value_bits: int,
+    compile_options: CompileOptions,
 ) -> tuple[dict[str, np.ndarray], int]:
     """One group's streams from the compiler's fast path (exact sizes and timing), as
     :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
-    R, C, df = opts.rows, opts.cols, opts.dataflow
     read_bits = compile_options.read_width_bits
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
     tiles = fast_tiles(w, grid, compile_options)
@@ -144,7 +186,7 @@ def _group_streams(
     order = grid.order
     kr, nc = grid.block_extent(order[:, 0], order[:, 1])
     lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
-    dense_t = -(-(lanes_t * vecs_t * opts.spec.value_bits) // read_bits) * read_bits
+    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     blocked = grid.blocked(w)  # (kb, nb, R, C)
     nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
     # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.

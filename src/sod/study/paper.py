@@ -58,7 +58,7 @@ class PaperConfig:
     # verdict between *designs* moves.
     variants: tuple[str, ...] = ("sparse-on-dense-reorder",)
     sweep_model: str = "alexnet"
-    sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+    sweep_densities: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
     pe_ratio_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
     workers: int = 2
     ablation_models: tuple[tuple[str, str], ...] = (
