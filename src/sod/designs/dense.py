@@ -6,7 +6,7 @@ from typing import Any
 
 from sod.arch.spec import Architecture
 from sod.cost.area import BufferRule, ChipDescription, EdgeUnit
-from sod.cost.pe_area import pe_area
+from sod.cost.pe_area import PeArea, pe_area
 from sod.designs.base import Design, GridAxes
 from sod.models.common import Counts
 from sod.tech import Technology
@@ -30,11 +30,15 @@ class DenseDesign(Design):
         """Units on the array edges (none for the plain dense array)."""
         return ()
 
+    def pe(self, arch: Any, tech: Technology, pe_source: str) -> PeArea:
+        """One PE of the grid (systolic kinds built on this one override only this)."""
+        vb, ab = arch.value_bits, arch.acc_bits
+        return pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)  # type: ignore[arg-type]
+
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
     ) -> ChipDescription:
-        vb, ab = arch.value_bits, arch.acc_bits
-        pe = pe_area(tech, "dense_mac_pe", pe_source, a_bits=vb, w_bits=vb, acc_bits=ab)  # type: ignore[arg-type]
+        pe = self.pe(arch, tech, pe_source)
         return ChipDescription(
             kind=self.kind,
             glb=glb,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from sod.arch.sparse import IndexMatchArch
 from sod.cost.area import BufferRule, ChipDescription
 from sod.cost.pe_area import pe_area
 from sod.designs.base import Design, GridAxes
-from sod.designs.search import best_mapping
+from sod.designs.search import best_mapping, oriented_candidates
 from sod.mapping.index_match import mapping_candidates
-from sod.models.accelerators import evaluate_accelerator, transposed
 from sod.models.common import Counts
 from sod.tech import Technology
 from sod.workload.gemm import Gemm
@@ -39,13 +37,10 @@ class IndexMatchDesign(Design):
 
         # Indices must address every position of a fiber (a row of A, a column of W).
         arch.check_fiber_length(gemm.k)
-        candidates = []
-        for label, cand in mapping_candidates(arch):
-            flip = cand.orientation == "transposed"
-            compute = transposed(evaluate_index_match) if flip else evaluate_index_match
-            run = partial(evaluate_accelerator, gemm, cand, compute, stored_bits)
-            candidates.append((label, cand, run))
-        return best_mapping(self, candidates)
+        candidates = mapping_candidates(arch)
+        return best_mapping(
+            self, oriented_candidates(gemm, candidates, evaluate_index_match, stored_bits)
+        )
 
     def chip(
         self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float

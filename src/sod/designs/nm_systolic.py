@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sod.arch.structured import NMSystolicArch
-from sod.cost.area import BufferRule, ChipDescription
-from sod.cost.pe_area import pe_area
+from sod.cost.pe_area import PeArea, pe_area
 from sod.designs.dense import DenseDesign
 from sod.models.common import Counts
 from sod.tech import Technology
@@ -25,11 +24,9 @@ class NMSystolicDesign(DenseDesign):
 
         return evaluate_nm(gemm, arch)
 
-    def chip(
-        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
-    ) -> ChipDescription:
+    def pe(self, arch: Any, tech: Technology, pe_source: str) -> PeArea:
         vb, ab = arch.value_bits, arch.acc_bits
-        pe = pe_area(
+        return pe_area(
             tech,
             "nm_pe",
             pe_source,  # type: ignore[arg-type]
@@ -37,16 +34,6 @@ class NMSystolicDesign(DenseDesign):
             w_bits=vb,
             acc_bits=ab,
             m_group=arch.m_group,
-        )
-        return ChipDescription(
-            kind=self.kind,
-            glb=glb,
-            fixed_um2=fixed_um2,
-            tile_area_um2=pe.area_um2,
-            tile_source=pe.source,
-            tile_extrapolated=pe.extrapolated,
-            aspect=arch.array_cols / arch.array_rows,
-            edge_units=(),
         )
 
     def operand_feed_bits(self, arch: Any, operand: str, edge_len: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sod.models.common import Counts
@@ -44,3 +45,22 @@ def best_mapping(
     details["mapping"] = label
     details["mapping_cycles"] = {lab: c.cycles for lab, _, c in runs}
     return replace(best, details=details)
+
+
+def oriented_candidates(
+    gemm: Any,
+    mappings: Sequence[tuple[str, Any]],
+    compute: Callable[..., Counts],
+    stored_bits: Callable[..., float],
+) -> list[tuple[str, Any, Callable[[], Counts]]]:
+    """Candidates for :func:`best_mapping` of an accelerator whose mappings differ in
+    ``orientation``: a transposed one runs ``compute`` on ``Oᵀ = Wᵀ·Aᵀ``
+    (:func:`sod.models.accelerators.transposed`), each through
+    :func:`sod.models.accelerators.evaluate_accelerator` (storage and memory included)."""
+    from sod.models.accelerators import evaluate_accelerator, transposed
+
+    out: list[tuple[str, Any, Callable[[], Counts]]] = []
+    for label, cand in mappings:
+        model = transposed(compute) if cand.orientation == "transposed" else compute
+        out.append((label, cand, partial(evaluate_accelerator, gemm, cand, model, stored_bits)))
+    return out

@@ -4,11 +4,11 @@ array grows virtually with the unstructured sparsity of the loaded weights
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sod.arch.vusa import VUSAArch
-from sod.cost.area import BufferRule, ChipDescription
-from sod.cost.pe_area import pe_area
+from sod.cost.pe_area import PeArea, pe_area
 from sod.designs.dense import DenseDesign
 from sod.models.common import Counts
 from sod.tech import Technology
@@ -25,9 +25,7 @@ class VUSADesign(DenseDesign):
 
         return evaluate_vusa(gemm, arch)
 
-    def chip(
-        self, arch: Any, tech: Technology, glb: BufferRule, pe_source: str, fixed_um2: float
-    ) -> ChipDescription:
+    def pe(self, arch: Any, tech: Technology, pe_source: str) -> PeArea:
         """The grid is the physical MACs; a tile is one MAC's share of its window (the
         synthesized window of :mod:`sod.rtl.vusa_pe` ÷ M)."""
         vb, ab, M = arch.value_bits, arch.acc_bits, arch.window_macs
@@ -41,15 +39,11 @@ class VUSADesign(DenseDesign):
             w_bits=vb,
             acc_bits=ab,
         )
-        return ChipDescription(
-            kind=self.kind,
-            glb=glb,
-            fixed_um2=fixed_um2,
-            tile_area_um2=window.area_um2 / M,
-            tile_source=f"{window.source} / {M} MACs",
-            tile_extrapolated=window.extrapolated,
-            aspect=arch.array_cols / arch.array_rows,
-            edge_units=(),
+        return replace(
+            window,
+            area_um2=window.area_um2 / M,
+            cell_area_um2=window.cell_area_um2 / M,
+            source=f"{window.source} / {M} MACs",
         )
 
     def glb_bandwidth_bits_per_cycle(self, arch: Any) -> int:
