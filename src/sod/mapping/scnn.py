@@ -229,6 +229,31 @@ def by_channel(pl: SCNNPlane, arch: SCNNArch) -> bool:
     return arch.fc_mapping == "channels" and pl.is_fc
 
 
+def channel_split_pes(pl: SCNNPlane, arch: SCNNArch) -> int:
+    """PEs holding input channels when :func:`by_channel` splits them (``ceil(C / per)``
+    with ``per = ceil(C / PEs)``): the ones whose partial outputs are added up."""
+    per = -(-pl.channels // (arch.pe_rows * arch.pe_cols))
+    return -(-pl.channels // per)
+
+
+def reduction_cycles(pl: SCNNPlane, arch: SCNNArch, n: int) -> int:
+    """Cycles of adding up the channel-split PEs' partial outputs, per image.
+
+    After each output-channel group's barrier the ``used`` PEs' partial outputs (the
+    plane's positions x the group's channels) are summed in a binary tree of
+    ``ceil(log2 used)`` stages; in a stage every receiving PE adds an incoming partial
+    sum into its accumulator banks, ``accumulator_banks`` values a cycle. Not overlapped
+    with the next group's products (they need the same banks). 0 without a split.
+    """
+    if not by_channel(pl, arch):
+        return 0
+    stages = max(channel_split_pes(pl, arch) - 1, 0).bit_length()
+    kc = arch.out_channel_group
+    per_group = [min(kc, n - k0) for k0 in range(0, n, kc)]
+    positions = pl.out_h * pl.out_w
+    return stages * sum(-(-positions * g // arch.accumulator_banks) for g in per_group)
+
+
 def pe_tiles(
     fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
 ) -> tuple[np.ndarray, int, int]:

@@ -14,9 +14,12 @@ def bound_by_glb_ports(counts: Counts, arch: ArchBase) -> Counts:
     Every architecture reads its operands (compressed or not, metadata included) through
     ``glb_banks`` ports of ``glb_read_width_bits``: a layer cannot finish before
     ``ceil(glb_read_bits / (banks × width))`` cycles. The same rule applies to every kind,
-    so no design gets free on-chip bandwidth. Ideal memory skips it.
+    so no design gets free on-chip bandwidth. Ideal memory skips it. Idempotent: the
+    mapping searches bound every candidate before comparing them (a mapping that reads
+    more than the ports deliver must not win on its unbounded cycles), and the registry
+    bounds the result again for designs without a search.
     """
-    if arch.ideal_memory:
+    if arch.ideal_memory or "glb_stall_cycles" in counts.details:
         return counts
     per_cycle = arch.glb_banks * arch.glb_read_width_bits
     supply = -(-int(counts.action("glb_read_bits")) // per_cycle)

@@ -53,10 +53,12 @@ from sod.errors import WorkloadError
 from sod.mapping.scnn import (
     SCNNPlane,
     by_channel,
+    channel_split_pes,
     im2col,
     plane_operands,
     polyphase_operands,
     polyphase_plane,
+    reduction_cycles,
     scnn_plane,
     uses_polyphase,
 )
@@ -205,8 +207,7 @@ def _actions(
     """Actions priced by the energy model, from the totals of :func:`_run_repeats`."""
     reduce_adds = 0
     if by_channel(pl, arch):
-        pes = arch.pe_rows * arch.pe_cols
-        used = -(-pl.channels // -(-pl.channels // pes))  # PEs holding channels
+        used = channel_split_pes(pl, arch)
         reduce_adds = (used - 1) * gemm.repeat * gemm.m * gemm.n
     vb, ib = arch.value_bits, arch.index_bits
     groups = -(-gemm.n // arch.out_channel_group)
@@ -266,6 +267,9 @@ def evaluate_scnn(
     cycles, ideal, issued, valid_products = (
         tot[key] for key in ("cycles", "ideal", "issued", "valid_products")
     )
+    # Channel-split FC layers add up their PEs' partial outputs after every group.
+    reduce_cycles = gemm.repeat * pl.batch * reduction_cycles(pl, arch, gemm.n)
+    cycles += reduce_cycles
     busy_ideal, pe_slots = tot["busy_ideal"], tot["pe_slots"]
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
@@ -274,7 +278,8 @@ def evaluate_scnn(
     details = {
         "model": "scnn",
         "ideal_cycles": ideal,
-        "bank_conflict_cycles": cycles - ideal,
+        "bank_conflict_cycles": cycles - ideal - reduce_cycles,
+        "reduction_cycles": reduce_cycles,
         "bank_conflicts": "exact" if exact_all else f"sampled ({conflict_cycles} cycles)",
         "conflict_ratio": float(np.mean(ratios)) if ratios else 1.0,
         "wasted_products": issued - valid_products,

@@ -43,9 +43,11 @@ read are measured in :mod:`sod.models.systolic_streams`.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
 from sod.models.common import Counts
+from sod.models.glb_ports import bound_by_glb_ports
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import (
     actions,
@@ -67,21 +69,23 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     the dataflow chosen for the natural layout, and keeps the natural order when that is
     no slower (fewer or equal total cycles), as it would after trying both."""
     opts = SystolicOptions.from_arch(arch)
+    bound = partial(bound_by_glb_ports, arch=arch)
     if opts.auto_dataflow:
         # dataflow: auto — the compiler knows the shape, the masks and the memory system,
         # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)
         # in its natural layout; ties go to fewer compute cycles, then ws, os, is.
+        # GLB port stalls included (sod.models.glb_ports), as in every design's search.
         options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
-        runs = [(_evaluate_layer(Layer.of(gemm, o), o), o) for o in options]
+        runs = [(bound(_evaluate_layer(Layer.of(gemm, o), o)), o) for o in options]
         natural, opts = min(runs, key=lambda r: (r[0].cycles, r[0].compute_cycles))
     else:
-        natural = _evaluate_layer(Layer.of(gemm, opts), opts)
+        natural = bound(_evaluate_layer(Layer.of(gemm, opts), opts))
     # Reordering is then tried in that dataflow (not in all three: a third of the work,
     # and the layout search is the costly part).
     reordered = Layer.of(gemm, opts).reordered(opts)
     if reordered is None:
         return natural
-    permuted = _evaluate_layer(reordered, opts)
+    permuted = bound(_evaluate_layer(reordered, opts))
     return permuted if permuted.cycles < natural.cycles else natural
 
 

@@ -79,19 +79,57 @@ def simulate_scnn(
         else:
             fm = _feature_map(a3[rep], pl, gemm.conv is not None)
         acc = np.zeros((pl.batch, pl.out_channels, pl.out_h, pl.out_w), np.int64)
+        split = arch.fc_mapping == "channels" and pl.is_fc
         for b in range(pl.batch):
             for k0 in range(0, pl.out_channels, kc):
                 slowest = 0
+                partials = []
                 for chans, ys, xs in _pe_work(pl, arch, _polyphase(pl, arch)):
+                    # A channel-split PE accumulates its own partial outputs.
+                    pe_acc = np.zeros_like(acc) if split else acc
                     t, n_prod, n_valid = _run_pe(
-                        fm, kern, b, k0, (chans, ys, xs), acc, pl, arch, queue_depth
+                        fm, kern, b, k0, (chans, ys, xs), pe_acc, pl, arch, queue_depth
                     )
                     products += n_prod
                     valid_products += n_valid
                     slowest = max(slowest, t)
+                    if split and len(chans):
+                        partials.append(pe_acc)
                 cycles += slowest
+                if split:
+                    cycles += _reduce_tree(partials, acc, b, k0, pl, arch)
         out[rep] = _to_gemm(acc, pl, gemm)
     return SCNNRun(out, cycles, products, valid_products)
+
+
+def _reduce_tree(
+    partials: list[np.ndarray], acc: np.ndarray, b: int, k0: int, pl: SCNNPlane, arch: SCNNArch
+) -> int:
+    """Add up the channel-split PEs' partial outputs of one image and output-channel group
+    into ``acc``, pairwise (PE i + 2^s receives from PE i each stage), the receiving PE
+    adding ``accumulator_banks`` values a cycle; returns the cycles it took."""
+    k1 = min(k0 + arch.out_channel_group, pl.out_channels)
+    cycles = 0
+    live = [p[b, k0:k1].reshape(-1).copy() for p in partials]
+    while len(live) > 1:
+        stage = 0
+        nxt = []
+        for i in range(0, len(live), 2):
+            if i + 1 == len(live):
+                nxt.append(live[i])  # odd one out waits for the next stage
+                continue
+            dst, src = live[i + 1], live[i]
+            t = 0
+            for lo in range(0, src.size, arch.accumulator_banks):
+                dst[lo : lo + arch.accumulator_banks] += src[lo : lo + arch.accumulator_banks]
+                t += 1
+            stage = max(stage, t)
+            nxt.append(dst)
+        cycles += stage
+        live = nxt
+    if live:
+        acc[b, k0:k1] += live[0].reshape(acc[b, k0:k1].shape)
+    return cycles
 
 
 def _kernels(w: np.ndarray, pl: SCNNPlane) -> np.ndarray:
