@@ -21,14 +21,20 @@ SAMPLED_TOLERANCE_BANK_BOUND = 0.08
 
 
 def _random_arch(rng: np.random.Generator) -> SCNNArch:
+    banks = int(rng.integers(1, 9))
+    kc = int(rng.integers(0, 5))  # 0: auto
+    # Small accumulators (often a few passes per tile), never smaller than Kc x the
+    # 9 outputs one input pixel reaches in these geometries.
+    entries = max(-(-max(kc, 1) * 9 // banks), int(rng.integers(1, 40)))
     return SCNNArch(
         crossbar_buffering=str(rng.choice(["deep", "none"])),
         pe_rows=int(rng.integers(1, 4)),
         pe_cols=int(rng.integers(1, 4)),
         mult_f=int(rng.integers(1, 5)),
         mult_i=int(rng.integers(1, 5)),
-        accumulator_banks=int(rng.integers(1, 9)),
-        out_channel_group=int(rng.integers(1, 5)),
+        accumulator_banks=banks,
+        accumulator_entries=entries,
+        out_channel_group=kc or "auto",
     )
 
 
@@ -64,6 +70,8 @@ def test_conv_model_equals_reference(density, buffering, geometry):
     assert np.array_equal(run.output[0], a @ w)
     assert counts.details["bank_conflicts"] == "exact"
     assert counts.cycles == run.cycles
+    # The partial sums a PE holds fit its accumulator banks.
+    assert run.most_partial_sums <= arch.accumulator_banks * arch.accumulator_entries
     assert counts.macs_issued == run.products
     assert counts.actions["crossbar_transfer"] == run.valid_products
     assert counts.macs_effectual == run.valid_products  # a real im2col: nothing lost

@@ -51,7 +51,8 @@ def test_polyphase_model_equals_reference(buffering, geometry):
         mult_f=int(rng.integers(1, 5)),
         mult_i=int(rng.integers(1, 5)),
         accumulator_banks=int(rng.integers(1, 9)),
-        out_channel_group=int(rng.integers(1, 5)),
+        accumulator_entries=int(rng.integers(16, 64)),
+        out_channel_group=int(rng.integers(1, 3)),
         stride_mapping="polyphase",
     )
     counts = evaluate_scnn(g, arch, w != 0, a != 0, conflict_cycles=1 << 20)

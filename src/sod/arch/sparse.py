@@ -10,7 +10,7 @@ explains each field's role.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -69,8 +69,19 @@ class SCNNArch(ArchBase):
         "phases, every product useful; 'auto' = the per-layer mapping search picks the "
         "faster (a model called directly with 'auto' runs 'direct')",
     )
-    out_channel_group: int = Field(
-        8, gt=0, le=1 << 16, description="output channels per group (Kc); PEs synchronize per group"
+    accumulator_entries: int = Field(
+        32,
+        gt=0,
+        le=1 << 16,
+        description="entries per accumulator bank in each of its two buffers (SCNN: 32); "
+        "Kc x a PE's output tile (halo included) must fit banks x entries",
+    )
+    out_channel_group: Annotated[int, Field(gt=0, le=1 << 16)] | Literal["auto"] = Field(
+        "auto",
+        description="output channels per group (Kc; PEs synchronize per group): 'auto' = "
+        "per layer, the largest Kc whose partial sums fit the accumulator banks (SCNN's "
+        "rule), after the fewest sub-tile passes that make one output channel fit; an "
+        "integer is kept and the passes chosen for it (sod.mapping.scnn.accumulator_tiling)",
     )
     index_bits: int = Field(
         4,

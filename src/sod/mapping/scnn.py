@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
-from sod.errors import WorkloadError
+from sod.errors import ArchitectureError, WorkloadError
 from sod.workload.gemm import Gemm
 
 
@@ -229,6 +229,94 @@ def by_channel(pl: SCNNPlane, arch: SCNNArch) -> bool:
     return arch.fc_mapping == "channels" and pl.is_fc
 
 
+@dataclass(frozen=True)
+class AccumulatorTiling:
+    """How a layer's partial sums fit SCNN's accumulator banks
+    (:func:`accumulator_tiling`)."""
+
+    out_channel_group: int  # Kc
+    passes_y: int  # each PE's tile cut into passes_y x passes_x sub-tiles, run in turn
+    passes_x: int
+    positions: int  # output positions a PE accumulates per pass (halo included, at most)
+
+    @property
+    def passes(self) -> int:
+        return self.passes_y * self.passes_x
+
+
+def accumulator_capacity(arch: SCNNArch) -> int:
+    """Partial sums one accumulator buffer holds: banks x entries (the other buffer of the
+    pair drains the previous group)."""
+    return arch.accumulator_banks * arch.accumulator_entries
+
+
+def _touched(extent: np.ndarray, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
+    """Output rows (or columns) that ``extent`` consecutive input rows can reach: at most
+    ``(extent − 1 + dilation·(kernel − 1)) // stride + 1``, and no more than the plane's."""
+    return np.minimum(out, (extent - 1 + dilation * (kernel - 1)) // stride + 1)
+
+
+def accumulator_tiling(pl: SCNNPlane, arch: SCNNArch) -> AccumulatorTiling:
+    """Kc and the sub-tile passes that make a group's partial sums fit the accumulators.
+
+    A PE accumulates, per output-channel group, Kc x (the outputs its input tile reaches,
+    halo included) partial sums; they must fit :func:`accumulator_capacity`. When one
+    output channel of the PE's tile does not fit, the PE's tile is cut into sub-tiles run
+    one after another (a pass each: a barrier over the PEs and a fresh broadcast of the
+    weights): the planar tiling of a virtual grid of ``pe_rows·passes_y`` x
+    ``pe_cols·passes_x`` tiles, PE (py, px) running virtual tiles ``(py·passes_y + i,
+    px·passes_x + j)``. The fewest passes win (ties: the fewest positions). ``Kc`` is the
+    architecture's, or with ``"auto"`` the largest that fits (at most the layer's output
+    channels), SCNN's own rule for Kc. A channel-split FC plane (:func:`by_channel`) holds
+    its whole plane in every PE and takes no passes.
+    """
+    cap = accumulator_capacity(arch)
+    auto = arch.out_channel_group == "auto"
+    need = 1 if auto else int(arch.out_channel_group)
+    if by_channel(pl, arch):
+        positions = pl.out_h * pl.out_w
+        if need * positions > cap:
+            raise ArchitectureError(
+                f"SCNN fc_mapping 'channels': {need} output channel(s) of the {positions}-"
+                f"position plane exceed the accumulator capacity ({cap} partial sums); "
+                "use fc_mapping 'plane' or 'auto'"
+            )
+        kc = min(pl.out_channels, cap // positions) if auto else need
+        return AccumulatorTiling(kc, 1, 1, positions)
+    ty = np.arange(1, max(-(-pl.in_h // arch.pe_rows), 1) + 1)
+    tx = np.arange(1, max(-(-pl.in_w // arch.pe_cols), 1) + 1)
+    rows = _touched(
+        -(-pl.in_h // (arch.pe_rows * ty)), pl.kernel_h, pl.stride_h, pl.dilation_h, pl.out_h
+    )
+    cols = _touched(
+        -(-pl.in_w // (arch.pe_cols * tx)), pl.kernel_w, pl.stride_w, pl.dilation_w, pl.out_w
+    )
+    positions = rows[:, None] * cols[None, :]
+    passes = ty[:, None] * tx[None, :]
+    fits = need * positions <= cap
+    if not fits.any():
+        raise ArchitectureError(
+            f"SCNN: {need} output channel(s) of a single input pixel's outputs "
+            f"({int(positions.min())}) exceed the accumulator capacity ({cap} partial sums)"
+        )
+    # Fewest passes, then fewest positions (largest Kc), then fewest passes along y.
+    order = np.lexsort(
+        (passes.ravel(), positions.ravel(), np.where(fits, passes, np.iinfo(np.int64).max).ravel())
+    )
+    iy, ix = np.unravel_index(order[0], positions.shape)
+    pos = int(positions[iy, ix])
+    kc = min(pl.out_channels, cap // pos) if auto else need
+    return AccumulatorTiling(kc, int(ty[iy]), int(tx[ix]), pos)
+
+
+def group_size(arch: SCNNArch) -> int:
+    """Kc of an architecture whose ``out_channel_group`` is resolved (the models resolve
+    ``"auto"`` with :func:`accumulator_tiling` first)."""
+    if arch.out_channel_group == "auto":
+        raise ArchitectureError("SCNN out_channel_group 'auto' must be resolved per layer first")
+    return int(arch.out_channel_group)
+
+
 def channel_split_pes(pl: SCNNPlane, arch: SCNNArch) -> int:
     """PEs holding input channels when :func:`by_channel` splits them (``ceil(C / per)``
     with ``per = ceil(C / PEs)``): the ones whose partial outputs are added up."""
@@ -248,7 +336,7 @@ def reduction_cycles(pl: SCNNPlane, arch: SCNNArch, n: int) -> int:
     if not by_channel(pl, arch):
         return 0
     stages = max(channel_split_pes(pl, arch) - 1, 0).bit_length()
-    kc = arch.out_channel_group
+    kc = group_size(arch)
     per_group = [min(kc, n - k0) for k0 in range(0, n, kc)]
     positions = pl.out_h * pl.out_w
     return stages * sum(-(-positions * g // arch.accumulator_banks) for g in per_group)
@@ -305,18 +393,28 @@ def output_coords(
     return oy, ox, valid
 
 
+def _split_fits(pl: SCNNPlane, arch: SCNNArch) -> bool:
+    """Whether the channel split's whole plane (x Kc) fits the accumulators."""
+    try:
+        accumulator_tiling(pl, arch.model_copy(update={"fc_mapping": "channels"}))
+    except ArchitectureError:
+        return False
+    return True
+
+
 def mapping_candidates(gemm: Gemm, arch: SCNNArch) -> list[tuple[str, SCNNArch]]:
     """The mappings the per-layer search (:mod:`sod.designs.scnn`) tries: (label, ``arch``
     with its ``auto`` fields resolved). Strided, undilated convs: ``direct`` and
-    ``polyphase``; FC/attention planes: ``plane`` and ``channels``; a field that is not
-    ``auto`` is kept as given."""
+    ``polyphase``; FC/attention planes: ``plane`` and ``channels`` (when the plane fits the
+    accumulators, :func:`accumulator_tiling`); a field that is not ``auto`` is kept as
+    given."""
     pl = scnn_plane(gemm)
     strides = [arch.stride_mapping]
     if arch.stride_mapping == "auto":
         strides = ["direct", "polyphase"] if polyphase_applies(pl) else ["direct"]
     fcs = [arch.fc_mapping]
     if arch.fc_mapping == "auto":
-        fcs = ["plane", "channels"] if pl.is_fc else ["plane"]
+        fcs = ["plane", "channels"] if pl.is_fc and _split_fits(pl, arch) else ["plane"]
     return [
         (
             f"fc={fc}" if pl.is_fc else f"stride={st}",

@@ -13,6 +13,12 @@ Products whose output falls outside the plane (or between strides) are computed 
 dropped (wasted). PEs synchronize after every output-channel group (the slowest PE sets
 its time); images of a batch run one after another.
 
+Kc is chosen per layer so that a group's partial sums fit the accumulator banks
+(:func:`sod.mapping.scnn.accumulator_tiling`, SCNN's rule; ``out_channel_group: auto``):
+Kc x the outputs a PE's tile reaches (halo included) <= banks x entries. A tile whose one
+output channel does not fit is run as sub-tiles, one pass each (a barrier over the PEs
+and a fresh broadcast of the weights), as on a grid of more, virtual PEs.
+
 Per (image, PE, group, channel) block, ideal cycles are
 ``ceil(nnz_w / F) · ceil(nnz_a / I)`` (intra-PE fragmentation: partial vectors waste
 multiplier slots); layer cycles are ``Σ_(image, group) max_PE Σ_c block cycles`` with bank
@@ -51,7 +57,9 @@ import numpy as np
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
 from sod.mapping.scnn import (
+    AccumulatorTiling,
     SCNNPlane,
+    accumulator_tiling,
     by_channel,
     channel_split_pes,
     im2col,
@@ -92,9 +100,11 @@ def _one_repeat(
     arch: SCNNArch,
     conflict_cycles: int,
     rng: np.random.Generator,
+    passes: tuple[int, int] = (1, 1),
 ) -> dict[str, float]:
     """Cycles (with bank conflicts), ideal cycles, issued products and register latches of
-    one repeat (its feature map and weight mask)."""
+    one repeat (its feature map and weight mask). ``arch`` is the virtual grid of
+    :func:`_virtual_grid`; ``passes`` its sub-tile passes per PE (a barrier each)."""
     ly = build_layer(fmap, weight, pl, arch)
     b_, p_, c_ = ly.av.shape
     # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
@@ -122,6 +132,9 @@ def _one_repeat(
     if total == 0:
         return res
     actual, exact = bank_conflicts(ly, ideal, pl, arch, conflict_cycles, rng)
+    if passes != (1, 1):
+        ideal, actual = (_by_pass(x, arch, passes) for x in (ideal, actual))
+        ideal_layer = int(ideal.max(axis=1).sum())
     res.update(
         cycles=round(float(actual.max(axis=1).sum())),
         ideal=ideal_layer,
@@ -131,6 +144,28 @@ def _one_repeat(
         pe_slots=ideal_layer * ideal.shape[1],
     )
     return res
+
+
+def _virtual_grid(arch: SCNNArch, tiling: AccumulatorTiling) -> SCNNArch:
+    """The architecture as the models run it: Kc resolved, and the grid of sub-tiles
+    (``pe_rows·passes_y`` x ``pe_cols·passes_x``) when a PE's tile takes several passes."""
+    return arch.model_copy(
+        update={
+            "out_channel_group": tiling.out_channel_group,
+            "pe_rows": arch.pe_rows * tiling.passes_y,
+            "pe_cols": arch.pe_cols * tiling.passes_x,
+        }
+    )
+
+
+def _by_pass(x: np.ndarray, virtual: SCNNArch, passes: tuple[int, int]) -> np.ndarray:
+    """(batch, virtual PE, G) -> (batch·passes, PE, G): virtual tile (py·passes_y + i,
+    px·passes_x + j) is PE (py, px)'s pass (i, j); a pass is a barrier like an image."""
+    py, px = passes
+    rows, cols = virtual.pe_rows // py, virtual.pe_cols // px
+    b, _, g = x.shape
+    x6 = x.reshape(b, rows, py, cols, px, g).transpose(0, 2, 4, 1, 3, 5)
+    return x6.reshape(b * py * px, rows * cols, g)
 
 
 def _conflict_budget(arch: SCNNArch, conflict_cycles: int | None) -> int:
@@ -169,11 +204,17 @@ def _run_repeats(
     input_mask: np.ndarray | None,
     conflict_cycles: int,
     rng: np.random.Generator,
-) -> tuple[dict[str, float], list[float], bool]:
-    """Totals over all repeats (:data:`_TOTALS`), each repeat's conflict ratio, and whether
-    every repeat's conflicts were exact. ``masks`` = (W, A as bool (repeat, …), and the
-    caller's two masks, which tell whether repeats share one pattern)."""
+) -> tuple[dict[str, float], list[float], bool, AccumulatorTiling]:
+    """Totals over all repeats (:data:`_TOTALS`), each repeat's conflict ratio, whether
+    every repeat's conflicts were exact, and the accumulator tiling the layer ran with.
+    ``masks`` = (W, A as bool (repeat, …), and the caller's two masks, which tell whether
+    repeats share one pattern)."""
     weight, act, weight_mask, act_mask = masks
+    poly = uses_polyphase(pl, arch)
+    run_pl = polyphase_plane(pl) if poly else pl
+    tiling = accumulator_tiling(run_pl, arch)
+    run_arch = _virtual_grid(arch, tiling)
+    passes = (tiling.passes_y, tiling.passes_x)
     tot: dict[str, float] = dict.fromkeys(_TOTALS, 0)
     ratios, exact_all = [], True
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
@@ -187,22 +228,26 @@ def _run_repeats(
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
         im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
-        run_fmap, run_w, run_pl = fmap, weight[rep], pl
-        if uses_polyphase(pl, arch):
+        run_fmap, run_w = fmap, weight[rep]
+        if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-            run_pl = polyphase_plane(pl)
         tot["nnz_in"] += int(run_fmap.sum(dtype=np.int64))
-        res = _one_repeat(run_fmap, run_w, run_pl, arch, budget, rng)
+        res = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
         tot["valid_products"] += effectual_macs(weight[rep][None], im[None])
-    return {key: x * scale for key, x in tot.items()}, ratios, exact_all
+    return {key: x * scale for key, x in tot.items()}, ratios, exact_all, tiling
 
 
 def _actions(
-    gemm: Gemm, pl: SCNNPlane, arch: SCNNArch, nnz_w: int, tot: dict[str, float]
+    gemm: Gemm,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    nnz_w: int,
+    tot: dict[str, float],
+    tiling: AccumulatorTiling,
 ) -> dict[str, float]:
     """Actions priced by the energy model, from the totals of :func:`_run_repeats`."""
     reduce_adds = 0
@@ -210,7 +255,9 @@ def _actions(
         used = channel_split_pes(pl, arch)
         reduce_adds = (used - 1) * gemm.repeat * gemm.m * gemm.n
     vb, ib = arch.value_bits, arch.index_bits
-    groups = -(-gemm.n // arch.out_channel_group)
+    groups = -(-gemm.n // tiling.out_channel_group)
+    # Each sub-tile pass re-broadcasts the weights (per image).
+    weights_sent = pl.batch * tiling.passes * nnz_w
     valid_products, nnz_in = tot["valid_products"], tot["nnz_in"]
     return {
         "mac": float(tot["issued"]),
@@ -221,9 +268,9 @@ def _actions(
         "reduce_add": float(reduce_adds),
         # Each image re-broadcasts every weight group; each PE re-reads its input tile
         # once per output-channel group.
-        "glb_read_bits.weight": float(pl.batch * nnz_w * vb),
+        "glb_read_bits.weight": float(weights_sent * vb),
         "glb_read_bits.act": float(groups * nnz_in * vb),
-        "glb_read_bits.meta": float((pl.batch * nnz_w + groups * nnz_in) * ib),
+        "glb_read_bits.meta": float((weights_sent + groups * nnz_in) * ib),
         "glb_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
         "pe_reg_bits.weight": float(tot["latched_w"] * vb),
         "pe_reg_bits.act": float(tot["latched_a"] * vb),
@@ -261,20 +308,21 @@ def evaluate_scnn(
     rng = rng if rng is not None else np.random.default_rng(0)
     pl = scnn_plane(gemm)
     _check_input_mask(gemm, pl, input_mask)
-    tot, ratios, exact_all = _run_repeats(
+    tot, ratios, exact_all, tiling = _run_repeats(
         gemm, pl, arch, (weight, act, weight_mask, act_mask), input_mask, conflict_cycles, rng
     )
     cycles, ideal, issued, valid_products = (
         tot[key] for key in ("cycles", "ideal", "issued", "valid_products")
     )
     # Channel-split FC layers add up their PEs' partial outputs after every group.
-    reduce_cycles = gemm.repeat * pl.batch * reduction_cycles(pl, arch, gemm.n)
+    kc_arch = arch.model_copy(update={"out_channel_group": tiling.out_channel_group})
+    reduce_cycles = gemm.repeat * pl.batch * reduction_cycles(pl, kc_arch, gemm.n)
     cycles += reduce_cycles
     busy_ideal, pe_slots = tot["busy_ideal"], tot["pe_slots"]
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
     effectual = effectual_macs(weight, act)
-    actions = _actions(gemm, pl, arch, total_nnz(weight), tot)
+    actions = _actions(gemm, pl, arch, total_nnz(weight), tot, tiling)
     details = {
         "model": "scnn",
         "ideal_cycles": ideal,
@@ -292,7 +340,13 @@ def evaluate_scnn(
         # Units of work DRAM transfers overlap with (sod.models.accelerators): one
         # (image, output-channel group) block, the PEs' barrier, which needs only its
         # group's kernels and the image's tiles.
-        "work_units": gemm.repeat * pl.batch * -(-gemm.n // arch.out_channel_group),
+        "work_units": gemm.repeat
+        * pl.batch
+        * tiling.passes
+        * -(-gemm.n // tiling.out_channel_group),
+        "out_channel_group": tiling.out_channel_group,
+        "tile_passes": tiling.passes,
+        "accumulator_positions": tiling.positions,
     }
     return Counts(
         compute_cycles=int(cycles),

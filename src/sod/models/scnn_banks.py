@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
-from sod.mapping.scnn import SCNNPlane, bank_of, by_channel, output_coords, pe_tiles
+from sod.mapping.scnn import (
+    SCNNPlane,
+    bank_of,
+    by_channel,
+    group_size,
+    output_coords,
+    pe_tiles,
+)
 
 
 def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
@@ -31,7 +38,7 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     """Non-zero weights per (group, channel): (G, C), int32 (a count is at most
     ``out_channel_group · kh · kw``; int32 halves the (G, C) tables of a large FC layer)."""
-    span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
+    span = group_size(arch) * pl.kernel_h * pl.kernel_w
     width = rows.shape[1]
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
@@ -126,7 +133,7 @@ def bank_loads(
     """Products sent to each accumulator bank by the given cycles (S, banks), the flat
     (image, PE, group) index of each cycle, and its issue position inside that PE-group
     (a sort key: channel, activation vector, weight vector)."""
-    f_, i_, kc = arch.mult_f, arch.mult_i, arch.out_channel_group
+    f_, i_, kc = arch.mult_f, arch.mult_i, group_size(arch)
     taps = pl.kernel_h * pl.kernel_w
     span = kc * taps
     b, p, g, c, wv, avi = _decode(ids, ly)

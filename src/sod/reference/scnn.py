@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
-from sod.mapping.scnn import SCNNPlane, scnn_plane
+from sod.mapping.scnn import SCNNPlane, accumulator_tiling, polyphase_plane, scnn_plane
 from sod.workload.gemm import Gemm
 
 
@@ -48,6 +48,9 @@ class SCNNRun:
     cycles: int
     products: int  # products computed (issued), wasted ones included
     valid_products: int  # products that reached an accumulator
+    # Most distinct partial sums one PE held in one pass of one group: must fit the
+    # accumulator banks (banks x entries).
+    most_partial_sums: int = 0
 
 
 def simulate_scnn(
@@ -69,9 +72,32 @@ def simulate_scnn(
     pl = scnn_plane(gemm)
     w3 = w if w.ndim == 3 else np.broadcast_to(w, (gemm.repeat, *w.shape))
     a3 = a if a.ndim == 3 else np.broadcast_to(a, (gemm.repeat, *a.shape))
-    kc = arch.out_channel_group
+    # Kc and the sub-tile passes: the mapping's policy (sod.mapping.scnn), run here on a
+    # grid of pe_rows·py x pe_cols·px sub-tiles, PE (ry, rx) taking sub-tile
+    # (ry·py + i, rx·px + j) in pass (i, j).
+    poly = _polyphase(pl, arch)
+    tiling = accumulator_tiling(polyphase_plane(pl) if poly else pl, arch)
+    py, px = tiling.passes_y, tiling.passes_x
+    arch = arch.model_copy(
+        update={
+            "out_channel_group": tiling.out_channel_group,
+            "pe_rows": arch.pe_rows * py,
+            "pe_cols": arch.pe_cols * px,
+        }
+    )
+    kc = tiling.out_channel_group
+    vcols = arch.pe_cols
+    passes = [
+        [
+            (ry * py + i) * vcols + rx * px + j
+            for ry in range(arch.pe_rows // py)
+            for rx in range(vcols // px)
+        ]
+        for i in range(py)
+        for j in range(px)
+    ]
     out = np.zeros((gemm.repeat, gemm.m, gemm.n), np.int64)
-    cycles = products = valid_products = 0
+    cycles = products = valid_products = most_sums = 0
     for rep in range(gemm.repeat):
         kern = _kernels(w3[rep], pl)
         if fmap is not None:
@@ -80,26 +106,31 @@ def simulate_scnn(
             fm = _feature_map(a3[rep], pl, gemm.conv is not None)
         acc = np.zeros((pl.batch, pl.out_channels, pl.out_h, pl.out_w), np.int64)
         split = arch.fc_mapping == "channels" and pl.is_fc
+        work = _pe_work(pl, arch, poly)
         for b in range(pl.batch):
             for k0 in range(0, pl.out_channels, kc):
-                slowest = 0
-                partials = []
-                for chans, ys, xs in _pe_work(pl, arch, _polyphase(pl, arch)):
-                    # A channel-split PE accumulates its own partial outputs.
-                    pe_acc = np.zeros_like(acc) if split else acc
-                    t, n_prod, n_valid = _run_pe(
-                        fm, kern, b, k0, (chans, ys, xs), pe_acc, pl, arch, queue_depth
-                    )
-                    products += n_prod
-                    valid_products += n_valid
-                    slowest = max(slowest, t)
-                    if split and len(chans):
-                        partials.append(pe_acc)
-                cycles += slowest
-                if split:
-                    cycles += _reduce_tree(partials, acc, b, k0, pl, arch)
+                for pes in passes:
+                    slowest = 0
+                    partials = []
+                    for pe in pes:
+                        chans = work[pe][0]
+                        # A channel-split PE accumulates its own partial outputs.
+                        pe_acc = np.zeros_like(acc) if split else acc
+                        sums: set[tuple[int, int, int]] = set()
+                        t, n_prod, n_valid = _run_pe(
+                            fm, kern, b, k0, work[pe], pe_acc, pl, arch, queue_depth, sums
+                        )
+                        products += n_prod
+                        valid_products += n_valid
+                        most_sums = max(most_sums, len(sums))
+                        slowest = max(slowest, t)
+                        if split and len(chans):
+                            partials.append(pe_acc)
+                    cycles += slowest
+                    if split:
+                        cycles += _reduce_tree(partials, acc, b, k0, pl, arch)
         out[rep] = _to_gemm(acc, pl, gemm)
-    return SCNNRun(out, cycles, products, valid_products)
+    return SCNNRun(out, cycles, products, valid_products, most_sums)
 
 
 def _reduce_tree(
@@ -108,7 +139,7 @@ def _reduce_tree(
     """Add up the channel-split PEs' partial outputs of one image and output-channel group
     into ``acc``, pairwise (PE i + 2^s receives from PE i each stage), the receiving PE
     adding ``accumulator_banks`` values a cycle; returns the cycles it took."""
-    k1 = min(k0 + arch.out_channel_group, pl.out_channels)
+    k1 = min(k0 + int(arch.out_channel_group), pl.out_channels)
     cycles = 0
     live = [p[b, k0:k1].reshape(-1).copy() for p in partials]
     while len(live) > 1:
@@ -225,6 +256,7 @@ def _run_pe(
     pl: SCNNPlane,
     arch: SCNNArch,
     queue_depth: int | None,
+    sums: set[tuple[int, int, int]],
 ) -> tuple[int, int, int]:
     """One PE's share of one image and output-channel group: (cycles, products, valid
     products), accumulating into ``acc``."""
@@ -236,7 +268,7 @@ def _run_pe(
         # Activation vector held, weight vectors stream (one a cycle).
         for av in range(0, len(acts), i_):
             for wv in range(0, len(ws), f_):
-                loads, nv = _cycle(ws[wv : wv + f_], acts[av : av + i_], k0, b, acc, pl, arch)
+                loads, nv = _cycle(ws[wv : wv + f_], acts[av : av + i_], k0, b, acc, pl, arch, sums)
                 valid_products += nv
                 products += len(ws[wv : wv + f_]) * len(acts[av : av + i_])
                 if deep and queue_depth is not None:
@@ -268,7 +300,7 @@ def _streams(
     """(channel, weight stream, activation stream) of one PE, one image and one group, in
     the order the PE runs them: per channel, or per (channel, phase) when polyphase."""
     chans, ys, xs = work
-    ks = range(k0, min(k0 + arch.out_channel_group, pl.out_channels))
+    ks = range(k0, min(k0 + int(arch.out_channel_group), pl.out_channels))
     poly = _polyphase(pl, arch)
     out = []
     for c in chans:
@@ -304,10 +336,17 @@ def _streams(
 
 
 def _cycle(
-    ws: list, acts: list, k0: int, b: int, acc: np.ndarray, pl: SCNNPlane, arch: SCNNArch
+    ws: list,
+    acts: list,
+    k0: int,
+    b: int,
+    acc: np.ndarray,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    sums: set[tuple[int, int, int]],
 ) -> tuple[list[int], int]:
     """One F×I cycle: multiply, drop invalid products, scatter. (products per bank,
-    valid count)."""
+    valid count); ``sums`` collects the partial sums (k, oy, ox) the PE holds."""
     loads = [0] * arch.accumulator_banks
     valid = 0
     for k, r, s, wval in ws:
@@ -322,6 +361,7 @@ def _cycle(
             if oy * pl.out_w + ox >= pl.rows:  # padding pixels of an FC plane
                 continue
             acc[b, k, oy, ox] += wval * aval
+            sums.add((k, oy, ox))
             valid += 1
             # Bank: linear address of the group-local output, modulo the bank count.
             address = ((k - k0) * pl.out_h + oy) * pl.out_w + ox
