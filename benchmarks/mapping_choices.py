@@ -1,5 +1,6 @@
 """Print the mapping every sparse accelerator's per-layer search picks, with every
-candidate's cycles (memory included), on a zoo network at iso-area.
+candidate's cycles (memory included), on a zoo network at iso-area; for SCNN also the
+output-channel group Kc and sub-tile passes that fit its accumulators.
 
     PYTHONPATH=src .venv/bin/python benchmarks/mapping_choices.py [alexnet] [han2015] [4]
 
@@ -24,7 +25,13 @@ def main(argv: list[str]) -> None:
         for layer in point.run.layers:
             details = layer.counts.details
             cands = ", ".join(f"{k} {v:,}" for k, v in details.get("mapping_cycles", {}).items())
-            print(f"  {layer.gemm.name:10s} {details.get('mapping')!s:18s} {cands}")
+            # SCNN: Kc and sub-tile passes that fit its accumulators.
+            acc = (
+                f"  Kc {details['out_channel_group']}, {details['tile_passes']} pass(es)"
+                if "tile_passes" in details
+                else ""
+            )
+            print(f"  {layer.gemm.name:10s} {details.get('mapping')!s:18s} {cands}{acc}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,16 @@ class SCNNArch(ArchBase):
         description="entries per accumulator bank in each of its two buffers (SCNN: 32); "
         "Kc x a PE's output tile (halo included) must fit banks x entries",
     )
+    iaram_bytes: int = Field(
+        10240,
+        gt=0,
+        le=1 << 30,
+        description="per-PE input activation RAM (SCNN: 10 KiB): a PE's compressed input "
+        "tile that fits is fetched from the GLB once, else once per output-channel group",
+    )
+    oaram_bytes: int = Field(
+        10240, gt=0, le=1 << 30, description="per-PE output activation RAM (SCNN: 10 KiB)"
+    )
     out_channel_group: Annotated[int, Field(gt=0, le=1 << 16)] | Literal["auto"] = Field(
         "auto",
         description="output channels per group (Kc; PEs synchronize per group): 'auto' = "

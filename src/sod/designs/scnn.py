@@ -18,9 +18,6 @@ from sod.models.common import Counts
 from sod.tech import Technology, sram_cost
 from sod.workload.gemm import Gemm
 
-# Each PE's input/output activation RAMs (IARAM/OARAM, 10 KiB each in the paper).
-LOCAL_SRAM_BYTES = 10240
-
 
 def stored_bits(arch: Any, nnz: int, elements: int, fibers: int) -> float:
     """Values + an ``index_bits`` zero-run index per non-zero (weights and inputs)."""
@@ -59,6 +56,9 @@ class SCNNDesign(Design):
             "acc_banks": arch.accumulator_banks,
             "value_bits": arch.value_bits,
             "acc_bits": arch.accumulator_bits,  # SCNN: 24-bit banks (its paper)
+            "acc_entries": arch.accumulator_entries,
+            "iaram_bytes": arch.iaram_bytes,
+            "oaram_bytes": arch.oaram_bytes,
         }
         # Synthesized core + accumulator banks (rtl/scnn_pe.py) with the composed weight
         # FIFO and the CACTI IARAM/OARAM macros; the composition where not synthesized.
@@ -66,7 +66,9 @@ class SCNNDesign(Design):
         comp = scnn_pe(tech, **params)  # type: ignore[arg-type]
         sram = sum(p.total_area_um2 for p in comp.parts if p.kind == "sram")
         port = self._local_sram_port_bits(arch)
-        leak = 2 * sram_cost(tech, LOCAL_SRAM_BYTES, port).leakage_mw
+        leak = sum(
+            sram_cost(tech, b, port).leakage_mw for b in (arch.iaram_bytes, arch.oaram_bytes)
+        )
         return ChipDescription(
             kind=self.kind,
             glb=glb,
@@ -93,7 +95,8 @@ class SCNNDesign(Design):
         kw["acc_bits"] = arch.accumulator_bits
         kw["crossbar_inputs"] = arch.mult_f * arch.mult_i
         kw["crossbar_outputs"] = arch.accumulator_banks
-        kw["local_sram"] = sram_cost(tech, LOCAL_SRAM_BYTES, self._local_sram_port_bits(arch))
+        # IARAM and OARAM accesses priced by the IARAM's macro (equal sizes by default).
+        kw["local_sram"] = sram_cost(tech, arch.iaram_bytes, self._local_sram_port_bits(arch))
         return kw
 
     def shape_text(self, arch: Any) -> str:

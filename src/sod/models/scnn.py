@@ -62,6 +62,7 @@ from sod.mapping.scnn import (
     accumulator_tiling,
     by_channel,
     channel_split_pes,
+    group_size,
     im2col,
     plane_operands,
     polyphase_operands,
@@ -88,7 +89,16 @@ DEFAULT_CONFLICT_CYCLES = 1 << 14
 DEEP_CONFLICT_CYCLES = 1 << 11
 
 #: Counts of :func:`_one_repeat` that add up over repeats.
-_REPEAT_COUNTS = ("cycles", "ideal", "issued", "busy_ideal", "pe_slots", "latched_w", "latched_a")
+_REPEAT_COUNTS = (
+    "cycles",
+    "ideal",
+    "issued",
+    "busy_ideal",
+    "pe_slots",
+    "latched_w",
+    "latched_a",
+    "act_sends",
+)
 #: Totals of :func:`_run_repeats`: those, plus valid products and non-zero input pixels.
 _TOTALS = (*_REPEAT_COUNTS, "valid_products", "nnz_in")
 
@@ -127,6 +137,7 @@ def _one_repeat(
         # while the block's weight vectors stream by, one per cycle.
         "latched_a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
         "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+        "act_sends": _act_sends(ly.na, pl, arch),
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
@@ -144,6 +155,16 @@ def _one_repeat(
         pe_slots=ideal_layer * ideal.shape[1],
     )
     return res
+
+
+def _act_sends(na: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> int:
+    """Activations the GLB sends the PEs: a PE's compressed tile (per image and pass) that
+    fits its IARAM is sent once and re-read locally by every output-channel group;
+    one that does not is sent again for every group."""
+    tile = na.sum(axis=2)  # (batch, virtual PE) non-zeros
+    groups = -(-pl.out_channels // group_size(arch))
+    fits = tile * (arch.value_bits + arch.index_bits) <= 8 * arch.iaram_bytes
+    return int(np.where(fits, tile, tile * groups).sum())
 
 
 def _virtual_grid(arch: SCNNArch, tiling: AccumulatorTiling) -> SCNNArch:
@@ -255,10 +276,10 @@ def _actions(
         used = channel_split_pes(pl, arch)
         reduce_adds = (used - 1) * gemm.repeat * gemm.m * gemm.n
     vb, ib = arch.value_bits, arch.index_bits
-    groups = -(-gemm.n // tiling.out_channel_group)
-    # Each sub-tile pass re-broadcasts the weights (per image).
+    # Each sub-tile pass re-broadcasts the weights (per image); input tiles are re-sent
+    # per group unless they fit the IARAM (_act_sends).
     weights_sent = pl.batch * tiling.passes * nnz_w
-    valid_products, nnz_in = tot["valid_products"], tot["nnz_in"]
+    valid_products, act_sends = tot["valid_products"], tot["act_sends"]
     return {
         "mac": float(tot["issued"]),
         "crossbar_transfer": float(valid_products),
@@ -266,11 +287,11 @@ def _actions(
         # add up every PE's partial outputs (an add and an accumulator update each).
         "accumulator_access": float(valid_products + reduce_adds),
         "reduce_add": float(reduce_adds),
-        # Each image re-broadcasts every weight group; each PE re-reads its input tile
-        # once per output-channel group.
+        # Each image (and sub-tile pass) re-broadcasts every weight group; input tiles
+        # as _act_sends.
         "glb_read_bits.weight": float(weights_sent * vb),
-        "glb_read_bits.act": float(groups * nnz_in * vb),
-        "glb_read_bits.meta": float((weights_sent + groups * nnz_in) * ib),
+        "glb_read_bits.act": float(act_sends * vb),
+        "glb_read_bits.meta": float((weights_sent + act_sends) * ib),
         "glb_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
         "pe_reg_bits.weight": float(tot["latched_w"] * vb),
         "pe_reg_bits.act": float(tot["latched_a"] * vb),
@@ -278,7 +299,7 @@ def _actions(
         # PE is written into its IARAM and read out once per use (each latch into the
         # multiplier array); every output is written into the OARAM and read out once to
         # go back to the GLB.
-        "local_sram_write_bits.act": float(groups * nnz_in * (vb + ib)),
+        "local_sram_write_bits.act": float(act_sends * (vb + ib)),
         "local_sram_read_bits.act": float(tot["latched_a"] * (vb + ib)),
         "local_sram_write_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
         "local_sram_read_bits.out": float(gemm.repeat * gemm.m * gemm.n * vb),
