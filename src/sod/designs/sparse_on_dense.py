@@ -40,7 +40,7 @@ class SparseOnDenseDesign(DenseDesign):
         With ``dataflow: auto`` a layer may run any of the three, so each compressed operand
         has its decompressors on both edges (the search uses both; the hardware pays for
         both)."""
-        edges = []
+        edges: list[EdgeUnit] = []
         for operand, fmt in (("weight", arch.weight_format), ("act", arch.act_format)):
             if fmt == "dense":
                 continue

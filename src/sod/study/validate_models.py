@@ -244,8 +244,7 @@ def sod_decompressor_share() -> Modelled:
     share = parts.get("decompressors", 0.0) / sum(parts.values())
     return Modelled(
         share,
-        f"{sizing.rows}x{sizing.cols} WS array, {sizing.glb_bytes // 1024} KiB GLB at 4 mm², "
-        "45 nm",
+        f"{sizing.rows}x{sizing.cols} WS array, {sizing.glb_bytes // 1024} KiB GLB at 4 mm², 45 nm",
     )
 
 
