@@ -28,23 +28,31 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     )
 
 
+def _table_dtype(bound: int) -> type[np.signedinteger]:
+    """The narrowest of int16/int32/int64 holding values up to ``bound``: the (G, C)
+    tables of a large FC layer are 100 M entries."""
+    return np.int16 if bound < 2**15 - 1 else np.int32 if bound < 2**31 - 1 else np.int64
+
+
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
-    """Non-zero weights per (group, channel): (G, C), int32 (a count is at most
-    ``out_channel_group · kh · kw``; int32 halves the (G, C) tables of a large FC layer)."""
+    """Non-zero weights per (group, channel): (G, C), int16 or int32 (a count is at most
+    ``out_channel_group · kh · kw``; narrow ints shrink the (G, C) tables of a large FC
+    layer)."""
     span = arch.out_channel_group * pl.kernel_h * pl.kernel_w
     width = rows.shape[1]
+    dtype = _table_dtype(span + arch.mult_f)  # room for wvec's ceiling (build_layer)
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
         # bit count is their sum.
         # The few words of a group are added slice by slice (a reduction over a short
         # inner axis would pay numpy's per-row overhead C·G times).
         words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
-        out = words[:, :, 0].astype(np.int32)
+        out = words[:, :, 0].astype(dtype)
         for j in range(1, span // 8):
             out += words[:, :, j]
         return out.T
     starts = np.arange(0, width, span)
-    return np.add.reduceat(rows, starts, axis=1, dtype=np.int32).T
+    return np.add.reduceat(rows, starts, axis=1, dtype=dtype).T
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,12 @@ class SCNNLayer:
     a_x: np.ndarray
     a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
     na: np.ndarray  # (batch, PE, C) non-zero activations
-    nw: np.ndarray  # (G, C) non-zero weights (int32)
+    nw: np.ndarray  # (G, C) non-zero weights (int16 or int32)
     av: np.ndarray  # (batch, PE, C) activation vectors
-    wvec: np.ndarray  # (G, C) weight vectors (int32)
+    wvec: np.ndarray  # (G, C) weight vectors (int16 or int32)
     cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
     cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
-    cum_g: np.ndarray  # (C, G) running weight vectors over groups (int32)
+    cum_g: np.ndarray  # (C, G) running weight vectors over groups (int16 or int32)
 
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
@@ -95,7 +103,7 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         np.cumsum(per_pc.ravel()),
         np.cumsum(av.transpose(1, 2, 0), axis=2),
         # Running weight vectors over groups: at most K·kh·kw per channel.
-        np.cumsum(wvec.T, axis=1, dtype=np.int32 if rows.shape[1] < 2**31 else np.int64),
+        np.cumsum(wvec.T, axis=1, dtype=_table_dtype(rows.shape[1] + 1)),
     )
 
 
