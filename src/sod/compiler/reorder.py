@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 REORDER_METHODS = ("none", "sort")
+#: Mask entries :meth:`Reorder.apply` permutes at once (bounds its scratch memory).
+_APPLY_BLOCK_ELEMENTS = 1 << 22
 ROUNDS = 3
 
 
@@ -53,10 +55,18 @@ class Reorder:
             and (self.cols == np.arange(self.cols.size)).all()
         )
 
-    def apply(self, w: np.ndarray) -> np.ndarray:
-        """W (k × n, or (..., k, n)) in the reordered layout."""
-        # np.take along an axis is many times faster than fancy indexing on big masks.
-        return np.take(np.take(w, self.rows, axis=-2), self.cols, axis=-1)
+    def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """W (k × n, or (..., k, n)) in the reordered layout (written into ``out`` if
+        given)."""
+        if out is None:
+            out = np.empty(w.shape, w.dtype)
+        # np.take along an axis is many times faster than fancy indexing on big masks; a
+        # block of columns at a time bounds the scratch (a large FC mask is 100 MB).
+        step = max(1, _APPLY_BLOCK_ELEMENTS // max(self.rows.size, 1))
+        for lo in range(0, self.cols.size, step):
+            block = np.take(w, self.cols[lo : lo + step], axis=-1)
+            out[..., lo : lo + step] = np.take(block, self.rows, axis=-2)
+        return out
 
     def restore(self, wp: np.ndarray) -> np.ndarray:
         """The original W from the reordered one (inverse of :meth:`apply`)."""

@@ -92,3 +92,34 @@ def packed_chunk_products(
             ab.reshape(m, stop - start, chunk).transpose(1, 0, 2),
             wb.reshape(stop - start, chunk, n),
         )
+
+
+def packed_row_counts(packed: np.ndarray, rows: int, groups: int) -> np.ndarray | None:
+    """(G, rows) non-zeros of every row of a bit-packed shared (rows × ·) or stacked
+    ((G·rows) × ·) mask, as :func:`sod.workload.mask.stack_mask` reads it; None for
+    another shape."""
+    counts = np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
+    if counts.size == groups * rows:
+        return counts.reshape(groups, rows)
+    return np.broadcast_to(counts, (groups, rows)) if counts.size == rows else None
+
+
+def packed_col_counts(
+    packed: np.ndarray, rows: int, cols: int, groups: int, block: int = 1 << 22
+) -> np.ndarray | None:
+    """(G, cols) non-zeros of every column of each group's ``rows × cols`` block of a
+    bit-packed shared or stacked mask (as :func:`packed_row_counts`), unpacked a block
+    of rows at a time."""
+    total = packed.shape[0]
+    if total not in (rows, groups * rows):
+        return None
+    out = np.zeros((total // rows, cols), np.int64)
+    step = max(1, block // max(cols, 1))
+    for lo in range(0, total, step):
+        hi = min(total, lo + step)
+        bits = np.unpackbits(packed[lo:hi], axis=1, count=cols)
+        # Rows of one group are contiguous: sum each group's segment of this block.
+        first = np.arange(lo // rows, -(-hi // rows)) * rows
+        starts = np.maximum(first, lo) - lo
+        out[first // rows] += np.add.reduceat(bits, starts, axis=0, dtype=np.int64)
+    return np.broadcast_to(out, (groups, cols)) if total == rows else out

@@ -194,7 +194,9 @@ class Layer:
         ]
         if all(p.is_identity for p in perms):
             return None
-        weight = np.stack([p.apply(w) for p, w in zip(perms, masks.weight, strict=True)])
+        weight = np.empty(masks.weight.shape, bool)  # filled in place: no stacked copy
+        for p, w, out in zip(perms, masks.weight, weight, strict=True):
+            p.apply(w, out=out)
         act = masks.act
         if act is not None:
             act = np.stack([np.take(a, p.rows, axis=1) for p, a in zip(perms, act, strict=True)])

@@ -21,6 +21,7 @@ import numpy as np
 from sod.arch.spec import Dataflow
 from sod.errors import ArchitectureError
 from sod.models.dense import evaluate_dense, tpu_fold_costs
+from sod.models.fibers import packed_col_counts, packed_row_counts
 from sod.models.memo import memo_by_content
 from sod.models.memory import Footprint, TilingPlan, block_schedule, pipeline_cycles, schedules
 from sod.models.operands import operand_masks
@@ -156,6 +157,15 @@ def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
 @memo_by_content(max_bytes=1 << 20)
 def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
     name, m, k, n, repeat, groups, w_density, a_density = dims
+    if w_packed.size and (a_packed.size or a_density >= 1.0):
+        # Both operands from masks (or A dense): counted on the packed bits, no bool copy
+        # of the masks (as :func:`_effectual` on operand_masks' arrays).
+        w_rows = packed_row_counts(w_packed, k, groups)
+        a_cols = packed_col_counts(a_packed, m, k, groups) if a_packed.size else None
+        if w_rows is not None and (a_cols is not None or not a_packed.size):
+            if a_cols is None:
+                return int(w_rows.sum()) * m
+            return int((a_cols * w_rows).sum())
     w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
     a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
     gemm = Gemm(

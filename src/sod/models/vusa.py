@@ -59,6 +59,22 @@ def widest_spans(t: np.ndarray, slots: int, macs: int) -> np.ndarray:
     return np.minimum(span, p - np.arange(p))
 
 
+def _blocks(w: np.ndarray, rows: int, lo: int, hi: int) -> np.ndarray:
+    """Blocks ``lo … hi − 1`` (group major) of ``rows`` lines of axis 2 of the ``(G, P, L)``
+    mask ``w``, as ``(hi − lo, P, rows)``, zero padded past L (a loop over the few groups
+    one chunk of blocks touches)."""
+    _, p, lines = w.shape
+    nb = -(-lines // rows)
+    out = np.zeros((hi - lo, p, rows), dtype=bool)
+    for gi in range(lo // nb, -(-hi // nb)):
+        b0, b1 = max(lo, gi * nb), min(hi, (gi + 1) * nb)
+        c0, c1 = (b0 - gi * nb) * rows, min(lines, (b1 - gi * nb) * rows)
+        seg = np.zeros((p, (b1 - b0) * rows), dtype=bool)
+        seg[:, : c1 - c0] = w[gi, :, c0:c1]
+        out[b0 - lo : b1 - lo] = seg.reshape(p, b1 - b0, rows).transpose(1, 0, 2)
+    return out
+
+
 @memo_by_content(max_bytes=64 << 20)
 def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     """Span of every window, ``(B, W)``, windows running along axis 1 of the ``(G, P, L)``
@@ -68,13 +84,16 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     g, p, lines = w.shape
     nb = -(-lines // rows)
     blocks = g * nb
-    t = np.zeros((g, p, nb * rows), dtype=bool)
-    t[:, :, :lines] = w
-    t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
     per = max(1, _CHUNK_ELEMENTS // max(rows * (p + slots + 1), 1))  # blocks per chunk
+    if w.size <= 4 * _CHUNK_ELEMENTS:  # small: all blocks in one padded copy
+        t = np.zeros((g, p, nb * rows), dtype=bool)
+        t[:, :, :lines] = w
+        t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
+        chunks = (t[i : i + per] for i in range(0, blocks, per))
+    else:  # large (an FC layer): each chunk's blocks copied on their own
+        chunks = (_blocks(w, rows, i, min(blocks, i + per)) for i in range(0, blocks, per))
     span_at = np.concatenate(
-        [widest_spans(t[i : i + per], slots, macs) for i in range(0, blocks, per)]
-        or [np.zeros((0, p), np.int64)]
+        [widest_spans(t_chunk, slots, macs) for t_chunk in chunks] or [np.zeros((0, p), np.int64)]
     )
     span_at = np.concatenate([span_at, np.zeros((blocks, 1), np.int64)], axis=1)  # p = P: 0
     pos = np.zeros(blocks, np.int64)
