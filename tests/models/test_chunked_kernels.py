@@ -119,3 +119,19 @@ def test_effectual_of_packed_masks_equals_bool_masks(repeat, m, k, n, w_stacked,
     want = systolic_steps._effectual(masks.weight, masks.act, m)
     systolic_steps._effectual_packed.cache_clear()
     assert systolic_steps._effectual_of_gemm(gemm) == want
+
+
+@SETTINGS
+@given(st.integers(1, 50), st.integers(0, 9), st.integers(0, 2), st.integers(0, 2**32 - 1))
+def test_stream_cycles_equal_emit_cycles(streams, vectors, chunk, seed):
+    rng = np.random.default_rng(seed)
+    need = np.cumsum(rng.integers(0, 90, (streams, vectors)), axis=1)
+    timing = decompressor.emit_cycles(need, 64)
+    saved = decompressor._CHUNK_ELEMENTS
+    try:
+        decompressor._CHUNK_ELEMENTS = [0, 7, 1 << 18][chunk]
+        cycles, stalls = decompressor.stream_cycles(need, 64)
+    finally:
+        decompressor._CHUNK_ELEMENTS = saved
+    assert np.array_equal(cycles, timing.cycles)
+    assert np.array_equal(stalls, timing.stall_cycles)

@@ -93,3 +93,17 @@ def test_scnn_ideal_cycles_in_group_blocks(monkeypatch):
     whole = scnn.evaluate_scnn(gemm, arch, w, a)
     monkeypatch.setattr(scnn, "_IDEAL_BLOCK_ELEMENTS", 900)  # 3 groups of 12 per block
     assert scnn.evaluate_scnn(gemm, arch, w, a) == whole
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_row_and_column_counts_of_any_layout(g, r, c, seed):
+    from sod.models.sparse_masks import col_counts, row_counts
+
+    x = np.random.default_rng(seed).random((g, r, c)) < 0.4
+    views = [x, np.swapaxes(np.ascontiguousarray(np.swapaxes(x, -1, -2)), -1, -2)]
+    for view in views:
+        assert np.array_equal(row_counts(view), x.sum(axis=-1))
+        assert np.array_equal(col_counts(view), x.sum(axis=-2))
+        assert np.array_equal(row_counts(view[0]), x[0].sum(axis=-1))
+        assert np.array_equal(col_counts(view[0]), x[0].sum(axis=-2))

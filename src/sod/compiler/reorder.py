@@ -92,6 +92,20 @@ def _block_any(mask: np.ndarray, size: int, axis: int) -> np.ndarray:
     return np.asarray(padded.reshape(mask.shape[0], blocks, size).any(axis=2))
 
 
+def _permuted_block_any(mask: np.ndarray, perm: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``_block_any(np.take(mask, perm, axis=axis), size, axis)``, a chunk of blocks at a
+    time (no permuted copy of a whole large FC mask)."""
+    other = mask.shape[1 - axis]
+    per = max(1, _APPLY_BLOCK_ELEMENTS // max(size * other, 1)) * size  # indices per chunk
+    parts = [
+        _block_any(np.take(mask, perm[lo : lo + per], axis=axis), size, axis)
+        for lo in range(0, perm.size, per)
+    ]
+    if not parts:
+        return _block_any(np.take(mask, perm, axis=axis), size, axis)
+    return np.concatenate(parts, axis=axis)
+
+
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
     """What skipping cannot remove, for a ``k × n`` mask in its current order on an
     ``rows × cols`` array: non-zero tiles (WS: each costs a fold), or non-empty weight
@@ -107,8 +121,8 @@ def _cost(
     """:func:`skip_cost` of ``mask`` reordered by (r, c), without building it: WS and IS
     reduce the permuted rows to row blocks first, and OS ignores the row order."""
     if dataflow == "os":
-        return int(_block_any(np.take(mask, c, axis=1), cols, 1).sum())
-    row_blocks = _block_any(np.take(mask, r, axis=0), rows, 0)  # (row blocks, n)
+        return int(_permuted_block_any(mask, c, cols, 1).sum())
+    row_blocks = _permuted_block_any(mask, r, rows, 0)  # (row blocks, n)
     if dataflow == "is":
         return int(row_blocks.sum())
     return int(_block_any(np.take(row_blocks, c, axis=1), cols, 1).sum())
@@ -141,9 +155,9 @@ def _candidates(mask: np.ndarray, rows: int, cols: int) -> list[Reorder]:
         r = by_count.rows
         for _ in range(ROUNDS):
             # (n, row blocks) with the rows in order r; then (k, column blocks).
-            col_pattern = _block_any(np.take(mask, r, axis=0), rows, 0).T
+            col_pattern = _permuted_block_any(mask, r, rows, 0).T
             c = _signature_order(col_pattern, col_nnz, fewest_first)
-            row_pattern = _block_any(np.take(mask, c, axis=1), cols, 1)
+            row_pattern = _permuted_block_any(mask, c, cols, 1)
             r = _signature_order(row_pattern, row_nnz, fewest_first)
             out.append(Reorder(r, c))
     return out

@@ -69,7 +69,7 @@ def _unpacked_span(fibers: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def packed_chunk_products(
-    fa: np.ndarray, fw: np.ndarray, k: int, chunk: int, budget_bytes: int = 1 << 24
+    fa: np.ndarray, fw: np.ndarray, k: int, chunk: int, budget_bytes: int = 1 << 22
 ) -> Iterator[np.ndarray]:
     """Yield ``(b, m, n)`` float32 blocks of per-chunk match counts, ``b`` chunks at a
     time: ``|A[r, chunk] ∧ W[chunk, f]|`` from the bit-packed fibers ``fa`` (m, ·) of A's

@@ -78,8 +78,8 @@ DEFAULT_CONFLICT_CYCLES = 1 << 14
 DEEP_CONFLICT_CYCLES = 1 << 11
 
 #: Entries of the (group, channel) weight-vector table converted to float64 at once for the
-#: ideal-cycle product (bounds its scratch: 16 MB).
-_IDEAL_BLOCK_ELEMENTS = 1 << 21
+#: ideal-cycle product (bounds its scratch: 4 MB).
+_IDEAL_BLOCK_ELEMENTS = 1 << 19
 
 #: Counts of :func:`_one_repeat` that add up over repeats.
 _REPEAT_COUNTS = ("cycles", "ideal", "issued", "busy_ideal", "pe_slots", "latched_w", "latched_a")
@@ -112,15 +112,15 @@ def _one_repeat(
     res = {
         "cycles": 0,
         "ideal": 0,
-        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw_sum),
         "exact": 1,
         "ratio": 1.0,
         "busy_ideal": 0,
         "pe_slots": 0,
         # PE input registers: an activation vector is latched once per block and held
         # while the block's weight vectors stream by, one per cycle.
-        "latched_a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
-        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+        "latched_a": int(ly.na.sum(axis=(0, 1)) @ ly.nw_groups),
+        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw_sum),
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:

@@ -65,12 +65,13 @@ class SCNNLayer:
     a_x: np.ndarray
     a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
     na: np.ndarray  # (batch, PE, C) non-zero activations
-    nw: np.ndarray  # (G, C) non-zero weights (int16 or int32)
+    nw_sum: np.ndarray  # (C,) non-zero weights of all groups
+    nw_groups: np.ndarray  # (C,) groups with a non-zero weight
     av: np.ndarray  # (batch, PE, C) activation vectors
     wvec: np.ndarray  # (G, C) weight vectors (int16 or int32)
     cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
     cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
-    cum_g: np.ndarray  # (C, G) running weight vectors over groups (int16 or int32)
+    w_total: np.ndarray  # (C,) weight vectors of all groups
 
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
@@ -80,11 +81,15 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     rows = weight_rows(weight, pl)
     na = tiles.sum(axis=(3, 4), dtype=np.int64)
     nw = group_counts(rows, pl, arch)
-    # Ceiling divisions, in place (no temporaries of a large FC layer's tables).
+    nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
+    # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
+    # (G, C) counts become the weight vectors).
     av = na + (arch.mult_i - 1)
     av //= arch.mult_i
-    wvec = nw + (arch.mult_f - 1)
+    wvec = nw
+    wvec += arch.mult_f - 1
     wvec //= arch.mult_f
+    del nw
     b, pe, c = na.shape
     _, p_idx, _, ty, tx = np.nonzero(tiles)
     a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
@@ -97,13 +102,13 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         a_x,
         a_start,
         na,
-        nw,
+        nw_sum,
+        nw_groups,
         av,
         wvec,
         np.cumsum(per_pc.ravel()),
         np.cumsum(av.transpose(1, 2, 0), axis=2),
-        # Running weight vectors over groups: at most K·kh·kw per channel.
-        np.cumsum(wvec.T, axis=1, dtype=_table_dtype(rows.shape[1] + 1)),
+        wvec.sum(axis=0),
     )
 
 
@@ -113,16 +118,18 @@ def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
     A PE's cycles are numbered channel by channel; inside a channel the activation
     vectors (over images) are the outer loop and the weight vectors (over groups) the
     inner one. Only the set of cycles matters, not their order."""
-    n_c = ly.nw.shape[1]
+    n_c = ly.wvec.shape[1]
     pc = np.searchsorted(ly.cum_pc, ids, side="right")
     local = ids - np.concatenate([[0], ly.cum_pc])[pc]
     p, c = pc // n_c, pc % n_c
-    w_per = ly.cum_g[c, -1]
+    w_per = ly.w_total[c]
     ja, jw = local // w_per, local % w_per
     cb = ly.cum_b[p, c]  # (S, batch)
     b = (cb <= ja[:, None]).sum(axis=1)
     avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, c]
-    cg = ly.cum_g[c]  # (S, G)
+    # Running weight vectors over groups of each cycle's channel (only these channels':
+    # no (C, G) table of a large FC layer).
+    cg = np.cumsum(ly.wvec[:, c].T, axis=1)  # (S, G)
     g = (cg <= jw[:, None]).sum(axis=1)
     wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
     return b, p, g, c, wv, avi
@@ -161,7 +168,7 @@ def bank_loads(
     bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
     key = np.arange(len(ids))[:, None, None] * nb + bank
     loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
-    n_pe, n_g = ly.na.shape[1], ly.nw.shape[0]
+    n_pe, n_g = ly.na.shape[1], ly.wvec.shape[0]
     order = (c * (ly.av.max() + 1) + avi) * (ly.wvec.max() + 1) + wv
     return loads, (b * n_pe + p) * n_g + g, order
 

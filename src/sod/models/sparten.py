@@ -55,12 +55,14 @@ def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndar
 def _pair_cycles(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
     """:func:`pair_cycles` from the bit-packed fibers of A's rows and W's columns."""
     m, n = fa.shape[0], fw.shape[0]
-    cycles = np.zeros((m, n), np.float64)  # exact integers below 2**53
+    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks); the
+    # float32 block sums are exact integers (below 2**24), added in place.
+    cycles = np.zeros((m, n), np.int32 if k * 2 < 2**31 else np.int64)
     for block in packed_chunk_products(fa, fw, k, chunk_bits):
         np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
-        cycles += block.sum(axis=0)
-    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks).
-    return cycles.astype(np.int32 if k * 2 < 2**31 else np.int64)
+        part = block[0] if block.shape[0] == 1 else block.sum(axis=0)
+        np.add(cycles, part, out=cycles, casting="unsafe")
+    return cycles
 
 
 pair_cycles.cache_clear = _pair_cycles.cache_clear  # type: ignore[attr-defined]
