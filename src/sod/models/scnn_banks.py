@@ -91,9 +91,19 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     wvec //= arch.mult_f
     del nw
     b, pe, c = na.shape
-    _, p_idx, _, ty, tx = np.nonzero(tiles)
-    a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
-    a_x = tx if split else (p_idx % arch.pe_cols) * tw + tx
+    # Coordinates of the non-zeros from their flat indices (np.nonzero would return five
+    # index arrays of a large feature map, three of them unused).
+    flat = np.flatnonzero(tiles)
+    a_x = flat % tw
+    flat //= tw
+    a_y = flat % th
+    if not split:
+        flat //= th * c
+        p_idx = flat % pe
+        a_y += (p_idx // arch.pe_cols) * th
+        a_x += (p_idx % arch.pe_cols) * tw
+        del p_idx
+    del flat
     a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
     per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
     return SCNNLayer(
