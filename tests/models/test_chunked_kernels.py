@@ -50,7 +50,7 @@ def test_vusa_windows_of_blocks_copied_per_chunk(g, p, lines, seed):
 
 
 @pytest.mark.parametrize("block", [1, 7, 1 << 22])
-def test_reorder_apply_in_column_blocks(block, monkeypatch):
+def test_reorder_apply_in_row_blocks(block, monkeypatch):
     rng = np.random.default_rng(block)
     w = rng.integers(-3, 4, (2, 23, 17))
     perm = reorder.Reorder(rng.permutation(23), rng.permutation(17))
@@ -60,6 +60,22 @@ def test_reorder_apply_in_column_blocks(block, monkeypatch):
     out = np.empty_like(w[0])
     assert perm.apply(w[1], out=out) is out and np.array_equal(out, want[1])
     assert np.array_equal(perm.restore(perm.apply(w[0])), w[0])
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_reorder_search_in_chunks(dataflow, monkeypatch):
+    # The layout search's permuted block patterns, taken a chunk at a time, give the same
+    # permutations and costs as whole-mask ones.
+    rng = np.random.default_rng(len(dataflow))
+    mask = rng.random((45, 38)) < 0.15
+    mask[:, 5:9] = False
+    whole = reorder.weight_reorder(mask, 4, 3, dataflow, "sort")
+    monkeypatch.setattr(reorder, "_APPLY_BLOCK_ELEMENTS", 1)
+    part = reorder.weight_reorder(mask, 4, 3, dataflow, "sort")
+    assert np.array_equal(part.rows, whole.rows) and np.array_equal(part.cols, whole.cols)
+    for r in (whole, reorder.identity(45, 38)):
+        cost = reorder._cost(mask, r.rows, r.cols, 4, 3, dataflow)
+        assert cost == reorder.skip_cost(r.apply(mask), 4, 3, dataflow)
 
 
 @SETTINGS
@@ -135,3 +151,29 @@ def test_stream_cycles_equal_emit_cycles(streams, vectors, chunk, seed):
         decompressor._CHUNK_ELEMENTS = saved
     assert np.array_equal(cycles, timing.cycles)
     assert np.array_equal(stalls, timing.stall_cycles)
+
+
+@SETTINGS
+@given(
+    st.integers(1, 3),
+    st.integers(1, 30),
+    st.integers(1, 12),
+    st.integers(1, 6),
+    st.integers(0, 4),
+    st.integers(0, 2**32 - 1),
+)
+def test_widest_spans_wrapping_counts_match_definition(b, p, lines, macs, extra, seed):
+    # uint8 running counts (wrapping) and the 8-bytes-per-word test give the definition:
+    # the widest v <= slots with at most macs non-zeros on every line of [q, q + v).
+    slots = macs + extra
+    t = np.random.default_rng(seed).random((b, p, lines)) < 0.3
+    want = np.empty((b, p), np.int64)
+    for i in range(b):
+        for q in range(p):
+            v = macs
+            while v < slots and (t[i, q : q + v + 1].sum(axis=0) <= macs).all():
+                v += 1
+            want[i, q] = min(v, p - q)
+    assert np.array_equal(vusa.widest_spans(t, slots, macs), want)
+    counts = np.random.default_rng(seed).integers(0, 128, (b, p, 16), dtype=np.uint8)
+    assert np.array_equal(vusa._all_at_most(counts, macs), (counts <= macs).all(axis=2))

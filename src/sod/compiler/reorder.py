@@ -61,11 +61,12 @@ class Reorder:
         if out is None:
             out = np.empty(w.shape, w.dtype)
         # np.take along an axis is many times faster than fancy indexing on big masks; a
-        # block of columns at a time bounds the scratch (a large FC mask is 100 MB).
-        step = max(1, _APPLY_BLOCK_ELEMENTS // max(self.rows.size, 1))
-        for lo in range(0, self.cols.size, step):
-            block = np.take(w, self.cols[lo : lo + step], axis=-1)
-            out[..., lo : lo + step] = np.take(block, self.rows, axis=-2)
+        # block of rows at a time bounds the scratch (a large FC mask is 100 MB) and keeps
+        # each row's column gather in cache.
+        step = max(1, _APPLY_BLOCK_ELEMENTS // max(self.cols.size, 1))
+        for lo in range(0, self.rows.size, step):
+            block = np.take(w, self.rows[lo : lo + step], axis=-2)
+            out[..., lo : lo + step, :] = np.take(block, self.cols, axis=-1)
         return out
 
     def restore(self, wp: np.ndarray) -> np.ndarray:
@@ -93,17 +94,24 @@ def _block_any(mask: np.ndarray, size: int, axis: int) -> np.ndarray:
 
 
 def _permuted_block_any(mask: np.ndarray, perm: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """``_block_any(np.take(mask, perm, axis=axis), size, axis)``, a chunk of blocks at a
-    time (no permuted copy of a whole large FC mask)."""
-    other = mask.shape[1 - axis]
-    per = max(1, _APPLY_BLOCK_ELEMENTS // max(size * other, 1)) * size  # indices per chunk
-    parts = [
-        _block_any(np.take(mask, perm[lo : lo + per], axis=axis), size, axis)
-        for lo in range(0, perm.size, per)
-    ]
+    """``_block_any(np.take(mask, perm, axis=axis), size, axis)``, a chunk at a time (no
+    permuted copy of a whole large FC mask): whole blocks of permuted rows (axis 0), or
+    rows of the mask with their columns permuted (axis 1, each row's gather in cache)."""
+    if axis == 0:
+        per = max(1, _APPLY_BLOCK_ELEMENTS // max(size * mask.shape[1], 1)) * size
+        parts = [
+            _block_any(np.take(mask, perm[lo : lo + per], axis=0), size, 0)
+            for lo in range(0, perm.size, per)
+        ]
+    else:
+        per = max(1, _APPLY_BLOCK_ELEMENTS // max(perm.size, 1))
+        parts = [
+            _block_any(np.take(mask[lo : lo + per], perm, axis=1), size, 1)
+            for lo in range(0, mask.shape[0], per)
+        ]
     if not parts:
         return _block_any(np.take(mask, perm, axis=axis), size, axis)
-    return np.concatenate(parts, axis=axis)
+    return np.concatenate(parts, axis=axis if axis == 0 else 0)
 
 
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from sod.models.sparse_masks import col_counts
+
 
 def _flip_anti_diagonal(x: np.ndarray) -> np.ndarray:
     """Transpose every 8 × 8 bit block held in a little-endian uint64 (byte r = row r,
@@ -118,6 +120,9 @@ def packed_col_counts(
     for lo in range(0, total, step):
         hi = min(total, lo + step)
         bits = np.unpackbits(packed[lo:hi], axis=1, count=cols)
+        if lo // rows == (hi - 1) // rows:  # one group's rows: byte sums (no int64 cast)
+            out[lo // rows] += col_counts(bits.view(bool))
+            continue
         # Rows of one group are contiguous: sum each group's segment of this block.
         first = np.arange(lo // rows, -(-hi // rows)) * rows
         starts = np.maximum(first, lo) - lo

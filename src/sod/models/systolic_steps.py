@@ -157,15 +157,6 @@ def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
 @memo_by_content(max_bytes=1 << 20)
 def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
     name, m, k, n, repeat, groups, w_density, a_density = dims
-    if w_packed.size and (a_packed.size or a_density >= 1.0):
-        # Both operands from masks (or A dense): counted on the packed bits, no bool copy
-        # of the masks (as :func:`_effectual` on operand_masks' arrays).
-        w_rows = packed_row_counts(w_packed, k, groups)
-        a_cols = packed_col_counts(a_packed, m, k, groups) if a_packed.size else None
-        if w_rows is not None and (a_cols is not None or not a_packed.size):
-            if a_cols is None:
-                return int(w_rows.sum()) * m
-            return int((a_cols * w_rows).sum())
     w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
     a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
     gemm = Gemm(
@@ -184,14 +175,24 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
 
 
 def _effectual_of_gemm(gemm: Gemm) -> int:
-    """Effectual MACs of one copy of every distinct group, memoized by mask content (a
-    sweep evaluates the same pruned layer at several array sizes)."""
+    """Effectual MACs of one copy of every distinct group: counted on the packed masks, or
+    (a pattern drawn from a density) memoized by mask content (a sweep evaluates the same
+    pruned layer at several array sizes)."""
     w_mask, a_mask = gemm.weight_mask, gemm.act_mask
     empty = np.zeros(0, np.uint8)
     w = w_mask.packed if w_mask is not None else empty
     a = a_mask.packed if a_mask is not None else empty
     groups = distinct_groups(gemm)
-    dims = (gemm.name, gemm.m, gemm.k, gemm.n, gemm.repeat, groups)
+    m, k = gemm.m, gemm.k
+    if w.size and (a.size or gemm.act_density >= 1.0):
+        # Both operands from masks (or A dense): counted on the packed bits, no bool copy
+        # of the masks (as :func:`_effectual` on operand_masks' arrays), and cheaper than
+        # hashing them for the memo.
+        w_rows = packed_row_counts(w, k, groups)
+        a_cols = packed_col_counts(a, m, k, groups) if a.size else None
+        if w_rows is not None and (a_cols is not None or not a.size):
+            return int(w_rows.sum()) * m if a_cols is None else int((a_cols * w_rows).sum())
+    dims = (gemm.name, m, k, gemm.n, gemm.repeat, groups)
     return _effectual_packed(w, a, (*dims, gemm.weight_density, gemm.act_density))
 
 
