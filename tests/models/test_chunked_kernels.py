@@ -60,6 +60,8 @@ def test_reorder_apply_in_row_blocks(block, monkeypatch):
     out = np.empty_like(w[0])
     assert perm.apply(w[1], out=out) is out and np.array_equal(out, want[1])
     assert np.array_equal(perm.restore(perm.apply(w[0])), w[0])
+    mask = w[0] > 0
+    assert np.array_equal(perm.apply_in_place(mask.copy()), perm.apply(mask))
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
@@ -177,3 +179,22 @@ def test_widest_spans_wrapping_counts_match_definition(b, p, lines, macs, extra,
     assert np.array_equal(vusa.widest_spans(t, slots, macs), want)
     counts = np.random.default_rng(seed).integers(0, 128, (b, p, 16), dtype=np.uint8)
     assert np.array_equal(vusa._all_at_most(counts, macs), (counts <= macs).all(axis=2))
+
+
+def test_reordered_layer_in_place_equals_copy():
+    # Layer.reordered(consume=True) permutes its own masks in place: the same layer.
+    from sod.arch.presets import load_arch
+    from sod.models.systolic_options import Layer, SystolicOptions
+
+    rng = np.random.default_rng(5)
+    w = BitMask.from_bool(rng.random((70, 50)) < 0.1)
+    a = BitMask.from_bool(rng.random((6, 70)) < 0.5)
+    gemm = Gemm("fc", 6, 70, 50, weight_mask=w, act_mask=a)
+    opts = SystolicOptions.from_arch(load_arch("sparse-on-dense-reorder", dataflow="ws"))
+    copied = Layer.of(gemm, opts).reordered(opts)
+    layer = Layer.of(gemm, opts)
+    moved = layer.reordered(opts, consume=True)
+    assert copied is not None and moved is not None
+    assert moved.masks.weight is layer.masks.weight  # permuted in place
+    assert np.array_equal(moved.masks.weight, copied.masks.weight)
+    assert np.array_equal(moved.masks.act, copied.masks.act)

@@ -69,6 +69,20 @@ class Reorder:
             out[..., lo : lo + step, :] = np.take(block, self.cols, axis=-1)
         return out
 
+    def apply_in_place(self, w: np.ndarray) -> np.ndarray:
+        """A writable bool k × n mask reordered in place (as :meth:`apply`); the scratch is
+        its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
+        k, n = w.shape
+        step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
+        packed = np.empty((k, (n + 7) // 8), np.uint8)
+        for lo in range(0, k, step):  # columns permuted, packed row by row
+            block = np.take(w[lo : lo + step], self.cols, axis=1)
+            packed[lo : lo + step] = np.packbits(block, axis=1)
+        for lo in range(0, k, step):  # rows gathered from the packed copy
+            rows = np.take(packed, self.rows[lo : lo + step], axis=0)
+            w[lo : lo + step] = np.unpackbits(rows, axis=1, count=n).view(bool)
+        return w
+
     def restore(self, wp: np.ndarray) -> np.ndarray:
         """The original W from the reordered one (inverse of :meth:`apply`)."""
         out = np.empty_like(wp)
