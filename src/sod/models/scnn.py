@@ -107,6 +107,7 @@ def _one_repeat(
     step = max(1, _IDEAL_BLOCK_ELEMENTS // max(c_, 1))
     for lo in range(0, ideal.shape[1], step):
         ideal[:, lo : lo + step] = np.rint(av @ ly.wvec[lo : lo + step].T.astype(np.float64))
+    del av  # not needed by the bank-conflict pass below
     ideal = ideal.reshape(b_, p_, -1)
     ideal_layer = int(ideal.max(axis=1).sum())
     res = {

@@ -64,7 +64,7 @@ class SCNNLayer:
     a_y: np.ndarray  # non-zero activations, ordered (image, PE, channel, y, x)
     a_x: np.ndarray
     a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
-    na: np.ndarray  # (batch, PE, C) non-zero activations
+    na: np.ndarray  # (batch, PE, C) non-zero activations (int32)
     nw_sum: np.ndarray  # (C,) non-zero weights of all groups
     nw_groups: np.ndarray  # (C,) groups with a non-zero weight
     av: np.ndarray  # (batch, PE, C) activation vectors
@@ -79,7 +79,9 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     split = by_channel(pl, arch)
     tiles, th, tw = pe_tiles(fmap, arch, split)
     rows = weight_rows(weight, pl)
-    na = tiles.sum(axis=(3, 4), dtype=np.int64)
+    # Per-tile counts fit int32 (a tile holds far fewer than 2**31 pixels); running
+    # counts below are int64.
+    na = tiles.sum(axis=(3, 4), dtype=np.int32 if tiles[0, 0, 0].size < 2**31 else np.int64)
     nw = group_counts(rows, pl, arch)
     nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
     # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
@@ -104,7 +106,9 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         a_x += (p_idx % arch.pe_cols) * tw
         del p_idx
     del flat
-    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
+    a_start = np.cumsum(na.ravel(), dtype=np.int64)
+    a_start -= na.ravel()  # entries before each stream
+    a_start = a_start.reshape(b, pe, c)
     per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
     return SCNNLayer(
         rows,
