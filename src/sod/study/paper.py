@@ -248,7 +248,7 @@ def check_memory(cfg: PaperConfig, max_memory_gb: float) -> None:
         if profile == "dense" or zoo_key(model) is None:
             continue
         shapes = get_model(model, batch=batch, seq_len=seq)
-        check_mask_memory(shapes.gemms, max_memory_gb, f"{model} at batch {batch}")
+        check_mask_memory(shapes.gemms, max_memory_gb, f"{model} at batch {batch}", batch)
 
 
 def _group_keys(cfg: PaperConfig) -> list[tuple[str, str, int | None, int]]:
