@@ -125,3 +125,13 @@ def test_budget_errs_high_on_a_tiled_workload():
     w = apply_sparsity(get_model("alexnet", batch=6), "han2015", act_images=2)
     stored = sum(x.packed.nbytes for g in w for x in (g.weight_mask, g.act_mask) if x is not None)
     assert mask_memory_bytes(w, 6, 2) >= stored
+
+
+def test_statistics_see_every_row_of_a_tiled_mask():
+    from sod.sparsity.stats import col_counts, row_counts
+
+    per = np.random.default_rng(1).random((3, 10)) < 0.5
+    mask = tile_rows(BitMask.from_bool(per), 7)
+    full = per[np.arange(7) % 3]
+    np.testing.assert_array_equal(row_counts(mask), full.sum(axis=1))
+    np.testing.assert_array_equal(col_counts(mask), full.sum(axis=0))
