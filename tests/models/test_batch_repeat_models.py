@@ -112,3 +112,17 @@ def test_dense_convolution_input_runs_one_part_for_all(monkeypatch):
     split = acc._tiled_compute(g, arch, compute, masks)
     monkeypatch.undo()
     assert _fields(split) == _fields(acc._tiled_compute(g, arch, compute, masks))
+
+
+@pytest.mark.parametrize("preset", ["sparse-on-dense", "sparse-on-dense-reorder"])
+@pytest.mark.parametrize("stream_bytes", [1, 200])
+def test_sparse_on_dense_encodes_a_period_in_parts_exactly(preset, stream_bytes, monkeypatch):
+    """A's stream tiles encoded a few vectors at a time (a large period) cost the same
+    stored bits and decode cycles as the whole expanded tile (CSC adds up over vectors)."""
+    import sod.models.systolic_steps as steps
+
+    monkeypatch.setattr(steps, "ACT_STREAM_BYTES", stream_bytes)
+    arch = load_arch(preset)
+    for g in LAYERS:
+        expanded = g.with_(act_mask=g.act_mask.expanded())
+        assert _fields(evaluate(g, arch)) == _fields(evaluate(expanded, arch)), g.name

@@ -225,24 +225,34 @@ def stored_operands(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> S
     return Stored(w_stored, w_dense, a_stored, a_dense, g * m * n * vb, w_glb, a_glb, a_decode)
 
 
+# Bytes of A's period encoded at once when A repeats a period (batch as a repeat): bounds
+# the scratch of a large period (sizes and decode cycles add up over vectors).
+ACT_STREAM_BYTES = 128 << 20
+
+
 def _act_streams(masks: OperandMasks, fmt: str, opts: SystolicOptions) -> tuple[int, np.ndarray]:
     """Stored bits and decode cycles of A's stream tiles (R lanes of k, V = m vectors).
-    An A repeating every p rows (batch as a repeat) is encoded as its period, times its
-    whole repeats, plus the rows of a last partial period, with the widths of the full
-    tile (docs/large-batch.md: exact where a format's size and decode time add up over
+    An A repeating every p rows (batch as a repeat) is encoded in parts of its period's
+    vectors with the widths of the full tile, each part counted as often as its rows
+    occur (docs/large-batch.md: exact where a format's size and decode time add up over
     vectors, as CSC, bitmap and dense do; a tile's word alignment is counted per part)."""
-    at = tiles_is(masks.act.transpose(0, 2, 1), opts.rows)  # type: ignore[union-attr]
+    act = masks.act
+    assert act is not None
     if masks.act_tiling is None:
-        tiles = stream_tiles(at, fmt, opts)
+        tiles = stream_tiles(tiles_is(act.transpose(0, 2, 1), opts.rows), fmt, opts)
         return int(tiles.size_bits.sum()), tiles.decode_cycles
     m, p = masks.act_tiling
-    q, r = divmod(m, p)
-    tiles = stream_tiles(at, fmt, opts, width_vectors=m)
-    size, cycles = tiles.size_bits * q, tiles.decode_cycles * q
-    if r:
-        rest = stream_tiles(np.ascontiguousarray(at[:, :, :r]), fmt, opts, width_vectors=m)
-        size, cycles = size + rest.size_bits, cycles + rest.decode_cycles
-    return int(size.sum()), cycles
+    q, rem = divmod(m, p)
+    step = max(1, ACT_STREAM_BYTES // max(1, act.shape[0] * act.shape[2]))
+    size, cycles = 0, np.zeros(0, np.int64)
+    for start, stop, times in ((0, rem, q + 1), (rem, p, q)):
+        for lo in range(start, stop if times else start, step):
+            part = act[:, lo : min(stop, lo + step)].transpose(0, 2, 1)
+            tiles = stream_tiles(tiles_is(part, opts.rows), fmt, opts, width_vectors=m)
+            size += int(tiles.size_bits.sum()) * times
+            add = tiles.decode_cycles * times
+            cycles = add if cycles.size == 0 else cycles + add
+    return size, cycles
 
 
 # --- decompressor --------------------------------------------------------------------
