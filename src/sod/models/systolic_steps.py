@@ -145,6 +145,16 @@ def _issued(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOptions
     return round((per_stream / reuse * ws.lanes).sum()) * m * mult
 
 
+def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
+    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) for (G, k, n) / (G, m, k) masks
+    (all m rows of A; :meth:`OperandMasks.effectual` also takes a tiled A)."""
+    w_rows = weight.sum(axis=2, dtype=np.int64)  # (G, k) non-zeros per W row
+    if act is None:
+        return int(w_rows.sum()) * m
+    a_cols = act.sum(axis=1, dtype=np.int64)  # (G, k) non-zeros per A column
+    return int((a_cols * w_rows).sum())
+
+
 @memo_by_content(max_bytes=1 << 20)
 def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
     name, m, k, n, repeat, groups, w_density, a_density, a_period = dims
