@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sod.arch.presets import PRESET_NAMES, load_arch
+from sod.limits import DEFAULT_ACT_IMAGES
 from sod.study.compare import DEFAULT_BUDGET_MM2, Comparison
 from sod.study.compare import compare as compare_workload
 from sod.study.point import PointResult, evaluate_run
@@ -34,11 +35,14 @@ def compare(
     sparsity: str | None = None,
     seed: int = 0,
     node_nm: int | None = None,
+    act_images: int = DEFAULT_ACT_IMAGES,
 ) -> Comparison:
     """``model`` on every architecture in ``archs``, each sized to ``budget_mm2`` (iso-area).
 
     The result has ``.verdict()`` (one sentence), ``.to_frame()`` (pandas), ``.ratios()``
-    (Sparse-on-Dense's advantage) and a notebook display."""
+    (Sparse-on-Dense's advantage) and a notebook display. ``act_images``: activation
+    patterns drawn for at most that many images, repeated over a larger batch
+    (docs/large-batch.md)."""
     loaded = load_any(
         model,
         example_inputs=example_inputs,
@@ -46,6 +50,7 @@ def compare(
         seq_len=seq_len,
         sparsity=sparsity,
         seed=seed,
+        act_images=act_images,
     )
     return compare_workload(
         loaded.workload, list(archs), budget_mm2, node_nm, masks=loaded.masks, batch=batch
@@ -63,6 +68,7 @@ def run(
     sparsity: str | None = None,
     seed: int = 0,
     node_nm: int | None = None,
+    act_images: int = DEFAULT_ACT_IMAGES,
     **arch_overrides: Any,
 ) -> PointResult:
     """``model`` on one architecture (a preset or a YAML file, with field overrides such as
@@ -75,6 +81,7 @@ def run(
         seq_len=seq_len,
         sparsity=sparsity,
         seed=seed,
+        act_images=act_images,
     )
     return evaluate_run(loaded.workload, load_arch(arch, **arch_overrides), budget_mm2, node_nm)
 

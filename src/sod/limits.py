@@ -22,6 +22,9 @@ MAX_BUDGET_MM2 = 1e4
 MAX_SEED = (1 << 63) - 1
 MAX_TEXT_INPUT_BYTES = 64 << 20  # topology CSV, YAML files
 DEFAULT_MAX_MEMORY_GB = 4.0
+# Distinct activation patterns drawn per layer; larger batches repeat them (batch as a
+# repeat, docs/large-batch.md).
+DEFAULT_ACT_IMAGES = 16
 
 
 def check_int(value: object, what: str, lo: int, hi: int, error: type[SodError] = SodError) -> int:

@@ -66,7 +66,14 @@ case("run-batch-huge", "run", "-m", "lenet5", "--batch", "1000000000000")
 case("run-seqlen-huge", "run", "-m", "bert-base", "--seq-len", "1000000000000")
 case("run-batch-huge-sparse", "run", "-m", "vgg16", "-s", "uniform:0.3", "--batch", "100000")
 # Bounded work: masks that would need more than --max-memory-gb are refused before building.
-case("run-memory-vgg-b2000", "run", "-m", "vgg16", "-s", "uniform:0.3", "--batch", "2000")
+# (activation patterns are drawn for --act-images images, repeated over the batch)
+case(
+    "run-memory-vgg-b2000",
+    *("run", "-m", "vgg16", "-s", "uniform:0.3", "--batch", "2000", "--act-images", "2000"),
+)
+for v in BAD_INTS:
+    case(f"run-act-images-{v}", "run", "-m", "lenet5", "--act-images", v)
+    case(f"compare-act-images-{v}", "compare", "-m", "lenet5", "--act-images", v)
 case("run-memory-llama-seq", "run", "-m", "llama2-7b", "-s", "auto", "--seq-len", "1000000")
 case("workload-memory-vgg-b64", "workload", "-m", "vgg16", "--batch", "64", "--max-memory-gb", "1")
 case("compare-memory-small", "compare", "-m", "alexnet", "--max-memory-gb", "0.01")
@@ -77,6 +84,8 @@ case(
     "sweep-memory-vgg-b256",
     "sweep",
     "{d}/s.yaml",
+    "--max-memory-gb",
+    "1",
     s__yaml=b"name: big\nworkloads: [{model: vgg16, batch: 256}]\nsparsity: [han2015]\n"
     b"architectures: [dense]\n",
 )

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sod.arch.presets import PRESET_NAMES
-from sod.cli.run import MAX_MEMORY_HELP, OutputFormat, one_source
-from sod.errors import SodError
-from sod.limits import DEFAULT_MAX_MEMORY_GB
+from sod.cli.run import ACT_IMAGES_HELP, MAX_MEMORY_HELP, OutputFormat, one_source
+from sod.errors import SodError, WorkloadError
+from sod.limits import DEFAULT_ACT_IMAGES, DEFAULT_MAX_MEMORY_GB, MAX_BATCH, check_int
 from sod.report.jsonio import dumps
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 
@@ -53,6 +53,7 @@ def compare_command(
     ),
     node_nm: int | None = typer.Option(None, "--node", help="technology node in nm"),
     batch: int = typer.Option(1, help="batch size"),
+    act_images: int = typer.Option(DEFAULT_ACT_IMAGES, "--act-images", help=ACT_IMAGES_HELP),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers)"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f"),
     max_memory_gb: float = typer.Option(
@@ -65,6 +66,7 @@ def compare_command(
 
     check_budget(budget_mm2)
     source = one_source(model, topology, onnx, torch_spec, batch, seq_len, seed)
+    check_int(act_images, "--act-images", 1, MAX_BATCH, WorkloadError)
     loaded = load_any(
         source,
         batch=batch,
@@ -72,6 +74,7 @@ def compare_command(
         sparsity=sparsity,
         seed=seed,
         max_memory_gb=max_memory_gb,
+        act_images=act_images,
     )
     names = [a.strip() for a in archs.split(",") if a.strip()]
     if not names:

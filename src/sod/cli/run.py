@@ -12,6 +12,7 @@ from rich.table import Table
 
 from sod.errors import SodError, WorkloadError
 from sod.limits import (
+    DEFAULT_ACT_IMAGES,
     DEFAULT_MAX_MEMORY_GB,
     MAX_BATCH,
     MAX_FREQUENCY_MHZ,
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 # commands, so `sod models` and `sod --help` start fast.
 
 
+ACT_IMAGES_HELP = (
+    "activation patterns drawn per layer: a larger batch repeats them, image i using image "
+    "i mod N's (bounds memory; docs/large-batch.md)"
+)
 MAX_MEMORY_HELP = (
     "refuse a request whose sparsity masks need more memory than this (GB, estimated "
     "before anything is built)"
@@ -149,6 +154,7 @@ def run_command(
     ),
     node_nm: int | None = typer.Option(None, "--node", help="technology node in nm (45 default)"),
     batch: int = typer.Option(1, help="batch size"),
+    act_images: int = typer.Option(DEFAULT_ACT_IMAGES, "--act-images", help=ACT_IMAGES_HELP),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
     frequency_mhz: float | None = typer.Option(None, help="clock frequency in MHz"),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="output format"),
@@ -164,6 +170,7 @@ def run_command(
     from sod.study.point import evaluate_run
 
     check_sizes(batch, seq_len, seed)
+    check_int(act_images, "--act-images", 1, MAX_BATCH, WorkloadError)
     if budget_mm2 is not None:
         from sod.cost.sizing import check_budget
 
@@ -203,6 +210,7 @@ def run_command(
         topology_format=topology_format.value,
         scalesim_ofmap=scalesim_ofmap,
         max_memory_gb=max_memory_gb,
+        act_images=act_images,
     )
     workload = loaded.workload
     point = evaluate_run(workload, arch, budget_mm2, node_nm)

@@ -21,10 +21,18 @@ import numpy as np
 
 from sod.arch.spec import ArchBase
 from sod.errors import ArchitectureError
-from sod.models.common import Counts, add_actions
+from sod.models.common import Counts, add_actions, combine_counts, scale_counts
 from sod.models.memory import evaluate_memory
-from sod.models.operands import operand_masks
+from sod.models.operands import operand_masks, period_gemm
 from sod.workload.gemm import Gemm, LayerKind
+
+# A tiled A (batch as a repeat) whose full bool array is at most this many bytes is
+# expanded and run whole; a larger one, or a larger dense A of a convolution, runs in
+# parts of whole images of about this size (docs/large-batch.md).
+EXPAND_ACT_BYTES = 256 << 20
+# Bytes per (row, output column) pair the models keep while they run a part (cycle and
+# step matrices), added to A's row of k bools in the working set of a part.
+PART_BYTES_PER_ROW = 16
 
 # compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
 # a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
@@ -72,23 +80,83 @@ def transposed(compute: ComputeModel) -> ComputeModel:
     return run
 
 
+def _run(
+    gemm: Gemm, arch: Any, compute: ComputeModel, weight: np.ndarray, act: np.ndarray | None
+) -> Counts:
+    g = weight.shape[0]
+    if act is None:
+        act = np.ones((g, gemm.m, gemm.k), dtype=bool)
+    # A mask shared by all repeats is passed 2-D (the models evaluate it once and scale).
+    return compute(gemm, arch, weight if g > 1 else weight[0], act if g > 1 else act[0])
+
+
+def _row_parts(gemm: Gemm, masks: Any) -> list[tuple[int, int, int]] | None:
+    """Row ranges ``(start, stop, times)`` of A evaluated one at a time, or None to run
+    A whole. A convolution's tiled A (batch as a repeat) or dense A whose working set
+    (:data:`PART_BYTES_PER_ROW`) is larger than :data:`EXPAND_ACT_BYTES` runs in parts
+    of whole images of its period, each scaled by how often its rows occur (the rows of
+    a last partial period once more than the others). A dense A is periodic with any
+    period: one part of whole images stands for all (docs/large-batch.md)."""
+    g, m, k, n = masks.groups, gemm.m, gemm.k, gemm.n
+    tiled = masks.act_tiling is not None
+    per_row = g * (k + PART_BYTES_PER_ROW * n)
+    c = gemm.conv
+    if c is None or m * per_row <= EXPAND_ACT_BYTES or not (tiled or masks.act is None):
+        return None  # whole (a CNN's FC layers: one row per image, parallel work)
+    unit = c.out_h * c.out_w  # one image's rows
+    p = masks.act_tiling[1] if tiled else m
+    if p % unit or m % unit:
+        return None
+    chunk = max(unit, EXPAND_ACT_BYTES // per_row // unit * unit)
+    if not tiled:
+        p = min(m, chunk)  # a dense A: one part of whole images repeats
+    q, rem = divmod(m, p)
+    return [
+        (lo, min(hi, lo + chunk), times)
+        for start, hi, times in ((0, rem, q + 1), (rem, p, q))
+        if times
+        for lo in range(start, hi, chunk)
+    ]
+
+
+def _tiled_compute(gemm: Gemm, arch: Any, compute: ComputeModel, masks: Any) -> Counts:
+    """``compute`` of the GEMM. A small A runs whole (a tiled one expanded). A large
+    tiled or dense-convolution A runs in parts of whole images (:func:`_row_parts`), each
+    scaled by how many times its rows occur: exact where the model's work adds up over
+    images (SCNN: images run one after another), an approximation at part boundaries for
+    SparTen's and index matching's barriers (measured in docs/large-batch.md)."""
+    parts = _row_parts(gemm, masks)
+    if parts is None:
+        act = masks.act
+        if act is not None and masks.act_tiling is not None:
+            m, p = masks.act_tiling
+            act = act[:, np.arange(m) % p]
+        return _run(gemm, arch, compute, masks.weight, act)
+    total: Counts | None = None
+    for lo, hi, times in parts:
+        act = None if masks.act is None else masks.act[:, lo:hi]
+        part = scale_counts(
+            _run(period_gemm(gemm, hi - lo), arch, compute, masks.weight, act), times
+        )
+        total = part if total is None else combine_counts(total, part)
+    assert total is not None
+    return replace(total, macs_dense=gemm.macs)
+
+
 def evaluate_accelerator(
     gemm: Gemm, arch: ArchBase, compute: ComputeModel, stored_bits: StorageFormat
 ) -> Counts:
     """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
     counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format."""
-    masks = operand_masks(gemm)
+    masks = operand_masks(gemm, tiled=True)
     g = masks.groups
-    act = masks.act if masks.act is not None else np.ones((g, gemm.m, gemm.k), dtype=bool)
-    # A mask shared by all repeats is passed 2-D (the models evaluate it once and scale).
-    w_arg = masks.weight if g > 1 else masks.weight[0]
-    a_arg = act if g > 1 else act[0]
-    counts = compute(gemm, arch, w_arg, a_arg)
+    counts = _tiled_compute(gemm, arch, compute, masks)
 
     m, k, n = gemm.m, gemm.k, gemm.n
     w_bits = stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
+    nnz_a = g * m * k if masks.act is None else masks.act_nnz()
     # DRAM and the GLB hold the input feature map, not its im2col expansion.
-    a_bits = stored_bits(arch, int(act.sum()), g * m * k, g * m) * gemm.act_storage_ratio
+    a_bits = stored_bits(arch, nnz_a, g * m * k, g * m) * gemm.act_storage_ratio
     o_bits = g * m * n * arch.value_bits
     details = dict(counts.details)
     if arch.ideal_memory:

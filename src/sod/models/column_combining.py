@@ -119,7 +119,7 @@ def evaluate_column_combining(gemm: Gemm, arch: ColumnCombiningArch) -> Counts:
         skip_zero_tiles=True,
         zero_gating=arch.zero_gating,
     )
-    masks = operand_masks(gemm)
+    masks = operand_masks(gemm, tiled=True)
     groups, mult = masks.groups, masks.multiplier
     parts = packed_layout(masks.weight, arch)
     ws = _streams(parts, arch)

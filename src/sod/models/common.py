@@ -106,3 +106,49 @@ def sum_counts(parts: Sequence[Counts], pe_count: int) -> Counts:
         pe_count=pe_count,
         actions=add_actions(*(c.actions for c in parts)),
     )
+
+
+# Details that add up over parts of a GEMM (batch as a repeat: docs/large-batch.md); the
+# other details (ratios, labels) are kept from the first part.
+_ADDITIVE_DETAILS = ("work_units", "ideal_cycles", "bank_conflict_cycles", "wasted_products")
+
+
+def scale_counts(counts: Counts, times: int) -> Counts:
+    """``counts`` of a GEMM part run ``times`` times in a row (cycles, MACs, actions and
+    additive details times ``times``)."""
+    if times == 1:
+        return counts
+    details = dict(counts.details)
+    for key in _ADDITIVE_DETAILS:
+        if isinstance(details.get(key), int | float) and not isinstance(details[key], bool):
+            details[key] = details[key] * times
+    return Counts(
+        counts.compute_cycles * times,
+        counts.stall_cycles * times,
+        counts.macs_dense * times,
+        counts.macs_issued * times,
+        counts.macs_effectual * times,
+        counts.pe_count,
+        {key: value * times for key, value in counts.actions.items()},
+        details,
+    )
+
+
+def combine_counts(first: Counts, second: Counts) -> Counts:
+    """Two parts of one GEMM run one after another (details: additive ones summed, the
+    others the first part's)."""
+    details = dict(first.details)
+    for key in _ADDITIVE_DETAILS:
+        a, b = details.get(key), second.details.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            details[key] = a + b
+    return Counts(
+        first.compute_cycles + second.compute_cycles,
+        first.stall_cycles + second.stall_cycles,
+        first.macs_dense + second.macs_dense,
+        first.macs_issued + second.macs_issued,
+        first.macs_effectual + second.macs_effectual,
+        first.pe_count,
+        add_actions(first.actions, second.actions),
+        details,
+    )

@@ -164,7 +164,9 @@ def evaluate(gemm: Gemm, arch: NMSystolicArch) -> Counts:
         raise ArchitectureError(
             f"an N:M array needs at least N={arch.n_keep} rows, got {R} (N rows share a group)"
         )
-    weight = layer.masks.weight if layer.masks is not None else operand_masks(gemm).weight
+    weight = (
+        layer.masks.weight if layer.masks is not None else operand_masks(gemm, tiled=True).weight
+    )
     tiles = nm_conformance(weight, R, C, arch.n_keep, arch.m_group)
     if not gemm.w_is_weight:  # an activation operand: not compressed ahead of time
         tiles = replace(tiles, conformant=np.zeros_like(tiles.conformant))

@@ -17,11 +17,12 @@ layers are reported as ``iid_pattern`` in the model details.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sod.workload.gemm import Gemm
+from sod.workload.mask import TiledMask, stack_mask
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,45 @@ class OperandMasks:
     act: np.ndarray | None  # (G, m, k); None = dense
     multiplier: int  # repeats per distinct group
     iid_pattern: bool  # some mask was drawn i.i.d. from a density
+    # (m, p) when ``act`` holds only the period (G, p, k) of an A whose rows repeat every
+    # p rows down to m (a TiledMask, batch as a repeat); None: ``act`` is all m rows.
+    act_tiling: tuple[int, int] | None = None
 
     @property
     def groups(self) -> int:
         return int(self.weight.shape[0])
+
+    def act_col_counts(self) -> np.ndarray | None:
+        """Non-zeros of every column of A per group, (G, k) int64, of the full m rows
+        (a tiled A's period counted once per repeat of it); None when A is dense."""
+        act = self.act
+        if act is None:
+            return None
+        if self.act_tiling is None:
+            return act.sum(axis=1, dtype=np.int64)
+        m, p = self.act_tiling
+        q, r = divmod(m, p)
+        cols = act.sum(axis=1, dtype=np.int64) * q
+        if r:
+            cols += act[:, :r].sum(axis=1, dtype=np.int64)
+        return cols
+
+    def act_nnz(self) -> int:
+        """Non-zeros of the full A (every distinct group once); dense A counts all."""
+        cols = self.act_col_counts()
+        if cols is None:
+            m = self.act_tiling[0] if self.act_tiling else 0
+            raise ValueError(f"A is dense ({m} rows): no mask to count")
+        return int(cols.sum())
+
+    def effectual(self, m: int) -> int:
+        """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]): MACs with both operands
+        non-zero, one copy of every distinct group (A dense: m rows of ones)."""
+        w_rows = self.weight.sum(axis=2, dtype=np.int64)  # (G, k)
+        a_cols = self.act_col_counts()
+        if a_cols is None:
+            return int(w_rows.sum()) * m
+        return int((a_cols * w_rows).sum())
 
 
 def _rng(gemm: Gemm, operand: str) -> np.random.Generator:
@@ -43,11 +79,23 @@ def _rng(gemm: Gemm, operand: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(key))
 
 
-def operand_masks(gemm: Gemm, groups: int | None = None) -> OperandMasks:
+def operand_masks(gemm: Gemm, groups: int | None = None, tiled: bool = False) -> OperandMasks:
     """Weight and activation masks of a GEMM (see the module docstring); ``groups``
-    overrides the number of distinct groups (default: ``gemm.operand_groups``)."""
+    overrides the number of distinct groups (default: ``gemm.operand_groups``).
+
+    An A mask that repeats with a period (:class:`~sod.workload.mask.TiledMask`) comes
+    back as its period with ``act_tiling`` set when ``tiled`` (callers that handle it:
+    ``act_col_counts``, ``effectual``, :func:`period_gemm`), expanded to m rows otherwise.
+    """
     if groups is None:
         groups = gemm.operand_groups
+    tiling = gemm.act_mask if tiled and isinstance(gemm.act_mask, TiledMask) else None
+    if tiling is not None:
+        full = operand_masks(gemm.with_(act_mask=None, act_density=1.0), groups)
+        p = tiling.period_rows
+        what = f"layer {gemm.name!r}: act_mask"
+        period = stack_mask(tiling.period, groups, p, gemm.k, what)
+        return replace(full, act=period, act_tiling=(gemm.m, p))
     # A grouped GEMM's masks may also be a single shared one (e.g. from a topology file).
     w = gemm.stacked_weight_mask(groups)
     iid = False
@@ -62,3 +110,9 @@ def operand_masks(gemm: Gemm, groups: int | None = None) -> OperandMasks:
         a = _rng(gemm, "a").random((groups, gemm.m, gemm.k)) < gemm.act_density
         iid = True
     return OperandMasks(w, a, gemm.repeat // groups, iid)
+
+
+def period_gemm(gemm: Gemm, rows: int) -> Gemm:
+    """``gemm`` cut to its first ``rows`` rows of A (a period of a tiled A, or the part
+    of one that ends the batch), with no A mask (the caller passes the mask's rows)."""
+    return gemm.with_(m=rows, act_mask=None)

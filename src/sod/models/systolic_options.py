@@ -172,7 +172,7 @@ class Layer:
     @classmethod
     def of(cls, gemm: Gemm, opts: SystolicOptions) -> Layer:
         # A dense array needs masks only to count effectual MACs, memoized by content.
-        masks = operand_masks(gemm) if opts.decompressors else None
+        masks = operand_masks(gemm, tiled=True) if opts.decompressors else None
         g = distinct_groups(gemm)
         w_fmt = opts.weight_format if gemm.w_is_weight else opts.act_format
         for fmt in (w_fmt, opts.act_format):

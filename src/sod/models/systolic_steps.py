@@ -24,11 +24,11 @@ from sod.models.dense import evaluate_dense, tpu_fold_costs
 from sod.models.fibers import packed_col_counts, packed_row_counts
 from sod.models.memo import memo_by_content
 from sod.models.memory import Footprint, TilingPlan, block_schedule, pipeline_cycles, schedules
-from sod.models.operands import operand_masks
+from sod.models.operands import OperandMasks, operand_masks
 from sod.models.systolic_options import Layer, SystolicOptions, distinct_groups
 from sod.models.systolic_streams import WeightStreams, stream_tiles, tiles_is
 from sod.workload.gemm import Gemm
-from sod.workload.mask import BitMask
+from sod.workload.mask import BitMask, TiledMask
 
 # --- folds ---------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ def mac_counts(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOpti
     gemm, masks, mult = layer.gemm, layer.masks, layer.mult
     m, k, n, g = layer.m, layer.k, layer.n, layer.groups
     if masks is not None:
-        effectual = _effectual(masks.weight, masks.act, m) * mult
+        effectual = masks.effectual(m) * mult
     elif gemm.weight_mask is None and gemm.act_mask is None:
         effectual = round(m * k * n * g * gemm.weight_density * gemm.act_density) * mult
     else:
@@ -146,7 +146,8 @@ def _issued(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOptions
 
 
 def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
-    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) for (G, k, n) / (G, m, k) masks."""
+    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) for (G, k, n) / (G, m, k) masks
+    (all m rows of A; :meth:`OperandMasks.effectual` also takes a tiled A)."""
     w_rows = weight.sum(axis=2, dtype=np.int64)  # (G, k) non-zeros per W row
     if act is None:
         return int(w_rows.sum()) * m
@@ -156,9 +157,14 @@ def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
 
 @memo_by_content(max_bytes=1 << 20)
 def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -> int:
-    name, m, k, n, repeat, groups, w_density, a_density = dims
+    name, m, k, n, repeat, groups, w_density, a_density, a_period = dims
     w_mask = BitMask(w_packed, (w_packed.shape[0], n)) if w_packed.size else None
-    a_mask = BitMask(a_packed, (a_packed.shape[0], k)) if a_packed.size else None
+    a_mask: BitMask | None = None
+    if a_packed.size and a_period:  # an A repeating every a_period rows (TiledMask)
+        a_groups = a_packed.shape[0] // a_period
+        a_mask = TiledMask(a_packed, (a_groups * m, k), a_period, a_groups)
+    elif a_packed.size:
+        a_mask = BitMask(a_packed, (a_packed.shape[0], k))
     gemm = Gemm(
         name,
         m,
@@ -170,8 +176,7 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
         weight_mask=w_mask,
         act_mask=a_mask,
     )
-    masks = operand_masks(gemm, groups=groups)
-    return _effectual(masks.weight, masks.act, m)
+    return operand_masks(gemm, groups=groups, tiled=True).effectual(m)
 
 
 def _effectual_of_gemm(gemm: Gemm) -> int:
@@ -184,7 +189,8 @@ def _effectual_of_gemm(gemm: Gemm) -> int:
     a = a_mask.packed if a_mask is not None else empty
     groups = distinct_groups(gemm)
     m, k = gemm.m, gemm.k
-    if w.size and (a.size or gemm.act_density >= 1.0):
+    tiled = isinstance(a_mask, TiledMask)
+    if w.size and (a.size or gemm.act_density >= 1.0) and not tiled:
         # Both operands from masks (or A dense): counted on the packed bits, no bool copy
         # of the masks (as :func:`_effectual` on operand_masks' arrays), and cheaper than
         # hashing them for the memo.
@@ -193,7 +199,8 @@ def _effectual_of_gemm(gemm: Gemm) -> int:
         if w_rows is not None and (a_cols is not None or not a.size):
             return int(w_rows.sum()) * m if a_cols is None else int((a_cols * w_rows).sum())
     dims = (gemm.name, m, k, gemm.n, gemm.repeat, groups)
-    return _effectual_packed(w, a, (*dims, gemm.weight_density, gemm.act_density))
+    period = a_mask.period_rows if isinstance(a_mask, TiledMask) else 0
+    return _effectual_packed(w, a, (*dims, gemm.weight_density, gemm.act_density, period))
 
 
 # --- storage -------------------------------------------------------------------------
@@ -219,15 +226,43 @@ def stored_operands(layer: Layer, ws: WeightStreams, opts: SystolicOptions) -> S
     a_dense = g * m * k * vb
     masks = layer.masks
     if layer.a_format != "dense" and masks is not None and masks.act is not None:
-        at = tiles_is(masks.act.transpose(0, 2, 1), opts.rows)  # A stream: R lanes of k, V=m
-        a_tiles = stream_tiles(at, layer.a_format, opts)
-        a_stored, a_decode = int(a_tiles.size_bits.sum()), a_tiles.decode_cycles
+        a_stored, a_decode = _act_streams(masks, layer.a_format, opts)
     else:
         a_stored, a_decode = a_dense, None
     # Units before the GLB (ablation) leave dense tiles in the GLB.
     w_glb = w_stored if opts.after_glb else w_dense
     a_glb = a_stored if opts.after_glb else a_dense
     return Stored(w_stored, w_dense, a_stored, a_dense, g * m * n * vb, w_glb, a_glb, a_decode)
+
+
+# Bytes of A's period encoded at once when A repeats a period (batch as a repeat): bounds
+# the scratch of a large period (sizes and decode cycles add up over vectors).
+ACT_STREAM_BYTES = 128 << 20
+
+
+def _act_streams(masks: OperandMasks, fmt: str, opts: SystolicOptions) -> tuple[int, np.ndarray]:
+    """Stored bits and decode cycles of A's stream tiles (R lanes of k, V = m vectors).
+    An A repeating every p rows (batch as a repeat) is encoded in parts of its period's
+    vectors with the widths of the full tile, each part counted as often as its rows
+    occur (docs/large-batch.md: exact where a format's size and decode time add up over
+    vectors, as CSC, bitmap and dense do; a tile's word alignment is counted per part)."""
+    act = masks.act
+    assert act is not None
+    if masks.act_tiling is None:
+        tiles = stream_tiles(tiles_is(act.transpose(0, 2, 1), opts.rows), fmt, opts)
+        return int(tiles.size_bits.sum()), tiles.decode_cycles
+    m, p = masks.act_tiling
+    q, rem = divmod(m, p)
+    step = max(1, ACT_STREAM_BYTES // max(1, act.shape[0] * act.shape[2]))
+    size, cycles = 0, np.zeros(0, np.int64)
+    for start, stop, times in ((0, rem, q + 1), (rem, p, q)):
+        for lo in range(start, stop if times else start, step):
+            part = act[:, lo : min(stop, lo + step)].transpose(0, 2, 1)
+            tiles = stream_tiles(tiles_is(part, opts.rows), fmt, opts, width_vectors=m)
+            size += int(tiles.size_bits.sum()) * times
+            add = tiles.decode_cycles * times
+            cycles = add if cycles.size == 0 else cycles + add
+    return size, cycles
 
 
 # --- decompressor --------------------------------------------------------------------

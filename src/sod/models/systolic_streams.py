@@ -9,7 +9,7 @@ activations are stored compressed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,10 +47,17 @@ def tiles_is(w: np.ndarray, rows: int) -> np.ndarray:
     return pad.reshape(g * kt, rows, n)
 
 
-def stream_tiles(masks: np.ndarray, fmt: str, opts: SystolicOptions) -> StreamTiles:
-    """Sizes and decode cycles of a batch of stream tiles ``(T, L, V)`` in ``fmt``."""
+def stream_tiles(
+    masks: np.ndarray, fmt: str, opts: SystolicOptions, width_vectors: int | None = None
+) -> StreamTiles:
+    """Sizes and decode cycles of a batch of stream tiles ``(T, L, V)`` in ``fmt``;
+    ``width_vectors``: index and pointer widths sized for tiles of that many vectors
+    (the part of a longer tile: batch as a repeat, docs/large-batch.md)."""
     t, lanes, vectors = masks.shape
     widths = resolve_widths(opts.spec, lanes, vectors)
+    if width_vectors is not None and width_vectors != vectors:
+        full = resolve_widths(opts.spec, lanes, width_vectors)
+        widths = replace(full, vectors=vectors)
     read_bits = opts.unit_read_bits
     per = max(1, _BATCH_ELEMENTS // max(lanes * vectors, 1))
     sizes, dense_sizes, cycles = [], [], []

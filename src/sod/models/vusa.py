@@ -166,7 +166,7 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on a VUSA array."""
     opts = SystolicOptions.from_arch(arch)  # the dense array's options: R, C, WS, memory
     layer = Layer.of(gemm, opts)
-    masks = operand_masks(gemm)
+    masks = operand_masks(gemm, tiled=True)
     plan = fold_plan(masks.weight, arch)
     R, C, m, g, mult = arch.array_rows, arch.array_cols, gemm.m, layer.groups, layer.mult
     vb, ab, ib, M = arch.value_bits, arch.acc_bits, arch.index_bits, arch.window_macs
@@ -201,7 +201,7 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     no_streams = WeightStreams(*([np.zeros(0, np.int64)] * 11))  # read only by units
     memory = memory_schedule(layer, stored, folds, folds.compute_cycles, no_streams, opts)
     issued = int(slots.sum()) * m * mult
-    effectual = min(_effectual(masks.weight, masks.act, m) * mult, issued)
+    effectual = min(masks.effectual(m) * mult, issued)
     gated = issued - effectual if arch.zero_gating else 0
     if arch.window_axis == "k":  # a fold reads its `span` k positions, writes its columns
         k_read, out_cols = plan.span, plan.lines
@@ -249,11 +249,3 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
         actions,
         details,
     )
-
-
-def _effectual(weight: np.ndarray, act: np.ndarray | None, m: int) -> int:
-    """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]) (one copy of every group)."""
-    w_rows = weight.sum(axis=2, dtype=np.int64)
-    if act is None:
-        return int(w_rows.sum()) * m
-    return int((act.sum(axis=1, dtype=np.int64) * w_rows).sum())

@@ -32,13 +32,15 @@ from functools import partial
 import numpy as np
 
 from sod.errors import SparsityError
+from sod.limits import DEFAULT_ACT_IMAGES
 from sod.sparsity import prune as P
 from sod.sparsity.activations import conv_activation_mask, vector_mask
 from sod.sparsity.cache import cached_mask, load_mask, mask_key, store_mask
 from sod.sparsity.profiles import HAN2015, Profile, han_densities, parse_profile
 from sod.sparsity.synth import IID, mask_rows, synthetic_magnitudes
+from sod.workload.batching import act_period_rows, check_act_images
 from sod.workload.gemm import Activation, Gemm, LayerKind, Workload
-from sod.workload.mask import BitMask
+from sod.workload.mask import BitMask, tile_rows
 
 _WEIGHT_STREAM, _ACT_STREAM, _GLOBAL_STREAM = 0, 1, 2
 _SPARSE_INPUTS = (Activation.RELU,)
@@ -249,20 +251,34 @@ def activation_mask(gemm: Gemm, density: float, rng: np.random.Generator) -> Bit
     return BitMask.from_bool(vector_mask(rows, gemm.k, density, rng))
 
 
-def _cached_activation_mask(gemm: Gemm, index: int, seed: int, density: float) -> BitMask | None:
+def _cached_activation_mask(
+    gemm: Gemm, index: int, seed: int, density: float, period: int | None = None
+) -> BitMask | None:
+    """A's mask drawn for the first ``period`` rows (per group; default all m), tiled
+    down to m rows (batch as a repeat, :mod:`sod.workload.batching`). The draw is the one
+    of the same layer at a batch of the period's images: at a batch within
+    ``act_images`` nothing changes."""
     if density >= 1.0:
         return None
+    drawn = gemm if period is None or period >= gemm.m else gemm.with_(m=period, act_mask=None)
 
     def make() -> BitMask:
-        mask = activation_mask(gemm, density, _rng(seed, index, _ACT_STREAM))
+        mask = activation_mask(drawn, density, _rng(seed, index, _ACT_STREAM))
         assert mask is not None  # density < 1
         return mask
 
-    return cached_mask(mask_key("act", density, seed, _layer_key(gemm, index)), make)
+    mask = cached_mask(mask_key("act", density, seed, _layer_key(drawn, index)), make)
+    if drawn is gemm:
+        return mask
+    return tile_rows(mask, gemm.m, mask.shape[0] // drawn.m)
 
 
 def apply_sparsity(
-    workload: Workload, profile: str, seed: int = 0, model: str | None = None
+    workload: Workload,
+    profile: str,
+    seed: int = 0,
+    model: str | None = None,
+    act_images: int = DEFAULT_ACT_IMAGES,
 ) -> Workload:
     """Prune a workload's weights and give its activations masks, per ``profile``.
 
@@ -271,12 +287,15 @@ def apply_sparsity(
     ``dense``, ``keep``, with ``,weights=iid`` / ``,act=0.4`` options). ``model`` names
     the zoo network for ``han2015``/``auto`` (default: ``workload.name``). Layers that
     already carry real weights (importers) are pruned by their real magnitudes; measured
-    activation masks are kept. Raises :class:`~sod.errors.SparsityError` on bad input.
+    activation masks are kept. Activation patterns are drawn for at most ``act_images``
+    images of the batch; a larger batch repeats them (:mod:`sod.workload.batching`).
+    Raises :class:`~sod.errors.SparsityError` on bad input.
     """
     model = model or workload.name
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise SparsityError(f"seed must be a non-negative integer, got {seed!r}")
     prof = parse_profile(profile, model)
+    act_images = check_act_images(act_images, "act_images")
     if prof.method == "none":
         return workload.with_gemms(
             [
@@ -317,6 +336,7 @@ def apply_sparsity(
         if han is not None and g.name not in han:
             continue
         density = asp_acts[g.name][1] if g.name in asp_acts else _act_density(g, prof, han)
-        mask = _cached_activation_mask(g, i, seed, density)
+        period = act_period_rows(g, workload.batch, act_images)
+        mask = _cached_activation_mask(g, i, seed, density, period)
         gemms[i] = g.with_(act_mask=mask, act_density=mask.density if mask else 1.0)
     return workload.with_gemms(gemms)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sod.errors import SodError
-from sod.workload.mask import BitMask
+from sod.workload.mask import BitMask, TiledMask
 
 # Unpack at most this many bits at once (64 M bits = 64 MB of uint8 scratch).
 _CHUNK_BITS = 1 << 26
@@ -28,7 +28,10 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 def as_bitmask(mask: BitMask | np.ndarray) -> BitMask:
-    """Accept a BitMask or a 2-D boolean/numeric array (non-zero = True)."""
+    """Accept a BitMask or a 2-D boolean/numeric array (non-zero = True); a mask that
+    repeats a period (TiledMask, batch as a repeat) is expanded to every row."""
+    if isinstance(mask, TiledMask):
+        return mask.expanded()
     if isinstance(mask, BitMask):
         return mask
     return BitMask.from_array(np.asarray(mask))

@@ -36,6 +36,7 @@ import numpy as np
 
 from sod.arch.presets import PRESET_NAMES, load_arch
 from sod.errors import SodError
+from sod.limits import DEFAULT_ACT_IMAGES
 from sod.study.compare import DEFAULT_BUDGET_MM2, REFERENCE_ARCH, compare
 from sod.study.executors import Batch, Executor, ExecutorError, InlineExecutor, LocalExecutor
 from sod.study.maps import MapConfig, evaluate_map_item, map_items
@@ -248,7 +249,8 @@ def check_memory(cfg: PaperConfig, max_memory_gb: float) -> None:
         if profile == "dense" or zoo_key(model) is None:
             continue
         shapes = get_model(model, batch=batch, seq_len=seq)
-        check_mask_memory(shapes.gemms, max_memory_gb, f"{model} at batch {batch}")
+        what = f"{model} at batch {batch}"
+        check_mask_memory(shapes.gemms, max_memory_gb, what, batch, max(batch, DEFAULT_ACT_IMAGES))
 
 
 def _group_keys(cfg: PaperConfig) -> list[tuple[str, str, int | None, int]]:
@@ -300,7 +302,9 @@ Section = tuple[str, list[dict[str, Any]], list[dict[str, str]]]  # (name, rows,
 def _run_group(cfg: PaperConfig, tasks: list[Task]) -> list[Section]:
     out: list[Section] = []
     for section, label, profile, seq, batch in tasks:
-        wl = sparse_workload(_model_of(label), profile, cfg.seed, batch, seq)
+        # The study's batches are small: every image gets its own activation pattern.
+        images = max(batch, DEFAULT_ACT_IMAGES)
+        wl = sparse_workload(_model_of(label), profile, cfg.seed, batch, seq, images)
         if section == "batch":
             out.append(_batch_section(cfg, wl, label, batch))
         elif section in ("main", "density_sweep", "beyond"):

@@ -16,6 +16,7 @@ from sod.arch.spec import ArchBase
 from sod.cost.area import BufferRule, ChipArea
 from sod.cost.energy import EnergyBreakdown, energy
 from sod.designs import arch_area, energy_table_for, size_for_budget
+from sod.limits import DEFAULT_ACT_IMAGES
 from sod.study.metrics import Metrics, latency_s
 from sod.study.run import RunResult, run_arch
 from sod.tech import load_technology
@@ -68,17 +69,28 @@ class PointResult:
 
 @lru_cache(maxsize=16)
 def sparse_workload(
-    model: str, sparsity: str, seed: int, batch: int = 1, seq_len: int | None = None
+    model: str,
+    sparsity: str,
+    seed: int,
+    batch: int = 1,
+    seq_len: int | None = None,
+    act_images: int = DEFAULT_ACT_IMAGES,
 ) -> Workload:
     """A workload with masks (cached: every architecture of a comparison shares it).
 
     ``model`` is any source :func:`sod.study.sources.load_any` takes by name: a zoo network,
     an ``.onnx``/``.csv``/Timeloop ``.yaml`` path, ``file.py:callable``, ``torchvision:NAME``.
-    ``sparsity`` ``keep`` uses an imported network's own pruning."""
+    ``sparsity`` ``keep`` uses an imported network's own pruning; ``act_images``: distinct
+    activation patterns, repeated over a larger batch (docs/large-batch.md)."""
     from sod.study.sources import load_any
 
     return load_any(
-        model, batch=batch, seq_len=seq_len, sparsity=sparsity or "none", seed=seed
+        model,
+        batch=batch,
+        seq_len=seq_len,
+        sparsity=sparsity or "none",
+        seed=seed,
+        act_images=act_images,
     ).workload
 
 

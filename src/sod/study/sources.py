@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sod.errors import WorkloadError
+from sod.limits import DEFAULT_ACT_IMAGES
 from sod.workload.gemm import Workload
 
 # Where the masks came from, said once so every output uses the same words.
@@ -49,6 +50,7 @@ def load_any(
     topology_format: str = "auto",
     scalesim_ofmap: bool = False,
     max_memory_gb: float | None = None,
+    act_images: int = DEFAULT_ACT_IMAGES,
 ) -> LoadedWorkload:
     """Resolve ``source`` into a masked workload.
 
@@ -60,7 +62,9 @@ def load_any(
     ``sparsity`` (a profile of docs/sparsity.md) overrides the default: ``auto`` for zoo
     networks, the model's own pruning (``keep``) for imported ones, none for CSVs.
     ``max_memory_gb`` refuses (one line) a workload whose masks would need more memory,
-    estimated before they are built (:mod:`sod.workload.budget`).
+    estimated before they are built (:mod:`sod.workload.budget`). ``act_images``: activation
+    patterns are drawn for at most that many images of the batch, which larger batches
+    repeat (:mod:`sod.workload.batching`, docs/large-batch.md).
     """
     if batch <= 0:
         raise WorkloadError(f"batch must be positive, got {batch}")
@@ -95,10 +99,16 @@ def load_any(
                 raise WorkloadError(
                     f"{MAX_MEMORY_OPTION} must be a positive number, got {max_memory_gb}"
                 )
-            check_mask_memory(workload.gemms, max_memory_gb, f"workload {workload.name!r}")
+            check_mask_memory(
+                workload.gemms,
+                max_memory_gb,
+                f"workload {workload.name!r}",
+                workload.batch,
+                act_images,
+            )
         # "dense" goes through too: it drops an imported network's masks.
         model = label if default == "auto" else None
-        workload = apply_sparsity(workload, profile, seed=seed, model=model)
+        workload = apply_sparsity(workload, profile, seed=seed, model=model, act_images=act_images)
     return LoadedWorkload(workload, label, _mask_origin(workload, profile, seed))
 
 

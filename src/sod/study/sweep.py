@@ -304,4 +304,5 @@ def check_sweep_memory(sweep: Sweep, max_memory_gb: float) -> None:
         if sparsity == "dense" or zoo_key(model) is None:
             continue
         shapes = get_model(model, batch=batch, seq_len=seq_len)
-        check_mask_memory(shapes.gemms, max_memory_gb, f"sweep point {model} at batch {batch}")
+        what = f"sweep point {model} at batch {batch}"
+        check_mask_memory(shapes.gemms, max_memory_gb, what, batch)

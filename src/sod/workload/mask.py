@@ -77,6 +77,90 @@ class BitMask:
         return BitMask.from_bool(self.to_bool().T)
 
 
+@dataclass(frozen=True, eq=False)
+class TiledMask(BitMask):
+    """A mask whose rows repeat with a period: ``batch as a repeat`` (docs/large-batch.md).
+
+    ``packed`` holds only the period: ``groups · period_rows`` rows (group g's period =
+    rows ``g·period_rows … (g+1)·period_rows − 1``); ``shape`` is the full mask's,
+    ``groups · rows`` rows, where row ``t`` of group g is period row ``t mod period_rows``
+    of group g (the last period may be cut short: ``rows`` need not be a multiple of
+    ``period_rows``). Activation masks of a batch of B images drawn for S < B distinct
+    images are such masks (image i uses image i mod S's pattern). It is a
+    :class:`BitMask` everywhere (shape, nnz and density are the full mask's; ``to_bool``
+    expands it, a correct but memory-hungry fallback); the models that know it
+    (:func:`sod.models.operands.operand_masks` with ``tiled=True``) work on the period.
+    """
+
+    period_rows: int = 0
+    groups: int = 1
+
+    def __post_init__(self) -> None:
+        rows, cols = self.shape
+        g, p = self.groups, self.period_rows
+        if g <= 0 or rows % g or not 0 < p < rows // g:
+            raise SodError(
+                f"tiled mask of shape {self.shape}: period of {p} rows in {g} group(s) must "
+                "divide into the rows and be shorter than a group"
+            )
+        want = (g * p, (cols + 7) // 8)
+        if self.packed.dtype != np.uint8 or self.packed.shape != want:
+            raise SodError(
+                f"tiled mask needs packed uint8 of shape {want}, got "
+                f"{self.packed.dtype} {self.packed.shape}"
+            )
+
+    @property
+    def rows_per_group(self) -> int:
+        return self.shape[0] // self.groups
+
+    @property
+    def period(self) -> BitMask:
+        """The period alone: a ``(groups · period_rows) × cols`` BitMask."""
+        return BitMask(self.packed, (self.groups * self.period_rows, self.shape[1]))
+
+    @property
+    def tiles(self) -> tuple[int, int]:
+        """(whole periods, rows of the last partial period) per group."""
+        q, r = divmod(self.rows_per_group, self.period_rows)
+        return q, r
+
+    def row_weights(self) -> np.ndarray:
+        """How many full-mask rows every period row stands for (int64, ``period_rows``)."""
+        q, r = self.tiles
+        return q + (np.arange(self.period_rows) < r).astype(np.int64)
+
+    def expanded(self) -> BitMask:
+        """The full mask as a plain BitMask (``rows`` packed rows per group)."""
+        g, p, m = self.groups, self.period_rows, self.rows_per_group
+        idx = np.arange(m) % p
+        full = self.packed.reshape(g, p, -1)[:, idx]
+        return BitMask(full.reshape(g * m, -1), self.shape)
+
+    def to_bool(self) -> np.ndarray:
+        return self.expanded().to_bool()
+
+    @property
+    def nnz(self) -> int:
+        per_row = np.bitwise_count(self.packed).sum(axis=1, dtype=np.int64)
+        return int((per_row.reshape(self.groups, -1) * self.row_weights()).sum())
+
+    @property
+    def T(self) -> BitMask:
+        return self.expanded().T
+
+
+def tile_rows(period: BitMask, rows: int, groups: int = 1) -> BitMask:
+    """``period`` (``groups · p`` rows) repeated down to ``rows`` rows per group: a
+    :class:`TiledMask`, or ``period`` itself when ``rows == p``."""
+    p = period.shape[0] // groups
+    if p * groups != period.shape[0] or rows < p:
+        raise SodError(f"cannot tile a period of {period.shape[0]} rows to {rows} per group")
+    if rows == p:
+        return period
+    return TiledMask(period.packed, (groups * rows, period.shape[1]), p, groups)
+
+
 def _dims(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape) or "a scalar"
 
