@@ -246,7 +246,7 @@ def _first_fit_one_word(
     tiles = np.arange(t)
     base = tiles * win  # flat index of each tile's slot 0
     mask_f, count_f, open_f, new_f = mask.ravel(), count.ravel(), key_open.ravel(), key_new.ravel()
-    everywhere = active.all(axis=1)
+    everywhere = np.asarray(active.all(axis=1))
     for i in np.flatnonzero(active.any(axis=1)):
         line = lines[i]
         fit_key = np.where(mask & line[:, None], never, key_open)
