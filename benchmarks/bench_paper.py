@@ -4,12 +4,14 @@
         [--profile N] [--only SECTION]
 
 Runs every task group and every verdict-map item of the default study in this process,
-one after the other, and prints the CPU seconds (``time.process_time``, so a machine shared
-with other jobs does not inflate them) per task group, per section, per design
+one after the other, and prints the CPU seconds (``time.process_time``: other jobs on a
+shared machine inflate them far less than wall time, though not at all only when idle)
+per task group, per section, per design
 (``sod.study.run.run_arch``) and for the iso-area sizing. In one process the content memos
 are shared by every group, so this total is a little lower than the sum of two workers'.
-``--wall`` then runs the study as ``sod paper`` does (``--workers`` local processes) and
-prints its wall time and the CPU of this process and its workers. ``--profile N`` prints
+``--wall`` then runs ``sod paper`` itself (a subprocess, ``--workers`` local processes,
+report and figures included; ``--out`` keeps its outputs) and prints its wall time and
+the CPU of all its processes; ``--no-split`` skips the in-process split. ``--profile N`` prints
 the N costliest functions (cProfile, cumulative) of the in-process run.
 """
 
@@ -20,12 +22,16 @@ import collections
 import cProfile
 import pstats
 import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import sod.study.point as point_mod
 import sod.study.run as run_mod
 from sod.study.maps import evaluate_map_item, map_items
-from sod.study.paper import PaperConfig, _map_config, _run_group, _task_groups, run_paper
+from sod.study.paper import PaperConfig, _map_config, _run_group, _task_groups
 
 
 def _children_cpu_s() -> float:
@@ -88,20 +94,21 @@ def in_process(cfg: PaperConfig, only: str | None) -> None:
         print(f"  {name:28s} {v:7.1f} s  {calls[name]:4d} runs")
 
 
-def wall(cfg: PaperConfig) -> None:
-    cpu0, kids0, t0 = time.process_time(), _children_cpu_s(), time.perf_counter()
-    run_paper(cfg)
-    dt = time.perf_counter() - t0
-    own, kids = time.process_time() - cpu0, _children_cpu_s() - kids0
-    print(
-        f"sod paper study ({cfg.workers} workers): wall {dt:.1f} s, CPU {own + kids:.1f} s "
-        f"(main {own:.1f} s, workers {kids:.1f} s)"
-    )
+def wall(workers: int, out: str | None) -> None:
+    """``sod paper`` as a user runs it (a subprocess: workers, report and figures included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = out or str(Path(tmp) / "paper")
+        cmd = [sys.executable, "-m", "sod", "paper", "--out", folder, "--workers", str(workers)]
+        kids0, t0 = _children_cpu_s(), time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        dt, cpu = time.perf_counter() - t0, _children_cpu_s() - kids0
+    print(f"sod paper --workers {workers}: wall {dt:.1f} s, CPU {cpu:.1f} s (all processes)")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--wall", action="store_true", help="also time the study on workers")
+    p.add_argument("--wall", action="store_true", help="also time `sod paper` (subprocess)")
+    p.add_argument("--out", default=None, help="with --wall: keep the outputs in this folder")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     p.add_argument("--only", default=None, help="one section (main, ablation, maps, ...)")
@@ -119,7 +126,7 @@ def main() -> None:
         else:
             in_process(cfg, args.only)
     if args.wall:
-        wall(cfg)
+        wall(args.workers, args.out)
 
 
 if __name__ == "__main__":
