@@ -38,6 +38,10 @@ import time
 
 import numpy as np
 
+#: Issue 13 item 6: every preset within this many one-pass times, and below this peak.
+TARGET_RATIO = 6.0
+TARGET_PEAK_MB = 300
+
 
 def _rss_mb() -> float:
     """Peak RSS of this process in MB: ``VmHWM`` (Linux; the high-water mark of this
@@ -133,6 +137,7 @@ def main() -> None:
         )
         print(f"  masks: cold cache {cold:.2f} s CPU, warm cache {warm:.2f} s CPU")
         total = 0.0
+        slow, big = [], []
         for name in PRESET_NAMES:
             _clear_memos()
             c0 = time.process_time()
@@ -153,7 +158,21 @@ def main() -> None:
                 f"  {name:16s} {cpu:6.2f} s CPU = {cpu / pass_u:5.1f}x the pass   "
                 f"peak RSS {rss['peak_mb']:4.0f} MB (after masks {rss['base_mb']:.0f} MB)"
             )
-        print(f"  all presets {total:.2f} s CPU; this process's peak RSS {_rss_mb():.0f} MB")
+            if cpu > TARGET_RATIO * pass_u:
+                slow.append(name)
+            if rss["peak_mb"] >= TARGET_PEAK_MB:
+                big.append(name)
+        print(
+            f"  all presets {total:.2f} s CPU; this process's peak RSS {_rss_mb():.0f} MB "
+            "(the cold-cache mask generation's)"
+        )
+        n = len(PRESET_NAMES)
+        print(
+            f"  targets: within {TARGET_RATIO:g}x the pass {n - len(slow)}/{n} presets"
+            + (f" (not: {', '.join(slow)})" if slow else "")
+            + f"; peak RSS < {TARGET_PEAK_MB} MB {n - len(big)}/{n}"
+            + (f" (not: {', '.join(big)})" if big else "")
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ SparTen, index match) on several zoo networks and profiles, then compare after a
     .venv/bin/python benchmarks/snapshot_counts.py compare before.json
 
 ``compare`` recomputes and prints the first differing layer of every differing run; it
-exits 1 if anything differs. Floats are compared by ``repr`` (exact). Takes ~40 s.
+exits 1 if anything differs. Floats are compared by ``repr`` (exact). Takes ~40 s for
+the three default presets; ``--presets all`` records every preset (a few minutes).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ CASES = [
 PRESETS = ("scnn", "sparten", "index-match")
 
 
-def snapshot() -> dict[str, list[str]]:
+def snapshot(presets: tuple[str, ...] = PRESETS) -> dict[str, list[str]]:
     from sod.arch.presets import load_arch
     from sod.sparsity.apply import apply_sparsity
     from sod.study.run import run_arch
@@ -40,7 +41,7 @@ def snapshot() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for model, profile, seq, seed in CASES:
         wl = apply_sparsity(get_model(model, seq_len=seq), profile, seed=seed)
-        for name in PRESETS:
+        for name in presets:
             rows = []
             for layer in run_arch(wl, load_arch(name)).layers:
                 c = layer.counts
@@ -66,8 +67,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("record", "compare"))
     parser.add_argument("path")
+    parser.add_argument(
+        "--presets",
+        default=",".join(PRESETS),
+        help="comma-separated preset names, or 'all' (every preset in PRESET_NAMES)",
+    )
     args = parser.parse_args()
-    now = snapshot()
+    presets = tuple(args.presets.split(","))
+    if args.presets == "all":
+        from sod.arch.presets import PRESET_NAMES
+
+        presets = PRESET_NAMES
+    now = snapshot(presets)
     if args.action == "record":
         with open(args.path, "w") as f:
             json.dump(now, f, sort_keys=True)

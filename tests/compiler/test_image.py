@@ -138,3 +138,30 @@ def test_bad_options_and_weights():
         sc.compile_layer(np.full((4, 4), 300), 2, 2)
     with pytest.raises(FormatError, match="unknown dataflow"):
         sc.compile_layer(np.zeros((4, 4), np.int8), 2, 2, "rs")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    df=st.sampled_from(["ws", "os", "is"]),
+    fmt=st.sampled_from(sorted(FORMATS)),
+    fallback=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_fast_tiles_in_chunks_equal_one_pass(df, fmt, fallback, seed):
+    # fast_tiles measures tiles a chunk at a time (bounded scratch): any chunk size gives
+    # the same formats, sizes and need bits as all tiles at once.
+    import sod.compiler.image as image
+
+    rng = np.random.default_rng(seed)
+    w = _weights(rng, 37, 29, 0.3) != 0
+    opts = sc.make_options(format=fmt, dense_fallback=fallback, read_width_bits=32)
+    grid = sc.compile_layer(w.astype(np.int8), 4, 5, df, opts).grid
+    whole = sc.fast_tiles(w, grid, opts)
+    saved = image._CHUNK_ELEMENTS
+    try:
+        image._CHUNK_ELEMENTS = 1 + int(rng.integers(0, 60))  # 1 to 3 tiles per chunk
+        part = sc.fast_tiles(w, grid, opts)
+    finally:
+        image._CHUNK_ELEMENTS = saved
+    for field in ("format_index", "size_bits", "need_bits", "vectors", "pad_before"):
+        assert np.array_equal(getattr(part, field), getattr(whole, field)), field

@@ -49,18 +49,30 @@ def test_dense_chip_adds_up():
 
 def test_decompressors_are_one_to_two_percent_of_a_16x16_array():
     # The paper: decompression units are ~2 % of the area; REFERENCES.md §4: 1–2 %.
-    one = arch_area(SparseOnDenseArch(array_rows=16, array_cols=16))
+    one = arch_area(SparseOnDenseArch(array_rows=16, array_cols=16, dataflow="ws"))
     share = one.parts_um2["decompressors"] / one.parts_um2["pe_array"]
     assert 0.01 <= share <= 0.02
     plain = SparseOnDenseArch(
-        array_rows=16, array_cols=16, decompressor_units=2, decompressor_lanes=8
+        array_rows=16, array_cols=16, decompressor_units=2, decompressor_lanes=8, dataflow="ws"
     )
     two = arch_area(plain)
     assert two.parts_um2["decompressors"] < 2 * one.parts_um2["decompressors"]
 
 
+def test_auto_dataflow_pays_decompressors_on_both_edges():
+    # IS brings the weights in along the rows: a design that may pick it per layer needs
+    # decompressors on both edges.
+    ws = arch_area(SparseOnDenseArch(array_rows=16, array_cols=24, dataflow="ws"))
+    is_ = arch_area(SparseOnDenseArch(array_rows=16, array_cols=24, dataflow="is"))
+    auto = arch_area(SparseOnDenseArch(array_rows=16, array_cols=24, dataflow="auto"))
+    assert auto.parts_um2["decompressors"] == pytest.approx(
+        ws.parts_um2["decompressors"] + is_.parts_um2["decompressors"]
+    )
+    assert ws.parts_um2["decompressors"] != is_.parts_um2["decompressors"]  # 24 vs 16 lanes
+
+
 def test_decompressor_edge_follows_operand_and_dataflow():
-    ws = describe(SparseOnDenseArch(weight_format="csc"), TECH)
+    ws = describe(SparseOnDenseArch(weight_format="csc", dataflow="ws"), TECH)
     assert [u.edge for u in ws.edge_units] == ["cols"]
     both = describe(
         SparseOnDenseArch(weight_format="csc", act_format="bitmap", dataflow=Dataflow.IS), TECH

@@ -104,7 +104,8 @@ def test_batch1_fc_uses_every_pe():
 @given(st.integers(1, 70), st.integers(1, 70), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
 def test_packed_kernels_match_bool_definitions(k, n, density, seed):
     # The bit-packed helpers of pair_steps against their definitions on bool arrays.
-    from sod.models.index_match import _fiber_stats, _packed_columns, _running_at
+    from sod.models.fibers import _packed_columns
+    from sod.models.index_match import _fiber_stats, _running_at
 
     rng = np.random.default_rng(seed)
     w = rng.random((k, n)) < density

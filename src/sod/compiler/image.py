@@ -118,26 +118,50 @@ def fast_tiles(
     sizes = np.zeros(t, np.int64)
     need = np.zeros((t, vmax), np.int64)
     vectors = np.zeros(t, np.int64)
-    for tiles, kr, nc in grid.shape_classes():
-        masks = grid.block_masks(blocked, tiles, kr, nc)
-        w = widths_for_shape(widths, masks.shape[1], masks.shape[2])
-        size = size_bits(masks, options.format, w)
-        use_dense = np.zeros(size.shape, bool)
-        if options.dense_fallback and options.format != "dense":
-            dense_size = size_bits(masks, "dense", w)
-            use_dense = dense_size <= size
-            size = np.where(use_dense, dense_size, size)
-            fmt_idx[tiles] = use_dense
-        sizes[tiles] = size
-        if with_need:
-            nd = need_bits(masks, options.format, w)
-            if use_dense.any():
-                nd = np.where(use_dense[:, None], need_bits(masks, "dense", w), nd)
-            need[tiles, : masks.shape[2]] = nd
-        vectors[tiles] = masks.shape[2]
+    for all_tiles, kr, nc in grid.shape_classes():
+        # Tiles are independent: measure them in chunks of about _CHUNK_ELEMENTS mask
+        # entries (block_masks copies its tiles; a whole large FC layer would be 100 MB).
+        per = max(1, _CHUNK_ELEMENTS // (kr * nc))
+        for lo in range(0, all_tiles.size, per):
+            tiles = all_tiles[lo : lo + per]
+            masks = grid.block_masks(blocked, tiles, kr, nc)
+            _measure_tiles(masks, tiles, widths, options, with_need, fmt_idx, sizes, need)
+            vectors[tiles] = masks.shape[2]
     order = grid.order
     pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, pads)
+
+
+#: Mask entries measured at once by :func:`fast_tiles` (bounds its scratch memory).
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _measure_tiles(
+    masks: np.ndarray,
+    tiles: np.ndarray,
+    widths: Widths,
+    options: CompileOptions,
+    with_need: bool,
+    fmt_idx: np.ndarray,
+    sizes: np.ndarray,
+    need: np.ndarray,
+) -> None:
+    """Formats, sizes and need bits of the stream tiles ``masks`` (t, lanes, vectors),
+    written at ``tiles`` of the output arrays."""
+    w = widths_for_shape(widths, masks.shape[1], masks.shape[2])
+    size = size_bits(masks, options.format, w)
+    use_dense = np.zeros(size.shape, bool)
+    if options.dense_fallback and options.format != "dense":
+        dense_size = size_bits(masks, "dense", w)
+        use_dense = dense_size <= size
+        size = np.where(use_dense, dense_size, size)
+        fmt_idx[tiles] = use_dense
+    sizes[tiles] = size
+    if with_need:
+        nd = need_bits(masks, options.format, w)
+        if use_dense.any():
+            nd = np.where(use_dense[:, None], need_bits(masks, "dense", w), nd)
+        need[tiles, : masks.shape[2]] = nd
 
 
 @dataclass(frozen=True, eq=False)

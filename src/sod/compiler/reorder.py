@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 REORDER_METHODS = ("none", "sort")
+#: Mask entries :meth:`Reorder.apply` permutes at once (bounds its scratch memory).
+_APPLY_BLOCK_ELEMENTS = 1 << 22
 ROUNDS = 3
 
 
@@ -53,10 +55,33 @@ class Reorder:
             and (self.cols == np.arange(self.cols.size)).all()
         )
 
-    def apply(self, w: np.ndarray) -> np.ndarray:
-        """W (k × n, or (..., k, n)) in the reordered layout."""
-        # np.take along an axis is many times faster than fancy indexing on big masks.
-        return np.take(np.take(w, self.rows, axis=-2), self.cols, axis=-1)
+    def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """W (k × n, or (..., k, n)) in the reordered layout (written into ``out`` if
+        given)."""
+        if out is None:
+            out = np.empty(w.shape, w.dtype)
+        # np.take along an axis is many times faster than fancy indexing on big masks; a
+        # block of rows at a time bounds the scratch (a large FC mask is 100 MB) and keeps
+        # each row's column gather in cache.
+        step = max(1, _APPLY_BLOCK_ELEMENTS // max(self.cols.size, 1))
+        for lo in range(0, self.rows.size, step):
+            block = np.take(w, self.rows[lo : lo + step], axis=-2)
+            out[..., lo : lo + step, :] = np.take(block, self.cols, axis=-1)
+        return out
+
+    def apply_in_place(self, w: np.ndarray) -> np.ndarray:
+        """A writable bool k × n mask reordered in place (as :meth:`apply`); the scratch is
+        its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
+        k, n = w.shape
+        step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
+        packed = np.empty((k, (n + 7) // 8), np.uint8)
+        for lo in range(0, k, step):  # columns permuted, packed row by row
+            block = np.take(w[lo : lo + step], self.cols, axis=1)
+            packed[lo : lo + step] = np.packbits(block, axis=1)
+        for lo in range(0, k, step):  # rows gathered from the packed copy
+            rows = np.take(packed, self.rows[lo : lo + step], axis=0)
+            w[lo : lo + step] = np.unpackbits(rows, axis=1, count=n).view(bool)
+        return w
 
     def restore(self, wp: np.ndarray) -> np.ndarray:
         """The original W from the reordered one (inverse of :meth:`apply`)."""
@@ -82,6 +107,27 @@ def _block_any(mask: np.ndarray, size: int, axis: int) -> np.ndarray:
     return np.asarray(padded.reshape(mask.shape[0], blocks, size).any(axis=2))
 
 
+def _permuted_block_any(mask: np.ndarray, perm: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``_block_any(np.take(mask, perm, axis=axis), size, axis)``, a chunk at a time (no
+    permuted copy of a whole large FC mask): whole blocks of permuted rows (axis 0), or
+    rows of the mask with their columns permuted (axis 1, each row's gather in cache)."""
+    if axis == 0:
+        per = max(1, _APPLY_BLOCK_ELEMENTS // max(size * mask.shape[1], 1)) * size
+        parts = [
+            _block_any(np.take(mask, perm[lo : lo + per], axis=0), size, 0)
+            for lo in range(0, perm.size, per)
+        ]
+    else:
+        per = max(1, _APPLY_BLOCK_ELEMENTS // max(perm.size, 1))
+        parts = [
+            _block_any(np.take(mask[lo : lo + per], perm, axis=1), size, 1)
+            for lo in range(0, mask.shape[0], per)
+        ]
+    if not parts:
+        return _block_any(np.take(mask, perm, axis=axis), size, axis)
+    return np.concatenate(parts, axis=axis if axis == 0 else 0)
+
+
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
     """What skipping cannot remove, for a ``k × n`` mask in its current order on an
     ``rows × cols`` array: non-zero tiles (WS: each costs a fold), or non-empty weight
@@ -97,8 +143,8 @@ def _cost(
     """:func:`skip_cost` of ``mask`` reordered by (r, c), without building it: WS and IS
     reduce the permuted rows to row blocks first, and OS ignores the row order."""
     if dataflow == "os":
-        return int(_block_any(np.take(mask, c, axis=1), cols, 1).sum())
-    row_blocks = _block_any(np.take(mask, r, axis=0), rows, 0)  # (row blocks, n)
+        return int(_permuted_block_any(mask, c, cols, 1).sum())
+    row_blocks = _permuted_block_any(mask, r, rows, 0)  # (row blocks, n)
     if dataflow == "is":
         return int(row_blocks.sum())
     return int(_block_any(np.take(row_blocks, c, axis=1), cols, 1).sum())
@@ -131,9 +177,9 @@ def _candidates(mask: np.ndarray, rows: int, cols: int) -> list[Reorder]:
         r = by_count.rows
         for _ in range(ROUNDS):
             # (n, row blocks) with the rows in order r; then (k, column blocks).
-            col_pattern = _block_any(np.take(mask, r, axis=0), rows, 0).T
+            col_pattern = _permuted_block_any(mask, r, rows, 0).T
             c = _signature_order(col_pattern, col_nnz, fewest_first)
-            row_pattern = _block_any(np.take(mask, c, axis=1), cols, 1)
+            row_pattern = _permuted_block_any(mask, c, cols, 1)
             r = _signature_order(row_pattern, row_nnz, fewest_first)
             out.append(Reorder(r, c))
     return out

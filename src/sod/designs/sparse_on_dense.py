@@ -23,14 +23,24 @@ FORMAT_TO_DECOMPRESSOR = {
 }
 
 
+def _flows(dataflow: str) -> tuple[str, ...]:
+    """The dataflows an array may run: its own, or all three with ``auto``."""
+    return ("ws", "os", "is") if dataflow == "auto" else (dataflow,)
+
+
 class SparseOnDenseDesign(DenseDesign):
     kind = "sparse_on_dense"
     spec = SparseOnDenseArch
     title = "dense systolic array + compressed GLB/DRAM + decompressors at the array edge"
 
     def edge_units(self, arch: Any, tech: Technology, pe_source: str) -> tuple[EdgeUnit, ...]:
-        """Decompressors for each compressed operand, on the edge that operand enters by."""
-        edges = []
+        """Decompressors for each compressed operand, on the edge that operand enters by.
+
+        WS/OS: activations enter along the rows, weights along the columns; IS swaps them.
+        With ``dataflow: auto`` a layer may run any of the three, so each compressed operand
+        has its decompressors on both edges (the search uses both; the hardware pays for
+        both)."""
+        edges: list[EdgeUnit] = []
         for operand, fmt in (("weight", arch.weight_format), ("act", arch.act_format)):
             if fmt == "dense":
                 continue
@@ -38,10 +48,10 @@ class SparseOnDenseDesign(DenseDesign):
                 dfmt = FORMAT_TO_DECOMPRESSOR[fmt]
             except KeyError:
                 raise CostError(f"no decompressor area model for format {fmt!r}") from None
-            # WS/OS: activations enter along the rows, weights along the columns; IS swaps.
-            on_rows = (operand == "act") != (str(arch.dataflow) == "is")
+            flow = str(arch.dataflow)
+            sides = {(operand == "act") != (d == "is") for d in _flows(flow)}
             table, flags, source = decompressor_area_table(tech, dfmt, arch.value_bits, pe_source)
-            edges.append(
+            edges.extend(
                 EdgeUnit(
                     name="decompressors",
                     edge="rows" if on_rows else "cols",
@@ -51,6 +61,7 @@ class SparseOnDenseDesign(DenseDesign):
                     extrapolated_by_log2_lanes=flags,
                     source=f"{operand} {dfmt} decompressor: {source}",
                 )
+                for on_rows in sorted(sides, reverse=True)
             )
         return tuple(edges)
 

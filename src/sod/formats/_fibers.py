@@ -42,7 +42,14 @@ def fiber_sizes(
     masks: np.ndarray, index_bits: int, pointer_bits: int, value_bits: int
 ) -> np.ndarray:
     """(T, fiber_len, fibers) masks -> (T, fibers) cumulative bits through each fiber."""
-    cum = masks.sum(axis=1, dtype=np.int64).cumsum(axis=1)
+    lanes = masks.shape[1]
+    if masks.dtype == bool and lanes < 2**16:
+        # Byte sums in the narrowest exact type (no int64 cast of every element).
+        narrow = np.uint8 if lanes < 2**8 else np.uint16
+        per_fiber = masks.view(np.uint8).sum(axis=1, dtype=narrow).astype(np.int64)
+    else:
+        per_fiber = masks.sum(axis=1, dtype=np.int64)
+    cum = per_fiber.cumsum(axis=1)
     j = np.arange(masks.shape[2], dtype=np.int64) + 1
     return j * pointer_bits + cum * (index_bits + value_bits)
 

@@ -62,8 +62,10 @@ def transposed(compute: ComputeModel) -> ComputeModel:
             kind=LayerKind.LINEAR if gemm.kind is LayerKind.CONV else gemm.kind,
             w_is_weight=gemm.w_is_weight,
         )
-        w_t = np.ascontiguousarray(np.swapaxes(act, -1, -2))  # (k, m): Aᵀ as the "weight"
-        a_t = np.ascontiguousarray(np.swapaxes(weight, -1, -2))  # (n, k): Wᵀ as the "act"
+        # Transposed views, no copies (a large FC weight mask is 100 MB as bool): the
+        # models' pair kernels pack fibers from either layout (sod.models.fibers).
+        w_t = np.swapaxes(act, -1, -2)  # (k, m): Aᵀ as the "weight"
+        a_t = np.swapaxes(weight, -1, -2)  # (n, k): Wᵀ as the "act"
         counts = compute(flipped, arch, w_t, a_t)
         return replace(counts, macs_dense=gemm.macs, actions=_swap_roles(counts.actions))
 

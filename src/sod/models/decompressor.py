@@ -19,6 +19,9 @@ from sod.compiler.plan import TileGrid
 from sod.formats import Widths, need_bits
 from sod.models.dense import evaluate_dense
 
+#: Vector needs :func:`emit_cycles` times at once (bounds its scratch memory).
+_CHUNK_ELEMENTS = 1 << 18
+
 
 @dataclass(frozen=True)
 class DecompressorTiming:
@@ -36,13 +39,41 @@ def emit_cycles(stream_need_bits: np.ndarray, read_width_bits: int) -> Decompres
     word-aligned, so add ``B × first word`` of each tile to its local needs).
     """
     need = np.asarray(stream_need_bits, dtype=np.int64)
-    avail = -(-need // read_width_bits) - 1
-    j = np.arange(need.shape[-1], dtype=np.int64)
-    lag = np.maximum.accumulate(avail - j, axis=-1)
-    emit = j + np.maximum(lag, 0)
+    if need.ndim == 2 and need.size > _CHUNK_ELEMENTS:
+        # Streams are independent: time them a block at a time (bounded scratch; a large
+        # FC layer has 10^5 streams).
+        emit = np.empty(need.shape, np.int64)
+        step = max(1, _CHUNK_ELEMENTS // max(need.shape[1], 1))
+        for lo in range(0, need.shape[0], step):
+            emit[lo : lo + step] = _emit(need[lo : lo + step], read_width_bits)
+    else:
+        emit = _emit(need, read_width_bits)
     vectors = need.shape[-1]
     cycles = emit[..., -1] + 1 if vectors else np.zeros(need.shape[:-1], np.int64)
     return DecompressorTiming(emit, cycles, cycles - vectors)
+
+
+def stream_cycles(
+    stream_need_bits: np.ndarray, read_width_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(cycles, stall_cycles)`` of :func:`emit_cycles` for (S, V) streams, a block of
+    streams at a time, without keeping every vector's emission cycle."""
+    need = np.asarray(stream_need_bits, dtype=np.int64)
+    s, v = need.shape
+    cycles = np.zeros(s, np.int64)
+    if v:
+        step = max(1, _CHUNK_ELEMENTS // v)
+        for lo in range(0, s, step):
+            cycles[lo : lo + step] = _emit(need[lo : lo + step], read_width_bits)[:, -1] + 1
+    return cycles, cycles - v
+
+
+def _emit(need: np.ndarray, read_width_bits: int) -> np.ndarray:
+    """Emission cycle of every vector (:func:`emit_cycles`)."""
+    avail = -(-need // read_width_bits) - 1
+    j = np.arange(need.shape[-1], dtype=np.int64)
+    lag = np.maximum.accumulate(avail - j, axis=-1)
+    return j + np.maximum(lag, 0)
 
 
 def stream_need_bits(
@@ -95,9 +126,15 @@ def stream_needs(tiles: FastTiles, grid: TileGrid, read_width_bits: int) -> np.n
     words = -(-tiles.size_bits // read_width_bits)
     if grid.dataflow == "ws":  # one tile per stream, its zero vectors first
         j = np.arange(grid.rows)
-        src = j[None, :] - tiles.pad_before[:, None]
-        gathered = np.take_along_axis(tiles.need_bits, np.clip(src, 0, None), axis=1)
-        return np.where(src >= 0, gathered, 0)
+        t = tiles.need_bits.shape[0]
+        out = np.empty((t, grid.rows), np.int64)
+        step = max(1, _CHUNK_ELEMENTS // max(grid.rows, 1))  # streams at once
+        for lo in range(0, t, step):
+            src = j[None, :] - tiles.pad_before[lo : lo + step, None]
+            need = tiles.need_bits[lo : lo + step]
+            gathered = np.take_along_axis(need, np.clip(src, 0, None), axis=1)
+            out[lo : lo + step] = np.where(src >= 0, gathered, 0)
+        return out
     per = grid.k_blocks if grid.dataflow == "os" else grid.n_blocks
     s = grid.count // per
     w2 = words.reshape(s, per)

@@ -35,45 +35,11 @@ import numpy as np
 from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
+from sod.models.fibers import col_fibers, row_fibers
 from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
-
-
-def _flip_anti_diagonal(x: np.ndarray) -> np.ndarray:
-    """Transpose every 8 × 8 bit block held in a little-endian uint64 (byte r = row r,
-    packbits order: bit 7 = column 0) so that byte c holds column c: three delta swaps
-    about the anti-diagonal (the chess-programming ``flipAntiDiag``)."""
-    u = np.uint64
-    t = x ^ (x << u(36))
-    x = x ^ (u(0xF0F0F0F00F0F0F0F) & (t ^ (x >> u(36))))
-    t = u(0xCCCC0000CCCC0000) & (x ^ (x << u(18)))
-    x = x ^ t ^ (t >> u(18))
-    t = u(0xAA00AA00AA00AA00) & (x ^ (x << u(9)))
-    return x ^ t ^ (t >> u(9))
-
-
-def _packed_columns(mask: np.ndarray, block_bytes: int = 64) -> np.ndarray:
-    """The columns of a (k, n) bool mask as bit-packed fibers (n, ceil(k / 8)): the rows
-    are packed (cheap), then transposed in the packed domain, 8 × 8 bit blocks at a time,
-    ``8 · block_bytes`` columns per step (never a transposed bool copy of a large FC
-    weight; bounded scratch)."""
-    k, n = mask.shape
-    kb = (k + 7) // 8
-    out = np.empty((n, kb), np.uint8)
-    for lo in range(0, n, 8 * block_bytes):
-        packed = np.packbits(mask[:, lo : lo + 8 * block_bytes], axis=1)  # (k, nb)
-        nb = packed.shape[1]
-        if k % 8:
-            packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
-        # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
-        blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
-        flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
-        cols = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
-        out[lo : lo + 8 * block_bytes] = cols[: min(n - lo, 8 * nb)]
-    return out
-
 
 # Bit tables on packbits' big-endian bytes (bit 7 = the byte's first position).
 _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # (256, 8)
@@ -194,21 +160,33 @@ def _popcount_products(a: np.ndarray, b: np.ndarray, block_elems: int) -> np.nda
     return out
 
 
-@memo_by_content(max_bytes=64 << 20)
-def pair_steps(
-    act: np.ndarray, weight: np.ndarray, p: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge steps of every dot product (m × n, int32) and the A/W entries each loaded.
+def pair_steps(act: np.ndarray, weight: np.ndarray, p: int) -> tuple[np.ndarray, int, int]:
+    """Merge steps of every dot product (m × n, int32) and the A and W entries loaded,
+    summed over all dot products.
 
-    ``act`` is (m, k) bool, ``weight`` (k, n) bool. With ``T = min(last_a, last_w)``, the
-    A block ends ≤ T are all of A's blocks unless W ends first, in which case they are
-    A's running count at ``last_w`` (and symmetrically), so the running counts are only
-    gathered at the other operand's last indices. Fibers are handled bit-packed, the
-    per-pair arithmetic in blocks of rows (bounded scratch).
+    ``act`` is (m, k) bool, ``weight`` (k, n) bool (either may be a transposed view).
+    With ``T = min(last_a, last_w)``, the A block ends ≤ T are all of A's blocks unless W
+    ends first, in which case they are A's running count at ``last_w`` (and
+    symmetrically), so the running counts are only gathered at the other operand's last
+    indices. Fibers are handled bit-packed (:mod:`sod.models.fibers`), the per-pair
+    arithmetic in blocks of rows (bounded scratch). The kernel treats both operands alike,
+    so the transposed GEMM's result is this one's transposed (A and W loads swapped): the
+    memo serves both orientations.
     """
-    k = act.shape[1]
-    len_a, last_a, ends_a = _fiber_stats(np.packbits(act, axis=1), p)
-    len_w, last_w, ends_w = _fiber_stats(_packed_columns(weight), p)
+    return _pair_steps(row_fibers(act), col_fibers(weight), int(act.shape[1]), p)
+
+
+def _swap_steps(res: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, int, int]:
+    """:func:`_pair_steps` of the swapped fibers from this one's (a view, no copy)."""
+    steps, load_a, load_w = res
+    return steps.T, load_w, load_a
+
+
+@memo_by_content(max_bytes=64 << 20, swapped=_swap_steps)
+def _pair_steps(fa: np.ndarray, fw: np.ndarray, k: int, p: int) -> tuple[np.ndarray, int, int]:
+    """:func:`pair_steps` from the bit-packed fibers of A's rows and W's columns."""
+    len_a, last_a, ends_a = _fiber_stats(fa, p)
+    len_w, last_w, ends_w = _fiber_stats(fw, p)
     blocks_a, blocks_w = -(-len_a // p), -(-len_w // p)
     cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
     run_a = _running_at(ends_a, cols)  # (m, distinct last_w)
@@ -218,8 +196,9 @@ def pair_steps(
     del ends_a, ends_w
     m, n = ties.shape
     steps = np.empty((m, n), np.int32)
-    load_a = np.empty((m, n), np.int32)
-    load_w = np.empty((m, n), np.int32)
+    # Loads are only summed (per block: no m × n arrays of them).
+    load_a = load_w = 0
+    empty_a, empty_w = last_a < 0, last_w < 0
     i32 = np.int32
     run_a, run_w = run_a.astype(i32), run_w.astype(i32)
     blocks_a, blocks_w = blocks_a.astype(i32)[:, None], blocks_w.astype(i32)[None, :]
@@ -236,14 +215,19 @@ def pair_steps(
         # fiber ended.
         cnt_a += w_first
         cnt_a *= p
-        np.minimum(cnt_a, len_a.astype(i32)[r, None], out=load_a[r])
+        np.minimum(cnt_a, len_a.astype(i32)[r, None], out=cnt_a)
         cnt_w += a_first
         cnt_w *= p
-        np.minimum(cnt_w, len_w_row, out=load_w[r])
+        np.minimum(cnt_w, len_w_row, out=cnt_w)
+        # A pair with an empty fiber (last = −1) loads nothing.
+        for cnt in (cnt_a, cnt_w):
+            cnt[empty_a[r]] = 0
+            cnt[:, empty_w] = 0
+        load_a += int(cnt_a.sum())
+        load_w += int(cnt_w.sum())
     # A pair with an empty fiber (last = −1) does nothing.
-    for out in (steps, load_a, load_w):
-        out[last_a < 0] = 0
-        out[:, last_w < 0] = 0
+    steps[empty_a] = 0
+    steps[:, empty_w] = 0
     return steps, load_a, load_w
 
 
@@ -285,7 +269,7 @@ def evaluate_index_match(
         pc = pair_cycles(steps, arch)
         cycles += int(tile_times(pc, tr, tc).sum())
         steps_sum += int(steps.sum())
-        loads += int(load_a.sum() + load_w.sum())
+        loads += load_a + load_w
         busy += int(pc.sum())
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
     effectual = effectual_macs(weight, act)
@@ -330,3 +314,6 @@ def evaluate_index_match(
         actions=actions,
         details=details,
     )
+
+
+pair_steps.cache_clear = _pair_steps.cache_clear  # type: ignore[attr-defined]

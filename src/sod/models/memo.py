@@ -39,9 +39,16 @@ def _nbytes(result: Any) -> int:
     return 64
 
 
-def memo_by_content(max_bytes: int = 128 << 20) -> Callable:
+def memo_by_content(
+    max_bytes: int = 128 << 20, swapped: Callable[[Any], Any] | None = None
+) -> Callable:
     """Decorator: memoize ``fn(*arrays_and_scalars)`` by content (results are shared, so
-    callers must not modify them in place)."""
+    callers must not modify them in place).
+
+    ``swapped``: ``fn`` is symmetric in its first two arguments up to this map of its
+    result (``fn(y, x, *rest) == swapped(fn(x, y, *rest))``), so a call with them swapped
+    is a hit too (e.g. a kernel over fiber pairs, called on a GEMM and on its transpose).
+    """
 
     def decorate(fn: Callable) -> Callable:
         cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -53,6 +60,11 @@ def memo_by_content(max_bytes: int = 128 << 20) -> Callable:
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
+            if swapped is not None and len(key) >= 2:
+                mirror = (key[1], key[0], *key[2:])
+                if mirror in cache:
+                    cache.move_to_end(mirror)
+                    return swapped(cache[mirror])
             result = fn(*args)
             size = _nbytes(result)
             if size <= max_bytes:

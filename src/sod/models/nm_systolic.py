@@ -50,6 +50,9 @@ from sod.models.systolic_steps import (
 from sod.models.systolic_streams import WeightStreams
 from sod.workload.gemm import Gemm
 
+#: Mask entries :func:`nm_conformance` pads and counts at once (bounds its scratch memory).
+_CHUNK_ELEMENTS = 1 << 22
+
 
 @dataclass(frozen=True)
 class NMTiles:
@@ -70,10 +73,17 @@ def nm_conformance(weight: np.ndarray, rows: int, cols: int, n_keep: int, m_grou
     gpf = rows // n_keep
     span = gpf * m_group
     kb, nb = -(-k // span), -(-n // cols)
-    pad = np.zeros((g, kb * span, nb * cols), dtype=bool)
-    pad[:, :k, :n] = weight
-    per_group = pad.reshape(g, kb, gpf, m_group, nb, cols).sum(axis=3, dtype=np.int32)
-    most = per_group.max(axis=(2, 4))  # (G, kb, nb)
+    most = np.empty((g, kb, nb), np.int32)  # (G, kb, nb)
+    # A few spans at a time (bounded scratch: a whole large FC layer padded and counted
+    # would be two 100 MB temporaries).
+    per = max(1, _CHUNK_ELEMENTS // max(g * span * nb * cols, 1))
+    for j0 in range(0, kb, per):
+        j1 = min(kb, j0 + per)
+        lo, hi = j0 * span, min(k, j1 * span)
+        pad = np.zeros((g, (j1 - j0) * span, nb * cols), dtype=bool)
+        pad[:, : hi - lo, :n] = weight[:, lo:hi]
+        per_group = pad.reshape(g, j1 - j0, gpf, m_group, nb, cols).sum(axis=3, dtype=np.int32)
+        most[:, j0:j1] = per_group.max(axis=(2, 4))
     span_rows = np.minimum(span, k - np.arange(kb) * span)
     tile_cols = np.minimum(cols, n - np.arange(nb) * cols)
     return NMTiles(most <= n_keep, most, span_rows, tile_cols)
@@ -154,7 +164,7 @@ def evaluate(gemm: Gemm, arch: NMSystolicArch) -> Counts:
         raise ArchitectureError(
             f"an N:M array needs at least N={arch.n_keep} rows, got {R} (N rows share a group)"
         )
-    weight = operand_masks(gemm).weight
+    weight = layer.masks.weight if layer.masks is not None else operand_masks(gemm).weight
     tiles = nm_conformance(weight, R, C, arch.n_keep, arch.m_group)
     if not gemm.w_is_weight:  # an activation operand: not compressed ahead of time
         tiles = replace(tiles, conformant=np.zeros_like(tiles.conformant))

@@ -88,6 +88,10 @@ DEFAULT_CONFLICT_CYCLES = 1 << 14
 #: sample.
 DEEP_CONFLICT_CYCLES = 1 << 11
 
+#: Entries of the (group, channel) weight-vector table converted to float64 at once for the
+#: ideal-cycle product (bounds its scratch: 4 MB).
+_IDEAL_BLOCK_ELEMENTS = 1 << 19
+
 #: Counts of :func:`_one_repeat` that add up over repeats.
 _REPEAT_COUNTS = (
     "cycles",
@@ -118,25 +122,28 @@ def _one_repeat(
     ly = build_layer(fmap, weight, pl, arch)
     b_, p_, c_ = ly.av.shape
     # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
-    # below 2**53).
-    ideal = (
-        np.rint(ly.av.reshape(b_ * p_, c_).astype(np.float64) @ ly.wvec.T.astype(np.float64))
-        .astype(np.int64)
-        .reshape(b_, p_, -1)
-    )
+    # below 2**53), a block of groups at a time (no float64 copy of a large FC layer's
+    # (G, C) table).
+    av = ly.av.reshape(b_ * p_, c_).astype(np.float64)
+    ideal = np.empty((b_ * p_, ly.wvec.shape[0]), np.int64)
+    step = max(1, _IDEAL_BLOCK_ELEMENTS // max(c_, 1))
+    for lo in range(0, ideal.shape[1], step):
+        ideal[:, lo : lo + step] = np.rint(av @ ly.wvec[lo : lo + step].T.astype(np.float64))
+    del av  # not needed by the bank-conflict pass below
+    ideal = ideal.reshape(b_, p_, -1)
     ideal_layer = int(ideal.max(axis=1).sum())
     res = {
         "cycles": 0,
         "ideal": 0,
-        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw_sum),
         "exact": 1,
         "ratio": 1.0,
         "busy_ideal": 0,
         "pe_slots": 0,
         # PE input registers: an activation vector is latched once per block and held
         # while the block's weight vectors stream by, one per cycle.
-        "latched_a": int(ly.na.sum(axis=(0, 1)) @ (ly.nw > 0).sum(axis=0)),
-        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw.sum(axis=0)),
+        "latched_a": int(ly.na.sum(axis=(0, 1)) @ ly.nw_groups),
+        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw_sum),
         "act_sends": _act_sends(ly.na, pl, arch),
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0

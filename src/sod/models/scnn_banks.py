@@ -35,23 +35,31 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     )
 
 
+def _table_dtype(bound: int) -> type[np.signedinteger]:
+    """The narrowest of int16/int32/int64 holding values up to ``bound``: the (G, C)
+    tables of a large FC layer are 100 M entries."""
+    return np.int16 if bound < 2**15 - 1 else np.int32 if bound < 2**31 - 1 else np.int64
+
+
 def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
-    """Non-zero weights per (group, channel): (G, C), int32 (a count is at most
-    ``out_channel_group · kh · kw``; int32 halves the (G, C) tables of a large FC layer)."""
+    """Non-zero weights per (group, channel): (G, C), int16 or int32 (a count is at most
+    ``out_channel_group · kh · kw``; narrow ints shrink the (G, C) tables of a large FC
+    layer)."""
     span = group_size(arch) * pl.kernel_h * pl.kernel_w
     width = rows.shape[1]
+    dtype = _table_dtype(span + arch.mult_f)  # room for wvec's ceiling (build_layer)
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
         # bit count is their sum.
         # The few words of a group are added slice by slice (a reduction over a short
         # inner axis would pay numpy's per-row overhead C·G times).
         words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
-        out = words[:, :, 0].astype(np.int32)
+        out = words[:, :, 0].astype(dtype)
         for j in range(1, span // 8):
             out += words[:, :, j]
         return out.T
     starts = np.arange(0, width, span)
-    return np.add.reduceat(rows, starts, axis=1, dtype=np.int32).T
+    return np.add.reduceat(rows, starts, axis=1, dtype=dtype).T
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,14 @@ class SCNNLayer:
     a_y: np.ndarray  # non-zero activations, ordered (image, PE, channel, y, x)
     a_x: np.ndarray
     a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
-    na: np.ndarray  # (batch, PE, C) non-zero activations
-    nw: np.ndarray  # (G, C) non-zero weights (int32)
+    na: np.ndarray  # (batch, PE, C) non-zero activations (int32)
+    nw_sum: np.ndarray  # (C,) non-zero weights of all groups
+    nw_groups: np.ndarray  # (C,) groups with a non-zero weight
     av: np.ndarray  # (batch, PE, C) activation vectors
-    wvec: np.ndarray  # (G, C) weight vectors (int32)
+    wvec: np.ndarray  # (G, C) weight vectors (int16 or int32)
     cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
     cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
-    cum_g: np.ndarray  # (C, G) running weight vectors over groups (int32)
+    w_total: np.ndarray  # (C,) weight vectors of all groups
 
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
@@ -77,18 +86,36 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     split = by_channel(pl, arch)
     tiles, th, tw = pe_tiles(fmap, arch, split)
     rows = weight_rows(weight, pl)
-    na = tiles.sum(axis=(3, 4), dtype=np.int64)
+    # Per-tile counts fit int32 (a tile holds far fewer than 2**31 pixels); running
+    # counts below are int64.
+    na = tiles.sum(axis=(3, 4), dtype=np.int32 if tiles[0, 0, 0].size < 2**31 else np.int64)
     nw = group_counts(rows, pl, arch)
-    # Ceiling divisions, in place (no temporaries of a large FC layer's tables).
+    nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
+    # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
+    # (G, C) counts become the weight vectors).
     av = na + (arch.mult_i - 1)
     av //= arch.mult_i
-    wvec = nw + (arch.mult_f - 1)
+    wvec = nw
+    wvec += arch.mult_f - 1
     wvec //= arch.mult_f
+    del nw
     b, pe, c = na.shape
-    _, p_idx, _, ty, tx = np.nonzero(tiles)
-    a_y = ty if split else (p_idx // arch.pe_cols) * th + ty
-    a_x = tx if split else (p_idx % arch.pe_cols) * tw + tx
-    a_start = np.concatenate([[0], np.cumsum(na.ravel())[:-1]]).reshape(b, pe, c)
+    # Coordinates of the non-zeros from their flat indices (np.nonzero would return five
+    # index arrays of a large feature map, three of them unused).
+    flat = np.flatnonzero(tiles)
+    a_x = flat % tw
+    flat //= tw
+    a_y = flat % th
+    if not split:
+        flat //= th * c
+        p_idx = flat % pe
+        a_y += (p_idx // arch.pe_cols) * th
+        a_x += (p_idx % arch.pe_cols) * tw
+        del p_idx
+    del flat
+    a_start = np.cumsum(na.ravel(), dtype=np.int64)
+    a_start -= na.ravel()  # entries before each stream
+    a_start = a_start.reshape(b, pe, c)
     per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
     return SCNNLayer(
         rows,
@@ -96,13 +123,13 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         a_x,
         a_start,
         na,
-        nw,
+        nw_sum,
+        nw_groups,
         av,
         wvec,
         np.cumsum(per_pc.ravel()),
         np.cumsum(av.transpose(1, 2, 0), axis=2),
-        # Running weight vectors over groups: at most K·kh·kw per channel.
-        np.cumsum(wvec.T, axis=1, dtype=np.int32 if rows.shape[1] < 2**31 else np.int64),
+        wvec.sum(axis=0),
     )
 
 
@@ -112,16 +139,18 @@ def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
     A PE's cycles are numbered channel by channel; inside a channel the activation
     vectors (over images) are the outer loop and the weight vectors (over groups) the
     inner one. Only the set of cycles matters, not their order."""
-    n_c = ly.nw.shape[1]
+    n_c = ly.wvec.shape[1]
     pc = np.searchsorted(ly.cum_pc, ids, side="right")
     local = ids - np.concatenate([[0], ly.cum_pc])[pc]
     p, c = pc // n_c, pc % n_c
-    w_per = ly.cum_g[c, -1]
+    w_per = ly.w_total[c]
     ja, jw = local // w_per, local % w_per
     cb = ly.cum_b[p, c]  # (S, batch)
     b = (cb <= ja[:, None]).sum(axis=1)
     avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, c]
-    cg = ly.cum_g[c]  # (S, G)
+    # Running weight vectors over groups of each cycle's channel (only these channels':
+    # no (C, G) table of a large FC layer).
+    cg = np.cumsum(ly.wvec[:, c].T, axis=1)  # (S, G)
     g = (cg <= jw[:, None]).sum(axis=1)
     wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
     return b, p, g, c, wv, avi
@@ -160,7 +189,7 @@ def bank_loads(
     bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
     key = np.arange(len(ids))[:, None, None] * nb + bank
     loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
-    n_pe, n_g = ly.na.shape[1], ly.nw.shape[0]
+    n_pe, n_g = ly.na.shape[1], ly.wvec.shape[0]
     order = (c * (ly.av.max() + 1) + avi) * (ly.wvec.max() + 1) + wv
     return loads, (b * n_pe + p) * n_g + g, order
 

@@ -59,13 +59,22 @@ def row_counts(mask: np.ndarray) -> np.ndarray:
     """Non-zeros of every row (last axis) of a bool array, int64: a popcount of the rows
     bit-packed (8x fewer elements than summing bools)."""
     mask = mask if mask.dtype == bool else mask != 0
+    if mask.ndim >= 2 and _transposed(mask):  # a transposed view: its rows are columns
+        return col_counts(np.swapaxes(mask, -1, -2))
     return np.bitwise_count(np.packbits(mask, axis=-1)).sum(axis=-1, dtype=np.int64)
+
+
+def _transposed(mask: np.ndarray) -> bool:
+    """A view whose last two axes swapped are C-contiguous (and it is not)."""
+    return not mask.flags.c_contiguous and np.swapaxes(mask, -1, -2).flags.c_contiguous
 
 
 def col_counts(mask: np.ndarray, rows: int = 255) -> np.ndarray:
     """Non-zeros of every column (second-to-last axis) of a bool array, int64: byte sums
     over blocks of at most 255 rows (no overflow, no per-element cast to int64)."""
     mask = mask if mask.dtype == bool else mask != 0
+    if _transposed(mask):  # a transposed view: its columns are rows
+        return row_counts(np.swapaxes(mask, -1, -2))
     m = mask.shape[-2]
     out = np.zeros(mask.shape[:-2] + mask.shape[-1:], np.int64)
     u8 = mask.view(np.uint8)

@@ -83,7 +83,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         natural = bound(_evaluate_layer(Layer.of(gemm, opts), opts))
     # Reordering is then tried in that dataflow (not in all three: a third of the work,
     # and the layout search is the costly part).
-    reordered = Layer.of(gemm, opts).reordered(opts)
+    reordered = Layer.of(gemm, opts).reordered(opts, consume=True)
     if reordered is None:
         return natural
     permuted = bound(_evaluate_layer(reordered, opts))

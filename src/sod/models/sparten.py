@@ -33,31 +33,39 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
+from sod.models.fibers import col_fibers, packed_chunk_products, row_fibers
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import (
-    distinct_repeats,
-    effectual_macs,
-    iter_chunk_products,
-    mask_arrays,
-    total_nnz,
-)
+from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
 
-@memo_by_content(max_bytes=64 << 20)
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
     """CU cycles of every dot product (m × n, int32 below 2³¹).
 
-    ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``.
+    ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``. ``act`` (m, k) and
+    ``weight`` (k, n) are bool (either may be a transposed view). Symmetric in the two
+    operands: the transposed GEMM's cycles are these transposed, and the memo (on the
+    bit-packed fibers, :mod:`sod.models.fibers`) serves both orientations.
     """
-    m, n = act.shape[0], weight.shape[1]
-    cycles = np.zeros((m, n), np.float64)  # exact integers below 2**53
-    for block in iter_chunk_products(act, weight, chunk_bits):
+    return _pair_cycles(row_fibers(act), col_fibers(weight), int(act.shape[1]), chunk_bits)
+
+
+@memo_by_content(max_bytes=64 << 20, swapped=np.transpose)
+def _pair_cycles(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
+    """:func:`pair_cycles` from the bit-packed fibers of A's rows and W's columns."""
+    m, n = fa.shape[0], fw.shape[0]
+    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks); the
+    # float32 block sums are exact integers (below 2**24), added in place.
+    cycles = np.zeros((m, n), np.int32 if k * 2 < 2**31 else np.int64)
+    for block in packed_chunk_products(fa, fw, k, chunk_bits):
         np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
-        cycles += block.sum(axis=0)
-    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks).
-    return cycles.astype(np.int32 if act.shape[1] * 2 < 2**31 else np.int64)
+        part = block[0] if block.shape[0] == 1 else block.sum(axis=0)
+        np.add(cycles, part, out=cycles, casting="unsafe")
+    return cycles
+
+
+pair_cycles.cache_clear = _pair_cycles.cache_clear  # type: ignore[attr-defined]
 
 
 def _one_repeat(

@@ -179,12 +179,15 @@ class Layer:
             format_module(fmt)  # FormatError naming an unknown format
         return cls(gemm, g, gemm.repeat // g, masks, w_fmt, opts.act_format)
 
-    def reordered(self, opts: SystolicOptions) -> Layer | None:
+    def reordered(self, opts: SystolicOptions, consume: bool = False) -> Layer | None:
         """This layer with W's rows and columns permuted by the compiler
         (``opts.weight_reorder``, :func:`sod.compiler.reorder.weight_reorder`, one
         permutation per group) and A's columns permuted like W's rows; None when there is
         nothing to permute (no reordering, a dense array, W an activation) or every
-        group keeps its natural order. MAC and non-zero totals are unchanged."""
+        group keeps its natural order. MAC and non-zero totals are unchanged.
+
+        ``consume``: this layer is not used again, so its own (writable) W masks are
+        permuted in place instead of copied (a large FC mask is 100 MB)."""
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
@@ -194,7 +197,14 @@ class Layer:
         ]
         if all(p.is_identity for p in perms):
             return None
-        weight = np.stack([p.apply(w) for p, w in zip(perms, masks.weight, strict=True)])
+        if consume and masks.weight.dtype == bool and masks.weight.flags.writeable:
+            weight = masks.weight
+            for p, w in zip(perms, weight, strict=True):
+                p.apply_in_place(w)
+        else:
+            weight = np.empty(masks.weight.shape, bool)  # filled in place: no stacked copy
+            for p, w, out in zip(perms, masks.weight, weight, strict=True):
+                p.apply(w, out=out)
         act = masks.act
         if act is not None:
             act = np.stack([np.take(a, p.rows, axis=1) for p, a in zip(perms, act, strict=True)])

@@ -21,6 +21,7 @@ import numpy as np
 from sod.arch.spec import Dataflow
 from sod.errors import ArchitectureError
 from sod.models.dense import evaluate_dense, tpu_fold_costs
+from sod.models.fibers import packed_col_counts, packed_row_counts
 from sod.models.memo import memo_by_content
 from sod.models.memory import Footprint, TilingPlan, block_schedule, pipeline_cycles, schedules
 from sod.models.operands import operand_masks
@@ -174,14 +175,24 @@ def _effectual_packed(w_packed: np.ndarray, a_packed: np.ndarray, dims: tuple) -
 
 
 def _effectual_of_gemm(gemm: Gemm) -> int:
-    """Effectual MACs of one copy of every distinct group, memoized by mask content (a
-    sweep evaluates the same pruned layer at several array sizes)."""
+    """Effectual MACs of one copy of every distinct group: counted on the packed masks, or
+    (a pattern drawn from a density) memoized by mask content (a sweep evaluates the same
+    pruned layer at several array sizes)."""
     w_mask, a_mask = gemm.weight_mask, gemm.act_mask
     empty = np.zeros(0, np.uint8)
     w = w_mask.packed if w_mask is not None else empty
     a = a_mask.packed if a_mask is not None else empty
     groups = distinct_groups(gemm)
-    dims = (gemm.name, gemm.m, gemm.k, gemm.n, gemm.repeat, groups)
+    m, k = gemm.m, gemm.k
+    if w.size and (a.size or gemm.act_density >= 1.0):
+        # Both operands from masks (or A dense): counted on the packed bits, no bool copy
+        # of the masks (as :func:`_effectual` on operand_masks' arrays), and cheaper than
+        # hashing them for the memo.
+        w_rows = packed_row_counts(w, k, groups)
+        a_cols = packed_col_counts(a, m, k, groups) if a.size else None
+        if w_rows is not None and (a_cols is not None or not a.size):
+            return int(w_rows.sum()) * m if a_cols is None else int((a_cols * w_rows).sum())
+    dims = (gemm.name, m, k, gemm.n, gemm.repeat, groups)
     return _effectual_packed(w, a, (*dims, gemm.weight_density, gemm.act_density))
 
 

@@ -17,7 +17,7 @@ from sod.arch.spec import Dataflow
 from sod.compiler import CompileOptions, TileGrid, fast_tiles
 from sod.errors import ArchitectureError
 from sod.formats import need_bits, resolve_widths
-from sod.models.decompressor import emit_cycles, stream_needs
+from sod.models.decompressor import emit_cycles, stream_cycles, stream_needs
 from sod.models.memo import memo_by_content
 from sod.models.systolic_options import Layer, SystolicOptions
 
@@ -181,7 +181,7 @@ def _group_streams(
     read_bits = compile_options.read_width_bits
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
     tiles = fast_tiles(w, grid, compile_options)
-    timing = emit_cycles(stream_needs(tiles, grid, read_bits), read_bits)
+    decode, stalls = stream_cycles(stream_needs(tiles, grid, read_bits), read_bits)
     words = -(-tiles.size_bits // read_bits) * read_bits
     order = grid.order
     kr, nc = grid.block_extent(order[:, 0], order[:, 1])
@@ -217,8 +217,8 @@ def _group_streams(
         "vectors": np.asarray(vectors, np.int64),
         "lanes": np.asarray(lanes, np.int64),
         "elements": stream_sum(kr * nc).astype(np.int64),
-        "decode_cycles": np.asarray(timing.cycles, np.int64),
-        "stall_cycles": np.asarray(timing.stall_cycles, np.int64),
+        "decode_cycles": decode,
+        "stall_cycles": stalls,
         "fold_stream": grid.fold_streams(m),
     }
     return part, count

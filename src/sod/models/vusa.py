@@ -49,14 +49,49 @@ def widest_spans(t: np.ndarray, slots: int, macs: int) -> np.ndarray:
     ``t`` of shape ``(B, P, lines)``: the widest ``v`` ≤ ``slots`` with at most ``macs``
     non-zeros on every line in ``[p, p+v)`` (at least ``macs``), clipped at the end."""
     b, p, lines = t.shape
-    cs = np.zeros((b, p + slots + 1, lines), np.int32)
-    np.cumsum(t, axis=1, dtype=np.int32, out=cs[:, 1 : p + 1])
+    if slots >= 128:
+        cs = np.zeros((b, p + slots + 1, lines), np.int32)
+        np.cumsum(t, axis=1, dtype=np.int32, out=cs[:, 1 : p + 1])
+    else:
+        # Running counts modulo 256 (uint8, wrapping): a window's count is a difference
+        # of two running counts, at most ``slots`` < 128, so exact modulo 256 — a quarter
+        # of int32's memory traffic. Lines padded to whole 64-bit words (zero counts).
+        cs = np.zeros((b, p + slots + 1, -(-lines // 8) * 8), np.uint8)
+        np.cumsum(t, axis=1, dtype=np.uint8, out=cs[:, 1 : p + 1, :lines])
     cs[:, p + 1 :] = cs[:, p : p + 1]
     span = np.full((b, p), macs, np.int64)
     for v in range(macs + 1, slots + 1):  # fitting is monotone in v: stop growing at a miss
-        fits = (cs[:, v : v + p] - cs[:, :p]).max(axis=2) <= macs
+        fits = _all_at_most(cs[:, v : v + p] - cs[:, :p], macs)
         span = np.where(fits & (span == v - 1), v, span)
     return np.minimum(span, p - np.arange(p))
+
+
+def _all_at_most(counts: np.ndarray, macs: int) -> np.ndarray:
+    """``(counts <= macs).all(axis=2)`` of a (B, P, lines) count array. Byte counts below
+    128 (uint8, lines a multiple of 8) are tested 8 at a time in 64-bit words: a byte
+    exceeds ``macs`` iff adding ``127 − macs`` sets its top bit (no carry between bytes)."""
+    if counts.dtype != np.uint8 or macs >= 127:
+        return np.asarray(counts.max(axis=2) <= macs)
+    words = counts.view(np.uint64)
+    add = np.uint64(0x0101010101010101 * (127 - macs))
+    over = (words + add) & np.uint64(0x8080808080808080)
+    return np.asarray(~over.any(axis=2))
+
+
+def _blocks(w: np.ndarray, rows: int, lo: int, hi: int) -> np.ndarray:
+    """Blocks ``lo … hi − 1`` (group major) of ``rows`` lines of axis 2 of the ``(G, P, L)``
+    mask ``w``, as ``(hi − lo, P, rows)``, zero padded past L (a loop over the few groups
+    one chunk of blocks touches)."""
+    _, p, lines = w.shape
+    nb = -(-lines // rows)
+    out = np.zeros((hi - lo, p, rows), dtype=bool)
+    for gi in range(lo // nb, -(-hi // nb)):
+        b0, b1 = max(lo, gi * nb), min(hi, (gi + 1) * nb)
+        c0, c1 = (b0 - gi * nb) * rows, min(lines, (b1 - gi * nb) * rows)
+        seg = np.zeros((p, (b1 - b0) * rows), dtype=bool)
+        seg[:, : c1 - c0] = w[gi, :, c0:c1]
+        out[b0 - lo : b1 - lo] = seg.reshape(p, b1 - b0, rows).transpose(1, 0, 2)
+    return out
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -68,13 +103,16 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     g, p, lines = w.shape
     nb = -(-lines // rows)
     blocks = g * nb
-    t = np.zeros((g, p, nb * rows), dtype=bool)
-    t[:, :, :lines] = w
-    t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
     per = max(1, _CHUNK_ELEMENTS // max(rows * (p + slots + 1), 1))  # blocks per chunk
+    if w.size <= 4 * _CHUNK_ELEMENTS:  # small: all blocks in one padded copy
+        t = np.zeros((g, p, nb * rows), dtype=bool)
+        t[:, :, :lines] = w
+        t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
+        chunks = (t[i : i + per] for i in range(0, blocks, per))
+    else:  # large (an FC layer): each chunk's blocks copied on their own
+        chunks = (_blocks(w, rows, i, min(blocks, i + per)) for i in range(0, blocks, per))
     span_at = np.concatenate(
-        [widest_spans(t[i : i + per], slots, macs) for i in range(0, blocks, per)]
-        or [np.zeros((0, p), np.int64)]
+        [widest_spans(t_chunk, slots, macs) for t_chunk in chunks] or [np.zeros((0, p), np.int64)]
     )
     span_at = np.concatenate([span_at, np.zeros((blocks, 1), np.int64)], axis=1)  # p = P: 0
     pos = np.zeros(blocks, np.int64)
