@@ -42,14 +42,17 @@ read are measured in :mod:`sod.models.systolic_streams`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
+from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import (
+    Stored,
     actions,
     decompressor_stall,
     details,
@@ -58,7 +61,7 @@ from sod.models.systolic_steps import (
     memory_schedule,
     stored_operands,
 )
-from sod.models.systolic_streams import weight_streams
+from sod.models.systolic_streams import WeightStreams, stream_shapes, weight_streams
 from sod.workload.gemm import Gemm
 
 
@@ -75,9 +78,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)
         # in its natural layout; ties go to fewer compute cycles, then ws, os, is.
         # GLB port stalls included (sod.models.glb_ports), as in every design's search.
-        options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
-        runs = [(bound(_evaluate_layer(Layer.of(gemm, o), o)), o) for o in options]
-        natural, opts = min(runs, key=lambda r: (r[0].cycles, r[0].compute_cycles))
+        natural, opts = _best_dataflow(gemm, opts, bound)
     else:
         natural = bound(_evaluate_layer(Layer.of(gemm, opts), opts))
     # Reordering is then tried in that dataflow (not in all three: a third of the work,
@@ -87,6 +88,64 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
         return natural
     permuted = bound(_evaluate_layer(reordered, opts))
     return permuted if permuted.cycles < natural.cycles else natural
+
+
+def _best_dataflow(
+    gemm: Gemm, opts: SystolicOptions, bound: Callable[[Counts], Counts]
+) -> tuple[Counts, SystolicOptions]:
+    """The dataflow with the fewest total cycles, then compute cycles, then ws, os, is —
+    each fully evaluated, except one whose exact compute cycles (from the masks' non-zero
+    pattern alone, :func:`stream_shapes`) already rule it out: its total is at least its
+    compute, so it cannot win when ``(compute, compute, rank)`` is not below the best
+    ``(cycles, compute, rank)`` found. The most promising dataflow (fewest compute
+    cycles) is evaluated first. The result is the one evaluating all three gives."""
+    options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
+    layer = Layer.of(gemm, opts)  # the same for every dataflow
+    shapes = stream_shapes(layer, options)
+    compute = [
+        fold_schedule(layer, ws, o).compute_cycles * layer.mult
+        for ws, o in zip(shapes, options, strict=True)
+    ]
+    best: tuple[tuple[int, int, int], Counts, SystolicOptions] | None = None
+    for rank in sorted(range(len(options)), key=lambda i: (compute[i], i)):
+        o = options[rank]
+        if (
+            best is not None
+            and (compute[rank], compute[rank], rank) >= best[0]
+            and _schedulable(layer, shapes[rank], o)
+        ):
+            continue
+        counts = bound(_evaluate_layer(layer, o))
+        key = (counts.cycles, counts.compute_cycles, rank)
+        if best is None or key < best[0]:
+            best = (key, counts, o)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _schedulable(layer: Layer, shape: WeightStreams, opts: SystolicOptions) -> bool:
+    """Whether the GLB surely holds a schedule of this dataflow (so leaving it out of the
+    search cannot hide the error evaluating it would raise): checked with every operand at
+    its dense size, an upper bound of what is stored when tiles fall back to dense (the
+    schedules only get easier with fewer bits). False when unsure (no dense fallback,
+    compressed activations): the dataflow is then evaluated."""
+    if opts.ideal_memory:
+        return True
+    masks = layer.masks
+    if masks is not None and (
+        (layer.w_format != "dense" and not opts.dense_fallback)
+        or (layer.a_format != "dense" and masks.act is not None)
+    ):
+        return False
+    g, m, k, n, vb = layer.groups, layer.m, layer.k, layer.n, opts.value_bits
+    w_bits, a_bits = int(shape.dense_bits.sum()), g * m * k * vb
+    stored = Stored(w_bits, w_bits, a_bits, a_bits, g * m * n * vb, w_bits, a_bits, None)
+    folds = fold_schedule(layer, shape, opts)
+    try:
+        memory_schedule(layer, stored, folds, folds.compute_cycles, shape, opts)
+    except ArchitectureError:
+        return False
+    return True
 
 
 def _evaluate_layer(layer: Layer, opts: SystolicOptions) -> Counts:

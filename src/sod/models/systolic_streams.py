@@ -266,3 +266,101 @@ def _dense_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
         np.concatenate([folds + i * s for i in range(g)]),
         np.repeat(np.arange(g), folds.size),
     )
+
+
+def stream_shapes(layer: Layer, options: list[SystolicOptions]) -> list[WeightStreams]:
+    """Per option (dataflows of one array), the W streams' non-zero pattern only: what
+    :func:`~sod.models.systolic_steps.fold_schedule` reads (non-zeros, non-empty vectors,
+    fold order), so the exact compute cycles, from one pass over each mask for every
+    dataflow; no format is measured: ``dense_bits`` is exact, the stored sizes are set to
+    it (an upper bound when tiles fall back to dense) and decode cycles are left zero.
+    The dataflow search uses it to leave out a dataflow whose compute cycles alone cannot
+    beat the best total found."""
+    if layer.masks is None:
+        return [_dense_streams(layer, o) for o in options]
+    R, C = options[0].rows, options[0].cols
+    stats = [_block_stats(w, R, C) for w in layer.masks.weight]
+    out = []
+    for o in options:
+        grid = TileGrid(layer.k, layer.n, R, C, o.dataflow.value)
+        dense = _dense_stream_bits(grid, o.spec.value_bits, o.unit_read_bits)
+        parts = [_shape_fields(grid, s, layer.m) for s in stats]
+        offsets = np.cumsum([0] + [p["nnz"].size for p in parts])
+        for gi, p in enumerate(parts):
+            p["fold_group"] = np.full(p["fold_stream"].size, gi)
+            p["fold_stream"] = p["fold_stream"] + offsets[gi]
+            p["dense_bits"] = p["size_bits"] = dense
+            p["decode_cycles"] = p["stall_cycles"] = np.zeros(dense.size, np.int64)
+        fields = WeightStreams.__dataclass_fields__
+        out.append(WeightStreams(**{f: np.concatenate([p[f] for p in parts]) for f in fields}))
+    return out
+
+
+def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.ndarray:
+    """(S,) bits of every stream stored dense, each tile aligned to a GLB word (as
+    :func:`_group_streams` counts ``dense_bits``)."""
+    order = grid.order
+    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
+    df = Dataflow(grid.dataflow)
+    per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
+    index = np.arange(grid.count) // per
+    return np.bincount(index, weights=dense_t, minlength=grid.count // per).astype(np.int64)
+
+
+def _block_stats(w: np.ndarray, R: int, C: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per R × C block (kb, nb) of a k × n mask: non-zeros, rows (k) with a non-zero and
+    columns (n) with a non-zero."""
+    k, n = w.shape
+    kb, nb = -(-k // R), -(-n // C)
+    if (kb * R, nb * C) != (k, n):
+        padded = np.zeros((kb * R, nb * C), bool)
+        padded[:k, :n] = w
+        w = padded
+    v = np.ascontiguousarray(w, dtype=bool).reshape(kb, R, nb, C)
+    if C < 256:
+        per_row = v.view(np.uint8).sum(axis=3, dtype=np.uint8)  # (kb, R, nb)
+    else:
+        per_row = v.sum(axis=3, dtype=np.int64)
+    nnz = per_row.sum(axis=1, dtype=np.int64)
+    rows = np.count_nonzero(per_row, axis=1)
+    cols = np.count_nonzero(np.logical_or.reduce(v, axis=1), axis=2)
+    return nnz, rows, cols
+
+
+def _shape_fields(
+    grid: TileGrid, stats: tuple[np.ndarray, np.ndarray, np.ndarray], m: int
+) -> dict[str, np.ndarray]:
+    """The pattern fields of :class:`WeightStreams` for one group (as :func:`_group_streams`
+    computes them from the blocked mask)."""
+    nnz_b, rows_b, cols_b = stats
+    df = Dataflow(grid.dataflow)
+    order = grid.order
+    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
+    _, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    nnz_t = nnz_b[order[:, 0], order[:, 1]]
+    per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
+    index = np.arange(grid.count) // per
+    count = grid.count // per
+
+    def stream_sum(x: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights=x, minlength=count)
+
+    if df is Dataflow.WS:
+        nonempty = rows_b[order[:, 0], order[:, 1]]
+        lanes = nc
+    elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
+        nonempty = rows_b.sum(axis=0)[order[:: grid.k_blocks, 1]]
+        lanes = nc[:: grid.k_blocks]
+    else:  # IS: stream = row block kb: vectors are the n columns
+        nonempty = cols_b.sum(axis=1)[order[:: grid.n_blocks, 0]]
+        lanes = kr[:: grid.n_blocks]
+    vectors = np.full(count, grid.rows) if df is Dataflow.WS else stream_sum(vecs_t)
+    return {
+        "nnz": stream_sum(nnz_t).astype(np.int64),
+        "nonempty": np.asarray(nonempty, np.int64),
+        "vectors": np.asarray(vectors, np.int64),
+        "lanes": np.asarray(lanes, np.int64),
+        "elements": stream_sum(kr * nc).astype(np.int64),
+        "fold_stream": grid.fold_streams(m),
+    }

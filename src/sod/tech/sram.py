@@ -60,10 +60,19 @@ def _table(name: str) -> dict[tuple[int, str, int], dict[str, NDArray[np.float64
     return out
 
 
-def _loglog(x: NDArray, xs: NDArray, ys: NDArray) -> tuple[NDArray, NDArray]:
-    """Piecewise log–log interpolation; power-law extrapolation anchored at the ends."""
-    lx, lxs, lys = np.log(x), np.log(xs), np.log(ys)
-    slope = np.polyfit(lxs, lys, 1)[0]
+@functools.cache
+def _log_fit(table: str, key: tuple[int, str, int], field: str) -> tuple[NDArray, NDArray, float]:
+    """log(size), log(field) and the fitted log–log slope of one table column (the fit is
+    the same for every lookup: computed once)."""
+    entry = _table(table)[key]
+    lxs, lys = np.log(entry["size"]), np.log(entry[field])
+    return lxs, lys, np.polyfit(lxs, lys, 1)[0]
+
+
+def _loglog(lx: NDArray, fit: tuple[NDArray, NDArray, float]) -> tuple[NDArray, NDArray]:
+    """Piecewise log–log interpolation of ``exp(lx)``; power-law extrapolation anchored at
+    the ends."""
+    lxs, lys, slope = fit
     inside = np.interp(lx, lxs, lys)
     below = lys[0] + slope * (lx - lxs[0])
     above = lys[-1] + slope * (lx - lxs[-1])
@@ -84,11 +93,11 @@ def _at_node(
         )
     per_width = []
     flags = np.zeros(capacity.shape, dtype=bool)
+    lx = np.log(capacity)
     for w in widths:
-        entry = data[(node, cell, w)]
         vals = {}
         for field in FIELDS:
-            vals[field], flag = _loglog(capacity, entry["size"], entry[field])
+            vals[field], flag = _loglog(lx, _log_fit(table, (node, cell, w), field))
             flags |= flag
         per_width.append(vals)
     if len(widths) == 1:

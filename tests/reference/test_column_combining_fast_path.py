@@ -1,0 +1,22 @@
+"""The one-word packing loop (tiles of at most 64 columns) against the general loop, on
+masks large enough for many tiles, full windows and lines empty in some tiles."""
+
+import numpy as np
+import pytest
+
+from sod.mapping.column_combining import _first_fit, _first_fit_one_word, line_words
+
+
+@pytest.mark.parametrize("density", [0.01, 0.08, 0.3, 0.9])
+@pytest.mark.parametrize("cols,g,win", [(39, 8, 32), (64, 4, 3), (7, 2, 1), (16, 9, 6)])
+def test_one_word_loop_equals_the_general_loop(density, cols, g, win):
+    rng = np.random.default_rng(int(density * 100) + cols)
+    w = rng.random((300, 10 * cols + 5)) < density
+    w[rng.random(300) < 0.1] = False  # lines empty in every tile
+    lines = line_words(w, cols)
+    active = lines.any(axis=2)
+    want = np.full((lines.shape[1], w.shape[0]), -1, np.int32)
+    got = want.copy()
+    _first_fit(lines, active, g, win, want)
+    _first_fit_one_word(lines[:, :, 0], active, g, win, got)
+    assert np.array_equal(got, want)
