@@ -182,7 +182,8 @@ def _maps(res: PaperResults):
     """Small multiples: Sparse-on-Dense's throughput/area advantage along each map axis."""
     from sod.study.maps import verdict_rows
 
-    rows = verdict_rows(res.sections)
+    variants = set(getattr(res.config, "variants", ()))
+    rows = [r for r in verdict_rows(res.sections) if r["arch"] not in variants]
     axes_names = list(dict.fromkeys(r["axis"] for r in rows))
     if not axes_names:
         return None
