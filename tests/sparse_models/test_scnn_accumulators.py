@@ -49,16 +49,12 @@ def test_more_accumulator_entries_never_slow_scnn_down():
     fmap = sparse_ints(rng, (1, 4, 12, 12), 0.5)
     a, w = unfold(fmap, g) != 0, sparse_ints(rng, (g.k, g.n), 0.5) != 0
     base = SCNNArch(pe_rows=2, pe_cols=2, crossbar_buffering="deep")
-    cycles = [
-        evaluate_scnn(g, base.model_copy(update={"accumulator_entries": e}), w, a).cycles
+    runs = [
+        evaluate_scnn(g, base.model_copy(update={"accumulator_entries": e}), w, a)
         for e in (1, 4, 32)
     ]
-    sends = [
-        evaluate_scnn(g, base.model_copy(update={"accumulator_entries": e}), w, a).actions[
-            "glb_read_bits.act"
-        ]
-        for e in (1, 4, 32)
-    ]
+    cycles = [c.cycles for c in runs]
+    sends = [c.actions["glb_read_bits.act"] for c in runs]
     # Bigger buffers: larger Kc, fewer passes -> fewer input re-reads.
     assert sends[0] >= sends[1] >= sends[2]
     assert cycles[0] >= cycles[2]

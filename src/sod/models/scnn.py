@@ -103,8 +103,8 @@ _REPEAT_COUNTS = (
     "latched_a",
     "act_sends",
 )
-#: Totals of :func:`_run_repeats`: those, plus valid products and non-zero input pixels.
-_TOTALS = (*_REPEAT_COUNTS, "valid_products", "nnz_in")
+#: Totals of :func:`_run_repeats`: those, plus valid products.
+_TOTALS = (*_REPEAT_COUNTS, "valid_products")
 
 
 def _one_repeat(
@@ -259,7 +259,6 @@ def _run_repeats(
         run_fmap, run_w = fmap, weight[rep]
         if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-        tot["nnz_in"] += int(run_fmap.sum(dtype=np.int64))
         res = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
