@@ -74,6 +74,7 @@ case(
 for v in BAD_INTS:
     case(f"run-act-images-{v}", "run", "-m", "lenet5", "--act-images", v)
     case(f"compare-act-images-{v}", "compare", "-m", "lenet5", "--act-images", v)
+    case(f"workload-act-images-{v}", "workload", "-m", "lenet5", "--act-images", v)
 case("run-memory-llama-seq", "run", "-m", "llama2-7b", "-s", "auto", "--seq-len", "1000000")
 case("workload-memory-vgg-b64", "workload", "-m", "vgg16", "--batch", "64", "--max-memory-gb", "1")
 case("compare-memory-small", "compare", "-m", "alexnet", "--max-memory-gb", "0.01")

@@ -248,3 +248,29 @@ def test_grid_is_the_product_and_keys_do_not_depend_on_order(budgets, nodes, see
     shuffled = {**base, **{k: list(reversed(v)) for k, v in base.items()}}
     again, _ = expand(parse_spec(shuffled), Path("."), version="v")
     assert {p.key for p in again} == {p.key for p in points}
+
+
+def test_act_images_joins_the_point_only_when_set(make_spec):
+    """``act_images`` in a workload entry reaches the point, its group and its key; a spec
+    without it keeps the keys points had before the field existed."""
+    plain = load_sweep(make_spec(workloads=[{"model": "lenet5", "batch": 32}]))
+    assert "act_images" not in plain.points[0].config
+    assert plain.points[0].group[-1] is None
+    capped = load_sweep(make_spec(workloads=[{"model": "lenet5", "batch": 32, "act_images": 4}]))
+    assert capped.points[0].config["act_images"] == 4
+    assert capped.points[0].group[-1] == 4
+    assert {p.key for p in plain.points}.isdisjoint(p.key for p in capped.points)
+    message = error_of(make_spec, workloads=[{"model": "lenet5", "act_images": 0}])
+    assert "act_images" in message
+
+
+def test_act_images_reaches_the_evaluation():
+    """A point's ``act_images`` decides how many activation patterns its workload draws."""
+    from sod.study.point import evaluate_point, sparse_workload
+
+    fc = sparse_workload("lenet5", "uniform:0.5", 0, 8, None, 2).gemms[-1]
+    assert getattr(fc.act_mask, "period_rows", None) == 2
+    base = {"model": "lenet5", "sparsity": "uniform:0.5", "seed": 0, "batch": 8, "arch": "sparten"}
+    default = evaluate_point(base)
+    assert evaluate_point({**base, "act_images": 8}) == default  # 8 images: all drawn anyway
+    assert evaluate_point({**base, "act_images": 2})["cycles"] != default["cycles"]

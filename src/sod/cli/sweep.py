@@ -38,6 +38,7 @@ FIRST_COLUMNS = (
     "model",
     "batch",
     "seq_len",
+    "act_images",
     "sparsity",
     "seed",
     "arch",

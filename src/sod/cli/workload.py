@@ -15,9 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sod.cli.run import MAX_MEMORY_HELP
-from sod.errors import SodError
-from sod.limits import DEFAULT_MAX_MEMORY_GB, MAX_ARRAY_DIM
+from sod.cli.run import ACT_IMAGES_HELP, MAX_MEMORY_HELP
+from sod.errors import SodError, WorkloadError
+from sod.limits import (
+    DEFAULT_ACT_IMAGES,
+    DEFAULT_MAX_MEMORY_GB,
+    MAX_ARRAY_DIM,
+    MAX_BATCH,
+    check_int,
+)
 from sod.sparsity import pattern_stats, tile_counts
 from sod.workload.gemm import Gemm, Workload
 
@@ -31,6 +37,7 @@ def load_sparse_workload(
     sparsity: str | None = None,
     seed: int = 0,
     max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+    act_images: int = DEFAULT_ACT_IMAGES,
 ) -> Workload:
     """Exactly one of ``model`` (any source :func:`sod.study.sources.load_any` takes by
     name), ``onnx`` or ``torch_spec``, masked by ``sparsity`` (default: ``auto`` for zoo
@@ -46,6 +53,7 @@ def load_sparse_workload(
         sparsity=sparsity,
         seed=seed,
         max_memory_gb=max_memory_gb,
+        act_images=act_images,
     ).workload
 
 
@@ -112,6 +120,7 @@ def workload_command(
     ),
     seed: int = typer.Option(0, "--seed", help="seed of synthetic weights and activations"),
     batch: int = typer.Option(1, help="batch size"),
+    act_images: int = typer.Option(DEFAULT_ACT_IMAGES, "--act-images", help=ACT_IMAGES_HELP),
     seq_len: int | None = typer.Option(None, help="sequence length (transformers; default 128)"),
     tile: str = typer.Option("32x32", help="weight tile ROWSxCOLS for the empty-tile fraction"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
@@ -130,8 +139,9 @@ def workload_command(
         raise SodError(f"--tile sides must be at most {MAX_ARRAY_DIM:,}, got {tile!r}")
     if sparsity is not None and not sparsity.strip():
         raise SodError("--sparsity is empty")
+    check_int(act_images, "--act-images", 1, MAX_BATCH, WorkloadError)
     workload = load_sparse_workload(
-        model, onnx, torch_spec, batch, seq_len, sparsity, seed, max_memory_gb
+        model, onnx, torch_spec, batch, seq_len, sparsity, seed, max_memory_gb, act_images
     )
     rows = layer_rows(workload, (tr, tc))
     stored = workload.weight_count

@@ -152,6 +152,7 @@ def evaluate_point(point: dict[str, Any]) -> dict[str, Any]:
         int(point.get("seed", 0)),
         int(point.get("batch", 1)),
         point.get("seq_len"),
+        int(point.get("act_images", DEFAULT_ACT_IMAGES)),
     )
     arch = load_arch(point["arch"])
     result = evaluate_run(workload, arch, point.get("budget_mm2"), point.get("node_nm"))

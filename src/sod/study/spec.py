@@ -32,7 +32,7 @@ from sod.errors import SodError
 from sod.limits import MAX_BATCH, MAX_BUDGET_MM2, MAX_SEED, MAX_SEQ_LEN
 from sod.yamlio import read_yaml
 
-GroupKey = tuple[str, str, int, int, int | None]
+GroupKey = tuple[str, str, int, int, int | None, int | None]
 
 
 class SweepError(SodError):
@@ -51,6 +51,11 @@ class WorkloadEntry(BaseModel):
     model: str
     batch: Annotated[int, Field(gt=0, le=MAX_BATCH, strict=True)] = 1
     seq_len: Annotated[int, Field(gt=0, le=MAX_SEQ_LEN, strict=True)] | None = None
+    act_images: Annotated[int, Field(gt=0, le=MAX_BATCH, strict=True)] | None = Field(
+        None,
+        description="activation patterns drawn per layer; a larger batch repeats them "
+        "(default 16, docs/large-batch.md)",
+    )
     sparsity: list[str] | None = Field(
         None, description="profiles for this network only (replaces the sparsity axis)"
     )
@@ -170,7 +175,14 @@ class SweepPoint:
     @property
     def group(self) -> GroupKey:
         c = self.config
-        return (c["model"], c["sparsity"], c["seed"], c["batch"], c["seq_len"])
+        return (
+            c["model"],
+            c["sparsity"],
+            c["seed"],
+            c["batch"],
+            c["seq_len"],
+            c.get("act_images"),
+        )
 
     def evaluation_input(self) -> dict[str, Any]:
         return {**self.config, "arch": self.arch_ref}
@@ -249,7 +261,7 @@ def _workload_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[s
         raise SweepError(f"{where}: {err}") from None
     if entry.seq_len is not None and w.seq_len is None:
         raise SweepError(f"{where}: seq_len applies to transformers, not to {w.name!r}")
-    return {"model": w.name, "batch": entry.batch, "seq_len": w.seq_len}
+    return {"model": w.name, "batch": entry.batch, "seq_len": w.seq_len} | _act_images(entry)
 
 
 def _source_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[str, Any]:
@@ -257,7 +269,7 @@ def _source_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[str
     ``module:fn`` spec or a ``torchvision:``/``timm:`` name, resolved when a point runs."""
     text = entry.model
     if text.startswith(("torchvision:", "timm:")):
-        return {"model": text, "batch": entry.batch, "seq_len": entry.seq_len}
+        return {"model": text, "batch": entry.batch, "seq_len": entry.seq_len} | _act_images(entry)
     target, sep, fn = text.rpartition(":") if ":" in text else (text, "", "")
     path = Path(target)
     resolved = path if path.is_absolute() else (base_dir / path)
@@ -273,7 +285,13 @@ def _source_config(entry: WorkloadEntry, where: str, base_dir: Path) -> dict[str
             f"{where}: unknown model {text!r}{did_you_mean(text, ZOO)}: not a zoo network "
             "and no such file"
         )
-    return {"model": model, "batch": entry.batch, "seq_len": entry.seq_len}
+    return {"model": model, "batch": entry.batch, "seq_len": entry.seq_len} | _act_images(entry)
+
+
+def _act_images(entry: WorkloadEntry) -> dict[str, Any]:
+    """``act_images`` joins a point's configuration only when the spec sets it, so the keys
+    of points stored before the field existed stay the same."""
+    return {} if entry.act_images is None else {"act_images": entry.act_images}
 
 
 def expand(

@@ -297,12 +297,16 @@ def check_sweep_memory(sweep: Sweep, max_memory_gb: float) -> None:
     """Refuse (one line naming ``--max-memory-gb``) a sweep with a zoo workload whose masks
     would need more memory than ``max_memory_gb``, before any point runs (each worker
     builds one workload at a time). Non-zoo sources are checked as they load."""
+    from sod.limits import DEFAULT_ACT_IMAGES
     from sod.workload.budget import check_mask_memory
     from sod.workload.zoo import get_model, zoo_key
 
-    for model, sparsity, _seed, batch, seq_len in sorted({p.group for p in sweep.points}, key=str):
+    groups = sorted({p.group for p in sweep.points}, key=str)
+    for model, sparsity, _seed, batch, seq_len, act_images in groups:
         if sparsity == "dense" or zoo_key(model) is None:
             continue
         shapes = get_model(model, batch=batch, seq_len=seq_len)
         what = f"sweep point {model} at batch {batch}"
-        check_mask_memory(shapes.gemms, max_memory_gb, what, batch)
+        check_mask_memory(
+            shapes.gemms, max_memory_gb, what, batch, act_images or DEFAULT_ACT_IMAGES
+        )
