@@ -5,7 +5,8 @@ where a product lands and which accumulator bank that output hashes to.
   GEMMs (FC, attention) become a 1 × 1 convolution with k input and n output channels over
   a plane of the m rows, laid out ``ceil(m / ceil(√m)) × ceil(√m)``.
 * :func:`im2col`, :func:`fold_im2col`, :func:`kernels_of`, :func:`plane_operands`: the
-  GEMM operands (A m×k with k in (c, r, s) order, W k×n) as feature map and kernels.
+  GEMM operands (A m×k with k in (c, r, s) order, W k×n) as feature map and kernels;
+  :func:`im2col_counts`: the column non-zeros of an im2col, without building it.
 * :func:`pe_tiles`: planar tiling (PE (py, px) holds a ``ceil(H / pe_rows) × ceil(W /
   pe_cols)`` tile of every channel), or with :func:`by_channel` a contiguous slice of the
   input channels per PE (``fc_mapping="channels"``, FC planes only).
@@ -97,27 +98,35 @@ def scnn_plane(gemm: Gemm) -> SCNNPlane:
     return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m, is_fc=True)
 
 
+def _axis_slices(
+    o_n: int, i_n: int, stride: int, pad: int, dilation: int, tap: int
+) -> tuple[slice, slice] | None:
+    """Along one axis: the outputs whose kernel tap ``tap`` reads inside the input, and
+    those inputs (None if there are none)."""
+    off = tap * dilation - pad  # input coordinate of output 0
+    lo = max(0, (stride - 1 - off) // stride)  # first output reading input ≥ 0
+    hi = min(o_n - 1, (i_n - 1 - off) // stride)
+    if hi < lo:
+        return None
+    return slice(lo, hi + 1), slice(off + lo * stride, off + hi * stride + 1, stride)
+
+
 def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
     """Output rows/cols whose kernel tap (r, s) reads inside the input, and those inputs."""
-    out = []
-    for o_n, i_n, st, pd, dl, tap in (
-        (pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r),
-        (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s),
-    ):
-        off = tap * dl - pd  # input coordinate of output 0
-        lo = max(0, (st - 1 - off) // st)  # first output reading input ≥ 0
-        hi = min(o_n - 1, (i_n - 1 - off) // st)
-        if hi < lo:
-            return None
-        out.append((slice(lo, hi + 1), slice(off + lo * st, off + hi * st + 1, st)))
-    (oy, iy), (ox, ix) = out
+    ys = _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+    xs = _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+    if ys is None or xs is None:
+        return None
+    (oy, iy), (ox, ix) = ys, xs
     return oy, ox, iy, ix
 
 
 def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     """Feature map (batch, C, H, W) from an im2col'd (m, k) operand: bool → OR of windows,
     numbers → the value read (consistent for a real im2col)."""
-    fmap = np.zeros((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
+    # Built channels-last, the layout of A's rows (a tap's window is then a run of
+    # pixels whose C entries are read together), and transposed once at the end.
+    fmap = np.zeros((pl.batch, pl.in_h, pl.in_w, pl.channels), act.dtype)
     a6 = act.reshape(pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w)
     for r in range(pl.kernel_h):
         for s in range(pl.kernel_w):
@@ -125,12 +134,46 @@ def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
             if sl is None:
                 continue
             oy, ox, iy, ix = sl
-            part = a6[:, oy, ox, :, r, s].transpose(0, 3, 1, 2)
-            view = fmap[:, :, iy, ix]
-            fmap[:, :, iy, ix] = (
-                (view | part) if act.dtype == bool else np.where(part != 0, part, view)
-            )
-    return fmap
+            part = a6[:, oy, ox, :, r, s]
+            view = fmap[:, iy, ix, :]
+            if act.dtype == bool:
+                view |= part  # a view of fmap: written in place
+            else:
+                fmap[:, iy, ix, :] = np.where(part != 0, part, view)
+    return np.ascontiguousarray(fmap.transpose(0, 3, 1, 2))
+
+
+#: Feature-map pixels converted to float32 at once by :func:`im2col_counts` (16 MB).
+_COUNT_BLOCK_PIXELS = 1 << 22
+
+
+def im2col_counts(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Non-zeros of every column of ``im2col(fmap, pl)`` (k order (c, r, s)), int64,
+    without building it.
+
+    Column (c, r, s) counts the non-zero pixels of channel c in tap (r, s)'s window, the
+    input rows of r times the input columns of s (:func:`_axis_slices`): two indicator
+    products, over columns then rows. Exact in floating point (a float32 row sum is at
+    most W; the rest is float64, exact below 2**53)."""
+    kh, kw = pl.kernel_h, pl.kernel_w
+    rows_in = np.zeros((pl.in_h, kh), np.float64)
+    cols_in = np.zeros((pl.in_w, kw), np.float32)
+    for tap, n_out, n_in, st, pd, dl, table in (
+        *((r, pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, rows_in) for r in range(kh)),
+        *((s, pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, cols_in) for s in range(kw)),
+    ):
+        sl = _axis_slices(n_out, n_in, st, pd, dl, tap)
+        if sl is not None:
+            table[sl[1], tap] = 1
+    b, c, h, w = fmap.shape
+    flat = fmap.reshape(b * c * h, w)
+    per_row = np.empty((b * c * h, kw), np.float64)  # (image, channel, row) x s
+    step = max(1, _COUNT_BLOCK_PIXELS // max(w, 1))
+    for lo in range(0, flat.shape[0], step):
+        per_row[lo : lo + step] = flat[lo : lo + step].astype(np.float32) @ cols_in
+    per_row = per_row.reshape(b, c, h, kw).sum(axis=0)  # (C, H, kw)
+    counts = np.einsum("chs,hr->crs", per_row, rows_in)
+    return np.rint(counts).astype(np.int64).ravel()
 
 
 def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:

@@ -63,7 +63,7 @@ from sod.mapping.scnn import (
     by_channel,
     channel_split_pes,
     group_size,
-    im2col,
+    im2col_counts,
     plane_operands,
     polyphase_operands,
     polyphase_plane,
@@ -73,7 +73,7 @@ from sod.mapping.scnn import (
 )
 from sod.models.common import Counts
 from sod.models.scnn_banks import bank_conflicts, build_layer
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -115,10 +115,11 @@ def _one_repeat(
     conflict_cycles: int,
     rng: np.random.Generator,
     passes: tuple[int, int] = (1, 1),
-) -> dict[str, float]:
+) -> tuple[dict[str, float], np.ndarray]:
     """Cycles (with bank conflicts), ideal cycles, issued products and register latches of
-    one repeat (its feature map and weight mask). ``arch`` is the virtual grid of
-    :func:`_virtual_grid`; ``passes`` its sub-tile passes per PE (a barrier each)."""
+    one repeat (its feature map and weight mask), and the weight non-zeros of each
+    channel. ``arch`` is the virtual grid of :func:`_virtual_grid`; ``passes`` its
+    sub-tile passes per PE (a barrier each)."""
     ly = build_layer(fmap, weight, pl, arch)
     b_, p_, c_ = ly.av.shape
     # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
@@ -148,7 +149,7 @@ def _one_repeat(
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
-        return res
+        return res, ly.nw_sum
     actual, exact = bank_conflicts(ly, ideal, pl, arch, conflict_cycles, rng)
     if passes != (1, 1):
         ideal, actual = (_by_pass(x, arch, passes) for x in (ideal, actual))
@@ -161,7 +162,7 @@ def _one_repeat(
         busy_ideal=int(ideal.sum()),
         pe_slots=ideal_layer * ideal.shape[1],
     )
-    return res
+    return res, ly.nw_sum
 
 
 def _act_sends(na: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> int:
@@ -233,38 +234,51 @@ def _run_repeats(
     conflict_cycles: int,
     rng: np.random.Generator,
 ) -> tuple[dict[str, float], list[float], bool, AccumulatorTiling]:
-    """Totals over all repeats (:data:`_TOTALS`), each repeat's conflict ratio, whether
-    every repeat's conflicts were exact, and the accumulator tiling the layer ran with.
-    ``masks`` = (W, A as bool (repeat, …), and the caller's two masks, which tell whether
-    repeats share one pattern)."""
+    """Totals over all repeats (:data:`_TOTALS`, plus ``effectual`` MACs of the GEMM masks
+    and ``nnz_w`` weights), each repeat's conflict ratio, whether every repeat's
+    conflicts were exact, and the accumulator tiling the layer ran with. ``masks`` = (W,
+    A as bool (repeat, …), and the caller's two masks, which tell whether repeats share
+    one pattern)."""
     weight, act, weight_mask, act_mask = masks
     poly = uses_polyphase(pl, arch)
     run_pl = polyphase_plane(pl) if poly else pl
     tiling = accumulator_tiling(run_pl, arch)
     run_arch = _virtual_grid(arch, tiling)
     passes = (tiling.passes_y, tiling.passes_x)
-    tot: dict[str, float] = dict.fromkeys(_TOTALS, 0)
+    tot: dict[str, float] = dict.fromkeys((*_TOTALS, "effectual", "nnz_w"), 0)
     ratios, exact_all = [], True
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     if input_mask is not None:
         reps, scale = gemm.repeat, 1  # groups read different channels
     # The sampling budget is per GEMM, shared by its distinct repeats (heads, groups).
     budget = max(1024, conflict_cycles // reps)
+    # A's column non-zeros, once for a mask broadcast over the repeats.
+    a_cols = col_counts(act[:1] if act.strides[0] == 0 else act)
+    w_rows = np.zeros(0, np.int64)
     for rep in range(reps):
         if input_mask is not None:
             fmap = np.asarray(input_mask)[:, rep * pl.channels : (rep + 1) * pl.channels] != 0
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
-        im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
         run_fmap, run_w = fmap, weight[rep]
         if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-        res = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
+        res, nw_sum = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
-        tot["valid_products"] += effectual_macs(weight[rep][None], im[None])
+        if rep == 0 or weight.strides[0] != 0:  # a broadcast W has the same rows
+            # W's row non-zeros: a 1 x 1 kernel's rows are the channels the run counted.
+            one_by_one = not poly and pl.kernel_h * pl.kernel_w == 1
+            w_rows = nw_sum.astype(np.int64) if one_by_one else row_counts(weight[rep])
+        a_rep = a_cols[min(rep, len(a_cols) - 1)]
+        # Valid products: the feature map's im2col (not built) against W; an FC plane's
+        # A is its own.
+        a_valid = im2col_counts(fmap, pl) if gemm.conv is not None else a_rep
+        tot["valid_products"] += int(a_valid @ w_rows)
+        tot["effectual"] += int(a_rep @ w_rows)
+        tot["nnz_w"] += int(w_rows.sum())
     return {key: x * scale for key, x in tot.items()}, ratios, exact_all, tiling
 
 
@@ -348,8 +362,8 @@ def evaluate_scnn(
     busy_ideal, pe_slots = tot["busy_ideal"], tot["pe_slots"]
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
-    effectual = effectual_macs(weight, act)
-    actions = _actions(gemm, pl, arch, total_nnz(weight), tot, tiling)
+    effectual = tot["effectual"]
+    actions = _actions(gemm, pl, arch, int(tot["nnz_w"]), tot, tiling)
     details = {
         "model": "scnn",
         "ideal_cycles": ideal,

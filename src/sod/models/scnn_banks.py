@@ -35,6 +35,10 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     )
 
 
+#: Groups of at most this many 8-byte words are summed slice by slice (group_counts).
+_SHORT_GROUP_WORDS = 8
+
+
 def _table_dtype(bound: int) -> type[np.signedinteger]:
     """The narrowest of int16/int32/int64 holding values up to ``bound``: the (G, C)
     tables of a large FC layer are 100 M entries."""
@@ -51,9 +55,11 @@ def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
         # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
         # bit count is their sum.
-        # The few words of a group are added slice by slice (a reduction over a short
-        # inner axis would pay numpy's per-row overhead C·G times).
         words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
+        if span // 8 > _SHORT_GROUP_WORDS:
+            return words.sum(axis=2, dtype=dtype).T
+        # The few words of a short group are added slice by slice (a reduction over a
+        # short inner axis would pay numpy's per-row overhead C·G times).
         out = words[:, :, 0].astype(dtype)
         for j in range(1, span // 8):
             out += words[:, :, j]
@@ -68,17 +74,21 @@ class SCNNLayer:
     number into (image, PE, group, channel, weight vector, activation vector)."""
 
     rows: np.ndarray  # (C, K·kh·kw) weight mask rows
-    a_y: np.ndarray  # non-zero activations, ordered (image, PE, channel, y, x)
-    a_x: np.ndarray
-    a_start: np.ndarray  # (batch, PE, C) first entry of each activation stream
+    streams: np.ndarray  # (batch·PE·C, th·tw) each activation stream's tile, (y, x) order
+    tile_w: int  # tw: a stream position's column is position % tw
+    y0: np.ndarray  # (PE,) plane row and column of each PE's tile origin
+    x0: np.ndarray
     na: np.ndarray  # (batch, PE, C) non-zero activations (int32)
     nw_sum: np.ndarray  # (C,) non-zero weights of all groups
     nw_groups: np.ndarray  # (C,) groups with a non-zero weight
     av: np.ndarray  # (batch, PE, C) activation vectors
     wvec: np.ndarray  # (G, C) weight vectors (int16 or int32)
+    per_pc: np.ndarray  # cycles of each (PE, channel), flattened
     cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
-    cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images
+    cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images (a view)
     w_total: np.ndarray  # (C,) weight vectors of all groups
+    av_max: int  # largest activation / weight vector count (sort keys of bank_loads)
+    wv_max: int
 
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
@@ -86,9 +96,14 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     split = by_channel(pl, arch)
     tiles, th, tw = pe_tiles(fmap, arch, split)
     rows = weight_rows(weight, pl)
+    b, pe, c = tiles.shape[:3]
     # Per-tile counts fit int32 (a tile holds far fewer than 2**31 pixels); running
-    # counts below are int64.
-    na = tiles.sum(axis=(3, 4), dtype=np.int32 if tiles[0, 0, 0].size < 2**31 else np.int64)
+    # counts below are int64. A 1 x 1 tile (FC layers) is its own count.
+    na_dtype = np.int32 if th * tw < 2**31 else np.int64
+    if th * tw == 1:
+        na = tiles.reshape(b, pe, c).astype(na_dtype)
+    else:
+        na = tiles.sum(axis=(3, 4), dtype=na_dtype)
     nw = group_counts(rows, pl, arch)
     nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
     # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
@@ -99,37 +114,31 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     wvec += arch.mult_f - 1
     wvec //= arch.mult_f
     del nw
-    b, pe, c = na.shape
-    # Coordinates of the non-zeros from their flat indices (np.nonzero would return five
-    # index arrays of a large feature map, three of them unused).
-    flat = np.flatnonzero(tiles)
-    a_x = flat % tw
-    flat //= tw
-    a_y = flat % th
-    if not split:
-        flat //= th * c
-        p_idx = flat % pe
-        a_y += (p_idx // arch.pe_cols) * th
-        a_x += (p_idx % arch.pe_cols) * tw
-        del p_idx
-    del flat
-    a_start = np.cumsum(na.ravel(), dtype=np.int64)
-    a_start -= na.ravel()  # entries before each stream
-    a_start = a_start.reshape(b, pe, c)
-    per_pc = av.sum(axis=0) * wvec.sum(axis=0)[None, :]  # (PE, C) cycles
+    # Tile origins of the PEs (planar tiling); a channel split holds the whole plane.
+    p_idx = np.arange(pe)
+    y0 = np.zeros(pe, np.int64) if split else (p_idx // arch.pe_cols) * th
+    x0 = np.zeros(pe, np.int64) if split else (p_idx % arch.pe_cols) * tw
+    w_total = wvec.sum(axis=0)
+    per_pc = (av.sum(axis=0) * w_total[None, :]).ravel()  # (PE, C) cycles
     return SCNNLayer(
         rows,
-        a_y,
-        a_x,
-        a_start,
+        tiles.reshape(b * pe * c, th * tw),
+        tw,
+        y0,
+        x0,
         na,
         nw_sum,
         nw_groups,
         av,
         wvec,
-        np.cumsum(per_pc.ravel()),
-        np.cumsum(av.transpose(1, 2, 0), axis=2),
-        wvec.sum(axis=0),
+        per_pc,
+        np.cumsum(per_pc),
+        # Over the batch axis, then viewed (PE, C, batch): no cumsum over a length-1 axis
+        # per (PE, channel).
+        np.cumsum(av, axis=0).transpose(1, 2, 0),
+        w_total,
+        int(av.max()) if av.size else 0,
+        int(wvec.max()) if wvec.size else 0,
     )
 
 
@@ -141,7 +150,7 @@ def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
     inner one. Only the set of cycles matters, not their order."""
     n_c = ly.wvec.shape[1]
     pc = np.searchsorted(ly.cum_pc, ids, side="right")
-    local = ids - np.concatenate([[0], ly.cum_pc])[pc]
+    local = ids - (ly.cum_pc[pc] - ly.per_pc[pc])
     p, c = pc // n_c, pc % n_c
     w_per = ly.w_total[c]
     ja, jw = local // w_per, local % w_per
@@ -156,6 +165,37 @@ def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
     return b, p, g, c, wv, avi
 
 
+def _nth_nonzero(
+    runs: np.ndarray, inv: np.ndarray, nth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the ``nth`` (0-based, (S, j)) non-zeros of runs ``inv`` (S,) of the
+    bool rows ``runs`` (U, L), and whether each exists (else the position is 0).
+
+    The non-zeros of all runs, row-major, are sorted by run then position, so run u's
+    n-th is entry ``first[u] + n``: one pass over the gathered runs, no running count
+    per entry."""
+    length = runs.shape[1]
+    nz = np.flatnonzero(runs)
+    first = np.searchsorted(nz, np.arange(runs.shape[0] + 1) * length)
+    ok = nth < (first[1:] - first[:-1])[inv][:, None]
+    at = np.where(ok, first[inv][:, None] + nth, 0)
+    pos = nz[at] - inv[:, None] * length if nz.size else np.zeros_like(at)
+    return np.where(ok, pos, 0), ok
+
+
+def _weight_runs(ly: SCNNLayer, c: np.ndarray, g: np.ndarray, span: int) -> np.ndarray:
+    """The weight-mask runs (Kc·kh·kw columns) of (channel, group) pairs: (U, span), a
+    last group narrower than ``span`` padded with zeros."""
+    rows = ly.rows
+    width = rows.shape[1]
+    if width % span == 0 and rows.flags.c_contiguous:
+        return rows.reshape(rows.shape[0], -1, span)[c, g]  # whole groups: a plain gather
+    cols = g[:, None] * span + np.arange(span)[None, :]
+    seg = rows[c[:, None], np.minimum(cols, width - 1)]
+    seg &= cols < width
+    return seg
+
+
 def bank_loads(
     ids: np.ndarray, ly: SCNNLayer, pl: SCNNPlane, arch: SCNNArch
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,31 +206,31 @@ def bank_loads(
     taps = pl.kernel_h * pl.kernel_w
     span = kc * taps
     b, p, g, c, wv, avi = _decode(ids, ly)
-    # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run, found by a
-    # running count over that short run (Kc·kh·kw positions).
-    cols = g[:, None] * span + np.arange(span)[None, :]
-    seg = np.take_along_axis(ly.rows[c], np.minimum(cols, ly.rows.shape[1] - 1), axis=1)
-    seg &= cols < ly.rows.shape[1]
-    rank = np.cumsum(seg, axis=1, dtype=np.int32)
-    target = wv[:, None] * f_ + np.arange(1, f_ + 1)[None, :]  # 1-based ranks
-    pos = (rank[:, :, None] < target[:, None, :]).sum(axis=1)  # (S, F)
-    ok_w = target <= rank[:, -1:]
-    pos = np.minimum(pos, span - 1)
+    n_pe, n_c, n_g = ly.na.shape[1], ly.na.shape[2], ly.wvec.shape[0]
+    # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run (Kc·kh·kw
+    # positions). Each distinct run is gathered once.
+    run_id, inv_w = np.unique(c * n_g + g, return_inverse=True)
+    runs = _weight_runs(ly, run_id // n_g, run_id % n_g, span)
+    pos, ok_w = _nth_nonzero(runs, inv_w, wv[:, None] * f_ + np.arange(f_)[None, :])
     k_local, tap = pos // taps, pos % taps
     r, s = tap // pl.kernel_w, tap % pl.kernel_w
-    ja = avi[:, None] * i_ + np.arange(i_)[None, :]
-    ok_a = ja < ly.na[b, p, c][:, None]
-    ia = np.where(ok_a, ly.a_start[b, p, c][:, None] + ja, 0)
+    # Activation vector: entries avi·I … avi·I+I−1 of the (image, PE, channel) stream,
+    # in (y, x) order of its tile. Each distinct stream is gathered once.
+    stream_id, inv_a = np.unique((b * n_pe + p) * n_c + c, return_inverse=True)
+    at, ok_a = _nth_nonzero(
+        ly.streams[stream_id], inv_a, avi[:, None] * i_ + np.arange(i_)[None, :]
+    )
+    a_y = at // ly.tile_w + ly.y0[p][:, None]
+    a_x = at % ly.tile_w + ly.x0[p][:, None]
     oy, ox, valid = output_coords(
-        ly.a_y[ia][:, None, :], ly.a_x[ia][:, None, :], r[:, :, None], s[:, :, None], pl
+        a_y[:, None, :], a_x[:, None, :], r[:, :, None], s[:, :, None], pl
     )
     valid &= ok_w[:, :, None] & ok_a[:, None, :]
     nb = arch.accumulator_banks
     bank = bank_of(k_local[:, :, None], oy, ox, pl, nb)
     key = np.arange(len(ids))[:, None, None] * nb + bank
     loads = np.bincount(key[valid], minlength=len(ids) * nb).reshape(len(ids), nb)
-    n_pe, n_g = ly.na.shape[1], ly.wvec.shape[0]
-    order = (c * (ly.av.max() + 1) + avi) * (ly.wvec.max() + 1) + wv
+    order = (c * (ly.av_max + 1) + avi) * (ly.wv_max + 1) + wv
     return loads, (b * n_pe + p) * n_g + g, order
 
 
