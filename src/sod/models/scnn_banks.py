@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from sod.arch.sparse import SCNNArch
 from sod.mapping.scnn import (
@@ -133,13 +134,20 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         wvec,
         per_pc,
         np.cumsum(per_pc),
-        # Over the batch axis, then viewed (PE, C, batch): no cumsum over a length-1 axis
-        # per (PE, channel).
-        np.cumsum(av, axis=0).transpose(1, 2, 0),
+        _running_over_images(av).transpose(1, 2, 0),
         w_total,
         int(av.max()) if av.size else 0,
         int(wvec.max()) if wvec.size else 0,
     )
+
+
+def _running_over_images(av: np.ndarray) -> np.ndarray:
+    """Running sums of (batch, PE, C) counts over the images, int64: image by image, each
+    a whole-array add (numpy's cumsum along a leading axis iterates per (PE, channel))."""
+    out = av.astype(np.int64)
+    for i in range(1, out.shape[0]):
+        out[i] += out[i - 1]
+    return out
 
 
 def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
@@ -188,12 +196,16 @@ def _weight_runs(ly: SCNNLayer, c: np.ndarray, g: np.ndarray, span: int) -> np.n
     last group narrower than ``span`` padded with zeros."""
     rows = ly.rows
     width = rows.shape[1]
-    if width % span == 0 and rows.flags.c_contiguous:
-        return rows.reshape(rows.shape[0], -1, span)[c, g]  # whole groups: a plain gather
-    cols = g[:, None] * span + np.arange(span)[None, :]
-    seg = rows[c[:, None], np.minimum(cols, width - 1)]
-    seg &= cols < width
-    return seg
+    whole = width // span  # groups of a full span
+    if width % span == 0:
+        # Whole groups: a (C, G, span) view, then a plain gather of (channel, group).
+        return sliding_window_view(rows, span, axis=1)[:, ::span][c, g]
+    out = np.zeros((len(c), span), bool)
+    full = g < whole
+    if whole:
+        out[full] = sliding_window_view(rows, span, axis=1)[:, ::span][c[full], g[full]]
+    out[~full, : width - whole * span] = rows[c[~full], whole * span :]
+    return out
 
 
 def bank_loads(
