@@ -9,7 +9,8 @@ where a product lands and which accumulator bank that output hashes to.
   :func:`im2col_counts`: the column non-zeros of an im2col, without building it.
 * :func:`pe_tiles`: planar tiling (PE (py, px) holds a ``ceil(H / pe_rows) × ceil(W /
   pe_cols)`` tile of every channel), or with :func:`by_channel` a contiguous slice of the
-  input channels per PE (``fc_mapping="channels"``, FC planes only).
+  input channels per PE (``fc_mapping="channels"``, FC planes only); PEs holding nothing
+  are left out.
 * :func:`output_coords`: the output (oy, ox) of input pixel (y, x) times kernel tap (r, s),
   and whether it is inside the plane and on-stride.
 * :func:`bank_of`: accumulator bank = linear output address ``(k_local·OH + oy)·OW + ox``
@@ -385,28 +386,50 @@ def reduction_cycles(pl: SCNNPlane, arch: SCNNArch, n: int) -> int:
     return stages * sum(-(-positions * g // arch.accumulator_banks) for g in per_group)
 
 
-def pe_tiles(
-    fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
-) -> tuple[np.ndarray, int, int]:
-    """Feature map split per PE: (batch, PE, C, th, tw), th, tw.
+@dataclass(frozen=True)
+class PETiles:
+    """A feature map split over the PEs that hold any of it (:func:`pe_tiles`).
 
-    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel. With
+    ``tiles`` (batch, P, L, th, tw): kept PE ``i`` (grid index ``pe_ids[i]``, tile origin
+    ``(y0[i], x0[i])`` in the plane) holds L channel tiles; slot ``l`` of kept PE ``i`` is
+    input channel ``l + i·channel_stride`` (0: every PE holds every channel, planar
+    tiling; L: a channel split, slots past the last channel are empty padding)."""
+
+    tiles: np.ndarray
+    th: int
+    tw: int
+    pe_ids: np.ndarray
+    y0: np.ndarray
+    x0: np.ndarray
+    channel_stride: int
+
+
+def pe_tiles(fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False) -> PETiles:
+    """Feature map split per PE (see :class:`PETiles`), leaving out PEs that hold nothing.
+
+    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel; PEs whose
+    tile lies wholly outside the plane (a plane smaller than the grid) are left out. With
     ``by_channel`` (``fc_mapping="channels"``) PE p holds the whole plane of a contiguous
-    slice of the channels instead.
-    """
+    slice of ``ceil(C / PEs)`` channels instead (:func:`channel_split_pes` PEs)."""
     b, c, h, w = fmap.shape
-    pes = arch.pe_rows * arch.pe_cols
     if by_channel:
-        per = -(-c // pes)
-        owner = np.arange(c) // per  # PE of each channel
-        tiles = np.zeros((b, pes, c, h, w), fmap.dtype)
-        tiles[:, owner, np.arange(c)] = fmap
-        return tiles, h, w
+        per = -(-c // (arch.pe_rows * arch.pe_cols))
+        used = -(-c // per)
+        tiles = fmap
+        if used * per != c:
+            tiles = np.zeros((b, used * per, h, w), fmap.dtype)
+            tiles[:, :c] = fmap
+        zero = np.zeros(used, np.int64)
+        return PETiles(tiles.reshape(b, used, per, h, w), h, w, np.arange(used), zero, zero, per)
     th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
-    pad = np.zeros((b, c, arch.pe_rows * th, arch.pe_cols * tw), fmap.dtype)
+    rows, cols = -(-h // th), -(-w // tw)  # PE rows and columns the plane reaches
+    pad = np.zeros((b, c, rows * th, cols * tw), fmap.dtype)
     pad[:, :, :h, :w] = fmap
-    t = pad.reshape(b, c, arch.pe_rows, th, arch.pe_cols, tw).transpose(0, 2, 4, 1, 3, 5)
-    return t.reshape(b, pes, c, th, tw), th, tw
+    t = pad.reshape(b, c, rows, th, cols, tw).transpose(0, 2, 4, 1, 3, 5)
+    py, px = np.divmod(np.arange(rows * cols), cols)
+    return PETiles(
+        t.reshape(b, rows * cols, c, th, tw), th, tw, py * arch.pe_cols + px, py * th, px * tw, 0
+    )
 
 
 def bank_of(

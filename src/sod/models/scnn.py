@@ -72,7 +72,7 @@ from sod.mapping.scnn import (
     uses_polyphase,
 )
 from sod.models.common import Counts
-from sod.models.scnn_banks import bank_conflicts, build_layer
+from sod.models.scnn_banks import bank_conflicts, build_layer, ideal_cycles
 from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
@@ -121,36 +121,31 @@ def _one_repeat(
     channel. ``arch`` is the virtual grid of :func:`_virtual_grid`; ``passes`` its
     sub-tile passes per PE (a barrier each)."""
     ly = build_layer(fmap, weight, pl, arch)
-    b_, p_, c_ = ly.av.shape
-    # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
-    # below 2**53), a block of groups at a time (no float64 copy of a large FC layer's
-    # (G, C) table).
-    av = ly.av.reshape(b_ * p_, c_).astype(np.float64)
-    ideal = np.empty((b_ * p_, ly.wvec.shape[0]), np.int64)
-    step = max(1, _IDEAL_BLOCK_ELEMENTS // max(c_, 1))
-    for lo in range(0, ideal.shape[1], step):
-        ideal[:, lo : lo + step] = np.rint(av @ ly.wvec[lo : lo + step].T.astype(np.float64))
-    del av  # not needed by the bank-conflict pass below
-    ideal = ideal.reshape(b_, p_, -1)
+    # Ideal cycles per (image, kept PE, group).
+    ideal = ideal_cycles(ly, _IDEAL_BLOCK_ELEMENTS)
     ideal_layer = int(ideal.max(axis=1).sum())
+    na_c = ly.per_channel(ly.na.sum(axis=0))  # non-zero activations per channel
     res = {
         "cycles": 0,
         "ideal": 0,
-        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw_sum),
+        "issued": int(na_c @ ly.nw_sum),
         "exact": 1,
         "ratio": 1.0,
         "busy_ideal": 0,
         "pe_slots": 0,
         # PE input registers: an activation vector is latched once per block and held
         # while the block's weight vectors stream by, one per cycle.
-        "latched_a": int(ly.na.sum(axis=(0, 1)) @ ly.nw_groups),
-        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw_sum),
+        "latched_a": int(na_c @ ly.nw_groups),
+        "latched_w": int(ly.per_channel(ly.cum_b[:, :, -1]) @ ly.nw_sum),
         "act_sends": _act_sends(ly.na, pl, arch),
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
         return res, ly.nw_sum
     actual, exact = bank_conflicts(ly, ideal, pl, arch, conflict_cycles, rng)
+    # Back on the whole (virtual) grid: PEs holding nothing take no cycles.
+    n_pe = arch.pe_rows * arch.pe_cols
+    ideal, actual = (_on_grid(x, ly.pe_ids, n_pe) for x in (ideal, actual))
     if passes != (1, 1):
         ideal, actual = (_by_pass(x, arch, passes) for x in (ideal, actual))
         ideal_layer = int(ideal.max(axis=1).sum())
@@ -163,6 +158,15 @@ def _one_repeat(
         pe_slots=ideal_layer * ideal.shape[1],
     )
     return res, ly.nw_sum
+
+
+def _on_grid(x: np.ndarray, pe_ids: np.ndarray, n_pe: int) -> np.ndarray:
+    """(batch, kept PE, G) -> (batch, PE, G), zero for the PEs left out."""
+    if len(pe_ids) == n_pe:
+        return x
+    out = np.zeros((x.shape[0], n_pe, x.shape[2]), x.dtype)
+    out[:, pe_ids] = x
+    return out
 
 
 def _act_sends(na: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> int:

@@ -72,37 +72,68 @@ def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
 @dataclass(frozen=True)
 class SCNNLayer:
     """One repeat's operands in SCNN's order, and the cycle bookkeeping to decode a cycle
-    number into (image, PE, group, channel, weight vector, activation vector)."""
+    number into (image, PE, group, channel, weight vector, activation vector).
+
+    Per-PE tables are over the PEs holding any input (:func:`sod.mapping.scnn.pe_tiles`:
+    P kept PEs, grid indices ``pe_ids``) and their L channel slots (slot l of kept PE p
+    is channel ``l + p·channel_stride``): an FC layer's 1 x 1 plane or channel split does
+    not carry 64 mostly empty copies of its channel tables."""
 
     rows: np.ndarray  # (C, K·kh·kw) weight mask rows
-    streams: np.ndarray  # (batch·PE·C, th·tw) each activation stream's tile, (y, x) order
+    streams: np.ndarray  # (batch·P·L, th·tw) each activation stream's tile, (y, x) order
     tile_w: int  # tw: a stream position's column is position % tw
-    y0: np.ndarray  # (PE,) plane row and column of each PE's tile origin
+    pe_ids: np.ndarray  # (P,) grid index of each kept PE
+    y0: np.ndarray  # (P,) plane row and column of each kept PE's tile origin
     x0: np.ndarray
-    na: np.ndarray  # (batch, PE, C) non-zero activations (int32)
+    channel_stride: int
+    na: np.ndarray  # (batch, P, L) non-zero activations (int32)
     nw_sum: np.ndarray  # (C,) non-zero weights of all groups
     nw_groups: np.ndarray  # (C,) groups with a non-zero weight
-    av: np.ndarray  # (batch, PE, C) activation vectors
+    av: np.ndarray  # (batch, P, L) activation vectors
     wvec: np.ndarray  # (G, C) weight vectors (int16 or int32)
-    per_pc: np.ndarray  # cycles of each (PE, channel), flattened
-    cum_pc: np.ndarray  # running cycles over (PE, channel), flattened
-    cum_b: np.ndarray  # (PE, C, batch) running activation vectors over images (a view)
+    per_pc: np.ndarray  # cycles of each (PE, slot), flattened
+    cum_pc: np.ndarray  # running cycles over (PE, slot), flattened
+    cum_b: np.ndarray  # (P, L, batch) running activation vectors over images (a view)
     w_total: np.ndarray  # (C,) weight vectors of all groups
     av_max: int  # largest activation / weight vector count (sort keys of bank_loads)
     wv_max: int
 
+    def channel_of(self, p: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """Input channel of slot ``slot`` of kept PE ``p``."""
+        return slot + p * self.channel_stride
+
+    def per_channel(self, x: np.ndarray) -> np.ndarray:
+        """(C,) totals over PEs of a (P, L) table (over images already)."""
+        c = self.wvec.shape[1]
+        if self.channel_stride:  # one PE per channel: the slots in channel order
+            return x.ravel()[:c]
+        return x.sum(axis=0)
+
+    def slot_table(self, x: np.ndarray) -> np.ndarray:
+        """A (…, C) per-channel table as (…, P, L) per (PE, slot), zero in empty slots."""
+        return _slot_table(x, self.na.shape[1], self.na.shape[2], self.channel_stride)
+
+
+def _slot_table(x: np.ndarray, n_p: int, n_l: int, channel_stride: int) -> np.ndarray:
+    """:meth:`SCNNLayer.slot_table` (planar tiling: a broadcast view)."""
+    if not channel_stride:
+        return np.broadcast_to(x[..., None, :], (*x.shape[:-1], n_p, n_l))
+    out = np.zeros((*x.shape[:-1], n_p * n_l), x.dtype)
+    out[..., : x.shape[-1]] = x
+    return out.reshape(*x.shape[:-1], n_p, n_l)
+
 
 def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
     """One repeat's streams and cycle bookkeeping from its feature map and weight mask."""
-    split = by_channel(pl, arch)
-    tiles, th, tw = pe_tiles(fmap, arch, split)
+    pt = pe_tiles(fmap, arch, by_channel(pl, arch))
+    tiles, th, tw = pt.tiles, pt.th, pt.tw
     rows = weight_rows(weight, pl)
-    b, pe, c = tiles.shape[:3]
+    b, n_p, n_l = tiles.shape[:3]
     # Per-tile counts fit int32 (a tile holds far fewer than 2**31 pixels); running
     # counts below are int64. A 1 x 1 tile (FC layers) is its own count.
     na_dtype = np.int32 if th * tw < 2**31 else np.int64
     if th * tw == 1:
-        na = tiles.reshape(b, pe, c).astype(na_dtype)
+        na = tiles.reshape(b, n_p, n_l).astype(na_dtype)
     else:
         na = tiles.sum(axis=(3, 4), dtype=na_dtype)
     nw = group_counts(rows, pl, arch)
@@ -115,18 +146,18 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
     wvec += arch.mult_f - 1
     wvec //= arch.mult_f
     del nw
-    # Tile origins of the PEs (planar tiling); a channel split holds the whole plane.
-    p_idx = np.arange(pe)
-    y0 = np.zeros(pe, np.int64) if split else (p_idx // arch.pe_cols) * th
-    x0 = np.zeros(pe, np.int64) if split else (p_idx % arch.pe_cols) * tw
     w_total = wvec.sum(axis=0)
-    per_pc = (av.sum(axis=0) * w_total[None, :]).ravel()  # (PE, C) cycles
+    # Running activation vectors over images; the last image's are the totals.
+    run_b = _running_over_images(av)
+    per_pc = (run_b[-1] * _slot_table(w_total, n_p, n_l, pt.channel_stride)).ravel()
     return SCNNLayer(
         rows,
-        tiles.reshape(b * pe * c, th * tw),
+        tiles.reshape(b * n_p * n_l, th * tw),
         tw,
-        y0,
-        x0,
+        pt.pe_ids,
+        pt.y0,
+        pt.x0,
+        pt.channel_stride,
         na,
         nw_sum,
         nw_groups,
@@ -134,16 +165,37 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         wvec,
         per_pc,
         np.cumsum(per_pc),
-        _running_over_images(av).transpose(1, 2, 0),
+        run_b.transpose(1, 2, 0),
         w_total,
         int(av.max()) if av.size else 0,
         int(wvec.max()) if wvec.size else 0,
     )
 
 
+def ideal_cycles(ly: SCNNLayer, block_elements: int) -> np.ndarray:
+    """Ideal cycles per (image, kept PE, group), int64: ``Σ_c av·wvec``, a float64 product
+    (exact below 2**53), ``block_elements`` (group, channel) entries converted at a time
+    (no float64 copy of a large FC layer's (G, C) table)."""
+    b, n_p, n_l = ly.av.shape
+    n_g = ly.wvec.shape[0]
+    av = ly.av.astype(np.float64)
+    ideal = np.empty((b, n_p, n_g), np.int64)
+    step = max(1, block_elements // max(ly.wvec.shape[1], 1))
+    for lo in range(0, n_g, step):
+        w = ly.wvec[lo : lo + step].astype(np.float64)
+        if ly.channel_stride:
+            # Each PE its own channels: one product per PE, (P, batch, L) x (P, L, Gb).
+            ws = ly.slot_table(w)  # (Gb, P, L)
+            part = np.matmul(av.transpose(1, 0, 2), ws.transpose(1, 2, 0)).transpose(1, 0, 2)
+        else:
+            part = (av.reshape(b * n_p, n_l) @ w.T).reshape(b, n_p, -1)
+        ideal[:, :, lo : lo + step] = np.rint(part)
+    return ideal
+
+
 def _running_over_images(av: np.ndarray) -> np.ndarray:
-    """Running sums of (batch, PE, C) counts over the images, int64: image by image, each
-    a whole-array add (numpy's cumsum along a leading axis iterates per (PE, channel))."""
+    """Running sums of (batch, PE, slot) counts over the images, int64: image by image,
+    each a whole-array add (numpy's cumsum along a leading axis iterates per entry)."""
     out = av.astype(np.int64)
     for i in range(1, out.shape[0]):
         out[i] += out[i - 1]
@@ -151,26 +203,28 @@ def _running_over_images(av: np.ndarray) -> np.ndarray:
 
 
 def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
-    """(image, PE, group, channel, weight vector, activation vector) of cycle numbers.
+    """(image, kept PE, group, channel, weight vector, activation vector, stream) of
+    cycle numbers (stream: the flat (image, PE, slot) index of ``ly.streams``).
 
     A PE's cycles are numbered channel by channel; inside a channel the activation
     vectors (over images) are the outer loop and the weight vectors (over groups) the
     inner one. Only the set of cycles matters, not their order."""
-    n_c = ly.wvec.shape[1]
+    n_p, n_l = ly.na.shape[1:]
     pc = np.searchsorted(ly.cum_pc, ids, side="right")
     local = ids - (ly.cum_pc[pc] - ly.per_pc[pc])
-    p, c = pc // n_c, pc % n_c
+    p, slot = pc // n_l, pc % n_l
+    c = ly.channel_of(p, slot)
     w_per = ly.w_total[c]
     ja, jw = local // w_per, local % w_per
-    cb = ly.cum_b[p, c]  # (S, batch)
+    cb = ly.cum_b[p, slot]  # (S, batch)
     b = (cb <= ja[:, None]).sum(axis=1)
-    avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, c]
+    avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, slot]
     # Running weight vectors over groups of each cycle's channel (only these channels':
     # no (C, G) table of a large FC layer).
     cg = np.cumsum(ly.wvec[:, c].T, axis=1)  # (S, G)
     g = (cg <= jw[:, None]).sum(axis=1)
     wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
-    return b, p, g, c, wv, avi
+    return b, p, g, c, wv, avi, (b * n_p + p) * n_l + slot
 
 
 def _nth_nonzero(
@@ -217,8 +271,8 @@ def bank_loads(
     f_, i_, kc = arch.mult_f, arch.mult_i, group_size(arch)
     taps = pl.kernel_h * pl.kernel_w
     span = kc * taps
-    b, p, g, c, wv, avi = _decode(ids, ly)
-    n_pe, n_c, n_g = ly.na.shape[1], ly.na.shape[2], ly.wvec.shape[0]
+    b, p, g, c, wv, avi, stream = _decode(ids, ly)
+    n_pe, n_g = ly.na.shape[1], ly.wvec.shape[0]
     # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run (Kc·kh·kw
     # positions). Each distinct run is gathered once.
     run_id, inv_w = np.unique(c * n_g + g, return_inverse=True)
@@ -228,7 +282,7 @@ def bank_loads(
     r, s = tap // pl.kernel_w, tap % pl.kernel_w
     # Activation vector: entries avi·I … avi·I+I−1 of the (image, PE, channel) stream,
     # in (y, x) order of its tile. Each distinct stream is gathered once.
-    stream_id, inv_a = np.unique((b * n_pe + p) * n_c + c, return_inverse=True)
+    stream_id, inv_a = np.unique(stream, return_inverse=True)
     at, ok_a = _nth_nonzero(
         ly.streams[stream_id], inv_a, avi[:, None] * i_ + np.arange(i_)[None, :]
     )
