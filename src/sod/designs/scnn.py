@@ -36,10 +36,13 @@ class SCNNDesign(Design):
         plane or channel-split FC layers), by :func:`sod.designs.search.best_mapping`."""
         from sod.models.scnn import evaluate_scnn
 
+        # The candidates run the same GEMM's weight mask: its weight-only tables (group
+        # counts) are computed once and shared, for this call only.
+        compute = partial(evaluate_scnn, shared={})
         return best_mapping(
             self,
             [
-                (label, cand, partial(evaluate_accelerator, gemm, cand, evaluate_scnn, stored_bits))
+                (label, cand, partial(evaluate_accelerator, gemm, cand, compute, stored_bits))
                 for label, cand in mapping_candidates(gemm, arch)
             ],
         )

@@ -52,6 +52,8 @@ the rest); the per-cycle bank-conflict kernel is in :mod:`sod.models.scnn_banks`
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
@@ -115,12 +117,14 @@ def _one_repeat(
     conflict_cycles: int,
     rng: np.random.Generator,
     passes: tuple[int, int] = (1, 1),
+    counts: tuple[dict[Hashable, np.ndarray], Hashable] | None = None,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Cycles (with bank conflicts), ideal cycles, issued products and register latches of
     one repeat (its feature map and weight mask), and the weight non-zeros of each
     channel. ``arch`` is the virtual grid of :func:`_virtual_grid`; ``passes`` its
-    sub-tile passes per PE (a barrier each)."""
-    ly = build_layer(fmap, weight, pl, arch)
+    sub-tile passes per PE (a barrier each); ``counts`` the weight group counts shared by
+    key (:func:`sod.models.scnn_banks.build_layer`)."""
+    ly = build_layer(fmap, weight, pl, arch, *(counts or (None, None)))
     # Ideal cycles per (image, kept PE, group).
     ideal = ideal_cycles(ly, _IDEAL_BLOCK_ELEMENTS)
     ideal_layer = int(ideal.max(axis=1).sum())
@@ -237,6 +241,7 @@ def _run_repeats(
     input_mask: np.ndarray | None,
     conflict_cycles: int,
     rng: np.random.Generator,
+    shared: dict[Hashable, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], list[float], bool, AccumulatorTiling]:
     """Totals over all repeats (:data:`_TOTALS`, plus ``effectual`` MACs of the GEMM masks
     and ``nnz_w`` weights), each repeat's conflict ratio, whether every repeat's
@@ -267,7 +272,12 @@ def _run_repeats(
         run_fmap, run_w = fmap, weight[rep]
         if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-        res, nw_sum = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
+        # Group counts depend on the weights, the run plane and Kc only.
+        key = ("group_counts", rep, run_pl, group_size(run_arch))
+        counts = None if shared is None else (shared, key)
+        res, nw_sum = _one_repeat(
+            run_fmap, run_w, run_pl, run_arch, budget, rng, passes, counts
+        )
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
@@ -339,6 +349,7 @@ def evaluate_scnn(
     input_mask: np.ndarray | None = None,
     conflict_cycles: int | None = None,
     rng: np.random.Generator | None = None,
+    shared: dict[Hashable, np.ndarray] | None = None,
 ) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on SCNN, from its masks.
 
@@ -346,6 +357,8 @@ def evaluate_scnn(
     (repeat, m, k). ``input_mask`` (conv only): the input feature-map mask (batch,
     channels, H, W) with all groups' channels, used instead of folding ``act_mask``.
     ``rng`` draws the bank-conflict sample of large layers (default: seeded with 0).
+    ``shared``: scratch kept by the caller across evaluations of the SAME weight mask
+    (the design's mapping candidates of one GEMM): weight-only tables are computed once.
     Compute cycles only (DRAM stalls are the memory model's).
     """
     conflict_cycles = _conflict_budget(arch, conflict_cycles)
@@ -354,7 +367,14 @@ def evaluate_scnn(
     pl = scnn_plane(gemm)
     _check_input_mask(gemm, pl, input_mask)
     tot, ratios, exact_all, tiling = _run_repeats(
-        gemm, pl, arch, (weight, act, weight_mask, act_mask), input_mask, conflict_cycles, rng
+        gemm,
+        pl,
+        arch,
+        (weight, act, weight_mask, act_mask),
+        input_mask,
+        conflict_cycles,
+        rng,
+        shared,
     )
     cycles, ideal, issued, valid_products = (
         tot[key] for key in ("cycles", "ideal", "issued", "valid_products")

@@ -8,6 +8,7 @@ The geometry (tiles, output coordinates, bank hash) comes from :mod:`sod.mapping
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,8 +124,18 @@ def _slot_table(x: np.ndarray, n_p: int, n_l: int, channel_stride: int) -> np.nd
     return out.reshape(*x.shape[:-1], n_p, n_l)
 
 
-def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> SCNNLayer:
-    """One repeat's streams and cycle bookkeeping from its feature map and weight mask."""
+def build_layer(
+    fmap: np.ndarray,
+    weight: np.ndarray,
+    pl: SCNNPlane,
+    arch: SCNNArch,
+    counts: dict[Hashable, np.ndarray] | None = None,
+    key: Hashable = None,
+) -> SCNNLayer:
+    """One repeat's streams and cycle bookkeeping from its feature map and weight mask.
+
+    ``counts``: the weight mask's group counts (:func:`group_counts`) by ``key``, taken
+    from it if there and added if not (the caller promises one weight mask per key)."""
     pt = pe_tiles(fmap, arch, by_channel(pl, arch))
     tiles, th, tw = pt.tiles, pt.th, pt.tw
     rows = weight_rows(weight, pl)
@@ -136,7 +147,12 @@ def build_layer(fmap: np.ndarray, weight: np.ndarray, pl: SCNNPlane, arch: SCNNA
         na = tiles.reshape(b, n_p, n_l).astype(na_dtype)
     else:
         na = tiles.sum(axis=(3, 4), dtype=na_dtype)
-    nw = group_counts(rows, pl, arch)
+    if counts is None:
+        nw = group_counts(rows, pl, arch)
+    else:
+        if key not in counts:
+            counts[key] = group_counts(rows, pl, arch)
+        nw = counts[key].copy()  # made the weight vectors in place below
     nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
     # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
     # (G, C) counts become the weight vectors).
