@@ -445,15 +445,14 @@ def output_coords(
     """(oy, ox, valid) of the product of input pixel (y, x) with kernel tap (r, s)."""
     ny = y + pl.pad_h - r * pl.dilation_h
     nx = x + pl.pad_w - s * pl.dilation_w
-    oy, ox = ny // pl.stride_h, nx // pl.stride_w
-    valid = (
-        (ny % pl.stride_h == 0)
-        & (nx % pl.stride_w == 0)
-        & (ny >= 0)
-        & (nx >= 0)
-        & (oy < pl.out_h)
-        & (ox < pl.out_w)
-    )
+    # Stride 1 (most layers, every polyphase plane): every product is on-stride.
+    oy = ny // pl.stride_h if pl.stride_h > 1 else ny
+    ox = nx // pl.stride_w if pl.stride_w > 1 else nx
+    valid = (ny >= 0) & (nx >= 0) & (oy < pl.out_h) & (ox < pl.out_w)
+    if pl.stride_h > 1:
+        valid &= ny % pl.stride_h == 0
+    if pl.stride_w > 1:
+        valid &= nx % pl.stride_w == 0
     if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
         valid &= oy * pl.out_w + ox < pl.rows
     return oy, ox, valid

@@ -37,6 +37,15 @@ def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     )
 
 
+#: Runs at least this long are searched word by word (:func:`_nth_by_words`).
+_WORD_SEARCH_MIN = 1024
+#: Multiplier gathering the low bits of a word's eight 0/1 bytes into its top byte.
+_GATHER_BYTES = np.uint64(0x0102040810204080)
+#: _SELECT[v, k]: position of the k-th (0-based) set bit of byte v (0 if none).
+_SELECT = np.array(
+    [[*(i for i in range(8) if v >> i & 1), *[0] * (8 - v.bit_count())] for v in range(256)],
+    np.int64,
+)
 #: Groups of at most this many 8-byte words are summed slice by slice (group_counts).
 _SHORT_GROUP_WORDS = 8
 
@@ -232,12 +241,15 @@ def _decode(ids: np.ndarray, ly: SCNNLayer) -> tuple[np.ndarray, ...]:
     c = ly.channel_of(p, slot)
     w_per = ly.w_total[c]
     ja, jw = local // w_per, local % w_per
-    cb = ly.cum_b[p, slot]  # (S, batch)
-    b = (cb <= ja[:, None]).sum(axis=1)
-    avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, slot]
+    if ly.cum_b.shape[2] == 1:  # one image
+        b, avi = np.zeros_like(ja), ja
+    else:
+        cb = ly.cum_b[p, slot]  # (S, batch)
+        b = (cb <= ja[:, None]).sum(axis=1)
+        avi = ja - np.take_along_axis(cb, b[:, None], axis=1)[:, 0] + ly.av[b, p, slot]
     # Running weight vectors over groups of each cycle's channel (only these channels':
-    # no (C, G) table of a large FC layer).
-    cg = np.cumsum(ly.wvec[:, c].T, axis=1)  # (S, G)
+    # no (C, G) table of a large FC layer); int32: a channel has < 2**31 vectors.
+    cg = np.cumsum(ly.wvec.T[c], axis=1, dtype=np.int32)  # (S, G)
     g = (cg <= jw[:, None]).sum(axis=1)
     wv = jw - np.take_along_axis(cg, g[:, None], axis=1)[:, 0] + ly.wvec[g, c]
     return b, p, g, c, wv, avi, (b * n_p + p) * n_l + slot
@@ -247,17 +259,45 @@ def _nth_nonzero(
     runs: np.ndarray, inv: np.ndarray, nth: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the ``nth`` (0-based, (S, j)) non-zeros of runs ``inv`` (S,) of the
-    bool rows ``runs`` (U, L), and whether each exists (else the position is 0).
-
-    The non-zeros of all runs, row-major, are sorted by run then position, so run u's
-    n-th is entry ``first[u] + n``: one pass over the gathered runs, no running count
-    per entry."""
+    bool rows ``runs`` (U, L), and whether each exists (else the position is 0)."""
+    if runs.shape[1] >= _WORD_SEARCH_MIN:
+        return _nth_by_words(runs, inv, nth)
+    # Short runs: the non-zeros of all runs, row-major, are sorted by run then position,
+    # so run u's n-th is entry ``first[u] + n``.
     length = runs.shape[1]
     nz = np.flatnonzero(runs)
     first = np.searchsorted(nz, np.arange(runs.shape[0] + 1) * length)
     ok = nth < (first[1:] - first[:-1])[inv][:, None]
     at = np.where(ok, first[inv][:, None] + nth, 0)
     pos = nz[at] - inv[:, None] * length if nz.size else np.zeros_like(at)
+    return np.where(ok, pos, 0), ok
+
+
+def _nth_by_words(
+    runs: np.ndarray, inv: np.ndarray, nth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nth_nonzero` of long runs: a running count of 8-byte words (a bool is one
+    0/1 byte, so a word's bit count is its non-zeros) finds each target's word by a
+    binary search, then its byte inside the word: work per word and per target, not per
+    non-zero (listing a sparse FC run's non-zeros is the slow part)."""
+    n_u, length = runs.shape
+    if length % 8:
+        runs = np.concatenate([runs, np.zeros((n_u, -length % 8), bool)], axis=1)
+    n_w = runs.shape[1] // 8
+    # Little-endian words: byte i of word w is position 8·w + i.
+    words = np.ascontiguousarray(runs).view("<u8").ravel()
+    per_word = np.bitwise_count(words)
+    upto = np.cumsum(per_word, dtype=np.int64)  # non-zeros up to each word, all runs
+    base = np.zeros(n_u, np.int64)  # non-zeros before each run
+    base[1:] = upto[n_w - 1 : -1 : n_w]
+    ok = nth < (upto[n_w - 1 :: n_w] - base)[inv][:, None]
+    target = np.where(ok, nth, 0) + base[inv][:, None]
+    word = np.minimum(np.searchsorted(upto, target, side="right"), upto.size - 1)
+    rank = target - (upto[word] - per_word[word])  # 0-based, inside the word
+    # The word's eight 0/1 bytes gathered into one byte (bit i = byte i), then a table.
+    pattern = (words[word] * _GATHER_BYTES) >> np.uint64(56)
+    in_word = _SELECT[pattern, np.clip(rank, 0, 7)]
+    pos = (word - inv[:, None] * n_w) * 8 + in_word
     return np.where(ok, pos, 0), ok
 
 
