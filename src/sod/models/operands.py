@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sod.models.sparse_masks import col_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import TiledMask, stack_mask
 
@@ -48,14 +47,13 @@ class OperandMasks:
         act = self.act
         if act is None:
             return None
-        # Byte sums (col_counts), not a bool-to-int64 cast per element.
         if self.act_tiling is None:
-            return col_counts(act)
+            return act.sum(axis=1, dtype=np.int64)
         m, p = self.act_tiling
         q, r = divmod(m, p)
-        cols = col_counts(act) * q
+        cols = act.sum(axis=1, dtype=np.int64) * q
         if r:
-            cols += col_counts(act[:, :r])
+            cols += act[:, :r].sum(axis=1, dtype=np.int64)
         return cols
 
     def act_nnz(self) -> int:
