@@ -15,6 +15,7 @@ from sod.designs.search import best_mapping
 from sod.mapping.scnn import mapping_candidates
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts
+from sod.models.operands import operand_masks
 from sod.tech import Technology, sram_cost
 from sod.workload.gemm import Gemm
 
@@ -36,14 +37,20 @@ class SCNNDesign(Design):
         plane or channel-split FC layers), by :func:`sod.designs.search.best_mapping`."""
         from sod.models.scnn import evaluate_scnn
 
-        # The candidates run the same GEMM's weight mask: its weight-only tables (group
-        # counts) are computed once and shared, for this call only.
+        # The candidates run the same GEMM's masks: unpacked once, and their weight-only
+        # tables (group counts) computed once, for this call only.
         compute = partial(evaluate_scnn, shared={})
+        cands = mapping_candidates(gemm, arch)
+        masks = operand_masks(gemm, tiled=True) if len(cands) > 1 else None
         return best_mapping(
             self,
             [
-                (label, cand, partial(evaluate_accelerator, gemm, cand, compute, stored_bits))
-                for label, cand in mapping_candidates(gemm, arch)
+                (
+                    label,
+                    cand,
+                    partial(evaluate_accelerator, gemm, cand, compute, stored_bits, masks),
+                )
+                for label, cand in cands
             ],
         )
 
