@@ -144,8 +144,9 @@ def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     return np.ascontiguousarray(fmap.transpose(0, 3, 1, 2))
 
 
-#: Feature-map pixels converted to float32 at once by :func:`im2col_counts` (16 MB).
-_COUNT_BLOCK_PIXELS = 1 << 22
+#: Feature-map pixels converted to float32 at once by :func:`im2col_counts` (256 KB: the
+#: block stays in cache).
+_COUNT_BLOCK_PIXELS = 1 << 16
 
 
 def im2col_counts(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
