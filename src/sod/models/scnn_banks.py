@@ -25,16 +25,10 @@ from sod.mapping.scnn import (
 )
 
 
-def weight_rows(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
-    """Weights as SCNN streams them: (C, K·kh·kw), each input channel's row in (k, r, s)
-    order, so a group's stream is one contiguous run of ``Kc·kh·kw`` columns (a view for
-    1 × 1 kernels, no copy of a large FC matrix)."""
-    taps = pl.kernel_h * pl.kernel_w
-    return (
-        weight.reshape(pl.channels, taps, pl.out_channels)
-        .transpose(0, 2, 1)
-        .reshape(pl.channels, pl.out_channels * taps)
-    )
+def weight_taps(weight: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """The (k, n) weight mask as (C, kh·kw, K), a view. SCNN streams channel c's weights
+    of group g in (k, r, s) order: ``[c, :, g·Kc:(g+1)·Kc]`` transposed (a run)."""
+    return weight.reshape(pl.channels, pl.kernel_h * pl.kernel_w, pl.out_channels)
 
 
 #: Runs at least this long are searched word by word (:func:`_nth_by_words`).
@@ -56,27 +50,33 @@ def _table_dtype(bound: int) -> type[np.signedinteger]:
     return np.int16 if bound < 2**15 - 1 else np.int32 if bound < 2**31 - 1 else np.int64
 
 
-def group_counts(rows: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
-    """Non-zero weights per (group, channel): (G, C), int16 or int32 (a count is at most
-    ``out_channel_group · kh · kw``; narrow ints shrink the (G, C) tables of a large FC
-    layer)."""
-    span = group_size(arch) * pl.kernel_h * pl.kernel_w
-    width = rows.shape[1]
-    dtype = _table_dtype(span + arch.mult_f)  # room for wvec's ceiling (build_layer)
-    if span % 8 == 0 and width % span == 0 and rows.flags.c_contiguous:
-        # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and its
-        # bit count is their sum.
-        words = np.bitwise_count(rows.view(np.uint64)).reshape(rows.shape[0], -1, span // 8)
-        if span // 8 > _SHORT_GROUP_WORDS:
-            return words.sum(axis=2, dtype=dtype).T
-        # The few words of a short group are added slice by slice (a reduction over a
-        # short inner axis would pay numpy's per-row overhead C·G times).
-        out = words[:, :, 0].astype(dtype)
-        for j in range(1, span // 8):
-            out += words[:, :, j]
-        return out.T
-    starts = np.arange(0, width, span)
-    return np.add.reduceat(rows, starts, axis=1, dtype=dtype).T
+def group_counts(w3: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
+    """Non-zero weights per (group, channel) of a :func:`weight_taps` mask: (G, C), int16
+    or int32 (a count is at most ``out_channel_group · kh · kw``; narrow ints shrink the
+    (G, C) tables of a large FC layer)."""
+    kc = group_size(arch)
+    n_c, taps, n_k = w3.shape
+    dtype = _table_dtype(kc * taps + arch.mult_f)  # room for wvec's ceiling (build_layer)
+    if taps == 1:
+        rows = w3[:, 0, :]
+        if kc % 8 == 0 and n_k % kc == 0 and rows.flags.c_contiguous:
+            # Fast path: a bool is one byte (0 or 1), so a uint64 word holds 8 of them and
+            # its bit count is their sum.
+            words = np.bitwise_count(rows.view(np.uint64)).reshape(n_c, -1, kc // 8)
+            if kc // 8 > _SHORT_GROUP_WORDS:
+                return words.sum(axis=2, dtype=dtype).T
+            # The few words of a short group are added slice by slice (a reduction over a
+            # short inner axis would pay numpy's per-row overhead C·G times).
+            out = words[:, :, 0].astype(dtype)
+            for j in range(1, kc // 8):
+                out += words[:, :, j]
+            return out.T
+    else:
+        # Over the taps first (byte sums along whole rows of K), then over each group.
+        rows = w3.sum(axis=1, dtype=np.uint8 if taps < 256 else np.int32)
+    if n_k % kc == 0:
+        return rows.reshape(n_c, -1, kc).sum(axis=2, dtype=dtype).T
+    return np.add.reduceat(rows, np.arange(0, n_k, kc), axis=1, dtype=dtype).T
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class SCNNLayer:
     is channel ``l + p·channel_stride``): an FC layer's 1 x 1 plane or channel split does
     not carry 64 mostly empty copies of its channel tables."""
 
-    rows: np.ndarray  # (C, K·kh·kw) weight mask rows
+    w3: np.ndarray  # (C, kh·kw, K) weight mask (weight_taps)
     streams: np.ndarray  # (batch·P·L, th·tw) each activation stream's tile, (y, x) order
     tile_w: int  # tw: a stream position's column is position % tw
     pe_ids: np.ndarray  # (P,) grid index of each kept PE
@@ -147,7 +147,7 @@ def build_layer(
     from it if there and added if not (the caller promises one weight mask per key)."""
     pt = pe_tiles(fmap, arch, by_channel(pl, arch))
     tiles, th, tw = pt.tiles, pt.th, pt.tw
-    rows = weight_rows(weight, pl)
+    w3 = weight_taps(weight, pl)
     b, n_p, n_l = tiles.shape[:3]
     # Per-tile counts fit int32 (a tile holds far fewer than 2**31 pixels); running
     # counts below are int64. A 1 x 1 tile (FC layers) is its own count.
@@ -157,10 +157,10 @@ def build_layer(
     else:
         na = tiles.sum(axis=(3, 4), dtype=na_dtype)
     if counts is None:
-        nw = group_counts(rows, pl, arch)
+        nw = group_counts(w3, pl, arch)
     else:
         if key not in counts:
-            counts[key] = group_counts(rows, pl, arch)
+            counts[key] = group_counts(w3, pl, arch)
         nw = counts[key].copy()  # made the weight vectors in place below
     nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
     # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
@@ -176,7 +176,7 @@ def build_layer(
     run_b = _running_over_images(av)
     per_pc = (run_b[-1] * _slot_table(w_total, n_p, n_l, pt.channel_stride)).ravel()
     return SCNNLayer(
-        rows,
+        w3,
         tiles.reshape(b * n_p * n_l, th * tw),
         tw,
         pt.pe_ids,
@@ -301,21 +301,22 @@ def _nth_by_words(
     return np.where(ok, pos, 0), ok
 
 
-def _weight_runs(ly: SCNNLayer, c: np.ndarray, g: np.ndarray, span: int) -> np.ndarray:
-    """The weight-mask runs (Kc·kh·kw columns) of (channel, group) pairs: (U, span), a
-    last group narrower than ``span`` padded with zeros."""
-    rows = ly.rows
-    width = rows.shape[1]
-    whole = width // span  # groups of a full span
-    if width % span == 0:
-        # Whole groups: a (C, G, span) view, then a plain gather of (channel, group).
-        return sliding_window_view(rows, span, axis=1)[:, ::span][c, g]
-    out = np.zeros((len(c), span), bool)
+def _weight_runs(ly: SCNNLayer, c: np.ndarray, g: np.ndarray, kc: int) -> np.ndarray:
+    """The weight-mask runs of (channel, group) pairs in stream order (k, r, s): (U,
+    Kc·kh·kw), a last group of fewer than Kc output channels padded with zeros."""
+    w3 = ly.w3
+    n_k = w3.shape[2]
+    whole = n_k // kc  # groups of Kc output channels
+    if w3.shape[1] == 1 and n_k % kc == 0:  # 1 x 1 kernels, whole groups: a plain gather
+        return sliding_window_view(w3[:, 0, :], kc, axis=1)[:, ::kc][c, g]
+    out = np.zeros((len(c), kc, w3.shape[1]), bool)
     full = g < whole
     if whole:
-        out[full] = sliding_window_view(rows, span, axis=1)[:, ::span][c[full], g[full]]
-    out[~full, : width - whole * span] = rows[c[~full], whole * span :]
-    return out
+        groups = sliding_window_view(w3, kc, axis=2)[:, :, ::kc]  # (C, taps, whole, Kc)
+        out[full] = groups[c[full], :, g[full]].transpose(0, 2, 1)
+    if not full.all():
+        out[~full, : n_k - whole * kc] = w3[c[~full], :, whole * kc :].transpose(0, 2, 1)
+    return out.reshape(len(c), -1)
 
 
 def bank_loads(
@@ -326,13 +327,12 @@ def bank_loads(
     (a sort key: channel, activation vector, weight vector)."""
     f_, i_, kc = arch.mult_f, arch.mult_i, group_size(arch)
     taps = pl.kernel_h * pl.kernel_w
-    span = kc * taps
     b, p, g, c, wv, avi, stream = _decode(ids, ly)
     n_pe, n_g = ly.na.shape[1], ly.wvec.shape[0]
     # Weight vector: entries wv·F … wv·F+F−1 of the (channel, group) run (Kc·kh·kw
     # positions). Each distinct run is gathered once.
     run_id, inv_w = np.unique(c * n_g + g, return_inverse=True)
-    runs = _weight_runs(ly, run_id // n_g, run_id % n_g, span)
+    runs = _weight_runs(ly, run_id // n_g, run_id % n_g, kc)
     pos, ok_w = _nth_nonzero(runs, inv_w, wv[:, None] * f_ + np.arange(f_)[None, :])
     k_local, tap = pos // taps, pos % taps
     r, s = tap // pl.kernel_w, tap % pl.kernel_w
