@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -40,6 +41,11 @@ class OperandMasks:
     @property
     def groups(self) -> int:
         return int(self.weight.shape[0])
+
+    @cached_property
+    def weight_nnz(self) -> int:
+        """Non-zeros of ``weight`` (every distinct group once), counted once per masks."""
+        return int(np.count_nonzero(self.weight))
 
     def act_col_counts(self) -> np.ndarray | None:
         """Non-zeros of every column of A per group, (G, k) int64, of the full m rows
