@@ -160,13 +160,14 @@ def im2col_counts(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     kh, kw = pl.kernel_h, pl.kernel_w
     rows_in = np.zeros((pl.in_h, kh), np.float64)
     cols_in = np.zeros((pl.in_w, kw), np.float32)
-    for tap, n_out, n_in, st, pd, dl, table in (
-        *((r, pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, rows_in) for r in range(kh)),
-        *((s, pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, cols_in) for s in range(kw)),
-    ):
-        sl = _axis_slices(n_out, n_in, st, pd, dl, tap)
-        if sl is not None:
-            table[sl[1], tap] = 1
+    for r in range(kh):
+        ys = _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+        if ys is not None:
+            rows_in[ys[1], r] = 1
+    for s in range(kw):
+        xs = _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+        if xs is not None:
+            cols_in[xs[1], s] = 1
     b, c, h, w = fmap.shape
     flat = fmap.reshape(b * c * h, w)
     per_row = np.empty((b * c * h, kw), np.float64)  # (image, channel, row) x s

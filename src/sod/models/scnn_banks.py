@@ -165,7 +165,7 @@ def build_layer(
     nw_sum, nw_groups = nw.sum(axis=0), (nw > 0).sum(axis=0)
     # Ceiling divisions, in place (no temporaries of a large FC layer's tables; the
     # (G, C) counts become the weight vectors).
-    av = na + (arch.mult_i - 1)
+    av: np.ndarray = na + (arch.mult_i - 1)
     av //= arch.mult_i
     wvec = nw
     wvec += arch.mult_f - 1
