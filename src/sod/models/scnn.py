@@ -272,8 +272,8 @@ def _run_repeats(
         run_fmap, run_w = fmap, weight[rep]
         if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-        # Group counts depend on the weights, the run plane and Kc only.
-        counts_key = ("group_counts", rep, run_pl, group_size(run_arch))
+        # Group counts depend on the weights, the run plane, Kc and F (their dtype) only.
+        counts_key = ("group_counts", rep, run_pl, group_size(run_arch), run_arch.mult_f)
         counts = None if shared is None else (shared, counts_key)
         res, nw_sum = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes, counts)
         for key in _REPEAT_COUNTS:
