@@ -435,8 +435,10 @@ def pe_tiles(fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False) -> PETi
         return PETiles(tiles.reshape(b, used, per, h, w), h, w, np.arange(used), zero, zero, per)
     th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
     rows, cols = -(-h // th), -(-w // tw)  # PE rows and columns the plane reaches
-    pad = np.zeros((b, c, rows * th, cols * tw), fmap.dtype)
-    pad[:, :, :h, :w] = fmap
+    pad = fmap
+    if (rows * th, cols * tw) != (h, w):  # the last tiles run past the plane
+        pad = np.zeros((b, c, rows * th, cols * tw), fmap.dtype)
+        pad[:, :, :h, :w] = fmap
     t = pad.reshape(b, c, rows, th, cols, tw).transpose(0, 2, 4, 1, 3, 5)
     py, px = np.divmod(np.arange(rows * cols), cols)
     return PETiles(
