@@ -14,6 +14,7 @@ from sod.models import scnn_banks
 from sod.models.scnn import evaluate_scnn
 from sod.reference.scnn import simulate_scnn
 from sod.workload.gemm import conv2d, linear
+from sod.workload.mask import BitMask
 
 #: Stated accuracy of sampled bank conflicts (default budget): relative cycle error, at
 #: SCNN's bank provisioning (2·F·I banks), and when banks are the bottleneck (F·I/2).
@@ -192,6 +193,19 @@ def test_nth_nonzero_search_paths_agree(length):
         for i, nz in enumerate(listed):
             assert np.array_equal(ok[i], nth[i] < len(nz))
             assert np.array_equal(pos[i][ok[i]], nz[nth[i][ok[i]]])
+
+
+@pytest.mark.parametrize(("n", "kc"), [(64, 16), (60, 16), (50, 8), (40, 24)])
+def test_packed_group_counts_equal_bool_counts(n, kc):
+    rng = np.random.default_rng(n + kc)
+    g = linear("fc", 3, 37, n)
+    pl = scnn_plane(g)
+    arch = SCNNArch(out_channel_group=kc)
+    w = rng.random((g.k, g.n)) < 0.3
+    packed = scnn_banks.packed_group_counts(BitMask.from_bool(w).packed, pl, arch)
+    want = scnn_banks.group_counts(scnn_banks.weight_taps(w, pl), pl, arch)
+    assert packed is not None and packed.dtype == want.dtype
+    assert np.array_equal(packed, want)
 
 
 def test_fragmentation_and_imbalance_come_from_masks():

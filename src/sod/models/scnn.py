@@ -74,7 +74,13 @@ from sod.mapping.scnn import (
     uses_polyphase,
 )
 from sod.models.common import Counts
-from sod.models.scnn_banks import bank_conflicts, build_layer, ideal_cycles
+from sod.models.scnn_banks import (
+    WEIGHT_BITS,
+    bank_conflicts,
+    build_layer,
+    ideal_cycles,
+    packed_group_counts,
+)
 from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
@@ -275,6 +281,12 @@ def _run_repeats(
         # Group counts depend on the weights, the run plane, Kc and F (their dtype) only.
         counts_key = ("group_counts", rep, run_pl, group_size(run_arch), run_arch.mult_f)
         counts = None if shared is None else (shared, counts_key)
+        if shared is not None and not poly and WEIGHT_BITS in shared:
+            # 1 x 1 kernels: a group's counts are popcounts of the bit-packed rows.
+            if counts_key not in shared:
+                packed = packed_group_counts(shared[WEIGHT_BITS], run_pl, run_arch)
+                if packed is not None:
+                    shared[counts_key] = packed
         res, nw_sum = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes, counts)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
@@ -357,6 +369,8 @@ def evaluate_scnn(
     ``rng`` draws the bank-conflict sample of large layers (default: seeded with 0).
     ``shared``: scratch kept by the caller across evaluations of the SAME weight mask
     (the design's mapping candidates of one GEMM): weight-only tables are computed once.
+    It may hold that (k, n) mask bit-packed (``BitMask.packed``) under
+    :data:`WEIGHT_BITS`, which an FC layer's group counts are taken from.
     Compute cycles only (DRAM stalls are the memory model's).
     """
     conflict_cycles = _conflict_budget(arch, conflict_cycles)

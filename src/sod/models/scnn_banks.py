@@ -79,6 +79,25 @@ def group_counts(w3: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     return np.add.reduceat(rows, np.arange(0, n_k, kc), axis=1, dtype=dtype).T
 
 
+#: Key of the bit-packed (k, n) weight mask in the scratch shared by the mapping
+#: candidates of one GEMM (:func:`sod.models.scnn.evaluate_scnn`).
+WEIGHT_BITS = "weight_bits"
+
+
+def packed_group_counts(packed: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray | None:
+    """:func:`group_counts` of a 1 x 1-kernel weight mask from its bit-packed rows
+    ((C, ceil(K/8)) bytes, zero padding bits): popcounts of whole bytes, 8x less to read
+    than the bool mask. None when a group does not span whole bytes."""
+    kc = group_size(arch)
+    if pl.kernel_h * pl.kernel_w != 1 or kc % 8 or packed.shape[0] != pl.channels:
+        return None
+    if packed.shape[1] != -(-pl.out_channels // 8):
+        return None
+    dtype = _table_dtype(kc + arch.mult_f)
+    per_byte = np.bitwise_count(packed)
+    return np.add.reduceat(per_byte, np.arange(0, packed.shape[1], kc // 8), axis=1, dtype=dtype).T
+
+
 @dataclass(frozen=True)
 class SCNNLayer:
     """One repeat's operands in SCNN's order, and the cycle bookkeeping to decode a cycle
