@@ -79,6 +79,8 @@ def group_counts(w3: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     return np.add.reduceat(rows, np.arange(0, n_k, kc), axis=1, dtype=dtype).T
 
 
+#: Bytes of a packed weight mask popcounted at a time (a bounded scratch).
+_PACKED_BLOCK_BYTES = 1 << 20
 #: Key of the bit-packed (k, n) weight mask in the scratch shared by the mapping
 #: candidates of one GEMM (:func:`sod.models.scnn.evaluate_scnn`).
 WEIGHT_BITS = "weight_bits"
@@ -94,8 +96,13 @@ def packed_group_counts(packed: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np
     if packed.shape[1] != -(-pl.out_channels // 8):
         return None
     dtype = _table_dtype(kc + arch.mult_f)
-    per_byte = np.bitwise_count(packed)
-    return np.add.reduceat(per_byte, np.arange(0, packed.shape[1], kc // 8), axis=1, dtype=dtype).T
+    starts = np.arange(0, packed.shape[1], kc // 8)
+    out = np.empty((packed.shape[0], len(starts)), dtype)
+    step = max(1, _PACKED_BLOCK_BYTES // max(packed.shape[1], 1))  # rows at a time
+    for lo in range(0, packed.shape[0], step):
+        per_byte = np.bitwise_count(packed[lo : lo + step])
+        out[lo : lo + step] = np.add.reduceat(per_byte, starts, axis=1, dtype=dtype)
+    return out.T
 
 
 @dataclass(frozen=True)
