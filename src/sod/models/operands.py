@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from sod.workload.gemm import Gemm
-from sod.workload.mask import TiledMask, stack_mask
+from sod.workload.mask import BitMask, TiledMask, stack_mask
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class OperandMasks:
 
     @cached_property
     def weight_nnz(self) -> int:
-        """Non-zeros of ``weight`` (every distinct group once), counted once per masks."""
+        """Non-zeros of ``weight`` (every distinct group once), counted once per masks
+        (:func:`operand_masks` sets it from a bit-packed mask's popcount)."""
         return int(np.count_nonzero(self.weight))
 
     def act_col_counts(self) -> np.ndarray | None:
@@ -101,7 +102,7 @@ def operand_masks(gemm: Gemm, groups: int | None = None, tiled: bool = False) ->
         p = tiling.period_rows
         what = f"layer {gemm.name!r}: act_mask"
         period = stack_mask(tiling.period, groups, p, gemm.k, what)
-        return replace(full, act=period, act_tiling=(gemm.m, p))
+        return _packed_weight_nnz(replace(full, act=period, act_tiling=(gemm.m, p)), gemm)
     # A grouped GEMM's masks may also be a single shared one (e.g. from a topology file).
     w = gemm.stacked_weight_mask(groups)
     iid = False
@@ -115,7 +116,17 @@ def operand_masks(gemm: Gemm, groups: int | None = None, tiled: bool = False) ->
     if a is None and gemm.act_density < 1.0:
         a = _rng(gemm, "a").random((groups, gemm.m, gemm.k)) < gemm.act_density
         iid = True
-    return OperandMasks(w, a, gemm.repeat // groups, iid)
+    return _packed_weight_nnz(OperandMasks(w, a, gemm.repeat // groups, iid), gemm)
+
+
+def _packed_weight_nnz(masks: OperandMasks, gemm: Gemm) -> OperandMasks:
+    """``masks`` with :attr:`OperandMasks.weight_nnz` already known when W's mask is a
+    BitMask: a popcount of its packed bytes (8x fewer than the bool array)."""
+    wm = gemm.weight_mask
+    if isinstance(wm, BitMask):
+        shared = masks.groups if wm.shape[0] != masks.groups * gemm.k else 1  # broadcast
+        vars(masks)["weight_nnz"] = wm.nnz * shared  # the cached_property's slot
+    return masks
 
 
 def period_gemm(gemm: Gemm, rows: int) -> Gemm:
