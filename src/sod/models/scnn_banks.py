@@ -74,7 +74,7 @@ def group_counts(w3: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> np.ndarray:
     else:
         # Over the taps first (byte sums along whole rows of K), then over each group.
         rows = w3.sum(axis=1, dtype=np.uint8 if taps < 256 else np.int32)
-    if n_k % kc == 0:
+    if n_k % kc == 0 and rows.flags.c_contiguous:  # reshaped as a view, not a copy
         return rows.reshape(n_c, -1, kc).sum(axis=2, dtype=dtype).T
     return np.add.reduceat(rows, np.arange(0, n_k, kc), axis=1, dtype=dtype).T
 
