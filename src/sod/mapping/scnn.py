@@ -130,21 +130,20 @@ def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     """Feature map (batch, C, H, W) from an im2col'd (m, k) operand: bool → OR of windows,
     numbers → the value read (consistent for a real im2col)."""
     # Built channels-last, the layout of A's rows (a tap's window is then a run of
-    # pixels whose C entries are read together), and transposed once at the end.
+    # pixels whose C entries are read together), and transposed at the end.
     fmap = np.zeros((pl.batch, pl.in_h, pl.in_w, pl.channels), act.dtype)
     a6 = act.reshape(pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w)
-    for r in range(pl.kernel_h):
-        for s in range(pl.kernel_w):
-            sl = _window_slices(pl, r, s)
-            if sl is None:
-                continue
-            oy, ox, iy, ix = sl
-            part = a6[:, oy, ox, :, r, s]
-            view = fmap[:, iy, ix, :]
-            if act.dtype == bool:
-                view |= part  # a view of fmap: written in place
-            else:
-                fmap[:, iy, ix, :] = np.where(part != 0, part, view)
+    if act.dtype == bool:
+        _or_windows(fmap, a6, pl)
+    else:
+        for r in range(pl.kernel_h):
+            for s in range(pl.kernel_w):
+                sl = _window_slices(pl, r, s)
+                if sl is None:
+                    continue
+                oy, ox, iy, ix = sl
+                part = a6[:, oy, ox, :, r, s]
+                fmap[:, iy, ix, :] = np.where(part != 0, part, fmap[:, iy, ix, :])
     # Channels first, a band of rows at a time (a whole-plane transposing copy is 3x
     # slower: its reads and writes do not stay in cache).
     out = np.empty((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
@@ -152,6 +151,41 @@ def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     for y in range(0, pl.in_h, band):
         out[:, :, y : y + band] = fmap[:, y : y + band].transpose(0, 3, 1, 2)
     return out
+
+
+def _or_windows(fmap: np.ndarray, a6: np.ndarray, pl: SCNNPlane) -> None:
+    """ORs every tap's window of a bool im2col ``a6`` (batch, OH, OW, C, kh, kw) into the
+    channels-last ``fmap``, a band of output rows at a time: the band is first copied
+    tap-major (in cache), so each tap's OR reads contiguous channels, not every
+    kh·kw-th byte."""
+    b, taps, c = pl.batch, pl.kernel_h * pl.kernel_w, pl.channels
+    rows = max(1, _TRANSPOSE_BAND_BYTES // max(1, taps * pl.out_w * c * b))
+    buf = np.empty((taps, b, rows, pl.out_w, c), bool)
+    flat = a6.reshape(b, pl.out_h, pl.out_w, c, taps)
+    ys = [
+        _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+        for r in range(pl.kernel_h)
+    ]
+    xs = [
+        _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+        for s in range(pl.kernel_w)
+    ]
+    for o0 in range(0, pl.out_h, rows):
+        o1 = min(pl.out_h, o0 + rows)
+        band = buf[:, :, : o1 - o0]
+        band[...] = np.moveaxis(flat[:, o0:o1], 4, 0)
+        for r, y in enumerate(ys):
+            if y is None:
+                continue
+            lo, hi = max(y[0].start, o0), min(y[0].stop, o1)  # this band's rows of tap r
+            if hi <= lo:
+                continue
+            first = y[1].start + (lo - y[0].start) * pl.stride_h
+            iy = slice(first, first + (hi - lo - 1) * pl.stride_h + 1, pl.stride_h)
+            for s, x in enumerate(xs):
+                if x is not None:
+                    view = fmap[:, iy, x[1], :]
+                    view |= band[r * pl.kernel_w + s][:, lo - o0 : hi - o0, x[0], :]
 
 
 #: Feature-map pixels converted to float32 at once by :func:`im2col_counts` (256 KB: the
