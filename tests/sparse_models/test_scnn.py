@@ -9,10 +9,12 @@ from sparse_helpers import sparse_ints, unfold
 
 from sod.arch.sparse import SCNNArch
 from sod.errors import WorkloadError
-from sod.mapping.scnn import fold_im2col, im2col, scnn_plane
+from sod.mapping.scnn import fold_im2col, im2col, im2col_counts, scnn_plane
+from sod.models import scnn_banks
 from sod.models.scnn import evaluate_scnn
 from sod.reference.scnn import simulate_scnn
 from sod.workload.gemm import conv2d, linear
+from sod.workload.mask import BitMask
 
 #: Stated accuracy of sampled bank conflicts (default budget): relative cycle error, at
 #: SCNN's bank provisioning (2·F·I banks), and when banks are the bottleneck (F·I/2).
@@ -157,6 +159,53 @@ def test_im2col_and_fold_match_torch():
     folded = fold_im2col(unfold(fmap, g), pl)
     covered = fold_im2col(np.ones((g.m, g.k), bool), pl)
     assert np.array_equal(folded, np.where(covered, fmap, 0))
+
+
+def test_window_counts_and_or_fold():
+    """im2col_counts equals the column sums of a built im2col (strides, padding,
+    dilation, batch); the fold of an arbitrary (not im2col'd) mask ORs its windows."""
+    rng = np.random.default_rng(7)
+    g = conv2d("c", 7, 9, 3, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), batch=2)
+    pl = scnn_plane(g)
+    fmap = rng.random((2, 3, 7, 9)) < 0.5
+    assert np.array_equal(im2col_counts(fmap, pl), im2col(fmap, pl).sum(axis=0))
+    a = rng.random((g.m, g.k)) < 0.3
+    ored = np.zeros_like(fmap)
+    for i, j in zip(*np.nonzero(a), strict=True):
+        one = np.zeros_like(a)
+        one[i, j] = True
+        ored |= fold_im2col(one, pl)
+    assert np.array_equal(fold_im2col(a, pl), ored)
+
+
+@pytest.mark.parametrize("length", [8, 13, 1024, 1100])
+def test_nth_nonzero_search_paths_agree(length):
+    """The word-by-word search of long runs finds the same non-zeros as listing them."""
+    rng = np.random.default_rng(length)
+    runs = rng.random((40, length)) < rng.choice([0.0, 0.05, 0.5, 1.0], (40, 1))
+    inv = rng.integers(0, 40, 300)
+    nth = rng.integers(0, length // 3 + 2, 300)[:, None] + np.arange(3)[None, :]
+    listed = [np.flatnonzero(runs[u]) for u in inv]
+    for pos, ok in (
+        scnn_banks._nth_nonzero(runs, inv, nth),
+        scnn_banks._nth_by_words(runs, inv, nth),
+    ):
+        for i, nz in enumerate(listed):
+            assert np.array_equal(ok[i], nth[i] < len(nz))
+            assert np.array_equal(pos[i][ok[i]], nz[nth[i][ok[i]]])
+
+
+@pytest.mark.parametrize(("n", "kc"), [(64, 16), (60, 16), (50, 8), (40, 24)])
+def test_packed_group_counts_equal_bool_counts(n, kc):
+    rng = np.random.default_rng(n + kc)
+    g = linear("fc", 3, 37, n)
+    pl = scnn_plane(g)
+    arch = SCNNArch(out_channel_group=kc)
+    w = rng.random((g.k, g.n)) < 0.3
+    packed = scnn_banks.packed_group_counts(BitMask.from_bool(w).packed, pl, arch)
+    want = scnn_banks.group_counts(scnn_banks.weight_taps(w, pl), pl, arch)
+    assert packed is not None and packed.dtype == want.dtype
+    assert np.array_equal(packed, want)
 
 
 def test_fragmentation_and_imbalance_come_from_masks():

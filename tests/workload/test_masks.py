@@ -62,6 +62,10 @@ def test_shared_and_stacked_masks():
     assert one.stacked_weight_mask().shape == (2, conv.k, conv.n)
     m = operand_masks(one)
     assert (m.groups, m.multiplier) == (2, 1)
+    # W's non-zeros come from the packed mask's popcount: the bool arrays' count.
+    for gemm in (conv, one, lin):
+        masks = operand_masks(gemm)
+        assert masks.weight_nnz == np.count_nonzero(masks.weight)
 
 
 def test_stack_mask_and_model_arguments():

@@ -3,8 +3,11 @@ multiplier array with accumulator banks behind a scatter crossbar."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import partial
 from typing import Any
+
+import numpy as np
 
 from sod.arch.sparse import SCNNArch
 from sod.cost.area import BufferRule, ChipDescription
@@ -15,8 +18,10 @@ from sod.designs.search import best_mapping
 from sod.mapping.scnn import mapping_candidates
 from sod.models.accelerators import evaluate_accelerator
 from sod.models.common import Counts
+from sod.models.operands import operand_masks
 from sod.tech import Technology, sram_cost
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask
 
 
 def stored_bits(arch: Any, nnz: int, elements: int, fibers: int) -> float:
@@ -35,12 +40,26 @@ class SCNNDesign(Design):
         (:func:`sod.mapping.scnn.mapping_candidates`: direct or polyphase strided convs,
         plane or channel-split FC layers), by :func:`sod.designs.search.best_mapping`."""
         from sod.models.scnn import evaluate_scnn
+        from sod.models.scnn_banks import WEIGHT_BITS
 
+        # The candidates run the same GEMM's masks: unpacked once, and their weight-only
+        # tables (group counts) computed once, for this call only.
+        shared: dict[Hashable, np.ndarray] = {}
+        wm = gemm.weight_mask
+        if isinstance(wm, BitMask) and wm.shape == (gemm.k, gemm.n):
+            shared[WEIGHT_BITS] = wm.packed  # the same mask, bit-packed
+        compute = partial(evaluate_scnn, shared=shared)
+        cands = mapping_candidates(gemm, arch)
+        masks = operand_masks(gemm, tiled=True) if len(cands) > 1 else None
         return best_mapping(
             self,
             [
-                (label, cand, partial(evaluate_accelerator, gemm, cand, evaluate_scnn, stored_bits))
-                for label, cand in mapping_candidates(gemm, arch)
+                (
+                    label,
+                    cand,
+                    partial(evaluate_accelerator, gemm, cand, compute, stored_bits, masks),
+                )
+                for label, cand in cands
             ],
         )
 

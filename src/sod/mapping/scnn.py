@@ -5,10 +5,12 @@ where a product lands and which accumulator bank that output hashes to.
   GEMMs (FC, attention) become a 1 × 1 convolution with k input and n output channels over
   a plane of the m rows, laid out ``ceil(m / ceil(√m)) × ceil(√m)``.
 * :func:`im2col`, :func:`fold_im2col`, :func:`kernels_of`, :func:`plane_operands`: the
-  GEMM operands (A m×k with k in (c, r, s) order, W k×n) as feature map and kernels.
+  GEMM operands (A m×k with k in (c, r, s) order, W k×n) as feature map and kernels;
+  :func:`im2col_counts`: the column non-zeros of an im2col, without building it.
 * :func:`pe_tiles`: planar tiling (PE (py, px) holds a ``ceil(H / pe_rows) × ceil(W /
   pe_cols)`` tile of every channel), or with :func:`by_channel` a contiguous slice of the
-  input channels per PE (``fc_mapping="channels"``, FC planes only).
+  input channels per PE (``fc_mapping="channels"``, FC planes only); PEs holding nothing
+  are left out.
 * :func:`output_coords`: the output (oy, ox) of input pixel (y, x) times kernel tap (r, s),
   and whether it is inside the plane and on-stride.
 * :func:`bank_of`: accumulator bank = linear output address ``(k_local·OH + oy)·OW + ox``
@@ -97,40 +99,128 @@ def scnn_plane(gemm: Gemm) -> SCNNPlane:
     return SCNNPlane(1, gemm.k, h, w, gemm.n, 1, 1, out_h=h, out_w=w, rows=gemm.m, is_fc=True)
 
 
+def _axis_slices(
+    o_n: int, i_n: int, stride: int, pad: int, dilation: int, tap: int
+) -> tuple[slice, slice] | None:
+    """Along one axis: the outputs whose kernel tap ``tap`` reads inside the input, and
+    those inputs (None if there are none)."""
+    off = tap * dilation - pad  # input coordinate of output 0
+    lo = max(0, (stride - 1 - off) // stride)  # first output reading input ≥ 0
+    hi = min(o_n - 1, (i_n - 1 - off) // stride)
+    if hi < lo:
+        return None
+    return slice(lo, hi + 1), slice(off + lo * stride, off + hi * stride + 1, stride)
+
+
 def _window_slices(pl: SCNNPlane, r: int, s: int) -> tuple[slice, slice, slice, slice] | None:
     """Output rows/cols whose kernel tap (r, s) reads inside the input, and those inputs."""
-    out = []
-    for o_n, i_n, st, pd, dl, tap in (
-        (pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r),
-        (pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s),
-    ):
-        off = tap * dl - pd  # input coordinate of output 0
-        lo = max(0, (st - 1 - off) // st)  # first output reading input ≥ 0
-        hi = min(o_n - 1, (i_n - 1 - off) // st)
-        if hi < lo:
-            return None
-        out.append((slice(lo, hi + 1), slice(off + lo * st, off + hi * st + 1, st)))
-    (oy, iy), (ox, ix) = out
+    ys = _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+    xs = _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+    if ys is None or xs is None:
+        return None
+    (oy, iy), (ox, ix) = ys, xs
     return oy, ox, iy, ix
+
+
+#: Bytes of a channels-last feature map transposed at a time by :func:`fold_im2col`.
+_TRANSPOSE_BAND_BYTES = 1 << 18
 
 
 def fold_im2col(act: np.ndarray, pl: SCNNPlane) -> np.ndarray:
     """Feature map (batch, C, H, W) from an im2col'd (m, k) operand: bool → OR of windows,
     numbers → the value read (consistent for a real im2col)."""
-    fmap = np.zeros((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
+    # Built channels-last, the layout of A's rows (a tap's window is then a run of
+    # pixels whose C entries are read together), and transposed at the end.
+    fmap = np.zeros((pl.batch, pl.in_h, pl.in_w, pl.channels), act.dtype)
     a6 = act.reshape(pl.batch, pl.out_h, pl.out_w, pl.channels, pl.kernel_h, pl.kernel_w)
-    for r in range(pl.kernel_h):
-        for s in range(pl.kernel_w):
-            sl = _window_slices(pl, r, s)
-            if sl is None:
+    if act.dtype == bool:
+        _or_windows(fmap, a6, pl)
+    else:
+        for r in range(pl.kernel_h):
+            for s in range(pl.kernel_w):
+                sl = _window_slices(pl, r, s)
+                if sl is None:
+                    continue
+                oy, ox, iy, ix = sl
+                part = a6[:, oy, ox, :, r, s]
+                fmap[:, iy, ix, :] = np.where(part != 0, part, fmap[:, iy, ix, :])
+    # Channels first, a band of rows at a time (a whole-plane transposing copy is 3x
+    # slower: its reads and writes do not stay in cache).
+    out = np.empty((pl.batch, pl.channels, pl.in_h, pl.in_w), act.dtype)
+    band = max(1, _TRANSPOSE_BAND_BYTES // max(1, fmap[0, 0].nbytes))
+    for y in range(0, pl.in_h, band):
+        out[:, :, y : y + band] = fmap[:, y : y + band].transpose(0, 3, 1, 2)
+    return out
+
+
+def _or_windows(fmap: np.ndarray, a6: np.ndarray, pl: SCNNPlane) -> None:
+    """ORs every tap's window of a bool im2col ``a6`` (batch, OH, OW, C, kh, kw) into the
+    channels-last ``fmap``, a band of output rows at a time: the band is first copied
+    tap-major (in cache), so each tap's OR reads contiguous channels, not every
+    kh·kw-th byte."""
+    b, taps, c = pl.batch, pl.kernel_h * pl.kernel_w, pl.channels
+    rows = max(1, _TRANSPOSE_BAND_BYTES // max(1, taps * pl.out_w * c * b))
+    buf = np.empty((taps, b, rows, pl.out_w, c), bool)
+    flat = a6.reshape(b, pl.out_h, pl.out_w, c, taps)
+    ys = [
+        _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+        for r in range(pl.kernel_h)
+    ]
+    xs = [
+        _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+        for s in range(pl.kernel_w)
+    ]
+    for o0 in range(0, pl.out_h, rows):
+        o1 = min(pl.out_h, o0 + rows)
+        band = buf[:, :, : o1 - o0]
+        band[...] = np.moveaxis(flat[:, o0:o1], 4, 0)
+        for r, y in enumerate(ys):
+            if y is None:
                 continue
-            oy, ox, iy, ix = sl
-            part = a6[:, oy, ox, :, r, s].transpose(0, 3, 1, 2)
-            view = fmap[:, :, iy, ix]
-            fmap[:, :, iy, ix] = (
-                (view | part) if act.dtype == bool else np.where(part != 0, part, view)
-            )
-    return fmap
+            lo, hi = max(y[0].start, o0), min(y[0].stop, o1)  # this band's rows of tap r
+            if hi <= lo:
+                continue
+            first = y[1].start + (lo - y[0].start) * pl.stride_h
+            iy = slice(first, first + (hi - lo - 1) * pl.stride_h + 1, pl.stride_h)
+            for s, x in enumerate(xs):
+                if x is not None:
+                    view = fmap[:, iy, x[1], :]
+                    view |= band[r * pl.kernel_w + s][:, lo - o0 : hi - o0, x[0], :]
+
+
+#: Feature-map pixels converted to float32 at once by :func:`im2col_counts` (256 KB: the
+#: block stays in cache).
+_COUNT_BLOCK_PIXELS = 1 << 16
+
+
+def im2col_counts(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
+    """Non-zeros of every column of ``im2col(fmap, pl)`` (k order (c, r, s)), int64,
+    without building it.
+
+    Column (c, r, s) counts the non-zero pixels of channel c in tap (r, s)'s window, the
+    input rows of r times the input columns of s (:func:`_axis_slices`): two indicator
+    products, over columns then rows. Exact in floating point (a float32 row sum is at
+    most W; the rest is float64, exact below 2**53)."""
+    kh, kw = pl.kernel_h, pl.kernel_w
+    rows_in = np.zeros((pl.in_h, kh), np.float64)
+    cols_in = np.zeros((pl.in_w, kw), np.float32)
+    for r in range(kh):
+        ys = _axis_slices(pl.out_h, pl.in_h, pl.stride_h, pl.pad_h, pl.dilation_h, r)
+        if ys is not None:
+            rows_in[ys[1], r] = 1
+    for s in range(kw):
+        xs = _axis_slices(pl.out_w, pl.in_w, pl.stride_w, pl.pad_w, pl.dilation_w, s)
+        if xs is not None:
+            cols_in[xs[1], s] = 1
+    b, c, h, w = fmap.shape
+    flat = fmap.reshape(b * c * h, w)
+    per_row = np.empty((b * c * h, kw), np.float64)  # (image, channel, row) x s
+    step = max(1, _COUNT_BLOCK_PIXELS // max(w, 1))
+    for lo in range(0, flat.shape[0], step):
+        per_row[lo : lo + step] = flat[lo : lo + step].astype(np.float32) @ cols_in
+    per_row = per_row.reshape(b, c, h, kw).sum(axis=0)  # (C, H, kw)
+    counts = np.einsum("chs,hr->crs", per_row, rows_in)
+    return np.rint(counts).astype(np.int64).ravel()
 
 
 def im2col(fmap: np.ndarray, pl: SCNNPlane) -> np.ndarray:
@@ -342,28 +432,52 @@ def reduction_cycles(pl: SCNNPlane, arch: SCNNArch, n: int) -> int:
     return stages * sum(-(-positions * g // arch.accumulator_banks) for g in per_group)
 
 
-def pe_tiles(
-    fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False
-) -> tuple[np.ndarray, int, int]:
-    """Feature map split per PE: (batch, PE, C, th, tw), th, tw.
+@dataclass(frozen=True)
+class PETiles:
+    """A feature map split over the PEs that hold any of it (:func:`pe_tiles`).
 
-    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel. With
+    ``tiles`` (batch, P, L, th, tw): kept PE ``i`` (grid index ``pe_ids[i]``, tile origin
+    ``(y0[i], x0[i])`` in the plane) holds L channel tiles; slot ``l`` of kept PE ``i`` is
+    input channel ``l + i·channel_stride`` (0: every PE holds every channel, planar
+    tiling; L: a channel split, slots past the last channel are empty padding)."""
+
+    tiles: np.ndarray
+    th: int
+    tw: int
+    pe_ids: np.ndarray
+    y0: np.ndarray
+    x0: np.ndarray
+    channel_stride: int
+
+
+def pe_tiles(fmap: np.ndarray, arch: SCNNArch, by_channel: bool = False) -> PETiles:
+    """Feature map split per PE (see :class:`PETiles`), leaving out PEs that hold nothing.
+
+    Planar tiling (SCNN's): PE (py, px) holds a th × tw tile of every channel; PEs whose
+    tile lies wholly outside the plane (a plane smaller than the grid) are left out. With
     ``by_channel`` (``fc_mapping="channels"``) PE p holds the whole plane of a contiguous
-    slice of the channels instead.
-    """
+    slice of ``ceil(C / PEs)`` channels instead (:func:`channel_split_pes` PEs)."""
     b, c, h, w = fmap.shape
-    pes = arch.pe_rows * arch.pe_cols
     if by_channel:
-        per = -(-c // pes)
-        owner = np.arange(c) // per  # PE of each channel
-        tiles = np.zeros((b, pes, c, h, w), fmap.dtype)
-        tiles[:, owner, np.arange(c)] = fmap
-        return tiles, h, w
+        per = -(-c // (arch.pe_rows * arch.pe_cols))
+        used = -(-c // per)
+        tiles = fmap
+        if used * per != c:
+            tiles = np.zeros((b, used * per, h, w), fmap.dtype)
+            tiles[:, :c] = fmap
+        zero = np.zeros(used, np.int64)
+        return PETiles(tiles.reshape(b, used, per, h, w), h, w, np.arange(used), zero, zero, per)
     th, tw = -(-h // arch.pe_rows), -(-w // arch.pe_cols)
-    pad = np.zeros((b, c, arch.pe_rows * th, arch.pe_cols * tw), fmap.dtype)
-    pad[:, :, :h, :w] = fmap
-    t = pad.reshape(b, c, arch.pe_rows, th, arch.pe_cols, tw).transpose(0, 2, 4, 1, 3, 5)
-    return t.reshape(b, pes, c, th, tw), th, tw
+    rows, cols = -(-h // th), -(-w // tw)  # PE rows and columns the plane reaches
+    pad = fmap
+    if (rows * th, cols * tw) != (h, w):  # the last tiles run past the plane
+        pad = np.zeros((b, c, rows * th, cols * tw), fmap.dtype)
+        pad[:, :, :h, :w] = fmap
+    t = pad.reshape(b, c, rows, th, cols, tw).transpose(0, 2, 4, 1, 3, 5)
+    py, px = np.divmod(np.arange(rows * cols), cols)
+    return PETiles(
+        t.reshape(b, rows * cols, c, th, tw), th, tw, py * arch.pe_cols + px, py * th, px * tw, 0
+    )
 
 
 def bank_of(
@@ -379,15 +493,14 @@ def output_coords(
     """(oy, ox, valid) of the product of input pixel (y, x) with kernel tap (r, s)."""
     ny = y + pl.pad_h - r * pl.dilation_h
     nx = x + pl.pad_w - s * pl.dilation_w
-    oy, ox = ny // pl.stride_h, nx // pl.stride_w
-    valid = (
-        (ny % pl.stride_h == 0)
-        & (nx % pl.stride_w == 0)
-        & (ny >= 0)
-        & (nx >= 0)
-        & (oy < pl.out_h)
-        & (ox < pl.out_w)
-    )
+    # Stride 1 (most layers, every polyphase plane): every product is on-stride.
+    oy = ny // pl.stride_h if pl.stride_h > 1 else ny
+    ox = nx // pl.stride_w if pl.stride_w > 1 else nx
+    valid = (ny >= 0) & (nx >= 0) & (oy < pl.out_h) & (ox < pl.out_w)
+    if pl.stride_h > 1:
+        valid &= ny % pl.stride_h == 0
+    if pl.stride_w > 1:
+        valid &= nx % pl.stride_w == 0
     if pl.rows < pl.out_h * pl.out_w * pl.batch:  # padding pixels of an FC plane
         valid &= oy * pl.out_w + ox < pl.rows
     return oy, ox, valid

@@ -23,7 +23,7 @@ from sod.arch.spec import ArchBase
 from sod.errors import ArchitectureError
 from sod.models.common import Counts, add_actions, combine_counts, scale_counts
 from sod.models.memory import evaluate_memory
-from sod.models.operands import operand_masks, period_gemm
+from sod.models.operands import OperandMasks, operand_masks, period_gemm
 from sod.workload.gemm import Gemm, LayerKind
 
 # A tiled A (batch as a repeat) whose full bool array is at most this many bytes is
@@ -144,16 +144,22 @@ def _tiled_compute(gemm: Gemm, arch: Any, compute: ComputeModel, masks: Any) -> 
 
 
 def evaluate_accelerator(
-    gemm: Gemm, arch: ArchBase, compute: ComputeModel, stored_bits: StorageFormat
+    gemm: Gemm,
+    arch: ArchBase,
+    compute: ComputeModel,
+    stored_bits: StorageFormat,
+    masks: OperandMasks | None = None,
 ) -> Counts:
     """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
-    counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format."""
-    masks = operand_masks(gemm, tiled=True)
+    counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format.
+    ``masks``: ``operand_masks(gemm, tiled=True)`` if the caller has them already (a
+    design trying several mappings of one GEMM)."""
+    masks = operand_masks(gemm, tiled=True) if masks is None else masks
     g = masks.groups
     counts = _tiled_compute(gemm, arch, compute, masks)
 
     m, k, n = gemm.m, gemm.k, gemm.n
-    w_bits = stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
+    w_bits = stored_bits(arch, masks.weight_nnz, g * k * n, g * n)
     nnz_a = g * m * k if masks.act is None else masks.act_nnz()
     # DRAM and the GLB hold the input feature map, not its im2col expansion.
     a_bits = stored_bits(arch, nnz_a, g * m * k, g * m) * gemm.act_storage_ratio

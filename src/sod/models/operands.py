@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
+from sod.models.sparse_masks import col_counts, row_counts
 from sod.workload.gemm import Gemm
-from sod.workload.mask import TiledMask, stack_mask
+from sod.workload.mask import BitMask, TiledMask, stack_mask
 
 
 @dataclass(frozen=True)
@@ -41,19 +43,26 @@ class OperandMasks:
     def groups(self) -> int:
         return int(self.weight.shape[0])
 
+    @cached_property
+    def weight_nnz(self) -> int:
+        """Non-zeros of ``weight`` (every distinct group once), counted once per masks
+        (:func:`operand_masks` sets it from a bit-packed mask's popcount)."""
+        return int(np.count_nonzero(self.weight))
+
     def act_col_counts(self) -> np.ndarray | None:
         """Non-zeros of every column of A per group, (G, k) int64, of the full m rows
         (a tiled A's period counted once per repeat of it); None when A is dense."""
         act = self.act
         if act is None:
             return None
+        # Byte sums and popcounts (sparse_masks): no int64 cast of every mask element.
         if self.act_tiling is None:
-            return act.sum(axis=1, dtype=np.int64)
+            return col_counts(act)
         m, p = self.act_tiling
         q, r = divmod(m, p)
-        cols = act.sum(axis=1, dtype=np.int64) * q
+        cols = col_counts(act) * q
         if r:
-            cols += act[:, :r].sum(axis=1, dtype=np.int64)
+            cols += col_counts(act[:, :r])
         return cols
 
     def act_nnz(self) -> int:
@@ -67,7 +76,7 @@ class OperandMasks:
     def effectual(self, m: int) -> int:
         """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]): MACs with both operands
         non-zero, one copy of every distinct group (A dense: m rows of ones)."""
-        w_rows = self.weight.sum(axis=2, dtype=np.int64)  # (G, k)
+        w_rows = row_counts(self.weight)  # (G, k)
         a_cols = self.act_col_counts()
         if a_cols is None:
             return int(w_rows.sum()) * m
@@ -95,7 +104,7 @@ def operand_masks(gemm: Gemm, groups: int | None = None, tiled: bool = False) ->
         p = tiling.period_rows
         what = f"layer {gemm.name!r}: act_mask"
         period = stack_mask(tiling.period, groups, p, gemm.k, what)
-        return replace(full, act=period, act_tiling=(gemm.m, p))
+        return _packed_weight_nnz(replace(full, act=period, act_tiling=(gemm.m, p)), gemm)
     # A grouped GEMM's masks may also be a single shared one (e.g. from a topology file).
     w = gemm.stacked_weight_mask(groups)
     iid = False
@@ -109,7 +118,17 @@ def operand_masks(gemm: Gemm, groups: int | None = None, tiled: bool = False) ->
     if a is None and gemm.act_density < 1.0:
         a = _rng(gemm, "a").random((groups, gemm.m, gemm.k)) < gemm.act_density
         iid = True
-    return OperandMasks(w, a, gemm.repeat // groups, iid)
+    return _packed_weight_nnz(OperandMasks(w, a, gemm.repeat // groups, iid), gemm)
+
+
+def _packed_weight_nnz(masks: OperandMasks, gemm: Gemm) -> OperandMasks:
+    """``masks`` with :attr:`OperandMasks.weight_nnz` already known when W's mask is a
+    BitMask: a popcount of its packed bytes (8x fewer than the bool array)."""
+    wm = gemm.weight_mask
+    if isinstance(wm, BitMask):
+        shared = masks.groups if wm.shape[0] != masks.groups * gemm.k else 1  # broadcast
+        vars(masks)["weight_nnz"] = wm.nnz * shared  # the cached_property's slot
+    return masks
 
 
 def period_gemm(gemm: Gemm, rows: int) -> Gemm:

@@ -52,6 +52,8 @@ the rest); the per-cycle bank-conflict kernel is in :mod:`sod.models.scnn_banks`
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from sod.arch.sparse import SCNNArch
@@ -63,7 +65,7 @@ from sod.mapping.scnn import (
     by_channel,
     channel_split_pes,
     group_size,
-    im2col,
+    im2col_counts,
     plane_operands,
     polyphase_operands,
     polyphase_plane,
@@ -72,8 +74,14 @@ from sod.mapping.scnn import (
     uses_polyphase,
 )
 from sod.models.common import Counts
-from sod.models.scnn_banks import bank_conflicts, build_layer
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.scnn_banks import (
+    WEIGHT_BITS,
+    bank_conflicts,
+    build_layer,
+    ideal_cycles,
+    packed_group_counts,
+)
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -115,41 +123,39 @@ def _one_repeat(
     conflict_cycles: int,
     rng: np.random.Generator,
     passes: tuple[int, int] = (1, 1),
-) -> dict[str, float]:
+    counts: tuple[dict[Hashable, np.ndarray], Hashable] | None = None,
+) -> tuple[dict[str, float], np.ndarray]:
     """Cycles (with bank conflicts), ideal cycles, issued products and register latches of
-    one repeat (its feature map and weight mask). ``arch`` is the virtual grid of
-    :func:`_virtual_grid`; ``passes`` its sub-tile passes per PE (a barrier each)."""
-    ly = build_layer(fmap, weight, pl, arch)
-    b_, p_, c_ = ly.av.shape
-    # Ideal cycles per (image, PE, group): a product over channels (float64 BLAS, exact
-    # below 2**53), a block of groups at a time (no float64 copy of a large FC layer's
-    # (G, C) table).
-    av = ly.av.reshape(b_ * p_, c_).astype(np.float64)
-    ideal = np.empty((b_ * p_, ly.wvec.shape[0]), np.int64)
-    step = max(1, _IDEAL_BLOCK_ELEMENTS // max(c_, 1))
-    for lo in range(0, ideal.shape[1], step):
-        ideal[:, lo : lo + step] = np.rint(av @ ly.wvec[lo : lo + step].T.astype(np.float64))
-    del av  # not needed by the bank-conflict pass below
-    ideal = ideal.reshape(b_, p_, -1)
+    one repeat (its feature map and weight mask), and the weight non-zeros of each
+    channel. ``arch`` is the virtual grid of :func:`_virtual_grid`; ``passes`` its
+    sub-tile passes per PE (a barrier each); ``counts`` the weight group counts shared by
+    key (:func:`sod.models.scnn_banks.build_layer`)."""
+    ly = build_layer(fmap, weight, pl, arch, *(counts or (None, None)))
+    # Ideal cycles per (image, kept PE, group).
+    ideal = ideal_cycles(ly, _IDEAL_BLOCK_ELEMENTS)
     ideal_layer = int(ideal.max(axis=1).sum())
+    na_c = ly.per_channel(ly.na.sum(axis=0))  # non-zero activations per channel
     res = {
         "cycles": 0,
         "ideal": 0,
-        "issued": int(ly.na.sum(axis=(0, 1)) @ ly.nw_sum),
+        "issued": int(na_c @ ly.nw_sum),
         "exact": 1,
         "ratio": 1.0,
         "busy_ideal": 0,
         "pe_slots": 0,
         # PE input registers: an activation vector is latched once per block and held
         # while the block's weight vectors stream by, one per cycle.
-        "latched_a": int(ly.na.sum(axis=(0, 1)) @ ly.nw_groups),
-        "latched_w": int(ly.av.sum(axis=(0, 1)) @ ly.nw_sum),
+        "latched_a": int(na_c @ ly.nw_groups),
+        "latched_w": int(ly.per_channel(ly.cum_b[:, :, -1]) @ ly.nw_sum),
         "act_sends": _act_sends(ly.na, pl, arch),
     }
     total = int(ly.cum_pc[-1]) if ly.cum_pc.size else 0
     if total == 0:
-        return res
+        return res, ly.nw_sum
     actual, exact = bank_conflicts(ly, ideal, pl, arch, conflict_cycles, rng)
+    # Back on the whole (virtual) grid: PEs holding nothing take no cycles.
+    n_pe = arch.pe_rows * arch.pe_cols
+    ideal, actual = (_on_grid(x, ly.pe_ids, n_pe) for x in (ideal, actual))
     if passes != (1, 1):
         ideal, actual = (_by_pass(x, arch, passes) for x in (ideal, actual))
         ideal_layer = int(ideal.max(axis=1).sum())
@@ -161,7 +167,16 @@ def _one_repeat(
         busy_ideal=int(ideal.sum()),
         pe_slots=ideal_layer * ideal.shape[1],
     )
-    return res
+    return res, ly.nw_sum
+
+
+def _on_grid(x: np.ndarray, pe_ids: np.ndarray, n_pe: int) -> np.ndarray:
+    """(batch, kept PE, G) -> (batch, PE, G), zero for the PEs left out."""
+    if len(pe_ids) == n_pe:
+        return x
+    out = np.zeros((x.shape[0], n_pe, x.shape[2]), x.dtype)
+    out[:, pe_ids] = x
+    return out
 
 
 def _act_sends(na: np.ndarray, pl: SCNNPlane, arch: SCNNArch) -> int:
@@ -232,39 +247,62 @@ def _run_repeats(
     input_mask: np.ndarray | None,
     conflict_cycles: int,
     rng: np.random.Generator,
+    shared: dict[Hashable, np.ndarray] | None = None,
 ) -> tuple[dict[str, float], list[float], bool, AccumulatorTiling]:
-    """Totals over all repeats (:data:`_TOTALS`), each repeat's conflict ratio, whether
-    every repeat's conflicts were exact, and the accumulator tiling the layer ran with.
-    ``masks`` = (W, A as bool (repeat, …), and the caller's two masks, which tell whether
-    repeats share one pattern)."""
+    """Totals over all repeats (:data:`_TOTALS`, plus ``effectual`` MACs of the GEMM masks
+    and ``nnz_w`` weights), each repeat's conflict ratio, whether every repeat's
+    conflicts were exact, and the accumulator tiling the layer ran with. ``masks`` = (W,
+    A as bool (repeat, …), and the caller's two masks, which tell whether repeats share
+    one pattern)."""
     weight, act, weight_mask, act_mask = masks
     poly = uses_polyphase(pl, arch)
     run_pl = polyphase_plane(pl) if poly else pl
     tiling = accumulator_tiling(run_pl, arch)
     run_arch = _virtual_grid(arch, tiling)
     passes = (tiling.passes_y, tiling.passes_x)
-    tot: dict[str, float] = dict.fromkeys(_TOTALS, 0)
+    tot: dict[str, float] = dict.fromkeys((*_TOTALS, "effectual", "nnz_w"), 0)
     ratios, exact_all = [], True
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     if input_mask is not None:
         reps, scale = gemm.repeat, 1  # groups read different channels
     # The sampling budget is per GEMM, shared by its distinct repeats (heads, groups).
     budget = max(1024, conflict_cycles // reps)
+    # A's column non-zeros, once for a mask broadcast over the repeats.
+    a_cols = col_counts(act[:1] if act.strides[0] == 0 else act)
+    w_rows = np.zeros(0, np.int64)
     for rep in range(reps):
         if input_mask is not None:
             fmap = np.asarray(input_mask)[:, rep * pl.channels : (rep + 1) * pl.channels] != 0
         else:
             fmap = plane_operands(gemm, pl, weight[rep], act[rep])[0]
-        im = im2col(fmap, pl) if gemm.conv is not None else act[rep]
         run_fmap, run_w = fmap, weight[rep]
         if poly:
             run_fmap, run_w = polyphase_operands(fmap, weight[rep], pl)
-        res = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes)
+        # Group counts depend on the weights, the run plane, Kc and F (their dtype) only.
+        counts_key = ("group_counts", rep, run_pl, group_size(run_arch), run_arch.mult_f)
+        counts = None if shared is None else (shared, counts_key)
+        if shared is not None and not poly and WEIGHT_BITS in shared:
+            # 1 x 1 kernels: a group's counts are popcounts of the bit-packed rows.
+            if counts_key not in shared:
+                packed = packed_group_counts(shared[WEIGHT_BITS], run_pl, run_arch)
+                if packed is not None:
+                    shared[counts_key] = packed
+        res, nw_sum = _one_repeat(run_fmap, run_w, run_pl, run_arch, budget, rng, passes, counts)
         for key in _REPEAT_COUNTS:
             tot[key] += res[key]
         ratios.append(res["ratio"])
         exact_all &= bool(res["exact"])
-        tot["valid_products"] += effectual_macs(weight[rep][None], im[None])
+        if rep == 0 or weight.strides[0] != 0:  # a broadcast W has the same rows
+            # W's row non-zeros: a 1 x 1 kernel's rows are the channels the run counted.
+            one_by_one = not poly and pl.kernel_h * pl.kernel_w == 1
+            w_rows = nw_sum.astype(np.int64) if one_by_one else row_counts(weight[rep])
+        a_rep = a_cols[min(rep, len(a_cols) - 1)]
+        # Valid products: the feature map's im2col (not built) against W; an FC plane's
+        # A is its own.
+        a_valid = im2col_counts(fmap, pl) if gemm.conv is not None else a_rep
+        tot["valid_products"] += int(a_valid @ w_rows)
+        tot["effectual"] += int(a_rep @ w_rows)
+        tot["nnz_w"] += int(w_rows.sum())
     return {key: x * scale for key, x in tot.items()}, ratios, exact_all, tiling
 
 
@@ -321,6 +359,7 @@ def evaluate_scnn(
     input_mask: np.ndarray | None = None,
     conflict_cycles: int | None = None,
     rng: np.random.Generator | None = None,
+    shared: dict[Hashable, np.ndarray] | None = None,
 ) -> Counts:
     """Cycles, MACs and actions of one GEMM (all repeats) on SCNN, from its masks.
 
@@ -328,6 +367,10 @@ def evaluate_scnn(
     (repeat, m, k). ``input_mask`` (conv only): the input feature-map mask (batch,
     channels, H, W) with all groups' channels, used instead of folding ``act_mask``.
     ``rng`` draws the bank-conflict sample of large layers (default: seeded with 0).
+    ``shared``: scratch kept by the caller across evaluations of the SAME weight mask
+    (the design's mapping candidates of one GEMM): weight-only tables are computed once.
+    It may hold that (k, n) mask bit-packed (``BitMask.packed``) under
+    :data:`WEIGHT_BITS`, which an FC layer's group counts are taken from.
     Compute cycles only (DRAM stalls are the memory model's).
     """
     conflict_cycles = _conflict_budget(arch, conflict_cycles)
@@ -336,7 +379,14 @@ def evaluate_scnn(
     pl = scnn_plane(gemm)
     _check_input_mask(gemm, pl, input_mask)
     tot, ratios, exact_all, tiling = _run_repeats(
-        gemm, pl, arch, (weight, act, weight_mask, act_mask), input_mask, conflict_cycles, rng
+        gemm,
+        pl,
+        arch,
+        (weight, act, weight_mask, act_mask),
+        input_mask,
+        conflict_cycles,
+        rng,
+        shared,
     )
     cycles, ideal, issued, valid_products = (
         tot[key] for key in ("cycles", "ideal", "issued", "valid_products")
@@ -348,8 +398,8 @@ def evaluate_scnn(
     busy_ideal, pe_slots = tot["busy_ideal"], tot["pe_slots"]
     # With input_mask the feature map defines the work (valid products); otherwise the
     # GEMM masks do (folding ORs windows, so valid products ≥ effectual).
-    effectual = effectual_macs(weight, act)
-    actions = _actions(gemm, pl, arch, total_nnz(weight), tot, tiling)
+    effectual = tot["effectual"]
+    actions = _actions(gemm, pl, arch, int(tot["nnz_w"]), tot, tiling)
     details = {
         "model": "scnn",
         "ideal_cycles": ideal,
