@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sod.compiler.plan import TileGrid, check_dataflow
+from sod.compiler.plan import BlockCounts, TileGrid, block_counts, check_dataflow, fiber_counts
 from sod.compiler.reorder import Reorder, weight_reorder
 from sod.formats import (
     FORMATS,
@@ -103,13 +103,23 @@ class FastTiles:
 
 
 def fast_tiles(
-    mask: np.ndarray, grid: TileGrid, options: CompileOptions, with_need: bool = True
+    mask: np.ndarray,
+    grid: TileGrid,
+    options: CompileOptions,
+    with_need: bool = True,
+    counts: BlockCounts | None = None,
 ) -> FastTiles:
     """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding).
 
     ``with_need=False`` skips the per-vector need bits (left zero), which only the
     decompressor timing uses; sizes alone are several times faster (RLE most).
+    ``counts``: the mask's :func:`~sod.compiler.plan.block_counts` on this grid, if at
+    hand (CSC and dense are measured from them alone; ``mask`` is then not read).
     """
+    if options.format in _FIBER_FORMATS:
+        if counts is None:
+            counts = block_counts(mask, grid.rows, grid.cols)
+        return _fiber_tiles(counts, grid, options, with_need)
     widths = layer_widths(grid, options)
     blocked = grid.blocked(np.asarray(mask, dtype=bool))
     t = grid.count
@@ -130,6 +140,50 @@ def fast_tiles(
     order = grid.order
     pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, pads)
+
+
+#: Formats whose need bits depend only on each vector's non-zero count (CSC: a pointer
+#: and one record per non-zero of the vector's fiber; dense: nothing).
+_FIBER_FORMATS = ("csc", "dense")
+
+
+def _fiber_tiles(
+    counts: BlockCounts, grid: TileGrid, options: CompileOptions, with_need: bool
+) -> FastTiles:
+    """:func:`fast_tiles` of a CSC or dense layer from its per-vector non-zero counts
+    (as :func:`sod.formats.csc.need_bits`, :func:`sod.formats.dense.need_bits` and
+    :func:`_measure_tiles` give them, without cutting the mask into tiles)."""
+    w = layer_widths(grid, options)
+    order = grid.order
+    lanes, vectors = grid.stream_shape(order[:, 0], order[:, 1])
+    lanes, vectors = lanes.astype(np.int64), vectors.astype(np.int64)
+    j = np.arange(grid.full_shape[1], dtype=np.int64)
+    valid = j[None, :] < vectors[:, None]
+    dense_size = lanes * vectors * w.value
+    if options.format == "dense":
+        need = (j[None, :] + 1) * (lanes[:, None] * w.value) if with_need else None
+        fmt_idx, sizes = np.zeros(grid.count, np.int64), dense_size
+    else:
+        # CSC: vector j ends after j+1 pointers and every record of fibers 0 … j.
+        cum = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=np.int64)
+        need = (j + 1) * w.pointer + cum * (w.lane_index + w.value)
+        sizes = need[np.arange(grid.count), vectors - 1]
+        use_dense = np.zeros(grid.count, bool)
+        if options.dense_fallback:
+            use_dense = dense_size <= sizes
+            sizes = np.where(use_dense, dense_size, sizes)
+        fmt_idx = use_dense.astype(np.int64)
+        if with_need and use_dense.any():
+            rows = np.flatnonzero(use_dense)
+            need[rows] = (j + 1) * (lanes[rows, None] * w.value)
+    if need is None or not with_need:
+        need = np.zeros((grid.count, j.size), np.int64)
+    else:
+        need = np.where(valid, need, 0)  # zero past each tile's vectors, as measured
+    pads = grid.pad_before(order[:, 0], order[:, 1])
+    return FastTiles(
+        [options.format, "dense"], fmt_idx, sizes.astype(np.int64), need, vectors, pads
+    )
 
 
 #: Mask entries measured at once by :func:`fast_tiles` (bounds its scratch memory).

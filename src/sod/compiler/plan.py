@@ -170,3 +170,124 @@ class TileGrid:
         if self.dataflow == "os":
             return blocks.transpose(0, 2, 1)
         return blocks
+
+
+@dataclass(frozen=True, eq=False)
+class BlockCounts:
+    """Non-zeros of a k × n mask per line of an ``rows × cols`` block grid: what every
+    dataflow's stream tiles are measured from (a vector of a WS/OS stream tile is a row
+    of a block, of an IS one a column), so one pass over the mask serves all three.
+
+    ``row_counts[i, nb]``: row i's non-zeros in column block nb, (k, n_blocks);
+    ``col_counts[kb, j]``: column j's non-zeros in row block kb, (k_blocks, n). Small
+    unsigned integers (at most ``cols`` resp. ``rows``)."""
+
+    rows: int
+    cols: int
+    row_counts: np.ndarray
+    col_counts: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.row_counts.shape[0])
+
+    @property
+    def n(self) -> int:
+        return int(self.col_counts.shape[1])
+
+    def padded_rows(self) -> np.ndarray:
+        """``row_counts`` with zero rows up to whole row blocks: (k_blocks, rows, n_blocks)."""
+        kb = self.col_counts.shape[0]
+        rc = self.row_counts
+        if kb * self.rows != rc.shape[0]:
+            rc = np.concatenate(
+                [rc, np.zeros((kb * self.rows - rc.shape[0], rc.shape[1]), rc.dtype)]
+            )
+        return rc.reshape(kb, self.rows, -1)
+
+    def padded_cols(self) -> np.ndarray:
+        """``col_counts`` with zero columns up to whole column blocks: (k_blocks, n_blocks,
+        cols)."""
+        nb = self.row_counts.shape[1]
+        cc = self.col_counts
+        if nb * self.cols != cc.shape[1]:
+            cc = np.concatenate(
+                [cc, np.zeros((cc.shape[0], nb * self.cols - cc.shape[1]), cc.dtype)], axis=1
+            )
+        return cc.reshape(cc.shape[0], nb, self.cols)
+
+    def block_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per block (kb, nb): non-zeros, rows (k) with a non-zero, columns (n) with a
+        non-zero."""
+        rc = self.padded_rows()
+        nnz = rc.sum(axis=1, dtype=np.int64)
+        return nnz, np.count_nonzero(rc, axis=1), np.count_nonzero(self.padded_cols(), axis=2)
+
+
+def _count_dtype(limit: int) -> type[np.unsignedinteger]:
+    """The narrowest unsigned type holding 0 … limit."""
+    return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
+
+
+def block_counts(mask: np.ndarray, rows: int, cols: int) -> BlockCounts:
+    """:class:`BlockCounts` of a k × n bool mask on an ``rows × cols`` grid.
+
+    Row counts are popcounts of the mask bit-packed along n (a column block of a multiple
+    of 8 columns is whole bytes: one popcount per 1, 2, 4 or 8 bytes); column counts are
+    byte sums of ``rows`` rows in the narrowest type that holds them."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise FormatError(f"a mask must be 2-D, got shape {mask.shape}")
+    k, n = mask.shape
+    kb, nb = _ceil(k, rows), _ceil(n, cols)
+    if cols % 8 == 0:
+        packed = np.packbits(mask, axis=1)
+        per = cols // 8  # bytes per column block
+        if packed.shape[1] != nb * per:  # a last, partial column block
+            packed = np.concatenate(
+                [packed, np.zeros((k, nb * per - packed.shape[1]), np.uint8)], axis=1
+            )
+        if per in (1, 2, 4, 8):
+            word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
+            row_counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
+        else:
+            row_counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
+        row_counts = row_counts.astype(_count_dtype(cols), copy=False)
+    else:
+        padded = np.zeros((k, nb * cols), bool)
+        padded[:, :n] = mask
+        row_counts = padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
+    u8 = mask.view(np.uint8)
+    full = k // rows
+    dtype = _count_dtype(rows)
+    col_counts = np.empty((kb, n), dtype)
+    if full:
+        col_counts[:full] = u8[: full * rows].reshape(full, rows, n).sum(axis=1, dtype=dtype)
+    if full < kb:
+        col_counts[full] = u8[full * rows :].sum(axis=0, dtype=dtype)
+    return BlockCounts(rows, cols, row_counts, col_counts)
+
+
+def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:
+    """(tiles, vectors of a full tile): non-zeros of every vector of every stream tile,
+    image order; a tile's vectors past its own count (k/n edges) are zero.
+
+    WS: vector j of block (kb, nb) is row ``kb·R + kr−1−j`` (the last row first); OS:
+    row ``kb·R + j``; IS: column ``nb·C + j``."""
+    if (counts.rows, counts.cols) != (grid.rows, grid.cols) or (counts.k, counts.n) != (
+        grid.k,
+        grid.n,
+    ):
+        raise FormatError("block counts do not match the tile grid")
+    if grid.dataflow == "is":  # image order kb outer, nb inner
+        return counts.padded_cols().reshape(grid.count, grid.cols)
+    rc = counts.padded_rows().transpose(2, 0, 1)  # (nb, kb, R): nb outer, kb inner
+    if grid.dataflow == "os":
+        return rc.reshape(grid.count, grid.rows)
+    out = np.ascontiguousarray(rc[:, :, ::-1]).reshape(grid.count, grid.rows)
+    edge = grid.k - (grid.k_blocks - 1) * grid.rows  # rows of the last row block
+    if edge < grid.rows:  # its tiles' vectors start at their last real row
+        last = np.arange(grid.k_blocks - 1, grid.count, grid.k_blocks)
+        out[last, :edge] = out[last, grid.rows - edge :]
+        out[last, edge:] = 0
+    return out

@@ -266,12 +266,31 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     ``blocks`` (⌈blocks/8⌉, items) uint8: each item's pattern packed along the blocks
     (``np.packbits(pattern, axis=1).T``). The patterns are compared as big-endian words
     of the inverted bits, which orders them as the bytes of the packed inverted pattern
-    would."""
-    words = ~_be_words(blocks)
-    keys: tuple[np.ndarray, ...] = (np.arange(blocks.shape[1]), -counts)
-    keys += tuple(words[::-1])
-    if fewest_first:
-        keys += (np.bitwise_count(blocks).sum(axis=0, dtype=np.int64),)
+    would; the sort keys are folded into one integer when they fit (one stable sort)."""
+    items = blocks.shape[1]
+    words = ~_be_words(blocks)  # (words, items)
+    bits = blocks.shape[0] * 8
+    if words.shape[0] == 1 and bits < 63:
+        rank, ranks = words[0] >> np.uint64(64 - bits), 1 << bits  # the pattern itself
+    else:  # dense rank of the patterns: sort them once, number the distinct ones
+        order = np.lexsort(words[::-1])
+        srt = words[:, order]
+        new = np.ones(items, np.int64)
+        new[1:] = (srt[:, 1:] != srt[:, :-1]).any(axis=0)
+        rank = np.empty(items, np.int64)
+        rank[order] = np.cumsum(new) - 1
+        ranks = int(rank.max()) + 1 if items else 1
+    touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64) if fewest_first else None
+    top = int(counts.max()) + 1 if items else 1
+    span = ranks * top * ((bits + 1) if fewest_first else 1)
+    if span < 1 << 62:
+        key = rank.astype(np.int64) * top + (top - 1 - counts)
+        if touched is not None:
+            key += touched * (ranks * top)
+        return np.argsort(key, kind="stable").astype(np.int64)
+    keys: tuple[np.ndarray, ...] = (np.arange(items), -counts, rank)
+    if touched is not None:
+        keys += (touched,)
     return np.lexsort(keys).astype(np.int64)
 
 

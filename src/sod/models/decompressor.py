@@ -144,6 +144,44 @@ def stream_needs(tiles: FastTiles, grid: TileGrid, read_width_bits: int) -> np.n
     return need[:, valid]  # every stream has the same tile shapes in the same order
 
 
+def tile_stream_cycles(
+    tiles: FastTiles, grid: TileGrid, read_width_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``stream_cycles(stream_needs(tiles, grid, B), B)`` without building the streams'
+    needs: ``(cycles, stall_cycles)`` of every W stream.
+
+    Only the last emission cycle counts: ``V + max(0, max_j(a_j − j))`` (module
+    docstring). A tile starts on a word, so a vector's ``a_j`` in its stream is its own
+    (tile-local) one plus the words of the tiles before it; its stream index is its own
+    plus the vectors before it. So each tile's ``max_j(a_j − j)`` is taken once, locally,
+    and shifted. A WS tile's zero pad vectors need nothing (``a = −1``) and never lag."""
+    b = read_width_bits
+    need = tiles.need_bits
+    t, vmax = need.shape
+    j = np.arange(vmax, dtype=np.int64)
+    if b & (b - 1) == 0:  # a power of two: ceil by shifting
+        avail = (need + (b - 1)) >> (b.bit_length() - 1)
+    else:
+        avail = -(-need // b)
+    lag = avail - 1 - j
+    # Every tile has a vector, and a real lag is at least −vmax: the fill never wins.
+    lag = np.where(j[None, :] < tiles.vectors[:, None], lag, -(vmax + 2))
+    local = lag.max(axis=1) if vmax else np.zeros(t, np.int64)
+    if grid.dataflow == "ws":  # one tile per stream, after its pad vectors
+        worst = local - tiles.pad_before
+        vectors = grid.rows
+    else:
+        per = grid.k_blocks if grid.dataflow == "os" else grid.n_blocks
+        words = (-(-tiles.size_bits // b)).reshape(-1, per)
+        vec = tiles.vectors[:per]  # every stream has the same tile shapes in order
+        worst = (
+            local.reshape(-1, per) + (np.cumsum(words, axis=1) - words) - (np.cumsum(vec) - vec)
+        ).max(axis=1)
+        vectors = int(vec.sum())
+    stalls = np.maximum(worst, 0).astype(np.int64)
+    return stalls + vectors, stalls
+
+
 def layer_timing(
     w_mask: np.ndarray,
     m: int,

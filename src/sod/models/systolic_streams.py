@@ -15,9 +15,10 @@ import numpy as np
 
 from sod.arch.spec import Dataflow
 from sod.compiler import CompileOptions, TileGrid, fast_tiles
+from sod.compiler.plan import block_counts
 from sod.errors import ArchitectureError
 from sod.formats import need_bits, resolve_widths
-from sod.models.decompressor import emit_cycles, stream_cycles, stream_needs
+from sod.models.decompressor import emit_cycles, tile_stream_cycles
 from sod.models.memo import memo_by_content
 from sod.models.systolic_options import Layer, SystolicOptions
 
@@ -187,47 +188,21 @@ def _group_streams(
     :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
     read_bits = compile_options.read_width_bits
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
-    tiles = fast_tiles(w, grid, compile_options)
-    decode, stalls = stream_cycles(stream_needs(tiles, grid, read_bits), read_bits)
-    words = -(-tiles.size_bits // read_bits) * read_bits
-    order = grid.order
-    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
-    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
-    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
-    blocked = grid.blocked(w)  # (kb, nb, R, C)
-    nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
-    # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.
+    counts = block_counts(w, R, C)  # one pass over the mask: formats and pattern alike
+    tiles = fast_tiles(w, grid, compile_options, counts=counts)
+    decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
+    part = _shape_fields(grid, counts.block_stats(), m)
+    count = part["nnz"].size
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
     index = np.arange(grid.count) // per
-    count = grid.count // per
-
-    def stream_sum(x: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=x, minlength=count)
-
-    if df is Dataflow.WS:
-        nonempty = blocked.any(axis=3).sum(axis=2)[order[:, 0], order[:, 1]]
-        lanes = nc
-    elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
-        rows_any = blocked.any(axis=3)  # (kb, nb, R)
-        nonempty = rows_any.sum(axis=(0, 2))[order[:: grid.k_blocks, 1]]
-        lanes = nc[:: grid.k_blocks]
-    else:  # IS: stream = row block kb: vectors are the n columns
-        cols_any = blocked.any(axis=2)  # (kb, nb, C)
-        nonempty = cols_any.sum(axis=(1, 2))[order[:: grid.n_blocks, 0]]
-        lanes = kr[:: grid.n_blocks]
-    vectors = np.full(count, R) if df is Dataflow.WS else stream_sum(vecs_t)
-    part = {
-        "size_bits": stream_sum(words).astype(np.int64),
-        "dense_bits": stream_sum(dense_t).astype(np.int64),
-        "nnz": stream_sum(nnz_t).astype(np.int64),
-        "nonempty": np.asarray(nonempty, np.int64),
-        "vectors": np.asarray(vectors, np.int64),
-        "lanes": np.asarray(lanes, np.int64),
-        "elements": stream_sum(kr * nc).astype(np.int64),
-        "decode_cycles": decode,
-        "stall_cycles": stalls,
-        "fold_stream": grid.fold_streams(m),
-    }
+    words = -(-tiles.size_bits // read_bits) * read_bits
+    order = grid.order
+    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
+    part["size_bits"] = np.bincount(index, weights=words, minlength=count).astype(np.int64)
+    part["dense_bits"] = np.bincount(index, weights=dense_t, minlength=count).astype(np.int64)
+    part["decode_cycles"] = decode
+    part["stall_cycles"] = stalls
     return part, count
 
 
@@ -311,21 +286,7 @@ def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.nd
 def _block_stats(w: np.ndarray, R: int, C: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per R × C block (kb, nb) of a k × n mask: non-zeros, rows (k) with a non-zero and
     columns (n) with a non-zero."""
-    k, n = w.shape
-    kb, nb = -(-k // R), -(-n // C)
-    if (kb * R, nb * C) != (k, n):
-        padded = np.zeros((kb * R, nb * C), bool)
-        padded[:k, :n] = w
-        w = padded
-    v = np.ascontiguousarray(w, dtype=bool).reshape(kb, R, nb, C)
-    if C < 256:
-        per_row = v.view(np.uint8).sum(axis=3, dtype=np.uint8)  # (kb, R, nb)
-    else:
-        per_row = v.sum(axis=3, dtype=np.int64)
-    nnz = per_row.sum(axis=1, dtype=np.int64)
-    rows = np.count_nonzero(per_row, axis=1)
-    cols = np.count_nonzero(np.logical_or.reduce(v, axis=1), axis=2)
-    return nnz, rows, cols
+    return block_counts(w, R, C).block_stats()
 
 
 def _shape_fields(
