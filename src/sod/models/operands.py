@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sod.models.sparse_masks import col_counts, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import TiledMask, stack_mask
 
@@ -47,13 +48,14 @@ class OperandMasks:
         act = self.act
         if act is None:
             return None
+        # Byte sums and popcounts (sparse_masks): no int64 cast of every mask element.
         if self.act_tiling is None:
-            return act.sum(axis=1, dtype=np.int64)
+            return col_counts(act)
         m, p = self.act_tiling
         q, r = divmod(m, p)
-        cols = act.sum(axis=1, dtype=np.int64) * q
+        cols = col_counts(act) * q
         if r:
-            cols += act[:, :r].sum(axis=1, dtype=np.int64)
+            cols += col_counts(act[:, :r])
         return cols
 
     def act_nnz(self) -> int:
@@ -67,7 +69,7 @@ class OperandMasks:
     def effectual(self, m: int) -> int:
         """Σ over groups and k of nnz(A[:, k]) · nnz(W[k, :]): MACs with both operands
         non-zero, one copy of every distinct group (A dense: m rows of ones)."""
-        w_rows = self.weight.sum(axis=2, dtype=np.int64)  # (G, k)
+        w_rows = row_counts(self.weight)  # (G, k)
         a_cols = self.act_col_counts()
         if a_cols is None:
             return int(w_rows.sum()) * m
