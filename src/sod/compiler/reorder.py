@@ -73,6 +73,8 @@ class Reorder:
         """A writable bool k × n mask reordered in place (as :meth:`apply`); the scratch is
         its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
         k, n = w.shape
+        if _packable(w):
+            return _permute_bool(w, self.rows, self.cols, w)
         step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
         packed = np.empty((k, (n + 7) // 8), np.uint8)
         for lo in range(0, k, step):  # columns permuted, packed row by row
@@ -88,6 +90,48 @@ class Reorder:
         out = np.empty_like(wp)
         out[np.ix_(self.rows, self.cols)] = wp
         return out
+
+
+def take_columns(x: np.ndarray, perm: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.take(x, perm, axis=1)`` of a 2-D bool array (written into ``out`` if given):
+    A's columns follow W's permuted rows."""
+    if out is None:
+        out = np.empty(x.shape, bool)
+    if _packable(x) and out.flags.c_contiguous:
+        return _permute_bool(x, None, perm, out)
+    out[...] = np.take(x, perm, axis=1)
+    return out
+
+
+def _packable(x: np.ndarray) -> bool:
+    """A C-contiguous 2-D bool array whose rows are whole uint64 words (eight columns)."""
+    return x.dtype == bool and x.ndim == 2 and x.shape[1] % 8 == 0 and x.flags.c_contiguous
+
+
+def _permute_bool(
+    x: np.ndarray, rows: np.ndarray | None, cols: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """``out[:] = x[rows][:, cols]`` (``rows`` None: every row in order) for a
+    :func:`_packable` bool array; ``out`` may be ``x`` itself.
+
+    Gathering bool columns moves one byte per element; instead x is packed along its
+    rows (:func:`_pack_axis0`, an eighth of x), the columns are gathered there, and each
+    output row is cut from its source row's byte row: shifted so that its bit is bit 0 of
+    every byte and masked (eight columns a word; a shift of at most 7 stays in its byte,
+    so this is endian-free)."""
+    k, n = x.shape
+    by8 = np.take(_pack_axis0(x), cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
+    words = by8.view(np.uint64)
+    target = out.view(np.uint64)
+    src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
+    for lo in range(0, k, step):
+        s = src[lo : lo + step]
+        block = np.take(words, s >> 3, axis=0)
+        block >>= (7 - (s & 7)).astype(np.uint64)[:, None]
+        block &= np.uint64(0x0101010101010101)
+        target[lo : lo + step] = block
+    return out
 
 
 def identity(k: int, n: int) -> Reorder:
