@@ -157,29 +157,31 @@ def _fiber_tiles(
     order = grid.order
     lanes, vectors = grid.stream_shape(order[:, 0], order[:, 1])
     lanes, vectors = lanes.astype(np.int64), vectors.astype(np.int64)
-    j = np.arange(grid.full_shape[1], dtype=np.int64)
-    valid = j[None, :] < vectors[:, None]
+    step = np.arange(1, grid.full_shape[1] + 1, dtype=np.int64)  # vectors through j
     dense_size = lanes * vectors * w.value
+    fmt_idx = np.zeros(grid.count, np.int64)
     if options.format == "dense":
-        need = (j[None, :] + 1) * (lanes[:, None] * w.value) if with_need else None
-        fmt_idx, sizes = np.zeros(grid.count, np.int64), dense_size
+        sizes, use_dense = dense_size, fmt_idx.astype(bool)
+        need = step * (lanes[:, None] * w.value) if with_need else None
     else:
         # CSC: vector j ends after j+1 pointers and every record of fibers 0 … j.
-        cum = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=np.int64)
-        need = (j + 1) * w.pointer + cum * (w.lane_index + w.value)
+        need = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=np.int64)
+        need *= w.lane_index + w.value
+        need += step * w.pointer
         sizes = need[np.arange(grid.count), vectors - 1]
         use_dense = np.zeros(grid.count, bool)
         if options.dense_fallback:
             use_dense = dense_size <= sizes
             sizes = np.where(use_dense, dense_size, sizes)
         fmt_idx = use_dense.astype(np.int64)
-        if with_need and use_dense.any():
-            rows = np.flatnonzero(use_dense)
-            need[rows] = (j + 1) * (lanes[rows, None] * w.value)
     if need is None or not with_need:
-        need = np.zeros((grid.count, j.size), np.int64)
+        need = np.zeros((grid.count, step.size), np.int64)
     else:
-        need = np.where(valid, need, 0)  # zero past each tile's vectors, as measured
+        if use_dense.any():
+            rows = np.flatnonzero(use_dense)
+            need[rows] = step * (lanes[rows, None] * w.value)
+        for v in np.unique(vectors[vectors < step.size]):  # edge tiles: zero past their
+            need[vectors == v, v:] = 0  # vectors, as measured tile by tile
     pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles(
         [options.format, "dense"], fmt_idx, sizes.astype(np.int64), need, vectors, pads

@@ -127,10 +127,10 @@ def _permute_bool(
     step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
     for lo in range(0, k, step):
         s = src[lo : lo + step]
-        block = np.take(words, s >> 3, axis=0)
+        block = target[lo : lo + step]
+        np.take(words, s >> 3, axis=0, out=block, mode="clip")  # valid indices: no buffer
         block >>= (7 - (s & 7)).astype(np.uint64)[:, None]
         block &= np.uint64(0x0101010101010101)
-        target[lo : lo + step] = block
     return out
 
 

@@ -154,19 +154,18 @@ def tile_stream_cycles(
     docstring). A tile starts on a word, so a vector's ``a_j`` in its stream is its own
     (tile-local) one plus the words of the tiles before it; its stream index is its own
     plus the vectors before it. So each tile's ``max_j(a_j − j)`` is taken once, locally,
-    and shifted. A WS tile's zero pad vectors need nothing (``a = −1``) and never lag."""
+    and shifted. A WS tile's zero pad vectors need nothing (``a = −1``) and never lag.
+    Past a tile's vectors its need bits are zero (:class:`FastTiles`): ``−1 − j`` there
+    is below the last vector's ``a − j ≥ −1 − (V−1)``, so they never win the maximum."""
     b = read_width_bits
-    need = tiles.need_bits
-    t, vmax = need.shape
-    j = np.arange(vmax, dtype=np.int64)
+    vmax = tiles.need_bits.shape[1]
+    lag = tiles.need_bits + (b - 1)
     if b & (b - 1) == 0:  # a power of two: ceil by shifting
-        avail = (need + (b - 1)) >> (b.bit_length() - 1)
+        lag >>= b.bit_length() - 1
     else:
-        avail = -(-need // b)
-    lag = avail - 1 - j
-    # Every tile has a vector, and a real lag is at least −vmax: the fill never wins.
-    lag = np.where(j[None, :] < tiles.vectors[:, None], lag, -(vmax + 2))
-    local = lag.max(axis=1) if vmax else np.zeros(t, np.int64)
+        lag //= b
+    lag -= np.arange(1, vmax + 1, dtype=np.int64)  # a_j − j = ceil(need / B) − 1 − j
+    local = lag.max(axis=1) if vmax else np.zeros(lag.shape[0], np.int64)
     if grid.dataflow == "ws":  # one tile per stream, after its pad vectors
         worst = local - tiles.pad_before
         vectors = grid.rows
@@ -174,9 +173,8 @@ def tile_stream_cycles(
         per = grid.k_blocks if grid.dataflow == "os" else grid.n_blocks
         words = (-(-tiles.size_bits // b)).reshape(-1, per)
         vec = tiles.vectors[:per]  # every stream has the same tile shapes in order
-        worst = (
-            local.reshape(-1, per) + (np.cumsum(words, axis=1) - words) - (np.cumsum(vec) - vec)
-        ).max(axis=1)
+        before = (np.cumsum(words, axis=1) - words) - (np.cumsum(vec) - vec)
+        worst = (local.reshape(-1, per) + before).max(axis=1)
         vectors = int(vec.sum())
     stalls = np.maximum(worst, 0).astype(np.int64)
     return stalls + vectors, stalls
