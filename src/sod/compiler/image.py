@@ -117,8 +117,9 @@ def fast_tiles(
     hand (CSC and dense are measured from them alone; ``mask`` is then not read).
     """
     if options.format in _FIBER_FORMATS:
-        if counts is None:
-            counts = block_counts(mask, grid.rows, grid.cols)
+        if counts is None:  # only the half this dataflow's vectors are made of
+            along_rows = grid.dataflow != "is"
+            counts = block_counts(mask, grid.rows, grid.cols, along_rows, not along_rows)
         return _fiber_tiles(counts, grid, options, with_need)
     widths = layer_widths(grid, options)
     blocked = grid.blocked(np.asarray(mask, dtype=bool))

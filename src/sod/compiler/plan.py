@@ -180,48 +180,61 @@ class BlockCounts:
 
     ``row_counts[i, nb]``: row i's non-zeros in column block nb, (k, n_blocks);
     ``col_counts[kb, j]``: column j's non-zeros in row block kb, (k_blocks, n). Small
-    unsigned integers (at most ``cols`` resp. ``rows``)."""
+    unsigned integers (at most ``cols`` resp. ``rows``); either may be left out (None)
+    when only one dataflow's tiles are measured."""
 
+    k: int
+    n: int
     rows: int
     cols: int
-    row_counts: np.ndarray
-    col_counts: np.ndarray
+    row_counts: np.ndarray | None
+    col_counts: np.ndarray | None
 
     @property
-    def k(self) -> int:
-        return int(self.row_counts.shape[0])
+    def k_blocks(self) -> int:
+        return _ceil(self.k, self.rows)
 
     @property
-    def n(self) -> int:
-        return int(self.col_counts.shape[1])
+    def n_blocks(self) -> int:
+        return _ceil(self.n, self.cols)
 
     def padded_rows(self) -> np.ndarray:
         """``row_counts`` with zero rows up to whole row blocks: (k_blocks, rows, n_blocks)."""
-        kb = self.col_counts.shape[0]
         rc = self.row_counts
+        if rc is None:
+            raise ValueError("row counts were not measured")
+        kb = self.k_blocks
         if kb * self.rows != rc.shape[0]:
-            rc = np.concatenate(
-                [rc, np.zeros((kb * self.rows - rc.shape[0], rc.shape[1]), rc.dtype)]
-            )
+            pad = np.zeros((kb * self.rows - rc.shape[0], rc.shape[1]), rc.dtype)
+            rc = np.concatenate([rc, pad])
         return rc.reshape(kb, self.rows, -1)
 
     def padded_cols(self) -> np.ndarray:
         """``col_counts`` with zero columns up to whole column blocks: (k_blocks, n_blocks,
         cols)."""
-        nb = self.row_counts.shape[1]
         cc = self.col_counts
+        if cc is None:
+            raise ValueError("column counts were not measured")
+        nb = self.n_blocks
         if nb * self.cols != cc.shape[1]:
-            cc = np.concatenate(
-                [cc, np.zeros((cc.shape[0], nb * self.cols - cc.shape[1]), cc.dtype)], axis=1
-            )
+            pad = np.zeros((cc.shape[0], nb * self.cols - cc.shape[1]), cc.dtype)
+            cc = np.concatenate([cc, pad], axis=1)
         return cc.reshape(cc.shape[0], nb, self.cols)
 
-    def block_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per block (kb, nb): non-zeros, rows (k) with a non-zero, columns (n) with a
-        non-zero."""
-        rc = self.padded_rows()
-        nnz = rc.sum(axis=1, dtype=np.int64)
-        return nnz, np.count_nonzero(rc, axis=1), np.count_nonzero(self.padded_cols(), axis=2)
+    def block_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Per block (kb, nb): non-zeros, rows (k) with a non-zero and columns (n) with a
+        non-zero (None when the counts they come from were left out)."""
+        rows = cols = None
+        if self.row_counts is not None:
+            rc = self.padded_rows()
+            nnz = rc.sum(axis=1, dtype=np.int64)
+            rows = np.count_nonzero(rc, axis=1)
+        if self.col_counts is not None:
+            cc = self.padded_cols()
+            cols = np.count_nonzero(cc, axis=2)
+            if self.row_counts is None:
+                nnz = cc.sum(axis=2, dtype=np.int64)
+        return nnz, rows, cols
 
 
 def _count_dtype(limit: int) -> type[np.unsignedinteger]:
@@ -229,8 +242,11 @@ def _count_dtype(limit: int) -> type[np.unsignedinteger]:
     return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
 
 
-def block_counts(mask: np.ndarray, rows: int, cols: int) -> BlockCounts:
-    """:class:`BlockCounts` of a k × n bool mask on an ``rows × cols`` grid.
+def block_counts(
+    mask: np.ndarray, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+) -> BlockCounts:
+    """:class:`BlockCounts` of a k × n bool mask on an ``rows × cols`` grid (``row_counts``
+    / ``col_counts`` False: that half left out, None).
 
     Row counts are popcounts of the mask bit-packed along n (a column block of a multiple
     of 8 columns is whole bytes: one popcount per 1, 2, 4 or 8 bytes); column counts are
@@ -240,32 +256,38 @@ def block_counts(mask: np.ndarray, rows: int, cols: int) -> BlockCounts:
         raise FormatError(f"a mask must be 2-D, got shape {mask.shape}")
     k, n = mask.shape
     kb, nb = _ceil(k, rows), _ceil(n, cols)
+    rc = _row_counts(mask, nb, cols) if row_counts else None
+    cc = None
+    if col_counts:
+        u8 = mask.view(np.uint8)
+        full = k // rows
+        dtype = _count_dtype(rows)
+        cc = np.empty((kb, n), dtype)
+        if full:
+            cc[:full] = u8[: full * rows].reshape(full, rows, n).sum(axis=1, dtype=dtype)
+        if full < kb:
+            cc[full] = u8[full * rows :].sum(axis=0, dtype=dtype)
+    return BlockCounts(k, n, rows, cols, rc, cc)
+
+
+def _row_counts(mask: np.ndarray, nb: int, cols: int) -> np.ndarray:
+    """(k, nb): each row's non-zeros in every column block of ``cols`` columns."""
+    k, n = mask.shape
     if cols % 8 == 0:
         packed = np.packbits(mask, axis=1)
         per = cols // 8  # bytes per column block
         if packed.shape[1] != nb * per:  # a last, partial column block
-            packed = np.concatenate(
-                [packed, np.zeros((k, nb * per - packed.shape[1]), np.uint8)], axis=1
-            )
+            pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
+            packed = np.concatenate([packed, pad], axis=1)
         if per in (1, 2, 4, 8):
             word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
-            row_counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
+            counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
         else:
-            row_counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
-        row_counts = row_counts.astype(_count_dtype(cols), copy=False)
-    else:
-        padded = np.zeros((k, nb * cols), bool)
-        padded[:, :n] = mask
-        row_counts = padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
-    u8 = mask.view(np.uint8)
-    full = k // rows
-    dtype = _count_dtype(rows)
-    col_counts = np.empty((kb, n), dtype)
-    if full:
-        col_counts[:full] = u8[: full * rows].reshape(full, rows, n).sum(axis=1, dtype=dtype)
-    if full < kb:
-        col_counts[full] = u8[full * rows :].sum(axis=0, dtype=dtype)
-    return BlockCounts(rows, cols, row_counts, col_counts)
+            counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
+        return counts.astype(_count_dtype(cols), copy=False)
+    padded = np.zeros((k, nb * cols), bool)
+    padded[:, :n] = mask
+    return padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
 
 
 def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:
@@ -274,10 +296,7 @@ def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:
 
     WS: vector j of block (kb, nb) is row ``kb·R + kr−1−j`` (the last row first); OS:
     row ``kb·R + j``; IS: column ``nb·C + j``."""
-    if (counts.rows, counts.cols) != (grid.rows, grid.cols) or (counts.k, counts.n) != (
-        grid.k,
-        grid.n,
-    ):
+    if (counts.k, counts.n, counts.rows, counts.cols) != (grid.k, grid.n, grid.rows, grid.cols):
         raise FormatError("block counts do not match the tile grid")
     if grid.dataflow == "is":  # image order kb outer, nb inner
         return counts.padded_cols().reshape(grid.count, grid.cols)

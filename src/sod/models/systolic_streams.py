@@ -188,7 +188,10 @@ def _group_streams(
     :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
     read_bits = compile_options.read_width_bits
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
-    counts = block_counts(w, R, C)  # one pass over the mask: formats and pattern alike
+    # One pass over the mask for formats and pattern alike: WS/OS vectors are the blocks'
+    # rows, IS vectors their columns.
+    along_rows = df is not Dataflow.IS
+    counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
     tiles = fast_tiles(w, grid, compile_options, counts=counts)
     decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
     part = _shape_fields(grid, counts.block_stats(), m)
@@ -283,14 +286,16 @@ def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.nd
     return np.bincount(index, weights=dense_t, minlength=grid.count // per).astype(np.int64)
 
 
-def _block_stats(w: np.ndarray, R: int, C: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block_stats(
+    w: np.ndarray, R: int, C: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Per R × C block (kb, nb) of a k × n mask: non-zeros, rows (k) with a non-zero and
     columns (n) with a non-zero."""
     return block_counts(w, R, C).block_stats()
 
 
 def _shape_fields(
-    grid: TileGrid, stats: tuple[np.ndarray, np.ndarray, np.ndarray], m: int
+    grid: TileGrid, stats: tuple[np.ndarray, np.ndarray | None, np.ndarray | None], m: int
 ) -> dict[str, np.ndarray]:
     """The pattern fields of :class:`WeightStreams` for one group (as :func:`_group_streams`
     computes them from the blocked mask)."""
@@ -308,12 +313,15 @@ def _shape_fields(
         return np.bincount(index, weights=x, minlength=count)
 
     if df is Dataflow.WS:
+        assert rows_b is not None
         nonempty = rows_b[order[:, 0], order[:, 1]]
         lanes = nc
     elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
+        assert rows_b is not None
         nonempty = rows_b.sum(axis=0)[order[:: grid.k_blocks, 1]]
         lanes = nc[:: grid.k_blocks]
     else:  # IS: stream = row block kb: vectors are the n columns
+        assert cols_b is not None
         nonempty = cols_b.sum(axis=1)[order[:: grid.n_blocks, 0]]
         lanes = kr[:: grid.n_blocks]
     vectors = np.full(count, grid.rows) if df is Dataflow.WS else stream_sum(vecs_t)
