@@ -310,32 +310,31 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     ``blocks`` (⌈blocks/8⌉, items) uint8: each item's pattern packed along the blocks
     (``np.packbits(pattern, axis=1).T``). The patterns are compared as big-endian words
     of the inverted bits, which orders them as the bytes of the packed inverted pattern
-    would; the sort keys are folded into one integer when they fit (one stable sort)."""
+    would. One stable sort on the first word; only items whose first words tie are
+    sorted again by the other words, the count and the index; the number of blocks
+    touched, a small integer, is a last stable sort."""
     items = blocks.shape[1]
     words = ~_be_words(blocks)  # (words, items)
-    bits = blocks.shape[0] * 8
-    if words.shape[0] == 1 and bits < 63:
-        rank, ranks = words[0] >> np.uint64(64 - bits), 1 << bits  # the pattern itself
-    else:  # dense rank of the patterns: sort them once, number the distinct ones
-        order = np.lexsort(words[::-1])
-        srt = words[:, order]
-        new = np.ones(items, np.int64)
-        new[1:] = (srt[:, 1:] != srt[:, :-1]).any(axis=0)
-        rank = np.empty(items, np.int64)
-        rank[order] = np.cumsum(new) - 1
-        ranks = int(rank.max()) + 1 if items else 1
-    touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64) if fewest_first else None
-    top = int(counts.max()) + 1 if items else 1
-    span = ranks * top * ((bits + 1) if fewest_first else 1)
-    if span < 1 << 62:
-        key = rank.astype(np.int64) * top + (top - 1 - counts)
-        if touched is not None:
-            key += touched * (ranks * top)
-        return np.argsort(key, kind="stable").astype(np.int64)
-    keys: tuple[np.ndarray, ...] = (np.arange(items), -counts, rank)
-    if touched is not None:
-        keys += (touched,)
-    return np.lexsort(keys).astype(np.int64)
+    order = np.argsort(words[0], kind="stable")
+    first = words[0][order]
+    tied = np.zeros(items, bool)
+    if items > 1:
+        same = first[1:] == first[:-1]
+        tied[1:] |= same
+        tied[:-1] |= same
+    if tied.any():
+        where = np.flatnonzero(tied)
+        sub = order[where]
+        run = np.cumsum(~tied | np.r_[True, ~same])[where]  # one id per run of ties
+        keys = (sub, -counts[sub], *(w[sub] for w in words[:0:-1]), run)
+        order[where] = sub[np.lexsort(keys)]
+    if fewest_first:  # few distinct small values: a stable (radix) sort of uint16
+        touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64)
+        key = touched[order]
+        if blocks.shape[0] * 8 < 1 << 16:
+            key = key.astype(np.uint16)
+        order = order[np.argsort(key, kind="stable")]
+    return order.astype(np.int64)
 
 
 def _candidates(packed: _Packed) -> list[Reorder]:
