@@ -22,6 +22,7 @@ Tiles are stored in the image in stream order, so every stream is contiguous.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,6 +31,19 @@ from sod.formats import FormatError
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+@lru_cache(maxsize=256)
+def _tile_order(k_blocks: int, n_blocks: int, kb_outer: bool) -> np.ndarray:
+    """(tiles, 2): (kb, nb) of every tile, kb outer (IS) or nb outer; cached, since the
+    models ask for it of the same grids again and again (read-only)."""
+    kb, nb = np.meshgrid(np.arange(k_blocks), np.arange(n_blocks), indexing="ij")
+    if kb_outer:
+        out = np.stack([kb.ravel(), nb.ravel()], axis=1)
+    else:
+        out = np.stack([kb.T.ravel(), nb.T.ravel()], axis=1)
+    out.flags.writeable = False
+    return out
 
 
 def check_dataflow(dataflow: object) -> str:
@@ -69,11 +83,8 @@ class TileGrid:
 
     @property
     def order(self) -> np.ndarray:
-        """(tiles, 2): (kb, nb) of each tile in image order."""
-        kb, nb = np.meshgrid(np.arange(self.k_blocks), np.arange(self.n_blocks), indexing="ij")
-        if self.dataflow == "is":
-            return np.stack([kb.ravel(), nb.ravel()], axis=1)
-        return np.stack([kb.T.ravel(), nb.T.ravel()], axis=1)
+        """(tiles, 2): (kb, nb) of each tile in image order (read-only, shared)."""
+        return _tile_order(self.k_blocks, self.n_blocks, self.dataflow == "is")
 
     @property
     def full_shape(self) -> tuple[int, int]:
