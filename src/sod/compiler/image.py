@@ -181,8 +181,9 @@ def _fiber_tiles(
         if use_dense.any():
             rows = np.flatnonzero(use_dense)
             need[rows] = step * (lanes[rows, None] * w.value)
-        for v in np.unique(vectors[vectors < step.size]):  # edge tiles: zero past their
-            need[vectors == v, v:] = 0  # vectors, as measured tile by tile
+        edge = np.flatnonzero(vectors < step.size)  # the k (or n) edge: zero past their
+        if edge.size:  # vectors, as measured tile by tile (one edge length per grid)
+            need[edge, int(vectors[edge[0]]) :] = 0
     pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles(
         [options.format, "dense"], fmt_idx, sizes.astype(np.int64), need, vectors, pads
