@@ -47,6 +47,7 @@ from dataclasses import replace
 from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
+from sod.compiler.plan import BlockCounts, block_counts
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -102,7 +103,14 @@ def _best_dataflow(
     ``(cycles, compute, rank)`` found. The most promising dataflow (fewest compute
     cycles) is evaluated first. The result is the one evaluating all three gives."""
     options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
-    shapes = stream_shapes(layer, options)
+    # One pass over each W mask counts its block lines for every dataflow: the patterns
+    # the search prunes with and the tiles each evaluation measures.
+    counts = (
+        None
+        if layer.masks is None
+        else [block_counts(w, opts.rows, opts.cols) for w in layer.masks.weight]
+    )
+    shapes = stream_shapes(layer, options, counts)
     compute = [
         fold_schedule(layer, ws, o).compute_cycles * layer.mult
         for ws, o in zip(shapes, options, strict=True)
@@ -116,10 +124,10 @@ def _best_dataflow(
             and _schedulable(layer, shapes[rank], o)
         ):
             continue
-        counts = bound(_evaluate_layer(layer, o))
-        key = (counts.cycles, counts.compute_cycles, rank)
+        result = bound(_evaluate_layer(layer, o, counts))
+        key = (result.cycles, result.compute_cycles, rank)
         if best is None or key < best[0]:
-            best = (key, counts, o)
+            best = (key, result, o)
     assert best is not None
     return best[1], best[2]
 
@@ -149,8 +157,10 @@ def _schedulable(layer: Layer, shape: WeightStreams, opts: SystolicOptions) -> b
     return True
 
 
-def _evaluate_layer(layer: Layer, opts: SystolicOptions) -> Counts:
-    ws = weight_streams(layer, opts)
+def _evaluate_layer(
+    layer: Layer, opts: SystolicOptions, counts: list[BlockCounts] | None = None
+) -> Counts:
+    ws = weight_streams(layer, opts, counts)
     folds = fold_schedule(layer, ws, opts)
     macs = mac_counts(layer, ws, folds, opts)
     stored = stored_operands(layer, ws, opts)

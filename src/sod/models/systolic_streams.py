@@ -15,7 +15,7 @@ import numpy as np
 
 from sod.arch.spec import Dataflow
 from sod.compiler import CompileOptions, TileGrid, fast_tiles
-from sod.compiler.plan import block_counts
+from sod.compiler.plan import BlockCounts, block_counts
 from sod.errors import ArchitectureError
 from sod.formats import need_bits, resolve_widths
 from sod.models.decompressor import emit_cycles, tile_stream_cycles
@@ -111,9 +111,13 @@ class WeightStreams:
     fold_group: np.ndarray  # (F,) group of each fold
 
 
-def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
+def weight_streams(
+    layer: Layer, opts: SystolicOptions, counts: list[BlockCounts] | None = None
+) -> WeightStreams:
     """The W streams of every distinct group: measured from the masks on Sparse-on-Dense,
-    full and never decoded on a dense array."""
+    full and never decoded on a dense array. ``counts``: each group's
+    :func:`~sod.compiler.plan.block_counts` on this array, if at hand (the dataflow search
+    counts once for every dataflow)."""
     if layer.masks is None:
         return _dense_streams(layer, opts)
     read_bits = opts.unit_read_bits
@@ -129,7 +133,9 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     )
     parts = []
     offset = 0
+    along_rows = opts.dataflow is not Dataflow.IS  # the half of the counts it reads
     for gi, w in enumerate(layer.masks.weight):
+        c = counts[gi] if counts is not None else None
         fields_, count = _group_streams_memo(
             w,
             layer.m,
@@ -138,6 +144,7 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
             opts.dataflow.value,
             opts.spec.value_bits,
             compile_options.model_dump_json(),
+            None if c is None else (c.row_counts if along_rows else c.col_counts),
         )
         part = dict(zip(_PART_FIELDS, fields_, strict=True))
         part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
@@ -160,9 +167,11 @@ def _group_streams_memo(
     dataflow: str,
     value_bits: int,
     compile_json: str,
+    line_counts: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, ...], int]:
     """:func:`_group_streams` memoized by content: the paper's sections, its maps and the
-    reordering variant meet the same layer on the same tile grid again and again."""
+    reordering variant meet the same layer on the same tile grid again and again.
+    ``line_counts``: w's block row counts (WS/OS) or column counts (IS), if at hand."""
     part, count = _group_streams(
         w,
         m,
@@ -171,6 +180,7 @@ def _group_streams_memo(
         Dataflow(dataflow),
         value_bits,
         CompileOptions.model_validate_json(compile_json),
+        line_counts,
     )
     return tuple(part[f] for f in _PART_FIELDS), count
 
@@ -183,6 +193,7 @@ def _group_streams(
     df: Dataflow,
     value_bits: int,
     compile_options: CompileOptions,
+    line_counts: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """One group's streams from the compiler's fast path (exact sizes and timing), as
     :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
@@ -191,7 +202,12 @@ def _group_streams(
     # One pass over the mask for formats and pattern alike: WS/OS vectors are the blocks'
     # rows, IS vectors their columns.
     along_rows = df is not Dataflow.IS
-    counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
+    if line_counts is None:
+        counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
+    else:
+        k, n = (int(x) for x in w.shape)
+        half = (line_counts, None) if along_rows else (None, line_counts)
+        counts = BlockCounts(k, n, R, C, *half)
     tiles = fast_tiles(w, grid, compile_options, counts=counts)
     decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
     part = _shape_fields(grid, counts.block_stats(), m)
@@ -246,18 +262,24 @@ def _dense_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     )
 
 
-def stream_shapes(layer: Layer, options: list[SystolicOptions]) -> list[WeightStreams]:
+def stream_shapes(
+    layer: Layer, options: list[SystolicOptions], counts: list[BlockCounts] | None = None
+) -> list[WeightStreams]:
     """Per option (dataflows of one array), the W streams' non-zero pattern only: what
     :func:`~sod.models.systolic_steps.fold_schedule` reads (non-zeros, non-empty vectors,
     fold order), so the exact compute cycles, from one pass over each mask for every
     dataflow; no format is measured: ``dense_bits`` is exact, the stored sizes are set to
     it (an upper bound when tiles fall back to dense) and decode cycles are left zero.
     The dataflow search uses it to leave out a dataflow whose compute cycles alone cannot
-    beat the best total found."""
+    beat the best total found. ``counts``: each group's
+    :func:`~sod.compiler.plan.block_counts`, if at hand."""
     if layer.masks is None:
         return [_dense_streams(layer, o) for o in options]
     R, C = options[0].rows, options[0].cols
-    stats = [_block_stats(w, R, C) for w in layer.masks.weight]
+    if counts is None:
+        stats = [_block_stats(w, R, C) for w in layer.masks.weight]
+    else:
+        stats = [c.block_stats() for c in counts]
     out = []
     for o in options:
         grid = TileGrid(layer.k, layer.n, R, C, o.dataflow.value)
