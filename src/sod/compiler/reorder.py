@@ -250,8 +250,7 @@ class _Packed:
 
     def col_blocks(self, r: np.ndarray) -> np.ndarray:
         """With the rows in order ``r``: the row blocks each column touches, packed along
-        the blocks, (⌈kb/8⌉, n) uint8 (``np.packbits(_permuted_block_any(mask, r, R, 0),
-        axis=0)``)."""
+        the blocks, (⌈kb/8⌉, n) uint8 (``np.packbits(_block_any(mask[r], R, 0), axis=0)``)."""
         key = r.tobytes()
         hit = self._col_blocks.get(key)
         if hit is None:
@@ -262,8 +261,8 @@ class _Packed:
 
     def row_blocks(self, c: np.ndarray) -> np.ndarray:
         """With the columns in order ``c``: the column blocks each row touches, packed
-        along the blocks, (⌈nb/8⌉, k) uint8 (``np.packbits(_permuted_block_any(mask, c,
-        C, 1), axis=1).T``)."""
+        along the blocks, (⌈nb/8⌉, k) uint8 (``np.packbits(_block_any(mask[:, c], C, 1),
+        axis=1).T``)."""
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
