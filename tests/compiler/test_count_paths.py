@@ -79,10 +79,15 @@ def test_fiber_tiles_equal_tile_by_tile(k, n, rows, cols, df, density, seed, fmt
         assert fast.format_index[t] == dense and fast.size_bits[t] == size
         assert np.array_equal(fast.need_bits[t, :v], need) and not fast.need_bits[t, v:].any()
         assert fast.vectors[t] == v
-    # The stream cycles from per-tile lags are the emission model's on whole streams.
+    # The stream cycles from per-tile lags are the emission model's on whole streams,
+    # also with the lags taken while measuring (need bits then left out).
     want = stream_cycles(stream_needs(fast, grid, width), width)
-    got = tile_stream_cycles(fast, grid, width)
-    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    lagged = sc.fast_tiles(w, grid, opts, with_need="lag")
+    assert lagged.lag_read_bits == width and not lagged.need_bits.any()
+    for tiles in (fast, lagged):
+        got = tile_stream_cycles(tiles, grid, width)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(tiles.size_bits, fast.size_bits)
 
 
 @pytest.mark.parametrize("fmt", ["rle", "bitmap", "coo", "csr"])
@@ -92,10 +97,12 @@ def test_stream_cycles_from_lags_for_every_format(fmt):
     for df in ("ws", "os", "is"):
         grid = sc.TileGrid(45, 38, 8, 6, df)
         for width in (8, 40, 64):
-            tiles = sc.fast_tiles(w, grid, sc.make_options(format=fmt, read_width_bits=width))
+            opts = sc.make_options(format=fmt, read_width_bits=width)
+            tiles = sc.fast_tiles(w, grid, opts)
             want = stream_cycles(stream_needs(tiles, grid, width), width)
-            got = tile_stream_cycles(tiles, grid, width)
-            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+            for t in (tiles, sc.fast_tiles(w, grid, opts, with_need="lag")):
+                got = tile_stream_cycles(t, grid, width)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
 def _reference_signature(pattern: np.ndarray, counts: np.ndarray, fewest: bool) -> np.ndarray:

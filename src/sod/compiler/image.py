@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,6 +92,10 @@ class FastTiles:
     need_bits: np.ndarray  # (T, Vmax) int64, valid up to ``vectors``
     vectors: np.ndarray  # (T,) vectors of each stream tile
     pad_before: np.ndarray  # (T,) zero vectors the array takes first (WS k edges)
+    # (T,) max_j(ceil(need_j / B) − 1 − j) for B = ``lag_read_bits``, the decompressor
+    # lag of each tile (with_need="lag": need_bits then left zero); None: not taken
+    lags: np.ndarray | None = None
+    lag_read_bits: int = 0
 
     @property
     def total_bits(self) -> int:
@@ -102,17 +106,39 @@ class FastTiles:
         return int((-(-self.size_bits // read_width_bits)).sum() * read_width_bits)
 
 
+def tile_lags(need: np.ndarray, read_width_bits: int, in_place: bool = False) -> np.ndarray:
+    """(T,): ``max_j(ceil(need_j / B) − 1 − j)`` of every tile's need bits (T, V), the
+    most its vectors lag one per cycle behind the words they need
+    (:mod:`sod.models.decompressor`). Needs past a tile's vectors must be zero: ``−1 − j``
+    there is below the last vector's ``≥ −1 − (V−1)``. ``in_place``: ``need`` is
+    scratch."""
+    b = read_width_bits
+    t, vmax = need.shape
+    if not vmax:
+        return np.zeros(t, np.int64)
+    lag = need if in_place else need.copy()
+    lag += b - 1
+    if b & (b - 1) == 0:  # a power of two: ceil by shifting
+        lag >>= b.bit_length() - 1
+    else:
+        lag //= b
+    lag -= np.arange(1, vmax + 1, dtype=lag.dtype)
+    return lag.max(axis=1).astype(np.int64)
+
+
 def fast_tiles(
     mask: np.ndarray,
     grid: TileGrid,
     options: CompileOptions,
-    with_need: bool = True,
+    with_need: bool | Literal["lag"] = True,
     counts: BlockCounts | None = None,
 ) -> FastTiles:
     """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding).
 
     ``with_need=False`` skips the per-vector need bits (left zero), which only the
     decompressor timing uses; sizes alone are several times faster (RLE most).
+    ``with_need="lag"``: the need bits only as each tile's :func:`tile_lags` for
+    ``options.read_width_bits`` (all the stream timing reads), need bits left zero.
     ``counts``: the mask's :func:`~sod.compiler.plan.block_counts` on this grid, if at
     hand (CSC and dense are measured from them alone; ``mask`` is then not read).
     """
@@ -121,6 +147,11 @@ def fast_tiles(
             along_rows = grid.dataflow != "is"
             counts = block_counts(mask, grid.rows, grid.cols, along_rows, not along_rows)
         return _fiber_tiles(counts, grid, options, with_need)
+    if with_need == "lag":
+        measured = fast_tiles(mask, grid, options, True, counts)
+        lags = tile_lags(measured.need_bits, options.read_width_bits, in_place=True)
+        measured.need_bits[...] = 0
+        return replace(measured, lags=lags, lag_read_bits=options.read_width_bits)
     widths = layer_widths(grid, options)
     blocked = grid.blocked(np.asarray(mask, dtype=bool))
     t = grid.count
@@ -136,7 +167,7 @@ def fast_tiles(
         for lo in range(0, all_tiles.size, per):
             tiles = all_tiles[lo : lo + per]
             masks = grid.block_masks(blocked, tiles, kr, nc)
-            _measure_tiles(masks, tiles, widths, options, with_need, fmt_idx, sizes, need)
+            _measure_tiles(masks, tiles, widths, options, bool(with_need), fmt_idx, sizes, need)
             vectors[tiles] = masks.shape[2]
     order = grid.order
     pads = grid.pad_before(order[:, 0], order[:, 1])
@@ -149,7 +180,7 @@ _FIBER_FORMATS = ("csc", "dense")
 
 
 def _fiber_tiles(
-    counts: BlockCounts, grid: TileGrid, options: CompileOptions, with_need: bool
+    counts: BlockCounts, grid: TileGrid, options: CompileOptions, with_need: bool | str
 ) -> FastTiles:
     """:func:`fast_tiles` of a CSC or dense layer from its per-vector non-zero counts
     (as :func:`sod.formats.csc.need_bits`, :func:`sod.formats.dense.need_bits` and
@@ -158,35 +189,51 @@ def _fiber_tiles(
     order = grid.order
     lanes, vectors = grid.stream_shape(order[:, 0], order[:, 1])
     lanes, vectors = lanes.astype(np.int64), vectors.astype(np.int64)
-    step = np.arange(1, grid.full_shape[1] + 1, dtype=np.int64)  # vectors through j
+    vmax = grid.full_shape[1]
+    lag_only = with_need == "lag"
+    # Lags alone are scratch: int32 when every need (plus a word) fits, half the traffic.
+    top = vmax * (w.pointer + grid.full_shape[0] * (w.lane_index + w.value)) + (1 << 12)
+    dtype = np.int32 if lag_only and top < 1 << 31 else np.int64
+    step = np.arange(1, vmax + 1, dtype=dtype)  # vectors through j
     dense_size = lanes * vectors * w.value
     fmt_idx = np.zeros(grid.count, np.int64)
     if options.format == "dense":
         sizes, use_dense = dense_size, fmt_idx.astype(bool)
-        need = step * (lanes[:, None] * w.value) if with_need else None
+        need = step * (lanes[:, None] * w.value).astype(dtype) if with_need else None
     else:
         # CSC: vector j ends after j+1 pointers and every record of fibers 0 … j.
-        need = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=np.int64)
+        need = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=dtype)
         need *= w.lane_index + w.value
         need += step * w.pointer
-        sizes = need[np.arange(grid.count), vectors - 1]
+        sizes = need[np.arange(grid.count), vectors - 1].astype(np.int64)
         use_dense = np.zeros(grid.count, bool)
         if options.dense_fallback:
             use_dense = dense_size <= sizes
             sizes = np.where(use_dense, dense_size, sizes)
         fmt_idx = use_dense.astype(np.int64)
+    lags = None
     if need is None or not with_need:
-        need = np.zeros((grid.count, step.size), np.int64)
+        need = np.zeros((grid.count, vmax), np.int64)
     else:
         if use_dense.any():
             rows = np.flatnonzero(use_dense)
-            need[rows] = step * (lanes[rows, None] * w.value)
-        edge = np.flatnonzero(vectors < step.size)  # the k (or n) edge: zero past their
+            need[rows] = step * (lanes[rows, None] * w.value).astype(dtype)
+        edge = np.flatnonzero(vectors < vmax)  # the k (or n) edge: zero past their
         if edge.size:  # vectors, as measured tile by tile (one edge length per grid)
             need[edge, int(vectors[edge[0]]) :] = 0
+        if lag_only:
+            lags = tile_lags(need, options.read_width_bits, in_place=True)
+            need = np.zeros((grid.count, vmax), np.int64)
     pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles(
-        [options.format, "dense"], fmt_idx, sizes.astype(np.int64), need, vectors, pads
+        [options.format, "dense"],
+        fmt_idx,
+        sizes.astype(np.int64),
+        need,
+        vectors,
+        pads,
+        lags,
+        options.read_width_bits if lags is not None else 0,
     )
 
 

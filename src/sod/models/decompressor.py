@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sod.compiler.image import CompileOptions, FastTiles, fast_tiles
+from sod.compiler.image import CompileOptions, FastTiles, fast_tiles, tile_lags
 from sod.compiler.plan import TileGrid
 from sod.formats import Widths, need_bits
 from sod.models.dense import evaluate_dense
@@ -154,18 +154,14 @@ def tile_stream_cycles(
     docstring). A tile starts on a word, so a vector's ``a_j`` in its stream is its own
     (tile-local) one plus the words of the tiles before it; its stream index is its own
     plus the vectors before it. So each tile's ``max_j(a_j − j)`` is taken once, locally,
-    and shifted. A WS tile's zero pad vectors need nothing (``a = −1``) and never lag.
-    Past a tile's vectors its need bits are zero (:class:`FastTiles`): ``−1 − j`` there
-    is below the last vector's ``a − j ≥ −1 − (V−1)``, so they never win the maximum."""
+    and shifted (:func:`~sod.compiler.image.tile_lags`, or ``tiles.lags`` when taken for
+    this read width). A WS tile's zero pad vectors need nothing (``a = −1``) and never
+    lag."""
     b = read_width_bits
-    vmax = tiles.need_bits.shape[1]
-    lag = tiles.need_bits + (b - 1)
-    if b & (b - 1) == 0:  # a power of two: ceil by shifting
-        lag >>= b.bit_length() - 1
+    if tiles.lags is not None and tiles.lag_read_bits == b:
+        local = tiles.lags
     else:
-        lag //= b
-    lag -= np.arange(1, vmax + 1, dtype=np.int64)  # a_j − j = ceil(need / B) − 1 − j
-    local = lag.max(axis=1) if vmax else np.zeros(lag.shape[0], np.int64)
+        local = tile_lags(tiles.need_bits, b)
     if grid.dataflow == "ws":  # one tile per stream, after its pad vectors
         worst = local - tiles.pad_before
         vectors = grid.rows

@@ -208,7 +208,7 @@ def _group_streams(
         k, n = (int(x) for x in w.shape)
         half = (line_counts, None) if along_rows else (None, line_counts)
         counts = BlockCounts(k, n, R, C, *half)
-    tiles = fast_tiles(w, grid, compile_options, counts=counts)
+    tiles = fast_tiles(w, grid, compile_options, with_need="lag", counts=counts)
     decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
     part = _shape_fields(grid, counts.block_stats(), m)
     count = part["nnz"].size
