@@ -169,9 +169,7 @@ def fast_tiles(
             masks = grid.block_masks(blocked, tiles, kr, nc)
             _measure_tiles(masks, tiles, widths, options, bool(with_need), fmt_idx, sizes, need)
             vectors[tiles] = masks.shape[2]
-    order = grid.order
-    pads = grid.pad_before(order[:, 0], order[:, 1])
-    return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, pads)
+    return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, grid.pads)
 
 
 #: Formats whose need bits depend only on each vector's non-zero count (CSC: a pointer
@@ -186,9 +184,7 @@ def _fiber_tiles(
     (as :func:`sod.formats.csc.need_bits`, :func:`sod.formats.dense.need_bits` and
     :func:`_measure_tiles` give them, without cutting the mask into tiles)."""
     w = layer_widths(grid, options)
-    order = grid.order
-    lanes, vectors = grid.stream_shape(order[:, 0], order[:, 1])
-    lanes, vectors = lanes.astype(np.int64), vectors.astype(np.int64)
+    lanes, vectors = (x.astype(np.int64) for x in grid.tile_shapes)
     vmax = grid.full_shape[1]
     lag_only = with_need == "lag"
     # Lags alone are scratch: int32 when every need (plus a word) fits, half the traffic.
@@ -224,14 +220,13 @@ def _fiber_tiles(
         if lag_only:
             lags = tile_lags(need, options.read_width_bits, in_place=True)
             need = np.zeros((grid.count, vmax), np.int64)
-    pads = grid.pad_before(order[:, 0], order[:, 1])
     return FastTiles(
         [options.format, "dense"],
         fmt_idx,
         sizes.astype(np.int64),
         need,
         vectors,
-        pads,
+        grid.pads,
         lags,
         options.read_width_bits if lags is not None else 0,
     )

@@ -46,6 +46,18 @@ def _tile_order(k_blocks: int, n_blocks: int, kb_outer: bool) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=256)
+def _tile_extents(
+    k: int, n: int, rows: int, cols: int, kb_outer: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kr, nc) of every tile in the order of :func:`_tile_order` (read-only, cached)."""
+    order = _tile_order(_ceil(k, rows), _ceil(n, cols), kb_outer)
+    kr = np.minimum(rows, k - order[:, 0] * rows)
+    nc = np.minimum(cols, n - order[:, 1] * cols)
+    kr.flags.writeable = nc.flags.writeable = False
+    return kr, nc
+
+
 def check_dataflow(dataflow: object) -> str:
     df = str(getattr(dataflow, "value", dataflow)).lower()
     if df not in ("ws", "os", "is"):
@@ -85,6 +97,24 @@ class TileGrid:
     def order(self) -> np.ndarray:
         """(tiles, 2): (kb, nb) of each tile in image order (read-only, shared)."""
         return _tile_order(self.k_blocks, self.n_blocks, self.dataflow == "is")
+
+    @property
+    def extents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(k rows, n columns) of every tile in image order (read-only, shared):
+        :meth:`block_extent` of :attr:`order`."""
+        return _tile_extents(self.k, self.n, self.rows, self.cols, self.dataflow == "is")
+
+    @property
+    def tile_shapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes, vectors) of every stream tile in image order (read-only, shared)."""
+        kr, nc = self.extents
+        return (kr, nc) if self.dataflow == "is" else (nc, kr)
+
+    @property
+    def pads(self) -> np.ndarray:
+        """:meth:`pad_before` of every tile in image order."""
+        kr, _ = self.extents
+        return self.rows - kr if self.dataflow == "ws" else np.zeros_like(kr)
 
     @property
     def full_shape(self) -> tuple[int, int]:
@@ -142,8 +172,7 @@ class TileGrid:
 
     def shape_classes(self) -> list[tuple[np.ndarray, int, int]]:
         """Tiles grouped by block extent: [(tile indices, kr, nc)] (at most four groups)."""
-        order = self.order
-        kr, nc = self.block_extent(order[:, 0], order[:, 1])
+        kr, nc = self.extents
         out = []
         for a in np.unique(kr):
             for b in np.unique(nc):

@@ -215,8 +215,7 @@ def _group_streams(
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
     index = np.arange(grid.count) // per
     words = -(-tiles.size_bits // read_bits) * read_bits
-    order = grid.order
-    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    lanes_t, vecs_t = grid.tile_shapes
     dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     part["size_bits"] = np.bincount(index, weights=words, minlength=count).astype(np.int64)
     part["dense_bits"] = np.bincount(index, weights=dense_t, minlength=count).astype(np.int64)
@@ -299,8 +298,7 @@ def stream_shapes(
 def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.ndarray:
     """(S,) bits of every stream stored dense, each tile aligned to a GLB word (as
     :func:`_group_streams` counts ``dense_bits``)."""
-    order = grid.order
-    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    lanes_t, vecs_t = grid.tile_shapes
     dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     df = Dataflow(grid.dataflow)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
@@ -324,8 +322,8 @@ def _shape_fields(
     nnz_b, rows_b, cols_b = stats
     df = Dataflow(grid.dataflow)
     order = grid.order
-    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
-    _, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    kr, nc = grid.extents
+    _, vecs_t = grid.tile_shapes
     nnz_t = nnz_b[order[:, 0], order[:, 1]]
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
     index = np.arange(grid.count) // per
