@@ -317,8 +317,9 @@ def _block_stats(
 def _shape_fields(
     grid: TileGrid, stats: tuple[np.ndarray, np.ndarray | None, np.ndarray | None], m: int
 ) -> dict[str, np.ndarray]:
-    """The pattern fields of :class:`WeightStreams` for one group (as :func:`_group_streams`
-    computes them from the blocked mask)."""
+    """The pattern fields of :class:`WeightStreams` for one group from its block stats
+    (:meth:`~sod.compiler.plan.BlockCounts.block_stats`): for every dataflow in
+    :func:`stream_shapes`, for the measured one in :func:`_group_streams`."""
     nnz_b, rows_b, cols_b = stats
     df = Dataflow(grid.dataflow)
     order = grid.order
