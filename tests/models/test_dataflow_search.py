@@ -59,17 +59,14 @@ def test_pruned_search_equals_evaluating_every_dataflow(
 ):
     gemm = masked(Gemm("g", m, k, n, repeat=2), w_density, 0.5, seed)
     arch = _arch(kind, rows, cols, timing, glb_kib)
+    opts = SystolicOptions.from_arch(arch)
     try:
         want = _brute(gemm, arch)
     except SodError as err:  # e.g. a GLB too small: the search must fail the same way
         with pytest.raises(type(err)):
-            _best_dataflow(
-                gemm, SystolicOptions.from_arch(arch), partial(bound_by_glb_ports, arch=arch)
-            )
+            _best_dataflow(Layer.of(gemm, opts), opts, partial(bound_by_glb_ports, arch=arch))
         return
-    got = _best_dataflow(
-        gemm, SystolicOptions.from_arch(arch), partial(bound_by_glb_ports, arch=arch)
-    )
+    got = _best_dataflow(Layer.of(gemm, opts), opts, partial(bound_by_glb_ports, arch=arch))
     assert got[0] == want[0] and got[1] == want[1]
 
 
@@ -118,9 +115,9 @@ def test_a_pruned_dataflow_never_hides_a_glb_error():
         bound = partial(bound_by_glb_ports, arch=arch)
         if any(fails):
             with pytest.raises(SodError):
-                _best_dataflow(gemm, opts, bound)
+                _best_dataflow(Layer.of(gemm, opts), opts, bound)
         else:
-            assert _best_dataflow(gemm, opts, bound)[0] == _brute(gemm, arch)[0]
+            assert _best_dataflow(Layer.of(gemm, opts), opts, bound)[0] == _brute(gemm, arch)[0]
     assert mixed >= 5  # the case this test is about happened
 
 
@@ -138,4 +135,4 @@ def test_an_unschedulable_dataflow_is_evaluated_not_pruned():
             with pytest.raises(SodError):
                 _evaluate_layer(Layer.of(gemm, o), o)
     with pytest.raises(SodError):
-        _best_dataflow(gemm, opts, partial(bound_by_glb_ports, arch=arch))
+        _best_dataflow(Layer.of(gemm, opts), opts, partial(bound_by_glb_ports, arch=arch))

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sod.compiler.plan import TileGrid, check_dataflow
+from sod.compiler.plan import BlockCounts, TileGrid, block_counts, check_dataflow, fiber_counts
 from sod.compiler.reorder import Reorder, weight_reorder
 from sod.formats import (
     FORMATS,
@@ -92,6 +92,10 @@ class FastTiles:
     need_bits: np.ndarray  # (T, Vmax) int64, valid up to ``vectors``
     vectors: np.ndarray  # (T,) vectors of each stream tile
     pad_before: np.ndarray  # (T,) zero vectors the array takes first (WS k edges)
+    # (T,) max_j(ceil(need_j / B) − 1 − j) for B = ``lag_read_bits``, the decompressor
+    # lag of each tile (with_need="lag": need_bits then left zero); None: not taken
+    lags: np.ndarray | None = None
+    lag_read_bits: int = 0
 
     @property
     def total_bits(self) -> int:
@@ -102,14 +106,52 @@ class FastTiles:
         return int((-(-self.size_bits // read_width_bits)).sum() * read_width_bits)
 
 
+def tile_lags(need: np.ndarray, read_width_bits: int, in_place: bool = False) -> np.ndarray:
+    """(T,): ``max_j(ceil(need_j / B) − 1 − j)`` of every tile's need bits (T, V), the
+    most its vectors lag one per cycle behind the words they need
+    (:mod:`sod.models.decompressor`). Needs past a tile's vectors must be zero: ``−1 − j``
+    there is below the last vector's ``≥ −1 − (V−1)``. ``in_place``: ``need`` is
+    scratch."""
+    b = read_width_bits
+    t, vmax = need.shape
+    if not vmax:
+        return np.zeros(t, np.int64)
+    lag = need if in_place else need.copy()
+    lag += b - 1
+    if b & (b - 1) == 0:  # a power of two: ceil by shifting
+        lag >>= b.bit_length() - 1
+    else:
+        lag //= b
+    lag -= np.arange(1, vmax + 1, dtype=lag.dtype)
+    return lag.max(axis=1).astype(np.int64)
+
+
 def fast_tiles(
-    mask: np.ndarray, grid: TileGrid, options: CompileOptions, with_need: bool = True
+    mask: np.ndarray,
+    grid: TileGrid,
+    options: CompileOptions,
+    with_need: bool | Literal["lag"] = True,
+    counts: BlockCounts | None = None,
 ) -> FastTiles:
     """Formats and exact sizes of every tile from the k × n non-zero mask (no encoding).
 
     ``with_need=False`` skips the per-vector need bits (left zero), which only the
     decompressor timing uses; sizes alone are several times faster (RLE most).
+    ``with_need="lag"``: the need bits only as each tile's :func:`tile_lags` for
+    ``options.read_width_bits`` (all the stream timing reads), need bits left zero.
+    ``counts``: the mask's :func:`~sod.compiler.plan.block_counts` on this grid, if at
+    hand (CSC and dense are measured from them alone; ``mask`` is then not read).
     """
+    if options.format in _FIBER_FORMATS:
+        if counts is None:  # only the half this dataflow's vectors are made of
+            along_rows = grid.dataflow != "is"
+            counts = block_counts(mask, grid.rows, grid.cols, along_rows, not along_rows)
+        return _fiber_tiles(counts, grid, options, with_need)
+    if with_need == "lag":
+        measured = fast_tiles(mask, grid, options, True, counts)
+        lags = tile_lags(measured.need_bits, options.read_width_bits, in_place=True)
+        measured.need_bits[...] = 0
+        return replace(measured, lags=lags, lag_read_bits=options.read_width_bits)
     widths = layer_widths(grid, options)
     blocked = grid.blocked(np.asarray(mask, dtype=bool))
     t = grid.count
@@ -125,11 +167,69 @@ def fast_tiles(
         for lo in range(0, all_tiles.size, per):
             tiles = all_tiles[lo : lo + per]
             masks = grid.block_masks(blocked, tiles, kr, nc)
-            _measure_tiles(masks, tiles, widths, options, with_need, fmt_idx, sizes, need)
+            _measure_tiles(masks, tiles, widths, options, bool(with_need), fmt_idx, sizes, need)
             vectors[tiles] = masks.shape[2]
-    order = grid.order
-    pads = grid.pad_before(order[:, 0], order[:, 1])
-    return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, pads)
+    return FastTiles([options.format, "dense"], fmt_idx, sizes, need, vectors, grid.pads)
+
+
+#: Formats whose need bits depend only on each vector's non-zero count (CSC: a pointer
+#: and one record per non-zero of the vector's fiber; dense: nothing).
+_FIBER_FORMATS = ("csc", "dense")
+
+
+def _fiber_tiles(
+    counts: BlockCounts, grid: TileGrid, options: CompileOptions, with_need: bool | str
+) -> FastTiles:
+    """:func:`fast_tiles` of a CSC or dense layer from its per-vector non-zero counts
+    (as :func:`sod.formats.csc.need_bits`, :func:`sod.formats.dense.need_bits` and
+    :func:`_measure_tiles` give them, without cutting the mask into tiles)."""
+    w = layer_widths(grid, options)
+    lanes, vectors = (x.astype(np.int64) for x in grid.tile_shapes)
+    vmax = grid.full_shape[1]
+    lag_only = with_need == "lag"
+    # Lags alone are scratch: int32 when every need (plus a word) fits, half the traffic.
+    top = vmax * (w.pointer + grid.full_shape[0] * (w.lane_index + w.value)) + (1 << 12)
+    dtype = np.int32 if lag_only and top < 1 << 31 else np.int64
+    step = np.arange(1, vmax + 1, dtype=dtype)  # vectors through j
+    dense_size = lanes * vectors * w.value
+    fmt_idx = np.zeros(grid.count, np.int64)
+    if options.format == "dense":
+        sizes, use_dense = dense_size, fmt_idx.astype(bool)
+        need = step * (lanes[:, None] * w.value).astype(dtype) if with_need else None
+    else:
+        # CSC: vector j ends after j+1 pointers and every record of fibers 0 … j.
+        need = np.cumsum(fiber_counts(grid, counts), axis=1, dtype=dtype)
+        need *= w.lane_index + w.value
+        need += step * w.pointer
+        sizes = need[np.arange(grid.count), vectors - 1].astype(np.int64)
+        use_dense = np.zeros(grid.count, bool)
+        if options.dense_fallback:
+            use_dense = dense_size <= sizes
+            sizes = np.where(use_dense, dense_size, sizes)
+        fmt_idx = use_dense.astype(np.int64)
+    lags = None
+    if need is None or not with_need:
+        need = np.zeros((grid.count, vmax), np.int64)
+    else:
+        if use_dense.any():
+            rows = np.flatnonzero(use_dense)
+            need[rows] = step * (lanes[rows, None] * w.value).astype(dtype)
+        edge = np.flatnonzero(vectors < vmax)  # the k (or n) edge: zero past their
+        if edge.size:  # vectors, as measured tile by tile (one edge length per grid)
+            need[edge, int(vectors[edge[0]]) :] = 0
+        if lag_only:
+            lags = tile_lags(need, options.read_width_bits, in_place=True)
+            need = np.zeros((grid.count, vmax), np.int64)
+    return FastTiles(
+        [options.format, "dense"],
+        fmt_idx,
+        sizes.astype(np.int64),
+        need,
+        vectors,
+        grid.pads,
+        lags,
+        options.read_width_bits if lags is not None else 0,
+    )
 
 
 #: Mask entries measured at once by :func:`fast_tiles` (bounds its scratch memory).

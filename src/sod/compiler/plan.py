@@ -22,6 +22,7 @@ Tiles are stored in the image in stream order, so every stream is contiguous.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,6 +31,31 @@ from sod.formats import FormatError
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+@lru_cache(maxsize=256)
+def _tile_order(k_blocks: int, n_blocks: int, kb_outer: bool) -> np.ndarray:
+    """(tiles, 2): (kb, nb) of every tile, kb outer (IS) or nb outer; cached, since the
+    models ask for it of the same grids again and again (read-only)."""
+    kb, nb = np.meshgrid(np.arange(k_blocks), np.arange(n_blocks), indexing="ij")
+    if kb_outer:
+        out = np.stack([kb.ravel(), nb.ravel()], axis=1)
+    else:
+        out = np.stack([kb.T.ravel(), nb.T.ravel()], axis=1)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def _tile_extents(
+    k: int, n: int, rows: int, cols: int, kb_outer: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kr, nc) of every tile in the order of :func:`_tile_order` (read-only, cached)."""
+    order = _tile_order(_ceil(k, rows), _ceil(n, cols), kb_outer)
+    kr = np.minimum(rows, k - order[:, 0] * rows)
+    nc = np.minimum(cols, n - order[:, 1] * cols)
+    kr.flags.writeable = nc.flags.writeable = False
+    return kr, nc
 
 
 def check_dataflow(dataflow: object) -> str:
@@ -69,11 +95,26 @@ class TileGrid:
 
     @property
     def order(self) -> np.ndarray:
-        """(tiles, 2): (kb, nb) of each tile in image order."""
-        kb, nb = np.meshgrid(np.arange(self.k_blocks), np.arange(self.n_blocks), indexing="ij")
-        if self.dataflow == "is":
-            return np.stack([kb.ravel(), nb.ravel()], axis=1)
-        return np.stack([kb.T.ravel(), nb.T.ravel()], axis=1)
+        """(tiles, 2): (kb, nb) of each tile in image order (read-only, shared)."""
+        return _tile_order(self.k_blocks, self.n_blocks, self.dataflow == "is")
+
+    @property
+    def extents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(k rows, n columns) of every tile in image order (read-only, shared):
+        :meth:`block_extent` of :attr:`order`."""
+        return _tile_extents(self.k, self.n, self.rows, self.cols, self.dataflow == "is")
+
+    @property
+    def tile_shapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes, vectors) of every stream tile in image order (read-only, shared)."""
+        kr, nc = self.extents
+        return (kr, nc) if self.dataflow == "is" else (nc, kr)
+
+    @property
+    def pads(self) -> np.ndarray:
+        """:meth:`pad_before` of every tile in image order."""
+        kr, _ = self.extents
+        return self.rows - kr if self.dataflow == "ws" else np.zeros_like(kr)
 
     @property
     def full_shape(self) -> tuple[int, int]:
@@ -131,8 +172,7 @@ class TileGrid:
 
     def shape_classes(self) -> list[tuple[np.ndarray, int, int]]:
         """Tiles grouped by block extent: [(tile indices, kr, nc)] (at most four groups)."""
-        order = self.order
-        kr, nc = self.block_extent(order[:, 0], order[:, 1])
+        kr, nc = self.extents
         out = []
         for a in np.unique(kr):
             for b in np.unique(nc):
@@ -170,3 +210,143 @@ class TileGrid:
         if self.dataflow == "os":
             return blocks.transpose(0, 2, 1)
         return blocks
+
+
+@dataclass(frozen=True, eq=False)
+class BlockCounts:
+    """Non-zeros of a k × n mask per line of an ``rows × cols`` block grid: what every
+    dataflow's stream tiles are measured from (a vector of a WS/OS stream tile is a row
+    of a block, of an IS one a column), so one pass over the mask serves all three.
+
+    ``row_counts[i, nb]``: row i's non-zeros in column block nb, (k, n_blocks);
+    ``col_counts[kb, j]``: column j's non-zeros in row block kb, (k_blocks, n). Small
+    unsigned integers (at most ``cols`` resp. ``rows``); either may be left out (None)
+    when only one dataflow's tiles are measured."""
+
+    k: int
+    n: int
+    rows: int
+    cols: int
+    row_counts: np.ndarray | None
+    col_counts: np.ndarray | None
+
+    @property
+    def k_blocks(self) -> int:
+        return _ceil(self.k, self.rows)
+
+    @property
+    def n_blocks(self) -> int:
+        return _ceil(self.n, self.cols)
+
+    def padded_rows(self) -> np.ndarray:
+        """``row_counts`` with zero rows up to whole row blocks: (k_blocks, rows, n_blocks)."""
+        rc = self.row_counts
+        if rc is None:
+            raise ValueError("row counts were not measured")
+        kb = self.k_blocks
+        if kb * self.rows != rc.shape[0]:
+            pad = np.zeros((kb * self.rows - rc.shape[0], rc.shape[1]), rc.dtype)
+            rc = np.concatenate([rc, pad])
+        return rc.reshape(kb, self.rows, -1)
+
+    def padded_cols(self) -> np.ndarray:
+        """``col_counts`` with zero columns up to whole column blocks: (k_blocks, n_blocks,
+        cols)."""
+        cc = self.col_counts
+        if cc is None:
+            raise ValueError("column counts were not measured")
+        nb = self.n_blocks
+        if nb * self.cols != cc.shape[1]:
+            pad = np.zeros((cc.shape[0], nb * self.cols - cc.shape[1]), cc.dtype)
+            cc = np.concatenate([cc, pad], axis=1)
+        return cc.reshape(cc.shape[0], nb, self.cols)
+
+    def block_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Per block (kb, nb): non-zeros, rows (k) with a non-zero and columns (n) with a
+        non-zero (None when the counts they come from were left out)."""
+        rows = cols = None
+        if self.row_counts is not None:
+            rc = self.padded_rows()
+            nnz = rc.sum(axis=1, dtype=np.int64)
+            rows = np.count_nonzero(rc, axis=1)
+        if self.col_counts is not None:
+            cc = self.padded_cols()
+            cols = np.count_nonzero(cc, axis=2)
+            if self.row_counts is None:
+                nnz = cc.sum(axis=2, dtype=np.int64)
+        return nnz, rows, cols
+
+
+def _count_dtype(limit: int) -> type[np.unsignedinteger]:
+    """The narrowest unsigned type holding 0 … limit."""
+    return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
+
+
+def block_counts(
+    mask: np.ndarray, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+) -> BlockCounts:
+    """:class:`BlockCounts` of a k × n bool mask on an ``rows × cols`` grid (``row_counts``
+    / ``col_counts`` False: that half left out, None).
+
+    Row counts are popcounts of the mask bit-packed along n (a column block of a multiple
+    of 8 columns is whole bytes: one popcount per 1, 2, 4 or 8 bytes); column counts are
+    byte sums of ``rows`` rows in the narrowest type that holds them."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise FormatError(f"a mask must be 2-D, got shape {mask.shape}")
+    k, n = mask.shape
+    kb, nb = _ceil(k, rows), _ceil(n, cols)
+    rc = _row_counts(mask, nb, cols) if row_counts else None
+    cc = None
+    if col_counts:
+        u8 = mask.view(np.uint8)
+        full = k // rows
+        dtype = _count_dtype(rows)
+        cc = np.empty((kb, n), dtype)
+        if full:
+            cc[:full] = u8[: full * rows].reshape(full, rows, n).sum(axis=1, dtype=dtype)
+        if full < kb:
+            cc[full] = u8[full * rows :].sum(axis=0, dtype=dtype)
+    return BlockCounts(k, n, rows, cols, rc, cc)
+
+
+def _row_counts(mask: np.ndarray, nb: int, cols: int) -> np.ndarray:
+    """(k, nb): each row's non-zeros in every column block of ``cols`` columns."""
+    k, n = mask.shape
+    if cols % 8 == 0:
+        packed = np.packbits(mask, axis=1)
+        per = cols // 8  # bytes per column block
+        if packed.shape[1] != nb * per:  # a last, partial column block
+            pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
+            packed = np.concatenate([packed, pad], axis=1)
+        if per in (1, 2, 4, 8):
+            word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
+            counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
+        else:
+            counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
+        return counts.astype(_count_dtype(cols), copy=False)
+    padded = np.zeros((k, nb * cols), bool)
+    padded[:, :n] = mask
+    return padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
+
+
+def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:
+    """(tiles, vectors of a full tile): non-zeros of every vector of every stream tile,
+    image order; a tile's vectors past its own count (k/n edges) are zero.
+
+    WS: vector j of block (kb, nb) is row ``kb·R + kr−1−j`` (the last row first); OS:
+    row ``kb·R + j``; IS: column ``nb·C + j``."""
+    if (counts.k, counts.n, counts.rows, counts.cols) != (grid.k, grid.n, grid.rows, grid.cols):
+        raise FormatError("block counts do not match the tile grid")
+    if grid.dataflow == "is":  # image order kb outer, nb inner
+        return counts.padded_cols().reshape(grid.count, grid.cols)
+    rc = counts.padded_rows().transpose(2, 0, 1)  # (nb, kb, R): nb outer, kb inner
+    if grid.dataflow == "os":
+        return rc.reshape(grid.count, grid.rows)
+    out = np.ascontiguousarray(rc[:, :, ::-1]).reshape(grid.count, grid.rows)
+    edge = grid.k - (grid.k_blocks - 1) * grid.rows  # rows of the last row block
+    if edge < grid.rows:  # its tiles' vectors start at their last real row
+        last = np.arange(grid.k_blocks - 1, grid.count, grid.k_blocks)
+        out[last, :edge] = out[last, grid.rows - edge :]
+        out[last, edge:] = 0
+    return out

@@ -73,6 +73,8 @@ class Reorder:
         """A writable bool k × n mask reordered in place (as :meth:`apply`); the scratch is
         its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
         k, n = w.shape
+        if _packable(w):
+            return _permute_bool(w, self.rows, self.cols, w)
         step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
         packed = np.empty((k, (n + 7) // 8), np.uint8)
         for lo in range(0, k, step):  # columns permuted, packed row by row
@@ -88,6 +90,48 @@ class Reorder:
         out = np.empty_like(wp)
         out[np.ix_(self.rows, self.cols)] = wp
         return out
+
+
+def take_columns(x: np.ndarray, perm: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.take(x, perm, axis=1)`` of a 2-D bool array (written into ``out`` if given):
+    A's columns follow W's permuted rows."""
+    if out is None:
+        out = np.empty(x.shape, bool)
+    if _packable(x) and out.flags.c_contiguous:
+        return _permute_bool(x, None, perm, out)
+    out[...] = np.take(x, perm, axis=1)
+    return out
+
+
+def _packable(x: np.ndarray) -> bool:
+    """A C-contiguous 2-D bool array whose rows are whole uint64 words (eight columns)."""
+    return x.dtype == bool and x.ndim == 2 and x.shape[1] % 8 == 0 and x.flags.c_contiguous
+
+
+def _permute_bool(
+    x: np.ndarray, rows: np.ndarray | None, cols: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """``out[:] = x[rows][:, cols]`` (``rows`` None: every row in order) for a
+    :func:`_packable` bool array; ``out`` may be ``x`` itself.
+
+    Gathering bool columns moves one byte per element; instead x is packed along its
+    rows (:func:`_pack_axis0`, an eighth of x), the columns are gathered there, and each
+    output row is cut from its source row's byte row: shifted so that its bit is bit 0 of
+    every byte and masked (eight columns a word; a shift of at most 7 stays in its byte,
+    so this is endian-free)."""
+    k, n = x.shape
+    by8 = np.take(_pack_axis0(x), cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
+    words = by8.view(np.uint64)
+    target = out.view(np.uint64)
+    src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
+    for lo in range(0, k, step):
+        s = src[lo : lo + step]
+        block = target[lo : lo + step]
+        np.take(words, s >> 3, axis=0, out=block, mode="clip")  # valid indices: no buffer
+        block >>= (7 - (s & 7)).astype(np.uint64)[:, None]
+        block &= np.uint64(0x0101010101010101)
+    return out
 
 
 def identity(k: int, n: int) -> Reorder:
@@ -107,25 +151,137 @@ def _block_any(mask: np.ndarray, size: int, axis: int) -> np.ndarray:
     return np.asarray(padded.reshape(mask.shape[0], blocks, size).any(axis=2))
 
 
-def _permuted_block_any(mask: np.ndarray, perm: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """``_block_any(np.take(mask, perm, axis=axis), size, axis)``, a chunk at a time (no
-    permuted copy of a whole large FC mask): whole blocks of permuted rows (axis 0), or
-    rows of the mask with their columns permuted (axis 1, each row's gather in cache)."""
-    if axis == 0:
-        per = max(1, _APPLY_BLOCK_ELEMENTS // max(size * mask.shape[1], 1)) * size
-        parts = [
-            _block_any(np.take(mask, perm[lo : lo + per], axis=0), size, 0)
-            for lo in range(0, perm.size, per)
-        ]
-    else:
-        per = max(1, _APPLY_BLOCK_ELEMENTS // max(perm.size, 1))
-        parts = [
-            _block_any(np.take(mask[lo : lo + per], perm, axis=1), size, 1)
-            for lo in range(0, mask.shape[0], per)
-        ]
-    if not parts:
-        return _block_any(np.take(mask, perm, axis=axis), size, axis)
-    return np.concatenate(parts, axis=axis if axis == 0 else 0)
+#: Words :func:`_pack_axis0` shifts at once (bounds its scratch, keeps it in cache).
+_PACK_CHUNK_WORDS = 1 << 15
+
+
+def _pack_axis0(x: np.ndarray) -> np.ndarray:
+    """``np.packbits(x, axis=0)`` of a 2-D bool array: (⌈a/8⌉, b) uint8, byte q of column
+    j holding rows 8q … 8q+7 (the first in the high bit).
+
+    numpy packs along a non-last axis one strided element at a time; with ``b`` a multiple
+    of 8 the 0/1 bytes of eight rows are shifted and ORed instead, eight columns to a
+    uint64 word (a 0/1 byte shifted by at most 7 stays in its byte: endian-free)."""
+    a, b = x.shape
+    whole = a // 8
+    if b % 8 or whole == 0:
+        return np.packbits(x, axis=0)
+    x = np.ascontiguousarray(x)
+    words = b // 8
+    v = x.view(np.uint64)  # (a, b/8): eight columns' 0/1 bytes per word
+    out = np.empty((-(-a // 8), words), np.uint64)
+    step = max(1, _PACK_CHUNK_WORDS // words)
+    tmp = np.empty((min(step, whole), words), np.uint64)
+    for lo in range(0, whole, step):
+        hi = min(whole, lo + step)
+        acc, t = out[lo:hi], tmp[: hi - lo]
+        np.left_shift(v[8 * lo : 8 * hi : 8], np.uint64(7), out=acc)
+        for i in range(1, 8):
+            np.left_shift(v[8 * lo + i : 8 * hi : 8], np.uint64(7 - i), out=t)
+            acc |= t
+    packed = out.view(np.uint8)
+    if whole * 8 < a:  # the last, partial group of rows
+        packed[whole] = np.packbits(x[whole * 8 :], axis=0)[0]
+    return packed
+
+
+def _or_groups(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Bitwise OR of every ``size`` consecutive entries along ``axis`` (0 or 1) of a 2-D
+    array; a last, shorter group is ORed alone."""
+    length = x.shape[axis]
+    full = length // size
+    xs = x if axis == 0 else x.T
+    parts = []
+    if full:
+        head = xs[: full * size].reshape(full, size, -1)
+        parts.append(np.bitwise_or.reduce(head, axis=1))
+    if full * size < length:
+        parts.append(np.bitwise_or.reduce(xs[full * size :], axis=0)[None])
+    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return out if axis == 0 else out.T
+
+
+def _be_words(packed: np.ndarray) -> np.ndarray:
+    """Packed bytes (nbytes, items), byte 0 first, as big-endian uint64 words (words,
+    items): comparing an item's words in order compares its bytes lexicographically."""
+    nbytes, items = packed.shape
+    words = np.zeros((max(-(-nbytes // 8), 1), items), np.uint64)
+    for b in range(nbytes):
+        words[b // 8] |= packed[b].astype(np.uint64) << np.uint64(56 - 8 * (b % 8))
+    return words
+
+
+def _popcount(x: np.ndarray) -> int:
+    return int(np.bitwise_count(x).sum(dtype=np.int64))
+
+
+class _Packed:
+    """A k × n mask packed for the layout search, so that gathering permuted rows or
+    columns moves bytes and words instead of bools:
+
+    * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
+    * ``cols`` (⌈k/64⌉, n) uint64: each column's bits along k, 64 rows a word (its bytes,
+      in memory order, are ``np.packbits(mask, axis=0)``'s bytes of that column).
+
+    The block patterns the search reads (row blocks touched by each column, column
+    blocks touched by each row) are kept packed and cached per permutation, since the
+    candidates and their costs meet the same permutations again."""
+
+    def __init__(self, mask: np.ndarray, rows: int, cols: int) -> None:
+        mask = np.ascontiguousarray(mask, dtype=bool)
+        self.k, self.n = mask.shape
+        self.R, self.C = rows, cols
+        self.rows = np.packbits(mask, axis=1)
+        by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
+        q = -(-by8.shape[0] // 8)
+        if q * 8 != by8.shape[0]:
+            by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
+        # byte s of word w of a column: its rows 8(8w+s) … 8(8w+s)+7
+        self.cols = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
+        self.cols = self.cols.view(np.uint64).reshape(q, self.n)
+        self.row_nnz = np.bitwise_count(self.rows).sum(axis=1, dtype=np.int64)
+        self.col_nnz = np.bitwise_count(self.cols).sum(axis=0, dtype=np.int64)
+        self._row_blocks: dict[bytes, np.ndarray] = {}
+        self._col_blocks: dict[bytes, np.ndarray] = {}
+
+    @property
+    def nnz(self) -> int:
+        return int(self.row_nnz.sum())
+
+    def col_blocks(self, r: np.ndarray) -> np.ndarray:
+        """With the rows in order ``r``: the row blocks each column touches, packed along
+        the blocks, (⌈kb/8⌉, n) uint8 (``np.packbits(_block_any(mask[r], R, 0), axis=0)``)."""
+        key = r.tobytes()
+        hit = self._col_blocks.get(key)
+        if hit is None:
+            touched = _or_groups(np.take(self.rows, r, axis=0), self.R, 0)  # (kb, ⌈n/8⌉)
+            pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
+            hit = self._col_blocks[key] = _pack_axis0(pattern)
+        return hit
+
+    def row_blocks(self, c: np.ndarray) -> np.ndarray:
+        """With the columns in order ``c``: the column blocks each row touches, packed
+        along the blocks, (⌈nb/8⌉, k) uint8 (``np.packbits(_block_any(mask[:, c], C, 1),
+        axis=1).T``)."""
+        key = c.tobytes()
+        hit = self._row_blocks.get(key)
+        if hit is None:
+            touched = _or_groups(np.take(self.cols, c, axis=1), self.C, 1)  # (⌈k/64⌉, nb)
+            # (nb, ⌈k/64⌉) words are each block's rows packed along k, in memory order
+            along_k = np.ascontiguousarray(touched.T).view(np.uint8)
+            pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
+            hit = self._row_blocks[key] = _pack_axis0(pattern)
+        return hit
+
+    def cost(self, r: np.ndarray, c: np.ndarray, dataflow: str) -> int:
+        """:func:`skip_cost` of the mask reordered by (r, c)."""
+        if dataflow == "os":
+            return _popcount(self.row_blocks(c))
+        if dataflow == "is":
+            return _popcount(self.col_blocks(r))
+        if c.tobytes() in self._row_blocks:  # WS: tiles touched, from whichever is at hand
+            return _popcount(_or_groups(np.take(self.row_blocks(c), r, axis=1), self.R, 1))
+        return _popcount(_or_groups(np.take(self.col_blocks(r), c, axis=1), self.C, 1))
 
 
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
@@ -140,47 +296,60 @@ def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
 def _cost(
     mask: np.ndarray, r: np.ndarray, c: np.ndarray, rows: int, cols: int, dataflow: str
 ) -> int:
-    """:func:`skip_cost` of ``mask`` reordered by (r, c), without building it: WS and IS
-    reduce the permuted rows to row blocks first, and OS ignores the row order."""
-    if dataflow == "os":
-        return int(_permuted_block_any(mask, c, cols, 1).sum())
-    row_blocks = _permuted_block_any(mask, r, rows, 0)  # (row blocks, n)
-    if dataflow == "is":
-        return int(row_blocks.sum())
-    return int(_block_any(np.take(row_blocks, c, axis=1), cols, 1).sum())
+    """:func:`skip_cost` of ``mask`` reordered by (r, c), without building it."""
+    r, c = np.asarray(r, np.int64), np.asarray(c, np.int64)
+    return _Packed(mask, rows, cols).cost(r, c, dataflow)
 
 
-def _signature_order(pattern: np.ndarray, counts: np.ndarray, fewest_first: bool) -> np.ndarray:
-    """Indices (the rows of ``pattern``: (items, blocks) bool) ordered by the block pattern
-    lexicographically (touching the first block sorts first), then the non-zero count
-    (densest first), then the index; ``fewest_first``: by the number of blocks touched
-    before all that."""
-    packed = np.ascontiguousarray(np.packbits(~pattern, axis=1))
-    as_bytes = packed.view(np.dtype((np.void, max(packed.shape[1], 1)))).ravel()
-    rank = np.unique(as_bytes, return_inverse=True)[1].ravel()
-    keys: tuple[np.ndarray, ...] = (np.arange(pattern.shape[0]), -counts, rank)
-    if fewest_first:
-        keys += (pattern.sum(axis=1),)
-    return np.lexsort(keys).astype(np.int64)
+def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool) -> np.ndarray:
+    """Indices of the items ordered by their block pattern lexicographically (touching
+    the first block sorts first), then the non-zero count (densest first), then the
+    index; ``fewest_first``: by the number of blocks touched before all that.
+
+    ``blocks`` (⌈blocks/8⌉, items) uint8: each item's pattern packed along the blocks
+    (``np.packbits(pattern, axis=1).T``). The patterns are compared as big-endian words
+    of the inverted bits, which orders them as the bytes of the packed inverted pattern
+    would. One stable sort on the first word; only items whose first words tie are
+    sorted again by the other words, the count and the index; the number of blocks
+    touched, a small integer, is a last stable sort."""
+    items = blocks.shape[1]
+    words = ~_be_words(blocks)  # (words, items)
+    order = np.argsort(words[0], kind="stable")
+    first = words[0][order]
+    tied = np.zeros(items, bool)
+    if items > 1:
+        same = first[1:] == first[:-1]
+        tied[1:] |= same
+        tied[:-1] |= same
+    if tied.any():
+        where = np.flatnonzero(tied)
+        sub = order[where]
+        run = np.cumsum(~tied | np.r_[True, ~same])[where]  # one id per run of ties
+        keys = (sub, -counts[sub], *(w[sub] for w in words[:0:-1]), run)
+        order[where] = sub[np.lexsort(keys)]
+    if fewest_first:  # few distinct small values: a stable (radix) sort of uint16
+        touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64)
+        key = touched[order]
+        if blocks.shape[0] * 8 < 1 << 16:
+            key = key.astype(np.uint16)
+        order = order[np.argsort(key, kind="stable")]
+    return order.astype(np.int64)
 
 
-def _candidates(mask: np.ndarray, rows: int, cols: int) -> list[Reorder]:
-    k, n = mask.shape
-    row_nnz = mask.sum(axis=1, dtype=np.int64)
-    col_nnz = mask.sum(axis=0, dtype=np.int64)
+def _candidates(packed: _Packed) -> list[Reorder]:
+    k, n = packed.k, packed.n
     by_count = Reorder(
-        np.argsort(-row_nnz, kind="stable").astype(np.int64),
-        np.argsort(-col_nnz, kind="stable").astype(np.int64),
+        np.argsort(-packed.row_nnz, kind="stable").astype(np.int64),
+        np.argsort(-packed.col_nnz, kind="stable").astype(np.int64),
     )
     out = [identity(k, n), by_count]
     for fewest_first in (True, False):
         r = by_count.rows
         for _ in range(ROUNDS):
-            # (n, row blocks) with the rows in order r; then (k, column blocks).
-            col_pattern = _permuted_block_any(mask, r, rows, 0).T
-            c = _signature_order(col_pattern, col_nnz, fewest_first)
-            row_pattern = _permuted_block_any(mask, c, cols, 1)
-            r = _signature_order(row_pattern, row_nnz, fewest_first)
+            # The row blocks each column touches with the rows in order r; then the
+            # column blocks each row touches with the columns in order c.
+            c = _signature_order(packed.col_blocks(r), packed.col_nnz, fewest_first)
+            r = _signature_order(packed.row_blocks(c), packed.row_nnz, fewest_first)
             out.append(Reorder(r, c))
     return out
 
@@ -197,11 +366,14 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
     k, n = mask.shape
     if method not in REORDER_METHODS:
         raise ValueError(f"unknown weight reorder {method!r}; choose from {REORDER_METHODS}")
-    if method == "none" or (k <= rows and n <= cols) or mask.all() or not mask.any():
-        return identity(k, n)  # one tile, or nothing to gather
+    if method == "none" or (k <= rows and n <= cols):
+        return identity(k, n)  # one tile
+    packed = _Packed(mask, rows, cols)
+    if packed.nnz in (0, k * n):
+        return identity(k, n)  # nothing to gather
     best, best_cost = None, None
-    for cand in _candidates(mask, rows, cols):
-        cost = _cost(mask, cand.rows, cand.cols, rows, cols, dataflow)
+    for cand in _candidates(packed):
+        cost = packed.cost(cand.rows, cand.cols, dataflow)
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sod.compiler.image import CompileOptions, FastTiles, fast_tiles
+from sod.compiler.image import CompileOptions, FastTiles, fast_tiles, tile_lags
 from sod.compiler.plan import TileGrid
 from sod.formats import Widths, need_bits
 from sod.models.dense import evaluate_dense
@@ -142,6 +142,38 @@ def stream_needs(tiles: FastTiles, grid: TileGrid, read_width_bits: int) -> np.n
     need = tiles.need_bits.reshape(s, per, -1) + base[:, :, None]
     valid = np.arange(tiles.need_bits.shape[1])[None, :] < tiles.vectors[:per, None]
     return need[:, valid]  # every stream has the same tile shapes in the same order
+
+
+def tile_stream_cycles(
+    tiles: FastTiles, grid: TileGrid, read_width_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``stream_cycles(stream_needs(tiles, grid, B), B)`` without building the streams'
+    needs: ``(cycles, stall_cycles)`` of every W stream.
+
+    Only the last emission cycle counts: ``V + max(0, max_j(a_j − j))`` (module
+    docstring). A tile starts on a word, so a vector's ``a_j`` in its stream is its own
+    (tile-local) one plus the words of the tiles before it; its stream index is its own
+    plus the vectors before it. So each tile's ``max_j(a_j − j)`` is taken once, locally,
+    and shifted (:func:`~sod.compiler.image.tile_lags`, or ``tiles.lags`` when taken for
+    this read width). A WS tile's zero pad vectors need nothing (``a = −1``) and never
+    lag."""
+    b = read_width_bits
+    if tiles.lags is not None and tiles.lag_read_bits == b:
+        local = tiles.lags
+    else:
+        local = tile_lags(tiles.need_bits, b)
+    if grid.dataflow == "ws":  # one tile per stream, after its pad vectors
+        worst = local - tiles.pad_before
+        vectors = grid.rows
+    else:
+        per = grid.k_blocks if grid.dataflow == "os" else grid.n_blocks
+        words = (-(-tiles.size_bits // b)).reshape(-1, per)
+        vec = tiles.vectors[:per]  # every stream has the same tile shapes in order
+        before = (np.cumsum(words, axis=1) - words) - (np.cumsum(vec) - vec)
+        worst = (local.reshape(-1, per) + before).max(axis=1)
+        vectors = int(vec.sum())
+    stalls = np.maximum(worst, 0).astype(np.int64)
+    return stalls + vectors, stalls
 
 
 def layer_timing(

@@ -47,6 +47,7 @@ from dataclasses import replace
 from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
+from sod.compiler.plan import BlockCounts, block_counts
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -73,17 +74,19 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     no slower (fewer or equal total cycles), as it would after trying both."""
     opts = SystolicOptions.from_arch(arch)
     bound = partial(bound_by_glb_ports, arch=arch)
+    layer = Layer.of(gemm, opts)  # the same for every dataflow: masks unpacked once
     if opts.auto_dataflow:
         # dataflow: auto — the compiler knows the shape, the masks and the memory system,
         # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)
         # in its natural layout; ties go to fewer compute cycles, then ws, os, is.
         # GLB port stalls included (sod.models.glb_ports), as in every design's search.
-        natural, opts = _best_dataflow(gemm, opts, bound)
+        natural, opts = _best_dataflow(layer, opts, bound)
     else:
-        natural = bound(_evaluate_layer(Layer.of(gemm, opts), opts))
+        natural = bound(_evaluate_layer(layer, opts))
     # Reordering is then tried in that dataflow (not in all three: a third of the work,
-    # and the layout search is the costly part).
-    reordered = Layer.of(gemm, opts).reordered(opts, consume=True)
+    # and the layout search is the costly part). The natural layer is done with, so its
+    # own masks may be permuted in place.
+    reordered = layer.reordered(opts, consume=True)
     if reordered is None:
         return natural
     permuted = bound(_evaluate_layer(reordered, opts))
@@ -91,7 +94,7 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
 
 
 def _best_dataflow(
-    gemm: Gemm, opts: SystolicOptions, bound: Callable[[Counts], Counts]
+    layer: Layer, opts: SystolicOptions, bound: Callable[[Counts], Counts]
 ) -> tuple[Counts, SystolicOptions]:
     """The dataflow with the fewest total cycles, then compute cycles, then ws, os, is —
     each fully evaluated, except one whose exact compute cycles (from the masks' non-zero
@@ -100,8 +103,14 @@ def _best_dataflow(
     ``(cycles, compute, rank)`` found. The most promising dataflow (fewest compute
     cycles) is evaluated first. The result is the one evaluating all three gives."""
     options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
-    layer = Layer.of(gemm, opts)  # the same for every dataflow
-    shapes = stream_shapes(layer, options)
+    # One pass over each W mask counts its block lines for every dataflow: the patterns
+    # the search prunes with and the tiles each evaluation measures.
+    counts = (
+        None
+        if layer.masks is None
+        else [block_counts(w, opts.rows, opts.cols) for w in layer.masks.weight]
+    )
+    shapes = stream_shapes(layer, options, counts)
     compute = [
         fold_schedule(layer, ws, o).compute_cycles * layer.mult
         for ws, o in zip(shapes, options, strict=True)
@@ -115,10 +124,10 @@ def _best_dataflow(
             and _schedulable(layer, shapes[rank], o)
         ):
             continue
-        counts = bound(_evaluate_layer(layer, o))
-        key = (counts.cycles, counts.compute_cycles, rank)
+        result = bound(_evaluate_layer(layer, o, counts))
+        key = (result.cycles, result.compute_cycles, rank)
         if best is None or key < best[0]:
-            best = (key, counts, o)
+            best = (key, result, o)
     assert best is not None
     return best[1], best[2]
 
@@ -148,8 +157,10 @@ def _schedulable(layer: Layer, shape: WeightStreams, opts: SystolicOptions) -> b
     return True
 
 
-def _evaluate_layer(layer: Layer, opts: SystolicOptions) -> Counts:
-    ws = weight_streams(layer, opts)
+def _evaluate_layer(
+    layer: Layer, opts: SystolicOptions, counts: list[BlockCounts] | None = None
+) -> Counts:
+    ws = weight_streams(layer, opts, counts)
     folds = fold_schedule(layer, ws, opts)
     macs = mac_counts(layer, ws, folds, opts)
     stored = stored_operands(layer, ws, opts)

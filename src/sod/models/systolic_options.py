@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
-from sod.compiler.reorder import weight_reorder
+from sod.compiler.reorder import take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
@@ -207,7 +207,10 @@ class Layer:
                 p.apply(w, out=out)
         act = masks.act
         if act is not None:
-            act = np.stack([np.take(a, p.rows, axis=1) for p, a in zip(perms, act, strict=True)])
+            permuted = np.empty(act.shape, bool)  # filled in place: no stacked copy
+            for p, a, out in zip(perms, act, permuted, strict=True):
+                take_columns(a, p.rows, out=out)
+            act = permuted
         new_masks = replace(masks, weight=weight, act=act)
         return replace(self, masks=new_masks, reorder=opts.weight_reorder)
 

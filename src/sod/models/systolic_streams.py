@@ -15,9 +15,10 @@ import numpy as np
 
 from sod.arch.spec import Dataflow
 from sod.compiler import CompileOptions, TileGrid, fast_tiles
+from sod.compiler.plan import BlockCounts, block_counts
 from sod.errors import ArchitectureError
 from sod.formats import need_bits, resolve_widths
-from sod.models.decompressor import emit_cycles, stream_cycles, stream_needs
+from sod.models.decompressor import emit_cycles, tile_stream_cycles
 from sod.models.memo import memo_by_content
 from sod.models.systolic_options import Layer, SystolicOptions
 
@@ -110,9 +111,13 @@ class WeightStreams:
     fold_group: np.ndarray  # (F,) group of each fold
 
 
-def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
+def weight_streams(
+    layer: Layer, opts: SystolicOptions, counts: list[BlockCounts] | None = None
+) -> WeightStreams:
     """The W streams of every distinct group: measured from the masks on Sparse-on-Dense,
-    full and never decoded on a dense array."""
+    full and never decoded on a dense array. ``counts``: each group's
+    :func:`~sod.compiler.plan.block_counts` on this array, if at hand (the dataflow search
+    counts once for every dataflow)."""
     if layer.masks is None:
         return _dense_streams(layer, opts)
     read_bits = opts.unit_read_bits
@@ -128,7 +133,9 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     )
     parts = []
     offset = 0
+    along_rows = opts.dataflow is not Dataflow.IS  # the half of the counts it reads
     for gi, w in enumerate(layer.masks.weight):
+        c = counts[gi] if counts is not None else None
         fields_, count = _group_streams_memo(
             w,
             layer.m,
@@ -137,6 +144,7 @@ def weight_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
             opts.dataflow.value,
             opts.spec.value_bits,
             compile_options.model_dump_json(),
+            None if c is None else (c.row_counts if along_rows else c.col_counts),
         )
         part = dict(zip(_PART_FIELDS, fields_, strict=True))
         part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
@@ -159,9 +167,11 @@ def _group_streams_memo(
     dataflow: str,
     value_bits: int,
     compile_json: str,
+    line_counts: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, ...], int]:
     """:func:`_group_streams` memoized by content: the paper's sections, its maps and the
-    reordering variant meet the same layer on the same tile grid again and again."""
+    reordering variant meet the same layer on the same tile grid again and again.
+    ``line_counts``: w's block row counts (WS/OS) or column counts (IS), if at hand."""
     part, count = _group_streams(
         w,
         m,
@@ -170,6 +180,7 @@ def _group_streams_memo(
         Dataflow(dataflow),
         value_bits,
         CompileOptions.model_validate_json(compile_json),
+        line_counts,
     )
     return tuple(part[f] for f in _PART_FIELDS), count
 
@@ -182,52 +193,34 @@ def _group_streams(
     df: Dataflow,
     value_bits: int,
     compile_options: CompileOptions,
+    line_counts: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """One group's streams from the compiler's fast path (exact sizes and timing), as
     :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
     read_bits = compile_options.read_width_bits
     grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
-    tiles = fast_tiles(w, grid, compile_options)
-    decode, stalls = stream_cycles(stream_needs(tiles, grid, read_bits), read_bits)
-    words = -(-tiles.size_bits // read_bits) * read_bits
-    order = grid.order
-    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
-    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
-    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
-    blocked = grid.blocked(w)  # (kb, nb, R, C)
-    nnz_t = blocked.sum(axis=(2, 3))[order[:, 0], order[:, 1]]
-    # Stream of each tile (image order): WS one tile each; OS/IS a run of ``per`` tiles.
+    # One pass over the mask for formats and pattern alike: WS/OS vectors are the blocks'
+    # rows, IS vectors their columns.
+    along_rows = df is not Dataflow.IS
+    if line_counts is None:
+        counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
+    else:
+        k, n = (int(x) for x in w.shape)
+        half = (line_counts, None) if along_rows else (None, line_counts)
+        counts = BlockCounts(k, n, R, C, *half)
+    tiles = fast_tiles(w, grid, compile_options, with_need="lag", counts=counts)
+    decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
+    part = _shape_fields(grid, counts.block_stats(), m)
+    count = part["nnz"].size
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
     index = np.arange(grid.count) // per
-    count = grid.count // per
-
-    def stream_sum(x: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=x, minlength=count)
-
-    if df is Dataflow.WS:
-        nonempty = blocked.any(axis=3).sum(axis=2)[order[:, 0], order[:, 1]]
-        lanes = nc
-    elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
-        rows_any = blocked.any(axis=3)  # (kb, nb, R)
-        nonempty = rows_any.sum(axis=(0, 2))[order[:: grid.k_blocks, 1]]
-        lanes = nc[:: grid.k_blocks]
-    else:  # IS: stream = row block kb: vectors are the n columns
-        cols_any = blocked.any(axis=2)  # (kb, nb, C)
-        nonempty = cols_any.sum(axis=(1, 2))[order[:: grid.n_blocks, 0]]
-        lanes = kr[:: grid.n_blocks]
-    vectors = np.full(count, R) if df is Dataflow.WS else stream_sum(vecs_t)
-    part = {
-        "size_bits": stream_sum(words).astype(np.int64),
-        "dense_bits": stream_sum(dense_t).astype(np.int64),
-        "nnz": stream_sum(nnz_t).astype(np.int64),
-        "nonempty": np.asarray(nonempty, np.int64),
-        "vectors": np.asarray(vectors, np.int64),
-        "lanes": np.asarray(lanes, np.int64),
-        "elements": stream_sum(kr * nc).astype(np.int64),
-        "decode_cycles": decode,
-        "stall_cycles": stalls,
-        "fold_stream": grid.fold_streams(m),
-    }
+    words = -(-tiles.size_bits // read_bits) * read_bits
+    lanes_t, vecs_t = grid.tile_shapes
+    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
+    part["size_bits"] = np.bincount(index, weights=words, minlength=count).astype(np.int64)
+    part["dense_bits"] = np.bincount(index, weights=dense_t, minlength=count).astype(np.int64)
+    part["decode_cycles"] = decode
+    part["stall_cycles"] = stalls
     return part, count
 
 
@@ -268,18 +261,24 @@ def _dense_streams(layer: Layer, opts: SystolicOptions) -> WeightStreams:
     )
 
 
-def stream_shapes(layer: Layer, options: list[SystolicOptions]) -> list[WeightStreams]:
+def stream_shapes(
+    layer: Layer, options: list[SystolicOptions], counts: list[BlockCounts] | None = None
+) -> list[WeightStreams]:
     """Per option (dataflows of one array), the W streams' non-zero pattern only: what
     :func:`~sod.models.systolic_steps.fold_schedule` reads (non-zeros, non-empty vectors,
     fold order), so the exact compute cycles, from one pass over each mask for every
     dataflow; no format is measured: ``dense_bits`` is exact, the stored sizes are set to
     it (an upper bound when tiles fall back to dense) and decode cycles are left zero.
     The dataflow search uses it to leave out a dataflow whose compute cycles alone cannot
-    beat the best total found."""
+    beat the best total found. ``counts``: each group's
+    :func:`~sod.compiler.plan.block_counts`, if at hand."""
     if layer.masks is None:
         return [_dense_streams(layer, o) for o in options]
     R, C = options[0].rows, options[0].cols
-    stats = [_block_stats(w, R, C) for w in layer.masks.weight]
+    if counts is None:
+        stats = [_block_stats(w, R, C) for w in layer.masks.weight]
+    else:
+        stats = [c.block_stats() for c in counts]
     out = []
     for o in options:
         grid = TileGrid(layer.k, layer.n, R, C, o.dataflow.value)
@@ -299,8 +298,7 @@ def stream_shapes(layer: Layer, options: list[SystolicOptions]) -> list[WeightSt
 def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.ndarray:
     """(S,) bits of every stream stored dense, each tile aligned to a GLB word (as
     :func:`_group_streams` counts ``dense_bits``)."""
-    order = grid.order
-    lanes_t, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    lanes_t, vecs_t = grid.tile_shapes
     dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     df = Dataflow(grid.dataflow)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
@@ -308,36 +306,25 @@ def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.nd
     return np.bincount(index, weights=dense_t, minlength=grid.count // per).astype(np.int64)
 
 
-def _block_stats(w: np.ndarray, R: int, C: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block_stats(
+    w: np.ndarray, R: int, C: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Per R × C block (kb, nb) of a k × n mask: non-zeros, rows (k) with a non-zero and
     columns (n) with a non-zero."""
-    k, n = w.shape
-    kb, nb = -(-k // R), -(-n // C)
-    if (kb * R, nb * C) != (k, n):
-        padded = np.zeros((kb * R, nb * C), bool)
-        padded[:k, :n] = w
-        w = padded
-    v = np.ascontiguousarray(w, dtype=bool).reshape(kb, R, nb, C)
-    if C < 256:
-        per_row = v.view(np.uint8).sum(axis=3, dtype=np.uint8)  # (kb, R, nb)
-    else:
-        per_row = v.sum(axis=3, dtype=np.int64)
-    nnz = per_row.sum(axis=1, dtype=np.int64)
-    rows = np.count_nonzero(per_row, axis=1)
-    cols = np.count_nonzero(np.logical_or.reduce(v, axis=1), axis=2)
-    return nnz, rows, cols
+    return block_counts(w, R, C).block_stats()
 
 
 def _shape_fields(
-    grid: TileGrid, stats: tuple[np.ndarray, np.ndarray, np.ndarray], m: int
+    grid: TileGrid, stats: tuple[np.ndarray, np.ndarray | None, np.ndarray | None], m: int
 ) -> dict[str, np.ndarray]:
-    """The pattern fields of :class:`WeightStreams` for one group (as :func:`_group_streams`
-    computes them from the blocked mask)."""
+    """The pattern fields of :class:`WeightStreams` for one group from its block stats
+    (:meth:`~sod.compiler.plan.BlockCounts.block_stats`): for every dataflow in
+    :func:`stream_shapes`, for the measured one in :func:`_group_streams`."""
     nnz_b, rows_b, cols_b = stats
     df = Dataflow(grid.dataflow)
     order = grid.order
-    kr, nc = grid.block_extent(order[:, 0], order[:, 1])
-    _, vecs_t = grid.stream_shape(order[:, 0], order[:, 1])
+    kr, nc = grid.extents
+    _, vecs_t = grid.tile_shapes
     nnz_t = nnz_b[order[:, 0], order[:, 1]]
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
     index = np.arange(grid.count) // per
@@ -347,12 +334,15 @@ def _shape_fields(
         return np.bincount(index, weights=x, minlength=count)
 
     if df is Dataflow.WS:
+        assert rows_b is not None
         nonempty = rows_b[order[:, 0], order[:, 1]]
         lanes = nc
     elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
+        assert rows_b is not None
         nonempty = rows_b.sum(axis=0)[order[:: grid.k_blocks, 1]]
         lanes = nc[:: grid.k_blocks]
     else:  # IS: stream = row block kb: vectors are the n columns
+        assert cols_b is not None
         nonempty = cols_b.sum(axis=1)[order[:: grid.n_blocks, 0]]
         lanes = kr[:: grid.n_blocks]
     vectors = np.full(count, grid.rows) if df is Dataflow.WS else stream_sum(vecs_t)
