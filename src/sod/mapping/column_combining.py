@@ -109,10 +109,19 @@ def line_words(w: np.ndarray, cols: int) -> np.ndarray:
     k, n = w.shape
     t = -(-n // cols)
     words = -(-cols // 64)
-    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
-    packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
     out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
-    out[:, :, : packed.shape[2]] = packed
+    if cols % 8 == 0:  # tiles of whole bytes: one packing of the contiguous rows
+        packed = np.packbits(w, axis=1, bitorder="little")  # (k, ⌈n/8⌉)
+        per = cols // 8
+        whole = packed.shape[1] // per  # tiles all of whose bytes exist
+        out[:, :whole, :per] = packed[:, : whole * per].reshape(k, whole, per)
+        if whole < t:  # the last tile is cut short
+            rest = packed[:, whole * per :]
+            out[:, whole, : rest.shape[1]] = rest
+    else:
+        full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+        packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
+        out[:, :, : packed.shape[2]] = packed
     return out.view("<u8").reshape(k, t, words)
 
 
@@ -145,7 +154,7 @@ def pack_columns(
         group_of[:] = np.where(active, rank, -1).T
         return Packing(k, n, cols, max_combine, window, group_of)
     if not split_min:
-        if lines.shape[2] == 1:
+        if cols <= _COUNT_SHIFT:
             _first_fit_one_word(lines[:, :, 0], active, max_combine, min(window, k), group_of)
         else:
             _first_fit(lines, active, max_combine, min(window, k), group_of)
@@ -228,52 +237,55 @@ def _first_fit(
         group_of[lt, i] = place(lt, line)
 
 
+# Tiles of at most this many columns keep a group's member count in the top byte of its
+# mask word (one array, one gather and one scatter per line).
+_COUNT_SHIFT = 56
+
+
 def _first_fit_one_word(
     lines: np.ndarray, active: np.ndarray, g: int, win: int, group_of: np.ndarray
 ) -> None:
-    """:func:`_first_fit` without splitting, for tiles of at most 64 columns (one word
-    per line): the same rule and state, with fewer numpy steps per line — every tile's
-    slots are searched at once and only the taken slot of each tile where the line has a
-    non-zero is written (through flat indices); when the line has a non-zero in every
-    tile (the usual case), nothing is gathered."""
+    """:func:`_first_fit` without splitting, for tiles of at most 56 columns (one word
+    per line): the same rule, with fewer numpy steps per line.
+
+    A slot's word holds its group's columns (low bits) and member count (top byte); a
+    slot that holds no open group has every column bit set, so it conflicts with any
+    line, and key −1 (free: taken first by a new group), an open one its group id. Every
+    tile's slots are searched at once; a tile where the line is all zero gets no fit
+    search of its own: it writes a spare slot (column ``win``) that is never searched,
+    so no tile needs gathering out."""
     t = active.shape[1]
-    never = np.iinfo(np.int64).max
-    mask = np.zeros((t, win), np.uint64)
-    count = np.zeros((t, win), np.int64)
-    key_open = np.full((t, win), never, np.int64)
-    key_new = np.full((t, win), -1, np.int64)
+    big = np.iinfo(np.int64).max
+    one = np.uint64(1 << _COUNT_SHIFT)
+    closed = np.uint64((1 << _COUNT_SHIFT) - 1)  # every column: conflicts with any line
+    full = np.uint64(g << _COUNT_SHIFT)
+    word = np.full((t, win + 1), closed, np.uint64)  # column win: the spare slot
+    key = np.full((t, win + 1), -1, np.int64)
+    word_s, key_s = word[:, :win], key[:, :win]  # the slots searched
+    word_f, key_f = word.ravel(), key.ravel()
     opened = np.zeros(t, np.int64)
     tiles = np.arange(t)
-    base = tiles * win  # flat index of each tile's slot 0
-    mask_f, count_f, open_f, new_f = mask.ravel(), count.ravel(), key_open.ravel(), key_new.ravel()
+    base = tiles * (win + 1)
+    spare = base + win
     everywhere = np.asarray(active.all(axis=1))
     for i in np.flatnonzero(active.any(axis=1)):
         line = lines[i]
-        fit_key = np.where(mask & line[:, None], never, key_open)
+        fit_key = np.where(word_s & line[:, None], big, key_s)
         best = fit_key.argmin(axis=1)  # first fit: the oldest open group without a conflict
         gid = fit_key[tiles, best]
-        joins = gid != never
-        # A new group takes the first free (or full) slot, else the oldest open group's.
-        slot = np.where(joins, best, key_new.argmin(axis=1))
+        joins = gid != big
+        # A new group takes the first free slot, else the oldest open group's.
+        slot = np.where(joins, best, key_s.argmin(axis=1))
         gid = np.where(joins, gid, opened)
-        if everywhere[i]:
-            opened += ~joins
-            at = base + slot
-        else:
-            on = active[i]
-            opened += on & ~joins
-            at = (base + slot)[on]
-            joins, gid, line = joins[on], gid[on], line[on]
-        mask_f[at] = np.where(joins, mask_f[at] | line, line)
-        c = np.where(joins, count_f[at] + 1, 1)
-        count_f[at] = c
-        still = c < g
-        open_f[at] = np.where(still, gid, never)
-        new_f[at] = np.where(still, gid, -1)
-        if everywhere[i]:
-            group_of[:, i] = gid
-        else:
-            group_of[active[i], i] = gid
+        np.maximum(opened, gid + 1, out=opened)  # a new group's id is `opened`
+        at = base + slot
+        if not everywhere[i]:  # an all-zero line "joins" (x = 0): send it to the spare
+            at = np.where(active[i], at, spare)
+        add = np.where(joins, word_f[at] | line, line) + one
+        shut = add >= full
+        word_f[at] = np.where(shut, closed, add)
+        key_f[at] = np.where(shut, -1, gid)
+        group_of[:, i] = gid if everywhere[i] else np.where(active[i], gid, -1)
 
 
 def _split_step(
@@ -341,9 +353,8 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     fold_idx = np.arange(folds)
     n_rows = np.clip(kp[:, None] - fold_idx[None, :] * rows, 0, rows)
     # Non-zeros per line per tile, then summed per group's fold.
-    k, n = w.shape
-    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
-    line_nnz = full.reshape(k, t, cols).sum(axis=2, dtype=np.int32).T  # (T, k)
+    # Non-zeros of every line in every tile: popcounts of its packed words.
+    line_nnz = np.bitwise_count(line_words(w, cols)).sum(axis=2, dtype=np.int32).T  # (T, k)
     # Member entries: every placed line (its rest, when split) and every fragment.
     entries = [(packing.group_of, line_nnz)]
     if packing.split_of is not None and packing.split_nnz is not None:

@@ -244,17 +244,36 @@ def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     return FoldPlan(block // nb, lines, windows, span, nb)
 
 
+def _col_counts(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a ``(G, rows, cols)`` boolean array, int64: rows summed 255 at
+    a time in bytes (a byte holds up to 255), then the few partial sums in int64."""
+    g, rows, cols = a.shape
+    q = rows // 255
+    out = a[:, q * 255 :].sum(axis=1, dtype=np.int64)
+    if q:
+        blocks = a[:, : q * 255].view(np.uint8).reshape(g, q, 255, cols)
+        out += blocks.sum(axis=2, dtype=np.uint8).sum(axis=1, dtype=np.int64)
+    return out
+
+
 def _effectual(masks: OperandMasks, m: int) -> int:
-    """``masks.effectual(m)``, with W's row counts taken as popcounts of its packed rows
-    (a third of the boolean sum's time on a large FC layer)."""
-    w = masks.weight
-    packed = np.packbits(w, axis=2)
+    """``masks.effectual(m)``, counted faster: W's row counts as popcounts of its packed
+    rows, A's column counts in byte-wide partial sums (:func:`_col_counts`)."""
+    packed = np.packbits(masks.weight, axis=2)
     if packed.shape[2] % 8 == 0:  # whole 64-bit words
         packed = packed.view(np.uint64)
     w_rows = np.bitwise_count(packed).sum(axis=2, dtype=np.int64)  # (G, k)
-    a_cols = masks.act_col_counts()
-    if a_cols is None:
+    act = masks.act
+    if act is None:
         return int(w_rows.sum()) * m
+    if masks.act_tiling is None:
+        a_cols = _col_counts(act)
+    else:  # A's period: counted once per whole repeat, plus the rows that end the batch
+        rows, period = masks.act_tiling
+        whole, rest = divmod(rows, period)
+        a_cols = _col_counts(act) * whole
+        if rest:
+            a_cols += _col_counts(act[:, :rest])
     return int((a_cols * w_rows).sum())
 
 
