@@ -154,7 +154,7 @@ def pack_columns(
         group_of[:] = np.where(active, rank, -1).T
         return Packing(k, n, cols, max_combine, window, group_of)
     if not split_min:
-        if cols <= _COUNT_SHIFT:
+        if lines.shape[2] == 1 and max_combine < 128 and _one_word_fits(k, cols):
             _first_fit_one_word(lines[:, :, 0], active, max_combine, min(window, k), group_of)
         else:
             _first_fit(lines, active, max_combine, min(window, k), group_of)
@@ -237,55 +237,68 @@ def _first_fit(
         group_of[lt, i] = place(lt, line)
 
 
-# Tiles of at most this many columns keep a group's member count in the top byte of its
-# mask word (one array, one gather and one scatter per line).
-_COUNT_SHIFT = 56
+# Bits of one slot word of the one-word loop: group key, columns, member count (top).
+_WORD_BITS = 57
+
+
+def _one_word_fits(k: int, cols: int) -> bool:
+    """Whether tiles of ``cols`` columns of a k-line mask fit :func:`_first_fit_one_word`'s
+    slot words (a key of up to k, the columns, a 7-bit count in the top bits)."""
+    return k.bit_length() + cols <= _WORD_BITS
 
 
 def _first_fit_one_word(
     lines: np.ndarray, active: np.ndarray, g: int, win: int, group_of: np.ndarray
 ) -> None:
-    """:func:`_first_fit` without splitting, for tiles of at most 56 columns (one word
-    per line): the same rule, with fewer numpy steps per line.
+    """:func:`_first_fit` without splitting, for narrow tiles (:func:`_one_word_fits`):
+    the same rule, with fewer and cheaper numpy steps per line.
 
-    A slot's word holds its group's columns (low bits) and member count (top byte); a
-    slot that holds no open group has every column bit set, so it conflicts with any
-    line, and key −1 (free: taken first by a new group), an open one its group id. Every
-    tile's slots are searched at once; a tile where the line is all zero gets no fit
-    search of its own: it writes a spare slot (column ``win``) that is never searched,
-    so no tile needs gathering out."""
-    t = active.shape[1]
-    big = np.iinfo(np.int64).max
-    one = np.uint64(1 << _COUNT_SHIFT)
-    closed = np.uint64((1 << _COUNT_SHIFT) - 1)  # every column: conflicts with any line
-    full = np.uint64(g << _COUNT_SHIFT)
-    word = np.full((t, win + 1), closed, np.uint64)  # column win: the spare slot
-    key = np.full((t, win + 1), -1, np.int64)
-    word_s, key_s = word[:, :win], key[:, :win]  # the slots searched
-    word_f, key_f = word.ravel(), key.ravel()
-    opened = np.zeros(t, np.int64)
-    tiles = np.arange(t)
-    base = tiles * (win + 1)
-    spare = base + win
+    A slot is one 64-bit word: its group's key (group id + 1; 0 = free) in the low
+    ``kb`` bits, its columns above them, its member count in the top 7 bits. ANDing
+    every slot with the line's columns and the key bits leaves the key where the line
+    fits and a larger number where it conflicts, so one argmin finds the oldest group
+    it fits. A slot holding no open group has every column bit set (it conflicts with
+    any line) and key 0, so the argmin of the keys (kept also on their own) is the first
+    free slot, else the oldest open group's. A tile where the line is all zero writes a
+    spare word past the slots, so no tile is gathered out."""
+    k, t = active.shape
+    kb = k.bit_length()  # keys 1 … k
+    cols = max(int(lines.max()).bit_length(), 1)
+    if kb + cols > _WORD_BITS:
+        raise ArchitectureError("column combining: tiles too wide for the one-word loop")
+    key_bits = np.uint64((1 << kb) - 1)
+    one = np.uint64(1 << _WORD_BITS)  # one member
+    full = np.uint64(g << _WORD_BITS)  # g < 128
+    closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
+    flat = np.full(t * win + 1, closed, np.uint64)  # + the spare word
+    word = flat[: t * win].reshape(t, win)
+    keys_f = np.zeros(t * win + 1, np.uint64)
+    keys = keys_f[: t * win].reshape(t, win)
+    next_key = np.ones(t, np.uint64)  # the key a new group of each tile gets
+    base = np.arange(t) * win
+    spare = t * win
+    shifted = lines << np.uint64(kb)  # every line's columns, placed above the key bits
+    key_of = np.zeros((k, t), np.uint32)  # the key every line gets (kept where active)
     everywhere = np.asarray(active.all(axis=1))
     for i in np.flatnonzero(active.any(axis=1)):
-        line = lines[i]
-        fit_key = np.where(word_s & line[:, None], big, key_s)
-        best = fit_key.argmin(axis=1)  # first fit: the oldest open group without a conflict
-        gid = fit_key[tiles, best]
-        joins = gid != big
-        # A new group takes the first free slot, else the oldest open group's.
-        slot = np.where(joins, best, key_s.argmin(axis=1))
-        gid = np.where(joins, gid, opened)
-        np.maximum(opened, gid + 1, out=opened)  # a new group's id is `opened`
+        bits = shifted[i]
+        fit = word & (bits | key_bits)[:, None]
+        best = fit.argmin(axis=1)  # first fit: the oldest open group without a conflict
+        got = fit.ravel()[base + best]
+        joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
+        slot = np.where(joins, best, keys.argmin(axis=1))
+        key = np.where(joins, got, next_key)
+        next_key += ~joins
         at = base + slot
-        if not everywhere[i]:  # an all-zero line "joins" (x = 0): send it to the spare
+        if not everywhere[i]:
             at = np.where(active[i], at, spare)
-        add = np.where(joins, word_f[at] | line, line) + one
+        add = np.where(joins, flat[at] | bits, bits | key)
+        add += one
         shut = add >= full
-        word_f[at] = np.where(shut, closed, add)
-        key_f[at] = np.where(shut, -1, gid)
-        group_of[:, i] = gid if everywhere[i] else np.where(active[i], gid, -1)
+        flat[at] = np.where(shut, closed, add)
+        keys_f[at] = np.where(shut, 0, key)
+        key_of[i] = key
+    group_of[:] = np.where(active.T, key_of.T.astype(np.int32) - 1, -1)
 
 
 def _split_step(
