@@ -258,8 +258,8 @@ def _first_fit_one_word(
     every slot with the line's columns and the key bits leaves the key where the line
     fits and a larger number where it conflicts, so one argmin finds the oldest group
     it fits. A slot holding no open group has every column bit set (it conflicts with
-    any line) and key 0, so the argmin of the keys (kept also on their own) is the first
-    free slot, else the oldest open group's. A tile where the line is all zero writes a
+    any line) and key 0, so the argmin of the slots' key bits is the first free slot,
+    else the oldest open group's. A tile where the line is all zero writes a
     spare word past the slots, so no tile is gathered out."""
     k, t = active.shape
     kb = k.bit_length()  # keys 1 … k
@@ -272,31 +272,32 @@ def _first_fit_one_word(
     closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
     flat = np.full(t * win + 1, closed, np.uint64)  # + the spare word
     word = flat[: t * win].reshape(t, win)
-    keys_f = np.zeros(t * win + 1, np.uint64)
-    keys = keys_f[: t * win].reshape(t, win)
     next_key = np.ones(t, np.uint64)  # the key a new group of each tile gets
     base = np.arange(t) * win
     spare = t * win
     shifted = lines << np.uint64(kb)  # every line's columns, placed above the key bits
     key_of = np.zeros((k, t), np.uint32)  # the key every line gets (kept where active)
-    everywhere = np.asarray(active.all(axis=1))
-    for i in np.flatnonzero(active.any(axis=1)):
+    # One AND and one argmin per line for both searches: row 0 of `query` is the line
+    # and the key bits (the first fit), row 1 the key bits alone (the slot a new group
+    # takes: the first free one, key 0, else the oldest open group's).
+    query = np.full((2, t, 1), key_bits, np.uint64)
+    everywhere: list[bool] = active.all(axis=1).tolist()
+    for i in np.flatnonzero(active.any(axis=1)).tolist():
         bits = shifted[i]
-        fit = word & (bits | key_bits)[:, None]
-        best = fit.argmin(axis=1)  # first fit: the oldest open group without a conflict
-        got = fit.ravel()[base + best]
+        np.bitwise_or(bits, key_bits, out=query[0, :, 0])
+        fit = word & query
+        best, free = fit.argmin(axis=2)
+        got = fit[0].ravel()[base + best]
         joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
-        slot = np.where(joins, best, keys.argmin(axis=1))
+        slot = np.where(joins, best, free)
         key = np.where(joins, got, next_key)
         next_key += ~joins
         at = base + slot
         if not everywhere[i]:
             at = np.where(active[i], at, spare)
-        add = np.where(joins, flat[at] | bits, bits | key)
+        add = np.where(joins, flat[at], key) | bits  # a new group: its key, no columns
         add += one
-        shut = add >= full
-        flat[at] = np.where(shut, closed, add)
-        keys_f[at] = np.where(shut, 0, key)
+        flat[at] = np.where(add >= full, closed, add)
         key_of[i] = key
     group_of[:] = np.where(active.T, key_of.T.astype(np.int32) - 1, -1)
 
