@@ -281,7 +281,7 @@ def _first_fit_one_word(
     # and the key bits (the first fit), row 1 the key bits alone (the slot a new group
     # takes: the first free one, key 0, else the oldest open group's).
     query = np.full((2, t, 1), key_bits, np.uint64)
-    everywhere: list[bool] = active.all(axis=1).tolist()
+    everywhere = np.asarray(active.all(axis=1)).tolist()
     for i in np.flatnonzero(active.any(axis=1)).tolist():
         bits = shifted[i]
         np.bitwise_or(bits, key_bits, out=query[0, :, 0])
