@@ -276,7 +276,7 @@ def _first_fit_one_word(
     base = np.arange(t) * win
     spare = t * win
     shifted = lines << np.uint64(kb)  # every line's columns, placed above the key bits
-    key_of = np.zeros((k, t), np.uint32)  # the key every line gets (kept where active)
+    key_of = group_of.T  # the key every line gets, in place (kept where the line is active)
     # One AND and one argmin per line for both searches: row 0 of `query` is the line
     # and the key bits (the first fit), row 1 the key bits alone (the slot a new group
     # takes: the first free one, key 0, else the oldest open group's).
@@ -299,7 +299,7 @@ def _first_fit_one_word(
         add += one
         flat[at] = np.where(add >= full, closed, add)
         key_of[i] = key
-    group_of[:] = np.where(active.T, key_of.T.astype(np.int32) - 1, -1)
+    group_of[:] = np.where(active.T, group_of - 1, -1)
 
 
 def _split_step(
