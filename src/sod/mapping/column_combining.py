@@ -61,6 +61,8 @@ class Packing:
     split_min: int = 0
     split_of: np.ndarray | None = None  # (T, k) int32, with split_min > 0
     split_nnz: np.ndarray | None = None  # (T, k) int32, with split_min > 0
+    # (T, k) int32 non-zeros of every line in every tile (None: counted when needed).
+    line_nnz: np.ndarray | None = None
 
     @property
     def tiles(self) -> int:
@@ -152,19 +154,25 @@ def pack_columns(
     if max_combine == 1:  # nothing combines: every non-empty line is its own group
         rank = np.cumsum(active, axis=0) - 1
         group_of[:] = np.where(active, rank, -1).T
-        return Packing(k, n, cols, max_combine, window, group_of)
+        return Packing(k, n, cols, max_combine, window, group_of, line_nnz=_line_nnz(lines))
     if not split_min:
         if lines.shape[2] == 1 and max_combine < 128 and _one_word_fits(k, cols):
             _first_fit_one_word(lines[:, :, 0], active, max_combine, min(window, k), group_of)
         else:
             _first_fit(lines, active, max_combine, min(window, k), group_of)
-        return Packing(k, n, cols, max_combine, window, group_of)
+        return Packing(k, n, cols, max_combine, window, group_of, line_nnz=_line_nnz(lines))
     split_of = np.full((t, k), -1, np.int32)
     split_nnz = np.zeros((t, k), np.int32)
     _first_fit(
         lines, active, max_combine, min(window, k), group_of, (split_min, split_of, split_nnz)
     )
-    return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz)
+    nnz = _line_nnz(lines)
+    return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz, nnz)
+
+
+def _line_nnz(lines: np.ndarray) -> np.ndarray:
+    """(T, k) int32 non-zeros of every line in every tile: popcounts of its words."""
+    return np.bitwise_count(lines).sum(axis=2, dtype=np.int32).T
 
 
 def _first_fit(
@@ -366,9 +374,11 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     folds = max(int(-(-kp.max() // rows)) if kp.size else 0, 1)
     fold_idx = np.arange(folds)
     n_rows = np.clip(kp[:, None] - fold_idx[None, :] * rows, 0, rows)
-    # Non-zeros per line per tile, then summed per group's fold.
-    # Non-zeros of every line in every tile: popcounts of its packed words.
-    line_nnz = np.bitwise_count(line_words(w, cols)).sum(axis=2, dtype=np.int32).T  # (T, k)
+    # Non-zeros of every line in every tile (popcounts of its packed words), then summed
+    # per group's fold.
+    line_nnz = packing.line_nnz
+    if line_nnz is None:
+        line_nnz = _line_nnz(line_words(w, cols))
     # Member entries: every placed line (its rest, when split) and every fragment.
     entries = [(packing.group_of, line_nnz)]
     if packing.split_of is not None and packing.split_nnz is not None:
@@ -379,12 +389,12 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     size = t * folds
     nnz = np.zeros(size, np.int64)
     members = np.zeros(size, np.int64)
+    first = (np.arange(t, dtype=np.int64) * folds)[:, None]  # every tile's first fold
     for grp, weight in entries:
-        has = grp >= 0
-        tt = np.broadcast_to(np.arange(t)[:, None], grp.shape)[has]
-        idx = tt * folds + (grp[has] // rows).astype(np.int64)
-        nnz += np.bincount(idx, weights=weight[has], minlength=size).astype(np.int64)
-        members += np.bincount(idx, minlength=size)
+        # Unplaced lines (-1) count in one extra bin past the folds, dropped.
+        idx = np.where(grp >= 0, first + grp // rows, size).ravel()
+        nnz += np.bincount(idx, weights=weight.ravel(), minlength=size + 1)[:size].astype(np.int64)
+        members += np.bincount(idx, minlength=size + 1)[:size]
     per_fold = members.reshape(t, folds)
     return PackedTiles(
         n_rows, nnz.reshape(t, folds), per_fold, per_fold.sum(axis=1), packing.tile_cols()
