@@ -18,9 +18,10 @@ and line, each a value and a ⌈log2 V⌉-bit in-window index (empty slots padde
 tiling, DRAM traffic and memory stalls run through the shared systolic memory step
 (:func:`sod.models.systolic_steps.memory_schedule`).
 
-The widest span at every position comes from prefix sums (array ops over every block of
-every group); the greedy chain then takes one gather per window (at most ⌈extent/M⌉
-steps, each over all blocks at once). The brute-force reference is :mod:`sod.reference.vusa`.
+The widest span at every position comes from bit-sliced counts over the block's lines
+packed into words (array ops over every block of every group); the greedy chain is then
+walked in segments of about √extent positions, all at once (O(√extent) steps, each over
+all blocks). The brute-force reference is :mod:`sod.reference.vusa`.
 """
 
 from __future__ import annotations
