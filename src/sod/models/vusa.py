@@ -199,8 +199,9 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     the widest span it can (:func:`widest_spans`) from where the previous one ended."""
     _, p, _ = w.shape
     words = _block_words(w, rows)
-    # Spans of chunks of blocks (bounded scratch: a few word arrays of the chunk's size).
-    per = max(1, 8 * _CHUNK_ELEMENTS // max(rows * (p + slots), 1))
+    # Spans of chunks of blocks of about _CHUNK_ELEMENTS / 64 words: the few word arrays
+    # of a chunk stay in cache.
+    per = max(1, _CHUNK_ELEMENTS // (64 * (p + slots)))
     span_at = np.concatenate(
         [
             _widest_spans_of_words(words[i : i + per], slots, macs)
