@@ -268,7 +268,8 @@ def _first_fit_one_word(
     it fits. A slot holding no open group has every column bit set (it conflicts with
     any line) and key 0, so the argmin of the slots' key bits is the first free slot,
     else the oldest open group's. A tile where the line is all zero writes a
-    spare word past the slots, so no tile is gathered out."""
+    spare word past the slots, so no tile is gathered out. Lines are taken as
+    :func:`_line_steps` orders them."""
     k, t = active.shape
     kb = k.bit_length()  # keys 1 … k
     cols = max(int(lines.max()).bit_length(), 1)
@@ -283,15 +284,14 @@ def _first_fit_one_word(
     next_key = np.ones(t, np.uint64)  # the key a new group of each tile gets
     base = np.arange(t) * win
     spare = t * win
-    shifted = lines << np.uint64(kb)  # every line's columns, placed above the key bits
+    shift = np.uint64(kb)  # a line's columns go above the key bits
     key_of = group_of.T  # the key every line gets, in place (kept where the line is active)
     # One AND and one argmin per line for both searches: row 0 of `query` is the line
     # and the key bits (the first fit), row 1 the key bits alone (the slot a new group
     # takes: the first free one, key 0, else the oldest open group's).
     query = np.full((2, t, 1), key_bits, np.uint64)
-    everywhere = np.asarray(active.all(axis=1)).tolist()
-    for i in np.flatnonzero(active.any(axis=1)).tolist():
-        bits = shifted[i]
+    for index, partial in _line_steps(active):
+        bits = lines[index] << shift
         np.bitwise_or(bits, key_bits, out=query[0, :, 0])
         fit = word & query
         best, free = fit.argmin(axis=2)
@@ -301,13 +301,40 @@ def _first_fit_one_word(
         key = np.where(joins, got, next_key)
         next_key += ~joins
         at = base + slot
-        if not everywhere[i]:
-            at = np.where(active[i], at, spare)
+        if partial:
+            at = np.where(bits != 0, at, spare)
         add = np.where(joins, flat[at], key) | bits  # a new group: its key, no columns
         add += one
         flat[at] = np.where(add >= full, closed, add)
-        key_of[i] = key
+        key_of[index] = key
     group_of[:] = np.where(active.T, group_of - 1, -1)
+
+
+def _line_steps(
+    active: np.ndarray,
+) -> list[tuple[int | tuple[np.ndarray, np.ndarray], bool]]:
+    """The steps of the one-word loop: per step, the index of one line per tile into a
+    ``(k, T)`` array, and whether the line is all zero in some tile.
+
+    A step is a line of W (an int), in k order. When many lines are empty in some tiles
+    (sparse FC layers), each tile instead walks its own non-empty lines, step s taking
+    the s-th of every tile (a pair of index arrays): fewer steps, the same placements
+    (an empty line changes nothing). A tile out of lines takes one that is empty in it."""
+    t = active.shape[1]
+    rows = np.flatnonzero(active.any(axis=1))
+    counts = active.sum(axis=0)
+    longest = int(counts.max()) if t else 0
+    if longest >= 0.9 * rows.size:
+        everywhere: list[bool] = np.asarray(active[rows].all(axis=1)).tolist()
+        return [(int(i), not full) for i, full in zip(rows.tolist(), everywhere, strict=True)]
+    seq = np.empty((longest, t), np.min_scalar_type(active.shape[0]))  # line indices
+    for j in range(t):
+        own = np.flatnonzero(active[:, j])
+        seq[: own.size, j] = own
+        seq[own.size :, j] = np.argmin(active[:, j])  # an empty line (there is one)
+    tiles = np.arange(t)
+    shortest = int(counts.min())
+    return [((seq[s], tiles), s >= shortest) for s in range(longest)]
 
 
 def _split_step(
