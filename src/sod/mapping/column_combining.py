@@ -295,7 +295,7 @@ def _first_fit_one_word(
         np.bitwise_or(bits, key_bits, out=query[0, :, 0])
         fit = word & query
         best, free = fit.argmin(axis=2)
-        got = fit[0].ravel()[base + best]
+        got = fit.take(base + best)  # (row 0 of the flattened fit)
         joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
         slot = np.where(joins, best, free)
         key = np.where(joins, got, next_key)
@@ -328,10 +328,11 @@ def _line_steps(
         everywhere: list[bool] = np.asarray(active[rows].all(axis=1)).tolist()
         return [(int(i), not full) for i, full in zip(rows.tolist(), everywhere, strict=True)]
     seq = np.empty((longest, t), np.min_scalar_type(active.shape[0]))  # line indices
+    by_tile = np.ascontiguousarray(active.T)
     for j in range(t):
-        own = np.flatnonzero(active[:, j])
+        own = np.flatnonzero(by_tile[j])
         seq[: own.size, j] = own
-        seq[own.size :, j] = np.argmin(active[:, j])  # an empty line (there is one)
+        seq[own.size :, j] = np.argmin(by_tile[j])  # an empty line (there is one)
     tiles = np.arange(t)
     shortest = int(counts.min())
     return [((seq[s], tiles), s >= shortest) for s in range(longest)]
