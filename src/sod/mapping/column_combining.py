@@ -261,7 +261,7 @@ def _first_fit_one_word(
     """:func:`_first_fit` without splitting, for narrow tiles (:func:`_one_word_fits`):
     the same rule, with fewer and cheaper numpy steps per line.
 
-    A slot is one 64-bit word: its group's key (group id + 1; 0 = free) in the low
+    A slot is one 64-bit word: its group's key (its first line + 1; 0 = free) in the low
     ``kb`` bits, its columns above them, its member count in the top 7 bits. ANDing
     every slot with the line's columns and the key bits leaves the key where the line
     fits and a larger number where it conflicts, so one argmin finds the oldest group
@@ -281,7 +281,6 @@ def _first_fit_one_word(
     closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
     flat = np.full(t * win + 1, closed, np.uint64)  # + the spare word
     word = flat[: t * win].reshape(t, win)
-    next_key = np.ones(t, np.uint64)  # the key a new group of each tile gets
     base = np.arange(t) * win
     spare = t * win
     shift = np.uint64(kb)  # a line's columns go above the key bits
@@ -298,8 +297,8 @@ def _first_fit_one_word(
         got = fit.take(base + best)  # (row 0 of the flattened fit)
         joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
         slot = np.where(joins, best, free)
-        key = np.where(joins, got, next_key)
-        next_key += ~joins
+        # A group's key is its first line + 1: in creation order, like group ids.
+        key = np.where(joins, got, index + 1 if isinstance(index, int) else index[0] + 1)
         at = base + slot
         if partial:
             at = np.where(bits != 0, at, spare)
@@ -307,7 +306,12 @@ def _first_fit_one_word(
         add += one
         flat[at] = np.where(add >= full, closed, add)
         key_of[index] = key
-    group_of[:] = np.where(active.T, group_of - 1, -1)
+    # Group ids: the rank of every group's first line among the tile's first lines.
+    lines_of = np.arange(1, k + 1)
+    for j in range(t):
+        keys, on = group_of[j], active[:, j]
+        rank = np.cumsum(on & (keys == lines_of), dtype=np.int32) - 1
+        group_of[j] = np.where(on, rank[np.where(on, keys, 1) - 1], -1)
 
 
 def _line_steps(
