@@ -255,6 +255,129 @@ def _one_word_fits(k: int, cols: int) -> bool:
     return k.bit_length() + cols <= _WORD_BITS
 
 
+class _SlotWords:
+    """The open groups of ``n`` tiles for :func:`_first_fit_one_word`, ``win`` slot words
+    per tile (see there), plus a spare word that all-zero lines write."""
+
+    def __init__(self, n: int, win: int, kb: int, cols: int, g: int) -> None:
+        self.n, self.win, self.kb, self.cols, self.g = n, win, kb, cols, g
+        self.key_bits = np.uint64((1 << kb) - 1)
+        self.one = np.uint64(1 << _WORD_BITS)  # one member
+        self.full = np.uint64(g << _WORD_BITS)  # g < 128
+        self.closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
+        self.flat = np.full(n * win + 1, self.closed, np.uint64)  # + the spare word
+        self.word = self.flat[: n * win].reshape(n, win)
+        self.base = np.arange(n) * win
+        # One AND and one argmin per line for both searches: row 0 of `query` is the
+        # line and the key bits (the first fit), row 1 the key bits alone (the slot a
+        # new group takes: the first free one, key 0, else the oldest open group's).
+        self.query = np.full((2, n, 1), self.key_bits, np.uint64)
+
+    def like(self, n: int) -> _SlotWords:
+        """Empty slots for ``n`` tiles, of the same shape."""
+        return _SlotWords(n, self.win, self.kb, self.cols, self.g)
+
+    def place(self, bits: np.ndarray, new: int | np.ndarray, partial: bool) -> np.ndarray:
+        """First fit of one line per tile (its columns ``bits``, shifted above the key
+        bits; ``new``: the key a new group of it gets; ``partial``: the line may be all
+        zero in some tiles, which then change nothing): the key each joins or opens."""
+        key_bits = self.key_bits
+        np.bitwise_or(bits, key_bits, out=self.query[0, :, 0])
+        fit = self.word & self.query
+        best, free = fit.argmin(axis=2)
+        got = fit.take(self.base + best)  # (row 0 of the flattened fit)
+        joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
+        slot = np.where(joins, best, free)
+        key = np.where(joins, got, new)
+        at = self.base + slot
+        if partial:
+            at = np.where(bits != 0, at, self.n * self.win)
+        add = np.where(joins, self.flat[at], key) | bits  # a new group: its key, no columns
+        add += self.one
+        self.flat[at] = np.where(add >= self.full, self.closed, add)
+        return key
+
+
+# Short-and-wide masks (few tiles, many lines: convolutions) are packed in segments of
+# lines, side by side as up to this many virtual tiles, of at least this many lines.
+_SEGMENT_TILES = 128
+_SEGMENT_LINES = 256
+_CHECK_EVERY = 16  # lines between comparisons of a segment's re-run with its first run
+
+
+def _segment_keys(bits: np.ndarray, segments: int, proto: _SlotWords) -> np.ndarray:
+    """The key every line gets ``(k, T)`` (all-zero lines: any), by packing the k lines
+    (``bits``: columns shifted above the key bits) in ``segments`` segments at once.
+
+    The first run starts every segment with no open group; only the first segment is
+    then exact. A re-run of segment s starts from where the (exact) run of segment s−1
+    ended, and stops at the first check where its open groups equal the first run's at
+    the same line (same keys, columns, counts: from there on the runs place every line
+    alike — keys are first lines, the same in both). A segment whose re-run never meets
+    the first run ends elsewhere, so the segments after it are re-run again from there;
+    every round makes at least one more segment exact."""
+    k, t = bits.shape
+    n = -(-k // segments)  # lines per segment
+    x = np.zeros((segments * n, t), np.uint64)
+    x[:k] = bits
+    x = x.reshape(segments, n, t)
+    first = (np.arange(segments, dtype=np.uint64) * np.uint64(n) + np.uint64(1))[:, None]
+
+    def run(
+        segs: np.ndarray, slots: _SlotWords, stop: np.ndarray | None, keys: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Packs segments ``segs`` from ``slots``, writing ``keys``; with ``stop`` (the
+        first run's sorted slots at every check), stops a tile where they meet. Returns
+        which tiles met, and the sorted slots at every check (first run)."""
+        met = np.zeros(slots.n, bool)
+        checks = []
+        start = np.broadcast_to(first[segs], (segs.size, t)).ravel()  # keys of first lines
+        for r in range(n):
+            b = x[segs, r].ravel()
+            if stop is not None:
+                b = np.where(met, 0, b)  # a tile that met the first run changes nothing
+            key = slots.place(b, start + r, True).reshape(segs.size, t)
+            if stop is None:
+                keys[segs, r] = key
+            else:
+                keys[segs, r] = np.where(met.reshape(segs.size, t), keys[segs, r], key)
+            if (r + 1) % _CHECK_EVERY == 0:
+                now = np.sort(slots.word, axis=1)
+                if stop is None:
+                    checks.append(now)
+                else:
+                    met |= (now == stop[(r + 1) // _CHECK_EVERY - 1]).all(axis=1)
+                    if met.all():
+                        break
+        return met, checks
+
+    spec_keys = np.zeros((segments, n, t), np.uint64)
+    spec = proto.like(segments * t)
+    _, checks = run(np.arange(segments), spec, None, spec_keys)
+    spec_end = spec.word.reshape(segments, t, -1).copy()
+    keys = spec_keys.copy()
+    end = spec_end.copy()  # every segment's end state (exact once it is resolved)
+    exact = 1  # segments 0 … exact − 1 are resolved
+    while exact < segments:
+        todo = np.arange(exact, segments)
+        slots = proto.like(todo.size * t)
+        slots.word[:] = end[todo - 1].reshape(todo.size * t, -1)
+        keys[todo] = spec_keys[todo]
+        stop = [c.reshape(segments, t, -1)[todo].reshape(todo.size * t, -1) for c in checks]
+        met_tiles, _ = run(todo, slots, np.stack(stop) if stop else None, keys)
+        met_tiles = met_tiles.reshape(todo.size, t)
+        ran = slots.word.reshape(todo.size, t, -1)  # (a tile that met stopped there)
+        # Segment `exact` started exact; each next one did if every tile of the one
+        # before met its first run (then it ended where that run ended, which the next
+        # one started from).
+        for i, s in enumerate(todo.tolist()):
+            end[s] = np.where(met_tiles[i][:, None], spec_end[s], ran[i])
+            exact = s + 1
+            if not met_tiles[i].all():
+                break
+    return keys.reshape(segments * n, t)[:k]
+
+
 def _first_fit_one_word(
     lines: np.ndarray, active: np.ndarray, g: int, win: int, group_of: np.ndarray
 ) -> None:
@@ -275,37 +398,18 @@ def _first_fit_one_word(
     cols = max(int(lines.max()).bit_length(), 1)
     if kb + cols > _WORD_BITS:
         raise ArchitectureError("column combining: tiles too wide for the one-word loop")
-    key_bits = np.uint64((1 << kb) - 1)
-    one = np.uint64(1 << _WORD_BITS)  # one member
-    full = np.uint64(g << _WORD_BITS)  # g < 128
-    closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
-    flat = np.full(t * win + 1, closed, np.uint64)  # + the spare word
-    word = flat[: t * win].reshape(t, win)
-    base = np.arange(t) * win
-    spare = t * win
     shift = np.uint64(kb)  # a line's columns go above the key bits
     key_of = group_of.T  # the key every line gets, in place (kept where the line is active)
-    # One AND and one argmin per line for both searches: row 0 of `query` is the line
-    # and the key bits (the first fit), row 1 the key bits alone (the slot a new group
-    # takes: the first free one, key 0, else the oldest open group's).
-    query = np.full((2, t, 1), key_bits, np.uint64)
-    for index, partial in _line_steps(active):
-        bits = lines[index] << shift
-        np.bitwise_or(bits, key_bits, out=query[0, :, 0])
-        fit = word & query
-        best, free = fit.argmin(axis=2)
-        got = fit.take(base + best)  # (row 0 of the flattened fit)
-        joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
-        slot = np.where(joins, best, free)
-        # A group's key is its first line + 1: in creation order, like group ids.
-        key = np.where(joins, got, index + 1 if isinstance(index, int) else index[0] + 1)
-        at = base + slot
-        if partial:
-            at = np.where(bits != 0, at, spare)
-        add = np.where(joins, flat[at], key) | bits  # a new group: its key, no columns
-        add += one
-        flat[at] = np.where(add >= full, closed, add)
-        key_of[index] = key
+    segments = min(_SEGMENT_TILES // t, k // _SEGMENT_LINES)
+    if segments >= 2 and active.all(axis=1).mean() > 0.9:
+        key_of[:] = _segment_keys(lines << shift, segments, _SlotWords(1, win, kb, cols, g))
+    else:
+        slots = _SlotWords(t, win, kb, cols, g)
+        for index, partial in _line_steps(active):
+            bits = lines[index] << shift
+            # A group's key is its first line + 1: in creation order, like group ids.
+            new = index + 1 if isinstance(index, int) else index[0] + 1
+            key_of[index] = slots.place(bits, new, partial)
     # Group ids: the rank of every group's first line among the tile's first lines.
     lines_of = np.arange(1, k + 1)
     for j in range(t):
