@@ -19,7 +19,11 @@ open and a new one is needed — when it is the oldest open group. ``window = 1`
 next-fit; a large window approaches unbounded first-fit (which is O(k²) per tile). Every
 tile is packed independently, all tiles at once: the loop runs over the k lines (O(k)
 Python steps) with numpy over tiles and window slots inside, on bit-packed masks
-(``np.packbits`` into 64-bit words, bitwise AND for conflicts).
+(``np.packbits`` into 64-bit words, bitwise AND for conflicts). For narrow tiles a slot
+is one word (key, columns, count); sparse layers step through every tile's own
+non-empty lines, and layers of few tiles pack segments of lines side by side, each
+re-run from the exact end of the one before until it meets its first run
+(:func:`_segment_keys`) — every variant places every line exactly as the loop does.
 
 The reference (:mod:`sod.reference.column_combining`) re-implements the same rule with
 Python integers as bit sets, one tile and one line at a time, and checks the packed GEMM
