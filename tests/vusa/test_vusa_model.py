@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from sod.arch.spec import Architecture
 from sod.arch.vusa import VUSAArch
 from sod.errors import ArchitectureError
+from sod.models.operands import OperandMasks
 from sod.models.sparse_on_dense import evaluate as evaluate_dense
-from sod.models.vusa import evaluate, fold_plan, pack_windows
+from sod.models.vusa import _chain, _effectual, evaluate, fold_plan, pack_windows
 from sod.reference.systolic_tpu import run_dense_tpu
 from sod.reference.vusa import run_vusa
 from sod.workload.gemm import Gemm
@@ -134,3 +135,47 @@ def test_bad_specs_are_refused(fields):
 
     with pytest.raises(ArchitectureError):
         architecture_from_dict({"kind": "vusa", **fields})
+
+
+@given(
+    b=st.integers(1, 4),
+    p=st.integers(1, 3000),
+    macs=st.integers(1, 4),
+    extra=st.integers(0, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_chain_in_segments_is_the_window_by_window_chain(b, p, macs, extra, seed):
+    # The segment-parallel walk takes the windows the greedy chain takes one by one.
+    rng = np.random.default_rng(seed)
+    span_at = rng.integers(macs, macs + extra + 1, (b, p)).astype(np.uint8)
+    span_at = np.minimum(span_at, p - np.arange(p)).astype(np.uint8)
+    want = []
+    for row in span_at:
+        q, spans = 0, []
+        while q < p:
+            spans.append(int(row[q]))
+            q += int(row[q])
+        want.append(spans)
+    width = max(len(s) for s in want)
+    want_arr = np.array([s + [0] * (width - len(s)) for s in want])
+    assert np.array_equal(_chain(span_at, macs), want_arr)
+
+
+@given(
+    g=st.integers(1, 3),
+    m=st.integers(1, 700),
+    k=st.integers(1, 20),
+    n=st.integers(1, 70),
+    period=st.integers(0, 300),
+    dense_a=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_effectual_counts_equal_the_operand_masks(g, m, k, n, period, dense_a, seed):
+    # Popcounted W rows and byte-wide A column sums give OperandMasks.effectual.
+    rng = np.random.default_rng(seed)
+    w = rng.random((g, k, n)) < 0.3
+    tiling = (m, period) if 0 < period < m else None
+    rows = period if tiling else m
+    a = None if dense_a else rng.random((g, rows, k)) < 0.6
+    masks = OperandMasks(w, a, 1, False, tiling if a is not None else None)
+    assert _effectual(masks, m) == masks.effectual(m)

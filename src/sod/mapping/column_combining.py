@@ -19,7 +19,11 @@ open and a new one is needed — when it is the oldest open group. ``window = 1`
 next-fit; a large window approaches unbounded first-fit (which is O(k²) per tile). Every
 tile is packed independently, all tiles at once: the loop runs over the k lines (O(k)
 Python steps) with numpy over tiles and window slots inside, on bit-packed masks
-(``np.packbits`` into 64-bit words, bitwise AND for conflicts).
+(``np.packbits`` into 64-bit words, bitwise AND for conflicts). For narrow tiles a slot
+is one word (key, columns, count); sparse layers step through every tile's own
+non-empty lines, and layers of few tiles pack segments of lines side by side, each
+re-run from the exact end of the one before until it meets its first run
+(:func:`_segment_keys`) — every variant places every line exactly as the loop does.
 
 The reference (:mod:`sod.reference.column_combining`) re-implements the same rule with
 Python integers as bit sets, one tile and one line at a time, and checks the packed GEMM
@@ -61,6 +65,8 @@ class Packing:
     split_min: int = 0
     split_of: np.ndarray | None = None  # (T, k) int32, with split_min > 0
     split_nnz: np.ndarray | None = None  # (T, k) int32, with split_min > 0
+    # (T, k) int32 non-zeros of every line in every tile (None: counted when needed).
+    line_nnz: np.ndarray | None = None
 
     @property
     def tiles(self) -> int:
@@ -109,10 +115,19 @@ def line_words(w: np.ndarray, cols: int) -> np.ndarray:
     k, n = w.shape
     t = -(-n // cols)
     words = -(-cols // 64)
-    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
-    packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
     out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
-    out[:, :, : packed.shape[2]] = packed
+    if cols % 8 == 0:  # tiles of whole bytes: one packing of the contiguous rows
+        packed = np.packbits(w, axis=1, bitorder="little")  # (k, ⌈n/8⌉)
+        per = cols // 8
+        whole = packed.shape[1] // per  # tiles all of whose bytes exist
+        out[:, :whole, :per] = packed[:, : whole * per].reshape(k, whole, per)
+        if whole < t:  # the last tile is cut short
+            rest = packed[:, whole * per :]
+            out[:, whole, : rest.shape[1]] = rest
+    else:
+        full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+        packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
+        out[:, :, : packed.shape[2]] = packed
     return out.view("<u8").reshape(k, t, words)
 
 
@@ -143,19 +158,25 @@ def pack_columns(
     if max_combine == 1:  # nothing combines: every non-empty line is its own group
         rank = np.cumsum(active, axis=0) - 1
         group_of[:] = np.where(active, rank, -1).T
-        return Packing(k, n, cols, max_combine, window, group_of)
+        return Packing(k, n, cols, max_combine, window, group_of, line_nnz=_line_nnz(lines))
     if not split_min:
-        if lines.shape[2] == 1:
+        if lines.shape[2] == 1 and max_combine < 128 and _one_word_fits(k, cols):
             _first_fit_one_word(lines[:, :, 0], active, max_combine, min(window, k), group_of)
         else:
             _first_fit(lines, active, max_combine, min(window, k), group_of)
-        return Packing(k, n, cols, max_combine, window, group_of)
+        return Packing(k, n, cols, max_combine, window, group_of, line_nnz=_line_nnz(lines))
     split_of = np.full((t, k), -1, np.int32)
     split_nnz = np.zeros((t, k), np.int32)
     _first_fit(
         lines, active, max_combine, min(window, k), group_of, (split_min, split_of, split_nnz)
     )
-    return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz)
+    nnz = _line_nnz(lines)
+    return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz, nnz)
+
+
+def _line_nnz(lines: np.ndarray) -> np.ndarray:
+    """(T, k) int32 non-zeros of every line in every tile: popcounts of its words."""
+    return np.bitwise_count(lines).sum(axis=2, dtype=np.int32).T
 
 
 def _first_fit(
@@ -228,52 +249,205 @@ def _first_fit(
         group_of[lt, i] = place(lt, line)
 
 
+# Bits of one slot word of the one-word loop: group key, columns, member count (top).
+_WORD_BITS = 57
+
+
+def _one_word_fits(k: int, cols: int) -> bool:
+    """Whether tiles of ``cols`` columns of a k-line mask fit :func:`_first_fit_one_word`'s
+    slot words (a key of up to k, the columns, a 7-bit count in the top bits)."""
+    return k.bit_length() + cols <= _WORD_BITS
+
+
+class _SlotWords:
+    """The open groups of ``n`` tiles for :func:`_first_fit_one_word`, ``win`` slot words
+    per tile (see there), plus a spare word that all-zero lines write."""
+
+    def __init__(self, n: int, win: int, kb: int, cols: int, g: int) -> None:
+        self.n, self.win, self.kb, self.cols, self.g = n, win, kb, cols, g
+        self.key_bits = np.uint64((1 << kb) - 1)
+        self.one = np.uint64(1 << _WORD_BITS)  # one member
+        self.full = np.uint64(g << _WORD_BITS)  # g < 128
+        self.closed = np.uint64(((1 << cols) - 1) << kb)  # every column, key 0
+        self.flat = np.full(n * win + 1, self.closed, np.uint64)  # + the spare word
+        self.word = self.flat[: n * win].reshape(n, win)
+        self.base = np.arange(n) * win
+        # One AND and one argmin per line for both searches: row 0 of `query` is the
+        # line and the key bits (the first fit), row 1 the key bits alone (the slot a
+        # new group takes: the first free one, key 0, else the oldest open group's).
+        self.query = np.full((2, n, 1), self.key_bits, np.uint64)
+
+    def like(self, n: int) -> _SlotWords:
+        """Empty slots for ``n`` tiles, of the same shape."""
+        return _SlotWords(n, self.win, self.kb, self.cols, self.g)
+
+    def place(self, bits: np.ndarray, new: int | np.ndarray, partial: bool) -> np.ndarray:
+        """First fit of one line per tile (its columns ``bits``, shifted above the key
+        bits; ``new``: the key a new group of it gets; ``partial``: the line may be all
+        zero in some tiles, which then change nothing): the key each joins or opens."""
+        key_bits = self.key_bits
+        np.bitwise_or(bits, key_bits, out=self.query[0, :, 0])
+        fit = self.word & self.query
+        best, free = fit.argmin(axis=2)
+        got = fit.take(self.base + best)  # (row 0 of the flattened fit)
+        joins = got <= key_bits  # (an all-zero line "joins": it conflicts with nothing)
+        slot = np.where(joins, best, free)
+        key = np.where(joins, got, new)
+        at = self.base + slot
+        if partial:
+            at = np.where(bits != 0, at, self.n * self.win)
+        add = np.where(joins, self.flat[at], key) | bits  # a new group: its key, no columns
+        add += self.one
+        self.flat[at] = np.where(add >= self.full, self.closed, add)
+        return key
+
+
+# Short-and-wide masks (few tiles, many lines: convolutions) are packed in segments of
+# lines, side by side as up to this many virtual tiles, of at least this many lines.
+_SEGMENT_TILES = 128
+_SEGMENT_LINES = 256
+_CHECK_EVERY = 16  # lines between comparisons of a segment's re-run with its first run
+
+
+def _segment_keys(bits: np.ndarray, segments: int, proto: _SlotWords) -> np.ndarray:
+    """The key every line gets ``(k, T)`` (all-zero lines: any), by packing the k lines
+    (``bits``: columns shifted above the key bits) in ``segments`` segments at once.
+
+    The first run starts every segment with no open group; only the first segment is
+    then exact. A re-run of segment s starts from where the (exact) run of segment s−1
+    ended, and stops at the first check where its open groups equal the first run's at
+    the same line (same keys, columns, counts: from there on the runs place every line
+    alike — keys are first lines, the same in both). A segment whose re-run never meets
+    the first run ends elsewhere, so the segments after it are re-run again from there;
+    every round makes at least one more segment exact."""
+    k, t = bits.shape
+    n = -(-k // segments)  # lines per segment
+    x = np.zeros((segments * n, t), np.uint64)
+    x[:k] = bits
+    x = x.reshape(segments, n, t)
+    first = (np.arange(segments, dtype=np.uint64) * np.uint64(n) + np.uint64(1))[:, None]
+
+    def run(
+        segs: np.ndarray, slots: _SlotWords, stop: np.ndarray | None, keys: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Packs segments ``segs`` from ``slots``, writing ``keys``; with ``stop`` (the
+        first run's sorted slots at every check), stops a tile where they meet. Returns
+        which tiles met, and the sorted slots at every check (first run)."""
+        met = np.zeros(slots.n, bool)
+        checks = []
+        start = np.broadcast_to(first[segs], (segs.size, t)).ravel()  # keys of first lines
+        for r in range(n):
+            b = x[segs, r].ravel()
+            if stop is not None:
+                b = np.where(met, 0, b)  # a tile that met the first run changes nothing
+            key = slots.place(b, start + r, True).reshape(segs.size, t)
+            if stop is None:
+                keys[segs, r] = key
+            else:
+                keys[segs, r] = np.where(met.reshape(segs.size, t), keys[segs, r], key)
+            if (r + 1) % _CHECK_EVERY == 0:
+                now = np.sort(slots.word, axis=1)
+                if stop is None:
+                    checks.append(now)
+                else:
+                    met |= (now == stop[(r + 1) // _CHECK_EVERY - 1]).all(axis=1)
+                    if met.all():
+                        break
+        return met, checks
+
+    spec_keys = np.zeros((segments, n, t), np.uint64)
+    spec = proto.like(segments * t)
+    _, checks = run(np.arange(segments), spec, None, spec_keys)
+    spec_end = spec.word.reshape(segments, t, -1).copy()
+    keys = spec_keys.copy()
+    end = spec_end.copy()  # every segment's end state (exact once it is resolved)
+    exact = 1  # segments 0 … exact − 1 are resolved
+    while exact < segments:
+        todo = np.arange(exact, segments)
+        slots = proto.like(todo.size * t)
+        slots.word[:] = end[todo - 1].reshape(todo.size * t, -1)
+        keys[todo] = spec_keys[todo]
+        stop = [c.reshape(segments, t, -1)[todo].reshape(todo.size * t, -1) for c in checks]
+        met_tiles, _ = run(todo, slots, np.stack(stop) if stop else None, keys)
+        met_tiles = met_tiles.reshape(todo.size, t)
+        ran = slots.word.reshape(todo.size, t, -1)  # (a tile that met stopped there)
+        # Segment `exact` started exact; each next one did if every tile of the one
+        # before met its first run (then it ended where that run ended, which the next
+        # one started from).
+        for i, s in enumerate(todo.tolist()):
+            end[s] = np.where(met_tiles[i][:, None], spec_end[s], ran[i])
+            exact = s + 1
+            if not met_tiles[i].all():
+                break
+    return keys.reshape(segments * n, t)[:k]
+
+
 def _first_fit_one_word(
     lines: np.ndarray, active: np.ndarray, g: int, win: int, group_of: np.ndarray
 ) -> None:
-    """:func:`_first_fit` without splitting, for tiles of at most 64 columns (one word
-    per line): the same rule and state, with fewer numpy steps per line — every tile's
-    slots are searched at once and only the taken slot of each tile where the line has a
-    non-zero is written (through flat indices); when the line has a non-zero in every
-    tile (the usual case), nothing is gathered."""
+    """:func:`_first_fit` without splitting, for narrow tiles (:func:`_one_word_fits`):
+    the same rule, with fewer and cheaper numpy steps per line.
+
+    A slot is one 64-bit word: its group's key (its first line + 1; 0 = free) in the low
+    ``kb`` bits, its columns above them, its member count in the top 7 bits. ANDing
+    every slot with the line's columns and the key bits leaves the key where the line
+    fits and a larger number where it conflicts, so one argmin finds the oldest group
+    it fits. A slot holding no open group has every column bit set (it conflicts with
+    any line) and key 0, so the argmin of the slots' key bits is the first free slot,
+    else the oldest open group's. A tile where the line is all zero writes a
+    spare word past the slots, so no tile is gathered out. Lines are taken as
+    :func:`_line_steps` orders them."""
+    k, t = active.shape
+    kb = k.bit_length()  # keys 1 … k
+    cols = max(int(lines.max()).bit_length(), 1)
+    if kb + cols > _WORD_BITS:
+        raise ArchitectureError("column combining: tiles too wide for the one-word loop")
+    shift = np.uint64(kb)  # a line's columns go above the key bits
+    key_of = group_of.T  # the key every line gets, in place (kept where the line is active)
+    segments = min(_SEGMENT_TILES // t, k // _SEGMENT_LINES)
+    if segments >= 2 and active.all(axis=1).mean() > 0.9:
+        key_of[:] = _segment_keys(lines << shift, segments, _SlotWords(1, win, kb, cols, g))
+    else:
+        slots = _SlotWords(t, win, kb, cols, g)
+        for index, partial in _line_steps(active):
+            bits = lines[index] << shift
+            # A group's key is its first line + 1: in creation order, like group ids.
+            new = index + 1 if isinstance(index, int) else index[0] + 1
+            key_of[index] = slots.place(bits, new, partial)
+    # Group ids: the rank of every group's first line among the tile's first lines.
+    lines_of = np.arange(1, k + 1)
+    for j in range(t):
+        keys, on = group_of[j], active[:, j]
+        rank = np.cumsum(on & (keys == lines_of), dtype=np.int32) - 1
+        group_of[j] = np.where(on, rank[np.where(on, keys, 1) - 1], -1)
+
+
+def _line_steps(
+    active: np.ndarray,
+) -> list[tuple[int | tuple[np.ndarray, np.ndarray], bool]]:
+    """The steps of the one-word loop: per step, the index of one line per tile into a
+    ``(k, T)`` array, and whether the line is all zero in some tile.
+
+    A step is a line of W (an int), in k order. When many lines are empty in some tiles
+    (sparse FC layers), each tile instead walks its own non-empty lines, step s taking
+    the s-th of every tile (a pair of index arrays): fewer steps, the same placements
+    (an empty line changes nothing). A tile out of lines takes one that is empty in it."""
     t = active.shape[1]
-    never = np.iinfo(np.int64).max
-    mask = np.zeros((t, win), np.uint64)
-    count = np.zeros((t, win), np.int64)
-    key_open = np.full((t, win), never, np.int64)
-    key_new = np.full((t, win), -1, np.int64)
-    opened = np.zeros(t, np.int64)
+    rows = np.flatnonzero(active.any(axis=1))
+    counts = active.sum(axis=0)
+    longest = int(counts.max()) if t else 0
+    if longest >= 0.9 * rows.size:
+        everywhere: list[bool] = np.asarray(active[rows].all(axis=1)).tolist()
+        return [(int(i), not full) for i, full in zip(rows.tolist(), everywhere, strict=True)]
+    seq = np.empty((longest, t), np.min_scalar_type(active.shape[0]))  # line indices
+    by_tile = np.ascontiguousarray(active.T)
+    for j in range(t):
+        own = np.flatnonzero(by_tile[j])
+        seq[: own.size, j] = own
+        seq[own.size :, j] = np.argmin(by_tile[j])  # an empty line (there is one)
     tiles = np.arange(t)
-    base = tiles * win  # flat index of each tile's slot 0
-    mask_f, count_f, open_f, new_f = mask.ravel(), count.ravel(), key_open.ravel(), key_new.ravel()
-    everywhere = np.asarray(active.all(axis=1))
-    for i in np.flatnonzero(active.any(axis=1)):
-        line = lines[i]
-        fit_key = np.where(mask & line[:, None], never, key_open)
-        best = fit_key.argmin(axis=1)  # first fit: the oldest open group without a conflict
-        gid = fit_key[tiles, best]
-        joins = gid != never
-        # A new group takes the first free (or full) slot, else the oldest open group's.
-        slot = np.where(joins, best, key_new.argmin(axis=1))
-        gid = np.where(joins, gid, opened)
-        if everywhere[i]:
-            opened += ~joins
-            at = base + slot
-        else:
-            on = active[i]
-            opened += on & ~joins
-            at = (base + slot)[on]
-            joins, gid, line = joins[on], gid[on], line[on]
-        mask_f[at] = np.where(joins, mask_f[at] | line, line)
-        c = np.where(joins, count_f[at] + 1, 1)
-        count_f[at] = c
-        still = c < g
-        open_f[at] = np.where(still, gid, never)
-        new_f[at] = np.where(still, gid, -1)
-        if everywhere[i]:
-            group_of[:, i] = gid
-        else:
-            group_of[active[i], i] = gid
+    shortest = int(counts.min())
+    return [((seq[s], tiles), s >= shortest) for s in range(longest)]
 
 
 def _split_step(
@@ -340,10 +514,11 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     folds = max(int(-(-kp.max() // rows)) if kp.size else 0, 1)
     fold_idx = np.arange(folds)
     n_rows = np.clip(kp[:, None] - fold_idx[None, :] * rows, 0, rows)
-    # Non-zeros per line per tile, then summed per group's fold.
-    k, n = w.shape
-    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
-    line_nnz = full.reshape(k, t, cols).sum(axis=2, dtype=np.int32).T  # (T, k)
+    # Non-zeros of every line in every tile (popcounts of its packed words), then summed
+    # per group's fold.
+    line_nnz = packing.line_nnz
+    if line_nnz is None:
+        line_nnz = _line_nnz(line_words(w, cols))
     # Member entries: every placed line (its rest, when split) and every fragment.
     entries = [(packing.group_of, line_nnz)]
     if packing.split_of is not None and packing.split_nnz is not None:
@@ -354,12 +529,12 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     size = t * folds
     nnz = np.zeros(size, np.int64)
     members = np.zeros(size, np.int64)
+    first = (np.arange(t, dtype=np.int64) * folds)[:, None]  # every tile's first fold
     for grp, weight in entries:
-        has = grp >= 0
-        tt = np.broadcast_to(np.arange(t)[:, None], grp.shape)[has]
-        idx = tt * folds + (grp[has] // rows).astype(np.int64)
-        nnz += np.bincount(idx, weights=weight[has], minlength=size).astype(np.int64)
-        members += np.bincount(idx, minlength=size)
+        # Unplaced lines (-1) count in one extra bin past the folds, dropped.
+        idx = np.where(grp >= 0, first + grp // rows, size).ravel()
+        nnz += np.bincount(idx, weights=weight.ravel(), minlength=size + 1)[:size].astype(np.int64)
+        members += np.bincount(idx, minlength=size + 1)[:size]
     per_fold = members.reshape(t, folds)
     return PackedTiles(
         n_rows, nnz.reshape(t, folds), per_fold, per_fold.sum(axis=1), packing.tile_cols()

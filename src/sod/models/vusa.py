@@ -18,9 +18,10 @@ and line, each a value and a ⌈log2 V⌉-bit in-window index (empty slots padde
 tiling, DRAM traffic and memory stalls run through the shared systolic memory step
 (:func:`sod.models.systolic_steps.memory_schedule`).
 
-The widest span at every position comes from prefix sums (array ops over every block of
-every group); the greedy chain then takes one gather per window (at most ⌈extent/M⌉
-steps, each over all blocks at once). The brute-force reference is :mod:`sod.reference.vusa`.
+The widest span at every position comes from bit-sliced counts over the block's lines
+packed into words (array ops over every block of every group); the greedy chain is then
+walked in segments of about √extent positions, all at once (O(√extent) steps, each over
+all blocks). The brute-force reference is :mod:`sod.reference.vusa`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sod.arch.vusa import VUSAArch
 from sod.models.common import Counts
 from sod.models.dense import tpu_fold_costs
 from sod.models.memo import memo_by_content
-from sod.models.operands import operand_masks
+from sod.models.operands import OperandMasks, operand_masks
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import Folds, Stored, memory_schedule
 from sod.models.systolic_streams import WeightStreams
@@ -44,53 +45,149 @@ from sod.workload.gemm import Gemm
 _CHUNK_ELEMENTS = 1 << 22
 
 
+def _as_words(packed: np.ndarray) -> np.ndarray:
+    """``(..., bytes)`` packed bits → ``(..., words)``: the smallest of 8/16/32/64-bit
+    words that holds them, else several 64-bit ones (zero padded)."""
+    nbytes = packed.shape[-1]
+    size = next((s for s in (1, 2, 4) if nbytes <= s), 8)
+    whole = -(-nbytes // size) * size
+    if whole != nbytes or not packed.flags.c_contiguous:
+        padded = np.zeros((*packed.shape[:-1], whole), np.uint8)
+        padded[..., :nbytes] = packed
+        packed = padded
+    return packed.view(np.dtype(f"u{size}"))
+
+
+def _words(bits: np.ndarray) -> np.ndarray:
+    """``(..., lines)`` bool → ``(..., words)`` unsigned words holding the lines as bits."""
+    return _as_words(np.packbits(bits, axis=-1, bitorder="little"))
+
+
 def widest_spans(t: np.ndarray, slots: int, macs: int) -> np.ndarray:
     """``(B, P)``: the span a window starting at each position would take, for blocks
     ``t`` of shape ``(B, P, lines)``: the widest ``v`` ≤ ``slots`` with at most ``macs``
     non-zeros on every line in ``[p, p+v)`` (at least ``macs``), clipped at the end."""
-    b, p, lines = t.shape
-    if slots >= 128:
-        cs = np.zeros((b, p + slots + 1, lines), np.int32)
-        np.cumsum(t, axis=1, dtype=np.int32, out=cs[:, 1 : p + 1])
-    else:
-        # Running counts modulo 256 (uint8, wrapping): a window's count is a difference
-        # of two running counts, at most ``slots`` < 128, so exact modulo 256 — a quarter
-        # of int32's memory traffic. Lines padded to whole 64-bit words (zero counts).
-        cs = np.zeros((b, p + slots + 1, -(-lines // 8) * 8), np.uint8)
-        np.cumsum(t, axis=1, dtype=np.uint8, out=cs[:, 1 : p + 1, :lines])
-    cs[:, p + 1 :] = cs[:, p : p + 1]
-    span = np.full((b, p), macs, np.int64)
-    for v in range(macs + 1, slots + 1):  # fitting is monotone in v: stop growing at a miss
-        fits = _all_at_most(cs[:, v : v + p] - cs[:, :p], macs)
-        span = np.where(fits & (span == v - 1), v, span)
-    return np.minimum(span, p - np.arange(p))
+    return _widest_spans_of_words(_words(t), slots, macs).astype(np.int64)
 
 
-def _all_at_most(counts: np.ndarray, macs: int) -> np.ndarray:
-    """``(counts <= macs).all(axis=2)`` of a (B, P, lines) count array. Byte counts below
-    128 (uint8, lines a multiple of 8) are tested 8 at a time in 64-bit words: a byte
-    exceeds ``macs`` iff adding ``127 − macs`` sets its top bit (no carry between bytes)."""
-    if counts.dtype != np.uint8 or macs >= 127:
-        return np.asarray(counts.max(axis=2) <= macs)
-    words = counts.view(np.uint64)
-    add = np.uint64(0x0101010101010101 * (127 - macs))
-    over = (words + add) & np.uint64(0x8080808080808080)
-    return np.asarray(~over.any(axis=2))
+def _widest_spans_of_words(a: np.ndarray, slots: int, macs: int) -> np.ndarray:
+    """:func:`widest_spans` of blocks given as bit words ``(B, P, words)`` (bit = line).
+
+    Bit-sliced over the lines: ``least[j]`` has a line's bit set when the line has at
+    least j non-zeros in ``[p, p+v)``; adding position ``p+v`` turns ``least[j-1] & bit``
+    into ``least[j]``. A span of v fits while no line reaches ``macs + 1`` — monotone in
+    v, so the span is ``macs`` plus the number of v > macs that fit."""
+    b, p, nw = a.shape
+    span = np.full((b, p), macs, np.uint8)  # slots < 256
+    if slots > macs and p:
+        top = macs + 1
+        pad = np.zeros((b, p + slots - 1, nw), a.dtype)  # zero lines past the end
+        pad[:, :p] = a
+        least: list[np.ndarray | None] = [None] * (top + 1)
+        for v in range(1, slots + 1):
+            x = pad[:, v - 1 : v - 1 + p]
+            # High counts first (they read the lower ones before this position joins);
+            # a count that can no longer reach macs + 1 by v = slots is not kept.
+            for j in range(min(v, top), 0, -1):
+                if j + slots - v < top:
+                    break
+                prev = x if j == 1 else least[j - 1]
+                if prev is None:
+                    continue
+                inc = prev if j == 1 else prev & x
+                cur = least[j]
+                least[j] = inc if cur is None else cur | inc
+            if v > macs:
+                over = least[top]
+                assert over is not None
+                span += ~over.any(axis=2) if nw > 1 else over[:, :, 0] == 0
+    tail = max(p - slots, 0)  # only the last windows can run past the end
+    span[:, tail:] = np.minimum(span[:, tail:], p - np.arange(tail, p))
+    return span
 
 
-def _blocks(w: np.ndarray, rows: int, lo: int, hi: int) -> np.ndarray:
-    """Blocks ``lo … hi − 1`` (group major) of ``rows`` lines of axis 2 of the ``(G, P, L)``
-    mask ``w``, as ``(hi − lo, P, rows)``, zero padded past L (a loop over the few groups
-    one chunk of blocks touches)."""
-    _, p, lines = w.shape
+def _block_words(w: np.ndarray, rows: int) -> np.ndarray:
+    """Every block (group major) of ``rows`` lines of axis 2 of the ``(G, P, L)`` mask
+    ``w`` as bit words ``(G·⌈L/rows⌉, P, words)`` (zero lines past L). Blocks of whole
+    bytes are cut from one packing of w's contiguous rows (the fast packbits); otherwise
+    positions are padded and packed in chunks (bounded scratch memory)."""
+    g, p, lines = w.shape
     nb = -(-lines // rows)
-    out = np.zeros((hi - lo, p, rows), dtype=bool)
-    for gi in range(lo // nb, -(-hi // nb)):
-        b0, b1 = max(lo, gi * nb), min(hi, (gi + 1) * nb)
-        c0, c1 = (b0 - gi * nb) * rows, min(lines, (b1 - gi * nb) * rows)
-        seg = np.zeros((p, (b1 - b0) * rows), dtype=bool)
-        seg[:, : c1 - c0] = w[gi, :, c0:c1]
-        out[b0 - lo : b1 - lo] = seg.reshape(p, b1 - b0, rows).transpose(1, 0, 2)
+    if rows % 8 == 0:
+        packed = np.packbits(w, axis=2, bitorder="little")  # (G, P, ⌈L/8⌉)
+        need = nb * rows // 8
+        if packed.shape[2] != need:
+            packed = np.concatenate([packed, np.zeros((g, p, need - packed.shape[2]), np.uint8)], 2)
+        words = _as_words(packed.reshape(g, p, nb, rows // 8))
+    else:
+        step = max(1, _CHUNK_ELEMENTS // max(nb * rows, 1))  # positions per padded chunk
+        parts = []
+        for gi in range(g):
+            for q in range(0, p, step):
+                t = np.zeros((min(step, p - q), nb * rows), dtype=bool)
+                t[:, :lines] = w[gi, q : q + step]
+                parts.append(_words(t.reshape(-1, nb, rows)))
+        words = np.concatenate(parts).reshape(g, p, nb, -1)
+    return words.transpose(0, 2, 1, 3).reshape(g * nb, p, -1)
+
+
+def _chain(span_at: np.ndarray, least: int) -> np.ndarray:
+    """``(B, W)``: the spans of the windows each block's greedy chain takes from position
+    0, given ``span_at[b, q]``, the span of a window starting at q (at least ``least``
+    except where clipped to end at P); 0 past a block's last window.
+
+    The positions are cut into segments of about √P walked all at once: from every entry
+    a chain can have into a segment (less than the widest span past its start) to the
+    exit into the next one; stitching the segments' entries in order takes one gather per
+    segment, and a second walk from the true entries marks the windows. So the Python
+    steps are O(√P), not one per window. A step that leaves its segment parks the walker
+    at ``P + 1 + exit offset`` (a fixed point), so every walk is a fixed number of
+    gathers with no test."""
+    b, p = span_at.shape
+    if not p:
+        return np.zeros((b, 0), np.int64)
+    widest, least = int(span_at.max()), max(least, 1)
+    seg = max(widest, int(np.sqrt(1.5 * p * least)))
+    nseg = -(-p // seg)
+    steps = -(-seg // least) + 1  # a clipped step ends the chain: one more at most
+    seg_start = np.arange(nseg, dtype=np.int32) * seg
+    width = p + 1 + widest  # positions, an unused P, then the parking places
+    nxt = np.empty((b, width), np.int32)
+    np.add(np.arange(p, dtype=np.int32), span_at, out=nxt[:, :p], dtype=np.int32)
+    nxt[:, p:] = np.arange(p, width, dtype=np.int32)
+    # Only a segment's last `widest` positions can step out of it: park those steps.
+    ends = np.minimum(seg_start + seg, p)
+    near = (ends[:, None] - np.arange(1, widest + 1)).ravel()
+    near_end = np.repeat(ends, widest)[near >= seg_start.repeat(widest)]
+    near = near[near >= seg_start.repeat(widest)]
+    to = nxt[:, near]
+    nxt[:, near] = np.where(to < near_end, to, p + 1 + to - near_end)
+    flat = nxt.ravel()
+    base = (np.arange(b, dtype=np.int32) * width)[:, None, None]
+
+    def walk(pos: np.ndarray, on: np.ndarray | None) -> np.ndarray:
+        """Every walker (B, S, E) to its parking place; marks what it visits on ``on``."""
+        at = base + pos
+        for step in range(steps):
+            if on is not None:
+                on[at] = True
+            at = base + flat[at]
+            if step % 8 == 7 and not (at - base <= p).any():  # all parked: done early
+                break
+        return at - base - (p + 1)
+
+    entries = np.minimum(seg_start[:, None] + np.arange(widest, dtype=np.int32), p + 1)
+    exits = walk(np.broadcast_to(entries, (b, nseg, widest)), None)  # (B, S, widest)
+    first = np.zeros((b, nseg), np.int32)  # true entry offset of every segment
+    rows = np.arange(b)
+    for s in range(1, nseg):
+        first[:, s] = exits[rows, s - 1, first[:, s - 1]]
+    on = np.zeros(b * width, bool)
+    walk((seg_start + first)[:, :, None], on)
+    on = on.reshape(b, width)[:, :p]
+    counts = on.sum(axis=1)
+    out = np.zeros((b, int(counts.max())), np.int64)
+    out[np.arange(out.shape[1]) < counts[:, None]] = span_at[on]  # both row-major
     return out
 
 
@@ -100,31 +197,18 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     mask ``w``, for the ``B = G·⌈L/rows⌉`` blocks of ``rows`` lines of axis 2 (group
     major); 0 past a block's last window. Greedy, as the compiler maps: each window takes
     the widest span it can (:func:`widest_spans`) from where the previous one ended."""
-    g, p, lines = w.shape
-    nb = -(-lines // rows)
-    blocks = g * nb
-    per = max(1, _CHUNK_ELEMENTS // max(rows * (p + slots + 1), 1))  # blocks per chunk
-    if w.size <= 4 * _CHUNK_ELEMENTS:  # small: all blocks in one padded copy
-        t = np.zeros((g, p, nb * rows), dtype=bool)
-        t[:, :, :lines] = w
-        t = t.reshape(g, p, nb, rows).transpose(0, 2, 1, 3).reshape(blocks, p, rows)
-        chunks = (t[i : i + per] for i in range(0, blocks, per))
-    else:  # large (an FC layer): each chunk's blocks copied on their own
-        chunks = (_blocks(w, rows, i, min(blocks, i + per)) for i in range(0, blocks, per))
+    _, p, _ = w.shape
+    words = _block_words(w, rows)
+    # Spans of chunks of blocks of about _CHUNK_ELEMENTS / 64 words: the few word arrays
+    # of a chunk stay in cache.
+    per = max(1, _CHUNK_ELEMENTS // (64 * (p + slots)))
     span_at = np.concatenate(
-        [widest_spans(t_chunk, slots, macs) for t_chunk in chunks] or [np.zeros((0, p), np.int64)]
+        [
+            _widest_spans_of_words(words[i : i + per], slots, macs)
+            for i in range(0, words.shape[0], per)
+        ]
     )
-    span_at = np.concatenate([span_at, np.zeros((blocks, 1), np.int64)], axis=1)  # p = P: 0
-    pos = np.zeros(blocks, np.int64)
-    b = np.arange(blocks)
-    spans = []
-    while (pos < p).any():  # one cheap gather per window position of the chain
-        step = span_at[b, pos]
-        spans.append(step)
-        pos = pos + step
-    if not spans:
-        return np.zeros((blocks, 0), np.int64)
-    return np.stack(spans, axis=1)
+    return _chain(span_at, macs)
 
 
 @dataclass(frozen=True)
@@ -160,6 +244,39 @@ def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
     span = cs[block, start + windows] - cs[block, start]
     lines = np.minimum(line, extent - (block % nb) * line)
     return FoldPlan(block // nb, lines, windows, span, nb)
+
+
+def _col_counts(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a ``(G, rows, cols)`` boolean array, int64: rows summed 255 at
+    a time in bytes (a byte holds up to 255), then the few partial sums in int64."""
+    g, rows, cols = a.shape
+    q = rows // 255
+    out = a[:, q * 255 :].sum(axis=1, dtype=np.int64)
+    if q:
+        blocks = a[:, : q * 255].view(np.uint8).reshape(g, q, 255, cols)
+        out += blocks.sum(axis=2, dtype=np.uint8).sum(axis=1, dtype=np.int64)
+    return out
+
+
+def _effectual(masks: OperandMasks, m: int) -> int:
+    """``masks.effectual(m)``, counted faster: W's row counts as popcounts of its packed
+    rows, A's column counts in byte-wide partial sums (:func:`_col_counts`)."""
+    packed = np.packbits(masks.weight, axis=2)
+    if packed.shape[2] % 8 == 0:  # whole 64-bit words
+        packed = packed.view(np.uint64)
+    w_rows = np.bitwise_count(packed).sum(axis=2, dtype=np.int64)  # (G, k)
+    act = masks.act
+    if act is None:
+        return int(w_rows.sum()) * m
+    if masks.act_tiling is None:
+        a_cols = _col_counts(act)
+    else:  # A's period: counted once per whole repeat, plus the rows that end the batch
+        rows, period = masks.act_tiling
+        whole, rest = divmod(rows, period)
+        a_cols = _col_counts(act) * whole
+        if rest:
+            a_cols += _col_counts(act[:, :rest])
+    return int((a_cols * w_rows).sum())
 
 
 def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
@@ -201,7 +318,7 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     no_streams = WeightStreams(*([np.zeros(0, np.int64)] * 11))  # read only by units
     memory = memory_schedule(layer, stored, folds, folds.compute_cycles, no_streams, opts)
     issued = int(slots.sum()) * m * mult
-    effectual = min(masks.effectual(m) * mult, issued)
+    effectual = min(_effectual(masks, m) * mult, issued)
     gated = issued - effectual if arch.zero_gating else 0
     if arch.window_axis == "k":  # a fold reads its `span` k positions, writes its columns
         k_read, out_cols = plan.span, plan.lines
