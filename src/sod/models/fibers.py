@@ -128,3 +128,167 @@ def packed_col_counts(
         starts = np.maximum(first, lo) - lo
         out[first // rows] += np.add.reduceat(bits, starts, axis=0, dtype=np.int64)
     return np.broadcast_to(out, (groups, cols)) if total == rows else out
+
+
+def packed_pair_popcounts(fa: np.ndarray, fw: np.ndarray, block_bytes: int = 1 << 22) -> np.ndarray:
+    """``|fa[i] ∧ fw[j]|`` for every pair of bit-packed fibers (int32), by popcounts of
+    ANDed 64-bit words, looping over the side with fewer fibers (meant for a few fibers
+    on one side, e.g. batch-1 FC layers: no m × k × n product)."""
+    wa, wb = _words(fa), _words(fw)
+    m, n = wa.shape[0], wb.shape[0]
+    out = np.empty((m, n), np.int32)
+    swap = m > n  # loop over the smaller side
+    small, big = (wb, wa) if swap else (wa, wb)
+    step = max(1, block_bytes // max(8 * big.shape[1], 1))
+    for i in range(small.shape[0]):
+        for lo in range(0, big.shape[0], step):
+            cnt = np.bitwise_count(big[lo : lo + step] & small[i]).sum(axis=1, dtype=np.int32)
+            if swap:
+                out[lo : lo + step, i] = cnt
+            else:
+                out[i, lo : lo + step] = cnt
+    return out
+
+
+def _words(packed: np.ndarray) -> np.ndarray:
+    """Bit-packed rows as 64-bit words (zero-padded to whole words)."""
+    rows, kb = packed.shape
+    pad = -kb % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((rows, pad), np.uint8)], axis=1)
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def _pad_bytes(packed: np.ndarray, nbytes: int) -> np.ndarray:
+    """Bit-packed fibers zero-padded (or kept) to ``nbytes`` bytes each."""
+    if packed.shape[1] >= nbytes:
+        return packed
+    out = np.zeros((packed.shape[0], nbytes), np.uint8)
+    out[:, : packed.shape[1]] = packed
+    return out
+
+
+def packed_empty_chunks(
+    fa: np.ndarray, fw: np.ndarray, k: int, chunk: int, budget_bytes: int = 1 << 23
+) -> np.ndarray:
+    """Chunks with no match of every fiber pair, (m, n) int32:
+    ``#{c : A[r, chunk c] ∧ W[chunk c, f] = 0}`` from the bit-packed fibers ``fa`` (m, ·)
+    and ``fw`` (n, ·), ``k`` positions each in ``ceil(k / chunk)`` chunks.
+
+    Only whether a chunk's AND is empty matters, not its count, so no m × k × n product
+    is needed: with ``chunk`` a multiple of 8, one side's fibers become bitsets over
+    fibers (64 per word) indexed by position, a table per byte of positions maps each of
+    its 256 values to the OR of those bitsets (the fibers it meets), and the other
+    side's bytes look their entries up and OR them per chunk (about m·n·k / 512 word
+    operations; "four Russians"). A side with very few fibers ANDs words directly.
+    Other chunk widths take per-chunk counts (:func:`packed_chunk_products`)."""
+    m, n = fa.shape[0], fw.shape[0]
+    nch = -(-k // chunk)
+    out = np.zeros((m, n), np.int32)
+    if m == 0 or n == 0:
+        return out
+    if chunk % 8:
+        for block in packed_chunk_products(fa, fw, k, chunk):
+            out += (block == 0).sum(axis=0, dtype=np.int32)
+        return out
+    cb = chunk // 8
+    fa, fw = _pad_bytes(fa, nch * cb), _pad_bytes(fw, nch * cb)
+    if min(m, n) <= 8:
+        _direct_empty_chunks(fa, fw, nch, cb, out, budget_bytes)
+        return out
+    # Bitsets on the side that makes the lookups cheaper: (rows + table) × words.
+    if (m + 256) * -(-n // 64) <= (n + 256) * -(-m // 64):
+        _table_empty_chunks(fa, fw, nch, cb, out, budget_bytes)
+    else:
+        _table_empty_chunks(fw, fa, nch, cb, out.T, budget_bytes)
+    return out
+
+
+def _direct_empty_chunks(
+    fa: np.ndarray, fw: np.ndarray, nch: int, cb: int, out: np.ndarray, budget_bytes: int
+) -> None:
+    """:func:`packed_empty_chunks` for few fibers on one side: AND, then any per chunk."""
+    swap = fa.shape[0] > fw.shape[0]
+    small, big = (fw, fa) if swap else (fa, fw)
+    step = max(1, budget_bytes // max(big.shape[1], 1))
+    for i in range(small.shape[0]):
+        for lo in range(0, big.shape[0], step):
+            both = big[lo : lo + step, : nch * cb] & small[i, : nch * cb]
+            hit = np.bitwise_or.reduce(both.reshape(-1, nch, cb), axis=2) != 0
+            empty = nch - np.count_nonzero(hit, axis=1)
+            if swap:
+                out[lo : lo + step, i] = empty
+            else:
+                out[i, lo : lo + step] = empty
+
+
+def _table_empty_chunks(
+    fr: np.ndarray, fs: np.ndarray, nch: int, cb: int, out: np.ndarray, budget_bytes: int
+) -> None:
+    """:func:`packed_empty_chunks` by byte tables: ``fs``'s fibers as bitsets, looked up
+    by the bytes of ``fr``'s fibers; adds into ``out`` (len(fr), len(fs))."""
+    rows, nbits = fr.shape[0], fs.shape[0]
+    kb = nch * cb
+    fiber_block = 512  # bitset width per pass: 8 words
+    for s0 in range(0, nbits, fiber_block):
+        s1 = min(nbits, s0 + fiber_block)
+        nw = -(-(s1 - s0) // 64)
+        # (kb·8, nw) words: bit f of position p's word = fiber s0 + f holds p.
+        bits = np.zeros((nw * 64, kb * 8), np.uint8)
+        bits[: s1 - s0] = np.unpackbits(fs[s0:s1, :kb], axis=1)
+        pos_sets = np.ascontiguousarray(np.packbits(bits, axis=0).T).view(np.uint64)
+        del bits
+        valid = np.zeros(nw * 64, bool)
+        valid[: s1 - s0] = True
+        valid_words = np.packbits(valid).view(np.uint64)
+        # Chunks per pass: the tables (256 entries per byte) within the budget.
+        per = max(1, budget_bytes // (cb * 256 * nw * 8))
+        for c0 in range(0, nch, per):
+            c1 = min(nch, c0 + per)
+            g = (c1 - c0) * cb
+            # (nw, g, 8): word w of the bitset of each of the g bytes' 8 positions.
+            sets = pos_sets[c0 * cb * 8 : c1 * cb * 8].T.reshape(nw, g, 8)
+            table = np.zeros((nw, g, 256), np.uint64)
+            # Value v's bit 7 − j is the byte's position j (packbits order).
+            for t in range(8):
+                b = 1 << t
+                np.bitwise_or(table[:, :, :b], sets[:, :, 7 - t, None], out=table[:, :, b : 2 * b])
+            flat = table.reshape(nw, g * 256)
+            # Entry of byte j of chunk c: (c·cb + j)·256 + value; one 1-D gather per byte
+            # of the chunk and word, ORed in place (fast flat takes, no reduce over a
+            # short axis).
+            base = (np.arange(g, dtype=np.intp) * 256).reshape(c1 - c0, cb).T[:, None, :]
+            step = max(1, budget_bytes // (g * max(nw, 8) * 8))
+            for r0 in range(0, rows, step):
+                r1 = min(rows, r0 + step)
+                byte = fr[r0:r1, c0 * cb : c1 * cb].reshape(r1 - r0, c1 - c0, cb)
+                idx = byte.transpose(2, 0, 1) + base  # (cb, rows, chunks)
+                empty = np.empty((r1 - r0, c1 - c0, nw), np.uint64)
+                hit = np.empty((r1 - r0, c1 - c0), np.uint64)
+                part = np.empty_like(hit)
+                for w in range(nw):
+                    np.take(flat[w], idx[0], out=hit, mode="clip")
+                    for j in range(1, cb):
+                        hit |= np.take(flat[w], idx[j], out=part, mode="clip")
+                    np.bitwise_and(~hit, valid_words[w], out=empty[:, :, w])
+                _add_empty_bits(empty, out[r0:r1, s0:s1])
+
+
+def _add_empty_bits(empty: np.ndarray, out: np.ndarray) -> None:
+    """Add the set bits of ``empty`` (rows, chunks, words) over chunks into ``out``
+    (rows, fibers): sparse when few words are non-zero (the usual case: a chunk of a
+    dense-ish pair almost always has a match)."""
+    rows, nch, nw = empty.shape
+    nz = np.flatnonzero(empty)
+    if nz.size == 0:
+        return
+    fibers = out.shape[1]
+    if nz.size * 8 < empty.size:
+        bits = np.unpackbits(empty.reshape(-1)[nz].view(np.uint8).reshape(-1, 8), axis=1)
+        word, bit = np.nonzero(bits)
+        flat = nz[word]
+        r, f = flat // (nch * nw), (flat % nw) * 64 + bit
+        np.add.at(out, (r, f), 1)
+        return
+    bits = np.unpackbits(empty.view(np.uint8), axis=2)[..., :fibers]
+    out += bits.sum(axis=1, dtype=np.int32)

@@ -33,51 +33,102 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
-from sod.models.fibers import col_fibers, packed_chunk_products, row_fibers
+from sod.models.fibers import (
+    col_fibers,
+    packed_empty_chunks,
+    packed_pair_popcounts,
+    row_fibers,
+)
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
 
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
-    """CU cycles of every dot product (m × n, int32 below 2³¹).
+    """CU cycles of every dot product (m × n, int64): ``cycles[r, f] = Σ_chunks
+    max(|A[r, chunk] ∧ W[chunk, f]|, 1)`` = matches + chunks with no match. ``act`` (m,
+    k) and ``weight`` (k, n) are bool (either may be a transposed view).
 
-    ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``. ``act`` (m, k) and
-    ``weight`` (k, n) are bool (either may be a transposed view). Symmetric in the two
-    operands: the transposed GEMM's cycles are these transposed, and the memo (on the
-    bit-packed fibers, :mod:`sod.models.fibers`) serves both orientations.
+    The model never builds this matrix (it needs only per-CU sums, :func:`_one_repeat`);
+    it is the definition the kernels are checked against.
     """
-    return _pair_cycles(row_fibers(act), col_fibers(weight), int(act.shape[1]), chunk_bits)
+    fa, fw = row_fibers(act), col_fibers(weight)
+    k = int(act.shape[1])
+    matches = np.asarray(act, np.int64) @ np.asarray(weight, np.int64)
+    return matches + empty_chunks(fa, fw, k, chunk_bits)
 
 
 @memo_by_content(max_bytes=64 << 20, swapped=np.transpose)
-def _pair_cycles(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
-    """:func:`pair_cycles` from the bit-packed fibers of A's rows and W's columns."""
-    m, n = fa.shape[0], fw.shape[0]
-    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks); the
-    # float32 block sums are exact integers (below 2**24), added in place.
-    cycles = np.zeros((m, n), np.int32 if k * 2 < 2**31 else np.int64)
-    for block in packed_chunk_products(fa, fw, k, chunk_bits):
-        np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
-        part = block[0] if block.shape[0] == 1 else block.sum(axis=0)
-        np.add(cycles, part, out=cycles, casting="unsafe")
-    return cycles
+def empty_chunks(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
+    """Chunks with no match of every dot product (m × n, int32) from the bit-packed
+    fibers of A's rows and W's columns (:func:`sod.models.fibers.packed_empty_chunks`).
+    Symmetric in the two operands: the memo serves the transposed GEMM too."""
+    return packed_empty_chunks(fa, fw, k, chunk_bits)
 
 
-pair_cycles.cache_clear = _pair_cycles.cache_clear  # type: ignore[attr-defined]
+pair_cycles.cache_clear = empty_chunks.cache_clear  # type: ignore[attr-defined]
+
+
+def _slot_sums(values: np.ndarray, slot_of: np.ndarray, slots: int) -> np.ndarray:
+    """``out[r, s] = Σ_{j: slot(j) = s} values[r, j]`` (int64), as a product with the
+    0/1 slot matrix: float32 when every sum is below 2²⁴ (exact), else float64."""
+    rows, cols = values.shape
+    if values.size == 0:
+        return np.zeros((rows, slots), np.int64)
+    bound = int(values.max(initial=0)) * int(np.bincount(slot_of, minlength=1).max())
+    dtype = np.float32 if bound < 2**24 else np.float64
+    onehot = np.zeros((cols, slots), dtype)
+    onehot[np.arange(cols), slot_of] = 1
+    out = np.empty((rows, slots), np.int64)
+    step = max(1, (1 << 20) // max(cols, 1))
+    for lo in range(0, rows, step):
+        out[lo : lo + step] = values[lo : lo + step].astype(dtype) @ onehot
+    return out
+
+
+def _slot_matches(
+    fr: np.ndarray, ff: np.ndarray, k: int, slot_of: np.ndarray, slots: int
+) -> np.ndarray:
+    """Matches of every row fiber ``fr`` (r, ·) summed over the filter fibers ``ff``
+    (f, ·) dealt to each slot, (r, slots) int64: linear in the filters, so one product
+    with each slot's summed filter bits (``A · W·S``, S the 0/1 slot matrix) instead of
+    every pair. Few fibers on a side: pair popcounts, then slot sums."""
+    nr, nf = fr.shape[0], ff.shape[0]
+    if min(nr, nf) <= 8:
+        return _slot_sums(packed_pair_popcounts(fr, ff), slot_of, slots)
+    per_slot = np.bincount(slot_of, minlength=slots)
+    # Exact in float32 when every product sum stays below 2**24.
+    dtype = np.float32 if k * int(per_slot.max()) < 2**24 else np.float64
+    summed = np.zeros((slots, k), dtype)  # Σ of each slot's filters, position by position
+    step = max(1, (1 << 20) // max(k, 1))
+    for lo in range(0, nf, step):
+        bits = np.unpackbits(ff[lo : lo + step], axis=1, count=k).astype(dtype)
+        onehot = np.zeros((slots, bits.shape[0]), dtype)
+        onehot[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
+        summed += onehot @ bits
+    out = np.empty((nr, slots), np.int64)
+    summed_t = np.ascontiguousarray(summed.T)
+    for lo in range(0, nr, step):
+        bits = np.unpackbits(fr[lo : lo + step], axis=1, count=k).astype(dtype)
+        out[lo : lo + step] = bits @ summed_t
+    return out
 
 
 def _one_repeat(
     act: np.ndarray, weight: np.ndarray, arch: SparTenArch
-) -> tuple[int, dict[str, float]]:
-    m = act.shape[0]
-    mp = sparten_mapping(m, weight, arch)
-    cyc = pair_cycles(act, weight, arch.chunk_bits)
+) -> tuple[int, dict[str, float], tuple[int, int, int]]:
+    """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat."""
+    m, k = act.shape
+    fa, fw = row_fibers(act), col_fibers(weight)
+    filter_nnz = np.bitwise_count(fw).sum(axis=1, dtype=np.int64)
+    mp = sparten_mapping(m, weight, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
-    # Work of every CU slot for every row: Σ over its filters (a scatter-add over columns).
-    per_slot = np.zeros((m, slots), np.int64)
-    _scatter_cols(per_slot, cyc, mp.slot_of_filter)
+    # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
+    # both summed per slot (never the m × n matrix of pair cycles).
+    matches = _slot_matches(fa, fw, k, mp.slot_of_filter, slots)
+    empties = _slot_sums(empty_chunks(fa, fw, k, arch.chunk_bits), mp.slot_of_filter, slots)
+    per_slot = matches + empties
     row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
     rows_padded = -(-m // mp.row_groups) * mp.row_groups
     padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
@@ -85,20 +136,13 @@ def _one_repeat(
     cluster_time = padded.reshape(-1, mp.row_groups, mp.filter_groups).sum(axis=0)
     cycles = int(cluster_time.max())
     stats = {
-        "busy_cu_cycles": float(cyc.sum()),
+        "busy_cu_cycles": float(per_slot.sum()),
         "cluster_cycles_sum": float(cluster_time.sum()),
         "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
     }
-    return cycles, stats
-
-
-def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) -> None:
-    """``out[:, s] += Σ_{j: slot(j)=s} values[:, j]`` via sort + reduceat (vectorized)."""
-    order = np.argsort(slot_of_col, kind="stable")
-    sorted_slots = slot_of_col[order]
-    starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
-    sums = np.add.reduceat(values[:, order], starts, axis=1, dtype=np.int64)
-    out[:, sorted_slots[starts]] += sums
+    # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
+    nnz = (int(matches.sum()), int(np.bitwise_count(fa).sum(dtype=np.int64)), int(filter_nnz.sum()))
+    return cycles, stats, nnz
 
 
 def evaluate_sparten(
@@ -113,9 +157,11 @@ def evaluate_sparten(
     m = gemm.m
     cycles: float = 0
     busy = cluster_sum = cu_row_slots = 0.0
+    effectual = nnz_a = nnz_w = 0
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
-        c, st = _one_repeat(act[rep], weight[rep], arch)
+        c, st, (eff, na, nw) = _one_repeat(act[rep], weight[rep], arch)
+        effectual, nnz_a, nnz_w = effectual + eff, nnz_a + na, nnz_w + nw
         cycles += c
         busy += st["busy_cu_cycles"]
         cluster_sum += st["cluster_cycles_sum"]
@@ -123,8 +169,7 @@ def evaluate_sparten(
     cycles, busy, cluster_sum, cu_row_slots = (
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
-    effectual = effectual_macs(weight, act)
-    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
+    effectual, nnz_a, nnz_w = effectual * scale, nnz_a * scale, nnz_w * scale
     actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",
