@@ -168,76 +168,97 @@ def _pad_bytes(packed: np.ndarray, nbytes: int) -> np.ndarray:
     return out
 
 
+#: Rows of A up to which :func:`packed_empty_chunks` joins each row directly (no tables).
+DIRECT_ROWS = 32
+
+
 def packed_empty_chunks(
-    fa: np.ndarray, fw: np.ndarray, k: int, chunk: int, budget_bytes: int = 1 << 23
-) -> np.ndarray:
-    """Chunks with no match of every fiber pair, (m, n) int32:
-    ``#{c : A[r, chunk c] ∧ W[chunk c, f] = 0}`` from the bit-packed fibers ``fa`` (m, ·)
-    and ``fw`` (n, ·), ``k`` positions each in ``ceil(k / chunk)`` chunks.
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk: int, budget_bytes: int = 1 << 23
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Chunks with no match of every dot product of ``A · W``, (m, n) int32:
+    ``#{c : A[r, chunk c] ∧ W[chunk c, f] = 0}`` over ``ceil(k / chunk)`` chunks, from
+    A's rows bit-packed along k (``fa`` = ``np.packbits(A, axis=1)``, (m, ·)) and W's
+    rows bit-packed along n (``wp`` = ``np.packbits(W, axis=1)``, (k, ·)): both the
+    natural packing of C-contiguous operands (no bit transpose). Also the matches
+    ``A · W`` (m, n) int32 when A has at most :data:`DIRECT_ROWS` rows (else None).
 
     Only whether a chunk's AND is empty matters, not its count, so no m × k × n product
-    is needed: with ``chunk`` a multiple of 8, one side's fibers become bitsets over
-    fibers (64 per word) indexed by position, a table per byte of positions maps each of
-    its 256 values to the OR of those bitsets (the fibers it meets), and the other
-    side's bytes look their entries up and OR them per chunk (about m·n·k / 512 word
-    operations; "four Russians"). A side with very few fibers ANDs words directly.
-    Other chunk widths take per-chunk counts (:func:`packed_chunk_products`)."""
-    m, n = fa.shape[0], fw.shape[0]
+    is needed. Each row of ``wp`` is the set of W's columns that hold that position; a
+    table per byte of positions maps each of the byte's 256 values to the union of its
+    positions' sets, so a row of A finds the columns its chunk meets by OR-ing one table
+    entry per byte (about m·n·k / 512 word operations, "four Russians"). A few rows of A
+    OR the rows of ``wp`` they select instead. Chunks that are not a whole number of
+    bytes take per-chunk counts (:func:`packed_chunk_products`)."""
+    m, k = fa.shape[0], wp.shape[0]
     nch = -(-k // chunk)
     out = np.zeros((m, n), np.int32)
     if m == 0 or n == 0:
-        return out
+        return out, (out.copy() if m <= DIRECT_ROWS else None)
+    if m <= DIRECT_ROWS:
+        return _direct_empty_chunks(fa, wp, n, chunk, out), _direct_matches(fa, wp, n)
     if chunk % 8:
+        fw = np.packbits(np.unpackbits(wp, axis=1, count=n).T, axis=1)
         for block in packed_chunk_products(fa, fw, k, chunk):
             out += (block == 0).sum(axis=0, dtype=np.int32)
-        return out
-    cb = chunk // 8
-    fa, fw = _pad_bytes(fa, nch * cb), _pad_bytes(fw, nch * cb)
-    if min(m, n) <= 8:
-        _direct_empty_chunks(fa, fw, nch, cb, out, budget_bytes)
-        return out
-    # Bitsets on the side that makes the lookups cheaper: (rows + table) × words.
-    if (m + 256) * -(-n // 64) <= (n + 256) * -(-m // 64):
-        _table_empty_chunks(fa, fw, nch, cb, out, budget_bytes)
-    else:
-        _table_empty_chunks(fw, fa, nch, cb, out.T, budget_bytes)
-    return out
+        return out, None
+    _table_empty_chunks(fa, wp, n, chunk // 8, nch, out, budget_bytes)
+    return out, None
+
+
+def _selected_rows(fa: np.ndarray, r: int, k: int) -> np.ndarray:
+    """Positions of the set bits of A's row ``r``."""
+    return np.flatnonzero(np.unpackbits(fa[r], count=k))
 
 
 def _direct_empty_chunks(
-    fa: np.ndarray, fw: np.ndarray, nch: int, cb: int, out: np.ndarray, budget_bytes: int
-) -> None:
-    """:func:`packed_empty_chunks` for few fibers on one side: AND, then any per chunk."""
-    swap = fa.shape[0] > fw.shape[0]
-    small, big = (fw, fa) if swap else (fa, fw)
-    step = max(1, budget_bytes // max(big.shape[1], 1))
-    for i in range(small.shape[0]):
-        for lo in range(0, big.shape[0], step):
-            both = big[lo : lo + step, : nch * cb] & small[i, : nch * cb]
-            hit = np.bitwise_or.reduce(both.reshape(-1, nch, cb), axis=2) != 0
-            empty = nch - np.count_nonzero(hit, axis=1)
-            if swap:
-                out[lo : lo + step, i] = empty
-            else:
-                out[i, lo : lo + step] = empty
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk: int, out: np.ndarray
+) -> np.ndarray:
+    """:func:`packed_empty_chunks` row by row: the chunk's union of W's rows that the
+    row of A selects; chunks it selects nothing in are empty for every column."""
+    k = wp.shape[0]
+    nch = -(-k // chunk)
+    for r in range(fa.shape[0]):
+        pos = _selected_rows(fa, r, k)
+        out[r] = nch
+        if pos.size == 0:
+            continue
+        ch = pos // chunk
+        starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]])
+        met = np.bitwise_or.reduceat(wp[pos], starts, axis=0)
+        out[r] -= np.unpackbits(met, axis=1, count=n).sum(axis=0, dtype=np.int32)
+    return out
+
+
+def _direct_matches(fa: np.ndarray, wp: np.ndarray, n: int, block: int = 1 << 22) -> np.ndarray:
+    """``A · W`` (m, n) int32 for a few rows of A: column sums of the rows of W each row
+    of A selects (unpacked a block at a time)."""
+    k = wp.shape[0]
+    out = np.zeros((fa.shape[0], n), np.int32)
+    step = max(1, block // max(n, 1))
+    for r in range(fa.shape[0]):
+        pos = _selected_rows(fa, r, k)
+        for lo in range(0, pos.size, step):
+            bits = np.unpackbits(wp[pos[lo : lo + step]], axis=1, count=n)
+            out[r] += bits.sum(axis=0, dtype=np.int32)
+    return out
 
 
 def _table_empty_chunks(
-    fr: np.ndarray, fs: np.ndarray, nch: int, cb: int, out: np.ndarray, budget_bytes: int
+    fa: np.ndarray, wp: np.ndarray, n: int, cb: int, nch: int, out: np.ndarray, budget_bytes: int
 ) -> None:
-    """:func:`packed_empty_chunks` by byte tables: ``fs``'s fibers as bitsets, looked up
-    by the bytes of ``fr``'s fibers; adds into ``out`` (len(fr), len(fs))."""
-    rows, nbits = fr.shape[0], fs.shape[0]
+    """:func:`packed_empty_chunks` by byte tables (``cb`` bytes per chunk); adds into
+    ``out``."""
+    rows, k = fa.shape[0], wp.shape[0]
     kb = nch * cb
-    fiber_block = 512  # bitset width per pass: 8 words
-    for s0 in range(0, nbits, fiber_block):
-        s1 = min(nbits, s0 + fiber_block)
+    fa = _pad_bytes(fa, kb)
+    fiber_block = 512  # columns of W per pass: bitsets of 8 words
+    for s0 in range(0, n, fiber_block):
+        s1 = min(n, s0 + fiber_block)
         nw = -(-(s1 - s0) // 64)
-        # (kb·8, nw) words: bit f of position p's word = fiber s0 + f holds p.
-        bits = np.zeros((nw * 64, kb * 8), np.uint8)
-        bits[: s1 - s0] = np.unpackbits(fs[s0:s1, :kb], axis=1)
-        pos_sets = np.ascontiguousarray(np.packbits(bits, axis=0).T).view(np.uint64)
-        del bits
+        # (kb·8, nw) words: bit f of position p's word = W[p, s0 + f].
+        pos_sets = np.zeros((kb * 8, nw * 8), np.uint8)
+        pos_sets[:k, : -(-(s1 - s0) // 8)] = wp[:, s0 // 8 : -(-s1 // 8)]
+        words = pos_sets.view(np.uint64)
         valid = np.zeros(nw * 64, bool)
         valid[: s1 - s0] = True
         valid_words = np.packbits(valid).view(np.uint64)
@@ -246,8 +267,8 @@ def _table_empty_chunks(
         for c0 in range(0, nch, per):
             c1 = min(nch, c0 + per)
             g = (c1 - c0) * cb
-            # (nw, g, 8): word w of the bitset of each of the g bytes' 8 positions.
-            sets = pos_sets[c0 * cb * 8 : c1 * cb * 8].T.reshape(nw, g, 8)
+            # (nw, g, 8): word w of the set of each of the g bytes' 8 positions.
+            sets = words[c0 * cb * 8 : c1 * cb * 8].T.reshape(nw, g, 8)
             table = np.zeros((nw, g, 256), np.uint64)
             # Value v's bit 7 − j is the byte's position j (packbits order).
             for t in range(8):
@@ -261,7 +282,7 @@ def _table_empty_chunks(
             step = max(1, budget_bytes // (g * max(nw, 8) * 8))
             for r0 in range(0, rows, step):
                 r1 = min(rows, r0 + step)
-                byte = fr[r0:r1, c0 * cb : c1 * cb].reshape(r1 - r0, c1 - c0, cb)
+                byte = fa[r0:r1, c0 * cb : c1 * cb].reshape(r1 - r0, c1 - c0, cb)
                 idx = byte.transpose(2, 0, 1) + base  # (cb, rows, chunks)
                 empty = np.empty((r1 - r0, c1 - c0, nw), np.uint64)
                 hit = np.empty((r1 - r0, c1 - c0), np.uint64)
@@ -278,7 +299,7 @@ def _add_empty_bits(empty: np.ndarray, out: np.ndarray) -> None:
     """Add the set bits of ``empty`` (rows, chunks, words) over chunks into ``out``
     (rows, fibers): sparse when few words are non-zero (the usual case: a chunk of a
     dense-ish pair almost always has a match)."""
-    rows, nch, nw = empty.shape
+    _, nch, nw = empty.shape
     nz = np.flatnonzero(empty)
     if nz.size == 0:
         return

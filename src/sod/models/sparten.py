@@ -33,14 +33,9 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
-from sod.models.fibers import (
-    col_fibers,
-    packed_empty_chunks,
-    packed_pair_popcounts,
-    row_fibers,
-)
+from sod.models.fibers import packed_empty_chunks
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, mask_arrays
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -53,96 +48,161 @@ def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndar
     The model never builds this matrix (it needs only per-CU sums, :func:`_one_repeat`);
     it is the definition the kernels are checked against.
     """
-    fa, fw = row_fibers(act), col_fibers(weight)
-    k = int(act.shape[1])
-    matches = np.asarray(act, np.int64) @ np.asarray(weight, np.int64)
-    return matches + empty_chunks(fa, fw, k, chunk_bits)
+    a, w, flipped = _canonical(act, weight)
+    empty, _ = pair_kernel(np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], chunk_bits)
+    cycles = a.astype(np.int64) @ w.astype(np.int64) + empty
+    return cycles.T if flipped else cycles
 
 
-@memo_by_content(max_bytes=64 << 20, swapped=np.transpose)
-def empty_chunks(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
-    """Chunks with no match of every dot product (m × n, int32) from the bit-packed
-    fibers of A's rows and W's columns (:func:`sod.models.fibers.packed_empty_chunks`).
-    Symmetric in the two operands: the memo serves the transposed GEMM too."""
-    return packed_empty_chunks(fa, fw, k, chunk_bits)
+def _canonical(act: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(A, W, flipped)``: the GEMM's operands, or for a transposed GEMM (both operands
+    transposed views of C-contiguous arrays, as :func:`sod.models.accelerators.transposed`
+    passes them) the untransposed ones, whose results are the transposes (``flipped``).
+    Either way rows pack without a bit transpose, and both orientations share the memo."""
+    pair = (act, weight)
+    # (A vector is both C- and F-contiguous: one operand a transposed view decides.)
+    flipped = all(x.T.flags.c_contiguous for x in pair) and not all(
+        x.flags.c_contiguous for x in pair
+    )
+    return (weight.T, act.T, True) if flipped else (act, weight, False)
 
 
-pair_cycles.cache_clear = empty_chunks.cache_clear  # type: ignore[attr-defined]
+@memo_by_content(max_bytes=64 << 20)
+def pair_kernel(
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk_bits: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Chunks with no match of every dot product (m × n int32), and the matches when A
+    has few rows (:func:`sod.models.fibers.packed_empty_chunks`), from A's rows packed
+    along k and W's rows packed along n. Memoized by content."""
+    return packed_empty_chunks(fa, wp, n, chunk_bits)
 
 
-def _slot_sums(values: np.ndarray, slot_of: np.ndarray, slots: int) -> np.ndarray:
-    """``out[r, s] = Σ_{j: slot(j) = s} values[r, j]`` (int64), as a product with the
-    0/1 slot matrix: float32 when every sum is below 2²⁴ (exact), else float64."""
+pair_cycles.cache_clear = pair_kernel.cache_clear  # type: ignore[attr-defined]
+
+
+def _slot_sums(
+    values: np.ndarray, slot_of: np.ndarray, slots: int, transposed: bool = False
+) -> np.ndarray:
+    """``out[r, s] = Σ_{j: slot(j) = s} x[r, j]`` (int64) for ``x`` = ``values`` (or
+    ``values.T``, read without a transposed copy), non-negative. Mostly zeros (the empty
+    chunks of a dense-ish layer): added per non-zero; else a product with the 0/1 slot
+    matrix, float32 when every sum is below 2²⁴ (exact), else float64, a block of
+    ``values``' rows at a time."""
     rows, cols = values.shape
-    if values.size == 0:
-        return np.zeros((rows, slots), np.int64)
-    bound = int(values.max(initial=0)) * int(np.bincount(slot_of, minlength=1).max())
+    out = np.zeros((cols, slots) if transposed else (rows, slots), np.int64)
+    nnz = np.count_nonzero(values)
+    if nnz == 0:
+        return out
+    if nnz * 16 < values.size:
+        r, c = np.divmod(np.flatnonzero(values), cols)
+        vals = values[r, c]
+        if transposed:
+            r, c = c, r
+        np.add.at(out, (r, slot_of[c]), vals)
+        return out
+    bound = int(values.max()) * int(np.bincount(slot_of).max())
     dtype = np.float32 if bound < 2**24 else np.float64
+    step = max(1, (1 << 20) // max(cols, 1))
+    if transposed:  # slots over the rows of ``values``: Sᵀ · values, then transposed
+        acc = np.zeros((slots, cols), dtype)
+        for lo in range(0, rows, step):
+            blk = values[lo : lo + step]
+            onehot_t = np.zeros((slots, blk.shape[0]), dtype)
+            onehot_t[slot_of[lo : lo + step], np.arange(blk.shape[0])] = 1
+            acc += onehot_t @ blk.astype(dtype)
+        out[:] = acc.T
+        return out
     onehot = np.zeros((cols, slots), dtype)
     onehot[np.arange(cols), slot_of] = 1
-    out = np.empty((rows, slots), np.int64)
-    step = max(1, (1 << 20) // max(cols, 1))
     for lo in range(0, rows, step):
         out[lo : lo + step] = values[lo : lo + step].astype(dtype) @ onehot
     return out
 
 
+def _float_rows(x: np.ndarray, lo: int, hi: int, dtype: type) -> np.ndarray:
+    """Rows ``lo … hi − 1`` of a bool matrix as 0/1 ``dtype``."""
+    return x[lo:hi].view(np.uint8).astype(dtype)
+
+
 def _slot_matches(
-    fr: np.ndarray, ff: np.ndarray, k: int, slot_of: np.ndarray, slots: int
+    a: np.ndarray,
+    w: np.ndarray,
+    fa: np.ndarray,
+    slot_of: np.ndarray,
+    slots: int,
+    filters_are_rows: bool,
 ) -> np.ndarray:
-    """Matches of every row fiber ``fr`` (r, ·) summed over the filter fibers ``ff``
-    (f, ·) dealt to each slot, (r, slots) int64: linear in the filters, so one product
-    with each slot's summed filter bits (``A · W·S``, S the 0/1 slot matrix) instead of
-    every pair. Few fibers on a side: pair popcounts, then slot sums."""
-    nr, nf = fr.shape[0], ff.shape[0]
-    if min(nr, nf) <= 8:
-        return _slot_sums(packed_pair_popcounts(fr, ff), slot_of, slots)
-    per_slot = np.bincount(slot_of, minlength=slots)
-    # Exact in float32 when every product sum stays below 2**24.
-    dtype = np.float32 if k * int(per_slot.max()) < 2**24 else np.float64
-    summed = np.zeros((slots, k), dtype)  # Σ of each slot's filters, position by position
-    step = max(1, (1 << 20) // max(k, 1))
-    for lo in range(0, nf, step):
-        bits = np.unpackbits(ff[lo : lo + step], axis=1, count=k).astype(dtype)
-        onehot = np.zeros((slots, bits.shape[0]), dtype)
-        onehot[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
-        summed += onehot @ bits
-    out = np.empty((nr, slots), np.int64)
-    summed_t = np.ascontiguousarray(summed.T)
-    for lo in range(0, nr, step):
-        bits = np.unpackbits(fr[lo : lo + step], axis=1, count=k).astype(dtype)
-        out[lo : lo + step] = bits @ summed_t
-    return out
+    """Matches of ``A · W`` summed over the filters dealt to each slot: filters are W's
+    columns (out (m, slots)) or, for a transposed GEMM, A's rows (out (n, slots)). Linear
+    in the filters, so one product with each slot's summed filters (``A · (W · S)`` or
+    ``(Sᵀ · A) · W``, S the 0/1 slot matrix) instead of every pair. float32 when every
+    sum is below 2²⁴ (exact), else float64; operands converted a block at a time."""
+    m, k = a.shape
+    n = w.shape[1]
+    per_slot = int(np.bincount(slot_of).max())
+    dtype = np.float32 if k * per_slot < 2**24 else np.float64
+    step = max(1, (1 << 20) // max(k, n, 1))
+    if not filters_are_rows:
+        onehot = np.zeros((n, slots), dtype)
+        onehot[np.arange(n), slot_of] = 1
+        summed = np.zeros((k, slots), dtype)  # each slot's filters, position by position
+        for lo in range(0, k, step):
+            summed[lo : lo + step] = _float_rows(w, lo, lo + step, dtype) @ onehot
+        out = np.empty((m, slots), np.int64)
+        for lo in range(0, m, step):
+            bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+            out[lo : lo + step] = bits @ summed
+        return out
+    summed_t = np.zeros((slots, k), dtype)  # each slot's rows of A
+    for lo in range(0, m, step):
+        bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+        onehot_t = np.zeros((slots, bits.shape[0]), dtype)
+        onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
+        summed_t += onehot_t @ bits
+    acc = np.zeros((slots, n), dtype)
+    for lo in range(0, k, step):
+        acc += summed_t[:, lo : lo + step] @ _float_rows(w, lo, lo + step, dtype)
+    return acc.T.astype(np.int64)
 
 
 def _one_repeat(
     act: np.ndarray, weight: np.ndarray, arch: SparTenArch
 ) -> tuple[int, dict[str, float], tuple[int, int, int]]:
     """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat."""
-    m, k = act.shape
-    fa, fw = row_fibers(act), col_fibers(weight)
-    filter_nnz = np.bitwise_count(fw).sum(axis=1, dtype=np.int64)
+    m = act.shape[0]
+    a, w, flipped = _canonical(act, weight)
+    fa, wp = np.packbits(a, axis=1), np.packbits(w, axis=1)
+    row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
+    # Filters: W's columns, or A's rows for a transposed GEMM.
+    filter_nnz = row_nnz if flipped else col_counts(w)
     mp = sparten_mapping(m, weight, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
+    slot_of = mp.slot_of_filter
     # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
     # both summed per slot (never the m × n matrix of pair cycles).
-    matches = _slot_matches(fa, fw, k, mp.slot_of_filter, slots)
-    empties = _slot_sums(empty_chunks(fa, fw, k, arch.chunk_bits), mp.slot_of_filter, slots)
-    per_slot = matches + empties
+    empty, matches = pair_kernel(fa, wp, w.shape[1], arch.chunk_bits)
+    per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
+    if matches is not None:  # few rows of A: the pair matches came with the kernel
+        per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
+    else:
+        per_slot += _slot_matches(a, w, fa, slot_of, slots, filters_are_rows=flipped)
     row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
     rows_padded = -(-m // mp.row_groups) * mp.row_groups
     padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
     padded[:m] = row_time
     cluster_time = padded.reshape(-1, mp.row_groups, mp.filter_groups).sum(axis=0)
     cycles = int(cluster_time.max())
+    busy = int(per_slot.sum())
     stats = {
-        "busy_cu_cycles": float(per_slot.sum()),
+        "busy_cu_cycles": float(busy),
         "cluster_cycles_sum": float(cluster_time.sum()),
         "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
     }
     # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
-    nnz = (int(matches.sum()), int(np.bitwise_count(fa).sum(dtype=np.int64)), int(filter_nnz.sum()))
-    return cycles, stats, nnz
+    effectual = busy - int(empty.sum(dtype=np.int64))
+    nnz = (int(row_nnz.sum()), int(np.bitwise_count(wp).sum(dtype=np.int64)))  # A, W
+    nnz_act, nnz_weight = nnz[::-1] if flipped else nnz  # this GEMM's operands
+    return cycles, stats, (effectual, nnz_act, nnz_weight)
 
 
 def evaluate_sparten(
