@@ -35,19 +35,35 @@ def _packed_columns(mask: np.ndarray, block_bytes: int = 64) -> np.ndarray:
     ``8 · block_bytes`` columns per step (never a transposed bool copy of a large FC
     weight; bounded scratch)."""
     k, n = mask.shape
-    kb = (k + 7) // 8
-    out = np.empty((n, kb), np.uint8)
+    out = np.empty((n, (k + 7) // 8), np.uint8)
     for lo in range(0, n, 8 * block_bytes):
         packed = np.packbits(mask[:, lo : lo + 8 * block_bytes], axis=1)  # (k, nb)
-        nb = packed.shape[1]
-        if k % 8:
-            packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
-        # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
-        blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
-        flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
-        cols = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
-        out[lo : lo + 8 * block_bytes] = cols[: min(n - lo, 8 * nb)]
+        out[lo : lo + 8 * block_bytes] = _transpose_block(packed)[: min(n - lo, 8 * block_bytes)]
     return out
+
+
+def transpose_packed(packed: np.ndarray, n: int, block_bytes: int = 64) -> np.ndarray:
+    """The columns of a (k, n) mask as bit-packed fibers (n, ceil(k / 8)) from its rows
+    bit-packed (``np.packbits(mask, axis=1)``, (k, ceil(n / 8))): :func:`_packed_columns`
+    without the bool mask."""
+    k = packed.shape[0]
+    out = np.empty((n, (k + 7) // 8), np.uint8)
+    for lo in range(0, packed.shape[1], block_bytes):
+        cols = _transpose_block(packed[:, lo : lo + block_bytes])
+        out[lo * 8 : lo * 8 + cols.shape[0]] = cols[: n - lo * 8]
+    return out
+
+
+def _transpose_block(packed: np.ndarray) -> np.ndarray:
+    """(nb · 8, ceil(k / 8)) column fibers of the bit-packed rows ``packed`` (k, nb)."""
+    k, nb = packed.shape
+    kb = (k + 7) // 8
+    if k % 8:
+        packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
+    # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
+    blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
+    flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
+    return flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
 
 
 def row_fibers(x: np.ndarray) -> np.ndarray:
@@ -62,6 +78,21 @@ def row_fibers(x: np.ndarray) -> np.ndarray:
 def col_fibers(w: np.ndarray) -> np.ndarray:
     """The columns of a 2-D bool mask, bit-packed: ``row_fibers(w.T)``."""
     return row_fibers(w.T)
+
+
+def canonical_operands(act: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(A, W, flipped)`` of a GEMM ``act · weight``: the operands, or for a transposed
+    GEMM (both operands transposed views of C-contiguous arrays, as
+    :func:`sod.models.accelerators.transposed` passes them) the untransposed ones, whose
+    products are the transposes (``flipped``). Either way ``np.packbits(·, axis=1)``
+    packs C-contiguous rows (no bit transpose), and both orientations of a GEMM reach a
+    pair kernel with the same arguments (one memo entry)."""
+    pair = (act, weight)
+    # (A vector is both C- and F-contiguous: one operand a transposed view decides.)
+    flipped = all(x.T.flags.c_contiguous for x in pair) and not all(
+        x.flags.c_contiguous for x in pair
+    )
+    return (weight.T, act.T, True) if flipped else (act, weight, False)
 
 
 def _unpacked_span(fibers: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -28,6 +28,7 @@ PE does. Tiles run one after another, repeats too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -35,9 +36,15 @@ import numpy as np
 from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
-from sod.models.fibers import col_fibers, row_fibers
+from sod.models.fibers import (
+    canonical_operands,
+    col_fibers,
+    packed_col_counts,
+    row_fibers,
+    transpose_packed,
+)
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -231,6 +238,128 @@ def _pair_steps(fa: np.ndarray, fw: np.ndarray, k: int, p: int) -> tuple[np.ndar
     return steps, load_a, load_w
 
 
+@dataclass(frozen=True)
+class _Side:
+    """The fibers of one operand (A's rows or W's columns) as the pair kernel needs them."""
+
+    length: np.ndarray  # (fibers,) entries
+    last: np.ndarray  # (fibers,) last index, −1 if empty
+    ends: np.ndarray  # (fibers, words) uint64: block-end mask, bit-packed
+    run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
+    at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
+    end_counts: np.ndarray  # (k,) fibers with a block end at each position
+
+
+@memo_by_content(max_bytes=64 << 20)
+def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int]:
+    """Both operands' fibers from A's rows packed along k (``fa``) and W's rows packed
+    along n (``wp``), and the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])``. Shared
+    by a GEMM and its transpose (which swaps the sides), memoized by content."""
+    k = wp.shape[0]
+    fw = transpose_packed(wp, n)  # W's columns packed along k
+    len_a, last_a, ends_a = _fiber_stats(fa, p)
+    len_w, last_w, ends_w = _fiber_stats(fw, p)
+    # Running block-end counts at the other side's distinct last indices only.
+    cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
+    rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
+    run_a = _running_at(ends_a, cols).astype(np.int32)
+    run_w = _running_at(ends_w, rows).astype(np.int32)
+    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
+    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
+    a_cols = packed_col_counts(fa, fa.shape[0], k, 1)
+    assert counts_a is not None and counts_w is not None and a_cols is not None
+    w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
+    effectual = int((a_cols[0] * w_rows).sum())
+    side_a = _Side(len_a, last_a, _words(ends_a), run_a, col_of.ravel(), counts_a[0])
+    side_w = _Side(len_w, last_w, _words(ends_w), run_w, row_of.ravel(), counts_w[0])
+    return side_a, side_w, effectual
+
+
+def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """Common block ends of the fiber pairs ``(ri[i], ci[i])`` (int64): popcounts of
+    ANDed words, a block of pairs at a time."""
+    out = np.empty(ri.size, np.int64)
+    step = max(1, block // max(r.ends.shape[1], 1))
+    for lo in range(0, ri.size, step):
+        both = r.ends[ri[lo : lo + step]] & c.ends[ci[lo : lo + step]]
+        out[lo : lo + step] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
+    return out
+
+
+def _tile_pass(
+    r: _Side, c: _Side, p: int, tr: int, tc: int, block: int = 1 << 20
+) -> tuple[int, int, int]:
+    """(Σ over tiles of the slowest pair's steps (at least 1), Σ steps, entries loaded)
+    of every dot product of the row fibers ``r`` with the column fibers ``c``.
+
+    Steps = ``U − ties`` with ``U`` the block ends of both fibers up to the first one's
+    end (cheap per pair, from the running counts) and ``ties`` the common block ends. Σ
+    ties is linear (Σ over positions of both sides' block-end counts), and a tile's
+    slowest pair needs exact ties only where ``U`` (an upper bound) exceeds the exact
+    steps of the tile's largest ``U``: no m × k × n product."""
+    m, n = r.last.size, c.last.size
+    nt = -(-n // tc)
+    empty_r, empty_c = r.last < 0, c.last < 0
+    i32 = np.int32
+    blocks_r = (-(-r.length // p)).astype(i32)[:, None]
+    blocks_c = (-(-c.length // p)).astype(i32)[None, :]
+    len_r, len_c = r.length.astype(i32)[:, None], c.length.astype(i32)[None, :]
+    lc = c.last[None, :]
+    tiles = 0
+    u_sum = loads = 0
+    step = max(1, block // max(nt * tc, 1) // tr) * tr  # whole tiles of rows
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        lr = r.last[lo:hi, None]
+        c_first, r_first = lc < lr, lr < lc
+        cnt_r = np.where(c_first, r.run[lo:hi][:, r.at], blocks_r[lo:hi])
+        cnt_c = np.where(r_first, c.run[:, c.at[lo:hi]].T, blocks_c)
+        u = np.zeros((-(-(hi - lo) // tr) * tr, nt * tc), i32)
+        np.add(cnt_r, cnt_c, out=u[: hi - lo, :n])
+        # Windows loaded: the retired ones plus the one still resident when the other
+        # fiber ended.
+        cnt_r += c_first
+        cnt_r *= p
+        np.minimum(cnt_r, len_r[lo:hi], out=cnt_r)
+        cnt_c += r_first
+        cnt_c *= p
+        np.minimum(cnt_c, len_c, out=cnt_c)
+        # A pair with an empty fiber (last = −1) loads nothing and takes no steps.
+        live = ~empty_r[lo:hi, None] & ~empty_c[None, :]
+        loads += int(cnt_r.sum(where=live, dtype=np.int64)) + int(
+            cnt_c.sum(where=live, dtype=np.int64)
+        )
+        u[: hi - lo, :n] *= live
+        u_sum += int(u.sum(dtype=np.int64))
+        tiles += _tile_maxima(r, c, u, lo, tr, tc, n)
+    ties = int((r.end_counts * c.end_counts).sum(dtype=np.int64))
+    return tiles, u_sum - ties, loads
+
+
+def _tile_maxima(r: _Side, c: _Side, u: np.ndarray, lo: int, tr: int, tc: int, n: int) -> int:
+    """Σ over the tiles of the rows ``lo …`` of ``max(1, slowest pair's steps)``, from the
+    upper bounds ``u`` (rows, nt · tc; zero outside the GEMM)."""
+    mt, nt = u.shape[0] // tr, u.shape[1] // tc
+    tiled = u.reshape(mt, tr, nt, tc).transpose(0, 2, 1, 3).reshape(mt, nt, tr * tc)
+    best = tiled.argmax(axis=2)  # the largest bound of every tile
+    ti, tj = np.divmod(np.arange(mt * nt), nt)
+    bi, bj = np.divmod(best.ravel(), tc)
+    ri, ci = lo + ti * tr + bi, tj * tc + bj
+    u_best = tiled.reshape(mt * nt, -1)[np.arange(mt * nt), best.ravel()].astype(np.int64)
+    floor = u_best.copy()
+    real = u_best > 0
+    floor[real] -= _ties(r, c, ri[real], ci[real])
+    # Other pairs can only be slower where their bound exceeds that exact count.
+    cand = np.flatnonzero(tiled.reshape(mt * nt, -1) > floor[:, None])
+    if cand.size:
+        tile, pos = np.divmod(cand, tr * tc)
+        pi, pj = np.divmod(pos, tc)
+        qi, qj = lo + (tile // nt) * tr + pi, (tile % nt) * tc + pj
+        exact = tiled.reshape(-1)[cand].astype(np.int64) - _ties(r, c, qi, qj)
+        np.maximum.at(floor, tile, exact)
+    return int(np.maximum(floor, 1).sum())
+
+
 def pair_cycles(steps: np.ndarray, arch: IndexMatchArch) -> np.ndarray:
     """PE cycles of each dot product: at least one, plus a bubble without prefetch."""
     bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
@@ -263,18 +392,26 @@ def evaluate_index_match(
     mt, nt = -(-m // tr), -(-n // tc)
     cycles = 0
     steps_sum = loads = busy = 0
+    bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
+    effectual = nnz_a = nnz_w = 0
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
-        steps, load_a, load_w = pair_steps(act[rep], weight[rep], p)
-        pc = pair_cycles(steps, arch)
-        cycles += int(tile_times(pc, tr, tc).sum())
-        steps_sum += int(steps.sum())
-        loads += load_a + load_w
-        busy += int(pc.sum())
+        a, w, flipped = canonical_operands(act[rep], weight[rep])
+        side_a, side_w, eff = _sides(np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p)
+        rows, cols = (side_w, side_a) if flipped else (side_a, side_w)
+        tiles, steps, load = _tile_pass(rows, cols, p, tr, tc)
+        live = int((rows.last >= 0).sum()) * int((cols.last >= 0).sum())
+        cycles += tiles + bubble * mt * nt
+        steps_sum += steps
+        loads += load
+        # Every dot product takes max(steps, 1) cycles (0 steps: an empty fiber).
+        busy += steps + (m * n - live) + bubble * m * n
+        effectual += eff
+        nnz_a += int(rows.length.sum())
+        nnz_w += int(cols.length.sum())
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
-    effectual = effectual_macs(weight, act)
+    effectual, nnz_a, nnz_w = effectual * scale, nnz_a * scale, nnz_w * scale
     entry_bits = arch.value_bits + arch.index_bits
-    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
     # Each A fiber is read once per column tile, each W fiber once per row tile.
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {

@@ -33,7 +33,7 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
-from sod.models.fibers import packed_empty_chunks
+from sod.models.fibers import canonical_operands, packed_empty_chunks
 from sod.models.memo import memo_by_content
 from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
@@ -48,23 +48,10 @@ def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndar
     The model never builds this matrix (it needs only per-CU sums, :func:`_one_repeat`);
     it is the definition the kernels are checked against.
     """
-    a, w, flipped = _canonical(act, weight)
+    a, w, flipped = canonical_operands(act, weight)
     empty, _ = pair_kernel(np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], chunk_bits)
     cycles = a.astype(np.int64) @ w.astype(np.int64) + empty
     return cycles.T if flipped else cycles
-
-
-def _canonical(act: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``(A, W, flipped)``: the GEMM's operands, or for a transposed GEMM (both operands
-    transposed views of C-contiguous arrays, as :func:`sod.models.accelerators.transposed`
-    passes them) the untransposed ones, whose results are the transposes (``flipped``).
-    Either way rows pack without a bit transpose, and both orientations share the memo."""
-    pair = (act, weight)
-    # (A vector is both C- and F-contiguous: one operand a transposed view decides.)
-    flipped = all(x.T.flags.c_contiguous for x in pair) and not all(
-        x.flags.c_contiguous for x in pair
-    )
-    return (weight.T, act.T, True) if flipped else (act, weight, False)
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -170,7 +157,7 @@ def _one_repeat(
 ) -> tuple[int, dict[str, float], tuple[int, int, int]]:
     """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat."""
     m = act.shape[0]
-    a, w, flipped = _canonical(act, weight)
+    a, w, flipped = canonical_operands(act, weight)
     fa, wp = np.packbits(a, axis=1), np.packbits(w, axis=1)
     row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
     # Filters: W's columns, or A's rows for a transposed GEMM.
