@@ -244,7 +244,7 @@ class _Side:
 
     length: np.ndarray  # (fibers,) entries
     last: np.ndarray  # (fibers,) last index, −1 if empty
-    ends: np.ndarray  # (fibers, words) uint64: block-end mask, bit-packed
+    ends: np.ndarray  # (words, fibers) uint64: block-end mask, bit-packed, word-major
     run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
     at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
     end_counts: np.ndarray  # (k,) fibers with a block end at each position
@@ -270,19 +270,30 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     assert counts_a is not None and counts_w is not None and a_cols is not None
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
     effectual = int((a_cols[0] * w_rows).sum())
-    side_a = _Side(len_a, last_a, _words(ends_a), run_a, col_of.ravel(), counts_a[0])
-    side_w = _Side(len_w, last_w, _words(ends_w), run_w, row_of.ravel(), counts_w[0])
+    side_a = _Side(
+        len_a, last_a, np.ascontiguousarray(_words(ends_a).T), run_a, col_of.ravel(), counts_a[0]
+    )
+    side_w = _Side(
+        len_w, last_w, np.ascontiguousarray(_words(ends_w).T), run_w, row_of.ravel(), counts_w[0]
+    )
     return side_a, side_w, effectual
 
 
-def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 18) -> np.ndarray:
     """Common block ends of the fiber pairs ``(ri[i], ci[i])`` (int64): popcounts of
-    ANDed words, a block of pairs at a time."""
-    out = np.empty(ri.size, np.int64)
-    step = max(1, block // max(r.ends.shape[1], 1))
-    for lo in range(0, ri.size, step):
-        both = r.ends[ri[lo : lo + step]] & c.ends[ci[lo : lo + step]]
-        out[lo : lo + step] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
+    ANDed words, gathered word by word (1-D takes: fast), a block of pairs at a time."""
+    out = np.zeros(ri.size, np.int64)
+    both = np.empty(min(block, ri.size), np.uint64)
+    part = np.empty_like(both)
+    for lo in range(0, ri.size, block):
+        hi = min(ri.size, lo + block)
+        x, y = ri[lo:hi], ci[lo:hi]
+        acc = np.zeros(hi - lo, np.uint8 if r.ends.shape[0] * 64 < 256 else np.int64)
+        for w in range(r.ends.shape[0]):
+            np.take(r.ends[w], x, out=both[: hi - lo], mode="clip")
+            both[: hi - lo] &= np.take(c.ends[w], y, out=part[: hi - lo], mode="clip")
+            acc += np.bitwise_count(both[: hi - lo])
+        out[lo:hi] = acc
     return out
 
 
@@ -325,11 +336,10 @@ def _tile_pass(
         cnt_c *= p
         np.minimum(cnt_c, len_c, out=cnt_c)
         # A pair with an empty fiber (last = −1) loads nothing and takes no steps.
-        live = ~empty_r[lo:hi, None] & ~empty_c[None, :]
-        loads += int(cnt_r.sum(where=live, dtype=np.int64)) + int(
-            cnt_c.sum(where=live, dtype=np.int64)
-        )
-        u[: hi - lo, :n] *= live
+        for x in (cnt_r, cnt_c, u):
+            x[: hi - lo][empty_r[lo:hi]] = 0
+            x[:, :n][:, empty_c] = 0
+        loads += int(cnt_r.sum(dtype=np.int64)) + int(cnt_c.sum(dtype=np.int64))
         u_sum += int(u.sum(dtype=np.int64))
         tiles += _tile_maxima(r, c, u, lo, tr, tc, n)
     ties = int((r.end_counts * c.end_counts).sum(dtype=np.int64))
