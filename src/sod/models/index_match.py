@@ -297,77 +297,85 @@ def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 
     return out
 
 
+def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> np.ndarray:
+    """Merge steps of the fiber pairs ``(ri[i], ci[i])`` (int64): block ends of both up to
+    the first one's end (running counts at the other's last index when it ends first),
+    minus the common ones; 0 with an empty fiber."""
+    lr, lc = r.last[ri], c.last[ci]
+    cnt_r = np.where(lc < lr, r.run[ri, r.at[ci]], -(-r.length[ri] // p))
+    cnt_c = np.where(lr < lc, c.run[ci, c.at[ri]], -(-c.length[ci] // p))
+    steps = cnt_r + cnt_c - _ties(r, c, ri, ci)
+    steps[(lr < 0) | (lc < 0)] = 0
+    return steps
+
+
+def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
+    """(Σ over pairs with both fibers non-empty of ``r``'s block ends up to the first
+    end, Σ of ``r``'s entries loaded): per row and distinct last index of ``c`` (the
+    counts only change there), never per pair."""
+    live_c = c.last >= 0
+    vals, at = np.unique(np.maximum(c.last, 0), return_inverse=True)
+    count = np.bincount(at.ravel()[live_c], minlength=vals.size)  # live fibers per last
+    # ``r.run`` columns follow the same sorted distinct values (``np.unique`` in _sides).
+    live = np.flatnonzero(r.last >= 0)
+    total = live_c.sum()
+    blocks = -(-r.length[live] // p)
+    ends_sum = loads = 0
+    step = max(1, (1 << 20) // max(vals.size, 1))
+    for lo in range(0, live.size, step):
+        rows = live[lo : lo + step]
+        first = vals[None, :] < r.last[rows, None]  # c ends first
+        run = r.run[rows]
+        before = (count * first).sum(axis=1)  # pairs where c ends first
+        after = total - before
+        ends_sum += int((run * (count * first)).sum(dtype=np.int64))
+        ends_sum += int((after * blocks[lo : lo + step]).sum(dtype=np.int64))
+        # Windows loaded: the retired ones plus the one still resident when c ended.
+        held = np.minimum((run + 1) * p, r.length[rows, None])
+        loads += int((held * (count * first)).sum(dtype=np.int64))
+        loads += int((after * r.length[rows]).sum(dtype=np.int64))
+    return ends_sum, loads
+
+
 def _tile_pass(
-    r: _Side, c: _Side, p: int, tr: int, tc: int, block: int = 1 << 20
+    r: _Side, c: _Side, p: int, tr: int, tc: int, block: int = 1 << 22
 ) -> tuple[int, int, int]:
     """(Σ over tiles of the slowest pair's steps (at least 1), Σ steps, entries loaded)
     of every dot product of the row fibers ``r`` with the column fibers ``c``.
 
-    Steps = ``U − ties`` with ``U`` the block ends of both fibers up to the first one's
-    end (cheap per pair, from the running counts) and ``ties`` the common block ends. Σ
-    ties is linear (Σ over positions of both sides' block-end counts), and a tile's
-    slowest pair needs exact ties only where ``U`` (an upper bound) exceeds the exact
-    steps of the tile's largest ``U``: no m × k × n product."""
+    Σ steps and the loads add up per row and distinct last index (:func:`_side_sums`),
+    and Σ of the common block ends is Σ over positions of both sides' block-end counts.
+    A pair's steps are at most its fibers' blocks, ``B = blocks_r + blocks_c`` (separable),
+    so a tile's slowest pair is found from the exact steps of its largest-``B`` pair and
+    exact steps only of the pairs whose ``B`` exceeds them: no m × n pass but one
+    comparison, no m × k × n product."""
     m, n = r.last.size, c.last.size
-    nt = -(-n // tc)
-    empty_r, empty_c = r.last < 0, c.last < 0
-    i32 = np.int32
-    blocks_r = (-(-r.length // p)).astype(i32)[:, None]
-    blocks_c = (-(-c.length // p)).astype(i32)[None, :]
-    len_r, len_c = r.length.astype(i32)[:, None], c.length.astype(i32)[None, :]
-    lc = c.last[None, :]
-    tiles = 0
-    u_sum = loads = 0
-    step = max(1, block // max(nt * tc, 1) // tr) * tr  # whole tiles of rows
-    for lo in range(0, m, step):
-        hi = min(m, lo + step)
-        lr = r.last[lo:hi, None]
-        c_first, r_first = lc < lr, lr < lc
-        cnt_r = np.where(c_first, r.run[lo:hi][:, r.at], blocks_r[lo:hi])
-        cnt_c = np.where(r_first, c.run[:, c.at[lo:hi]].T, blocks_c)
-        u = np.zeros((-(-(hi - lo) // tr) * tr, nt * tc), i32)
-        np.add(cnt_r, cnt_c, out=u[: hi - lo, :n])
-        # Windows loaded: the retired ones plus the one still resident when the other
-        # fiber ended.
-        cnt_r += c_first
-        cnt_r *= p
-        np.minimum(cnt_r, len_r[lo:hi], out=cnt_r)
-        cnt_c += r_first
-        cnt_c *= p
-        np.minimum(cnt_c, len_c, out=cnt_c)
-        # A pair with an empty fiber (last = −1) loads nothing and takes no steps.
-        for x in (cnt_r, cnt_c, u):
-            x[: hi - lo][empty_r[lo:hi]] = 0
-            x[:, :n][:, empty_c] = 0
-        loads += int(cnt_r.sum(dtype=np.int64)) + int(cnt_c.sum(dtype=np.int64))
-        u_sum += int(u.sum(dtype=np.int64))
-        tiles += _tile_maxima(r, c, u, lo, tr, tc, n)
+    mt, nt = -(-m // tr), -(-n // tc)
+    br = np.full(mt * tr, -(1 << 40), np.int64)  # padding: never a candidate
+    bc = np.full(nt * tc, -(1 << 40), np.int64)
+    br[:m], bc[:n] = -(-r.length // p), -(-c.length // p)
+    br_t, bc_t = br.reshape(mt, tr), bc.reshape(nt, tc)
+    best_r = np.arange(mt) * tr + br_t.argmax(axis=1)
+    best_c = np.arange(nt) * tc + bc_t.argmax(axis=1)
+    ri, ci = np.repeat(best_r, nt), np.tile(best_c, mt)
+    floor = _exact_steps(r, c, ri, ci, p)  # (mt · nt) exact steps of each tile's top pair
+    step = max(1, block // max(tr * nt * tc, 1))
+    for lo in range(0, mt, step):
+        hi = min(mt, lo + step)
+        bound = br_t[lo:hi, :, None, None] + bc_t[None, None]
+        cand = np.flatnonzero(bound > floor.reshape(mt, nt)[lo:hi, None, :, None])
+        if cand.size == 0:
+            continue
+        i, rest = np.divmod(cand, tr * nt * tc)
+        a, rest = np.divmod(rest, nt * tc)
+        j, b = np.divmod(rest, tc)
+        exact = _exact_steps(r, c, (lo + i) * tr + a, j * tc + b, p)
+        np.maximum.at(floor, (lo + i) * nt + j, exact)
+    ends_r, loads_r = _side_sums(r, c, p)
+    ends_c, loads_c = _side_sums(c, r, p)
     ties = int((r.end_counts * c.end_counts).sum(dtype=np.int64))
-    return tiles, u_sum - ties, loads
-
-
-def _tile_maxima(r: _Side, c: _Side, u: np.ndarray, lo: int, tr: int, tc: int, n: int) -> int:
-    """Σ over the tiles of the rows ``lo …`` of ``max(1, slowest pair's steps)``, from the
-    upper bounds ``u`` (rows, nt · tc; zero outside the GEMM)."""
-    mt, nt = u.shape[0] // tr, u.shape[1] // tc
-    tiled = u.reshape(mt, tr, nt, tc).transpose(0, 2, 1, 3).reshape(mt, nt, tr * tc)
-    best = tiled.argmax(axis=2)  # the largest bound of every tile
-    ti, tj = np.divmod(np.arange(mt * nt), nt)
-    bi, bj = np.divmod(best.ravel(), tc)
-    ri, ci = lo + ti * tr + bi, tj * tc + bj
-    u_best = tiled.reshape(mt * nt, -1)[np.arange(mt * nt), best.ravel()].astype(np.int64)
-    floor = u_best.copy()
-    real = u_best > 0
-    floor[real] -= _ties(r, c, ri[real], ci[real])
-    # Other pairs can only be slower where their bound exceeds that exact count.
-    cand = np.flatnonzero(tiled.reshape(mt * nt, -1) > floor[:, None])
-    if cand.size:
-        tile, pos = np.divmod(cand, tr * tc)
-        pi, pj = np.divmod(pos, tc)
-        qi, qj = lo + (tile // nt) * tr + pi, (tile % nt) * tc + pj
-        exact = tiled.reshape(-1)[cand].astype(np.int64) - _ties(r, c, qi, qj)
-        np.maximum.at(floor, tile, exact)
-    return int(np.maximum(floor, 1).sum())
+    tiles = int(np.maximum(floor, 1).sum())
+    return tiles, ends_r + ends_c - ties, loads_r + loads_c
 
 
 def pair_cycles(steps: np.ndarray, arch: IndexMatchArch) -> np.ndarray:
@@ -463,4 +471,10 @@ def evaluate_index_match(
     )
 
 
-pair_steps.cache_clear = _pair_steps.cache_clear  # type: ignore[attr-defined]
+def _clear_memos() -> None:
+    """Clear the content memos of this model's kernels."""
+    _pair_steps.cache_clear()
+    _sides.cache_clear()
+
+
+pair_steps.cache_clear = _clear_memos  # type: ignore[attr-defined]
