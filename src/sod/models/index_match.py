@@ -248,6 +248,7 @@ class _Side:
     run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
     at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
     end_counts: np.ndarray  # (k,) fibers with a block end at each position
+    blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -270,12 +271,9 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     assert counts_a is not None and counts_w is not None and a_cols is not None
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
     effectual = int((a_cols[0] * w_rows).sum())
-    side_a = _Side(
-        len_a, last_a, np.ascontiguousarray(_words(ends_a).T), run_a, col_of.ravel(), counts_a[0]
-    )
-    side_w = _Side(
-        len_w, last_w, np.ascontiguousarray(_words(ends_w).T), run_w, row_of.ravel(), counts_w[0]
-    )
+    ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
+    side_a = _Side(len_a, last_a, next(ends), run_a, col_of.ravel(), counts_a[0], -(-len_a // p))
+    side_w = _Side(len_w, last_w, next(ends), run_w, row_of.ravel(), counts_w[0], -(-len_w // p))
     return side_a, side_w, effectual
 
 
@@ -299,12 +297,16 @@ def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 
 
 def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> np.ndarray:
     """Merge steps of the fiber pairs ``(ri[i], ci[i])`` (int64): block ends of both up to
-    the first one's end (running counts at the other's last index when it ends first),
-    minus the common ones; 0 with an empty fiber."""
-    lr, lc = r.last[ri], c.last[ci]
-    cnt_r = np.where(lc < lr, r.run[ri, r.at[ci]], -(-r.length[ri] // p))
-    cnt_c = np.where(lr < lc, c.run[ci, c.at[ri]], -(-c.length[ci] // p))
-    steps = cnt_r + cnt_c - _ties(r, c, ri, ci)
+    the first one's end (a fiber's running count at the other's last index when the other
+    ends first, else all its blocks), minus the common ones; 0 with an empty fiber."""
+    lr, lc = r.last.take(ri), c.last.take(ci)
+    steps = r.blocks.take(ri) + c.blocks.take(ci)
+    for side, si, oi, first in ((r, ri, ci, lc < lr), (c, ci, ri, lr < lc)):
+        sel = np.flatnonzero(first)
+        s_sel = si.take(sel)
+        run = side.run.reshape(-1).take(s_sel * side.run.shape[1] + side.at.take(oi.take(sel)))
+        steps[sel] += run - side.blocks.take(s_sel)
+    steps -= _ties(r, c, ri, ci)
     steps[(lr < 0) | (lc < 0)] = 0
     return steps
 
@@ -337,6 +339,70 @@ def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
     return ends_sum, loads
 
 
+#: Fibers up to this many positions: every pair's steps directly (common block ends by a
+#: float32 product, cheap for short fibers) instead of pruning by bounds.
+DENSE_K = 128
+
+
+def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile: a pair's steps are at most its
+    fibers' blocks, ``B = blocks_r + blocks_c`` (separable), so the exact steps of each
+    tile's largest-``B`` pair bound the tile from below and only pairs whose ``B``
+    exceeds that need exact steps (no m × k × n product)."""
+    m, n = r.last.size, c.last.size
+    mt, nt = -(-m // tr), -(-n // tc)
+    br = np.full(mt * tr, -(1 << 30), np.int64)  # padding: never a candidate
+    bc = np.full(nt * tc, -(1 << 30), np.int64)
+    br[:m], bc[:n] = r.blocks, c.blocks
+    br_t, bc_t = br.reshape(mt, tr), bc.reshape(nt, tc)
+    best_r = np.arange(mt) * tr + br_t.argmax(axis=1)
+    best_c = np.arange(nt) * tc + bc_t.argmax(axis=1)
+    ri, ci = np.repeat(best_r, nt), np.tile(best_c, mt)
+    floor = _exact_steps(r, c, ri, ci, p)  # (mt · nt) exact steps of each tile's top pair
+    step = max(1, block // max(tr * nt * tc, 1))
+    br_t, bc_t = br_t.astype(np.int32), bc_t.astype(np.int32)  # the bounds, padding < 0
+    floor_t = floor.astype(np.int32).reshape(mt, nt)  # (a copy: the bounds stay int32)
+    for lo in range(0, mt, step):
+        hi = min(mt, lo + step)
+        bound = br_t[lo:hi, :, None, None] + bc_t[None, None]
+        i, a, j, b = np.nonzero(bound > floor_t[lo:hi, None, :, None])
+        if i.size:
+            exact = _exact_steps(r, c, (lo + i) * tr + a, j * tc + b, p)
+            np.maximum.at(floor, (lo + i) * nt + j, exact)
+    return floor
+
+
+def _unpacked_ends(side: _Side, lo: int, hi: int, k: int) -> np.ndarray:
+    """Block-end masks of fibers ``lo … hi − 1`` as 0/1 float32 (·, k)."""
+    words = np.ascontiguousarray(side.ends[:, lo:hi].T)
+    return np.unpackbits(words.view(np.uint8), axis=1, count=k).astype(np.float32)
+
+
+def _dense_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile from every pair's steps, a block of
+    whole tile rows at a time (short fibers: the common block ends by one float32
+    product, exact below 2²⁴)."""
+    m, n, k = r.last.size, c.last.size, r.end_counts.size
+    mt, nt = -(-m // tr), -(-n // tc)
+    ends_c = _unpacked_ends(c, 0, n, k)
+    floor = np.empty((mt, nt), np.int64)
+    lc = c.last[None, :]
+    step = max(1, block // max(n * tr, 1)) * tr  # whole tiles of rows
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        lr = r.last[lo:hi, None]
+        cnt_r = np.where(lc < lr, r.run[lo:hi][:, r.at], r.blocks[lo:hi, None])
+        cnt_c = np.where(lr < lc, c.run[:, c.at[lo:hi]].T, c.blocks[None, :])
+        ties = _unpacked_ends(r, lo, hi, k) @ ends_c.T
+        steps = np.zeros((-(-(hi - lo) // tr) * tr, nt * tc), np.int64)
+        np.subtract(cnt_r + cnt_c, ties, out=steps[: hi - lo, :n], casting="unsafe")
+        steps[: hi - lo][r.last[lo:hi] < 0] = 0
+        steps[:, :n][:, c.last < 0] = 0
+        t = steps.shape[0] // tr
+        floor[lo // tr : lo // tr + t] = steps.reshape(t, tr, nt, tc).max(axis=(1, 3))
+    return floor.reshape(-1)
+
+
 def _tile_pass(
     r: _Side, c: _Side, p: int, tr: int, tc: int, block: int = 1 << 22
 ) -> tuple[int, int, int]:
@@ -344,33 +410,13 @@ def _tile_pass(
     of every dot product of the row fibers ``r`` with the column fibers ``c``.
 
     Σ steps and the loads add up per row and distinct last index (:func:`_side_sums`),
-    and Σ of the common block ends is Σ over positions of both sides' block-end counts.
-    A pair's steps are at most its fibers' blocks, ``B = blocks_r + blocks_c`` (separable),
-    so a tile's slowest pair is found from the exact steps of its largest-``B`` pair and
-    exact steps only of the pairs whose ``B`` exceeds them: no m × n pass but one
-    comparison, no m × k × n product."""
-    m, n = r.last.size, c.last.size
-    mt, nt = -(-m // tr), -(-n // tc)
-    br = np.full(mt * tr, -(1 << 40), np.int64)  # padding: never a candidate
-    bc = np.full(nt * tc, -(1 << 40), np.int64)
-    br[:m], bc[:n] = -(-r.length // p), -(-c.length // p)
-    br_t, bc_t = br.reshape(mt, tr), bc.reshape(nt, tc)
-    best_r = np.arange(mt) * tr + br_t.argmax(axis=1)
-    best_c = np.arange(nt) * tc + bc_t.argmax(axis=1)
-    ri, ci = np.repeat(best_r, nt), np.tile(best_c, mt)
-    floor = _exact_steps(r, c, ri, ci, p)  # (mt · nt) exact steps of each tile's top pair
-    step = max(1, block // max(tr * nt * tc, 1))
-    for lo in range(0, mt, step):
-        hi = min(mt, lo + step)
-        bound = br_t[lo:hi, :, None, None] + bc_t[None, None]
-        cand = np.flatnonzero(bound > floor.reshape(mt, nt)[lo:hi, None, :, None])
-        if cand.size == 0:
-            continue
-        i, rest = np.divmod(cand, tr * nt * tc)
-        a, rest = np.divmod(rest, nt * tc)
-        j, b = np.divmod(rest, tc)
-        exact = _exact_steps(r, c, (lo + i) * tr + a, j * tc + b, p)
-        np.maximum.at(floor, (lo + i) * nt + j, exact)
+    and Σ of the common block ends is Σ over positions of both sides' block-end counts;
+    the tiles' slowest pairs come from bounds (:func:`_pruned_tile_maxima`), or for short
+    fibers from every pair (:func:`_dense_tile_maxima`)."""
+    if r.end_counts.size <= DENSE_K:
+        floor = _dense_tile_maxima(r, c, p, tr, tc, block)
+    else:
+        floor = _pruned_tile_maxima(r, c, p, tr, tc, block)
     ends_r, loads_r = _side_sums(r, c, p)
     ends_c, loads_c = _side_sums(c, r, p)
     ties = int((r.end_counts * c.end_counts).sum(dtype=np.int64))
