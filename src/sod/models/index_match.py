@@ -247,14 +247,15 @@ class _Side:
     ends: np.ndarray  # (words, fibers) uint64: block-end mask, bit-packed, word-major
     run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
     at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
-    end_counts: np.ndarray  # (k,) fibers with a block end at each position
+    k: int  # positions per fiber
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
 
 
 @memo_by_content(max_bytes=64 << 20)
-def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int]:
+def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
     """Both operands' fibers from A's rows packed along k (``fa``) and W's rows packed
-    along n (``wp``), and the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])``. Shared
+    along n (``wp``), the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])`` and the
+    common block ends summed over all pairs (:func:`_total_ties`). Shared
     by a GEMM and its transpose (which swaps the sides), memoized by content."""
     k = wp.shape[0]
     fw = transpose_packed(wp, n)  # W's columns packed along k
@@ -265,16 +266,28 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
     run_a = _running_at(ends_a, cols).astype(np.int32)
     run_w = _running_at(ends_w, rows).astype(np.int32)
-    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
-    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
+    ties = _total_ties(ends_a, ends_w, k)
     a_cols = packed_col_counts(fa, fa.shape[0], k, 1)
-    assert counts_a is not None and counts_w is not None and a_cols is not None
+    assert a_cols is not None
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
     effectual = int((a_cols[0] * w_rows).sum())
     ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
-    side_a = _Side(len_a, last_a, next(ends), run_a, col_of.ravel(), counts_a[0], -(-len_a // p))
-    side_w = _Side(len_w, last_w, next(ends), run_w, row_of.ravel(), counts_w[0], -(-len_w // p))
-    return side_a, side_w, effectual
+    side_a = _Side(len_a, last_a, next(ends), run_a, col_of.ravel(), k, -(-len_a // p))
+    side_w = _Side(len_w, last_w, next(ends), run_w, row_of.ravel(), k, -(-len_w // p))
+    return side_a, side_w, effectual, ties
+
+
+def _total_ties(ends_a: np.ndarray, ends_w: np.ndarray, k: int) -> int:
+    """Common block ends summed over every pair of the bit-packed fibers ``ends_a`` and
+    ``ends_w``: linear, ``Σ_k`` (A fibers ending a block at k) · (W fibers ending one at
+    k). A side of a few fibers (batch-1 FC layers) ANDs its masks with the other's words
+    instead of unpacking the large side."""
+    if min(ends_a.shape[0], ends_w.shape[0]) <= 16:
+        return int(_popcount_products(ends_a, ends_w, 1 << 20).sum(dtype=np.int64))
+    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
+    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
+    assert counts_a is not None and counts_w is not None
+    return int((counts_a * counts_w).sum(dtype=np.int64))
 
 
 def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 18) -> np.ndarray:
@@ -382,7 +395,7 @@ def _dense_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int)
     """(mt · nt) slowest pair's steps of every tile from every pair's steps, a block of
     whole tile rows at a time (short fibers: the common block ends by one float32
     product, exact below 2²⁴)."""
-    m, n, k = r.last.size, c.last.size, r.end_counts.size
+    m, n, k = r.last.size, c.last.size, r.k
     mt, nt = -(-m // tr), -(-n // tc)
     ends_c = _unpacked_ends(c, 0, n, k)
     floor = np.empty((mt, nt), np.int64)
@@ -404,22 +417,21 @@ def _dense_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int)
 
 
 def _tile_pass(
-    r: _Side, c: _Side, p: int, tr: int, tc: int, block: int = 1 << 22
+    r: _Side, c: _Side, p: int, tr: int, tc: int, ties: int, block: int = 1 << 22
 ) -> tuple[int, int, int]:
     """(Σ over tiles of the slowest pair's steps (at least 1), Σ steps, entries loaded)
     of every dot product of the row fibers ``r`` with the column fibers ``c``.
 
     Σ steps and the loads add up per row and distinct last index (:func:`_side_sums`),
-    and Σ of the common block ends is Σ over positions of both sides' block-end counts;
+    minus ``ties``, the common block ends of all pairs (:func:`_total_ties`);
     the tiles' slowest pairs come from bounds (:func:`_pruned_tile_maxima`), or for short
     fibers from every pair (:func:`_dense_tile_maxima`)."""
-    if r.end_counts.size <= DENSE_K:
+    if r.k <= DENSE_K:
         floor = _dense_tile_maxima(r, c, p, tr, tc, block)
     else:
         floor = _pruned_tile_maxima(r, c, p, tr, tc, block)
     ends_r, loads_r = _side_sums(r, c, p)
     ends_c, loads_c = _side_sums(c, r, p)
-    ties = int((r.end_counts * c.end_counts).sum(dtype=np.int64))
     tiles = int(np.maximum(floor, 1).sum())
     return tiles, ends_r + ends_c - ties, loads_r + loads_c
 
@@ -461,9 +473,11 @@ def evaluate_index_match(
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
         a, w, flipped = canonical_operands(act[rep], weight[rep])
-        side_a, side_w, eff = _sides(np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p)
+        side_a, side_w, eff, ties = _sides(
+            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p
+        )
         rows, cols = (side_w, side_a) if flipped else (side_a, side_w)
-        tiles, steps, load = _tile_pass(rows, cols, p, tr, tc)
+        tiles, steps, load = _tile_pass(rows, cols, p, tr, tc, ties)
         live = int((rows.last >= 0).sum()) * int((cols.last >= 0).sum())
         cycles += tiles + bubble * mt * nt
         steps_sum += steps
