@@ -248,6 +248,7 @@ class _Side:
     run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
     at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
     k: int  # positions per fiber
+    uniform: bool  # every fiber the same (e.g. a dense operand)
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
 
 
@@ -272,9 +273,18 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
     effectual = int((a_cols[0] * w_rows).sum())
     ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
-    side_a = _Side(len_a, last_a, next(ends), run_a, col_of.ravel(), k, -(-len_a // p))
-    side_w = _Side(len_w, last_w, next(ends), run_w, row_of.ravel(), k, -(-len_w // p))
+    side_a = _Side(
+        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa), -(-len_a // p)
+    )
+    side_w = _Side(
+        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw), -(-len_w // p)
+    )
     return side_a, side_w, effectual, ties
+
+
+def _uniform(fibers: np.ndarray) -> bool:
+    """Every bit-packed fiber (row) the same."""
+    return bool((fibers == fibers[:1]).all())
 
 
 def _total_ties(ends_a: np.ndarray, ends_w: np.ndarray, k: int) -> int:
@@ -416,6 +426,20 @@ def _dense_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int)
     return floor.reshape(-1)
 
 
+def _uniform_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile when one side's fibers are all the
+    same (a dense operand): one fiber of it against every fiber of the other side."""
+    m, n = r.last.size, c.last.size
+    mt, nt = -(-m // tr), -(-n // tc)
+    if r.uniform:  # every row the same: a tile's slowest pair is in its slowest column
+        cols = np.zeros(nt * tc, np.int64)
+        cols[:n] = _exact_steps(r, c, np.zeros(n, np.intp), np.arange(n), p)
+        return np.broadcast_to(cols.reshape(nt, tc).max(axis=1), (mt, nt)).reshape(-1)
+    rows = np.zeros(mt * tr, np.int64)
+    rows[:m] = _exact_steps(r, c, np.arange(m), np.zeros(m, np.intp), p)
+    return np.broadcast_to(rows.reshape(mt, tr).max(axis=1)[:, None], (mt, nt)).reshape(-1)
+
+
 def _tile_pass(
     r: _Side, c: _Side, p: int, tr: int, tc: int, ties: int, block: int = 1 << 22
 ) -> tuple[int, int, int]:
@@ -424,9 +448,12 @@ def _tile_pass(
 
     Σ steps and the loads add up per row and distinct last index (:func:`_side_sums`),
     minus ``ties``, the common block ends of all pairs (:func:`_total_ties`);
-    the tiles' slowest pairs come from bounds (:func:`_pruned_tile_maxima`), or for short
-    fibers from every pair (:func:`_dense_tile_maxima`)."""
-    if r.k <= DENSE_K:
+    the tiles' slowest pairs come from one fiber of a uniform side
+    (:func:`_uniform_tile_maxima`), from every pair for short fibers
+    (:func:`_dense_tile_maxima`), else from bounds (:func:`_pruned_tile_maxima`)."""
+    if r.uniform or c.uniform:
+        floor = _uniform_tile_maxima(r, c, p, tr, tc)
+    elif r.k <= DENSE_K:
         floor = _dense_tile_maxima(r, c, p, tr, tc, block)
     else:
         floor = _pruned_tile_maxima(r, c, p, tr, tc, block)
