@@ -5,6 +5,11 @@ order). The pair kernels of the sparse models (:func:`sod.models.sparten.pair_cy
 (:func:`sod.models.accelerators.transposed`) give the same two fiber sets swapped, so the
 kernels' memos serve both orientations, and a transposed operand passed as a view is
 packed without a transposed bool copy.
+
+The models' kernels take a GEMM's operands in their natural packing instead
+(:func:`canonical_operands`: A's rows along k, W's rows along n, ``np.packbits(·,
+axis=1)`` of C-contiguous arrays, for either orientation) and transpose bits only where a
+kernel needs W's columns (:func:`transpose_packed`).
 """
 
 from __future__ import annotations
@@ -159,35 +164,6 @@ def packed_col_counts(
         starts = np.maximum(first, lo) - lo
         out[first // rows] += np.add.reduceat(bits, starts, axis=0, dtype=np.int64)
     return np.broadcast_to(out, (groups, cols)) if total == rows else out
-
-
-def packed_pair_popcounts(fa: np.ndarray, fw: np.ndarray, block_bytes: int = 1 << 22) -> np.ndarray:
-    """``|fa[i] ∧ fw[j]|`` for every pair of bit-packed fibers (int32), by popcounts of
-    ANDed 64-bit words, looping over the side with fewer fibers (meant for a few fibers
-    on one side, e.g. batch-1 FC layers: no m × k × n product)."""
-    wa, wb = _words(fa), _words(fw)
-    m, n = wa.shape[0], wb.shape[0]
-    out = np.empty((m, n), np.int32)
-    swap = m > n  # loop over the smaller side
-    small, big = (wb, wa) if swap else (wa, wb)
-    step = max(1, block_bytes // max(8 * big.shape[1], 1))
-    for i in range(small.shape[0]):
-        for lo in range(0, big.shape[0], step):
-            cnt = np.bitwise_count(big[lo : lo + step] & small[i]).sum(axis=1, dtype=np.int32)
-            if swap:
-                out[lo : lo + step, i] = cnt
-            else:
-                out[i, lo : lo + step] = cnt
-    return out
-
-
-def _words(packed: np.ndarray) -> np.ndarray:
-    """Bit-packed rows as 64-bit words (zero-padded to whole words)."""
-    rows, kb = packed.shape
-    pad = -kb % 8
-    if pad:
-        packed = np.concatenate([packed, np.zeros((rows, pad), np.uint8)], axis=1)
-    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def _pad_bytes(packed: np.ndarray, nbytes: int) -> np.ndarray:

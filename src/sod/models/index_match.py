@@ -17,7 +17,15 @@ block end(s), so the steps are the distinct block ends of both fibers up to
     steps = #A-block-ends ≤ T + #W-block-ends ≤ T − #common block ends
 
 (every common block end is ≤ T). The first two terms are cumulative counts gathered at T;
-the third is a product of block-end masks (float32 BLAS, exact below 2²⁴).
+the third is a popcount of ANDed block-end masks.
+
+The model needs every pair's steps only through sums and each tile's slowest pair, so it
+never builds the m × n step matrix nor an m × k × n product (:func:`_tile_pass`): the
+sums are linear (per row and distinct last index of the other side; Σ common block ends
+= Σ over positions of both sides' block-end counts), and a tile's slowest pair follows
+from separable upper bounds (each fiber's blocks) and exact steps of the few pairs that
+can reach it. :func:`pair_steps` (every pair, float32 BLAS for the common ends) is the
+definition the tests check the kernels against.
 
 Array: output-stationary tiles of ``tr × tc`` dot products, ``tr = min(m, pe_rows)``,
 ``tc = pe_count_PEs // tr`` (so batch-1 FC layers still use every PE;
@@ -178,7 +186,8 @@ def pair_steps(act: np.ndarray, weight: np.ndarray, p: int) -> tuple[np.ndarray,
     indices. Fibers are handled bit-packed (:mod:`sod.models.fibers`), the per-pair
     arithmetic in blocks of rows (bounded scratch). The kernel treats both operands alike,
     so the transposed GEMM's result is this one's transposed (A and W loads swapped): the
-    memo serves both orientations.
+    memo serves both orientations. (The model sums these without the matrix,
+    :func:`_tile_pass`.)
     """
     return _pair_steps(row_fibers(act), col_fibers(weight), int(act.shape[1]), p)
 
@@ -309,11 +318,12 @@ def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 
     for lo in range(0, ri.size, block):
         hi = min(ri.size, lo + block)
         x, y = ri[lo:hi], ci[lo:hi]
-        acc = np.zeros(hi - lo, np.uint8 if r.ends.shape[0] * 64 < 256 else np.int64)
+        # A byte counter while at most 255 bits can be set (fewer than 4 words).
+        acc: np.ndarray = np.zeros(hi - lo, np.uint8 if r.ends.shape[0] < 4 else np.int64)
         for w in range(r.ends.shape[0]):
             np.take(r.ends[w], x, out=both[: hi - lo], mode="clip")
             both[: hi - lo] &= np.take(c.ends[w], y, out=part[: hi - lo], mode="clip")
-            acc += np.bitwise_count(both[: hi - lo])
+            np.add(acc, np.bitwise_count(both[: hi - lo]), out=acc)
         out[lo:hi] = acc
     return out
 
@@ -461,21 +471,6 @@ def _tile_pass(
     ends_c, loads_c = _side_sums(c, r, p)
     tiles = int(np.maximum(floor, 1).sum())
     return tiles, ends_r + ends_c - ties, loads_r + loads_c
-
-
-def pair_cycles(steps: np.ndarray, arch: IndexMatchArch) -> np.ndarray:
-    """PE cycles of each dot product: at least one, plus a bubble without prefetch."""
-    bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
-    return np.maximum(steps, 1) + bubble
-
-
-def tile_times(cycles: np.ndarray, tr: int, tc: int) -> np.ndarray:
-    """Slowest PE of every ``tr × tc`` tile of a (m, n) per-dot-product cycle matrix."""
-    m, n = cycles.shape
-    mt, nt = -(-m // tr), -(-n // tc)
-    padded = np.zeros((mt * tr, nt * tc), cycles.dtype)
-    padded[:m, :n] = cycles
-    return padded.reshape(mt, tr, nt, tc).max(axis=(1, 3))
 
 
 def evaluate_index_match(

@@ -20,8 +20,11 @@ Mapping (documented choice, see docs/sparse-accelerators.md; it lives in
   its slowest CU is done (no slack between CUs: the broadcast couples them).
 
 So ``cycles = max over clusters Σ_rows max_CU Σ_(filters of CU) Σ_chunks max(q, 1)``,
-computed exactly: ``Σ_chunks max(q, 1) = matches + (chunks with no match)`` from per-chunk
-mask products (float32 BLAS, exact for counts < 2²⁴). Repeats run one after another.
+computed exactly: ``Σ_chunks max(q, 1) = matches + (chunks with no match)``, both only
+summed per CU slot (never the m × n matrix of pair cycles): matches are linear, one
+product ``A · (W · S)`` with S the 0/1 slot matrix (float32 BLAS, exact below 2²⁴), and
+the chunks with no match come from byte tables of bitsets, no m × k × n product
+(:func:`sod.models.fibers.packed_empty_chunks`). Repeats run one after another.
 """
 
 from __future__ import annotations
