@@ -261,12 +261,10 @@ class _Side:
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
 
 
-@memo_by_content(max_bytes=64 << 20)
 def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
     """Both operands' fibers from A's rows packed along k (``fa``) and W's rows packed
     along n (``wp``), the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])`` and the
-    common block ends summed over all pairs (:func:`_total_ties`). Shared
-    by a GEMM and its transpose (which swaps the sides), memoized by content."""
+    common block ends summed over all pairs (:func:`_total_ties`)."""
     k = wp.shape[0]
     fw = transpose_packed(wp, n)  # W's columns packed along k
     len_a, last_a, ends_a = _fiber_stats(fa, p)
@@ -450,27 +448,49 @@ def _uniform_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int) -> np.nda
     return np.broadcast_to(rows.reshape(mt, tr).max(axis=1)[:, None], (mt, nt)).reshape(-1)
 
 
-def _tile_pass(
-    r: _Side, c: _Side, p: int, tr: int, tc: int, ties: int, block: int = 1 << 22
-) -> tuple[int, int, int]:
-    """(Σ over tiles of the slowest pair's steps (at least 1), Σ steps, entries loaded)
-    of every dot product of the row fibers ``r`` with the column fibers ``c``.
+@dataclass(frozen=True)
+class _Totals:
+    """What the model needs of every dot product of A's rows with W's columns, for
+    either orientation: sums over all pairs, and per tile geometry Σ over tiles of the
+    slowest pair's steps (at least 1)."""
 
-    Σ steps and the loads add up per row and distinct last index (:func:`_side_sums`),
-    minus ``ties``, the common block ends of all pairs (:func:`_total_ties`);
+    tiles: dict[tuple[int, int], int]  # (A rows, W columns) per tile -> Σ tile maxima
+    steps: int  # Σ merge steps
+    loads: int  # Σ entries loaded, both operands
+    live: int  # pairs with both fibers non-empty
+    effectual: int  # Σ matches
+    nnz: tuple[int, int]  # non-zeros of A and of W
+
+
+@memo_by_content(max_bytes=16 << 20)
+def _pair_totals(
+    fa: np.ndarray, wp: np.ndarray, n: int, p: int, geometries: tuple[tuple[int, int], ...]
+) -> _Totals:
+    """:class:`_Totals` from A's rows packed along k (``fa``) and W's rows packed along
+    n (``wp``), with tiles of every ``(A rows, W columns)`` shape in ``geometries``
+    (those of both orientations, which the mapping search evaluates: one entry serves
+    both). Memoized by content (small results: no pair matrices).
+
+    Σ steps and the loads add up per fiber and distinct last index of the other side
+    (:func:`_side_sums`), minus the common block ends of all pairs (:func:`_total_ties`);
     the tiles' slowest pairs come from one fiber of a uniform side
     (:func:`_uniform_tile_maxima`), from every pair for short fibers
     (:func:`_dense_tile_maxima`), else from bounds (:func:`_pruned_tile_maxima`)."""
-    if r.uniform or c.uniform:
-        floor = _uniform_tile_maxima(r, c, p, tr, tc)
-    elif r.k <= DENSE_K:
-        floor = _dense_tile_maxima(r, c, p, tr, tc, block)
-    else:
-        floor = _pruned_tile_maxima(r, c, p, tr, tc, block)
+    r, c, effectual, ties = _sides(fa, wp, n, p)
+    tiles = {}
+    for tr, tc in dict.fromkeys(geometries):
+        if r.uniform or c.uniform:
+            floor = _uniform_tile_maxima(r, c, p, tr, tc)
+        elif r.k <= DENSE_K:
+            floor = _dense_tile_maxima(r, c, p, tr, tc, 1 << 22)
+        else:
+            floor = _pruned_tile_maxima(r, c, p, tr, tc, 1 << 22)
+        tiles[(tr, tc)] = int(np.maximum(floor, 1).sum())
     ends_r, loads_r = _side_sums(r, c, p)
     ends_c, loads_c = _side_sums(c, r, p)
-    tiles = int(np.maximum(floor, 1).sum())
-    return tiles, ends_r + ends_c - ties, loads_r + loads_c
+    live = int((r.last >= 0).sum()) * int((c.last >= 0).sum())
+    nnz = (int(r.length.sum()), int(c.length.sum()))
+    return _Totals(tiles, ends_r + ends_c - ties, loads_r + loads_c, live, effectual, nnz)
 
 
 def evaluate_index_match(
@@ -495,20 +515,21 @@ def evaluate_index_match(
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
         a, w, flipped = canonical_operands(act[rep], weight[rep])
-        side_a, side_w, eff, ties = _sides(
-            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p
+        # Tiles in (A rows, W columns): A's rows along the array rows, or W's columns.
+        tr_w, tc_a = tile_shape(w.shape[1], arch)
+        geometries = (tile_shape(a.shape[0], arch), (tc_a, tr_w))
+        tot = _pair_totals(
+            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p, geometries
         )
-        rows, cols = (side_w, side_a) if flipped else (side_a, side_w)
-        tiles, steps, load = _tile_pass(rows, cols, p, tr, tc, ties)
-        live = int((rows.last >= 0).sum()) * int((cols.last >= 0).sum())
-        cycles += tiles + bubble * mt * nt
-        steps_sum += steps
-        loads += load
+        cycles += tot.tiles[(tc, tr) if flipped else (tr, tc)] + bubble * mt * nt
+        steps_sum += tot.steps
+        loads += tot.loads
         # Every dot product takes max(steps, 1) cycles (0 steps: an empty fiber).
-        busy += steps + (m * n - live) + bubble * m * n
-        effectual += eff
-        nnz_a += int(rows.length.sum())
-        nnz_w += int(cols.length.sum())
+        busy += tot.steps + (m * n - tot.live) + bubble * m * n
+        effectual += tot.effectual
+        act_nnz, weight_nnz = tot.nnz[::-1] if flipped else tot.nnz  # this GEMM's operands
+        nnz_a += act_nnz
+        nnz_w += weight_nnz
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
     effectual, nnz_a, nnz_w = effectual * scale, nnz_a * scale, nnz_w * scale
     entry_bits = arch.value_bits + arch.index_bits
@@ -556,7 +577,7 @@ def evaluate_index_match(
 def _clear_memos() -> None:
     """Clear the content memos of this model's kernels."""
     _pair_steps.cache_clear()
-    _sides.cache_clear()
+    _pair_totals.cache_clear()
 
 
 pair_steps.cache_clear = _clear_memos  # type: ignore[attr-defined]
