@@ -153,7 +153,7 @@ def evaluate_accelerator(
     counts = _tiled_compute(gemm, arch, compute, masks)
 
     m, k, n = gemm.m, gemm.k, gemm.n
-    w_bits = stored_bits(arch, int(masks.weight.sum()), g * k * n, g * n)
+    w_bits = stored_bits(arch, int(np.count_nonzero(masks.weight)), g * k * n, g * n)
     nnz_a = g * m * k if masks.act is None else masks.act_nnz()
     # DRAM and the GLB hold the input feature map, not its im2col expansion.
     a_bits = stored_bits(arch, nnz_a, g * m * k, g * m) * gemm.act_storage_ratio

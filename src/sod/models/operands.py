@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sod.models.sparse_masks import col_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import TiledMask, stack_mask
 
@@ -48,12 +49,12 @@ class OperandMasks:
         if act is None:
             return None
         if self.act_tiling is None:
-            return act.sum(axis=1, dtype=np.int64)
+            return col_counts(act)
         m, p = self.act_tiling
         q, r = divmod(m, p)
-        cols = act.sum(axis=1, dtype=np.int64) * q
+        cols = col_counts(act) * q
         if r:
-            cols += act[:, :r].sum(axis=1, dtype=np.int64)
+            cols += col_counts(act[:, :r])
         return cols
 
     def act_nnz(self) -> int:
