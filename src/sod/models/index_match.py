@@ -93,9 +93,12 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
         blk = packed[lo : lo + step]
         pc = np.bitwise_count(blk)
         length[lo : lo + step] = pc.sum(axis=1, dtype=np.int64)
-        cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32 if wide else np.uint8)
-        np.subtract(cum, pc, out=cum)  # entries before each byte
-        start = (cum % p if wide else np.bitwise_and(cum, p - 1)).astype(np.uint16)
+        if wide:
+            cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32)
+            np.subtract(cum, pc, out=cum)  # entries before each byte
+            start = (cum % p).astype(np.uint16)
+        else:
+            start = np.bitwise_and(_entries_before(pc), p - 1).astype(np.uint16)
         start <<= 8
         start |= blk
         ends[lo : lo + step] = table[start]
@@ -109,19 +112,60 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
     return length, last, ends
 
 
+def _word_view(packed: np.ndarray) -> np.ndarray:
+    """Bit-packed rows as little-endian 64-bit words (zero-padded to whole words): byte j
+    of word w is byte 8w + j."""
+    rows, kb = packed.shape
+    if kb % 8:
+        padded = np.zeros((rows, -(-kb // 8) * 8), np.uint8)
+        padded[:, :kb] = packed
+        packed = padded
+    return np.ascontiguousarray(packed).view("<u8")
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGH = np.uint64(0x8080808080808080)
+
+
+def _entries_before(pc: np.ndarray) -> np.ndarray:
+    """Exclusive running sums modulo 256 along each row of per-byte counts ``pc``
+    (uint8, each ≤ 8), as uint8: eight bytes per word at once (a multiply by 0x0101…
+    sums a word's bytes in place, no carries below 64), a cumsum of word totals only
+    (8× fewer elements than a cumsum over bytes), and a carry-free byte-wise add."""
+    kb = pc.shape[1]
+    w = _word_view(pc)
+    incl = w * _ONES  # byte j: Σ of bytes 0 … j of the word
+    tot = incl >> np.uint64(56)
+    carry = np.cumsum(tot, axis=1, dtype=np.uint64)
+    carry -= tot  # entries in earlier words of the row
+    carry = (carry & np.uint64(0xFF)) * _ONES
+    excl = incl - w
+    # Byte-wise (excl + carry) mod 256: low 7 bits added, top bits by xor.
+    low = (excl & ~_HIGH) + (carry & ~_HIGH)
+    out = low ^ ((excl ^ carry) & _HIGH)
+    return out.view(np.uint8)[:, :kb]
+
+
 def _running_at(ends: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``ends[:, : x + 1].sum(axis=1)`` for every x in ``cols`` of the bit-packed
-    ``ends``: (rows, len(cols)), from a running count over bytes."""
+    ``ends``: (rows, len(cols)), from popcounts of whole 64-bit words before x (a
+    running count over words) and of x's word up to x."""
     rows = ends.shape[0]
-    ec = np.bitwise_count(ends)
-    byte, bit = cols // 8, cols % 8
-    partial = np.bitwise_count(ends[:, byte] & _HEAD[bit][None, :]).astype(np.int64)
+    words = _word_view(ends)
+    wc = np.bitwise_count(words)
+    word, byte, bit = cols // 64, (cols % 64) // 8, cols % 8
+    # Bits of x's word up to x: the bytes before x's byte, and x's byte up to x.
+    mask = np.array(
+        [((1 << (8 * j)) - 1) | (int(_HEAD[b]) << (8 * j)) for j, b in zip(byte, bit, strict=True)],
+        np.uint64,
+    )
+    partial = np.bitwise_count(words[:, word] & mask[None, :]).astype(np.int64)
     if len(cols) <= 4:
-        before = np.stack([ec[:, :b].sum(axis=1, dtype=np.int64) for b in byte], axis=1)
+        before = np.stack([wc[:, :w].sum(axis=1, dtype=np.int64) for w in word], axis=1)
         return before.reshape(rows, len(cols)) + partial
-    cum = np.cumsum(ec, axis=1, dtype=np.int32)
-    cum -= ec
-    return cum[:, byte] + partial
+    cum = np.cumsum(wc, axis=1, dtype=np.int32)
+    cum -= wc
+    return cum[:, word] + partial
 
 
 def _block_end_products(
