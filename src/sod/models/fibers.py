@@ -270,7 +270,8 @@ def _table_empty_chunks(
         valid[: s1 - s0] = True
         valid_words = np.packbits(valid).view(np.uint64)
         # Chunks per pass: the tables (256 entries per byte) within the budget.
-        per = max(1, budget_bytes // (cb * 256 * nw * 8))
+        # (At most 255 chunks: their counts add up in bytes, _add_empty_bits.)
+        per = max(1, min(255, budget_bytes // (cb * 256 * nw * 8)))
         for c0 in range(0, nch, per):
             c1 = min(nch, c0 + per)
             g = (c1 - c0) * cb
@@ -319,4 +320,4 @@ def _add_empty_bits(empty: np.ndarray, out: np.ndarray) -> None:
         np.add.at(out, (r, f), 1)
         return
     bits = np.unpackbits(empty.view(np.uint8), axis=2)[..., :fibers]
-    out += bits.sum(axis=1, dtype=np.int32)
+    out += bits.sum(axis=1, dtype=np.uint8)  # at most 255 chunks: no overflow
