@@ -23,7 +23,7 @@ from sod.arch.spec import ArchBase
 from sod.errors import ArchitectureError
 from sod.models.common import Counts, add_actions, combine_counts, scale_counts
 from sod.models.memory import evaluate_memory
-from sod.models.operands import operand_masks, period_gemm
+from sod.models.operands import OperandMasks, operand_masks, period_gemm
 from sod.workload.gemm import Gemm, LayerKind
 
 # A tiled A (batch as a repeat) whose full bool array is at most this many bytes is
@@ -144,11 +144,17 @@ def _tiled_compute(gemm: Gemm, arch: Any, compute: ComputeModel, masks: Any) -> 
 
 
 def evaluate_accelerator(
-    gemm: Gemm, arch: ArchBase, compute: ComputeModel, stored_bits: StorageFormat
+    gemm: Gemm,
+    arch: ArchBase,
+    compute: ComputeModel,
+    stored_bits: StorageFormat,
+    masks_of: Callable[[], OperandMasks] | None = None,
 ) -> Counts:
     """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
-    counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format."""
-    masks = operand_masks(gemm, tiled=True)
+    counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format.
+    ``masks_of`` gives the GEMM's ``operand_masks(gemm, tiled=True)`` when the caller
+    shares them between mappings (unpacked once; models do not modify them)."""
+    masks = operand_masks(gemm, tiled=True) if masks_of is None else masks_of()
     g = masks.groups
     counts = _tiled_compute(gemm, arch, compute, masks)
 
