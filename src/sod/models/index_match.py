@@ -414,6 +414,10 @@ def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
     return ends_sum, loads
 
 
+#: Fiber pairs per block of the tile passes: bounds scratch (a few int64 arrays of this
+#: many entries when every pair of a block needs its exact steps).
+_PAIR_BLOCK = 1 << 19
+
 #: Fibers up to this many positions: every pair's steps directly (common block ends by a
 #: float32 product, cheap for short fibers) instead of pruning by bounds.
 DENSE_K = 128
@@ -526,9 +530,9 @@ def _pair_totals(
         if r.uniform or c.uniform:
             floor = _uniform_tile_maxima(r, c, p, tr, tc)
         elif r.k <= DENSE_K:
-            floor = _dense_tile_maxima(r, c, p, tr, tc, 1 << 22)
+            floor = _dense_tile_maxima(r, c, p, tr, tc, _PAIR_BLOCK)
         else:
-            floor = _pruned_tile_maxima(r, c, p, tr, tc, 1 << 22)
+            floor = _pruned_tile_maxima(r, c, p, tr, tc, _PAIR_BLOCK)
         tiles[(tr, tc)] = int(np.maximum(floor, 1).sum())
     ends_r, loads_r = _side_sums(r, c, p)
     ends_c, loads_c = _side_sums(c, r, p)
