@@ -139,3 +139,35 @@ def test_block_end_products_both_paths(m, n, k):
     pa, pw = np.packbits(a, axis=1), np.packbits(w, axis=1)
     assert np.array_equal(_block_end_products(pa, pw, k, block_elems=256), want)
     assert np.array_equal(_popcount_products(pa, pw, 64), want)
+
+
+@pytest.mark.parametrize("dense_k", [0, 10_000])
+def test_tile_maxima_pruned_and_dense_equal_reference(dense_k, monkeypatch):
+    # The tiles' slowest pairs from bounds (pruned) or from every pair (dense) both equal
+    # the merge simulation, in the GEMM's orientation and its transpose.
+    from sod.models import index_match
+    from sod.models.accelerators import transposed
+
+    monkeypatch.setattr(index_match, "DENSE_K", dense_k)
+    rng = np.random.default_rng(dense_k + 7)
+    for _ in range(6):
+        m, n = (int(x) for x in rng.integers(1, 40, 2))
+        k = int(rng.integers(1, 300))
+        a = sparse_ints(rng, (m, k), float(rng.random()))
+        w = sparse_ints(rng, (k, n), float(rng.random()))
+        arch = IndexMatchArch(
+            pe_rows=int(rng.integers(1, 6)),
+            pe_cols=int(rng.integers(1, 6)),
+            window=int(rng.integers(1, 6)),
+            fifo_depth=int(rng.integers(1, 12)),
+        )
+        index_match.pair_steps.cache_clear()
+        counts = evaluate_index_match(Gemm("t", m, k, n), arch, w != 0, a != 0)
+        run = simulate_index_match(a[None], w[None], arch)
+        assert counts.cycles == run.cycles
+        assert counts.actions["index_compare"] == run.comparisons
+        assert counts.actions["fifo_access"] == 2 * run.loaded
+        flip = transposed(evaluate_index_match)(Gemm("t", m, k, n), arch, w != 0, a != 0)
+        run_t = simulate_index_match(w.T[None], a.T[None], arch)
+        assert flip.cycles == run_t.cycles
+        assert flip.actions["fifo_access"] == 2 * run_t.loaded

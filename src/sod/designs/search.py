@@ -59,11 +59,21 @@ def oriented_candidates(
     """Candidates for :func:`best_mapping` of an accelerator whose mappings differ in
     ``orientation``: a transposed one runs ``compute`` on ``Oᵀ = Wᵀ·Aᵀ``
     (:func:`sod.models.accelerators.transposed`), each through
-    :func:`sod.models.accelerators.evaluate_accelerator` (storage and memory included)."""
+    :func:`sod.models.accelerators.evaluate_accelerator` (storage and memory included).
+    The candidates share the GEMM's operand masks, unpacked once when first needed."""
     from sod.models.accelerators import evaluate_accelerator, transposed
+    from sod.models.operands import OperandMasks, operand_masks
+
+    shared: list[OperandMasks] = []
+
+    def masks_of() -> OperandMasks:
+        if not shared:
+            shared.append(operand_masks(gemm, tiled=True))
+        return shared[0]
 
     out: list[tuple[str, Any, Callable[[], Counts]]] = []
     for label, cand in mappings:
         model = transposed(compute) if cand.orientation == "transposed" else compute
-        out.append((label, cand, partial(evaluate_accelerator, gemm, cand, model, stored_bits)))
+        run = partial(evaluate_accelerator, gemm, cand, model, stored_bits, masks_of)
+        out.append((label, cand, run))
     return out

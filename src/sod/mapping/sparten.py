@@ -45,14 +45,18 @@ def cluster_split(m: int, arch: SparTenArch) -> tuple[int, int]:
     return min(m, arch.clusters // filter_groups), filter_groups
 
 
-def sparten_mapping(m: int, weight: np.ndarray, arch: SparTenArch) -> SparTenMapping:
-    """Rows → row groups and filters → CU slots for a (k, n) weight mask (pure)."""
+def sparten_mapping(
+    m: int, weight: np.ndarray, arch: SparTenArch, filter_nnz: np.ndarray | None = None
+) -> SparTenMapping:
+    """Rows → row groups and filters → CU slots for a (k, n) weight mask (pure);
+    ``filter_nnz``: the non-zeros of each filter when the caller has them (else counted
+    here)."""
     n = weight.shape[1]
     row_groups, filter_groups = cluster_split(m, arch)
     slots = filter_groups * arch.units_per_cluster
     gbs = arch.load_balance != "none"
     if gbs:
-        nnz = weight.sum(axis=0, dtype=np.int64)
+        nnz = weight.sum(axis=0, dtype=np.int64) if filter_nnz is None else filter_nnz
         order = np.argsort(-nnz, kind="stable")  # densest first
     else:
         order = np.arange(n)

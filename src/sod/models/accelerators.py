@@ -148,13 +148,17 @@ def evaluate_accelerator(
     arch: ArchBase,
     compute: ComputeModel,
     stored_bits: StorageFormat,
-    masks: OperandMasks | None = None,
+    masks: OperandMasks | Callable[[], OperandMasks] | None = None,
 ) -> Counts:
     """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
     counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format.
-    ``masks``: ``operand_masks(gemm, tiled=True)`` if the caller has them already (a
-    design trying several mappings of one GEMM)."""
-    masks = operand_masks(gemm, tiled=True) if masks is None else masks
+    ``masks``: the GEMM's ``operand_masks(gemm, tiled=True)``, or a function giving them,
+    when the caller shares them between mappings (unpacked once; models do not modify
+    them)."""
+    if masks is None:
+        masks = operand_masks(gemm, tiled=True)
+    elif not isinstance(masks, OperandMasks):
+        masks = masks()
     g = masks.groups
     counts = _tiled_compute(gemm, arch, compute, masks)
 

@@ -5,6 +5,11 @@ order). The pair kernels of the sparse models (:func:`sod.models.sparten.pair_cy
 (:func:`sod.models.accelerators.transposed`) give the same two fiber sets swapped, so the
 kernels' memos serve both orientations, and a transposed operand passed as a view is
 packed without a transposed bool copy.
+
+The models' kernels take a GEMM's operands in their natural packing instead
+(:func:`canonical_operands`: A's rows along k, W's rows along n, ``np.packbits(·,
+axis=1)`` of C-contiguous arrays, for either orientation) and transpose bits only where a
+kernel needs W's columns (:func:`transpose_packed`).
 """
 
 from __future__ import annotations
@@ -35,19 +40,35 @@ def _packed_columns(mask: np.ndarray, block_bytes: int = 64) -> np.ndarray:
     ``8 · block_bytes`` columns per step (never a transposed bool copy of a large FC
     weight; bounded scratch)."""
     k, n = mask.shape
-    kb = (k + 7) // 8
-    out = np.empty((n, kb), np.uint8)
+    out = np.empty((n, (k + 7) // 8), np.uint8)
     for lo in range(0, n, 8 * block_bytes):
         packed = np.packbits(mask[:, lo : lo + 8 * block_bytes], axis=1)  # (k, nb)
-        nb = packed.shape[1]
-        if k % 8:
-            packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
-        # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
-        blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
-        flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
-        cols = flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
-        out[lo : lo + 8 * block_bytes] = cols[: min(n - lo, 8 * nb)]
+        out[lo : lo + 8 * block_bytes] = _transpose_block(packed)[: min(n - lo, 8 * block_bytes)]
     return out
+
+
+def transpose_packed(packed: np.ndarray, n: int, block_bytes: int = 64) -> np.ndarray:
+    """The columns of a (k, n) mask as bit-packed fibers (n, ceil(k / 8)) from its rows
+    bit-packed (``np.packbits(mask, axis=1)``, (k, ceil(n / 8))): :func:`_packed_columns`
+    without the bool mask."""
+    k = packed.shape[0]
+    out = np.empty((n, (k + 7) // 8), np.uint8)
+    for lo in range(0, packed.shape[1], block_bytes):
+        cols = _transpose_block(packed[:, lo : lo + block_bytes])
+        out[lo * 8 : lo * 8 + cols.shape[0]] = cols[: n - lo * 8]
+    return out
+
+
+def _transpose_block(packed: np.ndarray) -> np.ndarray:
+    """(nb · 8, ceil(k / 8)) column fibers of the bit-packed rows ``packed`` (k, nb)."""
+    k, nb = packed.shape
+    kb = (k + 7) // 8
+    if k % 8:
+        packed = np.concatenate([packed, np.zeros((kb * 8 - k, nb), np.uint8)])
+    # Block (i, j) = bytes packed[8i : 8i + 8, j] as one little-endian word.
+    blocks = packed.reshape(kb, 8, nb).transpose(0, 2, 1).copy().view("<u8")[..., 0]
+    flipped = np.ascontiguousarray(_flip_anti_diagonal(blocks).astype("<u8", copy=False).T)
+    return flipped.view(np.uint8).reshape(nb, kb, 8).transpose(0, 2, 1).reshape(nb * 8, kb)
 
 
 def row_fibers(x: np.ndarray) -> np.ndarray:
@@ -62,6 +83,21 @@ def row_fibers(x: np.ndarray) -> np.ndarray:
 def col_fibers(w: np.ndarray) -> np.ndarray:
     """The columns of a 2-D bool mask, bit-packed: ``row_fibers(w.T)``."""
     return row_fibers(w.T)
+
+
+def canonical_operands(act: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(A, W, flipped)`` of a GEMM ``act · weight``: the operands, or for a transposed
+    GEMM (both operands transposed views of C-contiguous arrays, as
+    :func:`sod.models.accelerators.transposed` passes them) the untransposed ones, whose
+    products are the transposes (``flipped``). Either way ``np.packbits(·, axis=1)``
+    packs C-contiguous rows (no bit transpose), and both orientations of a GEMM reach a
+    pair kernel with the same arguments (one memo entry)."""
+    pair = (act, weight)
+    # (A vector is both C- and F-contiguous: one operand a transposed view decides.)
+    flipped = all(x.T.flags.c_contiguous for x in pair) and not all(
+        x.flags.c_contiguous for x in pair
+    )
+    return (weight.T, act.T, True) if flipped else (act, weight, False)
 
 
 def _unpacked_span(fibers: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -128,3 +164,160 @@ def packed_col_counts(
         starts = np.maximum(first, lo) - lo
         out[first // rows] += np.add.reduceat(bits, starts, axis=0, dtype=np.int64)
     return np.broadcast_to(out, (groups, cols)) if total == rows else out
+
+
+def _pad_bytes(packed: np.ndarray, nbytes: int) -> np.ndarray:
+    """Bit-packed fibers zero-padded (or kept) to ``nbytes`` bytes each."""
+    if packed.shape[1] >= nbytes:
+        return packed
+    out = np.zeros((packed.shape[0], nbytes), np.uint8)
+    out[:, : packed.shape[1]] = packed
+    return out
+
+
+#: Rows of A up to which :func:`packed_empty_chunks` joins each row directly (no tables).
+DIRECT_ROWS = 32
+
+
+def packed_empty_chunks(
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk: int, budget_bytes: int = 1 << 23
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Chunks with no match of every dot product of ``A · W``, (m, n) int32:
+    ``#{c : A[r, chunk c] ∧ W[chunk c, f] = 0}`` over ``ceil(k / chunk)`` chunks, from
+    A's rows bit-packed along k (``fa`` = ``np.packbits(A, axis=1)``, (m, ·)) and W's
+    rows bit-packed along n (``wp`` = ``np.packbits(W, axis=1)``, (k, ·)): both the
+    natural packing of C-contiguous operands (no bit transpose). Also the matches
+    ``A · W`` (m, n) int32 when A has at most :data:`DIRECT_ROWS` rows (else None).
+
+    Only whether a chunk's AND is empty matters, not its count, so no m × k × n product
+    is needed. Each row of ``wp`` is the set of W's columns that hold that position; a
+    table per byte of positions maps each of the byte's 256 values to the union of its
+    positions' sets, so a row of A finds the columns its chunk meets by OR-ing one table
+    entry per byte (about m·n·k / 512 word operations, "four Russians"). A few rows of A
+    OR the rows of ``wp`` they select instead. Chunks that are not a whole number of
+    bytes take per-chunk counts (:func:`packed_chunk_products`)."""
+    m, k = fa.shape[0], wp.shape[0]
+    nch = -(-k // chunk)
+    out = np.zeros((m, n), np.int32)
+    if m == 0 or n == 0:
+        return out, (out.copy() if m <= DIRECT_ROWS else None)
+    if m <= DIRECT_ROWS:
+        return _direct_empty_chunks(fa, wp, n, chunk, out), _direct_matches(fa, wp, n)
+    if chunk % 8:
+        fw = np.packbits(np.unpackbits(wp, axis=1, count=n).T, axis=1)
+        for block in packed_chunk_products(fa, fw, k, chunk):
+            out += (block == 0).sum(axis=0, dtype=np.int32)
+        return out, None
+    _table_empty_chunks(fa, wp, n, chunk // 8, nch, out, budget_bytes)
+    return out, None
+
+
+def _selected_rows(fa: np.ndarray, r: int, k: int) -> np.ndarray:
+    """Positions of the set bits of A's row ``r``."""
+    return np.flatnonzero(np.unpackbits(fa[r], count=k))
+
+
+def _direct_empty_chunks(
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk: int, out: np.ndarray
+) -> np.ndarray:
+    """:func:`packed_empty_chunks` row by row: the chunk's union of W's rows that the
+    row of A selects; chunks it selects nothing in are empty for every column."""
+    k = wp.shape[0]
+    nch = -(-k // chunk)
+    for r in range(fa.shape[0]):
+        pos = _selected_rows(fa, r, k)
+        out[r] = nch
+        if pos.size == 0:
+            continue
+        ch = pos // chunk
+        starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]])
+        met = np.bitwise_or.reduceat(wp[pos], starts, axis=0)
+        out[r] -= np.unpackbits(met, axis=1, count=n).sum(axis=0, dtype=np.int32)
+    return out
+
+
+def _direct_matches(fa: np.ndarray, wp: np.ndarray, n: int, block: int = 1 << 22) -> np.ndarray:
+    """``A · W`` (m, n) int32 for a few rows of A: column sums of the rows of W each row
+    of A selects (unpacked a block at a time)."""
+    k = wp.shape[0]
+    out = np.zeros((fa.shape[0], n), np.int32)
+    step = max(1, block // max(n, 1))
+    for r in range(fa.shape[0]):
+        pos = _selected_rows(fa, r, k)
+        for lo in range(0, pos.size, step):
+            bits = np.unpackbits(wp[pos[lo : lo + step]], axis=1, count=n)
+            out[r] += bits.sum(axis=0, dtype=np.int32)
+    return out
+
+
+def _table_empty_chunks(
+    fa: np.ndarray, wp: np.ndarray, n: int, cb: int, nch: int, out: np.ndarray, budget_bytes: int
+) -> None:
+    """:func:`packed_empty_chunks` by byte tables (``cb`` bytes per chunk); adds into
+    ``out``."""
+    rows, k = fa.shape[0], wp.shape[0]
+    kb = nch * cb
+    fa = _pad_bytes(fa, kb)
+    fiber_block = 512  # columns of W per pass: bitsets of 8 words
+    for s0 in range(0, n, fiber_block):
+        s1 = min(n, s0 + fiber_block)
+        nw = -(-(s1 - s0) // 64)
+        # (kb·8, nw) words: bit f of position p's word = W[p, s0 + f].
+        pos_sets = np.zeros((kb * 8, nw * 8), np.uint8)
+        pos_sets[:k, : -(-(s1 - s0) // 8)] = wp[:, s0 // 8 : -(-s1 // 8)]
+        words = pos_sets.view(np.uint64)
+        valid = np.zeros(nw * 64, bool)
+        valid[: s1 - s0] = True
+        valid_words = np.packbits(valid).view(np.uint64)
+        # Chunks per pass: the tables (256 entries per byte) within the budget.
+        # (At most 255 chunks: their counts add up in bytes, _add_empty_bits.)
+        per = max(1, min(255, budget_bytes // (cb * 256 * nw * 8)))
+        for c0 in range(0, nch, per):
+            c1 = min(nch, c0 + per)
+            g = (c1 - c0) * cb
+            # (nw, g, 8): word w of the set of each of the g bytes' 8 positions.
+            sets = words[c0 * cb * 8 : c1 * cb * 8].T.reshape(nw, g, 8)
+            table = np.zeros((nw, g, 256), np.uint64)
+            # Value v's bit 7 − j is the byte's position j (packbits order).
+            for t in range(8):
+                b = 1 << t
+                np.bitwise_or(table[:, :, :b], sets[:, :, 7 - t, None], out=table[:, :, b : 2 * b])
+            flat = table.reshape(nw, g * 256)
+            # Entry of byte j of chunk c: (c·cb + j)·256 + value; one 1-D gather per byte
+            # of the chunk and word, ORed in place (fast flat takes, no reduce over a
+            # short axis).
+            base = (np.arange(g, dtype=np.intp) * 256).reshape(c1 - c0, cb).T[:, None, :]
+            step = max(1, budget_bytes // (g * max(nw, 8) * 8))
+            for r0 in range(0, rows, step):
+                r1 = min(rows, r0 + step)
+                byte = fa[r0:r1, c0 * cb : c1 * cb].reshape(r1 - r0, c1 - c0, cb)
+                idx = byte.transpose(2, 0, 1) + base  # (cb, rows, chunks)
+                empty = np.empty((r1 - r0, c1 - c0, nw), np.uint64)
+                hit = np.empty((r1 - r0, c1 - c0), np.uint64)
+                part = np.empty_like(hit)
+                for w in range(nw):
+                    np.take(flat[w], idx[0], out=hit, mode="clip")
+                    for j in range(1, cb):
+                        hit |= np.take(flat[w], idx[j], out=part, mode="clip")
+                    np.bitwise_and(~hit, valid_words[w], out=empty[:, :, w])
+                _add_empty_bits(empty, out[r0:r1, s0:s1])
+
+
+def _add_empty_bits(empty: np.ndarray, out: np.ndarray) -> None:
+    """Add the set bits of ``empty`` (rows, chunks, words) over chunks into ``out``
+    (rows, fibers): sparse when few words are non-zero (the usual case: a chunk of a
+    dense-ish pair almost always has a match)."""
+    _, nch, nw = empty.shape
+    nz = np.flatnonzero(empty)
+    if nz.size == 0:
+        return
+    fibers = out.shape[1]
+    if nz.size * 8 < empty.size:
+        bits = np.unpackbits(empty.reshape(-1)[nz].view(np.uint8).reshape(-1, 8), axis=1)
+        word, bit = np.nonzero(bits)
+        flat = nz[word]
+        r, f = flat // (nch * nw), (flat % nw) * 64 + bit
+        np.add.at(out, (r, f), 1)
+        return
+    bits = np.unpackbits(empty.view(np.uint8), axis=2)[..., :fibers]
+    out += bits.sum(axis=1, dtype=np.uint8)  # at most 255 chunks: no overflow

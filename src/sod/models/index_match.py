@@ -17,7 +17,15 @@ block end(s), so the steps are the distinct block ends of both fibers up to
     steps = #A-block-ends ≤ T + #W-block-ends ≤ T − #common block ends
 
 (every common block end is ≤ T). The first two terms are cumulative counts gathered at T;
-the third is a product of block-end masks (float32 BLAS, exact below 2²⁴).
+the third is a popcount of ANDed block-end masks.
+
+The model needs every pair's steps only through sums and each tile's slowest pair, so it
+never builds the m × n step matrix nor an m × k × n product (:func:`_tile_pass`): the
+sums are linear (per row and distinct last index of the other side; Σ common block ends
+= Σ over positions of both sides' block-end counts), and a tile's slowest pair follows
+from separable upper bounds (each fiber's blocks) and exact steps of the few pairs that
+can reach it. :func:`pair_steps` (every pair, float32 BLAS for the common ends) is the
+definition the tests check the kernels against.
 
 Array: output-stationary tiles of ``tr × tc`` dot products, ``tr = min(m, pe_rows)``,
 ``tc = pe_count_PEs // tr`` (so batch-1 FC layers still use every PE;
@@ -28,6 +36,7 @@ PE does. Tiles run one after another, repeats too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -35,9 +44,15 @@ import numpy as np
 from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
-from sod.models.fibers import col_fibers, row_fibers
+from sod.models.fibers import (
+    canonical_operands,
+    col_fibers,
+    packed_col_counts,
+    row_fibers,
+    transpose_packed,
+)
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -78,9 +93,12 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
         blk = packed[lo : lo + step]
         pc = np.bitwise_count(blk)
         length[lo : lo + step] = pc.sum(axis=1, dtype=np.int64)
-        cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32 if wide else np.uint8)
-        np.subtract(cum, pc, out=cum)  # entries before each byte
-        start = (cum % p if wide else np.bitwise_and(cum, p - 1)).astype(np.uint16)
+        if wide:
+            cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32)
+            np.subtract(cum, pc, out=cum)  # entries before each byte
+            start = (cum % p).astype(np.uint16)
+        else:
+            start = np.bitwise_and(_entries_before(pc), p - 1).astype(np.uint16)
         start <<= 8
         start |= blk
         ends[lo : lo + step] = table[start]
@@ -94,19 +112,60 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
     return length, last, ends
 
 
+def _word_view(packed: np.ndarray) -> np.ndarray:
+    """Bit-packed rows as little-endian 64-bit words (zero-padded to whole words): byte j
+    of word w is byte 8w + j."""
+    rows, kb = packed.shape
+    if kb % 8:
+        padded = np.zeros((rows, -(-kb // 8) * 8), np.uint8)
+        padded[:, :kb] = packed
+        packed = padded
+    return np.ascontiguousarray(packed).view("<u8")
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGH = np.uint64(0x8080808080808080)
+
+
+def _entries_before(pc: np.ndarray) -> np.ndarray:
+    """Exclusive running sums modulo 256 along each row of per-byte counts ``pc``
+    (uint8, each ≤ 8), as uint8: eight bytes per word at once (a multiply by 0x0101…
+    sums a word's bytes in place, no carries below 64), a cumsum of word totals only
+    (8× fewer elements than a cumsum over bytes), and a carry-free byte-wise add."""
+    kb = pc.shape[1]
+    w = _word_view(pc)
+    incl = w * _ONES  # byte j: Σ of bytes 0 … j of the word
+    tot = incl >> np.uint64(56)
+    carry = np.cumsum(tot, axis=1, dtype=np.uint64)
+    carry -= tot  # entries in earlier words of the row
+    carry = (carry & np.uint64(0xFF)) * _ONES
+    excl = incl - w
+    # Byte-wise (excl + carry) mod 256: low 7 bits added, top bits by xor.
+    low = (excl & ~_HIGH) + (carry & ~_HIGH)
+    out = low ^ ((excl ^ carry) & _HIGH)
+    return out.view(np.uint8)[:, :kb]
+
+
 def _running_at(ends: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``ends[:, : x + 1].sum(axis=1)`` for every x in ``cols`` of the bit-packed
-    ``ends``: (rows, len(cols)), from a running count over bytes."""
+    ``ends``: (rows, len(cols)), from popcounts of whole 64-bit words before x (a
+    running count over words) and of x's word up to x."""
     rows = ends.shape[0]
-    ec = np.bitwise_count(ends)
-    byte, bit = cols // 8, cols % 8
-    partial = np.bitwise_count(ends[:, byte] & _HEAD[bit][None, :]).astype(np.int64)
+    words = _word_view(ends)
+    wc = np.bitwise_count(words)
+    word, byte, bit = cols // 64, (cols % 64) // 8, cols % 8
+    # Bits of x's word up to x: the bytes before x's byte, and x's byte up to x.
+    mask = np.array(
+        [((1 << (8 * j)) - 1) | (int(_HEAD[b]) << (8 * j)) for j, b in zip(byte, bit, strict=True)],
+        np.uint64,
+    )
+    partial = np.bitwise_count(words[:, word] & mask[None, :]).astype(np.int64)
     if len(cols) <= 4:
-        before = np.stack([ec[:, :b].sum(axis=1, dtype=np.int64) for b in byte], axis=1)
+        before = np.stack([wc[:, :w].sum(axis=1, dtype=np.int64) for w in word], axis=1)
         return before.reshape(rows, len(cols)) + partial
-    cum = np.cumsum(ec, axis=1, dtype=np.int32)
-    cum -= ec
-    return cum[:, byte] + partial
+    cum = np.cumsum(wc, axis=1, dtype=np.int32)
+    cum -= wc
+    return cum[:, word] + partial
 
 
 def _block_end_products(
@@ -171,7 +230,8 @@ def pair_steps(act: np.ndarray, weight: np.ndarray, p: int) -> tuple[np.ndarray,
     indices. Fibers are handled bit-packed (:mod:`sod.models.fibers`), the per-pair
     arithmetic in blocks of rows (bounded scratch). The kernel treats both operands alike,
     so the transposed GEMM's result is this one's transposed (A and W loads swapped): the
-    memo serves both orientations.
+    memo serves both orientations. (The model sums these without the matrix,
+    :func:`_tile_pass`.)
     """
     return _pair_steps(row_fibers(act), col_fibers(weight), int(act.shape[1]), p)
 
@@ -231,19 +291,254 @@ def _pair_steps(fa: np.ndarray, fw: np.ndarray, k: int, p: int) -> tuple[np.ndar
     return steps, load_a, load_w
 
 
-def pair_cycles(steps: np.ndarray, arch: IndexMatchArch) -> np.ndarray:
-    """PE cycles of each dot product: at least one, plus a bubble without prefetch."""
-    bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
-    return np.maximum(steps, 1) + bubble
+@dataclass(frozen=True)
+class _Side:
+    """The fibers of one operand (A's rows or W's columns) as the pair kernel needs them."""
+
+    length: np.ndarray  # (fibers,) entries
+    last: np.ndarray  # (fibers,) last index, −1 if empty
+    ends: np.ndarray  # (words, fibers) uint64: block-end mask, bit-packed, word-major
+    run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
+    at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
+    k: int  # positions per fiber
+    uniform: bool  # every fiber the same (e.g. a dense operand)
+    blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
 
 
-def tile_times(cycles: np.ndarray, tr: int, tc: int) -> np.ndarray:
-    """Slowest PE of every ``tr × tc`` tile of a (m, n) per-dot-product cycle matrix."""
-    m, n = cycles.shape
+def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
+    """Both operands' fibers from A's rows packed along k (``fa``) and W's rows packed
+    along n (``wp``), the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])`` and the
+    common block ends summed over all pairs (:func:`_total_ties`)."""
+    k = wp.shape[0]
+    fw = transpose_packed(wp, n)  # W's columns packed along k
+    len_a, last_a, ends_a = _fiber_stats(fa, p)
+    len_w, last_w, ends_w = _fiber_stats(fw, p)
+    # Running block-end counts at the other side's distinct last indices only.
+    cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
+    rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
+    run_a = _running_at(ends_a, cols).astype(np.int32)
+    run_w = _running_at(ends_w, rows).astype(np.int32)
+    ties = _total_ties(ends_a, ends_w, k)
+    a_cols = packed_col_counts(fa, fa.shape[0], k, 1)
+    assert a_cols is not None
+    w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
+    effectual = int((a_cols[0] * w_rows).sum())
+    ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
+    side_a = _Side(
+        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa), -(-len_a // p)
+    )
+    side_w = _Side(
+        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw), -(-len_w // p)
+    )
+    return side_a, side_w, effectual, ties
+
+
+def _uniform(fibers: np.ndarray) -> bool:
+    """Every bit-packed fiber (row) the same."""
+    return bool((fibers == fibers[:1]).all())
+
+
+def _total_ties(ends_a: np.ndarray, ends_w: np.ndarray, k: int) -> int:
+    """Common block ends summed over every pair of the bit-packed fibers ``ends_a`` and
+    ``ends_w``: linear, ``Σ_k`` (A fibers ending a block at k) · (W fibers ending one at
+    k). A side of a few fibers (batch-1 FC layers) ANDs its masks with the other's words
+    instead of unpacking the large side."""
+    if min(ends_a.shape[0], ends_w.shape[0]) <= 16:
+        return int(_popcount_products(ends_a, ends_w, 1 << 20).sum(dtype=np.int64))
+    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
+    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
+    assert counts_a is not None and counts_w is not None
+    return int((counts_a * counts_w).sum(dtype=np.int64))
+
+
+def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """Common block ends of the fiber pairs ``(ri[i], ci[i])`` (int64): popcounts of
+    ANDed words, gathered word by word (1-D takes: fast), a block of pairs at a time."""
+    out = np.zeros(ri.size, np.int64)
+    both = np.empty(min(block, ri.size), np.uint64)
+    part = np.empty_like(both)
+    for lo in range(0, ri.size, block):
+        hi = min(ri.size, lo + block)
+        x, y = ri[lo:hi], ci[lo:hi]
+        # A byte counter while at most 255 bits can be set (fewer than 4 words).
+        acc: np.ndarray = np.zeros(hi - lo, np.uint8 if r.ends.shape[0] < 4 else np.int64)
+        for w in range(r.ends.shape[0]):
+            np.take(r.ends[w], x, out=both[: hi - lo], mode="clip")
+            both[: hi - lo] &= np.take(c.ends[w], y, out=part[: hi - lo], mode="clip")
+            np.add(acc, np.bitwise_count(both[: hi - lo]), out=acc)
+        out[lo:hi] = acc
+    return out
+
+
+def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> np.ndarray:
+    """Merge steps of the fiber pairs ``(ri[i], ci[i])`` (int64): block ends of both up to
+    the first one's end (a fiber's running count at the other's last index when the other
+    ends first, else all its blocks), minus the common ones; 0 with an empty fiber."""
+    lr, lc = r.last.take(ri), c.last.take(ci)
+    steps = r.blocks.take(ri) + c.blocks.take(ci)
+    for side, si, oi, first in ((r, ri, ci, lc < lr), (c, ci, ri, lr < lc)):
+        sel = np.flatnonzero(first)
+        s_sel = si.take(sel)
+        run = side.run.reshape(-1).take(s_sel * side.run.shape[1] + side.at.take(oi.take(sel)))
+        steps[sel] += run - side.blocks.take(s_sel)
+    steps -= _ties(r, c, ri, ci)
+    steps[(lr < 0) | (lc < 0)] = 0
+    return steps
+
+
+def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
+    """(Σ over pairs with both fibers non-empty of ``r``'s block ends up to the first
+    end, Σ of ``r``'s entries loaded): per row and distinct last index of ``c`` (the
+    counts only change there), never per pair."""
+    live_c = c.last >= 0
+    vals, at = np.unique(np.maximum(c.last, 0), return_inverse=True)
+    count = np.bincount(at.ravel()[live_c], minlength=vals.size)  # live fibers per last
+    # ``r.run`` columns follow the same sorted distinct values (``np.unique`` in _sides).
+    live = np.flatnonzero(r.last >= 0)
+    total = live_c.sum()
+    blocks = -(-r.length[live] // p)
+    ends_sum = loads = 0
+    step = max(1, (1 << 20) // max(vals.size, 1))
+    for lo in range(0, live.size, step):
+        rows = live[lo : lo + step]
+        first = vals[None, :] < r.last[rows, None]  # c ends first
+        run = r.run[rows]
+        before = (count * first).sum(axis=1)  # pairs where c ends first
+        after = total - before
+        ends_sum += int((run * (count * first)).sum(dtype=np.int64))
+        ends_sum += int((after * blocks[lo : lo + step]).sum(dtype=np.int64))
+        # Windows loaded: the retired ones plus the one still resident when c ended.
+        held = np.minimum((run + 1) * p, r.length[rows, None])
+        loads += int((held * (count * first)).sum(dtype=np.int64))
+        loads += int((after * r.length[rows]).sum(dtype=np.int64))
+    return ends_sum, loads
+
+
+#: Fiber pairs per block of the tile passes: bounds scratch (a few int64 arrays of this
+#: many entries when every pair of a block needs its exact steps).
+_PAIR_BLOCK = 1 << 19
+
+#: Fibers up to this many positions: every pair's steps directly (common block ends by a
+#: float32 product, cheap for short fibers) instead of pruning by bounds.
+DENSE_K = 128
+
+
+def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile: a pair's steps are at most its
+    fibers' blocks, ``B = blocks_r + blocks_c`` (separable), so the exact steps of each
+    tile's largest-``B`` pair bound the tile from below and only pairs whose ``B``
+    exceeds that need exact steps (no m × k × n product)."""
+    m, n = r.last.size, c.last.size
     mt, nt = -(-m // tr), -(-n // tc)
-    padded = np.zeros((mt * tr, nt * tc), cycles.dtype)
-    padded[:m, :n] = cycles
-    return padded.reshape(mt, tr, nt, tc).max(axis=(1, 3))
+    br = np.full(mt * tr, -(1 << 30), np.int64)  # padding: never a candidate
+    bc = np.full(nt * tc, -(1 << 30), np.int64)
+    br[:m], bc[:n] = r.blocks, c.blocks
+    br_t, bc_t = br.reshape(mt, tr), bc.reshape(nt, tc)
+    best_r = np.arange(mt) * tr + br_t.argmax(axis=1)
+    best_c = np.arange(nt) * tc + bc_t.argmax(axis=1)
+    ri, ci = np.repeat(best_r, nt), np.tile(best_c, mt)
+    floor = _exact_steps(r, c, ri, ci, p)  # (mt · nt) exact steps of each tile's top pair
+    step = max(1, block // max(tr * nt * tc, 1))
+    br_t, bc_t = br_t.astype(np.int32), bc_t.astype(np.int32)  # the bounds, padding < 0
+    floor_t = floor.astype(np.int32).reshape(mt, nt)  # (a copy: the bounds stay int32)
+    for lo in range(0, mt, step):
+        hi = min(mt, lo + step)
+        bound = br_t[lo:hi, :, None, None] + bc_t[None, None]
+        i, a, j, b = np.nonzero(bound > floor_t[lo:hi, None, :, None])
+        if i.size:
+            exact = _exact_steps(r, c, (lo + i) * tr + a, j * tc + b, p)
+            np.maximum.at(floor, (lo + i) * nt + j, exact)
+    return floor
+
+
+def _unpacked_ends(side: _Side, lo: int, hi: int, k: int) -> np.ndarray:
+    """Block-end masks of fibers ``lo … hi − 1`` as 0/1 float32 (·, k)."""
+    words = np.ascontiguousarray(side.ends[:, lo:hi].T)
+    return np.unpackbits(words.view(np.uint8), axis=1, count=k).astype(np.float32)
+
+
+def _dense_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile from every pair's steps, a block of
+    whole tile rows at a time (short fibers: the common block ends by one float32
+    product, exact below 2²⁴)."""
+    m, n, k = r.last.size, c.last.size, r.k
+    mt, nt = -(-m // tr), -(-n // tc)
+    ends_c = _unpacked_ends(c, 0, n, k)
+    floor = np.empty((mt, nt), np.int64)
+    lc = c.last[None, :]
+    step = max(1, block // max(n * tr, 1)) * tr  # whole tiles of rows
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        lr = r.last[lo:hi, None]
+        cnt_r = np.where(lc < lr, r.run[lo:hi][:, r.at], r.blocks[lo:hi, None])
+        cnt_c = np.where(lr < lc, c.run[:, c.at[lo:hi]].T, c.blocks[None, :])
+        ties = _unpacked_ends(r, lo, hi, k) @ ends_c.T
+        steps = np.zeros((-(-(hi - lo) // tr) * tr, nt * tc), np.int64)
+        np.subtract(cnt_r + cnt_c, ties, out=steps[: hi - lo, :n], casting="unsafe")
+        steps[: hi - lo][r.last[lo:hi] < 0] = 0
+        steps[:, :n][:, c.last < 0] = 0
+        t = steps.shape[0] // tr
+        floor[lo // tr : lo // tr + t] = steps.reshape(t, tr, nt, tc).max(axis=(1, 3))
+    return floor.reshape(-1)
+
+
+def _uniform_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int) -> np.ndarray:
+    """(mt · nt) slowest pair's steps of every tile when one side's fibers are all the
+    same (a dense operand): one fiber of it against every fiber of the other side."""
+    m, n = r.last.size, c.last.size
+    mt, nt = -(-m // tr), -(-n // tc)
+    if r.uniform:  # every row the same: a tile's slowest pair is in its slowest column
+        cols = np.zeros(nt * tc, np.int64)
+        cols[:n] = _exact_steps(r, c, np.zeros(n, np.intp), np.arange(n), p)
+        return np.broadcast_to(cols.reshape(nt, tc).max(axis=1), (mt, nt)).reshape(-1)
+    rows = np.zeros(mt * tr, np.int64)
+    rows[:m] = _exact_steps(r, c, np.arange(m), np.zeros(m, np.intp), p)
+    return np.broadcast_to(rows.reshape(mt, tr).max(axis=1)[:, None], (mt, nt)).reshape(-1)
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """What the model needs of every dot product of A's rows with W's columns, for
+    either orientation: sums over all pairs, and per tile geometry Σ over tiles of the
+    slowest pair's steps (at least 1)."""
+
+    tiles: dict[tuple[int, int], int]  # (A rows, W columns) per tile -> Σ tile maxima
+    steps: int  # Σ merge steps
+    loads: int  # Σ entries loaded, both operands
+    live: int  # pairs with both fibers non-empty
+    effectual: int  # Σ matches
+    nnz: tuple[int, int]  # non-zeros of A and of W
+
+
+@memo_by_content(max_bytes=16 << 20)
+def _pair_totals(
+    fa: np.ndarray, wp: np.ndarray, n: int, p: int, geometries: tuple[tuple[int, int], ...]
+) -> _Totals:
+    """:class:`_Totals` from A's rows packed along k (``fa``) and W's rows packed along
+    n (``wp``), with tiles of every ``(A rows, W columns)`` shape in ``geometries``
+    (those of both orientations, which the mapping search evaluates: one entry serves
+    both). Memoized by content (small results: no pair matrices).
+
+    Σ steps and the loads add up per fiber and distinct last index of the other side
+    (:func:`_side_sums`), minus the common block ends of all pairs (:func:`_total_ties`);
+    the tiles' slowest pairs come from one fiber of a uniform side
+    (:func:`_uniform_tile_maxima`), from every pair for short fibers
+    (:func:`_dense_tile_maxima`), else from bounds (:func:`_pruned_tile_maxima`)."""
+    r, c, effectual, ties = _sides(fa, wp, n, p)
+    tiles = {}
+    for tr, tc in dict.fromkeys(geometries):
+        if r.uniform or c.uniform:
+            floor = _uniform_tile_maxima(r, c, p, tr, tc)
+        elif r.k <= DENSE_K:
+            floor = _dense_tile_maxima(r, c, p, tr, tc, _PAIR_BLOCK)
+        else:
+            floor = _pruned_tile_maxima(r, c, p, tr, tc, _PAIR_BLOCK)
+        tiles[(tr, tc)] = int(np.maximum(floor, 1).sum())
+    ends_r, loads_r = _side_sums(r, c, p)
+    ends_c, loads_c = _side_sums(c, r, p)
+    live = int((r.last >= 0).sum()) * int((c.last >= 0).sum())
+    nnz = (int(r.length.sum()), int(c.length.sum()))
+    return _Totals(tiles, ends_r + ends_c - ties, loads_r + loads_c, live, effectual, nnz)
 
 
 def evaluate_index_match(
@@ -263,18 +558,29 @@ def evaluate_index_match(
     mt, nt = -(-m // tr), -(-n // tc)
     cycles = 0
     steps_sum = loads = busy = 0
+    bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
+    effectual = nnz_a = nnz_w = 0
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
-        steps, load_a, load_w = pair_steps(act[rep], weight[rep], p)
-        pc = pair_cycles(steps, arch)
-        cycles += int(tile_times(pc, tr, tc).sum())
-        steps_sum += int(steps.sum())
-        loads += load_a + load_w
-        busy += int(pc.sum())
+        a, w, flipped = canonical_operands(act[rep], weight[rep])
+        # Tiles in (A rows, W columns): A's rows along the array rows, or W's columns.
+        tr_w, tc_a = tile_shape(w.shape[1], arch)
+        geometries = (tile_shape(a.shape[0], arch), (tc_a, tr_w))
+        tot = _pair_totals(
+            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p, geometries
+        )
+        cycles += tot.tiles[(tc, tr) if flipped else (tr, tc)] + bubble * mt * nt
+        steps_sum += tot.steps
+        loads += tot.loads
+        # Every dot product takes max(steps, 1) cycles (0 steps: an empty fiber).
+        busy += tot.steps + (m * n - tot.live) + bubble * m * n
+        effectual += tot.effectual
+        act_nnz, weight_nnz = tot.nnz[::-1] if flipped else tot.nnz  # this GEMM's operands
+        nnz_a += act_nnz
+        nnz_w += weight_nnz
     cycles, steps_sum, loads, busy = (x * scale for x in (cycles, steps_sum, loads, busy))
-    effectual = effectual_macs(weight, act)
+    effectual, nnz_a, nnz_w = effectual * scale, nnz_a * scale, nnz_w * scale
     entry_bits = arch.value_bits + arch.index_bits
-    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
     # Each A fiber is read once per column tile, each W fiber once per row tile.
     reads_a, reads_w = nt * nnz_a, mt * nnz_w
     actions = {
@@ -316,4 +622,10 @@ def evaluate_index_match(
     )
 
 
-pair_steps.cache_clear = _pair_steps.cache_clear  # type: ignore[attr-defined]
+def _clear_memos() -> None:
+    """Clear the content memos of this model's kernels."""
+    _pair_steps.cache_clear()
+    _pair_totals.cache_clear()
+
+
+pair_steps.cache_clear = _clear_memos  # type: ignore[attr-defined]

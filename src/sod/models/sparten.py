@@ -20,8 +20,11 @@ Mapping (documented choice, see docs/sparse-accelerators.md; it lives in
   its slowest CU is done (no slack between CUs: the broadcast couples them).
 
 So ``cycles = max over clusters Σ_rows max_CU Σ_(filters of CU) Σ_chunks max(q, 1)``,
-computed exactly: ``Σ_chunks max(q, 1) = matches + (chunks with no match)`` from per-chunk
-mask products (float32 BLAS, exact for counts < 2²⁴). Repeats run one after another.
+computed exactly: ``Σ_chunks max(q, 1) = matches + (chunks with no match)``, both only
+summed per CU slot (never the m × n matrix of pair cycles): matches are linear, one
+product ``A · (W · S)`` with S the 0/1 slot matrix (float32 BLAS, exact below 2²⁴), and
+the chunks with no match come from byte tables of bitsets, no m × k × n product
+(:func:`sod.models.fibers.packed_empty_chunks`). Repeats run one after another.
 """
 
 from __future__ import annotations
@@ -33,72 +36,163 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
-from sod.models.fibers import col_fibers, packed_chunk_products, row_fibers
+from sod.models.fibers import canonical_operands, packed_empty_chunks
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, effectual_macs, mask_arrays, total_nnz
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
 
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
-    """CU cycles of every dot product (m × n, int32 below 2³¹).
+    """CU cycles of every dot product (m × n, int64): ``cycles[r, f] = Σ_chunks
+    max(|A[r, chunk] ∧ W[chunk, f]|, 1)`` = matches + chunks with no match. ``act`` (m,
+    k) and ``weight`` (k, n) are bool (either may be a transposed view).
 
-    ``cycles[r, f] = Σ_chunks max(|A[r, chunk] ∧ W[chunk, f]|, 1)``. ``act`` (m, k) and
-    ``weight`` (k, n) are bool (either may be a transposed view). Symmetric in the two
-    operands: the transposed GEMM's cycles are these transposed, and the memo (on the
-    bit-packed fibers, :mod:`sod.models.fibers`) serves both orientations.
+    The model never builds this matrix (it needs only per-CU sums, :func:`_one_repeat`);
+    it is the definition the kernels are checked against.
     """
-    return _pair_cycles(row_fibers(act), col_fibers(weight), int(act.shape[1]), chunk_bits)
+    a, w, flipped = canonical_operands(act, weight)
+    empty, _ = pair_kernel(np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], chunk_bits)
+    cycles = a.astype(np.int64) @ w.astype(np.int64) + empty
+    return cycles.T if flipped else cycles
 
 
-@memo_by_content(max_bytes=64 << 20, swapped=np.transpose)
-def _pair_cycles(fa: np.ndarray, fw: np.ndarray, k: int, chunk_bits: int) -> np.ndarray:
-    """:func:`pair_cycles` from the bit-packed fibers of A's rows and W's columns."""
-    m, n = fa.shape[0], fw.shape[0]
-    # int32 halves what the memo keeps (a pair's cycles are at most k + chunks); the
-    # float32 block sums are exact integers (below 2**24), added in place.
-    cycles = np.zeros((m, n), np.int32 if k * 2 < 2**31 else np.int64)
-    for block in packed_chunk_products(fa, fw, k, chunk_bits):
-        np.maximum(block, 1, out=block)  # a chunk holds its CU for max(q, 1) cycles
-        part = block[0] if block.shape[0] == 1 else block.sum(axis=0)
-        np.add(cycles, part, out=cycles, casting="unsafe")
-    return cycles
+@memo_by_content(max_bytes=64 << 20)
+def pair_kernel(
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk_bits: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Chunks with no match of every dot product (m × n int32), and the matches when A
+    has few rows (:func:`sod.models.fibers.packed_empty_chunks`), from A's rows packed
+    along k and W's rows packed along n. Memoized by content."""
+    return packed_empty_chunks(fa, wp, n, chunk_bits)
 
 
-pair_cycles.cache_clear = _pair_cycles.cache_clear  # type: ignore[attr-defined]
+pair_cycles.cache_clear = pair_kernel.cache_clear  # type: ignore[attr-defined]
+
+
+def _slot_sums(
+    values: np.ndarray, slot_of: np.ndarray, slots: int, transposed: bool = False
+) -> np.ndarray:
+    """``out[r, s] = Σ_{j: slot(j) = s} x[r, j]`` (int64) for ``x`` = ``values`` (or
+    ``values.T``, read without a transposed copy), non-negative. Mostly zeros (the empty
+    chunks of a dense-ish layer): added per non-zero; else a product with the 0/1 slot
+    matrix, float32 when every sum is below 2²⁴ (exact), else float64, a block of
+    ``values``' rows at a time."""
+    rows, cols = values.shape
+    out = np.zeros((cols, slots) if transposed else (rows, slots), np.int64)
+    nnz = np.count_nonzero(values)
+    if nnz == 0:
+        return out
+    if nnz * 16 < values.size:
+        r, c = np.divmod(np.flatnonzero(values), cols)
+        vals = values[r, c]
+        if transposed:
+            r, c = c, r
+        np.add.at(out, (r, slot_of[c]), vals)
+        return out
+    bound = int(values.max()) * int(np.bincount(slot_of).max())
+    dtype = np.float32 if bound < 2**24 else np.float64
+    step = max(1, (1 << 20) // max(cols, 1))
+    if transposed:  # slots over the rows of ``values``: Sᵀ · values, then transposed
+        acc = np.zeros((slots, cols), dtype)
+        for lo in range(0, rows, step):
+            blk = values[lo : lo + step]
+            onehot_t = np.zeros((slots, blk.shape[0]), dtype)
+            onehot_t[slot_of[lo : lo + step], np.arange(blk.shape[0])] = 1
+            acc += onehot_t @ blk.astype(dtype)
+        out[:] = acc.T
+        return out
+    onehot = np.zeros((cols, slots), dtype)
+    onehot[np.arange(cols), slot_of] = 1
+    for lo in range(0, rows, step):
+        out[lo : lo + step] = values[lo : lo + step].astype(dtype) @ onehot
+    return out
+
+
+def _float_rows(x: np.ndarray, lo: int, hi: int, dtype: type) -> np.ndarray:
+    """Rows ``lo … hi − 1`` of a bool matrix as 0/1 ``dtype``."""
+    return x[lo:hi].view(np.uint8).astype(dtype)
+
+
+def _slot_matches(
+    a: np.ndarray,
+    w: np.ndarray,
+    fa: np.ndarray,
+    slot_of: np.ndarray,
+    slots: int,
+    filters_are_rows: bool,
+) -> np.ndarray:
+    """Matches of ``A · W`` summed over the filters dealt to each slot: filters are W's
+    columns (out (m, slots)) or, for a transposed GEMM, A's rows (out (n, slots)). Linear
+    in the filters, so one product with each slot's summed filters (``A · (W · S)`` or
+    ``(Sᵀ · A) · W``, S the 0/1 slot matrix) instead of every pair. float32 when every
+    sum is below 2²⁴ (exact), else float64; operands converted a block at a time."""
+    m, k = a.shape
+    n = w.shape[1]
+    per_slot = int(np.bincount(slot_of).max())
+    dtype = np.float32 if k * per_slot < 2**24 else np.float64
+    step = max(1, (1 << 20) // max(k, n, 1))
+    if not filters_are_rows:
+        onehot = np.zeros((n, slots), dtype)
+        onehot[np.arange(n), slot_of] = 1
+        summed = np.zeros((k, slots), dtype)  # each slot's filters, position by position
+        for lo in range(0, k, step):
+            summed[lo : lo + step] = _float_rows(w, lo, lo + step, dtype) @ onehot
+        out = np.empty((m, slots), np.int64)
+        for lo in range(0, m, step):
+            bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+            out[lo : lo + step] = bits @ summed
+        return out
+    summed_t = np.zeros((slots, k), dtype)  # each slot's rows of A
+    for lo in range(0, m, step):
+        bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+        onehot_t = np.zeros((slots, bits.shape[0]), dtype)
+        onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
+        summed_t += onehot_t @ bits
+    acc = np.zeros((slots, n), dtype)
+    for lo in range(0, k, step):
+        acc += summed_t[:, lo : lo + step] @ _float_rows(w, lo, lo + step, dtype)
+    return acc.T.astype(np.int64)
 
 
 def _one_repeat(
     act: np.ndarray, weight: np.ndarray, arch: SparTenArch
-) -> tuple[int, dict[str, float]]:
+) -> tuple[int, dict[str, float], tuple[int, int, int]]:
+    """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat."""
     m = act.shape[0]
-    mp = sparten_mapping(m, weight, arch)
-    cyc = pair_cycles(act, weight, arch.chunk_bits)
+    a, w, flipped = canonical_operands(act, weight)
+    fa, wp = np.packbits(a, axis=1), np.packbits(w, axis=1)
+    row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
+    # Filters: W's columns, or A's rows for a transposed GEMM.
+    filter_nnz = row_nnz if flipped else col_counts(w)
+    mp = sparten_mapping(m, weight, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
-    # Work of every CU slot for every row: Σ over its filters (a scatter-add over columns).
-    per_slot = np.zeros((m, slots), np.int64)
-    _scatter_cols(per_slot, cyc, mp.slot_of_filter)
+    slot_of = mp.slot_of_filter
+    # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
+    # both summed per slot (never the m × n matrix of pair cycles).
+    empty, matches = pair_kernel(fa, wp, w.shape[1], arch.chunk_bits)
+    per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
+    if matches is not None:  # few rows of A: the pair matches came with the kernel
+        per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
+    else:
+        per_slot += _slot_matches(a, w, fa, slot_of, slots, filters_are_rows=flipped)
     row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
     rows_padded = -(-m // mp.row_groups) * mp.row_groups
     padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
     padded[:m] = row_time
     cluster_time = padded.reshape(-1, mp.row_groups, mp.filter_groups).sum(axis=0)
     cycles = int(cluster_time.max())
+    busy = int(per_slot.sum())
     stats = {
-        "busy_cu_cycles": float(cyc.sum()),
+        "busy_cu_cycles": float(busy),
         "cluster_cycles_sum": float(cluster_time.sum()),
         "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
     }
-    return cycles, stats
-
-
-def _scatter_cols(out: np.ndarray, values: np.ndarray, slot_of_col: np.ndarray) -> None:
-    """``out[:, s] += Σ_{j: slot(j)=s} values[:, j]`` via sort + reduceat (vectorized)."""
-    order = np.argsort(slot_of_col, kind="stable")
-    sorted_slots = slot_of_col[order]
-    starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
-    sums = np.add.reduceat(values[:, order], starts, axis=1, dtype=np.int64)
-    out[:, sorted_slots[starts]] += sums
+    # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
+    effectual = busy - int(empty.sum(dtype=np.int64))
+    nnz = (int(row_nnz.sum()), int(np.bitwise_count(wp).sum(dtype=np.int64)))  # A, W
+    nnz_act, nnz_weight = nnz[::-1] if flipped else nnz  # this GEMM's operands
+    return cycles, stats, (effectual, nnz_act, nnz_weight)
 
 
 def evaluate_sparten(
@@ -113,9 +207,11 @@ def evaluate_sparten(
     m = gemm.m
     cycles: float = 0
     busy = cluster_sum = cu_row_slots = 0.0
+    effectual = nnz_a = nnz_w = 0
     reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
     for rep in range(reps):
-        c, st = _one_repeat(act[rep], weight[rep], arch)
+        c, st, (eff, na, nw) = _one_repeat(act[rep], weight[rep], arch)
+        effectual, nnz_a, nnz_w = effectual + eff, nnz_a + na, nnz_w + nw
         cycles += c
         busy += st["busy_cu_cycles"]
         cluster_sum += st["cluster_cycles_sum"]
@@ -123,8 +219,7 @@ def evaluate_sparten(
     cycles, busy, cluster_sum, cu_row_slots = (
         x * scale for x in (cycles, busy, cluster_sum, cu_row_slots)
     )
-    effectual = effectual_macs(weight, act)
-    nnz_a, nnz_w = total_nnz(act), total_nnz(weight)
+    effectual, nnz_a, nnz_w = effectual * scale, nnz_a * scale, nnz_w * scale
     actions = _actions(gemm, arch, nnz_a, nnz_w, effectual)
     details = {
         "model": "sparten",
