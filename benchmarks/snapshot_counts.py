@@ -85,8 +85,13 @@ def main() -> None:
         print(f"recorded {len(now)} runs to {args.path}")
         return
     with open(args.path) as f:
-        before = json.load(f)
-    bad = 0
+        recorded = json.load(f)
+    # Compare only the presets asked for (a baseline of every preset serves a quick check
+    # of one); a run asked for but missing from the baseline is a difference.
+    before = {k: v for k, v in recorded.items() if k.rsplit("|", 1)[1] in presets}
+    bad = sum(1 for key in now if key not in before)
+    for key in now.keys() - before.keys():
+        print(f"DIFF {key}: not in the baseline {args.path}")
     for key, rows in before.items():
         new = now.get(key)
         if new != rows:
