@@ -30,7 +30,7 @@ are (measured in docs/sparse-on-dense.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,6 +47,9 @@ class Reorder:
 
     rows: np.ndarray  # (k,) int64
     cols: np.ndarray  # (n,) int64
+    # The natural mask packed along its rows (``_pack_axis0``), when the layout search
+    # made it: :meth:`apply_in_place` gathers from it instead of packing the mask again.
+    packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
@@ -74,7 +77,7 @@ class Reorder:
         its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
         k, n = w.shape
         if _packable(w):
-            return _permute_bool(w, self.rows, self.cols, w)
+            return _permute_bool(w, self.rows, self.cols, w, self.packed_rows)
         step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
         packed = np.empty((k, (n + 7) // 8), np.uint8)
         for lo in range(0, k, step):  # columns permuted, packed row by row
@@ -109,10 +112,15 @@ def _packable(x: np.ndarray) -> bool:
 
 
 def _permute_bool(
-    x: np.ndarray, rows: np.ndarray | None, cols: np.ndarray, out: np.ndarray
+    x: np.ndarray,
+    rows: np.ndarray | None,
+    cols: np.ndarray,
+    out: np.ndarray,
+    by8: np.ndarray | None = None,
 ) -> np.ndarray:
     """``out[:] = x[rows][:, cols]`` (``rows`` None: every row in order) for a
-    :func:`_packable` bool array; ``out`` may be ``x`` itself.
+    :func:`_packable` bool array; ``out`` may be ``x`` itself. ``by8``: x's
+    :func:`_pack_axis0`, if at hand.
 
     Gathering bool columns moves one byte per element; instead x is packed along its
     rows (:func:`_pack_axis0`, an eighth of x), the columns are gathered there, and each
@@ -120,7 +128,9 @@ def _permute_bool(
     every byte and masked (eight columns a word; a shift of at most 7 stays in its byte,
     so this is endian-free)."""
     k, n = x.shape
-    by8 = np.take(_pack_axis0(x), cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
+    if by8 is None or by8.shape != (-(-k // 8), n):
+        by8 = _pack_axis0(x)
+    by8 = np.take(by8, cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
     words = by8.view(np.uint64)
     target = out.view(np.uint64)
     src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
@@ -232,7 +242,7 @@ class _Packed:
         self.k, self.n = mask.shape
         self.R, self.C = rows, cols
         self.rows = np.packbits(mask, axis=1)
-        by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
+        by8 = self.by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
         q = -(-by8.shape[0] // 8)
         if q * 8 != by8.shape[0]:
             by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
@@ -377,7 +387,7 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None
-    return best
+    return replace(best, packed_rows=packed.by8)
 
 
 def zero_tile_fraction(mask: np.ndarray, rows: int, cols: int) -> float:

@@ -9,7 +9,7 @@ instead of re-reading the architecture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -182,7 +182,8 @@ class Layer:
     def reordered(self, opts: SystolicOptions, consume: bool = False) -> Layer | None:
         """This layer with W's rows and columns permuted by the compiler
         (``opts.weight_reorder``, :func:`sod.compiler.reorder.weight_reorder`, one
-        permutation per group) and A's columns permuted like W's rows; None when there is
+        permutation per group) and A's columns permuted like W's rows (when A is stored
+        compressed; a dense-stored A keeps its order, see :class:`_Effectual`); None when there is
         nothing to permute (no reordering, a dense array, W an activation) or every
         group keeps its natural order. MAC and non-zero totals are unchanged.
 
@@ -197,6 +198,15 @@ class Layer:
         ]
         if all(p.is_identity for p in perms):
             return None
+        act = masks.act
+        if act is not None and self.a_format == "dense":
+            # A dense-stored A is read only through its column counts (effectual MACs),
+            # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
+            # one, counted before W is permuted, and A is left as it is.
+            natural = (self.m, masks.effectual(self.m))
+            kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
+            masks = _Effectual(**kept, natural_effectual=natural)
+            act = None
         if consume and masks.weight.dtype == bool and masks.weight.flags.writeable:
             weight = masks.weight
             for p, w in zip(perms, weight, strict=True):
@@ -205,13 +215,13 @@ class Layer:
             weight = np.empty(masks.weight.shape, bool)  # filled in place: no stacked copy
             for p, w, out in zip(perms, masks.weight, weight, strict=True):
                 p.apply(w, out=out)
-        act = masks.act
         if act is not None:
             permuted = np.empty(act.shape, bool)  # filled in place: no stacked copy
             for p, a, out in zip(perms, act, permuted, strict=True):
                 take_columns(a, p.rows, out=out)
             act = permuted
-        new_masks = replace(masks, weight=weight, act=act)
+            masks = replace(masks, act=act)
+        new_masks = replace(masks, weight=weight)
         return replace(self, masks=new_masks, reorder=opts.weight_reorder)
 
     @property
@@ -225,3 +235,17 @@ class Layer:
     @property
     def n(self) -> int:
         return self.gemm.n
+
+
+
+@dataclass(frozen=True)
+class _Effectual(OperandMasks):
+    """Masks whose A stays in the natural order while W is permuted (A stored dense, so
+    nothing reads A's positions): the effectual MAC count, invariant under the common
+    permutation of A's columns and W's rows, is the natural masks' one."""
+
+    natural_effectual: tuple[int, int] = (0, 0)  # (m, effectual MACs of m rows)
+
+    def effectual(self, m: int) -> int:
+        rows, count = self.natural_effectual
+        return count if m == rows else super().effectual(m)
