@@ -237,11 +237,17 @@ class _Packed:
     blocks touched by each row) are kept packed and cached per permutation, since the
     candidates and their costs meet the same permutations again."""
 
-    def __init__(self, mask: np.ndarray, rows: int, cols: int) -> None:
+    def __init__(
+        self, mask: np.ndarray, rows: int, cols: int, bits: np.ndarray | None = None
+    ) -> None:
+        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes)."""
         mask = np.ascontiguousarray(mask, dtype=bool)
         self.k, self.n = mask.shape
         self.R, self.C = rows, cols
-        self.rows = np.packbits(mask, axis=1)
+        width = -(-self.n // 8)
+        if bits is None or bits.shape != (self.k, width) or bits.dtype != np.uint8:
+            bits = np.packbits(mask, axis=1)
+        self.rows = np.ascontiguousarray(bits)
         by8 = self.by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
         q = -(-by8.shape[0] // 8)
         if q * 8 != by8.shape[0]:
@@ -249,7 +255,9 @@ class _Packed:
         # byte s of word w of a column: its rows 8(8w+s) … 8(8w+s)+7
         self.cols = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
         self.cols = self.cols.view(np.uint64).reshape(q, self.n)
-        self.row_nnz = np.bitwise_count(self.rows).sum(axis=1, dtype=np.int64)
+        # whole uint64 words per row: an eighth of the popcounts (endian-free)
+        words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
+        self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
         self.col_nnz = np.bitwise_count(self.cols).sum(axis=0, dtype=np.int64)
         self._row_blocks: dict[bytes, np.ndarray] = {}
         self._col_blocks: dict[bytes, np.ndarray] = {}
@@ -364,12 +372,20 @@ def _candidates(packed: _Packed) -> list[Reorder]:
     return out
 
 
-def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method: str) -> Reorder:
+def weight_reorder(
+    mask: np.ndarray,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    method: str,
+    bits: np.ndarray | None = None,
+) -> Reorder:
     """The permutations of a ``k × n`` weight mask for an ``rows × cols`` array.
 
     ``method``: ``none`` (identity) or ``sort`` (the best candidate of the module
     docstring by :func:`skip_cost` for ``dataflow``; ties keep the earlier candidate,
-    the identity first)."""
+    the identity first). ``bits``: the mask bit-packed along n
+    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand."""
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"weight mask must be 2-D, got shape {mask.shape}")
@@ -378,7 +394,7 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
         raise ValueError(f"unknown weight reorder {method!r}; choose from {REORDER_METHODS}")
     if method == "none" or (k <= rows and n <= cols):
         return identity(k, n)  # one tile
-    packed = _Packed(mask, rows, cols)
+    packed = _Packed(mask, rows, cols, bits)
     if packed.nnz in (0, k * n):
         return identity(k, n)  # nothing to gather
     best, best_cost = None, None

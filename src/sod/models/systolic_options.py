@@ -19,6 +19,7 @@ from sod.compiler.reorder import take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask, TiledMask
 
 # A dense array has no decompressor, so nothing limits its "read width".
 _UNLIMITED_READ_BITS = 1 << 30
@@ -192,9 +193,10 @@ class Layer:
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
+        bits = _weight_bits(self.gemm, masks.groups)
         perms = [
-            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder)
-            for w in masks.weight
+            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder, b)
+            for w, b in zip(masks.weight, bits, strict=True)
         ]
         if all(p.is_identity for p in perms):
             return None
@@ -236,6 +238,20 @@ class Layer:
     def n(self) -> int:
         return self.gemm.n
 
+
+def _weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray | None]:
+    """Each group's W mask bit-packed along n, as its BitMask holds it (stacked: group g
+    is rows g·k …; shared: one for all), so the layout search need not pack it again;
+    None where the masks did not come from a plain BitMask."""
+    wm = gemm.weight_mask
+    if not isinstance(wm, BitMask) or isinstance(wm, TiledMask):
+        return [None] * groups
+    k = gemm.k
+    if wm.shape == (k, gemm.n):
+        return [wm.packed] * groups
+    if wm.shape == (groups * k, gemm.n):
+        return [wm.packed[g * k : (g + 1) * k] for g in range(groups)]
+    return [None] * groups
 
 
 @dataclass(frozen=True)
