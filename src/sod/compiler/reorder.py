@@ -50,6 +50,8 @@ class Reorder:
     # The natural mask packed along its rows (``_pack_axis0``), when the layout search
     # made it: :meth:`apply_in_place` gathers from it instead of packing the mask again.
     packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
+    row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
@@ -403,7 +405,7 @@ def weight_reorder(
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None
-    return replace(best, packed_rows=packed.by8)
+    return replace(best, packed_rows=packed.by8, row_nnz=packed.row_nnz)
 
 
 def zero_tile_fraction(mask: np.ndarray, rows: int, cols: int) -> float:

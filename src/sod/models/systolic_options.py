@@ -204,8 +204,15 @@ class Layer:
         if act is not None and self.a_format == "dense":
             # A dense-stored A is read only through its column counts (effectual MACs),
             # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
-            # one, counted before W is permuted, and A is left as it is.
-            natural = (self.m, masks.effectual(self.m))
+            # one, counted before W is permuted (W's row counts from the search, as
+            # OperandMasks.effectual counts them), and A is left as it is.
+            w_rows = [p.row_nnz for p in perms]
+            a_cols = masks.act_col_counts()
+            if a_cols is not None and all(r is not None for r in w_rows):
+                effectual = int((a_cols * np.stack(w_rows)).sum())
+            else:
+                effectual = masks.effectual(self.m)
+            natural = (self.m, effectual)
             kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
             masks = _Effectual(**kept, natural_effectual=natural)
             act = None
