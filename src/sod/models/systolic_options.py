@@ -206,9 +206,9 @@ class Layer:
             # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
             # one, counted before W is permuted (W's row counts from the search, as
             # OperandMasks.effectual counts them), and A is left as it is.
-            w_rows = [p.row_nnz for p in perms]
+            w_rows = [p.row_nnz for p in perms if p.row_nnz is not None]
             a_cols = masks.act_col_counts()
-            if a_cols is not None and all(r is not None for r in w_rows):
+            if a_cols is not None and len(w_rows) == len(perms):
                 effectual = int((a_cols * np.stack(w_rows)).sum())
             else:
                 effectual = masks.effectual(self.m)
