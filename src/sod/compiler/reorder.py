@@ -202,15 +202,22 @@ def _or_groups(x: np.ndarray, size: int, axis: int) -> np.ndarray:
     array; a last, shorter group is ORed alone."""
     length = x.shape[axis]
     full = length // size
-    xs = x if axis == 0 else x.T
     parts = []
+    if axis == 0:
+        if full:
+            head = x[: full * size].reshape(full, size, -1)
+            parts.append(np.bitwise_or.reduce(head, axis=1))
+        if full * size < length:
+            parts.append(np.bitwise_or.reduce(x[full * size :], axis=0)[None])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    # Along the rows: each row's groups are contiguous (no transposed copy).
+    x = np.ascontiguousarray(x)
     if full:
-        head = xs[: full * size].reshape(full, size, -1)
-        parts.append(np.bitwise_or.reduce(head, axis=1))
+        head = x[:, : full * size].reshape(x.shape[0], full, size)
+        parts.append(np.bitwise_or.reduce(head, axis=2))
     if full * size < length:
-        parts.append(np.bitwise_or.reduce(xs[full * size :], axis=0)[None])
-    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return out if axis == 0 else out.T
+        parts.append(np.bitwise_or.reduce(x[:, full * size :], axis=1)[:, None])
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 def _be_words(packed: np.ndarray) -> np.ndarray:
@@ -232,7 +239,7 @@ class _Packed:
     columns moves bytes and words instead of bools:
 
     * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
-    * ``cols`` (⌈k/64⌉, n) uint64: each column's bits along k, 64 rows a word (its bytes,
+    * ``cols`` (n, ⌈k/64⌉) uint64: each column's bits along k, 64 rows a word (its bytes,
       in memory order, are ``np.packbits(mask, axis=0)``'s bytes of that column).
 
     The block patterns the search reads (row blocks touched by each column, column
@@ -254,13 +261,15 @@ class _Packed:
         q = -(-by8.shape[0] // 8)
         if q * 8 != by8.shape[0]:
             by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
-        # byte s of word w of a column: its rows 8(8w+s) … 8(8w+s)+7
-        self.cols = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
-        self.cols = self.cols.view(np.uint64).reshape(q, self.n)
+        # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
+        # (bytes gathered into words first: transposing words moves 8x fewer items)
+        words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
+        self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
         # whole uint64 words per row: an eighth of the popcounts (endian-free)
         words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
+        self._row_words = words  # gathered and ORed a word at a time
         self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
-        self.col_nnz = np.bitwise_count(self.cols).sum(axis=0, dtype=np.int64)
+        self.col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
         self._row_blocks: dict[bytes, np.ndarray] = {}
         self._col_blocks: dict[bytes, np.ndarray] = {}
 
@@ -274,7 +283,8 @@ class _Packed:
         key = r.tobytes()
         hit = self._col_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self.rows, r, axis=0), self.R, 0)  # (kb, ⌈n/8⌉)
+            touched = _or_groups(np.take(self._row_words, r, axis=0), self.R, 0)
+            touched = touched.view(np.uint8)  # (kb, ⌈n/8⌉): the ORs of whole words
             pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
             hit = self._col_blocks[key] = _pack_axis0(pattern)
         return hit
@@ -286,9 +296,9 @@ class _Packed:
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self.cols, c, axis=1), self.C, 1)  # (⌈k/64⌉, nb)
-            # (nb, ⌈k/64⌉) words are each block's rows packed along k, in memory order
-            along_k = np.ascontiguousarray(touched.T).view(np.uint8)
+            # (nb, ⌈k/64⌉) words: each block's rows packed along k, in memory order
+            touched = _or_groups(np.take(self.cols, c, axis=0), self.C, 0)
+            along_k = touched.view(np.uint8)
             pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
             hit = self._row_blocks[key] = _pack_axis0(pattern)
         return hit
