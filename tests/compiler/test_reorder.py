@@ -290,3 +290,25 @@ def test_compile_cli_reorder(tmp_path):
     # A SodError: `sod`'s main turns it into one line on stderr and exit 2.
     assert isinstance(bad.exception, SodError) and "reorder" in str(bad.exception)
     assert "\n" not in str(bad.exception)
+
+
+@pytest.mark.parametrize("nbytes", [1, 2, 7, 8, 9, 17])
+@pytest.mark.parametrize("fewest_first", [True, False])
+def test_signature_order_is_the_lexicographic_order(nbytes, fewest_first):
+    """By blocks touched (fewest_first), the pattern (touching the first block first),
+    the count (densest first), then the index — whichever way the keys are packed."""
+    from sod.compiler.reorder import _signature_order
+
+    rng = np.random.default_rng(nbytes)
+    items = 300
+    # few distinct patterns (many ties), some items all ones
+    base = rng.integers(0, 256, (nbytes, 5), dtype=np.uint8)
+    blocks = base[:, rng.integers(0, 5, items)]
+    blocks[:, rng.random(items) < 0.2] = 255
+    counts = rng.integers(0, 4, items).astype(np.int64)
+    bits = np.unpackbits(blocks, axis=0)  # (8·nbytes, items)
+    keys = [np.arange(items), -counts, *(1 - bits[::-1])]
+    if fewest_first:
+        keys.append(bits.sum(axis=0))
+    want = np.lexsort(keys)
+    assert np.array_equal(_signature_order(blocks, counts, fewest_first), want)

@@ -344,6 +344,9 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     touched, a small integer, is a last stable sort."""
     items = blocks.shape[1]
     words = ~_be_words(blocks)  # (words, items)
+    single = _single_key(blocks, words, counts, fewest_first)
+    if single is not None:
+        return np.argsort(single, kind="stable").astype(np.int64)
     order = np.argsort(words[0], kind="stable")
     first = words[0][order]
     tied = np.zeros(items, bool)
@@ -364,6 +367,28 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
             key = key.astype(np.uint16)
         order = order[np.argsort(key, kind="stable")]
     return order.astype(np.int64)
+
+
+def _single_key(
+    blocks: np.ndarray, words: np.ndarray, counts: np.ndarray, fewest_first: bool
+) -> np.ndarray | None:
+    """:func:`_signature_order`'s keys packed in one uint64 per item when they fit (a
+    pattern of at most a few bytes): the blocks touched (``fewest_first``), the inverted
+    pattern and the count below the largest one, most significant first; a stable sort
+    of it breaks the remaining ties by index. None when they do not fit."""
+    pattern_bits = 8 * blocks.shape[0]
+    top = int(counts.max()) if counts.size else 0
+    count_bits = top.bit_length()
+    touched_bits = pattern_bits.bit_length() if fewest_first else 0
+    if not 0 < pattern_bits + count_bits + touched_bits <= 64 or pattern_bits == 0:
+        return None
+    key = words[0] >> np.uint64(64 - pattern_bits)  # the inverted pattern, big-endian
+    key <<= np.uint64(count_bits)
+    key |= (top - counts).astype(np.uint64)  # densest first
+    if fewest_first:
+        touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.uint64)
+        key |= touched << np.uint64(pattern_bits + count_bits)
+    return key
 
 
 def _candidates(packed: _Packed) -> list[Reorder]:
