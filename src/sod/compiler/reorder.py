@@ -358,7 +358,7 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
         where = np.flatnonzero(tied)
         sub = order[where]
         run = np.cumsum(~tied | np.r_[True, ~same])[where]  # one id per run of ties
-        keys = (sub, -counts[sub], *(w[sub] for w in words[:0:-1]), run)
+        keys = (-counts[sub], *(w[sub] for w in words[:0:-1]), run)  # stable: index ties
         order[where] = sub[np.lexsort(keys)]
     if fewest_first:  # few distinct small values: a stable (radix) sort of uint16
         touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64)
