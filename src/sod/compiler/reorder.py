@@ -380,7 +380,7 @@ def _single_key(
     top = int(counts.max()) if counts.size else 0
     count_bits = top.bit_length()
     touched_bits = pattern_bits.bit_length() if fewest_first else 0
-    if not 0 < pattern_bits + count_bits + touched_bits <= 64 or pattern_bits == 0:
+    if pattern_bits == 0 or pattern_bits + count_bits + touched_bits > 64:
         return None
     key = words[0] >> np.uint64(64 - pattern_bits)  # the inverted pattern, big-endian
     key <<= np.uint64(count_bits)

@@ -184,9 +184,9 @@ class Layer:
         """This layer with W's rows and columns permuted by the compiler
         (``opts.weight_reorder``, :func:`sod.compiler.reorder.weight_reorder`, one
         permutation per group) and A's columns permuted like W's rows (when A is stored
-        compressed; a dense-stored A keeps its order, see :class:`_Effectual`); None when there is
-        nothing to permute (no reordering, a dense array, W an activation) or every
-        group keeps its natural order. MAC and non-zero totals are unchanged.
+        compressed; a dense-stored A keeps its order, see :class:`_Effectual`); None when
+        there is nothing to permute (no reordering, a dense array, W an activation) or
+        every group keeps its natural order. MAC and non-zero totals are unchanged.
 
         ``consume``: this layer is not used again, so its own (writable) W masks are
         permuted in place instead of copied (a large FC mask is 100 MB)."""
