@@ -103,26 +103,34 @@ def test_reordering_never_increases_cycles_on_random_masks(
     assert sorted_.macs_issued <= plain.macs_issued or sorted_.cycles < plain.cycles
 
 
-def test_permuted_layer_keeps_nnz_and_effectual_macs():
+@pytest.mark.parametrize("act_format", ["csc", "dense"])
+def test_permuted_layer_keeps_nnz_and_effectual_macs(act_format):
     """The reordered masks: same non-zeros, A's columns moved with W's rows (the mask
-    product is unchanged), and the model runs on the permuted tiles."""
+    product is unchanged), and the model runs on the permuted tiles. A stored dense is
+    read only through its column counts: it keeps its order, and the permuted layer's
+    effectual MACs are the natural ones."""
     rng = np.random.default_rng(3)
     w = _block_mask(rng, 96, 80, 8, 0.3) & (rng.random((96, 80)) < 0.8)
     a = rng.random((20, 96)) < 0.5
     g = _gemm(w, 20, a)
-    opts = SystolicOptions.from_arch(
-        SparseOnDenseArch(array_rows=16, array_cols=16, dataflow="ws", weight_reorder="sort")
-    ).for_gemm(g)
+    arch = SparseOnDenseArch(
+        array_rows=16, array_cols=16, dataflow="ws", weight_reorder="sort", act_format=act_format
+    )
+    opts = SystolicOptions.from_arch(arch).for_gemm(g)
     layer = Layer.of(g, opts)
     perm_layer = layer.reordered(opts)
     assert perm_layer is not None and perm_layer.reorder == "sort"
     pw, pa = perm_layer.masks.weight[0], perm_layer.masks.act[0]
     assert pw.sum() == w.sum() and pa.sum() == a.sum()
-    assert _effectual(perm_layer.masks.weight, perm_layer.masks.act, 20) == int(
-        (a.astype(int) @ w.astype(int)).sum()
-    )
+    product = int((a.astype(int) @ w.astype(int)).sum())
+    assert perm_layer.masks.effectual(20) == product
     perm = weight_reorder(w, 16, 16, "ws", "sort")
-    assert np.array_equal(pw, perm.apply(w)) and np.array_equal(pa, a[:, perm.rows])
+    assert np.array_equal(pw, perm.apply(w))
+    if act_format == "dense":
+        assert np.array_equal(pa, a)
+    else:
+        assert _effectual(perm_layer.masks.weight, perm_layer.masks.act, 20) == product
+        assert np.array_equal(pa, a[:, perm.rows])
     # The model's tile analysis sees the permuted layout: the same as a GEMM stored permuted.
     g_perm = _gemm(perm.apply(w), 20, a[:, perm.rows])
     kw = {"array_rows": 16, "array_cols": 16, "dataflow": "ws", "ideal_memory": True}
@@ -282,3 +290,25 @@ def test_compile_cli_reorder(tmp_path):
     # A SodError: `sod`'s main turns it into one line on stderr and exit 2.
     assert isinstance(bad.exception, SodError) and "reorder" in str(bad.exception)
     assert "\n" not in str(bad.exception)
+
+
+@pytest.mark.parametrize("nbytes", [1, 2, 7, 8, 9, 17])
+@pytest.mark.parametrize("fewest_first", [True, False])
+def test_signature_order_is_the_lexicographic_order(nbytes, fewest_first):
+    """By blocks touched (fewest_first), the pattern (touching the first block first),
+    the count (densest first), then the index — whichever way the keys are packed."""
+    from sod.compiler.reorder import _signature_order
+
+    rng = np.random.default_rng(nbytes)
+    items = 300
+    # few distinct patterns (many ties), some items all ones
+    base = rng.integers(0, 256, (nbytes, 5), dtype=np.uint8)
+    blocks = base[:, rng.integers(0, 5, items)]
+    blocks[:, rng.random(items) < 0.2] = 255
+    counts = rng.integers(0, 4, items).astype(np.int64)
+    bits = np.unpackbits(blocks, axis=0)  # (8·nbytes, items)
+    keys = [np.arange(items), -counts, *(1 - bits[::-1])]
+    if fewest_first:
+        keys.append(bits.sum(axis=0))
+    want = np.lexsort(keys)
+    assert np.array_equal(_signature_order(blocks, counts, fewest_first), want)

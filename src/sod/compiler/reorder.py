@@ -30,7 +30,7 @@ are (measured in docs/sparse-on-dense.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,6 +47,11 @@ class Reorder:
 
     rows: np.ndarray  # (k,) int64
     cols: np.ndarray  # (n,) int64
+    # The natural mask packed along its rows (``_pack_axis0``), when the layout search
+    # made it: :meth:`apply_in_place` gathers from it instead of packing the mask again.
+    packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
+    row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
@@ -74,7 +79,7 @@ class Reorder:
         its bit-packed copy (an eighth of it) and a block of rows, no second mask."""
         k, n = w.shape
         if _packable(w):
-            return _permute_bool(w, self.rows, self.cols, w)
+            return _permute_bool(w, self.rows, self.cols, w, self.packed_rows)
         step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
         packed = np.empty((k, (n + 7) // 8), np.uint8)
         for lo in range(0, k, step):  # columns permuted, packed row by row
@@ -109,10 +114,15 @@ def _packable(x: np.ndarray) -> bool:
 
 
 def _permute_bool(
-    x: np.ndarray, rows: np.ndarray | None, cols: np.ndarray, out: np.ndarray
+    x: np.ndarray,
+    rows: np.ndarray | None,
+    cols: np.ndarray,
+    out: np.ndarray,
+    by8: np.ndarray | None = None,
 ) -> np.ndarray:
     """``out[:] = x[rows][:, cols]`` (``rows`` None: every row in order) for a
-    :func:`_packable` bool array; ``out`` may be ``x`` itself.
+    :func:`_packable` bool array; ``out`` may be ``x`` itself. ``by8``: x's
+    :func:`_pack_axis0`, if at hand.
 
     Gathering bool columns moves one byte per element; instead x is packed along its
     rows (:func:`_pack_axis0`, an eighth of x), the columns are gathered there, and each
@@ -120,7 +130,9 @@ def _permute_bool(
     every byte and masked (eight columns a word; a shift of at most 7 stays in its byte,
     so this is endian-free)."""
     k, n = x.shape
-    by8 = np.take(_pack_axis0(x), cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
+    if by8 is None or by8.shape != (-(-k // 8), n):
+        by8 = _pack_axis0(x)
+    by8 = np.take(by8, cols, axis=1)  # (⌈k/8⌉, n): bit 7−b is row 8q+b
     words = by8.view(np.uint64)
     target = out.view(np.uint64)
     src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
@@ -190,15 +202,22 @@ def _or_groups(x: np.ndarray, size: int, axis: int) -> np.ndarray:
     array; a last, shorter group is ORed alone."""
     length = x.shape[axis]
     full = length // size
-    xs = x if axis == 0 else x.T
     parts = []
+    if axis == 0:
+        if full:
+            head = x[: full * size].reshape(full, size, -1)
+            parts.append(np.bitwise_or.reduce(head, axis=1))
+        if full * size < length:
+            parts.append(np.bitwise_or.reduce(x[full * size :], axis=0)[None])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    # Along the rows: each row's groups are contiguous (no transposed copy).
+    x = np.ascontiguousarray(x)
     if full:
-        head = xs[: full * size].reshape(full, size, -1)
-        parts.append(np.bitwise_or.reduce(head, axis=1))
+        head = x[:, : full * size].reshape(x.shape[0], full, size)
+        parts.append(np.bitwise_or.reduce(head, axis=2))
     if full * size < length:
-        parts.append(np.bitwise_or.reduce(xs[full * size :], axis=0)[None])
-    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return out if axis == 0 else out.T
+        parts.append(np.bitwise_or.reduce(x[:, full * size :], axis=1)[:, None])
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 def _be_words(packed: np.ndarray) -> np.ndarray:
@@ -220,27 +239,37 @@ class _Packed:
     columns moves bytes and words instead of bools:
 
     * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
-    * ``cols`` (⌈k/64⌉, n) uint64: each column's bits along k, 64 rows a word (its bytes,
+    * ``cols`` (n, ⌈k/64⌉) uint64: each column's bits along k, 64 rows a word (its bytes,
       in memory order, are ``np.packbits(mask, axis=0)``'s bytes of that column).
 
     The block patterns the search reads (row blocks touched by each column, column
     blocks touched by each row) are kept packed and cached per permutation, since the
     candidates and their costs meet the same permutations again."""
 
-    def __init__(self, mask: np.ndarray, rows: int, cols: int) -> None:
+    def __init__(
+        self, mask: np.ndarray, rows: int, cols: int, bits: np.ndarray | None = None
+    ) -> None:
+        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes)."""
         mask = np.ascontiguousarray(mask, dtype=bool)
         self.k, self.n = mask.shape
         self.R, self.C = rows, cols
-        self.rows = np.packbits(mask, axis=1)
-        by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
+        width = -(-self.n // 8)
+        if bits is None or bits.shape != (self.k, width) or bits.dtype != np.uint8:
+            bits = np.packbits(mask, axis=1)
+        self.rows = np.ascontiguousarray(bits)
+        by8 = self.by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
         q = -(-by8.shape[0] // 8)
         if q * 8 != by8.shape[0]:
             by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
-        # byte s of word w of a column: its rows 8(8w+s) … 8(8w+s)+7
-        self.cols = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
-        self.cols = self.cols.view(np.uint64).reshape(q, self.n)
-        self.row_nnz = np.bitwise_count(self.rows).sum(axis=1, dtype=np.int64)
-        self.col_nnz = np.bitwise_count(self.cols).sum(axis=0, dtype=np.int64)
+        # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
+        # (bytes gathered into words first: transposing words moves 8x fewer items)
+        words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
+        self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+        # whole uint64 words per row: an eighth of the popcounts (endian-free)
+        words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
+        self._row_words = words  # gathered and ORed a word at a time
+        self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+        self.col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
         self._row_blocks: dict[bytes, np.ndarray] = {}
         self._col_blocks: dict[bytes, np.ndarray] = {}
 
@@ -254,7 +283,8 @@ class _Packed:
         key = r.tobytes()
         hit = self._col_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self.rows, r, axis=0), self.R, 0)  # (kb, ⌈n/8⌉)
+            touched = _or_groups(np.take(self._row_words, r, axis=0), self.R, 0)
+            touched = touched.view(np.uint8)  # (kb, ⌈n/8⌉): the ORs of whole words
             pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
             hit = self._col_blocks[key] = _pack_axis0(pattern)
         return hit
@@ -266,9 +296,9 @@ class _Packed:
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self.cols, c, axis=1), self.C, 1)  # (⌈k/64⌉, nb)
-            # (nb, ⌈k/64⌉) words are each block's rows packed along k, in memory order
-            along_k = np.ascontiguousarray(touched.T).view(np.uint8)
+            # (nb, ⌈k/64⌉) words: each block's rows packed along k, in memory order
+            touched = _or_groups(np.take(self.cols, c, axis=0), self.C, 0)
+            along_k = touched.view(np.uint8)
             pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
             hit = self._row_blocks[key] = _pack_axis0(pattern)
         return hit
@@ -314,6 +344,9 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     touched, a small integer, is a last stable sort."""
     items = blocks.shape[1]
     words = ~_be_words(blocks)  # (words, items)
+    single = _single_key(blocks, words, counts, fewest_first)
+    if single is not None:
+        return np.argsort(single, kind="stable").astype(np.int64)
     order = np.argsort(words[0], kind="stable")
     first = words[0][order]
     tied = np.zeros(items, bool)
@@ -325,7 +358,7 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
         where = np.flatnonzero(tied)
         sub = order[where]
         run = np.cumsum(~tied | np.r_[True, ~same])[where]  # one id per run of ties
-        keys = (sub, -counts[sub], *(w[sub] for w in words[:0:-1]), run)
+        keys = (-counts[sub], *(w[sub] for w in words[:0:-1]), run)  # stable: index ties
         order[where] = sub[np.lexsort(keys)]
     if fewest_first:  # few distinct small values: a stable (radix) sort of uint16
         touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.int64)
@@ -334,6 +367,28 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
             key = key.astype(np.uint16)
         order = order[np.argsort(key, kind="stable")]
     return order.astype(np.int64)
+
+
+def _single_key(
+    blocks: np.ndarray, words: np.ndarray, counts: np.ndarray, fewest_first: bool
+) -> np.ndarray | None:
+    """:func:`_signature_order`'s keys packed in one uint64 per item when they fit (a
+    pattern of at most a few bytes): the blocks touched (``fewest_first``), the inverted
+    pattern and the count below the largest one, most significant first; a stable sort
+    of it breaks the remaining ties by index. None when they do not fit."""
+    pattern_bits = 8 * blocks.shape[0]
+    top = int(counts.max()) if counts.size else 0
+    count_bits = top.bit_length()
+    touched_bits = pattern_bits.bit_length() if fewest_first else 0
+    if pattern_bits == 0 or pattern_bits + count_bits + touched_bits > 64:
+        return None
+    key = words[0] >> np.uint64(64 - pattern_bits)  # the inverted pattern, big-endian
+    key <<= np.uint64(count_bits)
+    key |= (top - counts).astype(np.uint64)  # densest first
+    if fewest_first:
+        touched = np.bitwise_count(blocks).sum(axis=0, dtype=np.uint64)
+        key |= touched << np.uint64(pattern_bits + count_bits)
+    return key
 
 
 def _candidates(packed: _Packed) -> list[Reorder]:
@@ -354,12 +409,20 @@ def _candidates(packed: _Packed) -> list[Reorder]:
     return out
 
 
-def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method: str) -> Reorder:
+def weight_reorder(
+    mask: np.ndarray,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    method: str,
+    bits: np.ndarray | None = None,
+) -> Reorder:
     """The permutations of a ``k × n`` weight mask for an ``rows × cols`` array.
 
     ``method``: ``none`` (identity) or ``sort`` (the best candidate of the module
     docstring by :func:`skip_cost` for ``dataflow``; ties keep the earlier candidate,
-    the identity first)."""
+    the identity first). ``bits``: the mask bit-packed along n
+    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand."""
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"weight mask must be 2-D, got shape {mask.shape}")
@@ -368,7 +431,7 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
         raise ValueError(f"unknown weight reorder {method!r}; choose from {REORDER_METHODS}")
     if method == "none" or (k <= rows and n <= cols):
         return identity(k, n)  # one tile
-    packed = _Packed(mask, rows, cols)
+    packed = _Packed(mask, rows, cols, bits)
     if packed.nnz in (0, k * n):
         return identity(k, n)  # nothing to gather
     best, best_cost = None, None
@@ -377,7 +440,7 @@ def weight_reorder(mask: np.ndarray, rows: int, cols: int, dataflow: str, method
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None
-    return best
+    return replace(best, packed_rows=packed.by8, row_nnz=packed.row_nnz)
 
 
 def zero_tile_fraction(mask: np.ndarray, rows: int, cols: int) -> float:

@@ -9,7 +9,7 @@ instead of re-reading the architecture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from sod.compiler.reorder import take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask, TiledMask
 
 # A dense array has no decompressor, so nothing limits its "read width".
 _UNLIMITED_READ_BITS = 1 << 30
@@ -182,21 +183,39 @@ class Layer:
     def reordered(self, opts: SystolicOptions, consume: bool = False) -> Layer | None:
         """This layer with W's rows and columns permuted by the compiler
         (``opts.weight_reorder``, :func:`sod.compiler.reorder.weight_reorder`, one
-        permutation per group) and A's columns permuted like W's rows; None when there is
-        nothing to permute (no reordering, a dense array, W an activation) or every
-        group keeps its natural order. MAC and non-zero totals are unchanged.
+        permutation per group) and A's columns permuted like W's rows (when A is stored
+        compressed; a dense-stored A keeps its order, see :class:`_Effectual`); None when
+        there is nothing to permute (no reordering, a dense array, W an activation) or
+        every group keeps its natural order. MAC and non-zero totals are unchanged.
 
         ``consume``: this layer is not used again, so its own (writable) W masks are
         permuted in place instead of copied (a large FC mask is 100 MB)."""
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
+        bits = _weight_bits(self.gemm, masks.groups)
         perms = [
-            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder)
-            for w in masks.weight
+            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder, b)
+            for w, b in zip(masks.weight, bits, strict=True)
         ]
         if all(p.is_identity for p in perms):
             return None
+        act = masks.act
+        if act is not None and self.a_format == "dense":
+            # A dense-stored A is read only through its column counts (effectual MACs),
+            # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
+            # one, counted before W is permuted (W's row counts from the search, as
+            # OperandMasks.effectual counts them), and A is left as it is.
+            w_rows = [p.row_nnz for p in perms if p.row_nnz is not None]
+            a_cols = masks.act_col_counts()
+            if a_cols is not None and len(w_rows) == len(perms):
+                effectual = int((a_cols * np.stack(w_rows)).sum())
+            else:
+                effectual = masks.effectual(self.m)
+            natural = (self.m, effectual)
+            kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
+            masks = _Effectual(**kept, natural_effectual=natural)
+            act = None
         if consume and masks.weight.dtype == bool and masks.weight.flags.writeable:
             weight = masks.weight
             for p, w in zip(perms, weight, strict=True):
@@ -205,13 +224,13 @@ class Layer:
             weight = np.empty(masks.weight.shape, bool)  # filled in place: no stacked copy
             for p, w, out in zip(perms, masks.weight, weight, strict=True):
                 p.apply(w, out=out)
-        act = masks.act
         if act is not None:
             permuted = np.empty(act.shape, bool)  # filled in place: no stacked copy
             for p, a, out in zip(perms, act, permuted, strict=True):
                 take_columns(a, p.rows, out=out)
             act = permuted
-        new_masks = replace(masks, weight=weight, act=act)
+            masks = replace(masks, act=act)
+        new_masks = replace(masks, weight=weight)
         return replace(self, masks=new_masks, reorder=opts.weight_reorder)
 
     @property
@@ -225,3 +244,31 @@ class Layer:
     @property
     def n(self) -> int:
         return self.gemm.n
+
+
+def _weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray | None]:
+    """Each group's W mask bit-packed along n, as its BitMask holds it (stacked: group g
+    is rows g·k …; shared: one for all), so the layout search need not pack it again;
+    None where the masks did not come from a plain BitMask."""
+    wm = gemm.weight_mask
+    if not isinstance(wm, BitMask) or isinstance(wm, TiledMask):
+        return [None] * groups
+    k = gemm.k
+    if wm.shape == (k, gemm.n):
+        return [wm.packed] * groups
+    if wm.shape == (groups * k, gemm.n):
+        return [wm.packed[g * k : (g + 1) * k] for g in range(groups)]
+    return [None] * groups
+
+
+@dataclass(frozen=True)
+class _Effectual(OperandMasks):
+    """Masks whose A stays in the natural order while W is permuted (A stored dense, so
+    nothing reads A's positions): the effectual MAC count, invariant under the common
+    permutation of A's columns and W's rows, is the natural masks' one."""
+
+    natural_effectual: tuple[int, int] = (0, 0)  # (m, effectual MACs of m rows)
+
+    def effectual(self, m: int) -> int:
+        rows, count = self.natural_effectual
+        return count if m == rows else super().effectual(m)
