@@ -114,6 +114,20 @@ def _float_rows(x: np.ndarray, lo: int, hi: int, dtype: type) -> np.ndarray:
     return x[lo:hi].view(np.uint8).astype(dtype)
 
 
+#: The 8 bits of every byte value (packbits order) as 0/1 floats: a row of bit-packed
+#: bytes becomes floats in one gather (half the time of unpackbits, then a cast).
+_BIT_FLOATS = {
+    dt: np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(dt)
+    for dt in (np.float32, np.float64)
+}
+
+
+def _float_bits(packed: np.ndarray, dtype: type) -> np.ndarray:
+    """Bit-packed rows (rows, kb) as 0/1 ``dtype`` (rows, 8·kb), padding bits included
+    (zero: callers pad the other operand of a product with zero rows to match)."""
+    return np.take(_BIT_FLOATS[dtype], packed, axis=0).reshape(packed.shape[0], -1)
+
+
 def _slot_matches(
     a: np.ndarray,
     w: np.ndarray,
@@ -135,23 +149,25 @@ def _slot_matches(
     if not filters_are_rows:
         onehot = np.zeros((n, slots), dtype)
         onehot[np.arange(n), slot_of] = 1
-        summed = np.zeros((k, slots), dtype)  # each slot's filters, position by position
+        # Each slot's filters, position by position; zero rows for A's padding bits.
+        summed = np.zeros((fa.shape[1] * 8, slots), dtype)
         for lo in range(0, k, step):
-            summed[lo : lo + step] = _float_rows(w, lo, lo + step, dtype) @ onehot
+            hi = min(k, lo + step)
+            summed[lo:hi] = _float_rows(w, lo, hi, dtype) @ onehot
         out = np.empty((m, slots), np.int64)
         for lo in range(0, m, step):
-            bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
-            out[lo : lo + step] = bits @ summed
+            out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
         return out
-    summed_t = np.zeros((slots, k), dtype)  # each slot's rows of A
+    summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)  # each slot's rows of A
     for lo in range(0, m, step):
-        bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+        bits = _float_bits(fa[lo : lo + step], dtype)
         onehot_t = np.zeros((slots, bits.shape[0]), dtype)
         onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
         summed_t += onehot_t @ bits
     acc = np.zeros((slots, n), dtype)
     for lo in range(0, k, step):
-        acc += summed_t[:, lo : lo + step] @ _float_rows(w, lo, lo + step, dtype)
+        hi = min(k, lo + step)
+        acc += summed_t[:, lo:hi] @ _float_rows(w, lo, hi, dtype)
     return acc.T.astype(np.int64)
 
 
