@@ -17,11 +17,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sod.models.memo import mark_immutable
-from sod.models.sparse_masks import col_counts
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
 from sod.workload.mask import BitMask, TiledMask
 
 
@@ -150,6 +151,28 @@ def packed_operands(act: object, weight: object) -> tuple[np.ndarray, np.ndarray
         if _plain(act.bits) and _plain(weight.bits):
             return frozen_packed(weight.bits), frozen_packed(act.bits), True
     return None
+
+
+def packed_repeats(
+    gemm: Any, weight_mask: Any, act_mask: Any
+) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]]:
+    """The factor to scale the distinct repeats by, and ``(fa, wp, k, n, flipped)`` of
+    each: the canonical operands bit-packed (straight from 2-D BitMasks,
+    :func:`packed_operands`, else packed from the bool arrays) and
+    W's columns n."""
+    packed = packed_operands(act_mask, weight_mask)
+    if packed is not None:  # one shared pair of masks: every repeat is the same
+        fa, wp, flipped = packed
+        return gemm.repeat, iter([(fa, wp, gemm.k, gemm.m if flipped else gemm.n, flipped)])
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
+    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
+
+    def unpacked() -> Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]:
+        for rep in range(reps):
+            a, w, flipped = canonical_operands(act[rep], weight[rep])
+            yield np.packbits(a, axis=1), np.packbits(w, axis=1), a.shape[1], w.shape[1], flipped
+
+    return scale, unpacked()
 
 
 def _unpacked_span(fibers: np.ndarray, lo: int, hi: int) -> np.ndarray:

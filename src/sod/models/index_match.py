@@ -45,14 +45,13 @@ from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
 from sod.models.fibers import (
-    canonical_operands,
     col_fibers,
     packed_col_counts,
+    packed_repeats,
     row_fibers,
     transpose_packed,
 )
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -550,9 +549,10 @@ def evaluate_index_match(
     """Cycles, MACs and actions of one GEMM (all repeats) on the index-matching array.
 
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
-    (repeat, m, k). Compute cycles only (DRAM stalls belong to the memory model).
+    (repeat, m, k); or both 2-D BitMasks shared by every repeat (or
+    :class:`~sod.models.fibers.TransposedBits` of them), used packed as they are.
+    Compute cycles only (DRAM stalls belong to the memory model).
     """
-    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m, n, p = gemm.m, gemm.n, arch.window
     tr, tc = tile_shape(m, arch)
     mt, nt = -(-m // tr), -(-n // tc)
@@ -560,15 +560,12 @@ def evaluate_index_match(
     steps_sum = loads = busy = 0
     bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
     effectual = nnz_a = nnz_w = 0
-    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
-    for rep in range(reps):
-        a, w, flipped = canonical_operands(act[rep], weight[rep])
+    scale, repeats = packed_repeats(gemm, weight_mask, act_mask)
+    for fa, wp, _, wn, flipped in repeats:
         # Tiles in (A rows, W columns): A's rows along the array rows, or W's columns.
-        tr_w, tc_a = tile_shape(w.shape[1], arch)
-        geometries = (tile_shape(a.shape[0], arch), (tc_a, tr_w))
-        tot = _pair_totals(
-            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p, geometries
-        )
+        tr_w, tc_a = tile_shape(wn, arch)
+        geometries = (tile_shape(fa.shape[0], arch), (tc_a, tr_w))
+        tot = _pair_totals(fa, wp, wn, p, geometries)
         cycles += tot.tiles[(tc, tr) if flipped else (tr, tc)] + bubble * mt * nt
         steps_sum += tot.steps
         loads += tot.loads

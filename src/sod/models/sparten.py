@@ -30,8 +30,6 @@ the chunks with no match come from byte tables of bitsets, no m × k × n produc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
@@ -42,10 +40,9 @@ from sod.models.fibers import (
     canonical_operands,
     packed_col_counts,
     packed_empty_chunks,
-    packed_operands,
+    packed_repeats,
 )
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -229,7 +226,7 @@ def evaluate_sparten(
     cycles: float = 0
     busy = cluster_sum = cu_row_slots = 0.0
     effectual = nnz_a = nnz_w = 0
-    scale, repeats = _packed_repeats(gemm, weight_mask, act_mask)
+    scale, repeats = packed_repeats(gemm, weight_mask, act_mask)
     for fa, wp, k, n, flipped in repeats:
         c, st, (eff, na, nw) = _one_repeat(fa, wp, k, n, flipped, arch)
         effectual, nnz_a, nnz_w = effectual + eff, nnz_a + na, nnz_w + nw
@@ -267,28 +264,6 @@ def evaluate_sparten(
         actions=actions,
         details=details,
     )
-
-
-def _packed_repeats(
-    gemm: Gemm, weight_mask: Any, act_mask: Any
-) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]]:
-    """The factor to scale the distinct repeats by, and ``(fa, wp, k, n, flipped)`` of
-    each: the canonical operands bit-packed (straight from 2-D BitMasks,
-    :func:`~sod.models.fibers.packed_operands`, else packed from the bool arrays) and
-    W's columns n."""
-    packed = packed_operands(act_mask, weight_mask)
-    if packed is not None:  # one shared pair of masks: every repeat is the same
-        fa, wp, flipped = packed
-        return gemm.repeat, iter([(fa, wp, gemm.k, gemm.m if flipped else gemm.n, flipped)])
-    weight, act = mask_arrays(gemm, weight_mask, act_mask)
-    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
-
-    def unpacked() -> Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]:
-        for rep in range(reps):
-            a, w, flipped = canonical_operands(act[rep], weight[rep])
-            yield np.packbits(a, axis=1), np.packbits(w, axis=1), a.shape[1], w.shape[1], flipped
-
-    return scale, unpacked()
 
 
 def _work_units(m: int, n: int, arch: SparTenArch) -> int:
