@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,11 @@ class SharedBitMasks:
 
     weight: BitMask  # (k, n)
     act: BitMask  # (m, k)
+
+    @cached_property
+    def nnz(self) -> tuple[int, int]:
+        """Non-zeros of (W, A), popcounted once for every mapping sharing the masks."""
+        return self.weight.nnz, self.act.nnz
 
 
 def shared_bitmasks(gemm: Gemm) -> SharedBitMasks | None:
@@ -190,7 +196,7 @@ def evaluate_accelerator(
         # One distinct group run whole, as operand_masks would give it, without bools.
         g, mult, iid = 1, gemm.repeat, False
         counts = compute(gemm, arch, masks.weight, masks.act)
-        w_nnz, nnz_a = masks.weight.nnz, masks.act.nnz
+        w_nnz, nnz_a = masks.nnz
     else:
         if masks is None:
             masks = operand_masks(gemm, tiled=True)
