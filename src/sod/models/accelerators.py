@@ -38,8 +38,9 @@ EXPAND_ACT_BYTES = 256 << 20
 PART_BYTES_PER_ROW = 16
 
 # compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
-# a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
-ComputeModel = Callable[[Gemm, Any, np.ndarray, np.ndarray], Counts]
+# a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols); bool
+# arrays, or for models that take them the GEMM's BitMasks (SharedBitMasks).
+ComputeModel = Callable[[Gemm, Any, Any, Any], Counts]
 # stored_bits(arch, nnz, elements, fibers) -> bits of one operand in the design's format.
 StorageFormat = Callable[[Any, int, int, int], float]
 

@@ -115,7 +115,7 @@ def _slot_sums(
 
 #: The 8 bits of every byte value (packbits order) as 0/1 floats: a row of bit-packed
 #: bytes becomes floats in one gather (half the time of unpackbits, then a cast).
-_BIT_FLOATS = {
+_BIT_FLOATS: dict[type, np.ndarray] = {
     dt: np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(dt)
     for dt in (np.float32, np.float64)
 }
@@ -181,7 +181,11 @@ def _one_repeat(
     m = n if flipped else fa.shape[0]  # this GEMM's rows
     row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
     # Filters: W's columns, or A's rows for a transposed GEMM.
-    filter_nnz = row_nnz if flipped else packed_col_counts(wp, k, n, 1)[0]
+    filter_nnz = row_nnz
+    if not flipped:
+        col_nnz = packed_col_counts(wp, k, n, 1)
+        assert col_nnz is not None  # wp has k rows: one group
+        filter_nnz = col_nnz[0]
     mp = sparten_mapping(m, None, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
     slot_of = mp.slot_of_filter
