@@ -90,7 +90,8 @@ def transposed(compute: ComputeModel) -> ComputeModel:
     (rows of the transposed GEMM) and the activations the weight's (columns). For the
     accelerators whose PEs treat both operands alike (bitmask join, index matching) this
     is the same hardware with the roles of its two operand paths swapped. Counts come back
-    in the GEMM's terms (actions relabelled, dense MACs of the GEMM)."""
+    in the GEMM's terms (actions relabelled, dense MACs of the GEMM). BitMask operands
+    (:class:`SharedBitMasks`) go as :class:`~sod.models.fibers.TransposedBits`."""
 
     def run(gemm: Gemm, arch: Any, weight: Any, act: Any) -> Counts:
         flipped = Gemm(

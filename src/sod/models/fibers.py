@@ -9,7 +9,8 @@ packed without a transposed bool copy.
 The models' kernels take a GEMM's operands in their natural packing instead
 (:func:`canonical_operands`: A's rows along k, W's rows along n, ``np.packbits(·,
 axis=1)`` of C-contiguous arrays, for either orientation) and transpose bits only where a
-kernel needs W's columns (:func:`transpose_packed`).
+kernel needs W's columns (:func:`transpose_packed`). A GEMM's 2-D BitMasks are that
+packing already: :func:`packed_repeats` takes them as they are (no bool unpack).
 """
 
 from __future__ import annotations
