@@ -73,6 +73,13 @@ def _end_table(p: int) -> np.ndarray:
     return np.packbits(ends, axis=2)[:, :, 0]
 
 
+@lru_cache(maxsize=16)
+def _end_table_256(p: int) -> np.ndarray:
+    """:func:`_end_table` flattened and indexed by the rank mod 256 (``p`` divides 256):
+    entry ``s · 256 + v`` = entry ``(s mod p, v)``; 64 KiB, cache-resident."""
+    return np.tile(_end_table(p), (256 // p, 1)).ravel()
+
+
 def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
     """Per fiber (row of the bit-packed ``packed``): length, last index (−1 if empty) and
     the bit-packed block-end mask (entries p, 2p, … and each fiber's last entry).
@@ -96,11 +103,16 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
             cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32)
             np.subtract(cum, pc, out=cum)  # entries before each byte
             start = (cum % p).astype(np.uint16)
+            start <<= 8
+            start |= blk
+            ends[lo : lo + step] = table[start]
         else:
-            start = np.bitwise_and(_entries_before(pc), p - 1).astype(np.uint16)
-        start <<= 8
-        start |= blk
-        ends[lo : lo + step] = table[start]
+            # Index (entries before mod 256) · 256 + byte, built as little-endian byte
+            # pairs (one pass), into the table repeated over every residue mod 256.
+            idx = np.empty((*blk.shape, 2), np.uint8)
+            idx[..., 0] = blk
+            idx[..., 1] = _entries_before(pc)
+            np.take(_end_table_256(p), idx.view("<u2")[..., 0], out=ends[lo : lo + step])
         has = np.flatnonzero(length[lo : lo + step] > 0)
         if has.size:
             byte = kb - 1 - np.argmax(blk[:, ::-1] != 0, axis=1)[has]
