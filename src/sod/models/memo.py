@@ -102,6 +102,9 @@ def memo_by_content(
         def cache_clear() -> None:
             cache.clear()
             used[0] = 0
+            # Cold again: immutable arrays are re-hashed (their marks are kept).
+            for entry in _IMMUTABLE.values():
+                entry[1] = None
 
         wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
         return wrapper
