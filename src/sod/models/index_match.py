@@ -336,16 +336,19 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     effectual = int((a_cols[0] * w_rows).sum())
     ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
     side_a = _Side(
-        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa), -(-len_a // p)
+        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
     )
     side_w = _Side(
-        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw), -(-len_w // p)
+        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
     )
     return side_a, side_w, effectual, ties
 
 
-def _uniform(fibers: np.ndarray) -> bool:
-    """Every bit-packed fiber (row) the same."""
+def _uniform(fibers: np.ndarray, length: np.ndarray) -> bool:
+    """Every bit-packed fiber (row) the same; ``length``: their non-zeros (fibers of
+    different lengths differ: no byte comparison)."""
+    if length.size and length.min() != length.max():
+        return False
     return bool((fibers == fibers[:1]).all())
 
 
