@@ -60,16 +60,20 @@ def oriented_candidates(
     ``orientation``: a transposed one runs ``compute`` on ``Oᵀ = Wᵀ·Aᵀ``
     (:func:`sod.models.accelerators.transposed`), each through
     :func:`sod.models.accelerators.evaluate_accelerator` (storage and memory included).
-    The candidates share the GEMM's operand masks, unpacked once when first needed."""
-    from sod.models.accelerators import evaluate_accelerator, transposed
+    The candidates share the GEMM's operand masks: its bit-packed masks as they are when
+    ``compute`` takes them (:class:`~sod.models.accelerators.SharedBitMasks`), else
+    unpacked once when first needed."""
+    from sod.models.accelerators import evaluate_accelerator, shared_bitmasks, transposed
     from sod.models.operands import OperandMasks, operand_masks
 
     shared: list[OperandMasks] = []
 
-    def masks_of() -> OperandMasks:
+    def unpacked() -> OperandMasks:
         if not shared:
             shared.append(operand_masks(gemm, tiled=True))
         return shared[0]
+
+    masks_of: Any = shared_bitmasks(gemm) or unpacked
 
     out: list[tuple[str, Any, Callable[[], Counts]]] = []
     for label, cand in mappings:

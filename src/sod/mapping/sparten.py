@@ -46,17 +46,21 @@ def cluster_split(m: int, arch: SparTenArch) -> tuple[int, int]:
 
 
 def sparten_mapping(
-    m: int, weight: np.ndarray, arch: SparTenArch, filter_nnz: np.ndarray | None = None
+    m: int, weight: np.ndarray | None, arch: SparTenArch, filter_nnz: np.ndarray | None = None
 ) -> SparTenMapping:
     """Rows → row groups and filters → CU slots for a (k, n) weight mask (pure);
     ``filter_nnz``: the non-zeros of each filter when the caller has them (else counted
-    here)."""
-    n = weight.shape[1]
+    here; ``weight`` may then be None)."""
+    if filter_nnz is None:
+        assert weight is not None
+        n = weight.shape[1]
+    else:
+        n = filter_nnz.shape[0]
     row_groups, filter_groups = cluster_split(m, arch)
     slots = filter_groups * arch.units_per_cluster
     gbs = arch.load_balance != "none"
     if gbs:
-        nnz = weight.sum(axis=0, dtype=np.int64) if filter_nnz is None else filter_nnz
+        nnz = filter_nnz if filter_nnz is not None else weight.sum(axis=0, dtype=np.int64)  # type: ignore[union-attr]
         order = np.argsort(-nnz, kind="stable")  # densest first
     else:
         order = np.arange(n)

@@ -14,7 +14,8 @@ way in, which this model charges to that layer's input).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,11 @@ import numpy as np
 from sod.arch.spec import ArchBase
 from sod.errors import ArchitectureError
 from sod.models.common import Counts, add_actions, combine_counts, scale_counts
+from sod.models.fibers import TransposedBits
 from sod.models.memory import evaluate_memory
 from sod.models.operands import OperandMasks, operand_masks, period_gemm
 from sod.workload.gemm import Gemm, LayerKind
+from sod.workload.mask import BitMask, TiledMask
 
 # A tiled A (batch as a repeat) whose full bool array is at most this many bytes is
 # expanded and run whole; a larger one, or a larger dense A of a convolution, runs in
@@ -35,10 +38,39 @@ EXPAND_ACT_BYTES = 256 << 20
 PART_BYTES_PER_ROW = 16
 
 # compute(gemm, arch, weight_mask, act_mask) -> Counts of the PEs alone (no memory system);
-# a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols).
-ComputeModel = Callable[[Gemm, Any, np.ndarray, np.ndarray], Counts]
+# a mask shared by all repeats comes 2-D, per-group masks 3-D (G, rows, cols); bool
+# arrays, or for models that take them the GEMM's BitMasks (SharedBitMasks).
+ComputeModel = Callable[[Gemm, Any, Any, Any], Counts]
 # stored_bits(arch, nnz, elements, fibers) -> bits of one operand in the design's format.
 StorageFormat = Callable[[Any, int, int, int], float]
+
+
+@dataclass(frozen=True)
+class SharedBitMasks:
+    """A GEMM's masks as it carries them, when both are plain 2-D BitMasks shared by
+    every repeat (one distinct group): for compute models that take bit-packed operands
+    (SparTen, index matching), which then never unpack them to bool."""
+
+    weight: BitMask  # (k, n)
+    act: BitMask  # (m, k)
+
+    @cached_property
+    def nnz(self) -> tuple[int, int]:
+        """Non-zeros of (W, A), popcounted once for every mapping sharing the masks."""
+        return self.weight.nnz, self.act.nnz
+
+
+def shared_bitmasks(gemm: Gemm) -> SharedBitMasks | None:
+    """The GEMM's masks as :class:`SharedBitMasks`, or None when they need
+    :func:`~sod.models.operands.operand_masks` (no mask, a tiled A, stacked groups)."""
+    w, a = gemm.weight_mask, gemm.act_mask
+    plain = all(isinstance(x, BitMask) and not isinstance(x, TiledMask) for x in (w, a))
+    if not plain or gemm.operand_groups != 1:
+        return None
+    assert w is not None and a is not None
+    if w.shape != (gemm.k, gemm.n) or a.shape != (gemm.m, gemm.k):
+        return None
+    return SharedBitMasks(w, a)
 
 
 def _swap_roles(actions: dict[str, float] | Any) -> dict[str, float]:
@@ -58,9 +90,10 @@ def transposed(compute: ComputeModel) -> ComputeModel:
     (rows of the transposed GEMM) and the activations the weight's (columns). For the
     accelerators whose PEs treat both operands alike (bitmask join, index matching) this
     is the same hardware with the roles of its two operand paths swapped. Counts come back
-    in the GEMM's terms (actions relabelled, dense MACs of the GEMM)."""
+    in the GEMM's terms (actions relabelled, dense MACs of the GEMM). BitMask operands
+    (:class:`SharedBitMasks`) go as :class:`~sod.models.fibers.TransposedBits`."""
 
-    def run(gemm: Gemm, arch: Any, weight: np.ndarray, act: np.ndarray) -> Counts:
+    def run(gemm: Gemm, arch: Any, weight: Any, act: Any) -> Counts:
         flipped = Gemm(
             gemm.name,
             gemm.n,
@@ -72,8 +105,12 @@ def transposed(compute: ComputeModel) -> ComputeModel:
         )
         # Transposed views, no copies (a large FC weight mask is 100 MB as bool): the
         # models' pair kernels pack fibers from either layout (sod.models.fibers).
-        w_t = np.swapaxes(act, -1, -2)  # (k, m): Aᵀ as the "weight"
-        a_t = np.swapaxes(weight, -1, -2)  # (n, k): Wᵀ as the "act"
+        if isinstance(weight, BitMask):  # packed operands: transposed by a marker
+            w_t: Any = TransposedBits(act)
+            a_t: Any = TransposedBits(weight)
+        else:
+            w_t = np.swapaxes(act, -1, -2)  # (k, m): Aᵀ as the "weight"
+            a_t = np.swapaxes(weight, -1, -2)  # (n, k): Wᵀ as the "act"
         counts = compute(flipped, arch, w_t, a_t)
         return replace(counts, macs_dense=gemm.macs, actions=_swap_roles(counts.actions))
 
@@ -148,23 +185,31 @@ def evaluate_accelerator(
     arch: ArchBase,
     compute: ComputeModel,
     stored_bits: StorageFormat,
-    masks: OperandMasks | Callable[[], OperandMasks] | None = None,
+    masks: OperandMasks | SharedBitMasks | Callable[[], OperandMasks] | None = None,
 ) -> Counts:
     """Counts of one GEMM (all repeats) on a mask-driven sparse accelerator: ``compute``
     counts its PEs' cycles from the real masks, ``stored_bits`` is its storage format.
     ``masks``: the GEMM's ``operand_masks(gemm, tiled=True)``, or a function giving them,
     when the caller shares them between mappings (unpacked once; models do not modify
-    them)."""
-    if masks is None:
-        masks = operand_masks(gemm, tiled=True)
-    elif not isinstance(masks, OperandMasks):
-        masks = masks()
-    g = masks.groups
-    counts = _tiled_compute(gemm, arch, compute, masks)
-
+    them); or the GEMM's :class:`SharedBitMasks`, which ``compute`` takes as they are
+    (2-D BitMasks, :class:`~sod.models.fibers.TransposedBits` when transposed)."""
     m, k, n = gemm.m, gemm.k, gemm.n
-    w_bits = stored_bits(arch, masks.weight_nnz, g * k * n, g * n)
-    nnz_a = g * m * k if masks.act is None else masks.act_nnz()
+    if isinstance(masks, SharedBitMasks):
+        # One distinct group run whole, as operand_masks would give it, without bools.
+        g, mult, iid = 1, gemm.repeat, False
+        counts = compute(gemm, arch, masks.weight, masks.act)
+        w_nnz, nnz_a = masks.nnz
+    else:
+        if masks is None:
+            masks = operand_masks(gemm, tiled=True)
+        elif not isinstance(masks, OperandMasks):
+            masks = masks()
+        g, mult, iid = masks.groups, masks.multiplier, masks.iid_pattern
+        counts = _tiled_compute(gemm, arch, compute, masks)
+        w_nnz = masks.weight_nnz
+        nnz_a = g * m * k if masks.act is None else masks.act_nnz()
+
+    w_bits = stored_bits(arch, w_nnz, g * k * n, g * n)
     # DRAM and the GLB hold the input feature map, not its im2col expansion.
     a_bits = stored_bits(arch, nnz_a, g * m * k, g * m) * gemm.act_storage_ratio
     o_bits = g * m * n * arch.value_bits
@@ -182,21 +227,20 @@ def evaluate_accelerator(
                 a_bits,
                 w_bits,
                 o_bits,
-                max(counts.compute_cycles // masks.multiplier, 1),
+                max(counts.compute_cycles // mult, 1),
                 arch.glb_kib * 8192,
                 arch.dram_bandwidth_bytes_per_cycle,
                 True,
                 1,
                 # Transfers overlap compute per work unit (the model's blocks or tiles, as
                 # a systolic array's per fold), one execution of every distinct group.
-                slots=max(g, int(counts.details.get("work_units", g)) // masks.multiplier, 1),
+                slots=max(g, int(counts.details.get("work_units", g)) // mult, 1),
             )
         except ArchitectureError as err:
             raise ArchitectureError(f"layer {gemm.name!r}: {err}") from None
-        stall = mem.stall_cycles * masks.multiplier
+        stall = mem.stall_cycles * mult
         dram = (mem.plan.dram_read_bits_a, mem.plan.dram_read_bits_w, mem.plan.dram_write_bits_o)
         details["tiling"] = mem.plan.schedule
-    mult = masks.multiplier
     memory_actions = {
         "dram_read_bits.act": dram[0] * mult,
         "dram_read_bits.weight": dram[1] * mult,
@@ -206,7 +250,7 @@ def evaluate_accelerator(
     }
     details["memory_stall_cycles"] = int(stall)
     details["weight_bits_stored"] = float(w_bits * (mult if gemm.w_is_weight else 1))
-    details["iid_pattern"] = masks.iid_pattern
+    details["iid_pattern"] = iid
     return Counts(
         counts.compute_cycles,
         counts.stall_cycles + int(stall),

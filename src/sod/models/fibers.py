@@ -9,16 +9,22 @@ packed without a transposed bool copy.
 The models' kernels take a GEMM's operands in their natural packing instead
 (:func:`canonical_operands`: A's rows along k, W's rows along n, ``np.packbits(·,
 axis=1)`` of C-contiguous arrays, for either orientation) and transpose bits only where a
-kernel needs W's columns (:func:`transpose_packed`).
+kernel needs W's columns (:func:`transpose_packed`). A GEMM's 2-D BitMasks are that
+packing already: :func:`packed_repeats` takes them as they are (no bool unpack).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from sod.models.sparse_masks import col_counts
+from sod.models.memo import mark_immutable
+from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
+from sod.workload.mask import BitMask, TiledMask
 
 
 def _flip_anti_diagonal(x: np.ndarray) -> np.ndarray:
@@ -98,6 +104,76 @@ def canonical_operands(act: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray,
         x.flags.c_contiguous for x in pair
     )
     return (weight.T, act.T, True) if flipped else (act, weight, False)
+
+
+@dataclass(frozen=True, eq=False)
+class TransposedBits:
+    """The transpose of a 2-D :class:`~sod.workload.mask.BitMask`, unmaterialized: how
+    :func:`sod.models.accelerators.transposed` hands a packed operand to a model."""
+
+    bits: BitMask
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.bits.shape
+        return cols, rows
+
+
+#: A read-only view of each BitMask's packed bytes, one per mask (see :func:`frozen_packed`).
+_FROZEN: weakref.WeakKeyDictionary[BitMask, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def frozen_packed(bits: BitMask) -> np.ndarray:
+    """``bits.packed`` as a read-only view, the same object for every call on ``bits``
+    (BitMasks are immutable), so the content memos (:mod:`sod.models.memo`) hash it once
+    for both orientations of a GEMM and every mapping of a sweep."""
+    view = _FROZEN.get(bits)
+    if view is None:
+        view = bits.packed.view()
+        view.flags.writeable = False
+        mark_immutable(view)
+        _FROZEN[bits] = view
+    return view
+
+
+def _plain(mask: object) -> bool:
+    return isinstance(mask, BitMask) and not isinstance(mask, TiledMask)
+
+
+def packed_operands(act: object, weight: object) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """``(fa, wp, flipped)`` of a GEMM ``act · weight`` given as 2-D BitMasks (or, for a
+    transposed GEMM, :class:`TransposedBits` of W and A): A's rows packed along k and W's
+    rows packed along n, straight from the masks (no unpacking), as
+    :func:`canonical_operands` would pack them; None for bool arrays."""
+    if _plain(act) and _plain(weight):
+        assert isinstance(act, BitMask) and isinstance(weight, BitMask)
+        return frozen_packed(act), frozen_packed(weight), False
+    if isinstance(act, TransposedBits) and isinstance(weight, TransposedBits):
+        if _plain(act.bits) and _plain(weight.bits):
+            return frozen_packed(weight.bits), frozen_packed(act.bits), True
+    return None
+
+
+def packed_repeats(
+    gemm: Any, weight_mask: Any, act_mask: Any
+) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]]:
+    """The factor to scale the distinct repeats by, and ``(fa, wp, k, n, flipped)`` of
+    each: the canonical operands bit-packed (straight from 2-D BitMasks,
+    :func:`packed_operands`, else packed from the bool arrays) and
+    W's columns n."""
+    packed = packed_operands(act_mask, weight_mask)
+    if packed is not None:  # one shared pair of masks: every repeat is the same
+        fa, wp, flipped = packed
+        return gemm.repeat, iter([(fa, wp, gemm.k, gemm.m if flipped else gemm.n, flipped)])
+    weight, act = mask_arrays(gemm, weight_mask, act_mask)
+    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
+
+    def unpacked() -> Iterator[tuple[np.ndarray, np.ndarray, int, int, bool]]:
+        for rep in range(reps):
+            a, w, flipped = canonical_operands(act[rep], weight[rep])
+            yield np.packbits(a, axis=1), np.packbits(w, axis=1), a.shape[1], w.shape[1], flipped
+
+    return scale, unpacked()
 
 
 def _unpacked_span(fibers: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -45,14 +45,13 @@ from sod.arch.sparse import IndexMatchArch
 from sod.mapping.index_match import tile_shape
 from sod.models.common import Counts
 from sod.models.fibers import (
-    canonical_operands,
     col_fibers,
     packed_col_counts,
+    packed_repeats,
     row_fibers,
     transpose_packed,
 )
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -72,6 +71,13 @@ def _end_table(p: int) -> np.ndarray:
     rank = np.arange(p)[:, None, None] + np.cumsum(_BITS, axis=1)[None]  # (p, 256, 8)
     ends = _BITS[None].astype(bool) & (rank % p == 0)
     return np.packbits(ends, axis=2)[:, :, 0]
+
+
+@lru_cache(maxsize=16)
+def _end_table_256(p: int) -> np.ndarray:
+    """:func:`_end_table` flattened and indexed by the rank mod 256 (``p`` divides 256):
+    entry ``s · 256 + v`` = entry ``(s mod p, v)``; 64 KiB, cache-resident."""
+    return np.tile(_end_table(p), (256 // p, 1)).ravel()
 
 
 def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
@@ -97,11 +103,16 @@ def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tupl
             cum: np.ndarray = np.cumsum(pc, axis=1, dtype=np.int32)
             np.subtract(cum, pc, out=cum)  # entries before each byte
             start = (cum % p).astype(np.uint16)
+            start <<= 8
+            start |= blk
+            ends[lo : lo + step] = table[start]
         else:
-            start = np.bitwise_and(_entries_before(pc), p - 1).astype(np.uint16)
-        start <<= 8
-        start |= blk
-        ends[lo : lo + step] = table[start]
+            # Index (entries before mod 256) · 256 + byte, built as little-endian byte
+            # pairs (one pass), into the table repeated over every residue mod 256.
+            idx = np.empty((*blk.shape, 2), np.uint8)
+            idx[..., 0] = blk
+            idx[..., 1] = _entries_before(pc)
+            np.take(_end_table_256(p), idx.view("<u2")[..., 0], out=ends[lo : lo + step])
         has = np.flatnonzero(length[lo : lo + step] > 0)
         if has.size:
             byte = kb - 1 - np.argmax(blk[:, ::-1] != 0, axis=1)[has]
@@ -325,16 +336,19 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     effectual = int((a_cols[0] * w_rows).sum())
     ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
     side_a = _Side(
-        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa), -(-len_a // p)
+        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
     )
     side_w = _Side(
-        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw), -(-len_w // p)
+        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
     )
     return side_a, side_w, effectual, ties
 
 
-def _uniform(fibers: np.ndarray) -> bool:
-    """Every bit-packed fiber (row) the same."""
+def _uniform(fibers: np.ndarray, length: np.ndarray) -> bool:
+    """Every bit-packed fiber (row) the same; ``length``: their non-zeros (fibers of
+    different lengths differ: no byte comparison)."""
+    if length.size and length.min() != length.max():
+        return False
     return bool((fibers == fibers[:1]).all())
 
 
@@ -550,9 +564,10 @@ def evaluate_index_match(
     """Cycles, MACs and actions of one GEMM (all repeats) on the index-matching array.
 
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` bool (m, k) or
-    (repeat, m, k). Compute cycles only (DRAM stalls belong to the memory model).
+    (repeat, m, k); or both 2-D BitMasks shared by every repeat (or
+    :class:`~sod.models.fibers.TransposedBits` of them), used packed as they are.
+    Compute cycles only (DRAM stalls belong to the memory model).
     """
-    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m, n, p = gemm.m, gemm.n, arch.window
     tr, tc = tile_shape(m, arch)
     mt, nt = -(-m // tr), -(-n // tc)
@@ -560,15 +575,12 @@ def evaluate_index_match(
     steps_sum = loads = busy = 0
     bubble = 1 if arch.fifo_depth < 2 * arch.window else 0
     effectual = nnz_a = nnz_w = 0
-    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
-    for rep in range(reps):
-        a, w, flipped = canonical_operands(act[rep], weight[rep])
+    scale, repeats = packed_repeats(gemm, weight_mask, act_mask)
+    for fa, wp, _, wn, flipped in repeats:
         # Tiles in (A rows, W columns): A's rows along the array rows, or W's columns.
-        tr_w, tc_a = tile_shape(w.shape[1], arch)
-        geometries = (tile_shape(a.shape[0], arch), (tc_a, tr_w))
-        tot = _pair_totals(
-            np.packbits(a, axis=1), np.packbits(w, axis=1), w.shape[1], p, geometries
-        )
+        tr_w, tc_a = tile_shape(wn, arch)
+        geometries = (tile_shape(fa.shape[0], arch), (tc_a, tr_w))
+        tot = _pair_totals(fa, wp, wn, p, geometries)
         cycles += tot.tiles[(tc, tr) if flipped else (tr, tc)] + bubble * mt * nt
         steps_sum += tot.steps
         loads += tot.loads

@@ -10,6 +10,7 @@ memo keeps at most ``max_bytes`` of results (least recently used dropped first).
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
@@ -17,18 +18,41 @@ from typing import Any
 
 import numpy as np
 
+# Digests of arrays marked immutable (:func:`mark_immutable`), by identity, dropped with
+# the array: the packed bytes of a BitMask (sod.models.fibers.frozen_packed) are hashed
+# once, not once per call (both orientations of a GEMM, every mapping of a sweep).
+_IMMUTABLE: dict[int, list[Any]] = {}  # id -> [weakref, digest or None]
+
+
+def mark_immutable(array: np.ndarray) -> None:
+    """Promise that ``array`` (read-only) never changes: memo keys hash it only once."""
+    if array.flags.writeable:
+        raise ValueError("only a read-only array can be marked immutable")
+    key = id(array)
+    _IMMUTABLE[key] = [weakref.ref(array, lambda _: _IMMUTABLE.pop(key, None)), None]
+
 
 def _digest(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        h = hashlib.blake2b(digest_size=16)
-        h.update(str((value.shape, value.dtype.str)).encode())
-        if value.dtype == bool:
-            # A mask: its packed bits carry the same content, 8x fewer bytes to hash.
-            h.update(np.packbits(value, axis=None).data)
-        else:
-            h.update(np.ascontiguousarray(value).view(np.uint8).data)
-        return h.digest()
-    return value
+    if not isinstance(value, np.ndarray):
+        return value
+    entry = _IMMUTABLE.get(id(value))
+    if entry is None or entry[0]() is not value:
+        return _hash(value)
+    if entry[1] is None:
+        entry[1] = _hash(value)
+    return entry[1]
+
+
+def _hash(value: np.ndarray) -> bytes:
+    """BLAKE2 digest of an array's shape, dtype and content."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str((value.shape, value.dtype.str)).encode())
+    if value.dtype == bool:
+        # A mask: its packed bits carry the same content, 8x fewer bytes to hash.
+        h.update(np.packbits(value, axis=None).data)
+    else:
+        h.update(np.ascontiguousarray(value).view(np.uint8).data)
+    return h.digest()
 
 
 def _nbytes(result: Any) -> int:
@@ -78,6 +102,9 @@ def memo_by_content(
         def cache_clear() -> None:
             cache.clear()
             used[0] = 0
+            # Cold again: immutable arrays are re-hashed (their marks are kept).
+            for entry in _IMMUTABLE.values():
+                entry[1] = None
 
         wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
         return wrapper

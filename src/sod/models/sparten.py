@@ -36,9 +36,13 @@ import numpy as np
 from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
-from sod.models.fibers import canonical_operands, packed_empty_chunks
+from sod.models.fibers import (
+    canonical_operands,
+    packed_col_counts,
+    packed_empty_chunks,
+    packed_repeats,
+)
 from sod.models.memo import memo_by_content
-from sod.models.sparse_masks import col_counts, distinct_repeats, mask_arrays
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
 
@@ -109,73 +113,90 @@ def _slot_sums(
     return out
 
 
-def _float_rows(x: np.ndarray, lo: int, hi: int, dtype: type) -> np.ndarray:
-    """Rows ``lo … hi − 1`` of a bool matrix as 0/1 ``dtype``."""
-    return x[lo:hi].view(np.uint8).astype(dtype)
+#: The 8 bits of every byte value (packbits order) as 0/1 floats: a row of bit-packed
+#: bytes becomes floats in one gather (half the time of unpackbits, then a cast).
+_BIT_FLOATS: dict[type, np.ndarray] = {
+    dt: np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(dt)
+    for dt in (np.float32, np.float64)
+}
+
+
+def _float_bits(packed: np.ndarray, dtype: type) -> np.ndarray:
+    """Bit-packed rows (rows, kb) as 0/1 ``dtype`` (rows, 8·kb), padding bits included
+    (zero: callers pad the other operand of a product with zero rows to match)."""
+    return np.take(_BIT_FLOATS[dtype], packed, axis=0).reshape(packed.shape[0], -1)
 
 
 def _slot_matches(
-    a: np.ndarray,
-    w: np.ndarray,
     fa: np.ndarray,
+    wp: np.ndarray,
+    k: int,
+    n: int,
     slot_of: np.ndarray,
     slots: int,
     filters_are_rows: bool,
 ) -> np.ndarray:
     """Matches of ``A · W`` summed over the filters dealt to each slot: filters are W's
-    columns (out (m, slots)) or, for a transposed GEMM, A's rows (out (n, slots)). Linear
-    in the filters, so one product with each slot's summed filters (``A · (W · S)`` or
+    columns (out (m, slots)) or, for a transposed GEMM, A's rows (out (n, slots)), from
+    A's rows packed along k (``fa``) and W's rows packed along n (``wp``). Linear in the
+    filters, so one product with each slot's summed filters (``A · (W · S)`` or
     ``(Sᵀ · A) · W``, S the 0/1 slot matrix) instead of every pair. float32 when every
-    sum is below 2²⁴ (exact), else float64; operands converted a block at a time."""
-    m, k = a.shape
-    n = w.shape[1]
+    sum is below 2²⁴ (exact), else float64; operands unpacked a block at a time, their
+    padding bits met by zero rows of the other factor."""
+    m = fa.shape[0]
     per_slot = int(np.bincount(slot_of).max())
     dtype = np.float32 if k * per_slot < 2**24 else np.float64
     step = max(1, (1 << 20) // max(k, n, 1))
     if not filters_are_rows:
-        onehot = np.zeros((n, slots), dtype)
+        onehot = np.zeros((wp.shape[1] * 8, slots), dtype)
         onehot[np.arange(n), slot_of] = 1
-        summed = np.zeros((k, slots), dtype)  # each slot's filters, position by position
+        # Each slot's filters, position by position; zero rows for A's padding bits.
+        summed = np.zeros((fa.shape[1] * 8, slots), dtype)
         for lo in range(0, k, step):
-            summed[lo : lo + step] = _float_rows(w, lo, lo + step, dtype) @ onehot
+            hi = min(k, lo + step)
+            summed[lo:hi] = _float_bits(wp[lo:hi], dtype) @ onehot
         out = np.empty((m, slots), np.int64)
         for lo in range(0, m, step):
-            bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
-            out[lo : lo + step] = bits @ summed
+            out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
         return out
-    summed_t = np.zeros((slots, k), dtype)  # each slot's rows of A
+    summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)  # each slot's rows of A
     for lo in range(0, m, step):
-        bits = np.unpackbits(fa[lo : lo + step], axis=1, count=k).astype(dtype)
+        bits = _float_bits(fa[lo : lo + step], dtype)
         onehot_t = np.zeros((slots, bits.shape[0]), dtype)
         onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
         summed_t += onehot_t @ bits
-    acc = np.zeros((slots, n), dtype)
+    acc = np.zeros((slots, wp.shape[1] * 8), dtype)
     for lo in range(0, k, step):
-        acc += summed_t[:, lo : lo + step] @ _float_rows(w, lo, lo + step, dtype)
-    return acc.T.astype(np.int64)
+        hi = min(k, lo + step)
+        acc += summed_t[:, lo:hi] @ _float_bits(wp[lo:hi], dtype)
+    return acc[:, :n].T.astype(np.int64)
 
 
 def _one_repeat(
-    act: np.ndarray, weight: np.ndarray, arch: SparTenArch
+    fa: np.ndarray, wp: np.ndarray, k: int, n: int, flipped: bool, arch: SparTenArch
 ) -> tuple[int, dict[str, float], tuple[int, int, int]]:
-    """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat."""
-    m = act.shape[0]
-    a, w, flipped = canonical_operands(act, weight)
-    fa, wp = np.packbits(a, axis=1), np.packbits(w, axis=1)
+    """Cycles, balance stats and (effectual MACs, nnz(A), nnz(W)) of one repeat, from
+    the canonical operands (:func:`sod.models.fibers.canonical_operands`) bit-packed:
+    A's rows along k (``fa``), W's (k × ``n``) rows along n (``wp``)."""
+    m = n if flipped else fa.shape[0]  # this GEMM's rows
     row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
     # Filters: W's columns, or A's rows for a transposed GEMM.
-    filter_nnz = row_nnz if flipped else col_counts(w)
-    mp = sparten_mapping(m, weight, arch, filter_nnz=filter_nnz)
+    filter_nnz = row_nnz
+    if not flipped:
+        col_nnz = packed_col_counts(wp, k, n, 1)
+        assert col_nnz is not None  # wp has k rows: one group
+        filter_nnz = col_nnz[0]
+    mp = sparten_mapping(m, None, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
     slot_of = mp.slot_of_filter
     # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
     # both summed per slot (never the m × n matrix of pair cycles).
-    empty, matches = pair_kernel(fa, wp, w.shape[1], arch.chunk_bits)
+    empty, matches = pair_kernel(fa, wp, n, arch.chunk_bits)
     per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
     if matches is not None:  # few rows of A: the pair matches came with the kernel
         per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
     else:
-        per_slot += _slot_matches(a, w, fa, slot_of, slots, filters_are_rows=flipped)
+        per_slot += _slot_matches(fa, wp, k, n, slot_of, slots, filters_are_rows=flipped)
     row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
     rows_padded = -(-m // mp.row_groups) * mp.row_groups
     padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
@@ -201,16 +222,17 @@ def evaluate_sparten(
     """Cycles, MACs and actions of one GEMM (all repeats) on SparTen, from its masks.
 
     ``weight_mask`` is bool (k, n) or (repeat, k, n); ``act_mask`` is bool (m, k) or
-    (repeat, m, k). Compute cycles only: DRAM stalls are the memory model's.
+    (repeat, m, k); or both 2-D BitMasks shared by every repeat (or
+    :class:`~sod.models.fibers.TransposedBits` of them), used packed as they are.
+    Compute cycles only: DRAM stalls are the memory model's.
     """
-    weight, act = mask_arrays(gemm, weight_mask, act_mask)
     m = gemm.m
     cycles: float = 0
     busy = cluster_sum = cu_row_slots = 0.0
     effectual = nnz_a = nnz_w = 0
-    reps, scale = distinct_repeats(gemm, weight_mask, act_mask)
-    for rep in range(reps):
-        c, st, (eff, na, nw) = _one_repeat(act[rep], weight[rep], arch)
+    scale, repeats = packed_repeats(gemm, weight_mask, act_mask)
+    for fa, wp, k, n, flipped in repeats:
+        c, st, (eff, na, nw) = _one_repeat(fa, wp, k, n, flipped, arch)
         effectual, nnz_a, nnz_w = effectual + eff, nnz_a + na, nnz_w + nw
         cycles += c
         busy += st["busy_cu_cycles"]
