@@ -65,8 +65,25 @@ def check_dataflow(dataflow: object) -> str:
     return df
 
 
+class _BlockGrid:
+    """A k × n mask cut into ``rows × cols`` blocks (fields of the dataclasses below)."""
+
+    k: int
+    n: int
+    rows: int
+    cols: int
+
+    @property
+    def k_blocks(self) -> int:
+        return _ceil(self.k, self.rows)
+
+    @property
+    def n_blocks(self) -> int:
+        return _ceil(self.n, self.cols)
+
+
 @dataclass(frozen=True)
-class TileGrid:
+class TileGrid(_BlockGrid):
     """The W tiles of one layer on an ``rows × cols`` array, in image order."""
 
     k: int
@@ -80,14 +97,6 @@ class TileGrid:
         for what, v in (("k", self.k), ("n", self.n), ("rows", self.rows), ("cols", self.cols)):
             if int(v) <= 0:
                 raise FormatError(f"{what} must be positive, got {v}")
-
-    @property
-    def k_blocks(self) -> int:
-        return _ceil(self.k, self.rows)
-
-    @property
-    def n_blocks(self) -> int:
-        return _ceil(self.n, self.cols)
 
     @property
     def count(self) -> int:
@@ -213,7 +222,7 @@ class TileGrid:
 
 
 @dataclass(frozen=True, eq=False)
-class BlockCounts:
+class BlockCounts(_BlockGrid):
     """Non-zeros of a k × n mask per line of an ``rows × cols`` block grid: what every
     dataflow's stream tiles are measured from (a vector of a WS/OS stream tile is a row
     of a block, of an IS one a column), so one pass over the mask serves all three.
@@ -229,14 +238,6 @@ class BlockCounts:
     cols: int
     row_counts: np.ndarray | None
     col_counts: np.ndarray | None
-
-    @property
-    def k_blocks(self) -> int:
-        return _ceil(self.k, self.rows)
-
-    @property
-    def n_blocks(self) -> int:
-        return _ceil(self.n, self.cols)
 
     def padded_rows(self) -> np.ndarray:
         """``row_counts`` with zero rows up to whole row blocks: (k_blocks, rows, n_blocks)."""
