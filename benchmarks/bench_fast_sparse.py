@@ -85,10 +85,9 @@ def one_pass_s(workload, repeats: int = 3) -> tuple[float, float, int]:
 
 
 def _clear_memos() -> None:
-    from sod.models import index_match, sparten
+    from sod.models import memo
 
-    for fn in (index_match.pair_steps, sparten.pair_cycles):
-        fn.cache_clear()  # type: ignore[attr-defined]
+    memo.clear_all()
 
 
 def child(model: str, profile: str, seed: int, preset: str) -> None:

@@ -38,6 +38,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sod.errors import ArchitectureError
+from sod.workload.mask import BitMask
+
+try:  # the compiled first fit (optional build; the numpy loops below are its twin)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE = None  # type: ignore[assignment]
 
 # Mask elements of a weight matrix above which packing is refused (bounded scratch memory:
 # the (T, k) group table is 4 bytes per line per tile).
@@ -110,48 +116,85 @@ def check_packing_args(cols: int, max_combine: int, window: int) -> None:
             raise ArchitectureError(f"column combining: {name} must be a positive integer")
 
 
-def line_words(w: np.ndarray, cols: int) -> np.ndarray:
-    """(k, T, words) uint64: the bits of every line in every tile of ``cols`` columns."""
+def line_words(w: np.ndarray | BitMask, cols: int) -> np.ndarray:
+    """(k, T, words) uint64: the bits of every line in every tile of ``cols`` columns.
+
+    ``w`` is a bool ``(k, n)`` mask or a :class:`~sod.workload.mask.BitMask` of one. A
+    column's bit within its tile's words is fixed per column (from a bool mask: bit c of
+    the tile's columns, little-endian; from a BitMask with whole-byte tiles: its packed
+    bytes as they are) — every use (conflicts, popcounts) depends on which columns a line
+    shares with another, never on where a column's bit sits."""
+    if isinstance(w, BitMask):
+        k, n = w.shape
+        if cols % 8:
+            w = w.to_bool()
+        else:  # tiles of whole bytes: the packed rows, cut into tiles as they are
+            return _tile_words(w.packed, k, n, cols)
     k, n = w.shape
     t = -(-n // cols)
+    if cols % 8 == 0:  # tiles of whole bytes: one packing of the contiguous rows
+        return _tile_words(np.packbits(w, axis=1, bitorder="little"), k, n, cols)
     words = -(-cols // 64)
     out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
-    if cols % 8 == 0:  # tiles of whole bytes: one packing of the contiguous rows
-        packed = np.packbits(w, axis=1, bitorder="little")  # (k, ⌈n/8⌉)
-        per = cols // 8
-        whole = packed.shape[1] // per  # tiles all of whose bytes exist
-        out[:, :whole, :per] = packed[:, : whole * per].reshape(k, whole, per)
-        if whole < t:  # the last tile is cut short
-            rest = packed[:, whole * per :]
-            out[:, whole, : rest.shape[1]] = rest
-    else:
-        full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
-        packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
-        out[:, :, : packed.shape[2]] = packed
+    full = w if n == t * cols else np.concatenate([w, np.zeros((k, t * cols - n), bool)], 1)
+    packed = np.packbits(full.reshape(k, t, cols), axis=2, bitorder="little")
+    out[:, :, : packed.shape[2]] = packed
+    return out.view("<u8").reshape(k, t, words)
+
+
+def _tile_words(packed: np.ndarray, k: int, n: int, cols: int) -> np.ndarray:
+    """:func:`line_words` of a mask packed along its rows (``(k, ⌈n/8⌉)`` bytes, zero
+    padding bits) for tiles of ``cols`` (a multiple of 8) columns."""
+    t = -(-n // cols)
+    words = -(-cols // 64)
+    per = cols // 8
+    whole = packed.shape[1] // per  # tiles all of whose bytes exist
+    if per == words * 8 and whole == t:  # tiles of whole words: a view of the bytes
+        return np.ascontiguousarray(packed).view("<u8").reshape(k, t, words)
+    out = np.zeros((k, t, words * 8), np.uint8)  # padded to whole 64-bit words
+    out[:, :whole, :per] = packed[:, : whole * per].reshape(k, whole, per)
+    if whole < t:  # the last tile is cut short
+        rest = packed[:, whole * per :]
+        out[:, whole, : rest.shape[1]] = rest
     return out.view("<u8").reshape(k, t, words)
 
 
 def pack_columns(
-    w: np.ndarray, cols: int, max_combine: int, window: int = 32, split_min: int = 0
+    w: np.ndarray | BitMask,
+    cols: int,
+    max_combine: int,
+    window: int = 32,
+    split_min: int = 0,
+    native: bool = True,
 ) -> Packing:
-    """Pack a ``(k, n)`` boolean weight mask (see the module docstring).
+    """Pack a ``(k, n)`` boolean weight mask, or a BitMask of one (see the module
+    docstring).
 
     ``split_min`` > 0 enables line splitting (Sparse-TPU-style collision handling that
     costs rows and activation lanes, never weights): a line that fits no open group whole
     gives the oldest open group in which at least ``split_min`` of its non-zeros do not
     conflict those non-zeros as a fragment; the rest of the line (the conflicting
     non-zeros) is then placed by plain first fit (an open group it fits, else a new one).
-    The activation of a split line is fed to both groups."""
+    The activation of a split line is fed to both groups.
+
+    ``native``: without splitting, pack with the compiled loop (:mod:`sod._native`) when
+    it is built; ``False`` (or no build) runs the numpy loops, which place every line
+    the same way."""
     check_packing_args(cols, max_combine, window)
     if not (isinstance(split_min, int) and split_min >= 0):
         raise ArchitectureError("column combining: split_min must be a non-negative integer")
-    w = np.asarray(w, dtype=bool)
-    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
-        raise ArchitectureError(f"column combining: expected a non-empty k x n mask, got {w.shape}")
+    if not isinstance(w, BitMask):
+        w = np.asarray(w, dtype=bool)
+        if w.ndim != 2:
+            raise ArchitectureError(f"column combining: expected a k x n mask, got {w.shape}")
     k, n = w.shape
+    if k == 0 or n == 0:
+        raise ArchitectureError(f"column combining: expected a non-empty k x n mask, got {w.shape}")
     t = -(-n // cols)
     if k * t * max(cols, 64) > MAX_PACK_ELEMENTS:
         raise ArchitectureError(f"column combining: a {k}x{n} weight is too large to pack")
+    if native and _NATIVE is not None and not split_min and max_combine > 1:
+        return _pack_native(w, cols, max_combine, window)
     lines = line_words(w, cols)  # (k, T, words)
     active = np.asarray(lines.any(axis=2))  # (k, T)
     group_of = np.full((t, k), -1, np.int32)
@@ -172,6 +215,26 @@ def pack_columns(
     )
     nnz = _line_nnz(lines)
     return Packing(k, n, cols, max_combine, window, group_of, split_min, split_of, split_nnz, nnz)
+
+
+def _pack_native(w: np.ndarray | BitMask, cols: int, g: int, window: int) -> Packing:
+    """:func:`pack_columns` without splitting by the compiled loop, on the mask's packed
+    rows (whole-byte tiles: a BitMask's own bytes) — the same placements as
+    :func:`_first_fit` (``tests/reference/test_column_combining_native.py``)."""
+    assert _NATIVE is not None
+    k, n = w.shape
+    t = -(-n // cols)
+    if cols % 8 == 0:  # tile j = bytes j·cols/8 … of every packed row
+        rows = w.packed if isinstance(w, BitMask) else np.packbits(w, axis=1)
+        per = cols // 8
+    else:  # narrower tiles: padded to whole words first
+        lines = line_words(w, cols)
+        rows, per = lines.view(np.uint8).reshape(k, -1), lines.shape[2] * 8
+    group_of = np.full((t, k), -1, np.int32)
+    line_nnz = np.empty((t, k), np.int32)
+    rows = np.ascontiguousarray(rows)
+    _NATIVE.cc_first_fit(rows, k, rows.shape[1], per, t, g, min(window, k), group_of, line_nnz)
+    return Packing(k, n, cols, g, window, group_of, line_nnz=line_nnz)
 
 
 def _line_nnz(lines: np.ndarray) -> np.ndarray:
@@ -504,11 +567,10 @@ class PackedTiles:
     cols: np.ndarray  # (T,) columns of every tile
 
 
-def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
+def packed_tiles(w: np.ndarray | BitMask, packing: Packing, rows: int) -> PackedTiles:
     """Occupancy of every row fold of every tile for an array of ``rows`` rows."""
     if not (isinstance(rows, int) and rows > 0):
         raise ArchitectureError("column combining: rows must be a positive integer")
-    w = np.asarray(w, dtype=bool)
     t, cols = packing.tiles, packing.cols
     kp = packing.groups
     folds = max(int(-(-kp.max() // rows)) if kp.size else 0, 1)
@@ -518,7 +580,7 @@ def packed_tiles(w: np.ndarray, packing: Packing, rows: int) -> PackedTiles:
     # per group's fold.
     line_nnz = packing.line_nnz
     if line_nnz is None:
-        line_nnz = _line_nnz(line_words(w, cols))
+        line_nnz = _line_nnz(line_words(w if isinstance(w, BitMask) else np.asarray(w, bool), cols))
     # Member entries: every placed line (its rest, when split) and every fragment.
     entries = [(packing.group_of, line_nnz)]
     if packing.split_of is not None and packing.split_nnz is not None:

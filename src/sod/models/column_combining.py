@@ -36,8 +36,9 @@ from sod.arch.packing import ColumnCombiningArch
 from sod.arch.spec import Dataflow
 from sod.mapping.column_combining import PackedTiles, pack_columns, packed_tiles
 from sod.models.common import Counts
+from sod.models.fibers import frozen_packed
 from sod.models.memo import memo_by_content
-from sod.models.operands import operand_masks
+from sod.models.operands import OperandMasks, operand_masks
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import (
     Folds,
@@ -50,23 +51,43 @@ from sod.models.systolic_steps import (
 )
 from sod.models.systolic_streams import WeightStreams
 from sod.workload.gemm import Gemm
+from sod.workload.mask import BitMask, TiledMask
 
 
 @memo_by_content(max_bytes=64 << 20)
 def _packed(
-    w: np.ndarray, cols: int, g: int, window: int, split_min: int, rows: int
+    w_packed: np.ndarray, n: int, cols: int, g: int, window: int, split_min: int, rows: int
 ) -> tuple[np.ndarray, ...]:
-    """Packed occupancy of one group's mask, memoized by content (sizing re-evaluates the
-    same layer at several array sizes)."""
+    """Packed occupancy of one group's mask (its ``(k, ⌈n/8⌉)`` packed bytes), memoized
+    by content (sizing re-evaluates the same layer at several array sizes)."""
+    w = BitMask(w_packed, (int(w_packed.shape[0]), n))
     pt = packed_tiles(w, pack_columns(w, cols, g, window, split_min), rows)
     return pt.rows, pt.nnz, pt.members, pt.lines, pt.cols
 
 
-def packed_layout(masks: np.ndarray, arch: ColumnCombiningArch) -> list[PackedTiles]:
-    """Per distinct group ``(G, k, n)``, the packed occupancy of every (tile, row fold)."""
+def weight_bytes(gemm: Gemm, masks: OperandMasks) -> list[np.ndarray]:
+    """Per distinct group, W's mask packed along n (``(k, ⌈n/8⌉)`` uint8, as a BitMask
+    packs it): the GEMM's own BitMask bytes when it has one (no re-packing), else the
+    packed bool masks."""
+    wm, k, groups = gemm.weight_mask, gemm.k, masks.groups
+    if (
+        isinstance(wm, BitMask)
+        and not isinstance(wm, TiledMask)
+        and wm.shape[1] == gemm.n
+        and wm.shape[0] in (k, groups * k)
+    ):
+        whole = frozen_packed(wm)  # (hashed once per mask by the memo)
+        stacked = wm.shape[0] == groups * k
+        return [whole[i * k : (i + 1) * k] if stacked else whole for i in range(groups)]
+    return [np.packbits(w, axis=1) for w in masks.weight]
+
+
+def packed_layout(masks: OperandMasks, arch: ColumnCombiningArch, gemm: Gemm) -> list[PackedTiles]:
+    """Per distinct group, the packed occupancy of every (tile, row fold)."""
     R, C = arch.array_rows, arch.array_cols
     g, window, split = arch.max_combine, arch.pack_window, arch.split_min
-    return [PackedTiles(*_packed(w, C, g, window, split, R)) for w in masks]
+    n = gemm.n
+    return [PackedTiles(*_packed(w, n, C, g, window, split, R)) for w in weight_bytes(gemm, masks)]
 
 
 def _streams(parts: list[PackedTiles], arch: ColumnCombiningArch) -> WeightStreams:
@@ -121,7 +142,7 @@ def evaluate_column_combining(gemm: Gemm, arch: ColumnCombiningArch) -> Counts:
     )
     masks = operand_masks(gemm, tiled=True)
     groups, mult = masks.groups, masks.multiplier
-    parts = packed_layout(masks.weight, arch)
+    parts = packed_layout(masks, arch, gemm)
     ws = _streams(parts, arch)
     row_folds = int(ws.size_bits.size // (groups * parts[0].rows.shape[0]))
     packed = Gemm(f"{gemm.name} (packed)", gemm.m, row_folds * arch.array_rows, gemm.n)

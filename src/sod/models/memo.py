@@ -23,6 +23,9 @@ import numpy as np
 # once, not once per call (both orientations of a GEMM, every mapping of a sweep).
 _IMMUTABLE: dict[int, list[Any]] = {}  # id -> [weakref, digest or None]
 
+# Every memo's clear function (:func:`clear_all`).
+_CLEARS: list[Callable[[], None]] = []
+
 
 def mark_immutable(array: np.ndarray) -> None:
     """Promise that ``array`` (read-only) never changes: memo keys hash it only once."""
@@ -30,6 +33,12 @@ def mark_immutable(array: np.ndarray) -> None:
         raise ValueError("only a read-only array can be marked immutable")
     key = id(array)
     _IMMUTABLE[key] = [weakref.ref(array, lambda _: _IMMUTABLE.pop(key, None)), None]
+
+
+def clear_all() -> None:
+    """Empties every memo (benchmarks: no evaluation reuses an earlier one's work)."""
+    for clear in _CLEARS:
+        clear()
 
 
 def _digest(value: Any) -> Any:
@@ -107,6 +116,7 @@ def memo_by_content(
                 entry[1] = None
 
         wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+        _CLEARS.append(cache_clear)
         return wrapper
 
     return decorate

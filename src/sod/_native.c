@@ -1,0 +1,172 @@
+/* sod._native: compiled kernels for the few mask algorithms that are sequential by
+ * definition (each step depends on every earlier one), where numpy can only vectorize
+ * across independent instances and pays its per-call overhead once per step.
+ *
+ * Every kernel has a numpy twin that defines the same rule and is used when this module
+ * is not built (the extension is optional); the tests check the two agree bit for bit.
+ * Arrays cross as buffers (the buffer protocol), so no numpy headers are needed to build.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Column combining (sod.mapping.column_combining._first_fit without line splitting).
+ *
+ * bytes: uint8 (k, row_bytes), C order: the mask packed along its rows (zero padding bits);
+ * tile t is bytes t*per ... t*per + per - 1 of every row (the last may be cut short).
+ * group_of: int32 (T, k), written for every line that is non-zero in its tile (others are
+ * left as they are, -1 by the caller); line_nnz: int32 (T, k), every line's non-zeros.
+ *
+ * Per tile, the open groups are kept in creation order (oldest first); a line joins the
+ * first one it does not conflict with, else opens a new group at the end, evicting the
+ * oldest when `win` groups are open. A group closes (leaves the list) at g members. Lines
+ * go in k order, each tile on its own. */
+static inline __attribute__((always_inline)) void cc_pack(
+    const uint8_t *bytes, Py_ssize_t k, Py_ssize_t row_bytes, Py_ssize_t per, Py_ssize_t t_count,
+    Py_ssize_t words, Py_ssize_t g, Py_ssize_t win, int32_t *group_of, int32_t *line_nnz,
+    uint64_t *mask, int32_t *count, int32_t *gid, int32_t *nopen, int32_t *opened) {
+    uint64_t line[words];
+    /* Tiles in blocks of about one cache line of every row, lines inside: the open groups
+     * of a block stay in L1 and every output row is written in order. */
+    Py_ssize_t block = per >= 64 ? 1 : 64 / per;
+    uint64_t keep = per >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * per)) - 1);
+    for (Py_ssize_t t0 = 0; t0 < t_count; t0 += block) {
+      Py_ssize_t t1 = t0 + block < t_count ? t0 + block : t_count;
+      for (Py_ssize_t i = 0; i < k; i++) {
+        const uint8_t *row = bytes + (size_t)i * (size_t)row_bytes;
+        for (Py_ssize_t t = t0; t < t1; t++) {
+            /* the tile's bytes of line i (the last tile may be cut short), zero padded */
+            Py_ssize_t off = t * per, len = row_bytes - off < per ? row_bytes - off : per;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (words == 1 && off + 8 <= row_bytes) { /* one load; the tile's bytes kept */
+                memcpy(line, row + off, 8);
+                line[0] &= keep;
+            } else
+#endif
+            {
+                memset(line, 0, (size_t)words * sizeof(uint64_t));
+                memcpy(line, row + off, (size_t)len);
+            }
+            int32_t bits = 0;
+            for (Py_ssize_t w = 0; w < words; w++) bits += __builtin_popcountll(line[w]);
+            line_nnz[(size_t)t * (size_t)k + (size_t)i] = bits;
+            if (!bits) continue;  /* all zero in this tile: no group */
+            size_t base = (size_t)t * (size_t)win;
+            uint64_t *m = mask + base * (size_t)words;
+            int32_t *c = count + base, *gd = gid + base;
+            int32_t n = nopen[t], j = 0;
+            for (; j < n; j++) {
+                const uint64_t *mj = m + (size_t)j * (size_t)words;
+                uint64_t clash = 0;
+                for (Py_ssize_t w = 0; w < words; w++) clash |= mj[w] & line[w];
+                if (!clash) break;
+            }
+            if (j < n) { /* joins the oldest open group it fits */
+                uint64_t *mj = m + (size_t)j * (size_t)words;
+                for (Py_ssize_t w = 0; w < words; w++) mj[w] |= line[w];
+                group_of[(size_t)t * (size_t)k + (size_t)i] = gd[j];
+                if (++c[j] < g) continue;
+                /* full: it closes */
+            } else { /* opens a new group, evicting the oldest when the window is full */
+                if (n == win) {
+                    j = 0;
+                } else {
+                    j = -1;
+                }
+                int32_t id = opened[t]++;
+                group_of[(size_t)t * (size_t)k + (size_t)i] = id;
+                if (j == 0) { /* drop the oldest, then append below */
+                    memmove(m, m + words, (size_t)(n - 1) * (size_t)words * sizeof(uint64_t));
+                    memmove(c, c + 1, (size_t)(n - 1) * sizeof(int32_t));
+                    memmove(gd, gd + 1, (size_t)(n - 1) * sizeof(int32_t));
+                    n--;
+                }
+                if (g == 1) { /* full at once: never open */
+                    nopen[t] = n;
+                    continue;
+                }
+                memcpy(m + (size_t)n * (size_t)words, line, (size_t)words * sizeof(uint64_t));
+                c[n] = 1;
+                gd[n] = id;
+                nopen[t] = n + 1;
+                continue;
+            }
+            /* group j closes: the later ones move up (creation order kept) */
+            memmove(m + (size_t)j * (size_t)words, m + (size_t)(j + 1) * (size_t)words,
+                    (size_t)(n - 1 - j) * (size_t)words * sizeof(uint64_t));
+            memmove(c + j, c + j + 1, (size_t)(n - 1 - j) * sizeof(int32_t));
+            memmove(gd + j, gd + j + 1, (size_t)(n - 1 - j) * sizeof(int32_t));
+            nopen[t] = n - 1;
+        }
+    }
+    }
+}
+
+static PyObject *cc_first_fit(PyObject *self, PyObject *args) {
+    Py_buffer bytes_buf, out_buf, nnz_buf;
+    Py_ssize_t k, row_bytes, per, t_count, g, win;
+    if (!PyArg_ParseTuple(args, "y*nnnnnnw*w*", &bytes_buf, &k, &row_bytes, &per, &t_count, &g,
+                          &win, &out_buf, &nnz_buf))
+        return NULL;
+    Py_ssize_t words = (per + 7) / 8;
+    PyObject *result = NULL;
+    uint64_t *mask = NULL;
+    int32_t *count = NULL, *gid = NULL, *nopen = NULL, *opened = NULL;
+    if (k <= 0 || row_bytes <= 0 || per <= 0 || t_count <= 0 || g <= 0 || win <= 0 ||
+        (t_count - 1) * per >= row_bytes || t_count * per < row_bytes ||
+        bytes_buf.len != k * row_bytes ||
+        out_buf.len != t_count * k * (Py_ssize_t)sizeof(int32_t) ||
+        nnz_buf.len != out_buf.len) {
+        PyErr_SetString(PyExc_ValueError, "cc_first_fit: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *bytes = (const uint8_t *)bytes_buf.buf;
+    int32_t *group_of = (int32_t *)out_buf.buf, *line_nnz = (int32_t *)nnz_buf.buf;
+    size_t slots = (size_t)t_count * (size_t)win;
+    mask = calloc(slots * (size_t)words, sizeof(uint64_t));
+    count = calloc(slots, sizeof(int32_t));
+    gid = calloc(slots, sizeof(int32_t));
+    nopen = calloc((size_t)t_count, sizeof(int32_t));
+    opened = calloc((size_t)t_count, sizeof(int32_t));
+    if (!mask || !count || !gid || !nopen || !opened) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (words == 1) /* the common case: a constant the compiler folds in */
+        cc_pack(bytes, k, row_bytes, per, t_count, 1, g, win, group_of, line_nnz, mask, count,
+                gid, nopen, opened);
+    else
+        cc_pack(bytes, k, row_bytes, per, t_count, words, g, win, group_of, line_nnz, mask,
+                count, gid, nopen, opened);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(mask);
+    free(count);
+    free(gid);
+    free(nopen);
+    free(opened);
+    PyBuffer_Release(&bytes_buf);
+    PyBuffer_Release(&out_buf);
+    PyBuffer_Release(&nnz_buf);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"cc_first_fit", cc_first_fit, METH_VARARGS,
+     "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
+     "column-combining first fit "
+     "(see sod.mapping.column_combining)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "sod._native", "Compiled kernels of sequential mask algorithms.",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
