@@ -82,3 +82,12 @@ def test_native_rejects_buffers_that_do_not_match_the_shape():
     strided = np.full((1, 8), -1, np.int32)[:, ::2]
     with pytest.raises(TypeError, match="read-write"):  # outputs must be contiguous
         cc._NATIVE.cc_first_fit(rows, 4, 2, 2, 1, 2, 4, strided, nnz)
+
+
+def test_without_the_extension_pack_columns_runs_the_numpy_loops(monkeypatch):
+    # An install without a C compiler has no sod._native: the same packing, from numpy.
+    rng = np.random.default_rng(3)
+    w = rng.random((200, 100)) < 0.2
+    want = pack_columns(w, 32, 8, 32)
+    monkeypatch.setattr(cc, "_NATIVE", None)
+    _same(pack_columns(BitMask.from_bool(w), 32, 8, 32), want)

@@ -1,13 +1,6 @@
-/* sod._native: compiled kernels for the few mask algorithms that are sequential by
- * definition (each step depends on every earlier one), where numpy can only vectorize
- * across independent instances and pays its per-call overhead once per step.
- *
- * Every kernel has a numpy twin that defines the same rule and is used when this module
- * is not built (the extension is optional); the tests check the two agree bit for bit.
- * Arrays cross as buffers (the buffer protocol), so no numpy headers are needed to build.
- */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+/* Column combining: the first-fit packing of sod.mapping.column_combining. */
+#include "kernels.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +97,7 @@ static inline __attribute__((always_inline)) void cc_pack(
     }
 }
 
-static PyObject *cc_first_fit(PyObject *self, PyObject *args) {
+PyObject *cc_first_fit(PyObject *self, PyObject *args) {
     Py_buffer bytes_buf, out_buf, nnz_buf;
     Py_ssize_t k, row_bytes, per, t_count, g, win;
     if (!PyArg_ParseTuple(args, "y*nnnnnnw*w*", &bytes_buf, &k, &row_bytes, &per, &t_count, &g,
@@ -155,18 +148,3 @@ done:
     PyBuffer_Release(&nnz_buf);
     return result;
 }
-
-static PyMethodDef methods[] = {
-    {"cc_first_fit", cc_first_fit, METH_VARARGS,
-     "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
-     "column-combining first fit "
-     "(see sod.mapping.column_combining)."},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "sod._native", "Compiled kernels of sequential mask algorithms.",
-    -1, methods,
-};
-
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

@@ -1,0 +1,10 @@
+/* The kernels of sod._native, one source file per model family (module.c lists them). */
+#ifndef SOD_KERNELS_H
+#define SOD_KERNELS_H
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* column_combining.c */
+PyObject *cc_first_fit(PyObject *self, PyObject *args);
+
+#endif

@@ -1,0 +1,24 @@
+/* sod._native: compiled kernels for the few mask algorithms that are sequential by
+ * definition (each step depends on every earlier one), or whose inner loop numpy can only
+ * run as many short calls.
+ *
+ * Every kernel has a numpy twin that defines the same rule and is used when this module
+ * is not built (the extension is optional, setup.py); the tests check the two agree bit
+ * for bit. Arrays cross as buffers (the buffer protocol), so no numpy headers are needed
+ * to build. One source file per model family; this file lists them.
+ */
+#include "kernels.h"
+
+static PyMethodDef methods[] = {
+    {"cc_first_fit", cc_first_fit, METH_VARARGS,
+     "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
+     "column-combining first fit (see sod.mapping.column_combining)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "sod._native", "Compiled kernels of sequential mask algorithms.",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
