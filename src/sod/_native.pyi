@@ -12,3 +12,12 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def bc_block_counts(
+    packed: object,
+    items: int,
+    row_bytes: int,
+    idx: object,
+    count: int,
+    block: int,
+    out: object,
+) -> None: ...

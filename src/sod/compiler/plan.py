@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from sod.compiler.bitcount import block_bit_counts, count_dtype
 from sod.formats import FormatError
 
 
@@ -278,9 +279,7 @@ class BlockCounts(_BlockGrid):
         return nnz, rows, cols
 
 
-def _count_dtype(limit: int) -> type[np.unsignedinteger]:
-    """The narrowest unsigned type holding 0 … limit."""
-    return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
+_count_dtype = count_dtype
 
 
 def block_counts(
@@ -311,24 +310,73 @@ def block_counts(
     return BlockCounts(k, n, rows, cols, rc, cc)
 
 
+def packed_block_counts(
+    rows_bits: np.ndarray,
+    n: int,
+    rows: int,
+    cols: int,
+    row_counts: bool = True,
+    col_counts: bool = True,
+    order: tuple[np.ndarray, np.ndarray] | None = None,
+    cols_bits: np.ndarray | None = None,
+) -> BlockCounts:
+    """:func:`block_counts` of a k × n mask given bit-packed, never unpacked whole:
+    ``rows_bits`` (k, ⌈n/8⌉) uint8 is ``np.packbits(mask, axis=1)`` (a BitMask's bytes).
+
+    ``order``: (row permutation r, column permutation c): the counts of the reordered
+    mask ``mask[r][:, c]`` (:class:`~sod.compiler.reorder.Reorder`), which then needs
+    ``cols_bits`` (n, ≥ ⌈k/8⌉) uint8, the mask's columns packed along k
+    (``np.packbits(mask, axis=0).T``, zero padded), for the row counts. Column counts
+    are :func:`~sod.compiler.bitcount.block_bit_counts` of W's rows in order r (then
+    gathered by c); row counts those of W's columns in order c (then gathered by r), or
+    in the natural order popcounts of the packed rows."""
+    k = int(rows_bits.shape[0])
+    if rows_bits.ndim != 2 or rows_bits.shape[1] != -(-n // 8) or rows_bits.dtype != np.uint8:
+        raise FormatError(f"packed rows of shape {rows_bits.shape} do not hold {n} columns")
+    r, c = (None, None) if order is None else order
+    rc = cc = None
+    if row_counts:
+        if order is None and cols % 8 == 0:
+            rc = _row_counts_packed(rows_bits, _ceil(n, cols), cols)
+        elif order is None:
+            mask = np.unpackbits(rows_bits, axis=1, count=n).view(bool)
+            rc = _row_counts(mask, _ceil(n, cols), cols)
+        else:
+            if cols_bits is None or cols_bits.shape[0] != n or 8 * cols_bits.shape[1] < k:
+                raise FormatError("the reordered row counts need W's columns packed along k")
+            along_k = block_bit_counts(cols_bits, c, cols)[:, :k]  # (nb, k)
+            rc = np.ascontiguousarray(along_k.T[r])
+    if col_counts:
+        cc = block_bit_counts(rows_bits, r, rows)[:, :n]  # (kb, n)
+        cc = np.ascontiguousarray(cc if c is None else cc[:, c])
+    return BlockCounts(k, n, rows, cols, rc, cc)
+
+
 def _row_counts(mask: np.ndarray, nb: int, cols: int) -> np.ndarray:
     """(k, nb): each row's non-zeros in every column block of ``cols`` columns."""
     k, n = mask.shape
     if cols % 8 == 0:
-        packed = np.packbits(mask, axis=1)
-        per = cols // 8  # bytes per column block
-        if packed.shape[1] != nb * per:  # a last, partial column block
-            pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
-            packed = np.concatenate([packed, pad], axis=1)
-        if per in (1, 2, 4, 8):
-            word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
-            counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
-        else:
-            counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
-        return counts.astype(_count_dtype(cols), copy=False)
+        return _row_counts_packed(np.packbits(mask, axis=1), nb, cols)
     padded = np.zeros((k, nb * cols), bool)
     padded[:, :n] = mask
     return padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
+
+
+def _row_counts_packed(packed: np.ndarray, nb: int, cols: int) -> np.ndarray:
+    """(k, nb): :func:`_row_counts` from the mask packed along its rows (cols % 8 == 0):
+    popcounts of the column blocks' whole bytes."""
+    packed = np.ascontiguousarray(packed)
+    k = packed.shape[0]
+    per = cols // 8  # bytes per column block
+    if packed.shape[1] != nb * per:  # a last, partial column block
+        pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
+        packed = np.concatenate([packed, pad], axis=1)
+    if per in (1, 2, 4, 8):
+        word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
+        counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
+    else:
+        counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
+    return counts.astype(_count_dtype(cols), copy=False)
 
 
 def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:

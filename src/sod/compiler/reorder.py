@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sod.compiler.plan import BlockCounts, packed_block_counts
+
 REORDER_METHODS = ("none", "sort")
 #: Mask entries :meth:`Reorder.apply` permutes at once (bounds its scratch memory).
 _APPLY_BLOCK_ELEMENTS = 1 << 22
@@ -52,12 +54,36 @@ class Reorder:
     packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
     # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
     row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (n, ≥ ⌈k/8⌉) uint8
+    # (zero padded), when the layout search made them: :meth:`block_counts` measures the
+    # reordered layout from them without building it.
+    bits_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bits_cols: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
         return bool(
             (self.rows == np.arange(self.rows.size)).all()
             and (self.cols == np.arange(self.cols.size)).all()
+        )
+
+    def block_counts(
+        self, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+    ) -> BlockCounts | None:
+        """:func:`~sod.compiler.plan.block_counts` of the reordered mask on a ``rows ×
+        cols`` grid, from the natural mask's packed bits (None when the layout search did
+        not keep them): the same counts as measuring :meth:`apply`'s result."""
+        if self.bits_rows is None or self.bits_cols is None:
+            return None
+        return packed_block_counts(
+            self.bits_rows,
+            int(self.cols.size),
+            rows,
+            cols,
+            row_counts,
+            col_counts,
+            (self.rows, self.cols),
+            self.bits_cols,
         )
 
     def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -440,7 +466,13 @@ def weight_reorder(
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None
-    return replace(best, packed_rows=packed.by8, row_nnz=packed.row_nnz)
+    return replace(
+        best,
+        packed_rows=packed.by8,
+        row_nnz=packed.row_nnz,
+        bits_rows=packed.rows,
+        bits_cols=packed.cols.view(np.uint8),
+    )
 
 
 def zero_tile_fraction(mask: np.ndarray, rows: int, cols: int) -> float:

@@ -6,5 +6,7 @@
 
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
+/* reorder.c */
+PyObject *bc_block_counts(PyObject *self, PyObject *args);
 
 #endif

@@ -13,6 +13,9 @@ static PyMethodDef methods[] = {
     {"cc_first_fit", cc_first_fit, METH_VARARGS,
      "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
      "column-combining first fit (see sod.mapping.column_combining)."},
+    {"bc_block_counts", bc_block_counts, METH_VARARGS,
+     "bc_block_counts(packed, items, row_bytes, idx, count, block, out): block line counts "
+     "of a bit-packed mask in a gathered order (see sod.compiler.bitcount)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -47,7 +47,7 @@ from dataclasses import replace
 from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
-from sod.compiler.plan import BlockCounts, block_counts
+from sod.compiler.plan import BlockCounts
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -105,11 +105,7 @@ def _best_dataflow(
     options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
     # One pass over each W mask counts its block lines for every dataflow: the patterns
     # the search prunes with and the tiles each evaluation measures.
-    counts = (
-        None
-        if layer.masks is None
-        else [block_counts(w, opts.rows, opts.cols) for w in layer.masks.weight]
-    )
+    counts = None if layer.masks is None else layer.block_counts(opts.rows, opts.cols)
     shapes = stream_shapes(layer, options, counts)
     compute = [
         fold_schedule(layer, ws, o).compute_cycles * layer.mult

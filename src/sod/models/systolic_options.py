@@ -9,12 +9,14 @@ instead of re-reading the architecture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
+from sod.compiler.plan import BlockCounts, block_counts, packed_block_counts
 from sod.compiler.reorder import take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
@@ -169,6 +171,9 @@ class Layer:
     w_format: str  # format of the W operand (activations' when W is an activation)
     a_format: str
     reorder: str = "none"  # the weight reordering applied to the masks (none: natural order)
+    # Each group's W block counts, when the compiler measured them with the layout (a
+    # reordered layer: from the search's packed masks, sod.compiler.reorder.Reorder).
+    w_counts: tuple[BlockCounts, ...] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, gemm: Gemm, opts: SystolicOptions) -> Layer:
@@ -194,6 +199,7 @@ class Layer:
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
         bits = _weight_bits(self.gemm, masks.groups)
+        natural_effectual = self.effectual  # before W is permuted (consume)
         perms = [
             weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder, b)
             for w, b in zip(masks.weight, bits, strict=True)
@@ -204,15 +210,8 @@ class Layer:
         if act is not None and self.a_format == "dense":
             # A dense-stored A is read only through its column counts (effectual MACs),
             # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
-            # one, counted before W is permuted (W's row counts from the search, as
-            # OperandMasks.effectual counts them), and A is left as it is.
-            w_rows = [p.row_nnz for p in perms if p.row_nnz is not None]
-            a_cols = masks.act_col_counts()
-            if a_cols is not None and len(w_rows) == len(perms):
-                effectual = int((a_cols * np.stack(w_rows)).sum())
-            else:
-                effectual = masks.effectual(self.m)
-            natural = (self.m, effectual)
+            # one, counted before W is permuted, and A is left as it is.
+            natural = (self.m, natural_effectual)
             kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
             masks = _Effectual(**kept, natural_effectual=natural)
             act = None
@@ -231,7 +230,57 @@ class Layer:
             act = permuted
             masks = replace(masks, act=act)
         new_masks = replace(masks, weight=weight)
-        return replace(self, masks=new_masks, reorder=opts.weight_reorder)
+        # The reordered layout's block counts for this dataflow's streams, from the
+        # search's packed bits (the half its vectors are made of).
+        along_rows = opts.dataflow is not Dataflow.IS
+        counts = [p.block_counts(opts.rows, opts.cols, along_rows, not along_rows) for p in perms]
+        kept = None if any(c is None for c in counts) else tuple(c for c in counts if c)
+        return replace(self, masks=new_masks, reorder=opts.weight_reorder, w_counts=kept)
+
+    def block_counts(
+        self, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+    ) -> list[BlockCounts]:
+        """Each group's :func:`~sod.compiler.plan.block_counts` of W on a ``rows × cols``
+        grid (the halves asked for; the other may be None): kept from the layout search
+        (a reordered layer), else from the BitMask's packed bits (the natural layout, no
+        pass over the bool masks), else measured on the masks."""
+        masks = self.masks
+        if masks is None:
+            raise ValueError("a dense array's layer has no W masks to count")
+        kept = self.w_counts
+        if kept is not None and all(
+            (c.rows, c.cols) == (rows, cols)
+            and (c.row_counts is not None or not row_counts)
+            and (c.col_counts is not None or not col_counts)
+            for c in kept
+        ):
+            return list(kept)
+        bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else None
+        if bits is None or any(b is None for b in bits):
+            return [block_counts(w, rows, cols, row_counts, col_counts) for w in masks.weight]
+        return [
+            packed_block_counts(b, self.n, rows, cols, row_counts, col_counts)
+            for b in bits
+            if b is not None
+        ]
+
+    @cached_property
+    def effectual(self) -> int:
+        """:meth:`OperandMasks.effectual` of all m rows, counted once per layer (W's row
+        counts from the BitMask's packed bits when at hand, the same numbers)."""
+        masks = self.masks
+        if masks is None:
+            raise ValueError("a dense array's layer has no masks to count")
+        if isinstance(masks, _Effectual):
+            return masks.effectual(self.m)
+        bits = _weight_bits(self.gemm, masks.groups)
+        if any(b is None for b in bits):
+            return masks.effectual(self.m)
+        w_rows = np.stack([np.bitwise_count(b).sum(axis=1, dtype=np.int64) for b in bits])
+        a_cols = masks.act_col_counts()
+        if a_cols is None:
+            return int(w_rows.sum()) * self.m
+        return int((a_cols * w_rows).sum())
 
     @property
     def m(self) -> int:

@@ -134,18 +134,38 @@ def weight_streams(
     parts = []
     offset = 0
     along_rows = opts.dataflow is not Dataflow.IS  # the half of the counts it reads
+    fiber = compile_options.format in _FIBER_FORMATS
+    if counts is None and fiber:  # counted from packed bits (no pass over the bool masks)
+        counts = layer.block_counts(opts.rows, opts.cols, along_rows, not along_rows)
+    compile_json = compile_options.model_dump_json()
     for gi, w in enumerate(layer.masks.weight):
         c = counts[gi] if counts is not None else None
-        fields_, count = _group_streams_memo(
-            w,
-            layer.m,
-            opts.rows,
-            opts.cols,
-            opts.dataflow.value,
-            opts.spec.value_bits,
-            compile_options.model_dump_json(),
-            None if c is None else (c.row_counts if along_rows else c.col_counts),
-        )
+        line_counts = None if c is None else (c.row_counts if along_rows else c.col_counts)
+        if fiber and line_counts is not None:
+            # CSC and dense tiles are measured from the block counts alone: they are the
+            # memo key, a small fraction of the mask's bytes (W is not hashed).
+            fields_, count = _fiber_streams_memo(
+                line_counts,
+                layer.k,
+                layer.n,
+                layer.m,
+                opts.rows,
+                opts.cols,
+                opts.dataflow.value,
+                opts.spec.value_bits,
+                compile_json,
+            )
+        else:
+            fields_, count = _group_streams_memo(
+                w,
+                layer.m,
+                opts.rows,
+                opts.cols,
+                opts.dataflow.value,
+                opts.spec.value_bits,
+                compile_json,
+                line_counts,
+            )
         part = dict(zip(_PART_FIELDS, fields_, strict=True))
         part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
         part["fold_group"] = np.full(part["fold_stream"].size, gi)
@@ -156,6 +176,8 @@ def weight_streams(
 
 
 _PART_FIELDS = tuple(f for f in WeightStreams.__dataclass_fields__ if f != "fold_group")
+#: Formats whose tiles are measured from block counts alone (sod.compiler.image.fast_tiles).
+_FIBER_FORMATS = ("csc", "dense")
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -174,6 +196,37 @@ def _group_streams_memo(
     ``line_counts``: w's block row counts (WS/OS) or column counts (IS), if at hand."""
     part, count = _group_streams(
         w,
+        (int(w.shape[0]), int(w.shape[1])),
+        m,
+        rows,
+        cols,
+        Dataflow(dataflow),
+        value_bits,
+        CompileOptions.model_validate_json(compile_json),
+        line_counts,
+    )
+    return tuple(part[f] for f in _PART_FIELDS), count
+
+
+@memo_by_content(max_bytes=64 << 20)
+def _fiber_streams_memo(
+    line_counts: np.ndarray,
+    k: int,
+    n: int,
+    m: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    value_bits: int,
+    compile_json: str,
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """:func:`_group_streams_memo` of a k × n W in a format measured from its block
+    counts alone (:data:`_FIBER_FORMATS`), memoized by those counts (``line_counts``:
+    the block row counts for WS/OS, the column counts for IS): they determine the
+    result, and hashing them is a fraction of hashing W."""
+    part, count = _group_streams(
+        None,
+        (k, n),
         m,
         rows,
         cols,
@@ -186,7 +239,8 @@ def _group_streams_memo(
 
 
 def _group_streams(
-    w: np.ndarray,
+    w: np.ndarray | None,
+    shape: tuple[int, int],
     m: int,
     R: int,
     C: int,
@@ -196,18 +250,25 @@ def _group_streams(
     line_counts: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """One group's streams from the compiler's fast path (exact sizes and timing), as
-    :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
+    :class:`WeightStreams` fields (``fold_group`` left out), and how many streams. ``w``
+    (of ``shape``, k × n) may be None when ``line_counts`` are given and the format is
+    measured from them alone (:data:`_FIBER_FORMATS`)."""
     read_bits = compile_options.read_width_bits
-    grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
+    k, n = shape
+    grid = TileGrid(k, n, R, C, df.value)
     # One pass over the mask for formats and pattern alike: WS/OS vectors are the blocks'
     # rows, IS vectors their columns.
     along_rows = df is not Dataflow.IS
     if line_counts is None:
+        assert w is not None
         counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
     else:
-        k, n = (int(x) for x in w.shape)
         half = (line_counts, None) if along_rows else (None, line_counts)
         counts = BlockCounts(k, n, R, C, *half)
+    if w is None:
+        if compile_options.format not in _FIBER_FORMATS:
+            raise ValueError(f"{compile_options.format} tiles are measured from the mask")
+        w = np.zeros((0, 0), bool)  # not read: the counts measure these formats
     tiles = fast_tiles(w, grid, compile_options, with_need="lag", counts=counts)
     decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
     part = _shape_fields(grid, counts.block_stats(), m)
