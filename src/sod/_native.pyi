@@ -21,3 +21,31 @@ def bc_block_counts(
     block: int,
     out: object,
 ) -> None: ...
+def bc_block_or(
+    packed: object,
+    items: int,
+    row_bytes: int,
+    idx: object,
+    count: int,
+    block: int,
+    out: object,
+) -> None: ...
+def bc_spread_rows(
+    words: object, groups: int, width: int, src: object, count: int, out: object
+) -> None: ...
+def bc_transpose_bits(rows: object, k: int, row_bytes: int, out: object, stride: int) -> None: ...
+def bc_csc_lags(
+    fibers: object,
+    tiles: int,
+    vmax: int,
+    lanes: object,
+    vectors: object,
+    record: int,
+    pointer: int,
+    value: int,
+    read_bits: int,
+    dense_fallback: bool,
+    sizes: object,
+    use_dense: object,
+    lags: object,
+) -> None: ...

@@ -81,3 +81,84 @@ def _block_bit_counts_numpy(packed: np.ndarray, order: np.ndarray, block: int) -
         if full < hi:  # the last, shorter block
             out[full] = bits[(full - lo) * block :].sum(axis=0, dtype=dtype)
     return out
+
+
+def block_or(
+    packed: np.ndarray, idx: np.ndarray | None, block: int, native: bool = True
+) -> np.ndarray:
+    """``(⌈count/block⌉, row_bytes)`` uint8: the bytewise OR of the items
+    ``idx[b·block : (b+1)·block]`` (rows of ``packed``, the last block cut short), as
+    :func:`block_bit_counts` takes them; which blocks touch each bit."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint8)
+    if packed.ndim != 2:
+        raise ValueError(f"packed items must be 2-D, got shape {packed.shape}")
+    if block <= 0:
+        raise ValueError(f"block must be positive, got {block}")
+    items, row_bytes = packed.shape
+    order = (
+        np.arange(items, dtype=np.int64)
+        if idx is None
+        else np.ascontiguousarray(idx, dtype=np.int64)
+    )
+    count = order.size
+    blocks = -(-count // block)
+    if native and _NATIVE is not None and row_bytes > 0:
+        out = np.empty((blocks, row_bytes), np.uint8)
+        _NATIVE.bc_block_or(packed, items, row_bytes, order, count, block, out)
+        return out
+    gathered = np.take(packed, order, axis=0)
+    full = count // block
+    out = np.zeros((blocks, row_bytes), np.uint8)
+    if full:
+        out[:full] = np.bitwise_or.reduce(gathered[: full * block].reshape(full, block, -1), 1)
+    if full < blocks:
+        out[full] = np.bitwise_or.reduce(gathered[full * block :], axis=0)
+    return out
+
+
+def spread_rows(
+    words: np.ndarray, src: np.ndarray, out: np.ndarray, native: bool = True
+) -> np.ndarray:
+    """Rows ``src`` of a mask packed eight rows to a byte, as 0/1 bytes, into ``out``
+    (``(count, width)`` uint64, a bool mask's words): ``words`` ``(groups, width)`` uint64
+    holds in byte lane c of word w of group q the rows 8q … 8q+7 of column 8w+c (row 8q
+    in the high bit), so ``out[i] = (words[src[i] >> 3] >> (7 − src[i] & 7)) & 0x01…01``."""
+    words = np.ascontiguousarray(words, dtype=np.uint64)
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    groups, width = words.shape
+    if out.shape != (src.size, width) or out.dtype != np.uint64 or not out.flags.c_contiguous:
+        raise ValueError("spread_rows: out must be a C-contiguous uint64 (count, width) array")
+    if native and _NATIVE is not None:
+        _NATIVE.bc_spread_rows(words, groups, width, src, src.size, out)
+        return out
+    if src.size and (src.min() < 0 or src.max() >= 8 * groups):
+        raise ValueError("spread_rows: a row index is out of range")
+    np.take(words, src >> 3, axis=0, out=out, mode="clip")  # valid indices: no buffer
+    out >>= (7 - (src & 7)).astype(np.uint64)[:, None]
+    out &= np.uint64(0x0101010101010101)
+    return out
+
+
+def transpose_bits(rows: np.ndarray, k: int, stride: int | None = None, native: bool = True):
+    """A k × n mask packed along n (``rows``, ``(k, ⌈n/8⌉)`` uint8, a BitMask's bytes)
+    packed along k instead: ``(8·⌈n/8⌉, stride)`` uint8 (``stride`` ≥ ⌈k/8⌉, default
+    that), row j being column j as ``np.packbits(mask, axis=0)[:, j]``, zero padded (also
+    the columns past n of the last byte, and bytes past ⌈k/8⌉)."""
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    if rows.ndim != 2 or rows.shape[0] != k:
+        raise ValueError(f"packed rows of shape {rows.shape} do not hold {k} rows")
+    groups = -(-k // 8)
+    stride = groups if stride is None else stride
+    if stride < groups:
+        raise ValueError(f"stride {stride} is below the {groups} bytes of a column")
+    width = rows.shape[1]
+    out = np.empty((8 * width, stride), np.uint8)
+    if native and _NATIVE is not None:
+        _NATIVE.bc_transpose_bits(rows, k, width, out, stride)
+        return out
+    out[:, groups:] = 0
+    step = max(8, (_CHUNK_BYTES // max(1, 8 * width)) // 8 * 8)  # whole groups of rows
+    for lo in range(0, k, step):
+        bits = np.unpackbits(rows[lo : lo + step], axis=1)  # (rows, 8·width)
+        out[:, lo // 8 : -(-min(k, lo + step) // 8)] = np.packbits(bits, axis=0).T
+    return out

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sod.compiler.bitcount import _NATIVE, block_or, spread_rows
 from sod.compiler.plan import BlockCounts, packed_block_counts
 
 REORDER_METHODS = ("none", "sort")
@@ -162,13 +163,12 @@ def _permute_bool(
     words = by8.view(np.uint64)
     target = out.view(np.uint64)
     src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    if _NATIVE is not None:  # one pass (the compiled twin of the loop below)
+        spread_rows(words, src, target)
+        return out
     step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
     for lo in range(0, k, step):
-        s = src[lo : lo + step]
-        block = target[lo : lo + step]
-        np.take(words, s >> 3, axis=0, out=block, mode="clip")  # valid indices: no buffer
-        block >>= (7 - (s & 7)).astype(np.uint64)[:, None]
-        block &= np.uint64(0x0101010101010101)
+        spread_rows(words, src[lo : lo + step], target[lo : lo + step], native=False)
     return out
 
 
@@ -293,7 +293,6 @@ class _Packed:
         self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
         # whole uint64 words per row: an eighth of the popcounts (endian-free)
         words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
-        self._row_words = words  # gathered and ORed a word at a time
         self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
         self.col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
         self._row_blocks: dict[bytes, np.ndarray] = {}
@@ -309,8 +308,7 @@ class _Packed:
         key = r.tobytes()
         hit = self._col_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self._row_words, r, axis=0), self.R, 0)
-            touched = touched.view(np.uint8)  # (kb, ⌈n/8⌉): the ORs of whole words
+            touched = block_or(self.rows, r, self.R)  # (kb, ⌈n/8⌉) packed along n
             pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
             hit = self._col_blocks[key] = _pack_axis0(pattern)
         return hit
@@ -322,9 +320,8 @@ class _Packed:
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
-            # (nb, ⌈k/64⌉) words: each block's rows packed along k, in memory order
-            touched = _or_groups(np.take(self.cols, c, axis=0), self.C, 0)
-            along_k = touched.view(np.uint8)
+            # (nb, 8⌈k/64⌉) bytes: each block's rows packed along k (zero padded)
+            along_k = block_or(self.cols.view(np.uint8), c, self.C)
             pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
             hit = self._row_blocks[key] = _pack_axis0(pattern)
         return hit

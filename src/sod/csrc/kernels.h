@@ -8,5 +8,9 @@
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 /* reorder.c */
 PyObject *bc_block_counts(PyObject *self, PyObject *args);
+PyObject *bc_block_or(PyObject *self, PyObject *args);
+PyObject *bc_spread_rows(PyObject *self, PyObject *args);
+PyObject *bc_transpose_bits(PyObject *self, PyObject *args);
+PyObject *bc_csc_lags(PyObject *self, PyObject *args);
 
 #endif

@@ -16,6 +16,19 @@ static PyMethodDef methods[] = {
     {"bc_block_counts", bc_block_counts, METH_VARARGS,
      "bc_block_counts(packed, items, row_bytes, idx, count, block, out): block line counts "
      "of a bit-packed mask in a gathered order (see sod.compiler.bitcount)."},
+    {"bc_block_or", bc_block_or, METH_VARARGS,
+     "bc_block_or(packed, items, row_bytes, idx, count, block, out): bytewise OR of "
+     "blocks of gathered packed items (see sod.compiler.bitcount)."},
+    {"bc_spread_rows", bc_spread_rows, METH_VARARGS,
+     "bc_spread_rows(words, groups, width, src, count, out): gathered rows of a mask "
+     "packed in groups of eight rows, as 0/1 bytes (see sod.compiler.bitcount)."},
+    {"bc_transpose_bits", bc_transpose_bits, METH_VARARGS,
+     "bc_transpose_bits(rows, k, row_bytes, out, stride): a mask packed along n, packed "
+     "along k (see sod.compiler.bitcount)."},
+    {"bc_csc_lags", bc_csc_lags, METH_VARARGS,
+     "bc_csc_lags(fibers, tiles, vmax, lanes, vectors, record, pointer, value, read_bits, "
+     "dense_fallback, sizes, use_dense, lags): CSC tile sizes and decompressor lags "
+     "(see sod.compiler.image)."},
     {NULL, NULL, 0, NULL},
 };
 

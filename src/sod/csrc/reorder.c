@@ -57,7 +57,7 @@ PyObject *bc_block_counts(PyObject *self, PyObject *args) {
         memset(acc, 0, (size_t)row_bytes * sizeof(uint64_t));
         Py_ssize_t hi = (b + 1) * block < count ? (b + 1) * block : count;
         for (Py_ssize_t t = b * block; t < hi; t++) {
-            const uint8_t *row = packed + (size_t)idx[t] * (size_t)row_bytes;
+            const uint8_t *restrict row = packed + (size_t)idx[t] * (size_t)row_bytes;
             for (Py_ssize_t j = 0; j < row_bytes; j++) acc[j] += lut[row[j]];
         }
         memcpy(out + (size_t)b * 8 * (size_t)row_bytes, acc, (size_t)row_bytes * 8);
@@ -70,5 +70,254 @@ done:
     PyBuffer_Release(&packed_buf);
     PyBuffer_Release(&idx_buf);
     PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* bc_block_or(packed, items, row_bytes, idx, count, block, out)
+ *
+ * As bc_block_counts, but each block's items are ORed byte by byte: out uint8
+ * (ceil(count / block), row_bytes), out[b] = packed[idx[b*block]] | ... (the last block
+ * cut short). The layout search's block patterns (which row blocks each column touches). */
+PyObject *bc_block_or(PyObject *self, PyObject *args) {
+    Py_buffer packed_buf, idx_buf, out_buf;
+    Py_ssize_t items, row_bytes, count, block;
+    if (!PyArg_ParseTuple(args, "y*nny*nnw*", &packed_buf, &items, &row_bytes, &idx_buf, &count,
+                          &block, &out_buf))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t blocks = block > 0 ? (count + block - 1) / block : 0;
+    if (items < 0 || row_bytes <= 0 || count < 0 || block <= 0 ||
+        packed_buf.len != items * row_bytes ||
+        idx_buf.len != count * (Py_ssize_t)sizeof(int64_t) || out_buf.len != blocks * row_bytes) {
+        PyErr_SetString(PyExc_ValueError, "bc_block_or: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *packed = (const uint8_t *)packed_buf.buf;
+    const int64_t *idx = (const int64_t *)idx_buf.buf;
+    uint8_t *out = (uint8_t *)out_buf.buf;
+    for (Py_ssize_t t = 0; t < count; t++) {
+        if (idx[t] < 0 || idx[t] >= items) {
+            PyErr_SetString(PyExc_ValueError, "bc_block_or: an index is out of range");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t words = row_bytes / 8, tail = row_bytes - 8 * words;
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        uint8_t *restrict acc = out + (size_t)b * (size_t)row_bytes;
+        memset(acc, 0, (size_t)row_bytes);
+        Py_ssize_t hi = (b + 1) * block < count ? (b + 1) * block : count;
+        for (Py_ssize_t t = b * block; t < hi; t++) {
+            const uint8_t *restrict row = packed + (size_t)idx[t] * (size_t)row_bytes;
+            /* eight bytes a word (memcpy: no alignment assumed; OR is bytewise) */
+            for (Py_ssize_t w = 0; w < words; w++) {
+                uint64_t a, r;
+                memcpy(&a, acc + 8 * w, 8);
+                memcpy(&r, row + 8 * w, 8);
+                a |= r;
+                memcpy(acc + 8 * w, &a, 8);
+            }
+            for (Py_ssize_t j = 8 * words; j < 8 * words + tail; j++) acc[j] |= row[j];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&packed_buf);
+    PyBuffer_Release(&idx_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* bc_spread_rows(words, groups, width, src, count, out)
+ *
+ * Unpacks gathered rows of a mask packed along its rows in groups of eight: words uint64
+ * (groups, width), byte lane c of word w of group q holding rows 8q ... 8q+7 of column
+ * 8w+c (row 8q in the high bit); src int64 (count,) in [0, 8*groups); out uint64
+ * (count, width): out[i, w] = (words[src[i] >> 3, w] >> (7 - (src[i] & 7))) & 0x01..01,
+ * i.e. row src[i] as 0/1 bytes (sod.compiler.reorder._permute_bool, one pass). */
+PyObject *bc_spread_rows(PyObject *self, PyObject *args) {
+    Py_buffer words_buf, src_buf, out_buf;
+    Py_ssize_t groups, width, count;
+    if (!PyArg_ParseTuple(args, "y*nny*nw*", &words_buf, &groups, &width, &src_buf, &count,
+                          &out_buf))
+        return NULL;
+    PyObject *result = NULL;
+    if (groups < 0 || width < 0 || count < 0 ||
+        words_buf.len != groups * width * (Py_ssize_t)sizeof(uint64_t) ||
+        src_buf.len != count * (Py_ssize_t)sizeof(int64_t) ||
+        out_buf.len != count * width * (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "bc_spread_rows: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint64_t *words = (const uint64_t *)words_buf.buf;
+    const int64_t *src = (const int64_t *)src_buf.buf;
+    uint64_t *out = (uint64_t *)out_buf.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (src[i] < 0 || src[i] >= 8 * groups) {
+            PyErr_SetString(PyExc_ValueError, "bc_spread_rows: a row index is out of range");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const uint64_t ones = 0x0101010101010101ULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const uint64_t *row = words + (size_t)(src[i] >> 3) * (size_t)width;
+        unsigned shift = (unsigned)(7 - (src[i] & 7));
+        uint64_t *o = out + (size_t)i * (size_t)width;
+        for (Py_ssize_t w = 0; w < width; w++) o[w] = (row[w] >> shift) & ones;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&words_buf);
+    PyBuffer_Release(&src_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* The 8x8 bit matrix in x transposed: row r is byte 7 - r (the most significant byte
+ * first), column c is bit 7 - c of a byte (Hacker's Delight, transpose8). */
+static inline uint64_t transpose8(uint64_t x) {
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAULL;
+    x = x ^ t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCULL;
+    x = x ^ t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ULL;
+    x = x ^ t ^ (t << 28);
+    return x;
+}
+
+/* bc_transpose_bits(rows, k, row_bytes, out, stride)
+ *
+ * rows: uint8 (k, row_bytes), a k x n mask packed along n (np.packbits(mask, axis=1));
+ * out: uint8 (8 * row_bytes, stride), stride >= ceil(k / 8), written whole: row j is
+ * column j packed along k (byte g holds rows 8g ... 8g+7, row 8g in the high bit, as
+ * np.packbits(mask, axis=0)), zero past the mask's rows. */
+PyObject *bc_transpose_bits(PyObject *self, PyObject *args) {
+    Py_buffer rows_buf, out_buf;
+    Py_ssize_t k, row_bytes, stride;
+    if (!PyArg_ParseTuple(args, "y*nnw*n", &rows_buf, &k, &row_bytes, &out_buf, &stride))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t groups = (k + 7) / 8;
+    if (k < 0 || row_bytes < 0 || stride < groups || rows_buf.len != k * row_bytes ||
+        out_buf.len != 8 * row_bytes * stride) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bc_transpose_bits: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *rows = (const uint8_t *)rows_buf.buf;
+    uint8_t *out = (uint8_t *)out_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    memset(out, 0, (size_t)out_buf.len);
+    /* 64 rows (eight groups) at a time: every column gets one 8-byte store per block,
+     * and the block's 64 input rows stay in L1 while c walks along them. */
+    for (Py_ssize_t g0 = 0; g0 < groups; g0 += 8) {
+        Py_ssize_t ng = groups - g0 < 8 ? groups - g0 : 8;
+        for (Py_ssize_t c = 0; c < row_bytes; c++) {
+            uint8_t col[8][8]; /* col[i][gi]: column 8c+i's byte of group g0+gi */
+            memset(col, 0, sizeof col);
+            for (Py_ssize_t gi = 0; gi < ng; gi++) {
+                Py_ssize_t r0 = 8 * (g0 + gi);
+                Py_ssize_t live = k - r0 < 8 ? k - r0 : 8; /* rows of this group */
+                const uint8_t *base = rows + (size_t)r0 * (size_t)row_bytes + (size_t)c;
+                uint64_t x = 0;
+                for (Py_ssize_t b = 0; b < live; b++)
+                    x |= (uint64_t)base[(size_t)b * (size_t)row_bytes] << (8 * (7 - b));
+                x = transpose8(x);
+                for (int i = 0; i < 8; i++) col[i][gi] = (uint8_t)(x >> (8 * (7 - i)));
+            }
+            uint8_t *o = out + (size_t)(8 * c) * (size_t)stride + (size_t)g0;
+            for (int i = 0; i < 8; i++) memcpy(o + (size_t)i * (size_t)stride, col[i], (size_t)ng);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&rows_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* bc_csc_lags(fibers, tiles, vmax, lanes, vectors, record, pointer, value, read_bits,
+ *             dense_fallback, sizes, use_dense, lags)
+ *
+ * The CSC stream tiles of sod.compiler.image._fiber_tiles (with_need="lag") in one pass.
+ * fibers: uint8 (tiles, vmax), the non-zeros of every vector of every tile (zero past a
+ * tile's vectors); lanes, vectors: int64 (tiles,). Vector j of a tile ends after
+ * need_j = (j + 1) * pointer + record * (fibers[0] + ... + fibers[j]) bits; its size is
+ * need at its last vector, or lanes * vectors * value when dense_fallback and that is
+ * not larger (the tile is then stored dense: need_j = (j + 1) * lanes * value). Outputs
+ * (tiles,): sizes int64, use_dense uint8 (0/1), lags int64 =
+ * max over j < vectors of ceil(need_j / read_bits) - (j + 1). */
+PyObject *bc_csc_lags(PyObject *self, PyObject *args) {
+    Py_buffer fib_buf, lanes_buf, vec_buf, size_buf, dense_buf, lag_buf;
+    Py_ssize_t tiles, vmax, record, pointer, value, read_bits;
+    int dense_fallback;
+    if (!PyArg_ParseTuple(args, "y*nny*y*nnnnpw*w*w*", &fib_buf, &tiles, &vmax, &lanes_buf,
+                          &vec_buf, &record, &pointer, &value, &read_bits, &dense_fallback,
+                          &size_buf, &dense_buf, &lag_buf))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
+    if (tiles < 0 || vmax <= 0 || record < 0 || pointer < 0 || value < 0 || read_bits <= 0 ||
+        fib_buf.len != tiles * vmax || lanes_buf.len != tiles * i64 ||
+        vec_buf.len != tiles * i64 || size_buf.len != tiles * i64 || dense_buf.len != tiles ||
+        lag_buf.len != tiles * i64) {
+        PyErr_SetString(PyExc_ValueError, "bc_csc_lags: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *fib = (const uint8_t *)fib_buf.buf;
+    const int64_t *lanes = (const int64_t *)lanes_buf.buf, *vectors = (const int64_t *)vec_buf.buf;
+    int64_t *sizes = (int64_t *)size_buf.buf, *lags = (int64_t *)lag_buf.buf;
+    uint8_t *use_dense = (uint8_t *)dense_buf.buf;
+    for (Py_ssize_t t = 0; t < tiles; t++) {
+        if (vectors[t] < 1 || vectors[t] > vmax || lanes[t] < 0) {
+            PyErr_SetString(PyExc_ValueError, "bc_csc_lags: a tile's vectors are out of range");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const int64_t b = (int64_t)read_bits;
+    for (Py_ssize_t t = 0; t < tiles; t++) {
+        const uint8_t *f = fib + (size_t)t * (size_t)vmax;
+        int64_t v = vectors[t], acc = 0, best = INT64_MIN, need = 0;
+        for (int64_t j = 0; j < v; j++) {
+            acc += f[j];
+            need = (j + 1) * (int64_t)pointer + acc * (int64_t)record;
+            int64_t lag = (need + b - 1) / b - (j + 1);
+            if (lag > best) best = lag;
+        }
+        int64_t dense = lanes[t] * v * (int64_t)value;
+        if (dense_fallback && dense <= need) {
+            int64_t per = lanes[t] * (int64_t)value;
+            best = INT64_MIN;
+            for (int64_t j = 0; j < v; j++) {
+                int64_t lag = ((j + 1) * per + b - 1) / b - (j + 1);
+                if (lag > best) best = lag;
+            }
+            sizes[t] = dense;
+            use_dense[t] = 1;
+        } else {
+            sizes[t] = need;
+            use_dense[t] = 0;
+        }
+        lags[t] = best;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&fib_buf);
+    PyBuffer_Release(&lanes_buf);
+    PyBuffer_Release(&vec_buf);
+    PyBuffer_Release(&size_buf);
+    PyBuffer_Release(&dense_buf);
+    PyBuffer_Release(&lag_buf);
     return result;
 }
