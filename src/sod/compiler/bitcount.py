@@ -139,26 +139,70 @@ def spread_rows(
     return out
 
 
-def transpose_bits(rows: np.ndarray, k: int, stride: int | None = None, native: bool = True):
-    """A k × n mask packed along n (``rows``, ``(k, ⌈n/8⌉)`` uint8, a BitMask's bytes)
-    packed along k instead: ``(8·⌈n/8⌉, stride)`` uint8 (``stride`` ≥ ⌈k/8⌉, default
-    that), row j being column j as ``np.packbits(mask, axis=0)[:, j]``, zero padded (also
-    the columns past n of the last byte, and bytes past ⌈k/8⌉)."""
+def pack_axis0(rows: np.ndarray, k: int, native: bool = True) -> np.ndarray:
+    """``np.packbits(mask, axis=0)`` of a k × n mask given packed along n (``rows``,
+    ``(k, ⌈n/8⌉)`` uint8, a BitMask's bytes), without unpacking it: ``(⌈k/8⌉, 8·⌈n/8⌉)``
+    uint8, byte j of row g holding rows 8g … 8g+7 of column j (row 8g in the high bit;
+    the columns past n are zero)."""
     rows = np.ascontiguousarray(rows, dtype=np.uint8)
     if rows.ndim != 2 or rows.shape[0] != k:
         raise ValueError(f"packed rows of shape {rows.shape} do not hold {k} rows")
-    groups = -(-k // 8)
-    stride = groups if stride is None else stride
-    if stride < groups:
-        raise ValueError(f"stride {stride} is below the {groups} bytes of a column")
     width = rows.shape[1]
-    out = np.empty((8 * width, stride), np.uint8)
     if native and _NATIVE is not None:
-        _NATIVE.bc_transpose_bits(rows, k, width, out, stride)
+        out = np.empty((-(-k // 8), 8 * width), np.uint8)
+        _NATIVE.bc_pack_axis0(rows, k, width, out)
         return out
-    out[:, groups:] = 0
+    out = np.empty((-(-k // 8), 8 * width), np.uint8)
     step = max(8, (_CHUNK_BYTES // max(1, 8 * width)) // 8 * 8)  # whole groups of rows
     for lo in range(0, k, step):
         bits = np.unpackbits(rows[lo : lo + step], axis=1)  # (rows, 8·width)
-        out[:, lo // 8 : -(-min(k, lo + step) // 8)] = np.packbits(bits, axis=0).T
+        out[lo // 8 : -(-min(k, lo + step) // 8)] = np.packbits(bits, axis=0)
     return out
+
+
+def transpose_bytes(src: np.ndarray, stride: int | None = None, native: bool = True) -> np.ndarray:
+    """``src.T`` of a 2-D uint8 array as a C-contiguous ``(b, stride)`` array (``stride``
+    ≥ a, default a; zero past a): numpy copies a transposed byte matrix one strided byte
+    at a time, the kernel in cache-sized tiles."""
+    src = np.ascontiguousarray(src, dtype=np.uint8)
+    a, b = src.shape
+    stride = a if stride is None else stride
+    if stride < a:
+        raise ValueError(f"stride {stride} is below the {a} rows")
+    out = np.empty((b, stride), np.uint8)
+    if native and _NATIVE is not None:
+        _NATIVE.bc_transpose_bytes(src, a, b, out, stride)
+        return out
+    out[:, a:] = 0
+    out[:, :a] = src.T
+    return out
+
+
+def block_gather(
+    table: np.ndarray, idx: np.ndarray, block: int, counts: bool, native: bool = True
+) -> np.ndarray:
+    """:func:`block_or` (``counts`` False) or :func:`block_bit_counts` (True) of items
+    given as the columns of ``table`` (uint8 ``(groups, length)``, ``np.packbits(mask,
+    axis=0)``: column j holds item j's bits 8g … 8g+7 in byte g), taken in order ``idx``:
+    ``(⌈count/block⌉, groups)`` uint8 ORs, or ``(⌈count/block⌉, 8·groups)`` counts
+    (:func:`count_dtype` (block)). The items need not be gathered into rows first (no
+    transposed copy of the mask)."""
+    table = np.ascontiguousarray(table, dtype=np.uint8)
+    if table.ndim != 2:
+        raise ValueError(f"a packed table must be 2-D, got shape {table.shape}")
+    if block <= 0:
+        raise ValueError(f"block must be positive, got {block}")
+    groups, length = table.shape
+    order = np.ascontiguousarray(idx, dtype=np.int64)
+    count = order.size
+    blocks = -(-count // block)
+    if native and _NATIVE is not None and (not counts or block < 1 << 8):
+        out = np.empty((blocks, 8 * groups if counts else groups), np.uint8)
+        _NATIVE.bc_block_gather(table, groups, length, order, count, block, counts, out)
+        return out
+    if count and (order.min() < 0 or order.max() >= length):
+        raise ValueError("an item index is out of range")
+    items = np.ascontiguousarray(np.take(table, order, axis=1).T)  # (count, groups) rows
+    if counts:
+        return _block_bit_counts_numpy(items, np.arange(count, dtype=np.int64), block)
+    return block_or(items, None, block, native=False)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sod.compiler.bitcount import _NATIVE, block_or, spread_rows
+from sod.compiler.bitcount import _NATIVE, block_gather, block_or, pack_axis0, spread_rows
 from sod.compiler.plan import BlockCounts, packed_block_counts
 
 REORDER_METHODS = ("none", "sort")
@@ -55,11 +55,11 @@ class Reorder:
     packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
     # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
     row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
-    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (n, ≥ ⌈k/8⌉) uint8
-    # (zero padded), when the layout search made them: :meth:`block_counts` measures the
-    # reordered layout from them without building it.
+    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (⌈k/8⌉, ≥ n) uint8
+    # (``np.packbits(mask, axis=0)``, zero padded), when the layout search made them:
+    # :meth:`block_counts` measures the reordered layout from them without building it.
     bits_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
-    bits_cols: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bits_table: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
@@ -74,7 +74,7 @@ class Reorder:
         """:func:`~sod.compiler.plan.block_counts` of the reordered mask on a ``rows ×
         cols`` grid, from the natural mask's packed bits (None when the layout search did
         not keep them): the same counts as measuring :meth:`apply`'s result."""
-        if self.bits_rows is None or self.bits_cols is None:
+        if self.bits_rows is None or self.bits_table is None:
             return None
         return packed_block_counts(
             self.bits_rows,
@@ -84,7 +84,7 @@ class Reorder:
             row_counts,
             col_counts,
             (self.rows, self.cols),
-            self.bits_cols,
+            self.bits_table,
         )
 
     def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -265,8 +265,11 @@ class _Packed:
     columns moves bytes and words instead of bools:
 
     * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
-    * ``cols`` (n, ⌈k/64⌉) uint64: each column's bits along k, 64 rows a word (its bytes,
-      in memory order, are ``np.packbits(mask, axis=0)``'s bytes of that column).
+    * ``table`` (⌈k/8⌉, ≥ n) uint8: ``np.packbits(mask, axis=0)`` (columns past n zero),
+      byte g of column j holding its rows 8g … 8g+7; ``by8`` is its first n columns;
+    * without the compiled kernels, also ``cols`` (n, ⌈k/64⌉) uint64: each column's
+      bits along k, 64 rows a word (its bytes, in memory order, are ``table``'s column),
+      which the numpy twins gather as rows.
 
     The block patterns the search reads (row blocks touched by each column, column
     blocks touched by each row) are kept packed and cached per permutation, since the
@@ -275,26 +278,35 @@ class _Packed:
     def __init__(
         self, mask: np.ndarray, rows: int, cols: int, bits: np.ndarray | None = None
     ) -> None:
-        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes)."""
-        mask = np.ascontiguousarray(mask, dtype=bool)
-        self.k, self.n = mask.shape
+        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes; the
+        compiled path then never reads ``mask`` itself)."""
+        self.k, self.n = (int(x) for x in mask.shape)
         self.R, self.C = rows, cols
         width = -(-self.n // 8)
         if bits is None or bits.shape != (self.k, width) or bits.dtype != np.uint8:
-            bits = np.packbits(mask, axis=1)
+            bits = np.packbits(np.asarray(mask, dtype=bool), axis=1)
         self.rows = np.ascontiguousarray(bits)
-        by8 = self.by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
-        q = -(-by8.shape[0] // 8)
-        if q * 8 != by8.shape[0]:
-            by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
-        # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
-        # (bytes gathered into words first: transposing words moves 8x fewer items)
-        words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
-        self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+        self.cols: np.ndarray | None = None
+        if _NATIVE is not None:
+            # packed along k straight from the packed rows (8 × 8 bit blocks transposed)
+            self.table = pack_axis0(self.rows, self.k)  # (⌈k/8⌉, 8⌈n/8⌉)
+            self.by8 = self.table[:, : self.n]
+            col_nnz = np.bitwise_count(self.table).sum(axis=0, dtype=np.int64)[: self.n]
+        else:
+            by8 = self.table = self.by8 = _pack_axis0(np.ascontiguousarray(mask, dtype=bool))
+            q = -(-by8.shape[0] // 8)
+            if q * 8 != by8.shape[0]:
+                pad = np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)
+                by8 = np.concatenate([by8, pad])
+            # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
+            # (bytes gathered into words first: transposing words moves 8x fewer items)
+            words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
+            self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+            col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
         # whole uint64 words per row: an eighth of the popcounts (endian-free)
         words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
         self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
-        self.col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
+        self.col_nnz = col_nnz
         self._row_blocks: dict[bytes, np.ndarray] = {}
         self._col_blocks: dict[bytes, np.ndarray] = {}
 
@@ -309,8 +321,7 @@ class _Packed:
         hit = self._col_blocks.get(key)
         if hit is None:
             touched = block_or(self.rows, r, self.R)  # (kb, ⌈n/8⌉) packed along n
-            pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
-            hit = self._col_blocks[key] = _pack_axis0(pattern)
+            hit = self._col_blocks[key] = _blocks_axis0(touched, self.n)
         return hit
 
     def row_blocks(self, c: np.ndarray) -> np.ndarray:
@@ -320,10 +331,12 @@ class _Packed:
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
-            # (nb, 8⌈k/64⌉) bytes: each block's rows packed along k (zero padded)
-            along_k = block_or(self.cols.view(np.uint8), c, self.C)
-            pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
-            hit = self._row_blocks[key] = _pack_axis0(pattern)
+            # (nb, ≥ ⌈k/8⌉) bytes: each block's rows packed along k (zero padded)
+            if self.cols is None:
+                along_k = block_gather(self.table, c, self.C, counts=False)
+            else:
+                along_k = block_or(self.cols.view(np.uint8), c, self.C, native=False)
+            hit = self._row_blocks[key] = _blocks_axis0(along_k, self.k)
         return hit
 
     def cost(self, r: np.ndarray, c: np.ndarray, dataflow: str) -> int:
@@ -335,6 +348,15 @@ class _Packed:
         if c.tobytes() in self._row_blocks:  # WS: tiles touched, from whichever is at hand
             return _popcount(_or_groups(np.take(self.row_blocks(c), r, axis=1), self.R, 1))
         return _popcount(_or_groups(np.take(self.col_blocks(r), c, axis=1), self.C, 1))
+
+
+def _blocks_axis0(touched: np.ndarray, items: int) -> np.ndarray:
+    """Block patterns ``(blocks, ≥ ⌈items/8⌉)`` packed along the items, repacked along the
+    blocks: ``(⌈blocks/8⌉, items)`` uint8 (``_pack_axis0`` of the unpacked pattern)."""
+    if _NATIVE is not None:
+        return pack_axis0(touched, touched.shape[0])[:, :items]
+    pattern = np.unpackbits(touched, axis=1, count=items).view(bool)
+    return _pack_axis0(pattern)
 
 
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
@@ -468,7 +490,7 @@ def weight_reorder(
         packed_rows=packed.by8,
         row_nnz=packed.row_nnz,
         bits_rows=packed.rows,
-        bits_cols=packed.cols.view(np.uint8),
+        bits_table=packed.table,
     )
 
 

@@ -191,48 +191,50 @@ static inline uint64_t transpose8(uint64_t x) {
     return x;
 }
 
-/* bc_transpose_bits(rows, k, row_bytes, out, stride)
+/* bc_pack_axis0(rows, k, row_bytes, out)
  *
  * rows: uint8 (k, row_bytes), a k x n mask packed along n (np.packbits(mask, axis=1));
- * out: uint8 (8 * row_bytes, stride), stride >= ceil(k / 8), written whole: row j is
- * column j packed along k (byte g holds rows 8g ... 8g+7, row 8g in the high bit, as
- * np.packbits(mask, axis=0)), zero past the mask's rows. */
-PyObject *bc_transpose_bits(PyObject *self, PyObject *args) {
+ * out: uint8 (ceil(k / 8), 8 * row_bytes), written whole: np.packbits(mask, axis=0) of
+ * the unpacked mask (with its 8 * row_bytes columns): byte j of row g holds rows
+ * 8g ... 8g+7 of column j, row 8g in the high bit. Eight rows at a time, each 8 x 8 bit
+ * block transposed; rows read and out written in order. */
+PyObject *bc_pack_axis0(PyObject *self, PyObject *args) {
     Py_buffer rows_buf, out_buf;
-    Py_ssize_t k, row_bytes, stride;
-    if (!PyArg_ParseTuple(args, "y*nnw*n", &rows_buf, &k, &row_bytes, &out_buf, &stride))
-        return NULL;
+    Py_ssize_t k, row_bytes;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &rows_buf, &k, &row_bytes, &out_buf)) return NULL;
     PyObject *result = NULL;
-    Py_ssize_t groups = (k + 7) / 8;
-    if (k < 0 || row_bytes < 0 || stride < groups || rows_buf.len != k * row_bytes ||
-        out_buf.len != 8 * row_bytes * stride) {
-        PyErr_SetString(PyExc_ValueError,
-                        "bc_transpose_bits: buffer sizes do not match the shape");
+    Py_ssize_t groups = (k + 7) / 8, n8 = 8 * row_bytes;
+    if (k < 0 || row_bytes < 0 || rows_buf.len != k * row_bytes || out_buf.len != groups * n8) {
+        PyErr_SetString(PyExc_ValueError, "bc_pack_axis0: buffer sizes do not match the shape");
         goto done;
     }
     const uint8_t *rows = (const uint8_t *)rows_buf.buf;
     uint8_t *out = (uint8_t *)out_buf.buf;
     Py_BEGIN_ALLOW_THREADS
-    memset(out, 0, (size_t)out_buf.len);
-    /* 64 rows (eight groups) at a time: every column gets one 8-byte store per block,
-     * and the block's 64 input rows stay in L1 while c walks along them. */
-    for (Py_ssize_t g0 = 0; g0 < groups; g0 += 8) {
-        Py_ssize_t ng = groups - g0 < 8 ? groups - g0 : 8;
-        for (Py_ssize_t c = 0; c < row_bytes; c++) {
-            uint8_t col[8][8]; /* col[i][gi]: column 8c+i's byte of group g0+gi */
-            memset(col, 0, sizeof col);
-            for (Py_ssize_t gi = 0; gi < ng; gi++) {
-                Py_ssize_t r0 = 8 * (g0 + gi);
-                Py_ssize_t live = k - r0 < 8 ? k - r0 : 8; /* rows of this group */
-                const uint8_t *base = rows + (size_t)r0 * (size_t)row_bytes + (size_t)c;
-                uint64_t x = 0;
-                for (Py_ssize_t b = 0; b < live; b++)
-                    x |= (uint64_t)base[(size_t)b * (size_t)row_bytes] << (8 * (7 - b));
+    for (Py_ssize_t g = 0; g < groups; g++) {
+        Py_ssize_t live = k - 8 * g < 8 ? k - 8 * g : 8;
+        const uint8_t *base = rows + (size_t)(8 * g) * (size_t)row_bytes;
+        uint8_t *dst = out + (size_t)g * (size_t)n8;
+        if (live == 8) {
+            const uint8_t *r0 = base, *r1 = r0 + row_bytes, *r2 = r1 + row_bytes,
+                          *r3 = r2 + row_bytes, *r4 = r3 + row_bytes, *r5 = r4 + row_bytes,
+                          *r6 = r5 + row_bytes, *r7 = r6 + row_bytes;
+            for (Py_ssize_t c = 0; c < row_bytes; c++) {
+                uint64_t x = ((uint64_t)r0[c] << 56) | ((uint64_t)r1[c] << 48) |
+                             ((uint64_t)r2[c] << 40) | ((uint64_t)r3[c] << 32) |
+                             ((uint64_t)r4[c] << 24) | ((uint64_t)r5[c] << 16) |
+                             ((uint64_t)r6[c] << 8) | (uint64_t)r7[c];
                 x = transpose8(x);
-                for (int i = 0; i < 8; i++) col[i][gi] = (uint8_t)(x >> (8 * (7 - i)));
+                for (int i = 0; i < 8; i++) dst[8 * c + i] = (uint8_t)(x >> (8 * (7 - i)));
             }
-            uint8_t *o = out + (size_t)(8 * c) * (size_t)stride + (size_t)g0;
-            for (int i = 0; i < 8; i++) memcpy(o + (size_t)i * (size_t)stride, col[i], (size_t)ng);
+            continue;
+        }
+        for (Py_ssize_t c = 0; c < row_bytes; c++) {
+            uint64_t x = 0;
+            for (Py_ssize_t b = 0; b < live; b++)
+                x |= (uint64_t)base[(size_t)b * (size_t)row_bytes + (size_t)c] << (8 * (7 - b));
+            x = transpose8(x);
+            for (int i = 0; i < 8; i++) dst[8 * c + i] = (uint8_t)(x >> (8 * (7 - i)));
         }
     }
     Py_END_ALLOW_THREADS
@@ -240,6 +242,113 @@ PyObject *bc_transpose_bits(PyObject *self, PyObject *args) {
     Py_INCREF(result);
 done:
     PyBuffer_Release(&rows_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* bc_transpose_bytes(src, a, b, out, stride)
+ *
+ * src: uint8 (a, b); out: uint8 (b, stride), stride >= a: out[j, i] = src[i, j], and zero
+ * for i >= a. In 32 x 32 tiles, so that both sides stay in cache. */
+PyObject *bc_transpose_bytes(PyObject *self, PyObject *args) {
+    Py_buffer src_buf, out_buf;
+    Py_ssize_t a, b, stride;
+    if (!PyArg_ParseTuple(args, "y*nnw*n", &src_buf, &a, &b, &out_buf, &stride)) return NULL;
+    PyObject *result = NULL;
+    if (a < 0 || b < 0 || stride < a || src_buf.len != a * b || out_buf.len != b * stride) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bc_transpose_bytes: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *src = (const uint8_t *)src_buf.buf;
+    uint8_t *out = (uint8_t *)out_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    enum { TILE = 32 };
+    for (Py_ssize_t i0 = 0; i0 < a; i0 += TILE) {
+        Py_ssize_t i1 = i0 + TILE < a ? i0 + TILE : a;
+        for (Py_ssize_t j0 = 0; j0 < b; j0 += TILE) {
+            Py_ssize_t j1 = j0 + TILE < b ? j0 + TILE : b;
+            for (Py_ssize_t j = j0; j < j1; j++) {
+                uint8_t *o = out + (size_t)j * (size_t)stride;
+                for (Py_ssize_t i = i0; i < i1; i++) o[i] = src[(size_t)i * (size_t)b + (size_t)j];
+            }
+        }
+    }
+    if (stride > a)
+        for (Py_ssize_t j = 0; j < b; j++)
+            memset(out + (size_t)j * (size_t)stride + (size_t)a, 0, (size_t)(stride - a));
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* bc_block_gather(table, groups, length, idx, count, block, counts, out)
+ *
+ * The column-gathered twin of bc_block_or / bc_block_counts: table uint8 (groups,
+ * length), row g holding bits 8g ... 8g+7 of every item (column) j in byte j (bit 8g in
+ * the high bit: np.packbits(mask, axis=0)); idx int64 (count,) in [0, length). With
+ * counts == 0, out uint8 (blocks, groups): out[b, g] = OR of table[g, idx[t]] over the
+ * items t of block b (t = b*block ... , the last block cut short). With counts != 0 (block
+ * <= 255), out uint8 (blocks, 8 * groups): out[b, 8g + s] = how many of those items have
+ * bit 8g + s set. Row g of the table stays in cache while every block reads it. */
+PyObject *bc_block_gather(PyObject *self, PyObject *args) {
+    Py_buffer table_buf, idx_buf, out_buf;
+    Py_ssize_t groups, length, count, block;
+    int counts;
+    if (!PyArg_ParseTuple(args, "y*nny*nnpw*", &table_buf, &groups, &length, &idx_buf, &count,
+                          &block, &counts, &out_buf))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t blocks = block > 0 ? (count + block - 1) / block : 0;
+    Py_ssize_t width = counts ? 8 * groups : groups;
+    if (groups < 0 || length < 0 || count < 0 || block <= 0 || (counts && block > 255) ||
+        table_buf.len != groups * length || idx_buf.len != count * (Py_ssize_t)sizeof(int64_t) ||
+        out_buf.len != blocks * width) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bc_block_gather: buffer sizes do not match the shape (or block > 255)");
+        goto done;
+    }
+    const uint8_t *table = (const uint8_t *)table_buf.buf;
+    const int64_t *idx = (const int64_t *)idx_buf.buf;
+    uint8_t *out = (uint8_t *)out_buf.buf;
+    for (Py_ssize_t t = 0; t < count; t++) {
+        if (idx[t] < 0 || idx[t] >= length) {
+            PyErr_SetString(PyExc_ValueError, "bc_block_gather: an index is out of range");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t lut[256];
+    for (int v = 0; v < 256; v++) { /* byte s of the word (memory order) = bit 7 - s of v */
+        uint8_t lanes[8];
+        for (int s = 0; s < 8; s++) lanes[s] = (uint8_t)((v >> (7 - s)) & 1);
+        memcpy(&lut[v], lanes, 8);
+    }
+    for (Py_ssize_t g = 0; g < groups; g++) {
+        const uint8_t *row = table + (size_t)g * (size_t)length;
+        for (Py_ssize_t b = 0; b < blocks; b++) {
+            Py_ssize_t lo = b * block, hi = lo + block < count ? lo + block : count;
+            if (counts) {
+                uint64_t acc = 0;
+                for (Py_ssize_t t = lo; t < hi; t++) acc += lut[row[idx[t]]];
+                memcpy(out + (size_t)b * (size_t)width + 8 * (size_t)g, &acc, 8);
+            } else {
+                uint8_t acc = 0;
+                for (Py_ssize_t t = lo; t < hi; t++) acc |= row[idx[t]];
+                out[(size_t)b * (size_t)width + (size_t)g] = acc;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&table_buf);
+    PyBuffer_Release(&idx_buf);
     PyBuffer_Release(&out_buf);
     return result;
 }
@@ -284,14 +393,25 @@ PyObject *bc_csc_lags(PyObject *self, PyObject *args) {
     }
     Py_BEGIN_ALLOW_THREADS
     const int64_t b = (int64_t)read_bits;
+    /* read widths are powers of two in practice: a ceiling by shifting (no division) */
+    int shift = (read_bits & (read_bits - 1)) == 0 ? __builtin_ctzll((uint64_t)read_bits) : -1;
     for (Py_ssize_t t = 0; t < tiles; t++) {
         const uint8_t *f = fib + (size_t)t * (size_t)vmax;
         int64_t v = vectors[t], acc = 0, best = INT64_MIN, need = 0;
-        for (int64_t j = 0; j < v; j++) {
-            acc += f[j];
-            need = (j + 1) * (int64_t)pointer + acc * (int64_t)record;
-            int64_t lag = (need + b - 1) / b - (j + 1);
-            if (lag > best) best = lag;
+        if (shift >= 0) {
+            for (int64_t j = 0; j < v; j++) {
+                acc += f[j];
+                need = (j + 1) * (int64_t)pointer + acc * (int64_t)record;
+                int64_t lag = ((need + b - 1) >> shift) - (j + 1);
+                if (lag > best) best = lag;
+            }
+        } else {
+            for (int64_t j = 0; j < v; j++) {
+                acc += f[j];
+                need = (j + 1) * (int64_t)pointer + acc * (int64_t)record;
+                int64_t lag = (need + b - 1) / b - (j + 1);
+                if (lag > best) best = lag;
+            }
         }
         int64_t dense = lanes[t] * v * (int64_t)value;
         if (dense_fallback && dense <= need) {

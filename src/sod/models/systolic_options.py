@@ -17,7 +17,7 @@ import numpy as np
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
 from sod.compiler.plan import BlockCounts, block_counts, packed_block_counts
-from sod.compiler.reorder import take_columns, weight_reorder
+from sod.compiler.reorder import Reorder, take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
@@ -215,7 +215,20 @@ class Layer:
             kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
             masks = _Effectual(**kept, natural_effectual=natural)
             act = None
-        if consume and masks.weight.dtype == bool and masks.weight.flags.writeable:
+        in_place = consume and masks.weight.dtype == bool and masks.weight.flags.writeable
+        # The reordered layout's block counts for this dataflow's streams, from the
+        # search's packed bits (the half its vectors are made of).
+        along_rows = opts.dataflow is not Dataflow.IS
+        counts = [p.block_counts(opts.rows, opts.cols, along_rows, not along_rows) for p in perms]
+        kept = None if any(c is None for c in counts) else tuple(c for c in counts if c)
+        if in_place and isinstance(masks, _Effectual) and kept is not None:
+            # Nothing the model reads needs the permuted bool W (its tiles are measured
+            # from the kept counts, its MACs from the natural count): W is permuted in
+            # place when first read, if ever (a large FC mask is 100 MB).
+            kept_fields = {f.name: getattr(masks, f.name) for f in fields(masks)}
+            deferred = _Deferred(**kept_fields, pending=tuple(perms))
+            return replace(self, masks=deferred, reorder=opts.weight_reorder, w_counts=kept)
+        if in_place:
             weight = masks.weight
             for p, w in zip(perms, weight, strict=True):
                 p.apply_in_place(w)
@@ -230,11 +243,6 @@ class Layer:
             act = permuted
             masks = replace(masks, act=act)
         new_masks = replace(masks, weight=weight)
-        # The reordered layout's block counts for this dataflow's streams, from the
-        # search's packed bits (the half its vectors are made of).
-        along_rows = opts.dataflow is not Dataflow.IS
-        counts = [p.block_counts(opts.rows, opts.cols, along_rows, not along_rows) for p in perms]
-        kept = None if any(c is None for c in counts) else tuple(c for c in counts if c)
         return replace(self, masks=new_masks, reorder=opts.weight_reorder, w_counts=kept)
 
     def block_counts(
@@ -321,3 +329,29 @@ class _Effectual(OperandMasks):
     def effectual(self, m: int) -> int:
         rows, count = self.natural_effectual
         return count if m == rows else super().effectual(m)
+
+
+@dataclass(frozen=True)
+class _Deferred(_Effectual):
+    """:class:`_Effectual` masks whose ``weight`` is the natural W of a consumed layer,
+    permuted in place by ``pending`` (one :class:`~sod.compiler.reorder.Reorder` per
+    group) when first read: :meth:`Layer.reordered` with ``consume`` hands these over
+    with the reordered layout's block counts, which is all an evaluation reads, so the
+    permuted bool mask is only built for a caller that looks at it."""
+
+    pending: tuple[Reorder, ...] = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "weight":
+            pending = object.__getattribute__(self, "pending")
+            if pending:
+                weight = object.__getattribute__(self, "weight")
+                for p, w in zip(pending, weight, strict=True):
+                    p.apply_in_place(w)
+                object.__setattr__(self, "pending", ())
+        return object.__getattribute__(self, name)
+
+    @property
+    def groups(self) -> int:
+        # the shape, which permuting does not change: no need to permute W for it
+        return int(object.__getattribute__(self, "weight").shape[0])

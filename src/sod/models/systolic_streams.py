@@ -138,7 +138,8 @@ def weight_streams(
     if counts is None and fiber:  # counted from packed bits (no pass over the bool masks)
         counts = layer.block_counts(opts.rows, opts.cols, along_rows, not along_rows)
     compile_json = compile_options.model_dump_json()
-    for gi, w in enumerate(layer.masks.weight):
+    masks = layer.masks
+    for gi in range(masks.groups):
         c = counts[gi] if counts is not None else None
         line_counts = None if c is None else (c.row_counts if along_rows else c.col_counts)
         if fiber and line_counts is not None:
@@ -157,7 +158,7 @@ def weight_streams(
             )
         else:
             fields_, count = _group_streams_memo(
-                w,
+                masks.weight[gi],  # read only here: a reordered W may be built on demand
                 layer.m,
                 opts.rows,
                 opts.cols,
