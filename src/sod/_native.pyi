@@ -35,16 +35,6 @@ def bc_spread_rows(
 ) -> None: ...
 def bc_pack_axis0(rows: object, k: int, row_bytes: int, out: object) -> None: ...
 def bc_transpose_bytes(src: object, a: int, b: int, out: object, stride: int) -> None: ...
-def bc_block_gather(
-    table: object,
-    groups: int,
-    length: int,
-    idx: object,
-    count: int,
-    block: int,
-    counts: bool,
-    out: object,
-) -> None: ...
 def bc_csc_lags(
     fibers: object,
     tiles: int,

@@ -177,32 +177,3 @@ def transpose_bytes(src: np.ndarray, stride: int | None = None, native: bool = T
     out[:, :a] = src.T
     return out
 
-
-def block_gather(
-    table: np.ndarray, idx: np.ndarray, block: int, counts: bool, native: bool = True
-) -> np.ndarray:
-    """:func:`block_or` (``counts`` False) or :func:`block_bit_counts` (True) of items
-    given as the columns of ``table`` (uint8 ``(groups, length)``, ``np.packbits(mask,
-    axis=0)``: column j holds item j's bits 8g … 8g+7 in byte g), taken in order ``idx``:
-    ``(⌈count/block⌉, groups)`` uint8 ORs, or ``(⌈count/block⌉, 8·groups)`` counts
-    (:func:`count_dtype` (block)). The items need not be gathered into rows first (no
-    transposed copy of the mask)."""
-    table = np.ascontiguousarray(table, dtype=np.uint8)
-    if table.ndim != 2:
-        raise ValueError(f"a packed table must be 2-D, got shape {table.shape}")
-    if block <= 0:
-        raise ValueError(f"block must be positive, got {block}")
-    groups, length = table.shape
-    order = np.ascontiguousarray(idx, dtype=np.int64)
-    count = order.size
-    blocks = -(-count // block)
-    if native and _NATIVE is not None and (not counts or block < 1 << 8):
-        out = np.empty((blocks, 8 * groups if counts else groups), np.uint8)
-        _NATIVE.bc_block_gather(table, groups, length, order, count, block, counts, out)
-        return out
-    if count and (order.min() < 0 or order.max() >= length):
-        raise ValueError("an item index is out of range")
-    items = np.ascontiguousarray(np.take(table, order, axis=1).T)  # (count, groups) rows
-    if counts:
-        return _block_bit_counts_numpy(items, np.arange(count, dtype=np.int64), block)
-    return block_or(items, None, block, native=False)

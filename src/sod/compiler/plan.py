@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sod.compiler.bitcount import block_bit_counts, block_gather, count_dtype
+from sod.compiler.bitcount import block_bit_counts, count_dtype
 from sod.formats import FormatError
 
 
@@ -318,19 +318,18 @@ def packed_block_counts(
     row_counts: bool = True,
     col_counts: bool = True,
     order: tuple[np.ndarray, np.ndarray] | None = None,
-    table: np.ndarray | None = None,
+    cols_bits: np.ndarray | None = None,
 ) -> BlockCounts:
     """:func:`block_counts` of a k × n mask given bit-packed, never unpacked whole:
     ``rows_bits`` (k, ⌈n/8⌉) uint8 is ``np.packbits(mask, axis=1)`` (a BitMask's bytes).
 
     ``order``: (row permutation r, column permutation c): the counts of the reordered
     mask ``mask[r][:, c]`` (:class:`~sod.compiler.reorder.Reorder`), which then needs
-    ``table`` (⌈k/8⌉, ≥ n) uint8, the mask packed along k (``np.packbits(mask, axis=0)``,
-    zero padded), for the row counts. Column counts are
-    :func:`~sod.compiler.bitcount.block_bit_counts` of W's rows in order r (then gathered
-    by c); row counts those of W's columns in order c
-    (:func:`~sod.compiler.bitcount.block_gather`, then gathered by r), or in the natural
-    order popcounts of the packed rows."""
+    ``cols_bits`` (≥ n, ≥ ⌈k/8⌉) uint8, the mask's columns packed along k
+    (``np.packbits(mask, axis=0).T``, zero padded), for the row counts. Column counts
+    are :func:`~sod.compiler.bitcount.block_bit_counts` of W's rows in order r (then
+    gathered by c); row counts those of W's columns in order c (then gathered by r), or
+    in the natural order popcounts of the packed rows."""
     k = int(rows_bits.shape[0])
     if rows_bits.ndim != 2 or rows_bits.shape[1] != -(-n // 8) or rows_bits.dtype != np.uint8:
         raise FormatError(f"packed rows of shape {rows_bits.shape} do not hold {n} columns")
@@ -343,9 +342,9 @@ def packed_block_counts(
             mask = np.unpackbits(rows_bits, axis=1, count=n).view(bool)
             rc = _row_counts(mask, _ceil(n, cols), cols)
         else:
-            if table is None or table.shape[0] != -(-k // 8) or table.shape[1] < n:
-                raise FormatError("the reordered row counts need W packed along k")
-            along_k = block_gather(table, c, cols, counts=True)[:, :k]  # (nb, k)
+            if cols_bits is None or cols_bits.shape[0] < n or 8 * cols_bits.shape[1] < k:
+                raise FormatError("the reordered row counts need W's columns packed along k")
+            along_k = block_bit_counts(cols_bits, c, cols)[:, :k]  # (nb, k)
             rc = np.ascontiguousarray(along_k.T[r])
     if col_counts:
         cc = block_bit_counts(rows_bits, r, rows)[:, :n]  # (kb, n)

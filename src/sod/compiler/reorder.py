@@ -34,7 +34,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sod.compiler.bitcount import _NATIVE, block_gather, block_or, pack_axis0, spread_rows
+from sod.compiler.bitcount import (
+    _NATIVE,
+    block_or,
+    pack_axis0,
+    spread_rows,
+    transpose_bytes,
+)
 from sod.compiler.plan import BlockCounts, packed_block_counts
 
 REORDER_METHODS = ("none", "sort")
@@ -55,11 +61,12 @@ class Reorder:
     packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
     # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
     row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
-    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (⌈k/8⌉, ≥ n) uint8
-    # (``np.packbits(mask, axis=0)``, zero padded), when the layout search made them:
-    # :meth:`block_counts` measures the reordered layout from them without building it.
+    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (≥ n, ≥ ⌈k/8⌉)
+    # uint8 (``np.packbits(mask, axis=0).T``, zero padded), when the layout search made
+    # them: :meth:`block_counts` measures the reordered layout from them without
+    # building it.
     bits_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
-    bits_table: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bits_cols: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
@@ -74,7 +81,7 @@ class Reorder:
         """:func:`~sod.compiler.plan.block_counts` of the reordered mask on a ``rows ×
         cols`` grid, from the natural mask's packed bits (None when the layout search did
         not keep them): the same counts as measuring :meth:`apply`'s result."""
-        if self.bits_rows is None or self.bits_table is None:
+        if self.bits_rows is None or self.bits_cols is None:
             return None
         return packed_block_counts(
             self.bits_rows,
@@ -84,7 +91,7 @@ class Reorder:
             row_counts,
             col_counts,
             (self.rows, self.cols),
-            self.bits_table,
+            self.bits_cols,
         )
 
     def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -265,11 +272,10 @@ class _Packed:
     columns moves bytes and words instead of bools:
 
     * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
-    * ``table`` (⌈k/8⌉, ≥ n) uint8: ``np.packbits(mask, axis=0)`` (columns past n zero),
-      byte g of column j holding its rows 8g … 8g+7; ``by8`` is its first n columns;
-    * without the compiled kernels, also ``cols`` (n, ⌈k/64⌉) uint64: each column's
-      bits along k, 64 rows a word (its bytes, in memory order, are ``table``'s column),
-      which the numpy twins gather as rows.
+    * ``by8`` (⌈k/8⌉, n) uint8: ``np.packbits(mask, axis=0)``, byte g of column j holding
+      its rows 8g … 8g+7;
+    * ``cols_bytes`` (≥ n, ≥ ⌈k/8⌉) uint8: ``by8`` transposed, each column's bits along
+      k as a row (zero padded: whole words without the compiled kernels).
 
     The block patterns the search reads (row blocks touched by each column, column
     blocks touched by each row) are kept packed and cached per permutation, since the
@@ -286,14 +292,15 @@ class _Packed:
         if bits is None or bits.shape != (self.k, width) or bits.dtype != np.uint8:
             bits = np.packbits(np.asarray(mask, dtype=bool), axis=1)
         self.rows = np.ascontiguousarray(bits)
-        self.cols: np.ndarray | None = None
         if _NATIVE is not None:
-            # packed along k straight from the packed rows (8 × 8 bit blocks transposed)
-            self.table = pack_axis0(self.rows, self.k)  # (⌈k/8⌉, 8⌈n/8⌉)
-            self.by8 = self.table[:, : self.n]
-            col_nnz = np.bitwise_count(self.table).sum(axis=0, dtype=np.int64)[: self.n]
+            # packed along k straight from the packed rows (8 × 8 bit blocks transposed),
+            # then each column's bytes made a row (8 × 8 byte blocks transposed)
+            table = pack_axis0(self.rows, self.k)  # (⌈k/8⌉, 8⌈n/8⌉)
+            self.by8 = table[:, : self.n]
+            self.cols_bytes = transpose_bytes(table)  # (8⌈n/8⌉, ⌈k/8⌉)
+            col_nnz = np.bitwise_count(self.cols_bytes).sum(axis=1, dtype=np.int64)[: self.n]
         else:
-            by8 = self.table = self.by8 = _pack_axis0(np.ascontiguousarray(mask, dtype=bool))
+            by8 = self.by8 = _pack_axis0(np.ascontiguousarray(mask, dtype=bool))
             q = -(-by8.shape[0] // 8)
             if q * 8 != by8.shape[0]:
                 pad = np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)
@@ -301,8 +308,9 @@ class _Packed:
             # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
             # (bytes gathered into words first: transposing words moves 8x fewer items)
             words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
-            self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
-            col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
+            cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+            self.cols_bytes = cols.view(np.uint8)
+            col_nnz = np.bitwise_count(cols).sum(axis=1, dtype=np.int64)
         # whole uint64 words per row: an eighth of the popcounts (endian-free)
         words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
         self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
@@ -332,10 +340,7 @@ class _Packed:
         hit = self._row_blocks.get(key)
         if hit is None:
             # (nb, ≥ ⌈k/8⌉) bytes: each block's rows packed along k (zero padded)
-            if self.cols is None:
-                along_k = block_gather(self.table, c, self.C, counts=False)
-            else:
-                along_k = block_or(self.cols.view(np.uint8), c, self.C, native=False)
+            along_k = block_or(self.cols_bytes, c, self.C)
             hit = self._row_blocks[key] = _blocks_axis0(along_k, self.k)
         return hit
 
@@ -490,7 +495,7 @@ def weight_reorder(
         packed_rows=packed.by8,
         row_nnz=packed.row_nnz,
         bits_rows=packed.rows,
-        bits_table=packed.table,
+        bits_cols=packed.cols_bytes,
     )
 
 

@@ -12,7 +12,6 @@ PyObject *bc_block_or(PyObject *self, PyObject *args);
 PyObject *bc_spread_rows(PyObject *self, PyObject *args);
 PyObject *bc_pack_axis0(PyObject *self, PyObject *args);
 PyObject *bc_transpose_bytes(PyObject *self, PyObject *args);
-PyObject *bc_block_gather(PyObject *self, PyObject *args);
 PyObject *bc_csc_lags(PyObject *self, PyObject *args);
 
 #endif

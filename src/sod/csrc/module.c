@@ -28,9 +28,6 @@ static PyMethodDef methods[] = {
     {"bc_transpose_bytes", bc_transpose_bytes, METH_VARARGS,
      "bc_transpose_bytes(src, a, b, out, stride): a byte matrix transposed, zero padded "
      "(see sod.compiler.bitcount)."},
-    {"bc_block_gather", bc_block_gather, METH_VARARGS,
-     "bc_block_gather(table, groups, length, idx, count, block, counts, out): block ORs or "
-     "bit counts of gathered columns of a mask packed along k (see sod.compiler.bitcount)."},
     {"bc_csc_lags", bc_csc_lags, METH_VARARGS,
      "bc_csc_lags(fibers, tiles, vmax, lanes, vectors, record, pointer, value, read_bits, "
      "dense_fallback, sizes, use_dense, lags): CSC tile sizes and decompressor lags "

@@ -246,10 +246,41 @@ done:
     return result;
 }
 
+/* The 8 x 8 byte matrix in r[0..7] transposed in place: element (i, j) is byte j of
+ * r[i] in memory order (swaps of 1-, 2- and 4-byte units between pairs of words). */
+static inline void transpose8x8_bytes(uint64_t r[8]) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t m1 = 0x00FF00FF00FF00FFULL, m2 = 0x0000FFFF0000FFFFULL,
+                   m4 = 0x00000000FFFFFFFFULL;
+    for (int p = 0; p < 8; p += 2) {
+        uint64_t a = r[p], b = r[p + 1];
+        r[p] = (a & m1) | ((b << 8) & ~m1);
+        r[p + 1] = ((a >> 8) & m1) | (b & ~m1);
+    }
+    for (int p = 0; p < 8; p += 4)
+        for (int q = p; q < p + 2; q++) {
+            uint64_t a = r[q], b = r[q + 2];
+            r[q] = (a & m2) | ((b << 16) & ~m2);
+            r[q + 2] = ((a >> 16) & m2) | (b & ~m2);
+        }
+    for (int q = 0; q < 4; q++) {
+        uint64_t a = r[q], b = r[q + 4];
+        r[q] = (a & m4) | (b << 32);
+        r[q + 4] = (a >> 32) | (b & ~m4);
+    }
+#else
+    uint8_t m[8][8], t[8][8];
+    memcpy(m, r, 64);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) t[j][i] = m[i][j];
+    memcpy(r, t, 64);
+#endif
+}
+
 /* bc_transpose_bytes(src, a, b, out, stride)
  *
  * src: uint8 (a, b); out: uint8 (b, stride), stride >= a: out[j, i] = src[i, j], and zero
- * for i >= a. In 32 x 32 tiles, so that both sides stay in cache. */
+ * for i >= a. 8 x 8 blocks as eight words, strips of eight source rows in order. */
 PyObject *bc_transpose_bytes(PyObject *self, PyObject *args) {
     Py_buffer src_buf, out_buf;
     Py_ssize_t a, b, stride;
@@ -263,17 +294,29 @@ PyObject *bc_transpose_bytes(PyObject *self, PyObject *args) {
     const uint8_t *src = (const uint8_t *)src_buf.buf;
     uint8_t *out = (uint8_t *)out_buf.buf;
     Py_BEGIN_ALLOW_THREADS
-    enum { TILE = 32 };
-    for (Py_ssize_t i0 = 0; i0 < a; i0 += TILE) {
-        Py_ssize_t i1 = i0 + TILE < a ? i0 + TILE : a;
-        for (Py_ssize_t j0 = 0; j0 < b; j0 += TILE) {
-            Py_ssize_t j1 = j0 + TILE < b ? j0 + TILE : b;
-            for (Py_ssize_t j = j0; j < j1; j++) {
-                uint8_t *o = out + (size_t)j * (size_t)stride;
-                for (Py_ssize_t i = i0; i < i1; i++) o[i] = src[(size_t)i * (size_t)b + (size_t)j];
-            }
+    Py_ssize_t a8 = a / 8 * 8, b8 = b / 8 * 8;
+    /* 64 x 64 tiles: a tile's 64 source lines and 64 output lines stay in L1 */
+    for (Py_ssize_t t0 = 0; t0 < a8; t0 += 64) {
+        Py_ssize_t t1 = t0 + 64 < a8 ? t0 + 64 : a8;
+        for (Py_ssize_t u0 = 0; u0 < b8; u0 += 64) {
+            Py_ssize_t u1 = u0 + 64 < b8 ? u0 + 64 : b8;
+            for (Py_ssize_t i0 = t0; i0 < t1; i0 += 8)
+                for (Py_ssize_t j0 = u0; j0 < u1; j0 += 8) {
+                    uint64_t r[8];
+                    for (int i = 0; i < 8; i++)
+                        memcpy(&r[i], src + (size_t)(i0 + i) * (size_t)b + (size_t)j0, 8);
+                    transpose8x8_bytes(r);
+                    for (int j = 0; j < 8; j++)
+                        memcpy(out + (size_t)(j0 + j) * (size_t)stride + (size_t)i0, &r[j], 8);
+                }
         }
     }
+    for (Py_ssize_t j = b8; j < b; j++) /* the last columns, one by one */
+        for (Py_ssize_t i = 0; i < a8; i++)
+            out[(size_t)j * (size_t)stride + (size_t)i] = src[(size_t)i * (size_t)b + (size_t)j];
+    for (Py_ssize_t i = a8; i < a; i++) /* the last rows, one by one */
+        for (Py_ssize_t j = 0; j < b; j++)
+            out[(size_t)j * (size_t)stride + (size_t)i] = src[(size_t)i * (size_t)b + (size_t)j];
     if (stride > a)
         for (Py_ssize_t j = 0; j < b; j++)
             memset(out + (size_t)j * (size_t)stride + (size_t)a, 0, (size_t)(stride - a));
@@ -282,73 +325,6 @@ PyObject *bc_transpose_bytes(PyObject *self, PyObject *args) {
     Py_INCREF(result);
 done:
     PyBuffer_Release(&src_buf);
-    PyBuffer_Release(&out_buf);
-    return result;
-}
-
-/* bc_block_gather(table, groups, length, idx, count, block, counts, out)
- *
- * The column-gathered twin of bc_block_or / bc_block_counts: table uint8 (groups,
- * length), row g holding bits 8g ... 8g+7 of every item (column) j in byte j (bit 8g in
- * the high bit: np.packbits(mask, axis=0)); idx int64 (count,) in [0, length). With
- * counts == 0, out uint8 (blocks, groups): out[b, g] = OR of table[g, idx[t]] over the
- * items t of block b (t = b*block ... , the last block cut short). With counts != 0 (block
- * <= 255), out uint8 (blocks, 8 * groups): out[b, 8g + s] = how many of those items have
- * bit 8g + s set. Row g of the table stays in cache while every block reads it. */
-PyObject *bc_block_gather(PyObject *self, PyObject *args) {
-    Py_buffer table_buf, idx_buf, out_buf;
-    Py_ssize_t groups, length, count, block;
-    int counts;
-    if (!PyArg_ParseTuple(args, "y*nny*nnpw*", &table_buf, &groups, &length, &idx_buf, &count,
-                          &block, &counts, &out_buf))
-        return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t blocks = block > 0 ? (count + block - 1) / block : 0;
-    Py_ssize_t width = counts ? 8 * groups : groups;
-    if (groups < 0 || length < 0 || count < 0 || block <= 0 || (counts && block > 255) ||
-        table_buf.len != groups * length || idx_buf.len != count * (Py_ssize_t)sizeof(int64_t) ||
-        out_buf.len != blocks * width) {
-        PyErr_SetString(PyExc_ValueError,
-                        "bc_block_gather: buffer sizes do not match the shape (or block > 255)");
-        goto done;
-    }
-    const uint8_t *table = (const uint8_t *)table_buf.buf;
-    const int64_t *idx = (const int64_t *)idx_buf.buf;
-    uint8_t *out = (uint8_t *)out_buf.buf;
-    for (Py_ssize_t t = 0; t < count; t++) {
-        if (idx[t] < 0 || idx[t] >= length) {
-            PyErr_SetString(PyExc_ValueError, "bc_block_gather: an index is out of range");
-            goto done;
-        }
-    }
-    Py_BEGIN_ALLOW_THREADS
-    uint64_t lut[256];
-    for (int v = 0; v < 256; v++) { /* byte s of the word (memory order) = bit 7 - s of v */
-        uint8_t lanes[8];
-        for (int s = 0; s < 8; s++) lanes[s] = (uint8_t)((v >> (7 - s)) & 1);
-        memcpy(&lut[v], lanes, 8);
-    }
-    for (Py_ssize_t g = 0; g < groups; g++) {
-        const uint8_t *row = table + (size_t)g * (size_t)length;
-        for (Py_ssize_t b = 0; b < blocks; b++) {
-            Py_ssize_t lo = b * block, hi = lo + block < count ? lo + block : count;
-            if (counts) {
-                uint64_t acc = 0;
-                for (Py_ssize_t t = lo; t < hi; t++) acc += lut[row[idx[t]]];
-                memcpy(out + (size_t)b * (size_t)width + 8 * (size_t)g, &acc, 8);
-            } else {
-                uint8_t acc = 0;
-                for (Py_ssize_t t = lo; t < hi; t++) acc |= row[idx[t]];
-                out[(size_t)b * (size_t)width + (size_t)g] = acc;
-            }
-        }
-    }
-    Py_END_ALLOW_THREADS
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    PyBuffer_Release(&table_buf);
-    PyBuffer_Release(&idx_buf);
     PyBuffer_Release(&out_buf);
     return result;
 }
