@@ -176,4 +176,3 @@ def transpose_bytes(src: np.ndarray, stride: int | None = None, native: bool = T
     out[:, a:] = 0
     out[:, :a] = src.T
     return out
-

@@ -460,19 +460,29 @@ def _candidates(packed: _Packed) -> list[Reorder]:
 
 
 def weight_reorder(
-    mask: np.ndarray,
+    mask: np.ndarray | None,
     rows: int,
     cols: int,
     dataflow: str,
     method: str,
     bits: np.ndarray | None = None,
+    n: int | None = None,
 ) -> Reorder:
     """The permutations of a ``k × n`` weight mask for an ``rows × cols`` array.
 
     ``method``: ``none`` (identity) or ``sort`` (the best candidate of the module
     docstring by :func:`skip_cost` for ``dataflow``; ties keep the earlier candidate,
     the identity first). ``bits``: the mask bit-packed along n
-    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand."""
+    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand; ``mask`` may
+    then be None (given ``n``): the search reads the packed bits only."""
+    if mask is None:
+        if bits is None or n is None or bits.ndim != 2 or bits.shape[1] != -(-n // 8):
+            raise ValueError("a weight mask given packed needs its bits and its n")
+        bits = np.ascontiguousarray(bits, dtype=np.uint8)
+        if _NATIVE is None:  # the numpy twins read the bool mask
+            mask = np.unpackbits(bits, axis=1, count=n).view(bool)
+        else:
+            mask = np.broadcast_to(np.zeros(1, bool), (bits.shape[0], n))  # shape only
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"weight mask must be 2-D, got shape {mask.shape}")
