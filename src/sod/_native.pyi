@@ -50,3 +50,6 @@ def bc_csc_lags(
     use_dense: object,
     lags: object,
 ) -> None: ...
+def bc_group_stats(
+    x: object, a: int, b: int, axis: int, block: int, nnz: object, nonzero: object
+) -> None: ...

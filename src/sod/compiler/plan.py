@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sod.compiler.bitcount import block_bit_counts, count_dtype
+from sod.compiler.bitcount import _NATIVE, block_bit_counts, count_dtype, transpose_bytes
 from sod.formats import FormatError
 
 
@@ -263,9 +263,16 @@ class BlockCounts(_BlockGrid):
             cc = np.concatenate([cc, pad], axis=1)
         return cc.reshape(cc.shape[0], nb, self.cols)
 
-    def block_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def block_stats(
+        self, native: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Per block (kb, nb): non-zeros, rows (k) with a non-zero and columns (n) with a
-        non-zero (None when the counts they come from were left out)."""
+        non-zero (None when the counts they come from were left out). ``native`` False:
+        the numpy steps even when the compiled pass is built (tests)."""
+        if native and _NATIVE is not None:
+            stats = self._native_stats()
+            if stats is not None:
+                return stats
         rows = cols = None
         if self.row_counts is not None:
             rc = self.padded_rows()
@@ -276,6 +283,28 @@ class BlockCounts(_BlockGrid):
             cols = np.count_nonzero(cc, axis=2)
             if self.row_counts is None:
                 nnz = cc.sum(axis=2, dtype=np.int64)
+        return nnz, rows, cols
+
+    def _native_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+        """:meth:`block_stats` in one compiled pass over each half of byte counts (None
+        when a half is wider than a byte): group sums and non-zero entries."""
+        assert _NATIVE is not None
+        kb, nb = self.k_blocks, self.n_blocks
+        rows = cols = nnz = None
+        for half, axis, block in ((self.row_counts, 0, self.rows), (self.col_counts, 1, self.cols)):
+            if half is None:
+                continue
+            if half.dtype != np.uint8 or half.ndim != 2:
+                return None
+            half = np.ascontiguousarray(half)
+            sums, nonzero = np.empty((kb, nb), np.int64), np.empty((kb, nb), np.int64)
+            _NATIVE.bc_group_stats(half, *half.shape, axis, block, sums, nonzero)
+            if axis == 0:
+                nnz, rows = sums, nonzero
+            else:
+                cols = nonzero
+                nnz = sums if nnz is None else nnz
+        assert nnz is not None
         return nnz, rows, cols
 
 
@@ -344,11 +373,14 @@ def packed_block_counts(
         else:
             if cols_bits is None or cols_bits.shape[0] < n or 8 * cols_bits.shape[1] < k:
                 raise FormatError("the reordered row counts need W's columns packed along k")
-            along_k = block_bit_counts(cols_bits, c, cols)[:, :k]  # (nb, k)
-            rc = np.ascontiguousarray(along_k.T[r])
+            along_k = block_bit_counts(cols_bits, c, cols)  # (nb, ≥ k)
+            gathered = np.take(along_k, r, axis=1)  # (nb, k): rows in order r
+            # (k, nb): a byte matrix transposed in cache-sized blocks
+            rc = transpose_bytes(gathered) if gathered.dtype == np.uint8 else gathered.T
+            rc = np.ascontiguousarray(rc)
     if col_counts:
-        cc = block_bit_counts(rows_bits, r, rows)[:, :n]  # (kb, n)
-        cc = np.ascontiguousarray(cc if c is None else cc[:, c])
+        cc = block_bit_counts(rows_bits, r, rows)  # (kb, ≥ n)
+        cc = np.ascontiguousarray(cc[:, :n]) if c is None else np.take(cc, c, axis=1)
     return BlockCounts(k, n, rows, cols, rc, cc)
 
 

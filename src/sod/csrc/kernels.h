@@ -13,5 +13,6 @@ PyObject *bc_spread_rows(PyObject *self, PyObject *args);
 PyObject *bc_pack_axis0(PyObject *self, PyObject *args);
 PyObject *bc_transpose_bytes(PyObject *self, PyObject *args);
 PyObject *bc_csc_lags(PyObject *self, PyObject *args);
+PyObject *bc_group_stats(PyObject *self, PyObject *args);
 
 #endif

@@ -32,6 +32,9 @@ static PyMethodDef methods[] = {
      "bc_csc_lags(fibers, tiles, vmax, lanes, vectors, record, pointer, value, read_bits, "
      "dense_fallback, sizes, use_dense, lags): CSC tile sizes and decompressor lags "
      "(see sod.compiler.image)."},
+    {"bc_group_stats", bc_group_stats, METH_VARARGS,
+     "bc_group_stats(x, a, b, axis, block, nnz, nonzero): sums and non-zero entries of "
+     "groups of small counts (see sod.compiler.plan)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -417,3 +417,65 @@ done:
     PyBuffer_Release(&lag_buf);
     return result;
 }
+
+/* bc_group_stats(x, a, b, axis, block, nnz, nonzero)
+ *
+ * x: uint8 (a, b), small counts (sod.compiler.plan.BlockCounts' line counts). Groups of
+ * `block` consecutive entries along `axis` (0: rows, 1: columns; the last group cut
+ * short): nnz int64 and nonzero int64, both (ceil(a / block), b) for axis 0 or
+ * (a, ceil(b / block)) for axis 1, hold each group's sum and how many of its entries are
+ * not zero (BlockCounts.block_stats on the zero-padded counts). */
+PyObject *bc_group_stats(PyObject *self, PyObject *args) {
+    Py_buffer x_buf, nnz_buf, nz_buf;
+    Py_ssize_t a, b, axis, block;
+    if (!PyArg_ParseTuple(args, "y*nnnnw*w*", &x_buf, &a, &b, &axis, &block, &nnz_buf, &nz_buf))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
+    Py_ssize_t outs = block > 0 ? (axis == 0 ? (a + block - 1) / block * b
+                                             : a * ((b + block - 1) / block))
+                                : -1;
+    if (a < 0 || b < 0 || block <= 0 || (axis != 0 && axis != 1) || x_buf.len != a * b ||
+        nnz_buf.len != outs * i64 || nz_buf.len != outs * i64) {
+        PyErr_SetString(PyExc_ValueError, "bc_group_stats: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *x = (const uint8_t *)x_buf.buf;
+    int64_t *nnz = (int64_t *)nnz_buf.buf, *nz = (int64_t *)nz_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    memset(nnz, 0, (size_t)outs * sizeof(int64_t));
+    memset(nz, 0, (size_t)outs * sizeof(int64_t));
+    if (axis == 0) {
+        for (Py_ssize_t i = 0; i < a; i++) {
+            const uint8_t *row = x + (size_t)i * (size_t)b;
+            int64_t *s = nnz + (size_t)(i / block) * (size_t)b, *z = nz + (size_t)(i / block) * (size_t)b;
+            for (Py_ssize_t j = 0; j < b; j++) {
+                s[j] += row[j];
+                z[j] += row[j] != 0;
+            }
+        }
+    } else {
+        Py_ssize_t groups = (b + block - 1) / block;
+        for (Py_ssize_t i = 0; i < a; i++) {
+            const uint8_t *row = x + (size_t)i * (size_t)b;
+            for (Py_ssize_t g = 0; g < groups; g++) {
+                Py_ssize_t lo = g * block, hi = lo + block < b ? lo + block : b;
+                int64_t sum = 0, count = 0;
+                for (Py_ssize_t j = lo; j < hi; j++) {
+                    sum += row[j];
+                    count += row[j] != 0;
+                }
+                nnz[(size_t)i * (size_t)groups + (size_t)g] = sum;
+                nz[(size_t)i * (size_t)groups + (size_t)g] = count;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&x_buf);
+    PyBuffer_Release(&nnz_buf);
+    PyBuffer_Release(&nz_buf);
+    return result;
+}

@@ -415,9 +415,18 @@ class _Lazy(_Effectual):
             pending_w=True,
             pending_a=am is not None,
         )
-        shared = g if wm.shape[0] != g * k else 1  # a shared W counts once per group
-        vars(masks)["weight_nnz"] = wm.nnz * shared  # OperandMasks.weight_nnz's slot
         return masks
+
+    @cached_property
+    def weight_nnz(self) -> int:
+        """:attr:`OperandMasks.weight_nnz`, from the source's packed W when at hand (a
+        popcount; permuting W keeps it)."""
+        gemm = object.__getattribute__(self, "source")
+        if gemm is None:
+            return int(np.count_nonzero(self.weight))
+        wm, g = gemm.weight_mask, self.groups
+        shared = g if wm.shape[0] != g * gemm.k else 1  # a shared W counts once per group
+        return int(wm.nnz) * shared
 
     @staticmethod
     def packed_weight(masks: OperandMasks) -> bool:
@@ -483,6 +492,4 @@ class _Lazy(_Effectual):
             perms=perms,
             base=masks if pending_w or pending_a else None,
         )
-        if "weight_nnz" in vars(masks):
-            vars(out)["weight_nnz"] = vars(masks)["weight_nnz"]
         return out
