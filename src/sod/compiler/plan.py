@@ -298,7 +298,8 @@ class BlockCounts(_BlockGrid):
                 return None
             half = np.ascontiguousarray(half)
             sums, nonzero = np.empty((kb, nb), np.int64), np.empty((kb, nb), np.int64)
-            _NATIVE.bc_group_stats(half, *half.shape, axis, block, sums, nonzero)
+            a, b = half.shape
+            _NATIVE.bc_group_stats(half, a, b, axis, block, sums, nonzero)
             if axis == 0:
                 nnz, rows = sums, nonzero
             else:
@@ -373,6 +374,7 @@ def packed_block_counts(
         else:
             if cols_bits is None or cols_bits.shape[0] < n or 8 * cols_bits.shape[1] < k:
                 raise FormatError("the reordered row counts need W's columns packed along k")
+            assert r is not None and c is not None
             along_k = block_bit_counts(cols_bits, c, cols)  # (nb, ≥ k)
             gathered = np.take(along_k, r, axis=1)  # (nb, k): rows in order r
             # (k, nb): a byte matrix transposed in cache-sized blocks

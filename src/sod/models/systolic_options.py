@@ -287,9 +287,10 @@ class Layer:
             return masks.natural_effectual[1]
         # The BitMask's bits are the natural W: a reordered one is counted as it is.
         bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else [None]
-        if any(b is None for b in bits):
+        packed = [b for b in bits if b is not None]
+        if len(packed) < len(bits):
             return masks.effectual(self.m)
-        w_rows = np.stack([np.bitwise_count(b).sum(axis=1, dtype=np.int64) for b in bits])
+        w_rows = np.stack([np.bitwise_count(b).sum(axis=1, dtype=np.int64) for b in packed])
         a_cols = _Lazy.act_cols_of(masks)
         if a_cols is None:
             return int(w_rows.sum()) * self.m
@@ -398,7 +399,7 @@ class _Lazy(_Effectual):
         shape)."""
         wm, am = gemm.weight_mask, gemm.act_mask
         g, m, k, n = gemm.operand_groups, gemm.m, gemm.k, gemm.n
-        if not _plain(wm) or wm.shape not in ((k, n), (g * k, n)):
+        if not isinstance(wm, BitMask) or not _plain(wm) or wm.shape not in ((k, n), (g * k, n)):
             return None
         if am is None and gemm.act_density < 1.0:
             return None
@@ -462,8 +463,8 @@ class _Lazy(_Effectual):
         """Whether ``masks``' W is (or, unpacked, will be) a writable bool array, so that
         it can be permuted in place: a shared W broadcast over groups is not."""
         if _Lazy.packed_weight(masks):
-            g = masks.groups
-            return g == 1 or layer.gemm.weight_mask.shape[0] == g * layer.k
+            g, wm = masks.groups, layer.gemm.weight_mask
+            return g == 1 or (wm is not None and wm.shape[0] == g * layer.k)
         w = masks.weight
         return bool(w.dtype == bool and w.flags.writeable)
 
