@@ -257,9 +257,11 @@ def _be_words(packed: np.ndarray) -> np.ndarray:
     """Packed bytes (nbytes, items), byte 0 first, as big-endian uint64 words (words,
     items): comparing an item's words in order compares its bytes lexicographically."""
     nbytes, items = packed.shape
-    words = np.zeros((max(-(-nbytes // 8), 1), items), np.uint64)
-    for b in range(nbytes):
-        words[b // 8] |= packed[b].astype(np.uint64) << np.uint64(56 - 8 * (b % 8))
+    count = max(-(-nbytes // 8), 1)
+    rows = np.zeros((items, 8 * count), np.uint8)  # each item's bytes, zero padded
+    rows[:, :nbytes] = packed.T
+    # eight bytes read as one big-endian word, then as native uint64 words
+    words = np.ascontiguousarray(rows.view(">u8").astype(np.uint64).T)
     return words
 
 
