@@ -61,10 +61,13 @@ def test_lazy_masks_are_operand_masks(gemm):
 @pytest.mark.parametrize("gemm", GEMMS, ids=lambda g: g.name)
 @pytest.mark.parametrize("preset", ["sparse-on-dense", "sparse-on-dense-reorder"])
 @pytest.mark.parametrize("dataflow", ["auto", "ws", "os", "is"])
-@pytest.mark.parametrize("act_format", ["dense", "csc"])
-def test_evaluation_equals_eager_masks(gemm, preset, dataflow, act_format, monkeypatch):
+@pytest.mark.parametrize(("act_format", "weight_format"), [("dense", "csc"), ("csc", "bitmap")])
+def test_evaluation_equals_eager_masks(
+    gemm, preset, dataflow, act_format, weight_format, monkeypatch
+):
     arch = load_arch(preset, dataflow=dataflow)
-    arch = arch.model_copy(update={"act_format": act_format, "glb_kib": 8})
+    update = {"act_format": act_format, "weight_format": weight_format, "glb_kib": 8}
+    arch = arch.model_copy(update=update)
     lazy = evaluate(gemm, arch)
     monkeypatch.setattr(so._Lazy, "of", classmethod(lambda cls, g: None))
     eager = evaluate(gemm, arch)
