@@ -290,7 +290,7 @@ class Layer:
         packed = [b for b in bits if b is not None]
         if len(packed) < len(bits):
             return masks.effectual(self.m)
-        w_rows = np.stack([np.bitwise_count(b).sum(axis=1, dtype=np.int64) for b in packed])
+        w_rows = np.stack([_row_popcounts(b) for b in packed])
         a_cols = _Lazy.act_cols_of(masks)
         if a_cols is None:
             return int(w_rows.sum()) * self.m
@@ -307,6 +307,14 @@ class Layer:
     @property
     def n(self) -> int:
         return self.gemm.n
+
+
+def _row_popcounts(bits: np.ndarray) -> np.ndarray:
+    """(k,) int64: the set bits of every row of a packed (k, bytes) mask, a uint64 word
+    at a time when the rows are whole words (an eighth of the popcounts)."""
+    if bits.shape[1] % 8 == 0 and bits.flags.c_contiguous:
+        bits = bits.view(np.uint64)
+    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
 
 
 def _weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray | None]:
