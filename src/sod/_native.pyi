@@ -53,3 +53,6 @@ def bc_csc_lags(
 def bc_group_stats(
     x: object, a: int, b: int, axis: int, block: int, nnz: object, nonzero: object
 ) -> None: ...
+def bc_signature_order(
+    blocks: object, nbytes: int, items: int, counts: object, fewest_first: bool, out: object
+) -> None: ...

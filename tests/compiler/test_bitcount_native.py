@@ -212,3 +212,21 @@ def test_numpy_paths_run_without_the_extension(monkeypatch):
         assert np.array_equal(counts.col_counts, ref.col_counts)
         stats = ref.block_stats()
         assert int(stats[0].sum()) == int(m.sum())
+
+
+@SETTINGS
+@given(
+    st.integers(0, 20),  # pattern bytes
+    st.integers(0, 200),  # items
+    st.sampled_from([1, 3, 300, 70000, 2**40]),  # count range
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_signature_order_equals_numpy(nbytes, items, top, fewest_first, seed):
+    # Few distinct patterns and counts: ties at every key, broken the same way.
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 3, (nbytes, items)).astype(np.uint8) * (seed % 2 * 80 + 1)
+    counts = rng.integers(0, top, items)
+    got = reorder._signature_order(blocks, counts, fewest_first)
+    want = reorder._signature_order(blocks, counts, fewest_first, native=False)
+    assert got.dtype == want.dtype == np.int64 and np.array_equal(got, want)

@@ -385,7 +385,9 @@ def _cost(
     return _Packed(mask, rows, cols).cost(r, c, dataflow)
 
 
-def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool) -> np.ndarray:
+def _signature_order(
+    blocks: np.ndarray, counts: np.ndarray, fewest_first: bool, native: bool = True
+) -> np.ndarray:
     """Indices of the items ordered by their block pattern lexicographically (touching
     the first block sorts first), then the non-zero count (densest first), then the
     index; ``fewest_first``: by the number of blocks touched before all that.
@@ -395,8 +397,17 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     of the inverted bits, which orders them as the bytes of the packed inverted pattern
     would. One stable sort on the first word; only items whose first words tie are
     sorted again by the other words, the count and the index; the number of blocks
-    touched, a small integer, is a last stable sort."""
+    touched, a small integer, is a last stable sort. With the compiled kernels (and
+    ``native``), one radix sort on the same keys (``sod._native.bc_signature_order``)."""
     items = blocks.shape[1]
+    if native and _NATIVE is not None and (counts >= 0).all():
+        out = np.empty(items, np.int64)
+        nbytes = blocks.shape[0]
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        _NATIVE.bc_signature_order(
+            np.ascontiguousarray(blocks, dtype=np.uint8), nbytes, items, counts, fewest_first, out
+        )
+        return out
     words = ~_be_words(blocks)  # (words, items)
     single = _single_key(blocks, words, counts, fewest_first)
     if single is not None:

@@ -14,5 +14,6 @@ PyObject *bc_pack_axis0(PyObject *self, PyObject *args);
 PyObject *bc_transpose_bytes(PyObject *self, PyObject *args);
 PyObject *bc_csc_lags(PyObject *self, PyObject *args);
 PyObject *bc_group_stats(PyObject *self, PyObject *args);
+PyObject *bc_signature_order(PyObject *self, PyObject *args);
 
 #endif

@@ -35,6 +35,9 @@ static PyMethodDef methods[] = {
     {"bc_group_stats", bc_group_stats, METH_VARARGS,
      "bc_group_stats(x, a, b, axis, block, nnz, nonzero): sums and non-zero entries of "
      "groups of small counts (see sod.compiler.plan)."},
+    {"bc_signature_order", bc_signature_order, METH_VARARGS,
+     "bc_signature_order(blocks, nbytes, items, counts, fewest_first, out): the layout "
+     "search's order of items by block pattern (see sod.compiler.reorder)."},
     {NULL, NULL, 0, NULL},
 };
 

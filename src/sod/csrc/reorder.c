@@ -479,3 +479,106 @@ done:
     PyBuffer_Release(&nz_buf);
     return result;
 }
+
+/* bc_signature_order(blocks, nbytes, items, counts, fewest_first, out)
+ *
+ * sod.compiler.reorder._signature_order: the items ordered by (the number of blocks
+ * they touch, if fewest_first), then their block pattern lexicographically with the
+ * bits inverted (blocks: uint8 (nbytes, items), byte j of item i's packed pattern at
+ * [j, i]; touching the first block sorts first), then counts (int64, >= 0) densest
+ * first, then the index. out: int64 (items,). A least-significant-digit radix sort,
+ * one stable counting pass per key byte (passes where every item has the same byte are
+ * skipped). */
+PyObject *bc_signature_order(PyObject *self, PyObject *args) {
+    Py_buffer blocks_buf, counts_buf, out_buf;
+    Py_ssize_t nbytes, items;
+    int fewest_first;
+    if (!PyArg_ParseTuple(args, "y*nny*pw*", &blocks_buf, &nbytes, &items, &counts_buf,
+                          &fewest_first, &out_buf))
+        return NULL;
+    PyObject *result = NULL;
+    int64_t *tmp = NULL;
+    uint8_t *digit = NULL;
+    uint64_t *aux = NULL;
+    Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
+    if (nbytes < 0 || items < 0 || blocks_buf.len != nbytes * items ||
+        counts_buf.len != items * i64 || out_buf.len != items * i64) {
+        PyErr_SetString(PyExc_ValueError,
+                        "bc_signature_order: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *blocks = (const uint8_t *)blocks_buf.buf;
+    const int64_t *counts = (const int64_t *)counts_buf.buf;
+    int64_t *order = (int64_t *)out_buf.buf;
+    int64_t top = 0;
+    for (Py_ssize_t i = 0; i < items; i++) {
+        if (counts[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "bc_signature_order: a count is negative");
+            goto done;
+        }
+        if (counts[i] > top) top = counts[i];
+    }
+    tmp = malloc((size_t)(items > 0 ? items : 1) * sizeof(int64_t));
+    digit = malloc((size_t)(items > 0 ? items : 1));
+    aux = malloc((size_t)(items > 0 ? items : 1) * sizeof(uint64_t));
+    if (!tmp || !digit || !aux) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < items; i++) order[i] = i;
+    /* the passes, least significant key byte first: (top - count) bytes, the inverted
+     * pattern bytes from the last, then the blocks touched */
+    int count_bytes = 0;
+    for (uint64_t t = (uint64_t)top; t; t >>= 8) count_bytes++;
+    int touched_bytes = 0;
+    if (fewest_first) {
+        uint64_t most = 0;
+        memset(aux, 0, (size_t)(items > 0 ? items : 1) * sizeof(uint64_t));
+        for (Py_ssize_t j = 0; j < nbytes; j++) { /* a row of bytes at a time */
+            const uint8_t *row = blocks + (size_t)j * (size_t)items;
+            for (Py_ssize_t i = 0; i < items; i++) aux[i] += (uint64_t)__builtin_popcount(row[i]);
+        }
+        for (Py_ssize_t i = 0; i < items; i++)
+            if (aux[i] > most) most = aux[i];
+        for (uint64_t t = most; t; t >>= 8) touched_bytes++;
+    }
+    Py_ssize_t passes = count_bytes + nbytes + touched_bytes;
+    for (Py_ssize_t p = 0; p < passes; p++) {
+        /* the digit of every item (by item index) */
+        if (p < count_bytes) {
+            for (Py_ssize_t i = 0; i < items; i++)
+                digit[i] = (uint8_t)(((uint64_t)(top - counts[i])) >> (8 * p));
+        } else if (p < count_bytes + nbytes) {
+            const uint8_t *row = blocks + (size_t)(nbytes - 1 - (p - count_bytes)) * (size_t)items;
+            for (Py_ssize_t i = 0; i < items; i++) digit[i] = (uint8_t)~row[i];
+        } else {
+            int b = (int)(p - count_bytes - nbytes);
+            for (Py_ssize_t i = 0; i < items; i++) digit[i] = (uint8_t)(aux[i] >> (8 * b));
+        }
+        Py_ssize_t hist[257];
+        memset(hist, 0, sizeof hist);
+        for (Py_ssize_t i = 0; i < items; i++) hist[digit[i] + 1]++;
+        int single = 0;
+        for (int v = 1; v <= 256; v++)
+            if (hist[v] == items) single = 1;
+        if (single) continue; /* every item has this digit: the order stays */
+        for (int v = 1; v <= 256; v++) hist[v] += hist[v - 1];
+        for (Py_ssize_t i = 0; i < items; i++) {
+            int64_t it = order[i];
+            tmp[hist[digit[it]]++] = it;
+        }
+        memcpy(order, tmp, (size_t)items * sizeof(int64_t));
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(tmp);
+    free(digit);
+    free(aux);
+    PyBuffer_Release(&blocks_buf);
+    PyBuffer_Release(&counts_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
