@@ -74,7 +74,9 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     no slower (fewer or equal total cycles), as it would after trying both."""
     opts = SystolicOptions.from_arch(arch)
     bound = partial(bound_by_glb_ports, arch=arch)
-    layer = Layer.of(gemm, opts)  # the same for every dataflow: masks unpacked once
+    # the same for every dataflow; masks are unpacked only if a step reads them (CSC and
+    # dense W tiles and a dense-stored A are measured from the packed bits)
+    layer = Layer.of(gemm, opts)
     if opts.auto_dataflow:
         # dataflow: auto — the compiler knows the shape, the masks and the memory system,
         # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)

@@ -197,7 +197,9 @@ class Layer:
         every group keeps its natural order. MAC and non-zero totals are unchanged.
 
         ``consume``: this layer is not used again, so its own (writable) W masks are
-        permuted in place instead of copied (a large FC mask is 100 MB)."""
+        permuted in place instead of copied (a large FC mask is 100 MB) — with A stored
+        dense, only when something reads the reordered W (:class:`_Lazy`): the layer
+        carries the reordered block counts from the layout search's packed bits."""
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
