@@ -7,4 +7,7 @@
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 
+/* vusa.c */
+PyObject *vusa_window_chain(PyObject *self, PyObject *args);
+
 #endif
