@@ -12,3 +12,33 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def im_fiber_stats(
+    packed: object, rows: int, kb: int, p: int, length: object, last: object, ends: object
+) -> None: ...
+def im_transpose(packed: object, k: int, nb: int, n: int, out: object) -> None: ...
+def im_pair_steps(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    ri: object,
+    ci: object,
+    out: object,
+) -> None: ...
+def im_tile_maxima(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    blocks_r: object,
+    blocks_c: object,
+    tr: int,
+    tc: int,
+    out: object,
+) -> None: ...

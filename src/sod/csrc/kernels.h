@@ -7,4 +7,10 @@
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 
+/* index_match.c */
+PyObject *im_fiber_stats(PyObject *self, PyObject *args);
+PyObject *im_transpose(PyObject *self, PyObject *args);
+PyObject *im_pair_steps(PyObject *self, PyObject *args);
+PyObject *im_tile_maxima(PyObject *self, PyObject *args);
+
 #endif

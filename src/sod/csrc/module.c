@@ -13,6 +13,17 @@ static PyMethodDef methods[] = {
     {"cc_first_fit", cc_first_fit, METH_VARARGS,
      "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
      "column-combining first fit (see sod.mapping.column_combining)."},
+    {"im_fiber_stats", im_fiber_stats, METH_VARARGS,
+     "im_fiber_stats(packed, rows, kb, p, length, last, ends): index-match fiber lengths, "
+     "last indices and block-end masks (see sod.models.index_match)."},
+    {"im_transpose", im_transpose, METH_VARARGS,
+     "im_transpose(packed, k, nb, n, out): bit-packed columns of a bit-packed (k, n) mask."},
+    {"im_pair_steps", im_pair_steps, METH_VARARGS,
+     "im_pair_steps(ends_r, ends_c, m, n, words, last_r, last_c, ri, ci, out): index-match "
+     "merge steps of fiber pairs."},
+    {"im_tile_maxima", im_tile_maxima, METH_VARARGS,
+     "im_tile_maxima(ends_r, ends_c, m, n, words, last_r, last_c, blocks_r, blocks_c, tr, tc, "
+     "out): index-match slowest pair of every tile."},
     {NULL, NULL, 0, NULL},
 };
 

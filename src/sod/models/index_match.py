@@ -37,7 +37,7 @@ PE does. Tiles run one after another, repeats too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -54,6 +54,11 @@ from sod.models.fibers import (
 from sod.models.memo import memo_by_content
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
+
+try:  # the compiled kernels (optional build; the numpy functions below are their twins)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE = None  # type: ignore[assignment]
 
 # Bit tables on packbits' big-endian bytes (bit 7 = the byte's first position).
 _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # (256, 8)
@@ -80,14 +85,23 @@ def _end_table_256(p: int) -> np.ndarray:
     return np.tile(_end_table(p), (256 // p, 1)).ravel()
 
 
-def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
+def _fiber_stats(
+    packed: np.ndarray, p: int, block_bytes: int = 1 << 20, native: bool = True
+) -> tuple[np.ndarray, ...]:
     """Per fiber (row of the bit-packed ``packed``): length, last index (−1 if empty) and
     the bit-packed block-end mask (entries p, 2p, … and each fiber's last entry).
 
     Works on bytes, ``block_bytes`` at a time: a running count of set bits per byte gives
     the rank of each byte's first entry, and a (rank mod p, byte) table gives the byte's
-    block ends."""
+    block ends. ``native``: one pass per fiber in the compiled kernel when it is built
+    (``sod._native.im_fiber_stats``; this function is its twin)."""
     rows, kb = packed.shape
+    if native and _NATIVE is not None:
+        packed = np.ascontiguousarray(packed, np.uint8)
+        length, last = np.empty(rows, np.int64), np.empty(rows, np.int64)
+        ends = np.empty((rows, kb), np.uint8)
+        _NATIVE.im_fiber_stats(packed, rows, kb, p, length, last, ends)
+        return length, last, ends
     length = np.empty(rows, np.int64)
     last = np.full(rows, -1, np.int64)
     ends = np.empty_like(packed)
@@ -302,18 +316,36 @@ def _pair_steps(fa: np.ndarray, fw: np.ndarray, k: int, p: int) -> tuple[np.ndar
     return steps, load_a, load_w
 
 
+def _column_fibers(wp: np.ndarray, n: int) -> np.ndarray:
+    """W's columns packed along k from its rows packed along n: the compiled bit
+    transpose when it is built, else :func:`~sod.models.fibers.transpose_packed` (its
+    twin)."""
+    if _NATIVE is None:
+        return transpose_packed(wp, n)
+    wp = np.ascontiguousarray(wp, np.uint8)
+    k, nb = wp.shape
+    out = np.empty((n, (k + 7) // 8), np.uint8)
+    _NATIVE.im_transpose(wp, k, nb, n, out)
+    return out
+
+
 @dataclass(frozen=True)
 class _Side:
     """The fibers of one operand (A's rows or W's columns) as the pair kernel needs them."""
 
     length: np.ndarray  # (fibers,) entries
     last: np.ndarray  # (fibers,) last index, −1 if empty
-    ends: np.ndarray  # (words, fibers) uint64: block-end mask, bit-packed, word-major
+    rows: np.ndarray  # (fibers, words) uint64: block-end mask, bit-packed, fiber-major
     run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
     at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
     k: int  # positions per fiber
     uniform: bool  # every fiber the same (e.g. a dense operand)
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """(words, fibers) block-end masks, word-major (the numpy pair kernel's 1-D takes)."""
+        return np.ascontiguousarray(self.rows.T)
 
 
 def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
@@ -321,7 +353,7 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     along n (``wp``), the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])`` and the
     common block ends summed over all pairs (:func:`_total_ties`)."""
     k = wp.shape[0]
-    fw = transpose_packed(wp, n)  # W's columns packed along k
+    fw = _column_fibers(wp, n)  # W's columns packed along k
     len_a, last_a, ends_a = _fiber_stats(fa, p)
     len_w, last_w, ends_w = _fiber_stats(fw, p)
     # Running block-end counts at the other side's distinct last indices only.
@@ -334,7 +366,7 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     assert a_cols is not None
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
     effectual = int((a_cols[0] * w_rows).sum())
-    ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
+    ends = (_words(e) for e in (ends_a, ends_w))  # fiber-major words
     side_a = _Side(
         len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
     )
@@ -384,10 +416,25 @@ def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 
     return out
 
 
+def _native_pairs(r: _Side, c: _Side) -> bool:
+    """The compiled pair kernels apply: built, and the masks hold at least one word."""
+    return _NATIVE is not None and r.rows.shape[1] > 0 and r.rows.shape[1] == c.rows.shape[1]
+
+
 def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> np.ndarray:
     """Merge steps of the fiber pairs ``(ri[i], ci[i])`` (int64): block ends of both up to
     the first one's end (a fiber's running count at the other's last index when the other
-    ends first, else all its blocks), minus the common ones; 0 with an empty fiber."""
+    ends first, else all its blocks), minus the common ones; 0 with an empty fiber.
+    Compiled (``sod._native.im_pair_steps``, of which this is the twin) when built: the
+    distinct block ends up to the first end, ``popcount((ends_r | ends_c) ≤ T)``."""
+    if _native_pairs(r, c):
+        assert _NATIVE is not None
+        out = np.empty(ri.size, np.int64)
+        ri, ci = (np.ascontiguousarray(x, np.int64) for x in (ri, ci))
+        m, n, words = r.last.size, c.last.size, r.rows.shape[1]
+        last_r, last_c = (np.ascontiguousarray(x, np.int64) for x in (r.last, c.last))
+        _NATIVE.im_pair_steps(r.rows, c.rows, m, n, words, last_r, last_c, ri, ci, out)
+        return out
     lr, lc = r.last.take(ri), c.last.take(ci)
     steps = r.blocks.take(ri) + c.blocks.take(ci)
     for side, si, oi, first in ((r, ri, ci, lc < lr), (c, ci, ri, lr < lc)):
@@ -441,9 +488,25 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
     """(mt · nt) slowest pair's steps of every tile: a pair's steps are at most its
     fibers' blocks, ``B = blocks_r + blocks_c`` (separable), so the exact steps of each
     tile's largest-``B`` pair bound the tile from below and only pairs whose ``B``
-    exceeds that need exact steps (no m × k × n product)."""
+    exceeds that need exact steps (no m × k × n product).
+
+    Compiled when built (``sod._native.im_tile_maxima``, of which this is the twin): each
+    tile's pairs in descending order of the bound ``B − 1`` (a pair of non-empty fibers
+    has at least one block end past ``T`` or the last ends coincide), stopping once the
+    bound cannot beat the tile's slowest pair so far."""
     m, n = r.last.size, c.last.size
     mt, nt = -(-m // tr), -(-n // tc)
+    if _native_pairs(r, c):
+        assert _NATIVE is not None
+        out = np.empty(mt * nt, np.int64)
+        words = r.rows.shape[1]
+        last_r, last_c, blocks_r, blocks_c = (
+            np.ascontiguousarray(x, np.int64) for x in (r.last, c.last, r.blocks, c.blocks)
+        )
+        _NATIVE.im_tile_maxima(
+            r.rows, c.rows, m, n, words, last_r, last_c, blocks_r, blocks_c, tr, tc, out
+        )
+        return out
     br = np.full(mt * tr, -(1 << 30), np.int64)  # padding: never a candidate
     bc = np.full(nt * tc, -(1 << 30), np.int64)
     br[:m], bc[:n] = r.blocks, c.blocks
@@ -467,7 +530,7 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
 
 def _unpacked_ends(side: _Side, lo: int, hi: int, k: int) -> np.ndarray:
     """Block-end masks of fibers ``lo … hi − 1`` as 0/1 float32 (·, k)."""
-    words = np.ascontiguousarray(side.ends[:, lo:hi].T)
+    words = side.rows[lo:hi]
     return np.unpackbits(words.view(np.uint8), axis=1, count=k).astype(np.float32)
 
 

@@ -1,0 +1,362 @@
+/* Index matching: fiber statistics, bit transpose and merge steps of
+ * sod.models.index_match (numpy twins: _fiber_stats, transpose_packed, _exact_steps,
+ * _pruned_tile_maxima).
+ *
+ * Fibers are bit-packed in np.packbits order (bit 7 of byte j = position 8j). A merge's
+ * steps are the distinct block ends of both fibers up to T = the earlier last index:
+ * popcount((ends_a | ends_w) & [0, T]), read as little-endian 64-bit words. */
+#include "kernels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 8 packbits bytes as a little-endian word (byte j of the word = byte j in memory). */
+static inline uint64_t im_le64(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+static inline void im_store_le64(uint8_t *p, uint64_t x) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
+
+/* Positions <= t (mod 64) of t's word: the bytes before t's byte, and t's byte up to t. */
+static inline uint64_t im_head(int64_t t) {
+    int b = (int)((t & 63) >> 3), j = (int)(t & 7);
+    uint64_t below = b ? (((uint64_t)1 << (8 * b)) - 1) : 0;
+    return below | ((uint64_t)((0xFFu << (7 - j)) & 0xFFu) << (8 * b));
+}
+
+/* Merge steps of one fiber pair: their ends rows (words of 8 bytes each), last indices. */
+static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, int64_t lc) {
+    if (la < 0 || lc < 0) return 0; /* an empty fiber: no merge */
+    int64_t t = la < lc ? la : lc, w = t >> 6, s = 0;
+    for (int64_t i = 0; i < w; i++)
+        s += __builtin_popcountll(im_le64(a + 8 * i) | im_le64(c + 8 * i));
+    return s + __builtin_popcountll((im_le64(a + 8 * w) | im_le64(c + 8 * w)) & im_head(t));
+}
+
+/* ---- fiber statistics ------------------------------------------------------------ */
+
+/* Block ends of one word of a fiber (8 packbits bytes, little-endian), `*res` entries
+ * (mod p) before it; advances `*res`. Bytes are independent given their entries before
+ * (SWAR per-byte popcounts and their running sums by a multiply), so only the residue
+ * carries from word to word. */
+static inline uint64_t im_word_ends(uint64_t x, Py_ssize_t *res, const uint8_t *table,
+                                    const uint8_t *modp) {
+    uint64_t c = x - ((x >> 1) & 0x5555555555555555ULL);
+    c = (c & 0x3333333333333333ULL) + ((c >> 2) & 0x3333333333333333ULL);
+    c = (c + (c >> 4)) & 0x0F0F0F0F0F0F0F0FULL; /* per byte: its set bits */
+    uint64_t incl = c * 0x0101010101010101ULL;  /* byte j: bits in bytes 0 ... j (<= 64) */
+    uint64_t excl = incl - c, out = 0;
+    Py_ssize_t r = *res;
+    for (int j = 0; j < 8; j++) {
+        Py_ssize_t s = modp[r + (Py_ssize_t)((excl >> (8 * j)) & 0xFF)];
+        out |= (uint64_t)table[s * 256 + (Py_ssize_t)((x >> (8 * j)) & 0xFF)] << (8 * j);
+    }
+    *res = modp[r + (Py_ssize_t)(incl >> 56)];
+    return out;
+}
+
+/* packed: uint8 (rows, kb); length, last: int64 (rows,); ends: uint8 (rows, kb). */
+PyObject *im_fiber_stats(PyObject *self, PyObject *args) {
+    Py_buffer in, len_buf, last_buf, ends_buf;
+    Py_ssize_t rows, kb, p;
+    if (!PyArg_ParseTuple(args, "y*nnnw*w*w*", &in, &rows, &kb, &p, &len_buf, &last_buf,
+                          &ends_buf))
+        return NULL;
+    PyObject *result = NULL;
+    uint8_t *table = NULL, *modp = NULL;
+    if (rows < 0 || kb < 0 || p <= 0 || p > 255 || in.len != rows * kb ||
+        ends_buf.len != in.len || len_buf.len != rows * (Py_ssize_t)sizeof(int64_t) ||
+        last_buf.len != len_buf.len) {
+        PyErr_SetString(PyExc_ValueError, "im_fiber_stats: buffer sizes do not match the shape");
+        goto done;
+    }
+    table = malloc((size_t)p * 256);
+    modp = malloc((size_t)p + 65);
+    if (!table || !modp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *src = in.buf;
+    uint8_t *ends = ends_buf.buf;
+    int64_t *length = len_buf.buf, *last = last_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    /* table[s][v]: bits of byte v whose 1-based rank is a multiple of p when s entries
+     * (mod p) come before the byte; modp[x] = x mod p for x < p + 65 */
+    for (Py_ssize_t s = 0; s < p; s++)
+        for (int v = 0; v < 256; v++) {
+            Py_ssize_t r = s;
+            uint8_t e = 0;
+            for (int bit = 7; bit >= 0; bit--)
+                if (v >> bit & 1 && ++r % p == 0) e |= (uint8_t)(1u << bit);
+            table[s * 256 + v] = e;
+        }
+    for (Py_ssize_t x = 0; x < p + 65; x++) modp[x] = (uint8_t)(x % p);
+    Py_ssize_t full = kb / 8;
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        const uint8_t *row = src + (size_t)i * (size_t)kb;
+        uint8_t *e = ends + (size_t)i * (size_t)kb;
+        int64_t cnt = 0;
+        Py_ssize_t res = 0, lastw = -1;
+        uint64_t lastx = 0;
+        for (Py_ssize_t w = 0; w < full; w++) {
+            uint64_t x = im_le64(row + 8 * w);
+            im_store_le64(e + 8 * w, im_word_ends(x, &res, table, modp));
+            cnt += __builtin_popcountll(x);
+            if (x) { /* the last non-zero word so far (usually every word: predictable) */
+                lastw = w;
+                lastx = x;
+            }
+        }
+        if (kb > 8 * full) { /* the last bytes, zero padded to a word */
+            uint8_t tail[8] = {0};
+            memcpy(tail, row + 8 * full, (size_t)(kb - 8 * full));
+            uint64_t x = im_le64(tail);
+            im_store_le64(tail, im_word_ends(x, &res, table, modp));
+            memcpy(e + 8 * full, tail, (size_t)(kb - 8 * full));
+            cnt += __builtin_popcountll(x);
+            if (x) {
+                lastw = full;
+                lastx = x;
+            }
+        }
+        length[i] = cnt;
+        if (lastw < 0) {
+            last[i] = -1;
+            continue;
+        }
+        /* the last entry: the highest non-zero byte's lowest set bit */
+        int byte = (63 - __builtin_clzll(lastx)) >> 3;
+        uint8_t v = (uint8_t)(lastx >> (8 * byte)), low = (uint8_t)(v & (uint8_t)(-v));
+        e[8 * lastw + byte] |= low;
+        last[i] = (int64_t)(8 * lastw + byte) * 8 + 7 - __builtin_ctz(low);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(table);
+    free(modp);
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&len_buf);
+    PyBuffer_Release(&last_buf);
+    PyBuffer_Release(&ends_buf);
+    return result;
+}
+
+/* ---- bit transpose --------------------------------------------------------------- */
+
+/* Transpose the 8 x 8 bit block of a little-endian word (byte r = row r, bit 7 = column 0)
+ * so that byte c holds column c (flipAntiDiag, as sod.models.fibers._flip_anti_diagonal). */
+static inline uint64_t im_flip(uint64_t x) {
+    uint64_t t = x ^ (x << 36);
+    x ^= 0xF0F0F0F00F0F0F0FULL & (t ^ (x >> 36));
+    t = 0xCCCC0000CCCC0000ULL & (x ^ (x << 18));
+    x ^= t ^ (t >> 18);
+    t = 0xAA00AA00AA00AA00ULL & (x ^ (x << 9));
+    return x ^ t ^ (t >> 9);
+}
+
+/* packed: uint8 (k, nb), the rows of a (k, n) mask; out: uint8 (n, ceil(k / 8)), its
+ * columns (np.packbits order, zero padding). */
+PyObject *im_transpose(PyObject *self, PyObject *args) {
+    Py_buffer in, out_buf;
+    Py_ssize_t k, nb, n;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &in, &k, &nb, &n, &out_buf)) return NULL;
+    Py_ssize_t kb = (k + 7) / 8;
+    if (k < 0 || nb < 0 || n < 0 || n > 8 * nb || in.len != k * nb || out_buf.len != n * kb) {
+        PyErr_SetString(PyExc_ValueError, "im_transpose: buffer sizes do not match the shape");
+        PyBuffer_Release(&in);
+        PyBuffer_Release(&out_buf);
+        return NULL;
+    }
+    const uint8_t *src = in.buf;
+    uint8_t *dst = out_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    /* 8 byte columns (64 output fibers) at a time: their output rows stay cached while
+     * the input is read 8 rows at a time. */
+    for (Py_ssize_t j0 = 0; j0 < nb; j0 += 8) {
+        Py_ssize_t j1 = j0 + 8 < nb ? j0 + 8 : nb;
+        for (Py_ssize_t i = 0; i < kb; i++) {
+            Py_ssize_t rows = k - 8 * i < 8 ? k - 8 * i : 8;
+            for (Py_ssize_t j = j0; j < j1; j++) {
+                uint64_t x = 0;
+                for (Py_ssize_t r = 0; r < rows; r++)
+                    x |= (uint64_t)src[(size_t)(8 * i + r) * (size_t)nb + (size_t)j] << (8 * r);
+                x = im_flip(x);
+                Py_ssize_t cols = n - 8 * j < 8 ? n - 8 * j : 8;
+                for (Py_ssize_t c = 0; c < cols; c++)
+                    dst[(size_t)(8 * j + c) * (size_t)kb + (size_t)i] = (uint8_t)(x >> (8 * c));
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&out_buf);
+    Py_RETURN_NONE;
+}
+
+/* ---- merge steps ----------------------------------------------------------------- */
+
+/* ends_r: uint8 (m, 8 * words), ends_c: uint8 (n, 8 * words): block-end masks padded to
+ * whole words; last_r (m,), last_c (n,), ri, ci (pairs,): int64; out: int64 (pairs,). */
+PyObject *im_pair_steps(PyObject *self, PyObject *args) {
+    Py_buffer er, ec, lr, lc, ri, ci, out;
+    Py_ssize_t m, n, words;
+    if (!PyArg_ParseTuple(args, "y*y*nnny*y*y*y*w*", &er, &ec, &m, &n, &words, &lr, &lc, &ri,
+                          &ci, &out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t pairs = ri.len / (Py_ssize_t)sizeof(int64_t);
+    if (m < 0 || n < 0 || words <= 0 || er.len != m * words * 8 || ec.len != n * words * 8 ||
+        lr.len != m * (Py_ssize_t)sizeof(int64_t) || lc.len != n * (Py_ssize_t)sizeof(int64_t) ||
+        ri.len % (Py_ssize_t)sizeof(int64_t) || ci.len != ri.len || out.len != ri.len) {
+        PyErr_SetString(PyExc_ValueError, "im_pair_steps: buffer sizes do not match the shape");
+        goto done;
+    }
+    const uint8_t *a = er.buf, *c = ec.buf;
+    const int64_t *last_r = lr.buf, *last_c = lc.buf, *x = ri.buf, *y = ci.buf;
+    int64_t *steps = out.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        int64_t u = x[i], v = y[i];
+        if (u < 0 || u >= m || v < 0 || v >= n) {
+            bad = 1;
+            break;
+        }
+        int64_t t = last_r[u] < last_c[v] ? last_r[u] : last_c[v];
+        if (t >= 64 * (int64_t)words) {
+            bad = 1;
+            break;
+        }
+        steps[i] = im_steps(a + (size_t)u * (size_t)words * 8, c + (size_t)v * (size_t)words * 8,
+                            last_r[u], last_c[v]);
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "im_pair_steps: a fiber index or last index is out of range");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&er);
+    PyBuffer_Release(&ec);
+    PyBuffer_Release(&lr);
+    PyBuffer_Release(&lc);
+    PyBuffer_Release(&ri);
+    PyBuffer_Release(&ci);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* ---- slowest pair of every tile ---------------------------------------------------- */
+
+typedef struct {
+    int64_t key, idx;
+} im_order;
+
+/* Larger blocks first; ties by index (any order gives the same maxima). */
+static int im_desc(const void *p, const void *q) {
+    const im_order *a = p, *b = q;
+    if (a->key != b->key) return a->key < b->key ? 1 : -1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* Each tile's fibers (of size `size`, the last tile cut short) by blocks, descending. */
+static void im_sort_tiles(const int64_t *blocks, Py_ssize_t count, Py_ssize_t size,
+                          im_order *ord) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        ord[i].key = blocks[i];
+        ord[i].idx = i;
+    }
+    for (Py_ssize_t lo = 0; lo < count; lo += size)
+        qsort(ord + lo, (size_t)(count - lo < size ? count - lo : size), sizeof(im_order), im_desc);
+}
+
+/* Tiles of tr x tc pairs (row tiles over m, column tiles over n); out: int64 (mt * nt),
+ * each tile's largest merge steps. A pair's steps are at most blocks_r + blocks_c - 1
+ * (both non-empty: the later fiber's last end lies past T, or the last ends coincide),
+ * so pairs are visited by descending bound and a tile stops once the bound cannot beat
+ * its best. blocks: int64, ceil(length / p) (0 for an empty fiber). */
+PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
+    Py_buffer er, ec, lr, lc, br, bc, out;
+    Py_ssize_t m, n, words, tr, tc;
+    if (!PyArg_ParseTuple(args, "y*y*nnny*y*y*y*nnw*", &er, &ec, &m, &n, &words, &lr, &lc, &br,
+                          &bc, &tr, &tc, &out))
+        return NULL;
+    PyObject *result = NULL;
+    im_order *ord_r = NULL, *ord_c = NULL;
+    Py_ssize_t mt = tr > 0 ? (m + tr - 1) / tr : 0, nt = tc > 0 ? (n + tc - 1) / tc : 0;
+    Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
+    if (m < 0 || n < 0 || words <= 0 || tr <= 0 || tc <= 0 || er.len != m * words * 8 ||
+        ec.len != n * words * 8 || lr.len != m * i64 || br.len != lr.len || lc.len != n * i64 ||
+        bc.len != lc.len || out.len != mt * nt * i64) {
+        PyErr_SetString(PyExc_ValueError, "im_tile_maxima: buffer sizes do not match the shape");
+        goto done;
+    }
+    const int64_t *last_r = lr.buf, *last_c = lc.buf;
+    for (Py_ssize_t i = 0; i < m; i++)
+        if (last_r[i] >= 64 * (int64_t)words) goto out_of_range;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (last_c[i] >= 64 * (int64_t)words) goto out_of_range;
+    ord_r = malloc((size_t)(m ? m : 1) * sizeof(im_order));
+    ord_c = malloc((size_t)(n ? n : 1) * sizeof(im_order));
+    if (!ord_r || !ord_c) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *a = er.buf, *c = ec.buf;
+    int64_t *best = out.buf;
+    size_t stride = (size_t)words * 8;
+    Py_BEGIN_ALLOW_THREADS
+    im_sort_tiles(br.buf, m, tr, ord_r);
+    im_sort_tiles(bc.buf, n, tc, ord_c);
+    for (Py_ssize_t ti = 0; ti < mt; ti++) {
+        const im_order *rows = ord_r + ti * tr;
+        Py_ssize_t nr = m - ti * tr < tr ? m - ti * tr : tr;
+        for (Py_ssize_t tj = 0; tj < nt; tj++) {
+            const im_order *cols = ord_c + tj * tc;
+            Py_ssize_t nc = n - tj * tc < tc ? n - tj * tc : tc;
+            int64_t top = 0;
+            for (Py_ssize_t u = 0; u < nr && rows[u].key + cols[0].key - 1 > top; u++) {
+                int64_t r = rows[u].idx;
+                const uint8_t *fr = a + (size_t)r * stride;
+                for (Py_ssize_t v = 0; v < nc && rows[u].key + cols[v].key - 1 > top; v++) {
+                    int64_t f = cols[v].idx;
+                    int64_t s = im_steps(fr, c + (size_t)f * stride, last_r[r], last_c[f]);
+                    if (s > top) top = s;
+                }
+            }
+            best[ti * nt + tj] = top;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+    goto done;
+out_of_range:
+    PyErr_SetString(PyExc_ValueError, "im_tile_maxima: a last index is out of range");
+done:
+    free(ord_r);
+    free(ord_c);
+    PyBuffer_Release(&er);
+    PyBuffer_Release(&ec);
+    PyBuffer_Release(&lr);
+    PyBuffer_Release(&lc);
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&out);
+    return result;
+}
