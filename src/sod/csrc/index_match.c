@@ -35,13 +35,34 @@ static inline uint64_t im_head(int64_t t) {
     return below | ((uint64_t)((0xFFu << (7 - j)) & 0xFFu) << (8 * b));
 }
 
-/* Merge steps of one fiber pair: their ends rows (words of 8 bytes each), last indices. */
+/* Set bits of each byte of x, in that byte (SWAR: __builtin_popcountll is a library call
+ * without -mpopcnt, which the portable build does not assume). */
+static inline uint64_t im_byte_counts(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    return (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+}
+
+/* Sum of the bytes of x when each is at most 255: pairs into 16-bit lanes, then one
+ * multiply. */
+static inline int64_t im_byte_sum(uint64_t x) {
+    x = (x & 0x00FF00FF00FF00FFULL) + ((x >> 8) & 0x00FF00FF00FF00FFULL);
+    return (int64_t)((x * 0x0001000100010001ULL) >> 48);
+}
+
+/* Merge steps of one fiber pair: their ends rows (words of 8 bytes each), last indices.
+ * Byte counts add up over at most 31 words (bytes stay below 256), then fold. */
 static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, int64_t lc) {
     if (la < 0 || lc < 0) return 0; /* an empty fiber: no merge */
     int64_t t = la < lc ? la : lc, w = t >> 6, s = 0;
-    for (int64_t i = 0; i < w; i++)
-        s += __builtin_popcountll(im_le64(a + 8 * i) | im_le64(c + 8 * i));
-    return s + __builtin_popcountll((im_le64(a + 8 * w) | im_le64(c + 8 * w)) & im_head(t));
+    for (int64_t lo = 0; lo < w; lo += 31) {
+        int64_t hi = lo + 31 < w ? lo + 31 : w;
+        uint64_t acc = 0;
+        for (int64_t i = lo; i < hi; i++)
+            acc += im_byte_counts(im_le64(a + 8 * i) | im_le64(c + 8 * i));
+        s += im_byte_sum(acc);
+    }
+    return s + im_byte_sum(im_byte_counts((im_le64(a + 8 * w) | im_le64(c + 8 * w)) & im_head(t)));
 }
 
 /* ---- fiber statistics ------------------------------------------------------------ */
@@ -50,11 +71,9 @@ static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, i
  * (mod p) before it; advances `*res`. Bytes are independent given their entries before
  * (SWAR per-byte popcounts and their running sums by a multiply), so only the residue
  * carries from word to word. */
-static inline uint64_t im_word_ends(uint64_t x, Py_ssize_t *res, const uint8_t *table,
-                                    const uint8_t *modp) {
-    uint64_t c = x - ((x >> 1) & 0x5555555555555555ULL);
-    c = (c & 0x3333333333333333ULL) + ((c >> 2) & 0x3333333333333333ULL);
-    c = (c + (c >> 4)) & 0x0F0F0F0F0F0F0F0FULL; /* per byte: its set bits */
+static inline uint64_t im_word_ends(uint64_t x, Py_ssize_t *res, int64_t *cnt,
+                                    const uint8_t *table, const uint8_t *modp) {
+    uint64_t c = im_byte_counts(x);
     uint64_t incl = c * 0x0101010101010101ULL;  /* byte j: bits in bytes 0 ... j (<= 64) */
     uint64_t excl = incl - c, out = 0;
     Py_ssize_t r = *res;
@@ -63,6 +82,7 @@ static inline uint64_t im_word_ends(uint64_t x, Py_ssize_t *res, const uint8_t *
         out |= (uint64_t)table[s * 256 + (Py_ssize_t)((x >> (8 * j)) & 0xFF)] << (8 * j);
     }
     *res = modp[r + (Py_ssize_t)(incl >> 56)];
+    *cnt += (int64_t)(incl >> 56);
     return out;
 }
 
@@ -111,8 +131,7 @@ PyObject *im_fiber_stats(PyObject *self, PyObject *args) {
         uint64_t lastx = 0;
         for (Py_ssize_t w = 0; w < full; w++) {
             uint64_t x = im_le64(row + 8 * w);
-            im_store_le64(e + 8 * w, im_word_ends(x, &res, table, modp));
-            cnt += __builtin_popcountll(x);
+            im_store_le64(e + 8 * w, im_word_ends(x, &res, &cnt, table, modp));
             if (x) { /* the last non-zero word so far (usually every word: predictable) */
                 lastw = w;
                 lastx = x;
@@ -122,9 +141,8 @@ PyObject *im_fiber_stats(PyObject *self, PyObject *args) {
             uint8_t tail[8] = {0};
             memcpy(tail, row + 8 * full, (size_t)(kb - 8 * full));
             uint64_t x = im_le64(tail);
-            im_store_le64(tail, im_word_ends(x, &res, table, modp));
+            im_store_le64(tail, im_word_ends(x, &res, &cnt, table, modp));
             memcpy(e + 8 * full, tail, (size_t)(kb - 8 * full));
-            cnt += __builtin_popcountll(x);
             if (x) {
                 lastw = full;
                 lastx = x;
