@@ -42,3 +42,16 @@ def im_tile_maxima(
     tc: int,
     out: object,
 ) -> None: ...
+def im_col_counts(packed: object, rows: int, kb: int, k: int, out: object) -> None: ...
+def im_side_sums(
+    ends: object,
+    rows: int,
+    words: int,
+    last: object,
+    length: object,
+    vals: object,
+    count: object,
+    d: int,
+    p: int,
+    out: object,
+) -> None: ...

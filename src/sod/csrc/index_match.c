@@ -378,3 +378,128 @@ done:
     PyBuffer_Release(&out);
     return result;
 }
+
+/* ---- column counts ------------------------------------------------------------------ */
+
+/* packed: uint8 (rows, kb); out: int64 (k,), k <= 8 * kb: set bits at each position over
+ * all rows. Byte-lane counters (a table spreads a byte's 8 bits over 8 byte lanes, one
+ * per position) add up to 255 rows, then flush into the int64 totals. */
+PyObject *im_col_counts(PyObject *self, PyObject *args) {
+    Py_buffer in, out_buf;
+    Py_ssize_t rows, kb, k;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &in, &rows, &kb, &k, &out_buf)) return NULL;
+    PyObject *result = NULL;
+    uint64_t *acc = NULL;
+    int64_t *tot = NULL;
+    if (rows < 0 || kb < 0 || k < 0 || k > 8 * kb || in.len != rows * kb ||
+        out_buf.len != k * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "im_col_counts: buffer sizes do not match the shape");
+        goto done;
+    }
+    acc = calloc((size_t)(kb ? kb : 1), sizeof(uint64_t));
+    tot = calloc((size_t)(kb ? kb : 1) * 8, sizeof(int64_t));
+    if (!acc || !tot) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *src = in.buf;
+    int64_t *out = out_buf.buf;
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t spread[256]; /* byte j of spread[v] = bit 7 - j of v (position j of the byte) */
+    for (int v = 0; v < 256; v++) {
+        uint64_t x = 0;
+        for (int j = 0; j < 8; j++) x |= (uint64_t)(v >> (7 - j) & 1) << (8 * j);
+        spread[v] = x;
+    }
+    for (Py_ssize_t lo = 0; lo < rows; lo += 255) {
+        Py_ssize_t hi = lo + 255 < rows ? lo + 255 : rows;
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            const uint8_t *row = src + (size_t)i * (size_t)kb;
+            for (Py_ssize_t b = 0; b < kb; b++) acc[b] += spread[row[b]];
+        }
+        for (Py_ssize_t b = 0; b < kb; b++) {
+            for (int j = 0; j < 8; j++) tot[8 * b + j] += (int64_t)(acc[b] >> (8 * j) & 0xFF);
+            acc[b] = 0;
+        }
+    }
+    memcpy(out, tot, (size_t)k * sizeof(int64_t));
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(acc);
+    free(tot);
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* ---- per-side sums ------------------------------------------------------------------ */
+
+/* One side's sums over every pair with the other side (sod.models.index_match._side_sums):
+ * ends: uint8 (rows, 8 * words) block-end masks padded to words; last, length: int64
+ * (rows,); vals: int64 (d,) the other side's distinct last indices, ascending, each
+ * < 64 * words; count: int64 (d,) its non-empty fibers ending at each. Writes out: int64
+ * (2,) = (sum of block ends up to the first end, sum of entries loaded) over pairs with
+ * both fibers non-empty. A row's running block-end count is walked once along its words
+ * while the ascending vals are visited. */
+PyObject *im_side_sums(PyObject *self, PyObject *args) {
+    Py_buffer eb, lb, nb, vb, cb, ob;
+    Py_ssize_t rows, words, d, p;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*nnw*", &eb, &rows, &words, &lb, &nb, &vb, &cb, &d,
+                          &p, &ob))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
+    if (rows < 0 || words <= 0 || d < 0 || p <= 0 || eb.len != rows * words * 8 ||
+        lb.len != rows * i64 || nb.len != lb.len || vb.len != d * i64 || cb.len != vb.len ||
+        ob.len != 2 * i64) {
+        PyErr_SetString(PyExc_ValueError, "im_side_sums: buffer sizes do not match the shape");
+        goto done;
+    }
+    const int64_t *vals = vb.buf, *count = cb.buf, *last = lb.buf, *length = nb.buf;
+    for (Py_ssize_t j = 0; j < d; j++)
+        if (vals[j] < 0 || vals[j] >= 64 * (int64_t)words || (j && vals[j] <= vals[j - 1])) {
+            PyErr_SetString(PyExc_ValueError,
+                            "im_side_sums: vals must ascend strictly within the fibers");
+            goto done;
+        }
+    const uint8_t *ends = eb.buf;
+    int64_t *out = ob.buf, total = 0, ends_sum = 0, loads = 0;
+    for (Py_ssize_t j = 0; j < d; j++) total += count[j];
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        int64_t la = last[i], len = length[i];
+        if (la < 0) continue; /* an empty fiber: no pair counts */
+        const uint8_t *row = ends + (size_t)i * (size_t)words * 8;
+        int64_t before_cnt = 0, run = 0; /* run: block ends in words before word w */
+        Py_ssize_t w = 0;
+        /* the other side ends first (strictly) at vals[j] < la: running count there */
+        for (Py_ssize_t j = 0; j < d && vals[j] < la; j++) {
+            int64_t v = vals[j];
+            for (; w < (v >> 6); w++) run += im_byte_sum(im_byte_counts(im_le64(row + 8 * w)));
+            int64_t at = run + im_byte_sum(im_byte_counts(im_le64(row + 8 * w) & im_head(v)));
+            int64_t held = (at + 1) * p < len ? (at + 1) * p : len;
+            ends_sum += at * count[j];
+            loads += held * count[j];
+            before_cnt += count[j];
+        }
+        /* the rest end with or after this fiber: all its blocks and entries */
+        int64_t after = total - before_cnt;
+        ends_sum += after * ((len + p - 1) / p);
+        loads += after * len;
+    }
+    Py_END_ALLOW_THREADS
+    out[0] = ends_sum;
+    out[1] = loads;
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&eb);
+    PyBuffer_Release(&lb);
+    PyBuffer_Release(&nb);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&ob);
+    return result;
+}

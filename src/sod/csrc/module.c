@@ -24,6 +24,11 @@ static PyMethodDef methods[] = {
     {"im_tile_maxima", im_tile_maxima, METH_VARARGS,
      "im_tile_maxima(ends_r, ends_c, m, n, words, last_r, last_c, blocks_r, blocks_c, tr, tc, "
      "out): index-match slowest pair of every tile."},
+    {"im_col_counts", im_col_counts, METH_VARARGS,
+     "im_col_counts(packed, rows, kb, k, out): set bits at each position of bit-packed rows."},
+    {"im_side_sums", im_side_sums, METH_VARARGS,
+     "im_side_sums(ends, rows, words, last, length, vals, count, d, p, out): index-match "
+     "block ends and loads of one side summed over every pair."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -336,8 +336,8 @@ class _Side:
     length: np.ndarray  # (fibers,) entries
     last: np.ndarray  # (fibers,) last index, −1 if empty
     rows: np.ndarray  # (fibers, words) uint64: block-end mask, bit-packed, fiber-major
-    run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
-    at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
+    vals: np.ndarray  # (D,) the other side's distinct last indices (−1 as 0), ascending
+    at: np.ndarray  # (other fibers,) column of ``run`` (index in ``vals``) of each other fiber
     k: int  # positions per fiber
     uniform: bool  # every fiber the same (e.g. a dense operand)
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
@@ -346,6 +346,12 @@ class _Side:
     def ends(self) -> np.ndarray:
         """(words, fibers) block-end masks, word-major (the numpy pair kernel's 1-D takes)."""
         return np.ascontiguousarray(self.rows.T)
+
+    @cached_property
+    def run(self) -> np.ndarray:
+        """(fibers, D) int32: block ends ≤ each of ``vals`` (the numpy pair kernels; the
+        compiled ones walk the masks instead)."""
+        return _running_at(self.rows.view(np.uint8), self.vals).astype(np.int32)
 
 
 def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
@@ -356,24 +362,35 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     fw = _column_fibers(wp, n)  # W's columns packed along k
     len_a, last_a, ends_a = _fiber_stats(fa, p)
     len_w, last_w, ends_w = _fiber_stats(fw, p)
-    # Running block-end counts at the other side's distinct last indices only.
+    # Running block-end counts matter at the other side's distinct last indices only.
     cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
-    run_a = _running_at(ends_a, cols).astype(np.int32)
-    run_w = _running_at(ends_w, rows).astype(np.int32)
     ties = _total_ties(ends_a, ends_w, k)
-    a_cols = packed_col_counts(fa, fa.shape[0], k, 1)
-    assert a_cols is not None
+    a_cols = _col_counts(fa, k)
     w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
-    effectual = int((a_cols[0] * w_rows).sum())
+    effectual = int((a_cols * w_rows).sum())
     ends = (_words(e) for e in (ends_a, ends_w))  # fiber-major words
     side_a = _Side(
-        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
+        len_a, last_a, next(ends), cols, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
     )
     side_w = _Side(
-        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
+        len_w, last_w, next(ends), rows, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
     )
     return side_a, side_w, effectual, ties
+
+
+def _col_counts(packed: np.ndarray, k: int) -> np.ndarray:
+    """(k,) int64 set bits at each position of the bit-packed rows ``packed``: compiled
+    (``sod._native.im_col_counts``) when built, else
+    :func:`~sod.models.fibers.packed_col_counts` (its twin)."""
+    if _NATIVE is None:
+        counts = packed_col_counts(packed, packed.shape[0], k, 1)
+        assert counts is not None
+        return np.asarray(counts[0])
+    packed = np.ascontiguousarray(packed, np.uint8)
+    out = np.empty(k, np.int64)
+    _NATIVE.im_col_counts(packed, packed.shape[0], packed.shape[1], k, out)
+    return out
 
 
 def _uniform(fibers: np.ndarray, length: np.ndarray) -> bool:
@@ -388,13 +405,11 @@ def _total_ties(ends_a: np.ndarray, ends_w: np.ndarray, k: int) -> int:
     """Common block ends summed over every pair of the bit-packed fibers ``ends_a`` and
     ``ends_w``: linear, ``Σ_k`` (A fibers ending a block at k) · (W fibers ending one at
     k). A side of a few fibers (batch-1 FC layers) ANDs its masks with the other's words
-    instead of unpacking the large side."""
-    if min(ends_a.shape[0], ends_w.shape[0]) <= 16:
+    instead of unpacking the large side (numpy only: the compiled column counts are a
+    pass over the bytes either way)."""
+    if _NATIVE is None and min(ends_a.shape[0], ends_w.shape[0]) <= 16:
         return int(_popcount_products(ends_a, ends_w, 1 << 20).sum(dtype=np.int64))
-    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
-    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
-    assert counts_a is not None and counts_w is not None
-    return int((counts_a * counts_w).sum(dtype=np.int64))
+    return int((_col_counts(ends_a, k) * _col_counts(ends_w, k)).sum(dtype=np.int64))
 
 
 def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 18) -> np.ndarray:
@@ -450,10 +465,20 @@ def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> 
 def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
     """(Σ over pairs with both fibers non-empty of ``r``'s block ends up to the first
     end, Σ of ``r``'s entries loaded): per row and distinct last index of ``c`` (the
-    counts only change there), never per pair."""
+    counts only change there), never per pair. Compiled when built
+    (``sod._native.im_side_sums``, of which this is the twin): one walk along each
+    fiber's mask, no running-count table."""
     live_c = c.last >= 0
     vals, at = np.unique(np.maximum(c.last, 0), return_inverse=True)
     count = np.bincount(at.ravel()[live_c], minlength=vals.size)  # live fibers per last
+    if _NATIVE is not None and r.rows.shape[1] > 0:
+        out = np.empty(2, np.int64)
+        last, length, vals, count = (
+            np.ascontiguousarray(x, np.int64) for x in (r.last, r.length, vals, count)
+        )
+        rows, words = r.rows.shape
+        _NATIVE.im_side_sums(r.rows, rows, words, last, length, vals, count, vals.size, p, out)
+        return int(out[0]), int(out[1])
     # ``r.run`` columns follow the same sorted distinct values (``np.unique`` in _sides).
     live = np.flatnonzero(r.last >= 0)
     total = live_c.sum()
