@@ -65,25 +65,112 @@ static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, i
     return s + im_byte_sum(im_byte_counts((im_le64(a + 8 * w) | im_le64(c + 8 * w)) & im_head(t)));
 }
 
+/* Set bits of a[0 ... t] & c[0 ... t]: the common block ends up to t (as im_steps). */
+static inline int64_t im_common(const uint8_t *a, const uint8_t *c, int64_t t) {
+    int64_t w = t >> 6, s = 0;
+    for (int64_t lo = 0; lo < w; lo += 31) {
+        int64_t hi = lo + 31 < w ? lo + 31 : w;
+        uint64_t acc = 0;
+        for (int64_t i = lo; i < hi; i++)
+            acc += im_byte_counts(im_le64(a + 8 * i) & im_le64(c + 8 * i));
+        s += im_byte_sum(acc);
+    }
+    return s + im_byte_sum(im_byte_counts((im_le64(a + 8 * w) & im_le64(c + 8 * w)) & im_head(t)));
+}
+
+/* Set bits of row[0 ... t], from cum (set bits of the words before each word). */
+static inline int64_t im_upto(const uint8_t *row, const int32_t *cum, int64_t t) {
+    int64_t w = t >> 6;
+    return cum[w] + im_byte_sum(im_byte_counts(im_le64(row + 8 * w) & im_head(t)));
+}
+
+/* cum: int32 (count, words): set bits of each fiber's words before each word. */
+static void im_word_prefix(const uint8_t *ends, Py_ssize_t count, Py_ssize_t words,
+                           int32_t *cum) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const uint8_t *row = ends + (size_t)i * (size_t)words * 8;
+        int32_t *out = cum + (size_t)i * (size_t)words, run = 0;
+        for (Py_ssize_t w = 0; w < words; w++) {
+            out[w] = run;
+            run += (int32_t)im_byte_sum(im_byte_counts(im_le64(row + 8 * w)));
+        }
+    }
+}
+
 /* ---- fiber statistics ------------------------------------------------------------ */
 
 /* Block ends of one word of a fiber (8 packbits bytes, little-endian), `*res` entries
  * (mod p) before it; advances `*res`. Bytes are independent given their entries before
  * (SWAR per-byte popcounts and their running sums by a multiply), so only the residue
  * carries from word to word. */
-static inline uint64_t im_word_ends(uint64_t x, Py_ssize_t *res, int64_t *cnt,
-                                    const uint8_t *table, const uint8_t *modp) {
+static inline __attribute__((always_inline)) uint64_t im_word_ends(
+    uint64_t x, Py_ssize_t *res, int64_t *cnt, const uint8_t *table, const uint8_t *modp,
+    Py_ssize_t pmask) {
+    const uint64_t ones = 0x0101010101010101ULL;
     uint64_t c = im_byte_counts(x);
-    uint64_t incl = c * 0x0101010101010101ULL;  /* byte j: bits in bytes 0 ... j (<= 64) */
+    uint64_t incl = c * ones; /* byte j: bits in bytes 0 ... j (<= 64) */
     uint64_t excl = incl - c, out = 0;
     Py_ssize_t r = *res;
-    for (int j = 0; j < 8; j++) {
-        Py_ssize_t s = modp[r + (Py_ssize_t)((excl >> (8 * j)) & 0xFF)];
-        out |= (uint64_t)table[s * 256 + (Py_ssize_t)((x >> (8 * j)) & 0xFF)] << (8 * j);
+    if (pmask >= 0) { /* p a power of two: every byte's residue at once (sums < 128) */
+        uint64_t sv = (excl + (uint64_t)r * ones) & ((uint64_t)pmask * ones);
+        for (int j = 0; j < 8; j++)
+            out |= (uint64_t)table[(Py_ssize_t)((sv >> (8 * j)) & 0xFF) * 256 +
+                                   (Py_ssize_t)((x >> (8 * j)) & 0xFF)]
+                   << (8 * j);
+        *res = (r + (Py_ssize_t)(incl >> 56)) & pmask;
+    } else {
+        for (int j = 0; j < 8; j++) {
+            Py_ssize_t s = modp[r + (Py_ssize_t)((excl >> (8 * j)) & 0xFF)];
+            out |= (uint64_t)table[s * 256 + (Py_ssize_t)((x >> (8 * j)) & 0xFF)] << (8 * j);
+        }
+        *res = modp[r + (Py_ssize_t)(incl >> 56)];
     }
-    *res = modp[r + (Py_ssize_t)(incl >> 56)];
     *cnt += (int64_t)(incl >> 56);
     return out;
+}
+
+/* im_fiber_stats over every row; pmask = p - 1 when p is a power of two, else -1 (a
+ * constant at each call: the compiler specializes the loop). */
+static inline __attribute__((always_inline)) void im_stats_rows(
+    const uint8_t *src, Py_ssize_t rows, Py_ssize_t kb, const uint8_t *table,
+    const uint8_t *modp, Py_ssize_t pmask, int64_t *length, int64_t *last, uint8_t *ends) {
+    Py_ssize_t full = kb / 8;
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        const uint8_t *row = src + (size_t)i * (size_t)kb;
+        uint8_t *e = ends + (size_t)i * (size_t)kb;
+        int64_t cnt = 0;
+        Py_ssize_t res = 0, lastw = -1;
+        uint64_t lastx = 0;
+        for (Py_ssize_t w = 0; w < full; w++) {
+            uint64_t x = im_le64(row + 8 * w);
+            im_store_le64(e + 8 * w, im_word_ends(x, &res, &cnt, table, modp, pmask));
+            if (x) { /* the last non-zero word so far */
+                lastw = w;
+                lastx = x;
+            }
+        }
+        if (kb > 8 * full) { /* the last bytes, zero padded to a word */
+            uint8_t tail[8] = {0};
+            memcpy(tail, row + 8 * full, (size_t)(kb - 8 * full));
+            uint64_t x = im_le64(tail);
+            im_store_le64(tail, im_word_ends(x, &res, &cnt, table, modp, pmask));
+            memcpy(e + 8 * full, tail, (size_t)(kb - 8 * full));
+            if (x) {
+                lastw = full;
+                lastx = x;
+            }
+        }
+        length[i] = cnt;
+        if (lastw < 0) {
+            last[i] = -1;
+            continue;
+        }
+        /* the last entry: the highest non-zero byte's lowest set bit */
+        int byte = (63 - __builtin_clzll(lastx)) >> 3;
+        uint8_t v = (uint8_t)(lastx >> (8 * byte)), low = (uint8_t)(v & (uint8_t)(-v));
+        e[8 * lastw + byte] |= low;
+        last[i] = (int64_t)(8 * lastw + byte) * 8 + 7 - __builtin_ctz(low);
+    }
 }
 
 /* packed: uint8 (rows, kb); length, last: int64 (rows,); ends: uint8 (rows, kb). */
@@ -122,43 +209,10 @@ PyObject *im_fiber_stats(PyObject *self, PyObject *args) {
             table[s * 256 + v] = e;
         }
     for (Py_ssize_t x = 0; x < p + 65; x++) modp[x] = (uint8_t)(x % p);
-    Py_ssize_t full = kb / 8;
-    for (Py_ssize_t i = 0; i < rows; i++) {
-        const uint8_t *row = src + (size_t)i * (size_t)kb;
-        uint8_t *e = ends + (size_t)i * (size_t)kb;
-        int64_t cnt = 0;
-        Py_ssize_t res = 0, lastw = -1;
-        uint64_t lastx = 0;
-        for (Py_ssize_t w = 0; w < full; w++) {
-            uint64_t x = im_le64(row + 8 * w);
-            im_store_le64(e + 8 * w, im_word_ends(x, &res, &cnt, table, modp));
-            if (x) { /* the last non-zero word so far (usually every word: predictable) */
-                lastw = w;
-                lastx = x;
-            }
-        }
-        if (kb > 8 * full) { /* the last bytes, zero padded to a word */
-            uint8_t tail[8] = {0};
-            memcpy(tail, row + 8 * full, (size_t)(kb - 8 * full));
-            uint64_t x = im_le64(tail);
-            im_store_le64(tail, im_word_ends(x, &res, &cnt, table, modp));
-            memcpy(e + 8 * full, tail, (size_t)(kb - 8 * full));
-            if (x) {
-                lastw = full;
-                lastx = x;
-            }
-        }
-        length[i] = cnt;
-        if (lastw < 0) {
-            last[i] = -1;
-            continue;
-        }
-        /* the last entry: the highest non-zero byte's lowest set bit */
-        int byte = (63 - __builtin_clzll(lastx)) >> 3;
-        uint8_t v = (uint8_t)(lastx >> (8 * byte)), low = (uint8_t)(v & (uint8_t)(-v));
-        e[8 * lastw + byte] |= low;
-        last[i] = (int64_t)(8 * lastw + byte) * 8 + 7 - __builtin_ctz(low);
-    }
+    if ((p & (p - 1)) == 0)
+        im_stats_rows(src, rows, kb, table, modp, p - 1, length, last, ends);
+    else
+        im_stats_rows(src, rows, kb, table, modp, -1, length, last, ends);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -201,12 +255,23 @@ PyObject *im_transpose(PyObject *self, PyObject *args) {
     const uint8_t *src = in.buf;
     uint8_t *dst = out_buf.buf;
     Py_BEGIN_ALLOW_THREADS
-    /* 8 byte columns (64 output fibers) at a time: their output rows stay cached while
-     * the input is read 8 rows at a time. */
-    for (Py_ssize_t j0 = 0; j0 < nb; j0 += 8) {
-        Py_ssize_t j1 = j0 + 8 < nb ? j0 + 8 : nb;
+    /* 64 byte columns (512 output fibers) at a time: every input cache line is read once
+     * (8 rows of it per step) and the output rows (one byte per step each) stay in L2. */
+    for (Py_ssize_t j0 = 0; j0 < nb; j0 += 64) {
+        Py_ssize_t j1 = j0 + 64 < nb ? j0 + 64 : nb;
         for (Py_ssize_t i = 0; i < kb; i++) {
             Py_ssize_t rows = k - 8 * i < 8 ? k - 8 * i : 8;
+            if (rows == 8 && 8 * j1 <= n) { /* whole blocks: fixed loops, unrolled */
+                for (Py_ssize_t j = j0; j < j1; j++) {
+                    const uint8_t *s = src + (size_t)(8 * i) * (size_t)nb + (size_t)j;
+                    uint64_t x = 0;
+                    for (int r = 0; r < 8; r++) x |= (uint64_t)s[(size_t)r * (size_t)nb] << (8 * r);
+                    x = im_flip(x);
+                    uint8_t *d = dst + (size_t)(8 * j) * (size_t)kb + (size_t)i;
+                    for (int cc = 0; cc < 8; cc++) d[(size_t)cc * (size_t)kb] = (uint8_t)(x >> (8 * cc));
+                }
+                continue;
+            }
             for (Py_ssize_t j = j0; j < j1; j++) {
                 uint64_t x = 0;
                 for (Py_ssize_t r = 0; r < rows; r++)
@@ -307,7 +372,9 @@ static void im_sort_tiles(const int64_t *blocks, Py_ssize_t count, Py_ssize_t si
  * each tile's largest merge steps. A pair's steps are at most blocks_r + blocks_c - 1
  * (both non-empty: the later fiber's last end lies past T, or the last ends coincide),
  * so pairs are visited by descending bound and a tile stops once the bound cannot beat
- * its best. blocks: int64, ceil(length / p) (0 for an empty fiber). */
+ * its best. A visited pair is bounded again by both fibers' block ends up to T (word
+ * prefix counts: O(1)), and only then are the common ends subtracted (a pass over the
+ * words). blocks: int64, ceil(length / p) (0 for an empty fiber). */
 PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
     Py_buffer er, ec, lr, lc, br, bc, out;
     Py_ssize_t m, n, words, tr, tc;
@@ -316,6 +383,7 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     im_order *ord_r = NULL, *ord_c = NULL;
+    int32_t *cum_r = NULL, *cum_c = NULL;
     Py_ssize_t mt = tr > 0 ? (m + tr - 1) / tr : 0, nt = tc > 0 ? (n + tc - 1) / tc : 0;
     Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
     if (m < 0 || n < 0 || words <= 0 || tr <= 0 || tc <= 0 || er.len != m * words * 8 ||
@@ -331,7 +399,9 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
         if (last_c[i] >= 64 * (int64_t)words) goto out_of_range;
     ord_r = malloc((size_t)(m ? m : 1) * sizeof(im_order));
     ord_c = malloc((size_t)(n ? n : 1) * sizeof(im_order));
-    if (!ord_r || !ord_c) {
+    cum_r = malloc((size_t)(m ? m : 1) * (size_t)words * sizeof(int32_t));
+    cum_c = malloc((size_t)(n ? n : 1) * (size_t)words * sizeof(int32_t));
+    if (!ord_r || !ord_c || !cum_r || !cum_c) {
         PyErr_NoMemory();
         goto done;
     }
@@ -341,6 +411,8 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     im_sort_tiles(br.buf, m, tr, ord_r);
     im_sort_tiles(bc.buf, n, tc, ord_c);
+    im_word_prefix(a, m, words, cum_r);
+    im_word_prefix(c, n, words, cum_c);
     for (Py_ssize_t ti = 0; ti < mt; ti++) {
         const im_order *rows = ord_r + ti * tr;
         Py_ssize_t nr = m - ti * tr < tr ? m - ti * tr : tr;
@@ -349,11 +421,18 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
             Py_ssize_t nc = n - tj * tc < tc ? n - tj * tc : tc;
             int64_t top = 0;
             for (Py_ssize_t u = 0; u < nr && rows[u].key + cols[0].key - 1 > top; u++) {
-                int64_t r = rows[u].idx;
+                int64_t r = rows[u].idx, lr_ = last_r[r];
+                if (lr_ < 0) continue; /* an empty fiber: 0 steps */
                 const uint8_t *fr = a + (size_t)r * stride;
+                const int32_t *pr = cum_r + (size_t)r * (size_t)words;
                 for (Py_ssize_t v = 0; v < nc && rows[u].key + cols[v].key - 1 > top; v++) {
-                    int64_t f = cols[v].idx;
-                    int64_t s = im_steps(fr, c + (size_t)f * stride, last_r[r], last_c[f]);
+                    int64_t f = cols[v].idx, lc_ = last_c[f];
+                    if (lc_ < 0) continue;
+                    int64_t t = lr_ < lc_ ? lr_ : lc_;
+                    const uint8_t *fc = c + (size_t)f * stride;
+                    int64_t s = im_upto(fr, pr, t) + im_upto(fc, cum_c + (size_t)f * (size_t)words, t);
+                    if (s <= top) continue;
+                    s -= im_common(fr, fc, t);
                     if (s > top) top = s;
                 }
             }
@@ -369,6 +448,8 @@ out_of_range:
 done:
     free(ord_r);
     free(ord_c);
+    free(cum_r);
+    free(cum_c);
     PyBuffer_Release(&er);
     PyBuffer_Release(&ec);
     PyBuffer_Release(&lr);
