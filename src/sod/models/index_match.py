@@ -32,6 +32,12 @@ Array: output-stationary tiles of ``tr × tc`` dot products, ``tr = min(m, pe_ro
 :func:`sod.mapping.index_match.tile_shape`); A fibers are
 broadcast along tile rows, W fibers along tile columns, and a tile ends when its slowest
 PE does. Tiles run one after another, repeats too.
+
+Compiled kernels (``sod._native.im_*``, src/sod/csrc/index_match.c) run the per-fiber
+passes (bit transpose, block ends, column counts, per-side sums) and the per-pair merge
+steps (``popcount`` of both fibers' ORed block ends up to ``T``) when the optional
+extension is built; the numpy functions here are their twins (the fallback, tested
+against them bit for bit in tests/sparse_models/test_index_match_native.py).
 """
 
 from __future__ import annotations
@@ -469,8 +475,8 @@ def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
     (``sod._native.im_side_sums``, of which this is the twin): one walk along each
     fiber's mask, no running-count table."""
     live_c = c.last >= 0
-    vals, at = np.unique(np.maximum(c.last, 0), return_inverse=True)
-    count = np.bincount(at.ravel()[live_c], minlength=vals.size)  # live fibers per last
+    vals, at = r.vals, r.at  # c's distinct last indices (np.unique in _sides)
+    count = np.bincount(at[live_c], minlength=vals.size)  # live fibers per last
     if _NATIVE is not None and r.rows.shape[1] > 0:
         out = np.empty(2, np.int64)
         last, length, vals, count = (
@@ -479,7 +485,7 @@ def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
         rows, words = r.rows.shape
         _NATIVE.im_side_sums(r.rows, rows, words, last, length, vals, count, vals.size, p, out)
         return int(out[0]), int(out[1])
-    # ``r.run`` columns follow the same sorted distinct values (``np.unique`` in _sides).
+    # ``r.run`` columns follow the same sorted distinct values.
     live = np.flatnonzero(r.last >= 0)
     total = live_c.sum()
     blocks = -(-r.length[live] // p)
@@ -518,7 +524,9 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
     Compiled when built (``sod._native.im_tile_maxima``, of which this is the twin): each
     tile's pairs in descending order of the bound ``B − 1`` (a pair of non-empty fibers
     has at least one block end past ``T`` or the last ends coincide), stopping once the
-    bound cannot beat the tile's slowest pair so far."""
+    bound cannot beat the tile's slowest pair so far; a visited pair is bounded again by
+    both fibers' block ends up to ``T`` (word prefix counts) before its common ends are
+    counted."""
     m, n = r.last.size, c.last.size
     mt, nt = -(-m // tr), -(-n // tc)
     if _native_pairs(r, c):
