@@ -268,7 +268,8 @@ PyObject *im_transpose(PyObject *self, PyObject *args) {
                     for (int r = 0; r < 8; r++) x |= (uint64_t)s[(size_t)r * (size_t)nb] << (8 * r);
                     x = im_flip(x);
                     uint8_t *d = dst + (size_t)(8 * j) * (size_t)kb + (size_t)i;
-                    for (int cc = 0; cc < 8; cc++) d[(size_t)cc * (size_t)kb] = (uint8_t)(x >> (8 * cc));
+                    for (int cc = 0; cc < 8; cc++)
+                        d[(size_t)cc * (size_t)kb] = (uint8_t)(x >> (8 * cc));
                 }
                 continue;
             }
@@ -328,7 +329,8 @@ PyObject *im_pair_steps(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     if (bad) {
-        PyErr_SetString(PyExc_ValueError, "im_pair_steps: a fiber index or last index is out of range");
+        PyErr_SetString(PyExc_ValueError,
+                        "im_pair_steps: a fiber index or last index is out of range");
         goto done;
     }
     result = Py_None;
@@ -430,7 +432,8 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
                     if (lc_ < 0) continue;
                     int64_t t = lr_ < lc_ ? lr_ : lc_;
                     const uint8_t *fc = c + (size_t)f * stride;
-                    int64_t s = im_upto(fr, pr, t) + im_upto(fc, cum_c + (size_t)f * (size_t)words, t);
+                    const int32_t *pc = cum_c + (size_t)f * (size_t)words;
+                    int64_t s = im_upto(fr, pr, t) + im_upto(fc, pc, t);
                     if (s <= top) continue;
                     s -= im_common(fr, fc, t);
                     if (s > top) top = s;
