@@ -1,6 +1,10 @@
-/* Index matching: fiber statistics, bit transpose and merge steps of
- * sod.models.index_match (numpy twins: _fiber_stats, transpose_packed, _exact_steps,
- * _pruned_tile_maxima).
+/* Index matching: fiber statistics, bit transpose, column counts, per-side sums and merge
+ * steps of sod.models.index_match (numpy twins: _fiber_stats,
+ * sod.models.fibers.transpose_packed, sod.models.fibers.packed_col_counts, _side_sums,
+ * _exact_steps, _pruned_tile_maxima; tests/sparse_models/test_index_match_native.py).
+ *
+ * Popcounts are SWAR (per-byte counts added up, then folded): the portable build assumes
+ * no popcnt instruction, and __builtin_popcountll would be a library call per word.
  *
  * Fibers are bit-packed in np.packbits order (bit 7 of byte j = position 8j). A merge's
  * steps are the distinct block ends of both fibers up to T = the earlier last index:
