@@ -373,7 +373,12 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
     ties = _total_ties(ends_a, ends_w, k)
     a_cols = _col_counts(fa, k)
-    w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
+    # W's row counts: a byte count of its rows, or (compiled, no byte-wide temporary) the
+    # column counts of its column fibers.
+    if _NATIVE is None:
+        w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
+    else:
+        w_rows = _col_counts(fw, k)
     effectual = int((a_cols * w_rows).sum())
     ends = (_words(e) for e in (ends_a, ends_w))  # fiber-major words
     side_a = _Side(
