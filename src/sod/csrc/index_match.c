@@ -69,38 +69,6 @@ static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, i
     return s + im_byte_sum(im_byte_counts((im_le64(a + 8 * w) | im_le64(c + 8 * w)) & im_head(t)));
 }
 
-/* Set bits of a[0 ... t] & c[0 ... t]: the common block ends up to t (as im_steps). */
-static inline int64_t im_common(const uint8_t *a, const uint8_t *c, int64_t t) {
-    int64_t w = t >> 6, s = 0;
-    for (int64_t lo = 0; lo < w; lo += 31) {
-        int64_t hi = lo + 31 < w ? lo + 31 : w;
-        uint64_t acc = 0;
-        for (int64_t i = lo; i < hi; i++)
-            acc += im_byte_counts(im_le64(a + 8 * i) & im_le64(c + 8 * i));
-        s += im_byte_sum(acc);
-    }
-    return s + im_byte_sum(im_byte_counts((im_le64(a + 8 * w) & im_le64(c + 8 * w)) & im_head(t)));
-}
-
-/* Set bits of row[0 ... t], from cum (set bits of the words before each word). */
-static inline int64_t im_upto(const uint8_t *row, const int32_t *cum, int64_t t) {
-    int64_t w = t >> 6;
-    return cum[w] + im_byte_sum(im_byte_counts(im_le64(row + 8 * w) & im_head(t)));
-}
-
-/* cum: int32 (count, words): set bits of each fiber's words before each word. */
-static void im_word_prefix(const uint8_t *ends, Py_ssize_t count, Py_ssize_t words,
-                           int32_t *cum) {
-    for (Py_ssize_t i = 0; i < count; i++) {
-        const uint8_t *row = ends + (size_t)i * (size_t)words * 8;
-        int32_t *out = cum + (size_t)i * (size_t)words, run = 0;
-        for (Py_ssize_t w = 0; w < words; w++) {
-            out[w] = run;
-            run += (int32_t)im_byte_sum(im_byte_counts(im_le64(row + 8 * w)));
-        }
-    }
-}
-
 /* ---- fiber statistics ------------------------------------------------------------ */
 
 /* Block ends of one word of a fiber (8 packbits bytes, little-endian), `*res` entries
@@ -378,9 +346,7 @@ static void im_sort_tiles(const int64_t *blocks, Py_ssize_t count, Py_ssize_t si
  * each tile's largest merge steps. A pair's steps are at most blocks_r + blocks_c - 1
  * (both non-empty: the later fiber's last end lies past T, or the last ends coincide),
  * so pairs are visited by descending bound and a tile stops once the bound cannot beat
- * its best. A visited pair is bounded again by both fibers' block ends up to T (word
- * prefix counts: O(1)), and only then are the common ends subtracted (a pass over the
- * words). blocks: int64, ceil(length / p) (0 for an empty fiber). */
+ * its best. blocks: int64, ceil(length / p) (0 for an empty fiber). */
 PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
     Py_buffer er, ec, lr, lc, br, bc, out;
     Py_ssize_t m, n, words, tr, tc;
@@ -389,7 +355,6 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     im_order *ord_r = NULL, *ord_c = NULL;
-    int32_t *cum_r = NULL, *cum_c = NULL;
     Py_ssize_t mt = tr > 0 ? (m + tr - 1) / tr : 0, nt = tc > 0 ? (n + tc - 1) / tc : 0;
     Py_ssize_t i64 = (Py_ssize_t)sizeof(int64_t);
     if (m < 0 || n < 0 || words <= 0 || tr <= 0 || tc <= 0 || er.len != m * words * 8 ||
@@ -405,9 +370,7 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
         if (last_c[i] >= 64 * (int64_t)words) goto out_of_range;
     ord_r = malloc((size_t)(m ? m : 1) * sizeof(im_order));
     ord_c = malloc((size_t)(n ? n : 1) * sizeof(im_order));
-    cum_r = malloc((size_t)(m ? m : 1) * (size_t)words * sizeof(int32_t));
-    cum_c = malloc((size_t)(n ? n : 1) * (size_t)words * sizeof(int32_t));
-    if (!ord_r || !ord_c || !cum_r || !cum_c) {
+    if (!ord_r || !ord_c) {
         PyErr_NoMemory();
         goto done;
     }
@@ -417,8 +380,6 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     im_sort_tiles(br.buf, m, tr, ord_r);
     im_sort_tiles(bc.buf, n, tc, ord_c);
-    im_word_prefix(a, m, words, cum_r);
-    im_word_prefix(c, n, words, cum_c);
     for (Py_ssize_t ti = 0; ti < mt; ti++) {
         const im_order *rows = ord_r + ti * tr;
         Py_ssize_t nr = m - ti * tr < tr ? m - ti * tr : tr;
@@ -430,16 +391,9 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args) {
                 int64_t r = rows[u].idx, lr_ = last_r[r];
                 if (lr_ < 0) continue; /* an empty fiber: 0 steps */
                 const uint8_t *fr = a + (size_t)r * stride;
-                const int32_t *pr = cum_r + (size_t)r * (size_t)words;
                 for (Py_ssize_t v = 0; v < nc && rows[u].key + cols[v].key - 1 > top; v++) {
-                    int64_t f = cols[v].idx, lc_ = last_c[f];
-                    if (lc_ < 0) continue;
-                    int64_t t = lr_ < lc_ ? lr_ : lc_;
-                    const uint8_t *fc = c + (size_t)f * stride;
-                    const int32_t *pc = cum_c + (size_t)f * (size_t)words;
-                    int64_t s = im_upto(fr, pr, t) + im_upto(fc, pc, t);
-                    if (s <= top) continue;
-                    s -= im_common(fr, fc, t);
+                    int64_t f = cols[v].idx;
+                    int64_t s = im_steps(fr, c + (size_t)f * stride, lr_, last_c[f]);
                     if (s > top) top = s;
                 }
             }
@@ -455,8 +409,6 @@ out_of_range:
 done:
     free(ord_r);
     free(ord_c);
-    free(cum_r);
-    free(cum_c);
     PyBuffer_Release(&er);
     PyBuffer_Release(&ec);
     PyBuffer_Release(&lr);

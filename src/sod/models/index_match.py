@@ -529,9 +529,7 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
     Compiled when built (``sod._native.im_tile_maxima``, of which this is the twin): each
     tile's pairs in descending order of the bound ``B − 1`` (a pair of non-empty fibers
     has at least one block end past ``T`` or the last ends coincide), stopping once the
-    bound cannot beat the tile's slowest pair so far; a visited pair is bounded again by
-    both fibers' block ends up to ``T`` (word prefix counts) before its common ends are
-    counted."""
+    bound cannot beat the tile's slowest pair so far."""
     m, n = r.last.size, c.last.size
     mt, nt = -(-m // tr), -(-n // tc)
     if _native_pairs(r, c):
