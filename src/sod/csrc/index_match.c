@@ -77,13 +77,13 @@ static inline int64_t im_steps(const uint8_t *a, const uint8_t *c, int64_t la, i
  * carries from word to word. */
 static inline __attribute__((always_inline)) uint64_t im_word_ends(
     uint64_t x, Py_ssize_t *res, int64_t *cnt, const uint8_t *table, const uint8_t *modp,
-    Py_ssize_t pmask) {
+    int pow2, Py_ssize_t pmask) {
     const uint64_t ones = 0x0101010101010101ULL;
     uint64_t c = im_byte_counts(x);
     uint64_t incl = c * ones; /* byte j: bits in bytes 0 ... j (<= 64) */
     uint64_t excl = incl - c, out = 0;
     Py_ssize_t r = *res;
-    if (pmask >= 0) { /* p a power of two: every byte's residue at once (sums < 128) */
+    if (pow2) { /* p a power of two: every byte's residue at once (sums < 128) */
         uint64_t sv = (excl + (uint64_t)r * ones) & ((uint64_t)pmask * ones);
         for (int j = 0; j < 8; j++)
             out |= (uint64_t)table[(Py_ssize_t)((sv >> (8 * j)) & 0xFF) * 256 +
@@ -101,11 +101,12 @@ static inline __attribute__((always_inline)) uint64_t im_word_ends(
     return out;
 }
 
-/* im_fiber_stats over every row; pmask = p - 1 when p is a power of two, else -1 (a
+/* im_fiber_stats over every row; pow2: p is a power of two, pmask = p - 1 (pow2 is a
  * constant at each call: the compiler specializes the loop). */
 static inline __attribute__((always_inline)) void im_stats_rows(
     const uint8_t *src, Py_ssize_t rows, Py_ssize_t kb, const uint8_t *table,
-    const uint8_t *modp, Py_ssize_t pmask, int64_t *length, int64_t *last, uint8_t *ends) {
+    const uint8_t *modp, int pow2, Py_ssize_t pmask, int64_t *length, int64_t *last,
+    uint8_t *ends) {
     Py_ssize_t full = kb / 8;
     for (Py_ssize_t i = 0; i < rows; i++) {
         const uint8_t *row = src + (size_t)i * (size_t)kb;
@@ -115,7 +116,7 @@ static inline __attribute__((always_inline)) void im_stats_rows(
         uint64_t lastx = 0;
         for (Py_ssize_t w = 0; w < full; w++) {
             uint64_t x = im_le64(row + 8 * w);
-            im_store_le64(e + 8 * w, im_word_ends(x, &res, &cnt, table, modp, pmask));
+            im_store_le64(e + 8 * w, im_word_ends(x, &res, &cnt, table, modp, pow2, pmask));
             if (x) { /* the last non-zero word so far */
                 lastw = w;
                 lastx = x;
@@ -125,7 +126,7 @@ static inline __attribute__((always_inline)) void im_stats_rows(
             uint8_t tail[8] = {0};
             memcpy(tail, row + 8 * full, (size_t)(kb - 8 * full));
             uint64_t x = im_le64(tail);
-            im_store_le64(tail, im_word_ends(x, &res, &cnt, table, modp, pmask));
+            im_store_le64(tail, im_word_ends(x, &res, &cnt, table, modp, pow2, pmask));
             memcpy(e + 8 * full, tail, (size_t)(kb - 8 * full));
             if (x) {
                 lastw = full;
@@ -182,9 +183,9 @@ PyObject *im_fiber_stats(PyObject *self, PyObject *args) {
         }
     for (Py_ssize_t x = 0; x < p + 65; x++) modp[x] = (uint8_t)(x % p);
     if ((p & (p - 1)) == 0)
-        im_stats_rows(src, rows, kb, table, modp, p - 1, length, last, ends);
+        im_stats_rows(src, rows, kb, table, modp, 1, p - 1, length, last, ends);
     else
-        im_stats_rows(src, rows, kb, table, modp, -1, length, last, ends);
+        im_stats_rows(src, rows, kb, table, modp, 0, 0, length, last, ends);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
