@@ -56,3 +56,58 @@ def bc_group_stats(
 def bc_signature_order(
     blocks: object, nbytes: int, items: int, counts: object, fewest_first: bool, out: object
 ) -> None: ...
+def vusa_window_chain(
+    rows: object,
+    positions: int,
+    row_bytes: int,
+    per: int,
+    blocks: int,
+    slots: int,
+    macs: int,
+    cap: int,
+    spans: object,
+    counts: object,
+) -> None: ...
+def im_fiber_stats(
+    packed: object, rows: int, kb: int, p: int, length: object, last: object, ends: object
+) -> None: ...
+def im_transpose(packed: object, k: int, nb: int, n: int, out: object) -> None: ...
+def im_pair_steps(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    ri: object,
+    ci: object,
+    out: object,
+) -> None: ...
+def im_tile_maxima(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    blocks_r: object,
+    blocks_c: object,
+    tr: int,
+    tc: int,
+    out: object,
+) -> None: ...
+def im_col_counts(packed: object, rows: int, kb: int, k: int, out: object) -> None: ...
+def im_side_sums(
+    ends: object,
+    rows: int,
+    words: int,
+    last: object,
+    length: object,
+    vals: object,
+    count: object,
+    d: int,
+    p: int,
+    out: object,
+) -> None: ...
