@@ -12,3 +12,6 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def sparten_empty_chunks(
+    fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
+) -> None: ...

@@ -7,4 +7,7 @@
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 
+/* sparten.c */
+PyObject *sparten_empty_chunks(PyObject *self, PyObject *args);
+
 #endif

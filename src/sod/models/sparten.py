@@ -37,6 +37,7 @@ from sod.arch.sparse import SparTenArch
 from sod.mapping.sparten import cluster_split, sparten_mapping
 from sod.models.common import Counts
 from sod.models.fibers import (
+    DIRECT_ROWS,
     canonical_operands,
     packed_col_counts,
     packed_empty_chunks,
@@ -45,6 +46,11 @@ from sod.models.fibers import (
 from sod.models.memo import memo_by_content
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
+
+try:  # the compiled kernels (optional: numpy twins below when not built)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - the extension is optional
+    _NATIVE = None  # type: ignore[assignment]
 
 
 def pair_cycles(act: np.ndarray, weight: np.ndarray, chunk_bits: int) -> np.ndarray:
@@ -68,7 +74,24 @@ def pair_kernel(
     """Chunks with no match of every dot product (m × n int32), and the matches when A
     has few rows (:func:`sod.models.fibers.packed_empty_chunks`), from A's rows packed
     along k and W's rows packed along n. Memoized by content."""
-    return packed_empty_chunks(fa, wp, n, chunk_bits)
+    return empty_chunks(fa, wp, n, chunk_bits)
+
+
+def empty_chunks(
+    fa: np.ndarray, wp: np.ndarray, n: int, chunk_bits: int, native: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`sod.models.fibers.packed_empty_chunks` (its numpy byte tables are the twin),
+    by the compiled byte tables (:mod:`sod._native`) when built, ``native`` and A has more
+    than :data:`~sod.models.fibers.DIRECT_ROWS` rows (fewer take the direct join, which
+    also gives the matches) in chunks of whole bytes; the same (m, n) int32 counts."""
+    m, k = fa.shape[0], wp.shape[0]
+    if not native or _NATIVE is None or m <= DIRECT_ROWS or chunk_bits % 8:
+        return packed_empty_chunks(fa, wp, n, chunk_bits)
+    out = np.empty((m, n), np.int32)
+    _NATIVE.sparten_empty_chunks(
+        np.ascontiguousarray(fa), np.ascontiguousarray(wp), m, k, n, chunk_bits, out
+    )
+    return out, None
 
 
 pair_cycles.cache_clear = pair_kernel.cache_clear  # type: ignore[attr-defined]
