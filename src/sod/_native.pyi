@@ -15,3 +15,16 @@ def cc_first_fit(
 def sparten_empty_chunks(
     fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
 ) -> None: ...
+def sparten_col_counts(
+    packed: object, rows: int, nb: int, group: object, groups: int, out: object
+) -> None: ...
+def sparten_direct(
+    fa: object,
+    wp: object,
+    m: int,
+    k: int,
+    n: int,
+    chunk_bits: int,
+    empty: object,
+    match: object,
+) -> None: ...

@@ -16,6 +16,12 @@ static PyMethodDef methods[] = {
     {"sparten_empty_chunks", sparten_empty_chunks, METH_VARARGS,
      "sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out): chunks with no match of "
      "every dot product (see sod.models.sparten)."},
+    {"sparten_col_counts", sparten_col_counts, METH_VARARGS,
+     "sparten_col_counts(packed, rows, nb, group, groups, out): column counts of "
+     "bit-packed rows by group (see sod.models.sparten)."},
+    {"sparten_direct", sparten_direct, METH_VARARGS,
+     "sparten_direct(fa, wp, m, k, n, chunk_bits, empty, match): chunks with no match "
+     "and matches of every dot product, for a few rows of A (see sod.models.sparten)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -80,18 +80,42 @@ def pair_kernel(
 def empty_chunks(
     fa: np.ndarray, wp: np.ndarray, n: int, chunk_bits: int, native: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`sod.models.fibers.packed_empty_chunks` (its numpy byte tables are the twin),
-    by the compiled byte tables (:mod:`sod._native`) when built, ``native`` and A has more
-    than :data:`~sod.models.fibers.DIRECT_ROWS` rows (fewer take the direct join, which
-    also gives the matches) in chunks of whole bytes; the same (m, n) int32 counts."""
+    """:func:`sod.models.fibers.packed_empty_chunks` (its numpy tables and direct join are
+    the twin), by the compiled kernels (:mod:`sod._native`) when built and ``native``:
+    byte tables for chunks of whole bytes, or for at most
+    :data:`~sod.models.fibers.DIRECT_ROWS` rows of A the direct join, which also gives
+    the matches; the same (m, n) int32 counts."""
     m, k = fa.shape[0], wp.shape[0]
-    if not native or _NATIVE is None or m <= DIRECT_ROWS or chunk_bits % 8:
+    if not native or _NATIVE is None or (m > DIRECT_ROWS and chunk_bits % 8):
         return packed_empty_chunks(fa, wp, n, chunk_bits)
+    fa, wp = np.ascontiguousarray(fa), np.ascontiguousarray(wp)
     out = np.empty((m, n), np.int32)
-    _NATIVE.sparten_empty_chunks(
-        np.ascontiguousarray(fa), np.ascontiguousarray(wp), m, k, n, chunk_bits, out
-    )
-    return out, None
+    if m > DIRECT_ROWS:
+        _NATIVE.sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out)
+        return out, None
+    matches = np.empty((m, n), np.int32)
+    _NATIVE.sparten_direct(fa, wp, m, k, n, chunk_bits, out, matches)
+    return out, matches
+
+
+def _group_col_counts(packed: np.ndarray, cols: int, group: np.ndarray, groups: int) -> np.ndarray:
+    """(groups, cols) int64: ``out[g, c]`` = set bits in column ``c`` of the bit-packed
+    rows ``packed`` with ``group[row] = g`` (compiled: :mod:`sod._native`)."""
+    assert _NATIVE is not None
+    packed = np.ascontiguousarray(packed)
+    out = np.empty((groups, packed.shape[1] * 8), np.int64)
+    rows, nb = packed.shape
+    _NATIVE.sparten_col_counts(packed, rows, nb, np.ascontiguousarray(group, np.int64), groups, out)
+    return out[:, :cols]
+
+
+def _popcounts(packed: np.ndarray) -> np.ndarray:
+    """Set bits of each row of bit-packed ``packed`` (int64), 8 bytes per count when the
+    rows are whole words (``np.bitwise_count`` on uint64: a third of the byte count's
+    time)."""
+    if packed.shape[1] % 8 == 0 and packed.flags.c_contiguous:
+        packed = packed.view(np.uint64)
+    return np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
 
 
 pair_cycles.cache_clear = pair_kernel.cache_clear  # type: ignore[attr-defined]
@@ -158,6 +182,7 @@ def _slot_matches(
     slot_of: np.ndarray,
     slots: int,
     filters_are_rows: bool,
+    native: bool = True,
 ) -> np.ndarray:
     """Matches of ``A · W`` summed over the filters dealt to each slot: filters are W's
     columns (out (m, slots)) or, for a transposed GEMM, A's rows (out (n, slots)), from
@@ -165,7 +190,9 @@ def _slot_matches(
     filters, so one product with each slot's summed filters (``A · (W · S)`` or
     ``(Sᵀ · A) · W``, S the 0/1 slot matrix) instead of every pair. float32 when every
     sum is below 2²⁴ (exact), else float64; operands unpacked a block at a time, their
-    padding bits met by zero rows of the other factor."""
+    padding bits met by zero rows of the other factor. For a transposed GEMM each slot's
+    rows of A are summed by compiled column counts when built and ``native`` (not a
+    product with S)."""
     m = fa.shape[0]
     per_slot = int(np.bincount(slot_of).max())
     dtype = np.float32 if k * per_slot < 2**24 else np.float64
@@ -182,12 +209,17 @@ def _slot_matches(
         for lo in range(0, m, step):
             out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
         return out
-    summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)  # each slot's rows of A
-    for lo in range(0, m, step):
-        bits = _float_bits(fa[lo : lo + step], dtype)
-        onehot_t = np.zeros((slots, bits.shape[0]), dtype)
-        onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
-        summed_t += onehot_t @ bits
+    if native and _NATIVE is not None:  # each slot's rows of A: column counts by slot
+        counts = _group_col_counts(fa, fa.shape[1] * 8, slot_of, slots)
+        dtype = np.float32 if int(counts.sum(axis=1).max()) < 2**24 else np.float64
+        summed_t = counts.astype(dtype)
+    else:
+        summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)  # each slot's rows of A
+        for lo in range(0, m, step):
+            bits = _float_bits(fa[lo : lo + step], dtype)
+            onehot_t = np.zeros((slots, bits.shape[0]), dtype)
+            onehot_t[slot_of[lo : lo + step], np.arange(bits.shape[0])] = 1
+            summed_t += onehot_t @ bits
     acc = np.zeros((slots, wp.shape[1] * 8), dtype)
     for lo in range(0, k, step):
         hi = min(k, lo + step)
@@ -202,10 +234,12 @@ def _one_repeat(
     the canonical operands (:func:`sod.models.fibers.canonical_operands`) bit-packed:
     A's rows along k (``fa``), W's (k × ``n``) rows along n (``wp``)."""
     m = n if flipped else fa.shape[0]  # this GEMM's rows
-    row_nnz = np.bitwise_count(fa).sum(axis=1, dtype=np.int64)  # of A's rows
+    row_nnz = _popcounts(fa)  # of A's rows
     # Filters: W's columns, or A's rows for a transposed GEMM.
     filter_nnz = row_nnz
-    if not flipped:
+    if not flipped and _NATIVE is not None:
+        filter_nnz = _group_col_counts(wp, n, np.zeros(k, np.int64), 1)[0]
+    elif not flipped:
         col_nnz = packed_col_counts(wp, k, n, 1)
         assert col_nnz is not None  # wp has k rows: one group
         filter_nnz = col_nnz[0]
@@ -214,7 +248,10 @@ def _one_repeat(
     slot_of = mp.slot_of_filter
     # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
     # both summed per slot (never the m × n matrix of pair cycles).
-    empty, matches = pair_kernel(fa, wp, n, arch.chunk_bits)
+    if _NATIVE is not None and fa.shape[0] <= DIRECT_ROWS:  # cheaper than hashing W
+        empty, matches = empty_chunks(fa, wp, n, arch.chunk_bits)
+    else:
+        empty, matches = pair_kernel(fa, wp, n, arch.chunk_bits)
     per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
     if matches is not None:  # few rows of A: the pair matches came with the kernel
         per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
@@ -234,7 +271,7 @@ def _one_repeat(
     }
     # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
     effectual = busy - int(empty.sum(dtype=np.int64))
-    nnz = (int(row_nnz.sum()), int(np.bitwise_count(wp).sum(dtype=np.int64)))  # A, W
+    nnz = (int(row_nnz.sum()), int(_popcounts(wp.reshape(1, -1)).sum()))  # A, W
     nnz_act, nnz_weight = nnz[::-1] if flipped else nnz  # this GEMM's operands
     return cycles, stats, (effectual, nnz_act, nnz_weight)
 
