@@ -28,3 +28,18 @@ def sparten_direct(
     empty: object,
     match: object,
 ) -> None: ...
+def sparten_products(fa: object, m: int, k: int, table: object, s: int, out: object) -> None: ...
+def sparten_slot_empty(
+    fa: object,
+    wp: object,
+    m: int,
+    k: int,
+    n: int,
+    chunk_bits: int,
+    col_slot: object,
+    col_slots: int,
+    by_col: object,
+    row_slot: object,
+    row_slots: int,
+    by_row: object,
+) -> None: ...

@@ -11,5 +11,7 @@ PyObject *cc_first_fit(PyObject *self, PyObject *args);
 PyObject *sparten_empty_chunks(PyObject *self, PyObject *args);
 PyObject *sparten_col_counts(PyObject *self, PyObject *args);
 PyObject *sparten_direct(PyObject *self, PyObject *args);
+PyObject *sparten_products(PyObject *self, PyObject *args);
+PyObject *sparten_slot_empty(PyObject *self, PyObject *args);
 
 #endif

@@ -22,6 +22,13 @@ static PyMethodDef methods[] = {
     {"sparten_direct", sparten_direct, METH_VARARGS,
      "sparten_direct(fa, wp, m, k, n, chunk_bits, empty, match): chunks with no match "
      "and matches of every dot product, for a few rows of A (see sod.models.sparten)."},
+    {"sparten_products", sparten_products, METH_VARARGS,
+     "sparten_products(fa, m, k, table, s, out): bit-packed rows times a small "
+     "non-negative int32 table (see sod.models.sparten)."},
+    {"sparten_slot_empty", sparten_slot_empty, METH_VARARGS,
+     "sparten_slot_empty(fa, wp, m, k, n, chunk_bits, col_slot, col_slots, by_col, "
+     "row_slot, row_slots, by_row): chunks with no match summed per CU slot of the GEMM "
+     "and of its transpose (see sod.models.sparten)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -34,11 +34,29 @@ static void sp_row_words(const uint8_t *row, Py_ssize_t nb, Py_ssize_t f0, Py_ss
  * the chunk's empty pairs (rare in dense-ish layers: found bit by bit). Filters go
  * SP_FB words at a time and a chunk's bytes SP_G at a time (tables in cache); `hit` keeps
  * each row's union across the byte groups of a long chunk. */
+/* Where sp_empty counts an empty pair (r, f): out[r, f] (m, n) when `out` is set, else
+ * per slot: by_col[r, col_slot[f]] (m, col_slots) and by_row[f, row_slot[r]] (n,
+ * row_slots), the work of each CU slot in a GEMM and in its transpose (never m × n). */
+typedef struct {
+    int32_t *out;
+    int32_t *by_col, *by_row;
+    const int64_t *col_slot, *row_slot;
+    Py_ssize_t col_slots, row_slots;
+} sp_sink;
+
+static inline void sp_count(const sp_sink *sink, Py_ssize_t n, Py_ssize_t r, Py_ssize_t f) {
+    if (sink->out) {
+        sink->out[(size_t)r * (size_t)n + (size_t)f]++;
+        return;
+    }
+    sink->by_col[(size_t)r * (size_t)sink->col_slots + (size_t)sink->col_slot[f]]++;
+    sink->by_row[(size_t)f * (size_t)sink->row_slots + (size_t)sink->row_slot[r]]++;
+}
+
 static void sp_empty(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8_t *wp,
-                     Py_ssize_t k, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t cb, int32_t *out,
-                     uint64_t *table, uint64_t *hit) {
+                     Py_ssize_t k, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t cb,
+                     const sp_sink *sink, uint64_t *table, uint64_t *hit) {
     Py_ssize_t nch = (kb + cb - 1) / cb;
-    memset(out, 0, (size_t)m * (size_t)n * sizeof(int32_t));
     for (Py_ssize_t f0 = 0; f0 < n; f0 += 64 * SP_FB) {
         Py_ssize_t left = n - f0;
         Py_ssize_t fb = left >= 64 * SP_FB ? SP_FB : (left + 63) / 64;
@@ -79,13 +97,12 @@ static void sp_empty(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8
                         memcpy(hit + (size_t)r * SP_FB, h, SP_FB * sizeof(uint64_t));
                         continue;
                     }
-                    int32_t *o = out + (size_t)r * (size_t)n + f0;
                     for (Py_ssize_t w = 0; w < fb; w++) {
                         uint64_t empty = ~h[w] & valid[w];
                         while (empty) {
                             int bit = __builtin_ctzll(empty);
                             empty &= empty - 1;
-                            o[64 * w + 8 * (bit >> 3) + 7 - (bit & 7)]++;
+                            sp_count(sink, n, r, f0 + 64 * w + 8 * (bit >> 3) + 7 - (bit & 7));
                         }
                     }
                 }
@@ -118,11 +135,11 @@ PyObject *sparten_empty_chunks(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
+    sp_sink sink = {(int32_t *)out_buf.buf, NULL, NULL, NULL, NULL, 0, 0};
+    memset(out_buf.buf, 0, (size_t)out_buf.len);
     if (m && n && k)
         sp_empty((const uint8_t *)fa_buf.buf, m, kb, (const uint8_t *)wp_buf.buf, k, nb, n,
-                 chunk_bits / 8, (int32_t *)out_buf.buf, table, hit);
-    else
-        memset(out_buf.buf, 0, (size_t)out_buf.len);
+                 chunk_bits / 8, &sink, table, hit);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -132,6 +149,69 @@ done:
     PyBuffer_Release(&fa_buf);
     PyBuffer_Release(&wp_buf);
     PyBuffer_Release(&out_buf);
+    return result;
+}
+
+/* sparten_empty_chunks summed per CU slot of the GEMM (by_col, (m, col_slots)) and of its
+ * transpose (by_row, (n, row_slots)), int32, written: col_slot (n,) and row_slot (m,) are
+ * the slot of each filter in either orientation (int64). */
+PyObject *sparten_slot_empty(PyObject *self, PyObject *args) {
+    Py_buffer fa_buf, wp_buf, cs_buf, bc_buf, rs_buf, br_buf;
+    Py_ssize_t m, k, n, chunk_bits, col_slots, row_slots;
+    if (!PyArg_ParseTuple(args, "y*y*nnnny*nw*y*nw*", &fa_buf, &wp_buf, &m, &k, &n, &chunk_bits,
+                          &cs_buf, &col_slots, &bc_buf, &rs_buf, &row_slots, &br_buf))
+        return NULL;
+    PyObject *result = NULL;
+    uint64_t *table = NULL, *hit = NULL;
+    Py_ssize_t kb = (k + 7) / 8, nb = (n + 7) / 8;
+    const int64_t *col_slot = (const int64_t *)cs_buf.buf, *row_slot = (const int64_t *)rs_buf.buf;
+    if (m < 0 || k < 0 || n < 0 || chunk_bits <= 0 || chunk_bits % 8 || col_slots <= 0 ||
+        row_slots <= 0 || fa_buf.len != m * kb || wp_buf.len != k * nb ||
+        cs_buf.len != n * (Py_ssize_t)sizeof(int64_t) ||
+        rs_buf.len != m * (Py_ssize_t)sizeof(int64_t) ||
+        bc_buf.len != m * col_slots * (Py_ssize_t)sizeof(int32_t) ||
+        br_buf.len != n * row_slots * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "sparten_slot_empty: buffer sizes do not match the shape (or "
+                        "chunk_bits is not a positive multiple of 8)");
+        goto done;
+    }
+    for (Py_ssize_t f = 0; f < n; f++)
+        if (col_slot[f] < 0 || col_slot[f] >= col_slots) {
+            PyErr_SetString(PyExc_ValueError, "sparten_slot_empty: a slot is out of range");
+            goto done;
+        }
+    for (Py_ssize_t r = 0; r < m; r++)
+        if (row_slot[r] < 0 || row_slot[r] >= row_slots) {
+            PyErr_SetString(PyExc_ValueError, "sparten_slot_empty: a slot is out of range");
+            goto done;
+        }
+    table = malloc((size_t)SP_G * 256 * SP_FB * sizeof(uint64_t));
+    hit = malloc(((size_t)m + 1) * SP_FB * sizeof(uint64_t));
+    if (!table || !hit) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sp_sink sink = {NULL, (int32_t *)bc_buf.buf, (int32_t *)br_buf.buf, col_slot, row_slot,
+                    col_slots, row_slots};
+    memset(bc_buf.buf, 0, (size_t)bc_buf.len);
+    memset(br_buf.buf, 0, (size_t)br_buf.len);
+    if (m && n && k)
+        sp_empty((const uint8_t *)fa_buf.buf, m, kb, (const uint8_t *)wp_buf.buf, k, nb, n,
+                 chunk_bits / 8, &sink, table, hit);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(table);
+    free(hit);
+    PyBuffer_Release(&fa_buf);
+    PyBuffer_Release(&wp_buf);
+    PyBuffer_Release(&cs_buf);
+    PyBuffer_Release(&bc_buf);
+    PyBuffer_Release(&rs_buf);
+    PyBuffer_Release(&br_buf);
     return result;
 }
 
@@ -314,5 +394,122 @@ done:
     PyBuffer_Release(&wp_buf);
     PyBuffer_Release(&e_buf);
     PyBuffer_Release(&q_buf);
+    return result;
+}
+
+/* Nibbles of A per table pass: tables of SP_NIB * 16 entries of `s` uint16 (32 KiB for
+ * 32 slots: in L1). */
+#define SP_NIB 32
+
+/* out[r, :] += Σ_{positions p set in row r of fa} table[p, :] for rows of bit-packed A and
+ * a small non-negative table (k, s): each slot's filters position by position, so out =
+ * the matches of A · W summed per slot. Per nibble of positions a table of its 16 values'
+ * sums (uint16: every entry ≤ 4·max(table) and at most `per` nibbles are added before the
+ * row's uint16 lanes are moved into its int32 ones), so a row costs one s-wide add per
+ * nibble, not per set bit. */
+/* sp_products' row loop for nibbles n0 ... n0 + cnt - 1 (tables in `nib`). */
+static inline __attribute__((always_inline)) void sp_rows(
+    const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, Py_ssize_t s, Py_ssize_t n0, Py_ssize_t cnt,
+    int32_t *out, const uint16_t *nib, uint16_t *lane) {
+    for (Py_ssize_t r = 0; r < m; r++) {
+        const uint8_t *a = fa + (size_t)r * (size_t)kb + (n0 >> 1);
+        memset(lane, 0, (size_t)s * sizeof(uint16_t));
+        Py_ssize_t i = 0;
+        if (n0 & 1) { /* (never: passes start at even nibbles; kept for safety) */
+            const uint16_t *e = nib + (size_t)(a[0] & 15u) * (size_t)s;
+            for (Py_ssize_t j = 0; j < s; j++) lane[j] = (uint16_t)(lane[j] + e[j]);
+            i = 1, a++;
+        }
+        for (; i + 1 < cnt; i += 2, a++) { /* both nibbles of a byte */
+            const uint16_t *hi = nib + ((size_t)i * 16 + (a[0] >> 4)) * (size_t)s;
+            const uint16_t *lo = nib + ((size_t)(i + 1) * 16 + (a[0] & 15u)) * (size_t)s;
+            for (Py_ssize_t j = 0; j < s; j++) lane[j] = (uint16_t)(lane[j] + hi[j] + lo[j]);
+        }
+        if (i < cnt) {
+            const uint16_t *e = nib + ((size_t)i * 16 + (a[0] >> 4)) * (size_t)s;
+            for (Py_ssize_t j = 0; j < s; j++) lane[j] = (uint16_t)(lane[j] + e[j]);
+        }
+        int32_t *o = out + (size_t)r * (size_t)s;
+        for (Py_ssize_t j = 0; j < s; j++) o[j] += lane[j];
+    }
+}
+
+static void sp_products(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const int32_t *table,
+                        Py_ssize_t k, Py_ssize_t s, Py_ssize_t per, int32_t *out,
+                        uint16_t *nib, uint16_t *lane) {
+    memset(out, 0, (size_t)m * (size_t)s * sizeof(int32_t));
+    Py_ssize_t nn = 2 * kb; /* nibbles of a row; nibble 2j = high half of byte j */
+    for (Py_ssize_t n0 = 0; n0 < nn; n0 += per) {
+        Py_ssize_t cnt = nn - n0 < per ? nn - n0 : per;
+        for (Py_ssize_t i = 0; i < cnt; i++) { /* entry v of nibble i: bit 3 - t = position 4(n0 + i) + t */
+            uint16_t *t0 = nib + (size_t)i * 16 * (size_t)s;
+            memset(t0, 0, (size_t)s * sizeof(uint16_t));
+            for (int t = 0; t < 4; t++) {
+                Py_ssize_t p = 4 * (n0 + i) + 3 - t, b = (Py_ssize_t)1 << t;
+                const int32_t *row = p < k ? table + (size_t)p * (size_t)s : NULL;
+                for (Py_ssize_t v = 0; v < b; v++) {
+                    const uint16_t *src = t0 + (size_t)v * (size_t)s;
+                    uint16_t *dst = t0 + (size_t)(b + v) * (size_t)s;
+                    for (Py_ssize_t j = 0; j < s; j++)
+                        dst[j] = (uint16_t)(src[j] + (row ? (uint16_t)row[j] : 0));
+                }
+            }
+        }
+        if (s == 32) /* the usual slots: a constant, lanes kept in registers */
+            sp_rows(fa, m, kb, 32, n0, cnt, out, nib, lane);
+        else
+            sp_rows(fa, m, kb, s, n0, cnt, out, nib, lane);
+    }
+}
+
+PyObject *sparten_products(PyObject *self, PyObject *args) {
+    Py_buffer fa_buf, tb_buf, out_buf;
+    Py_ssize_t m, k, s;
+    if (!PyArg_ParseTuple(args, "y*nny*nw*", &fa_buf, &m, &k, &tb_buf, &s, &out_buf))
+        return NULL;
+    PyObject *result = NULL;
+    uint16_t *nib = NULL, *lane = NULL;
+    Py_ssize_t kb = (k + 7) / 8;
+    if (m < 0 || k < 0 || s <= 0 || fa_buf.len != m * kb ||
+        tb_buf.len != k * s * (Py_ssize_t)sizeof(int32_t) ||
+        out_buf.len != m * s * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "sparten_products: buffer sizes do not match the shape");
+        goto done;
+    }
+    /* Every uint16 lane stays exact: at most `per` nibbles of entries ≤ 4·max(table);
+     * every int32 sum stays exact: ≤ k·max(table). */
+    const int32_t *table = (const int32_t *)tb_buf.buf;
+    int64_t top = 0;
+    for (Py_ssize_t i = 0; i < k * s; i++) {
+        if (table[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "sparten_products: a table entry is negative");
+            goto done;
+        }
+        if (table[i] > top) top = table[i];
+    }
+    Py_ssize_t per = top ? (Py_ssize_t)(65535 / (4 * top)) : SP_NIB;
+    if (per > SP_NIB) per = SP_NIB;
+    if (per < 1 || top * (int64_t)k > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "sparten_products: table entries too large");
+        goto done;
+    }
+    nib = malloc((size_t)SP_NIB * 16 * (size_t)s * sizeof(uint16_t));
+    lane = malloc((size_t)s * sizeof(uint16_t));
+    if (!nib || !lane) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sp_products((const uint8_t *)fa_buf.buf, m, kb, table, k, s, per, (int32_t *)out_buf.buf,
+                nib, lane);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(nib);
+    free(lane);
+    PyBuffer_Release(&fa_buf);
+    PyBuffer_Release(&tb_buf);
+    PyBuffer_Release(&out_buf);
     return result;
 }

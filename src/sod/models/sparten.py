@@ -192,7 +192,8 @@ def _slot_matches(
     sum is below 2²⁴ (exact), else float64; operands unpacked a block at a time, their
     padding bits met by zero rows of the other factor. For a transposed GEMM each slot's
     rows of A are summed by compiled column counts when built and ``native`` (not a
-    product with S)."""
+    product with S), and a GEMM's rows of A times W · S by compiled nibble tables
+    (:mod:`sod._native`)."""
     m = fa.shape[0]
     per_slot = int(np.bincount(slot_of).max())
     dtype = np.float32 if k * per_slot < 2**24 else np.float64
@@ -205,6 +206,12 @@ def _slot_matches(
         for lo in range(0, k, step):
             hi = min(k, lo + step)
             summed[lo:hi] = _float_bits(wp[lo:hi], dtype) @ onehot
+        top = per_slot  # the largest entry of summed: within the compiled kernel's uint16
+        if native and _NATIVE is not None and 4 * top <= 0xFFFF and top * k < 2**31:
+            table = np.ascontiguousarray(summed[:k], np.int32)
+            prod = np.empty((m, slots), np.int32)
+            _NATIVE.sparten_products(np.ascontiguousarray(fa), m, k, table, slots, prod)
+            return prod.astype(np.int64)
         out = np.empty((m, slots), np.int64)
         for lo in range(0, m, step):
             out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
