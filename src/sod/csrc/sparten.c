@@ -7,7 +7,7 @@
 
 /* Filters per table: words of 64 filters (a table per byte of A: 256 entries of FB words). */
 #define SP_FB 4
-/* Bytes of a chunk per table pass (tables of SP_G * 256 * SP_FB words, 128 KiB: in L2). */
+/* Bytes of a chunk per table pass (tables of SP_G * 256 * fb words: 32 KiB a word of filters). */
 #define SP_G 16
 
 /* W's row p (positions), filters f0 ... f0 + 64 * fb - 1, as words: byte i of the row is
@@ -53,6 +53,37 @@ static inline void sp_count(const sp_sink *sink, Py_ssize_t n, Py_ssize_t r, Py_
     sink->by_row[(size_t)f * (size_t)sink->row_slots + (size_t)sink->row_slot[r]]++;
 }
 
+/* sp_empty's row loop for the bytes g0 ... g0 + g - 1 of a chunk (their tables in
+ * `table`, fb words an entry) and the filters f0 ... f0 + 64 fb - 1: each row's union of
+ * the entries its bytes select (carried in `hit` across the byte groups of a long
+ * chunk); at the chunk's last group, the filters missing from it are counted. */
+static inline __attribute__((always_inline)) void sp_or_rows(
+    const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, Py_ssize_t n, Py_ssize_t g0, Py_ssize_t g,
+    Py_ssize_t f0, Py_ssize_t fb, int first, int last, const uint64_t *valid,
+    const uint64_t *table, uint64_t *hit, const sp_sink *sink) {
+    for (Py_ssize_t r = 0; r < m; r++) {
+        const uint8_t *a = fa + (size_t)r * (size_t)kb + g0;
+        uint64_t h[SP_FB] = {0};
+        if (!first) memcpy(h, hit + (size_t)r * SP_FB, SP_FB * sizeof(uint64_t));
+        for (Py_ssize_t j = 0; j < g; j++) {
+            const uint64_t *e = table + ((size_t)j * 256 + a[j]) * (size_t)fb;
+            for (Py_ssize_t w = 0; w < fb; w++) h[w] |= e[w];
+        }
+        if (!last) {
+            memcpy(hit + (size_t)r * SP_FB, h, SP_FB * sizeof(uint64_t));
+            continue;
+        }
+        for (Py_ssize_t w = 0; w < fb; w++) {
+            uint64_t empty = ~h[w] & valid[w];
+            while (empty) {
+                int bit = __builtin_ctzll(empty);
+                empty &= empty - 1;
+                sp_count(sink, n, r, f0 + 64 * w + 8 * (bit >> 3) + 7 - (bit & 7));
+            }
+        }
+    }
+}
+
 static void sp_empty(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8_t *wp,
                      Py_ssize_t k, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t cb,
                      const sp_sink *sink, uint64_t *table, uint64_t *hit) {
@@ -73,39 +104,27 @@ static void sp_empty(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8
                 /* Tables of this group's bytes: entry v of byte j = OR of the rows of W at
                  * the positions of v's set bits (bit 7 - t = position 8(g0 + j) + t). */
                 for (Py_ssize_t j = 0; j < g; j++) {
-                    uint64_t *tj = table + (size_t)j * 256 * SP_FB;
-                    memset(tj, 0, SP_FB * sizeof(uint64_t));
+                    uint64_t *tj = table + (size_t)j * 256 * (size_t)fb;
+                    memset(tj, 0, (size_t)fb * sizeof(uint64_t));
                     for (int t = 0; t < 8; t++) {
                         Py_ssize_t p = 8 * (g0 + j) + 7 - t, b = (Py_ssize_t)1 << t;
                         uint64_t row[SP_FB] = {0};
                         if (p < k) sp_row_words(wp + (size_t)p * (size_t)nb, nb, f0, fb, row);
                         for (Py_ssize_t v = 0; v < b; v++)
                             for (Py_ssize_t w = 0; w < fb; w++)
-                                tj[(size_t)(b + v) * SP_FB + w] = tj[(size_t)v * SP_FB + w] | row[w];
+                                tj[(size_t)(b + v) * (size_t)fb + w] = tj[(size_t)v * (size_t)fb + w] | row[w];
                     }
                 }
                 int first = g0 == c_lo, last = g0 + g >= c_hi;
-                for (Py_ssize_t r = 0; r < m; r++) {
-                    const uint8_t *a = fa + (size_t)r * (size_t)kb + g0;
-                    uint64_t h[SP_FB] = {0};
-                    if (!first) memcpy(h, hit + (size_t)r * SP_FB, SP_FB * sizeof(uint64_t));
-                    for (Py_ssize_t j = 0; j < g; j++) {
-                        const uint64_t *e = table + ((size_t)j * 256 + a[j]) * SP_FB;
-                        for (Py_ssize_t w = 0; w < fb; w++) h[w] |= e[w];
-                    }
-                    if (!last) {
-                        memcpy(hit + (size_t)r * SP_FB, h, SP_FB * sizeof(uint64_t));
-                        continue;
-                    }
-                    for (Py_ssize_t w = 0; w < fb; w++) {
-                        uint64_t empty = ~h[w] & valid[w];
-                        while (empty) {
-                            int bit = __builtin_ctzll(empty);
-                            empty &= empty - 1;
-                            sp_count(sink, n, r, f0 + 64 * w + 8 * (bit >> 3) + 7 - (bit & 7));
-                        }
-                    }
-                }
+                /* fb a constant in the usual cases: the union stays in registers */
+                if (fb == 1)
+                    sp_or_rows(fa, m, kb, n, g0, g, f0, 1, first, last, valid, table, hit, sink);
+                else if (fb == 2)
+                    sp_or_rows(fa, m, kb, n, g0, g, f0, 2, first, last, valid, table, hit, sink);
+                else if (fb == 4)
+                    sp_or_rows(fa, m, kb, n, g0, g, f0, 4, first, last, valid, table, hit, sink);
+                else
+                    sp_or_rows(fa, m, kb, n, g0, g, f0, fb, first, last, valid, table, hit, sink);
             }
         }
     }

@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 from sod.arch.sparse import SparTenArch
-from sod.mapping.sparten import cluster_split, sparten_mapping
+from sod.mapping.sparten import SparTenMapping, cluster_split, sparten_mapping
 from sod.models.common import Counts
 from sod.models.fibers import (
     DIRECT_ROWS,
@@ -107,6 +107,59 @@ def _group_col_counts(packed: np.ndarray, cols: int, group: np.ndarray, groups: 
     rows, nb = packed.shape
     _NATIVE.sparten_col_counts(packed, rows, nb, np.ascontiguousarray(group, np.int64), groups, out)
     return out[:, :cols]
+
+
+def _col_nnz(wp: np.ndarray, k: int, n: int) -> np.ndarray:
+    """Non-zeros of each of W's ``n`` columns from its rows bit-packed (``wp``, k rows)."""
+    if _NATIVE is not None:
+        return _group_col_counts(wp, n, np.zeros(k, np.int64), 1)[0]
+    counts = packed_col_counts(wp, k, n, 1)
+    assert counts is not None  # wp has k rows: one group
+    return counts[0]
+
+
+def _slots(mp: SparTenMapping, arch: SparTenArch) -> int:
+    """CU slots of a mapping: filter groups × units."""
+    return mp.filter_groups * arch.units_per_cluster
+
+
+@memo_by_content(max_bytes=64 << 20)
+def slot_empties(
+    fa: np.ndarray,
+    wp: np.ndarray,
+    n: int,
+    chunk_bits: int,
+    col_slot: np.ndarray,
+    col_slots: int,
+    row_slot: np.ndarray,
+    row_slots: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunks with no match of ``A · W`` summed per CU slot, int32: (m, ``col_slots``) over
+    the filters of each slot of the GEMM (W's columns dealt by ``col_slot``) and (n,
+    ``row_slots``) over those of its transpose (A's rows dealt by ``row_slot``), both in
+    one compiled pass (:mod:`sod._native`; chunks of whole bytes). The same as
+    :func:`_slot_sums` of :func:`pair_kernel`'s empty chunks (its numpy twin), without
+    the m × n matrix. Memoized by content: the first orientation evaluated computes the
+    other's."""
+    assert _NATIVE is not None
+    m, k = fa.shape[0], wp.shape[0]
+    by_col = np.empty((m, col_slots), np.int32)
+    by_row = np.empty((n, row_slots), np.int32)
+    _NATIVE.sparten_slot_empty(
+        np.ascontiguousarray(fa),
+        np.ascontiguousarray(wp),
+        m,
+        k,
+        n,
+        chunk_bits,
+        np.ascontiguousarray(col_slot, np.int64),
+        col_slots,
+        by_col,
+        np.ascontiguousarray(row_slot, np.int64),
+        row_slots,
+        by_row,
+    )
+    return by_col, by_row
 
 
 def _popcounts(packed: np.ndarray) -> np.ndarray:
@@ -242,28 +295,45 @@ def _one_repeat(
     A's rows along k (``fa``), W's (k × ``n``) rows along n (``wp``)."""
     m = n if flipped else fa.shape[0]  # this GEMM's rows
     row_nnz = _popcounts(fa)  # of A's rows
+    # The compiled kernels sum the empty chunks per slot of both orientations at once.
+    both = _NATIVE is not None and fa.shape[0] > DIRECT_ROWS and arch.chunk_bits % 8 == 0
+    col_nnz = _col_nnz(wp, k, n) if both or not flipped else None  # of W's columns
     # Filters: W's columns, or A's rows for a transposed GEMM.
-    filter_nnz = row_nnz
-    if not flipped and _NATIVE is not None:
-        filter_nnz = _group_col_counts(wp, n, np.zeros(k, np.int64), 1)[0]
-    elif not flipped:
-        col_nnz = packed_col_counts(wp, k, n, 1)
-        assert col_nnz is not None  # wp has k rows: one group
-        filter_nnz = col_nnz[0]
+    filter_nnz = row_nnz if flipped else col_nnz
+    assert filter_nnz is not None
     mp = sparten_mapping(m, None, arch, filter_nnz=filter_nnz)
     slots = mp.filter_groups * arch.units_per_cluster
     slot_of = mp.slot_of_filter
     # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
     # both summed per slot (never the m × n matrix of pair cycles).
-    if _NATIVE is not None and fa.shape[0] <= DIRECT_ROWS:  # cheaper than hashing W
-        empty, matches = empty_chunks(fa, wp, n, arch.chunk_bits)
-    else:
-        empty, matches = pair_kernel(fa, wp, n, arch.chunk_bits)
-    per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
-    if matches is not None:  # few rows of A: the pair matches came with the kernel
-        per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
-    else:
+    if both:
+        assert col_nnz is not None
+        other = sparten_mapping(
+            fa.shape[0] if flipped else n, None, arch, filter_nnz=col_nnz if flipped else row_nnz
+        )
+        by_col, by_row = slot_empties(
+            fa,
+            wp,
+            n,
+            arch.chunk_bits,
+            *(other.slot_of_filter, _slots(other, arch)) if flipped else (slot_of, slots),
+            *(slot_of, slots) if flipped else (other.slot_of_filter, _slots(other, arch)),
+        )
+        empty_slots = by_row if flipped else by_col
+        total_empty = int(empty_slots.sum(dtype=np.int64))
+        per_slot = empty_slots.astype(np.int64)
         per_slot += _slot_matches(fa, wp, k, n, slot_of, slots, filters_are_rows=flipped)
+    else:
+        if _NATIVE is not None and fa.shape[0] <= DIRECT_ROWS:  # cheaper than hashing W
+            empty, matches = empty_chunks(fa, wp, n, arch.chunk_bits)
+        else:
+            empty, matches = pair_kernel(fa, wp, n, arch.chunk_bits)
+        total_empty = int(empty.sum(dtype=np.int64))
+        per_slot = _slot_sums(empty, slot_of, slots, transposed=flipped)
+        if matches is not None:  # few rows of A: the pair matches came with the kernel
+            per_slot += _slot_sums(matches, slot_of, slots, transposed=flipped)
+        else:
+            per_slot += _slot_matches(fa, wp, k, n, slot_of, slots, filters_are_rows=flipped)
     row_time = per_slot.reshape(m, mp.filter_groups, arch.units_per_cluster).max(axis=2)
     rows_padded = -(-m // mp.row_groups) * mp.row_groups
     padded = np.zeros((rows_padded, mp.filter_groups), np.int64)
@@ -277,7 +347,7 @@ def _one_repeat(
         "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
     }
     # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
-    effectual = busy - int(empty.sum(dtype=np.int64))
+    effectual = busy - total_empty
     nnz = (int(row_nnz.sum()), int(_popcounts(wp.reshape(1, -1)).sum()))  # A, W
     nnz_act, nnz_weight = nnz[::-1] if flipped else nnz  # this GEMM's operands
     return cycles, stats, (effectual, nnz_act, nnz_weight)
