@@ -269,12 +269,13 @@ def _slot_matches(
         for lo in range(0, m, step):
             out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
         return out
-    if native and _NATIVE is not None:  # each slot's rows of A: column counts by slot
+    summed_t: np.ndarray  # each slot's rows of A, position by position
+    if native and _NATIVE is not None:  # column counts by slot (no product with S)
         counts = _group_col_counts(fa, fa.shape[1] * 8, slot_of, slots)
         dtype = np.float32 if int(counts.sum(axis=1).max()) < 2**24 else np.float64
         summed_t = counts.astype(dtype)
     else:
-        summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)  # each slot's rows of A
+        summed_t = np.zeros((slots, fa.shape[1] * 8), dtype)
         for lo in range(0, m, step):
             bits = _float_bits(fa[lo : lo + step], dtype)
             onehot_t = np.zeros((slots, bits.shape[0]), dtype)
