@@ -25,6 +25,14 @@ summed per CU slot (never the m × n matrix of pair cycles): matches are linear,
 product ``A · (W · S)`` with S the 0/1 slot matrix (float32 BLAS, exact below 2²⁴), and
 the chunks with no match come from byte tables of bitsets, no m × k × n product
 (:func:`sod.models.fibers.packed_empty_chunks`). Repeats run one after another.
+
+When the optional compiled kernels are built (:mod:`sod._native`, src/sod/csrc/sparten.c)
+the same sums come exactly from them: the empty chunks summed per slot of the GEMM and of
+its transpose in one byte-table pass (:func:`slot_empties`, memoized: the second
+orientation is free), ``A · (W · S)`` by nibble tables of small integers, each slot's rows
+of A by column counts, and a few rows of A by a direct join (no memo, so an FC weight is
+never hashed). The numpy code stays as their twin (used without the extension; the tests
+check the two agree bit for bit).
 """
 
 from __future__ import annotations
