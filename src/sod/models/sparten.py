@@ -251,10 +251,10 @@ def _slot_matches(
     filters, so one product with each slot's summed filters (``A · (W · S)`` or
     ``(Sᵀ · A) · W``, S the 0/1 slot matrix) instead of every pair. float32 when every
     sum is below 2²⁴ (exact), else float64; operands unpacked a block at a time, their
-    padding bits met by zero rows of the other factor. For a transposed GEMM each slot's
-    rows of A are summed by compiled column counts when built and ``native`` (not a
-    product with S), and a GEMM's rows of A times W · S by compiled nibble tables
-    (:mod:`sod._native`)."""
+    padding bits met by zero rows of the other factor; int64 (int32 from the compiled
+    kernel). When built and ``native`` (:mod:`sod._native`), a GEMM's rows of A times
+    W · S come from compiled nibble tables, and for a transposed GEMM each slot's rows of
+    A are summed by compiled column counts (not a product with S)."""
     m = fa.shape[0]
     per_slot = int(np.bincount(slot_of).max())
     dtype = np.float32 if k * per_slot < 2**24 else np.float64
@@ -272,7 +272,7 @@ def _slot_matches(
             table = np.ascontiguousarray(summed[:k], np.int32)
             prod = np.empty((m, slots), np.int32)
             _NATIVE.sparten_products(np.ascontiguousarray(fa), m, k, table, slots, prod)
-            return prod.astype(np.int64)
+            return prod
         out = np.empty((m, slots), np.int64)
         for lo in range(0, m, step):
             out[lo : lo + step] = _float_bits(fa[lo : lo + step], dtype) @ summed
@@ -330,8 +330,14 @@ def _one_repeat(
         )
         empty_slots = by_row if flipped else by_col
         total_empty = int(empty_slots.sum(dtype=np.int64))
-        per_slot = empty_slots.astype(np.int64)
-        per_slot += _slot_matches(fa, wp, k, n, slot_of, slots, filters_are_rows=flipped)
+        matches_slots = _slot_matches(fa, wp, k, n, slot_of, slots, filters_are_rows=flipped)
+        # Every per-slot sum is at most (k + chunks) × the filters of a slot: int32 when
+        # that fits (half the memory traffic of the reductions below).
+        bound = (k + -(-k // arch.chunk_bits)) * int(np.bincount(slot_of).max(initial=0))
+        if bound < 2**31:
+            per_slot = empty_slots + matches_slots.astype(np.int32, copy=False)
+        else:
+            per_slot = empty_slots.astype(np.int64) + matches_slots
     else:
         if _NATIVE is not None and fa.shape[0] <= DIRECT_ROWS:  # cheaper than hashing W
             empty, matches = empty_chunks(fa, wp, n, arch.chunk_bits)
@@ -349,11 +355,11 @@ def _one_repeat(
     padded[:m] = row_time
     cluster_time = padded.reshape(-1, mp.row_groups, mp.filter_groups).sum(axis=0)
     cycles = int(cluster_time.max())
-    busy = int(per_slot.sum())
+    busy = int(per_slot.sum(dtype=np.int64))
     stats = {
         "busy_cu_cycles": float(busy),
         "cluster_cycles_sum": float(cluster_time.sum()),
-        "cu_row_slots": float(row_time.sum() * arch.units_per_cluster),
+        "cu_row_slots": float(row_time.sum(dtype=np.int64) * arch.units_per_cluster),
     }
     # Σ of all pair matches = the effectual MACs; non-zeros from the packed fibers.
     effectual = busy - total_empty
