@@ -12,6 +12,17 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def vusa_window_chain(
+    rows: object,
+    positions: int,
+    row_bytes: int,
+    per: int,
+    blocks: int,
+    slots: int,
+    macs: int,
+    cap: int,
+    spans: object,
+    counts: object,
 def sparten_empty_chunks(
     fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
 ) -> None: ...

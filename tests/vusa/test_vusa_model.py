@@ -178,4 +178,5 @@ def test_effectual_counts_equal_the_operand_masks(g, m, k, n, period, dense_a, s
     rows = period if tiling else m
     a = None if dense_a else rng.random((g, rows, k)) < 0.6
     masks = OperandMasks(w, a, 1, False, tiling if a is not None else None)
-    assert _effectual(masks, m) == masks.effectual(m)
+    w_rows = [np.packbits(wg, axis=1) for wg in w]
+    assert _effectual(masks, m, w_rows) == masks.effectual(m)

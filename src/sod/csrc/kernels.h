@@ -7,6 +7,9 @@
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 
+/* vusa.c */
+PyObject *vusa_window_chain(PyObject *self, PyObject *args);
+
 /* sparten.c */
 PyObject *sparten_empty_chunks(PyObject *self, PyObject *args);
 PyObject *sparten_col_counts(PyObject *self, PyObject *args);

@@ -13,6 +13,9 @@ static PyMethodDef methods[] = {
     {"cc_first_fit", cc_first_fit, METH_VARARGS,
      "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
      "column-combining first fit (see sod.mapping.column_combining)."},
+    {"vusa_window_chain", vusa_window_chain, METH_VARARGS,
+     "vusa_window_chain(bytes, P, row_bytes, per, blocks, slots, macs, cap, spans, counts): "
+     "VUSA's greedy windows along k (see sod.models.vusa)."},
     {"sparten_empty_chunks", sparten_empty_chunks, METH_VARARGS,
      "sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out): chunks with no match of "
      "every dot product (see sod.models.sparten)."},

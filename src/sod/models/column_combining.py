@@ -36,9 +36,8 @@ from sod.arch.packing import ColumnCombiningArch
 from sod.arch.spec import Dataflow
 from sod.mapping.column_combining import PackedTiles, pack_columns, packed_tiles
 from sod.models.common import Counts
-from sod.models.fibers import frozen_packed
 from sod.models.memo import memo_by_content
-from sod.models.operands import OperandMasks, operand_masks
+from sod.models.operands import OperandMasks, operand_masks, weight_rows
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import (
     Folds,
@@ -51,7 +50,7 @@ from sod.models.systolic_steps import (
 )
 from sod.models.systolic_streams import WeightStreams
 from sod.workload.gemm import Gemm
-from sod.workload.mask import BitMask, TiledMask
+from sod.workload.mask import BitMask
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -65,29 +64,12 @@ def _packed(
     return pt.rows, pt.nnz, pt.members, pt.lines, pt.cols
 
 
-def weight_bytes(gemm: Gemm, masks: OperandMasks) -> list[np.ndarray]:
-    """Per distinct group, W's mask packed along n (``(k, ⌈n/8⌉)`` uint8, as a BitMask
-    packs it): the GEMM's own BitMask bytes when it has one (no re-packing), else the
-    packed bool masks."""
-    wm, k, groups = gemm.weight_mask, gemm.k, masks.groups
-    if (
-        isinstance(wm, BitMask)
-        and not isinstance(wm, TiledMask)
-        and wm.shape[1] == gemm.n
-        and wm.shape[0] in (k, groups * k)
-    ):
-        whole = frozen_packed(wm)  # (hashed once per mask by the memo)
-        stacked = wm.shape[0] == groups * k
-        return [whole[i * k : (i + 1) * k] if stacked else whole for i in range(groups)]
-    return [np.packbits(w, axis=1) for w in masks.weight]
-
-
 def packed_layout(masks: OperandMasks, arch: ColumnCombiningArch, gemm: Gemm) -> list[PackedTiles]:
     """Per distinct group, the packed occupancy of every (tile, row fold)."""
     R, C = arch.array_rows, arch.array_cols
     g, window, split = arch.max_combine, arch.pack_window, arch.split_min
     n = gemm.n
-    return [PackedTiles(*_packed(w, n, C, g, window, split, R)) for w in weight_bytes(gemm, masks)]
+    return [PackedTiles(*_packed(w, n, C, g, window, split, R)) for w in weight_rows(gemm, masks)]
 
 
 def _streams(parts: list[PackedTiles], arch: ColumnCombiningArch) -> WeightStreams:

@@ -82,7 +82,13 @@ def nm_conformance(weight: np.ndarray, rows: int, cols: int, n_keep: int, m_grou
         lo, hi = j0 * span, min(k, j1 * span)
         pad = np.zeros((g, (j1 - j0) * span, nb * cols), dtype=bool)
         pad[:, : hi - lo, :n] = weight[:, lo:hi]
-        per_group = pad.reshape(g, j1 - j0, gpf, m_group, nb, cols).sum(axis=3, dtype=np.int32)
+        x = pad.view(np.uint8).reshape(g, j1 - j0, gpf, m_group, nb, cols)
+        if m_group < 256:  # byte-wide adds of the group's rows (no int32 cast of every bit)
+            per_group = x[:, :, :, 0].copy()
+            for i in range(1, m_group):
+                per_group += x[:, :, :, i]
+        else:
+            per_group = x.sum(axis=3, dtype=np.int32)
         most[:, j0:j1] = per_group.max(axis=(2, 4))
     span_rows = np.minimum(span, k - np.arange(kb) * span)
     tile_cols = np.minimum(cols, n - np.arange(nb) * cols)

@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
+from sod.models.fibers import frozen_packed
 from sod.models.sparse_masks import col_counts, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask, TiledMask, stack_mask
@@ -129,6 +130,23 @@ def _packed_weight_nnz(masks: OperandMasks, gemm: Gemm) -> OperandMasks:
         shared = masks.groups if wm.shape[0] != masks.groups * gemm.k else 1  # broadcast
         vars(masks)["weight_nnz"] = wm.nnz * shared  # the cached_property's slot
     return masks
+
+
+def weight_rows(gemm: Gemm, masks: OperandMasks) -> list[np.ndarray]:
+    """Per distinct group, W's mask packed along n (``(k, ⌈n/8⌉)`` uint8, as a BitMask
+    packs it): the GEMM's own BitMask bytes when it has one (no re-packing; read-only,
+    hashed once by the content memos), else ``masks.weight`` packed."""
+    wm, k, groups = gemm.weight_mask, gemm.k, masks.groups
+    if (
+        isinstance(wm, BitMask)
+        and not isinstance(wm, TiledMask)
+        and wm.shape[1] == gemm.n
+        and wm.shape[0] in (k, groups * k)
+    ):
+        whole = frozen_packed(wm)
+        stacked = wm.shape[0] == groups * k
+        return [whole[i * k : (i + 1) * k] if stacked else whole for i in range(groups)]
+    return [np.packbits(w, axis=1) for w in masks.weight]
 
 
 def period_gemm(gemm: Gemm, rows: int) -> Gemm:

@@ -35,7 +35,7 @@ from sod.arch.vusa import VUSAArch
 from sod.models.common import Counts
 from sod.models.dense import tpu_fold_costs
 from sod.models.memo import memo_by_content
-from sod.models.operands import OperandMasks, operand_masks
+from sod.models.operands import OperandMasks, operand_masks, weight_rows
 from sod.models.systolic_options import Layer, SystolicOptions
 from sod.models.systolic_steps import Folds, Stored, memory_schedule
 from sod.models.systolic_streams import WeightStreams
@@ -43,6 +43,11 @@ from sod.workload.gemm import Gemm
 
 # Blocks are measured in chunks of at most this many mask elements (bounds scratch memory).
 _CHUNK_ELEMENTS = 1 << 22
+
+try:  # the compiled window chain (optional build; pack_windows is its numpy twin)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE = None  # type: ignore[assignment]
 
 
 def _as_words(packed: np.ndarray) -> np.ndarray:
@@ -211,6 +216,24 @@ def pack_windows(w: np.ndarray, rows: int, slots: int, macs: int) -> np.ndarray:
     return _chain(span_at, macs)
 
 
+@memo_by_content(max_bytes=64 << 20)
+def pack_windows_packed(rows: np.ndarray, n: int, line: int, slots: int, macs: int) -> np.ndarray:
+    """:func:`pack_windows` of one group's ``(k, n)`` mask, windows along k, blocks of
+    ``line`` columns, from its rows packed along n (``(k, ⌈n/8⌉)`` bytes, as a BitMask
+    packs them), by the compiled chain (:mod:`sod._native`; ``line`` a multiple of 8)."""
+    assert _NATIVE is not None and line % 8 == 0
+    k = rows.shape[0]
+    blocks = -(-n // line)
+    cap = -(-k // macs)  # a window spans at least macs positions (but the last)
+    spans = np.zeros((blocks, cap), np.int64)
+    counts = np.zeros(blocks, np.int64)
+    rows = np.ascontiguousarray(rows)
+    _NATIVE.vusa_window_chain(
+        rows, k, rows.shape[1], line // 8, blocks, slots, macs, cap, spans, counts
+    )
+    return spans[:, : int(counts.max())]
+
+
 @dataclass(frozen=True)
 class FoldPlan:
     """VUSA's folds of one GEMM (one execution of every distinct group), group-major, then
@@ -223,15 +246,25 @@ class FoldPlan:
     blocks: int  # blocks per group
 
 
-def fold_plan(w: np.ndarray, arch: VUSAArch) -> FoldPlan:
-    """The folds of the ``(G, k, n)`` weight mask ``w`` on ``arch`` (see the module doc)."""
+def fold_plan(w: np.ndarray, arch: VUSAArch, packed: list[np.ndarray] | None = None) -> FoldPlan:
+    """The folds of the ``(G, k, n)`` weight mask ``w`` on ``arch`` (see the module doc).
+
+    ``packed``: every group's mask packed along n (:func:`sod.models.operands.weight_rows`);
+    with windows along k, blocks of whole bytes and the compiled kernels built, the chain
+    runs on those bytes (:func:`pack_windows_packed`, the same spans)."""
     along_k = arch.window_axis == "k"
-    wt = w if along_k else np.ascontiguousarray(w.transpose(0, 2, 1))  # windows along axis 1
     line = arch.array_cols if along_k else arch.array_rows
     per = arch.windows_per_fold
-    extent = wt.shape[2]
+    extent = w.shape[2] if along_k else w.shape[1]
     nb = -(-extent // line)
-    spans = pack_windows(wt, line, arch.window_slots, arch.window_macs)
+    slots, macs = arch.window_slots, arch.window_macs
+    if packed is not None and along_k and line % 8 == 0 and _NATIVE is not None:
+        parts = [pack_windows_packed(rows, extent, line, slots, macs) for rows in packed]
+        width = max(p.shape[1] for p in parts)
+        spans = np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
+    else:
+        wt = w if along_k else np.ascontiguousarray(w.transpose(0, 2, 1))  # windows on axis 1
+        spans = pack_windows(wt, line, slots, macs)
     nwin = (spans > 0).sum(axis=1)  # windows per block
     nfold = -(-nwin // per)
     block = np.repeat(np.arange(spans.shape[0]), nfold)
@@ -258,13 +291,11 @@ def _col_counts(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _effectual(masks: OperandMasks, m: int) -> int:
+def _effectual(masks: OperandMasks, m: int, w_rows_packed: list[np.ndarray]) -> int:
     """``masks.effectual(m)``, counted faster: W's row counts as popcounts of its packed
-    rows, A's column counts in byte-wide partial sums (:func:`_col_counts`)."""
-    packed = np.packbits(masks.weight, axis=2)
-    if packed.shape[2] % 8 == 0:  # whole 64-bit words
-        packed = packed.view(np.uint64)
-    w_rows = np.bitwise_count(packed).sum(axis=2, dtype=np.int64)  # (G, k)
+    rows (``w_rows_packed``, per group), A's column counts in byte-wide partial sums
+    (:func:`_col_counts`)."""
+    w_rows = np.stack([np.bitwise_count(p).sum(axis=1, dtype=np.int64) for p in w_rows_packed])
     act = masks.act
     if act is None:
         return int(w_rows.sum()) * m
@@ -284,7 +315,8 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     opts = SystolicOptions.from_arch(arch)  # the dense array's options: R, C, WS, memory
     layer = Layer.of(gemm, opts)
     masks = operand_masks(gemm, tiled=True)
-    plan = fold_plan(masks.weight, arch)
+    w_rows = weight_rows(gemm, masks)
+    plan = fold_plan(masks.weight, arch, w_rows)
     R, C, m, g, mult = arch.array_rows, arch.array_cols, gemm.m, layer.groups, layer.mult
     vb, ab, ib, M = arch.value_bits, arch.acc_bits, arch.index_bits, arch.window_macs
     f = plan.group.size
@@ -318,7 +350,7 @@ def evaluate(gemm: Gemm, arch: VUSAArch) -> Counts:
     no_streams = WeightStreams(*([np.zeros(0, np.int64)] * 11))  # read only by units
     memory = memory_schedule(layer, stored, folds, folds.compute_cycles, no_streams, opts)
     issued = int(slots.sum()) * m * mult
-    effectual = min(_effectual(masks, m) * mult, issued)
+    effectual = min(_effectual(masks, m, w_rows) * mult, issued)
     gated = issued - effectual if arch.zero_gating else 0
     if arch.window_axis == "k":  # a fold reads its `span` k positions, writes its columns
         k_read, out_cols = plan.span, plan.lines
