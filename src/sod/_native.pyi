@@ -23,6 +23,7 @@ def vusa_window_chain(
     cap: int,
     spans: object,
     counts: object,
+) -> None: ...
 def sparten_empty_chunks(
     fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
 ) -> None: ...
