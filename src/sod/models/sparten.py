@@ -189,8 +189,18 @@ def _slot_sums(
     ``values.T``, read without a transposed copy), non-negative. Mostly zeros (the empty
     chunks of a dense-ish layer): added per non-zero; else a product with the 0/1 slot
     matrix, float32 when every sum is below 2²⁴ (exact), else float64, a block of
-    ``values``' rows at a time."""
+    ``values``' rows at a time. A few rows: one bincount (float64 weights, exact below
+    2⁵³)."""
     rows, cols = values.shape
+    if rows <= DIRECT_ROWS:  # a few rows (FC layers): one weighted bincount, exact
+        lines = np.arange(cols if transposed else rows)
+        at = (
+            lines[None, :] * slots + slot_of[:, None]
+            if transposed
+            else lines[:, None] * slots + slot_of
+        )
+        sums = np.bincount(at.ravel(), values.ravel(), minlength=lines.size * slots)
+        return sums.reshape(lines.size, slots).astype(np.int64)
     out = np.zeros((cols, slots) if transposed else (rows, slots), np.int64)
     nnz = np.count_nonzero(values)
     if nnz == 0:
