@@ -234,34 +234,44 @@ done:
     return result;
 }
 
-/* spread[v]: the 8 bits of byte v as 8 byte lanes of a word, lane t = bit 7 - t (position
- * t of the byte in np.packbits order), so adding words counts 8 positions at once (up to
- * 255 additions before a lane can overflow). */
-static uint64_t sp_spread[256];
+/* Byte lanes: 8 words per 8 bytes of a row, word t holding bit t of every byte in that
+ * byte's lane, so adding a row counts its 8·nb positions with 8·nw word additions
+ * (vectorized, no table lookups); a lane holds up to 255 rows. The lanes are stored as
+ * the row's bytes are (a lane is read at its byte's address, whatever the machine's byte
+ * order). acc: 8 * nw words, word t * nw + w = bit t of bytes 8w ... 8w + 7. */
+#define SP_LSB 0x0101010101010101ull
 
-static void sp_init_spread(void) {
-    if (sp_spread[255]) return;
-    for (int v = 0; v < 256; v++) {
+static inline void sp_lanes_add(const uint8_t *row, Py_ssize_t nb, Py_ssize_t nw, uint64_t *acc) {
+    Py_ssize_t full = nb / 8;
+    for (int t = 0; t < 8; t++) {
+        uint64_t *a = acc + (size_t)t * (size_t)nw;
+        for (Py_ssize_t w = 0; w < full; w++) {
+            uint64_t x;
+            memcpy(&x, row + 8 * w, 8);
+            a[w] += (x >> t) & SP_LSB;
+        }
+    }
+    if (nb % 8) { /* the row's last bytes, zero padded */
         uint64_t x = 0;
-        for (int t = 0; t < 8; t++) x |= (uint64_t)((v >> (7 - t)) & 1) << (8 * t);
-        sp_spread[v] = x;
+        memcpy(&x, row + 8 * full, (size_t)(nb % 8));
+        for (int t = 0; t < 8; t++) acc[(size_t)t * (size_t)nw + (size_t)full] += (x >> t) & SP_LSB;
     }
 }
 
-/* Adds the byte lanes of acc (nb words) into counts (8 * nb, position 8i + t = lane t of
- * word i) and clears them. */
-static void sp_flush(uint64_t *acc, Py_ssize_t nb, int64_t *counts) {
-    for (Py_ssize_t i = 0; i < nb; i++) {
-        uint64_t x = acc[i];
-        for (int t = 0; t < 8; t++) counts[8 * i + t] += (int64_t)((x >> (8 * t)) & 0xFF);
-        acc[i] = 0;
+/* Adds the lanes of acc into counts (8 * nb: position 8b + 7 - t = bit t of byte b, the
+ * np.packbits order) and clears them. */
+static void sp_lanes_flush(uint64_t *acc, Py_ssize_t nb, Py_ssize_t nw, int64_t *counts) {
+    for (int t = 0; t < 8; t++) {
+        const uint8_t *lane = (const uint8_t *)(acc + (size_t)t * (size_t)nw);
+        for (Py_ssize_t b = 0; b < nb; b++) counts[8 * b + 7 - t] += lane[b];
     }
+    memset(acc, 0, 8 * (size_t)nw * sizeof(uint64_t));
 }
 
 /* Column counts of bit-packed rows by group: out[g, c] = #{rows r : group[r] = g, bit c of
  * row r}, rows with group -1 skipped. packed: uint8 (rows, nb); group: int64 (rows,);
- * out: int64 (groups, 8 * nb), written. Byte lanes per group (sp_spread), flushed every
- * 255 rows of that group: nb word additions per row. */
+ * out: int64 (groups, 8 * nb), written. Byte lanes per group (sp_lanes_add), flushed
+ * every 255 rows of that group. */
 PyObject *sparten_col_counts(PyObject *self, PyObject *args) {
     Py_buffer pk_buf, grp_buf, out_buf;
     Py_ssize_t rows, nb, groups;
@@ -282,13 +292,13 @@ PyObject *sparten_col_counts(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "sparten_col_counts: a group is out of range");
             goto done;
         }
-    acc = calloc((size_t)groups * (size_t)(nb ? nb : 1), sizeof(uint64_t));
+    Py_ssize_t nw = (nb + 7) / 8;
+    acc = calloc((size_t)groups * 8 * (size_t)(nw ? nw : 1), sizeof(uint64_t));
     since = calloc((size_t)groups, sizeof(int32_t));
     if (!acc || !since) {
         PyErr_NoMemory();
         goto done;
     }
-    sp_init_spread();
     Py_BEGIN_ALLOW_THREADS
     const uint8_t *pk = (const uint8_t *)pk_buf.buf;
     int64_t *out = (int64_t *)out_buf.buf;
@@ -296,16 +306,15 @@ PyObject *sparten_col_counts(PyObject *self, PyObject *args) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         int64_t g = group[r];
         if (g < 0) continue;
-        uint64_t *a = acc + (size_t)g * (size_t)nb;
-        const uint8_t *row = pk + (size_t)r * (size_t)nb;
-        for (Py_ssize_t i = 0; i < nb; i++) a[i] += sp_spread[row[i]];
+        uint64_t *a = acc + (size_t)g * 8 * (size_t)nw;
+        sp_lanes_add(pk + (size_t)r * (size_t)nb, nb, nw, a);
         if (++since[g] == 255) {
-            sp_flush(a, nb, out + (size_t)g * 8 * (size_t)nb);
+            sp_lanes_flush(a, nb, nw, out + (size_t)g * 8 * (size_t)nb);
             since[g] = 0;
         }
     }
     for (Py_ssize_t g = 0; g < groups; g++)
-        sp_flush(acc + (size_t)g * (size_t)nb, nb, out + (size_t)g * 8 * (size_t)nb);
+        sp_lanes_flush(acc + (size_t)g * 8 * (size_t)nw, nb, nw, out + (size_t)g * 8 * (size_t)nb);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -321,13 +330,14 @@ done:
 /* Chunks with no match and matches of every dot product for a few rows of A
  * (sod.models.fibers.packed_empty_chunks's direct join, any chunk length): per row of A,
  * the rows of W at its set positions are ORed per chunk (the filters the chunk meets)
- * and added into byte lanes (the matches). fa: uint8 (m, kb); wp: uint8 (k, nb);
- * empty, match: int32 (m, n), written. nb word additions per set bit of A. */
+ * and added into byte lanes (the matches, sp_lanes_add). fa: uint8 (m, kb); wp: uint8
+ * (k, nb); empty, match: int32 (m, n), written. hit: nw words (the chunk's union). */
 static void sp_direct(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8_t *wp,
                       Py_ssize_t k, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t chunk_bits,
-                      int32_t *empty, int32_t *match, uint64_t *acc, uint8_t *hit,
+                      int32_t *empty, int32_t *match, uint64_t *acc, uint64_t *hit,
                       int64_t *counts) {
-    Py_ssize_t nch = (k + chunk_bits - 1) / chunk_bits;
+    Py_ssize_t nch = (k + chunk_bits - 1) / chunk_bits, nw = (nb + 7) / 8;
+    const uint8_t *met = (const uint8_t *)hit; /* the union, byte by byte */
     for (Py_ssize_t r = 0; r < m; r++) {
         const uint8_t *a = fa + (size_t)r * (size_t)kb;
         int32_t *e = empty + (size_t)r * (size_t)n, *q = match + (size_t)r * (size_t)n;
@@ -345,16 +355,14 @@ static void sp_direct(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint
                     continue;
                 }
                 if (!any) {
-                    memset(hit, 0, (size_t)nb);
+                    memset(hit, 0, (size_t)nw * sizeof(uint64_t));
                     any = 1;
                 }
                 const uint8_t *w = wp + (size_t)p * (size_t)nb;
-                for (Py_ssize_t i = 0; i < nb; i++) {
-                    hit[i] |= w[i];
-                    acc[i] += sp_spread[w[i]];
-                }
+                for (Py_ssize_t i = 0; i < nb; i++) ((uint8_t *)hit)[i] |= w[i];
+                sp_lanes_add(w, nb, nw, acc);
                 if (++since == 255) {
-                    sp_flush(acc, nb, counts);
+                    sp_lanes_flush(acc, nb, nw, counts);
                     since = 0;
                 }
             }
@@ -364,9 +372,9 @@ static void sp_direct(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint
                 continue;
             }
             for (Py_ssize_t f = 0; f < n; f++) /* filters the chunk does not meet */
-                e[f] += !((hit[f >> 3] >> (7 - (f & 7))) & 1);
+                e[f] += !((met[f >> 3] >> (7 - (f & 7))) & 1);
         }
-        sp_flush(acc, nb, counts);
+        sp_lanes_flush(acc, nb, nw, counts);
         for (Py_ssize_t f = 0; f < n; f++) {
             e[f] += idle;
             q[f] = (int32_t)counts[f];
@@ -381,24 +389,22 @@ PyObject *sparten_direct(PyObject *self, PyObject *args) {
                           &e_buf, &q_buf))
         return NULL;
     PyObject *result = NULL;
-    uint64_t *acc = NULL;
-    uint8_t *hit = NULL;
+    uint64_t *acc = NULL, *hit = NULL;
     int64_t *counts = NULL;
-    Py_ssize_t kb = (k + 7) / 8, nb = (n + 7) / 8;
+    Py_ssize_t kb = (k + 7) / 8, nb = (n + 7) / 8, nw = (nb + 7) / 8;
     if (m < 0 || k < 0 || n < 0 || chunk_bits <= 0 || fa_buf.len != m * kb ||
         wp_buf.len != k * nb || e_buf.len != m * n * (Py_ssize_t)sizeof(int32_t) ||
         q_buf.len != e_buf.len) {
         PyErr_SetString(PyExc_ValueError, "sparten_direct: buffer sizes do not match the shape");
         goto done;
     }
-    acc = calloc((size_t)nb + 1, sizeof(uint64_t));
-    hit = calloc((size_t)nb + 1, 1);
+    acc = calloc(8 * (size_t)nw + 1, sizeof(uint64_t));
+    hit = calloc((size_t)nw + 1, sizeof(uint64_t));
     counts = calloc(8 * (size_t)nb + 1, sizeof(int64_t));
     if (!acc || !hit || !counts) {
         PyErr_NoMemory();
         goto done;
     }
-    sp_init_spread();
     Py_BEGIN_ALLOW_THREADS
     sp_direct((const uint8_t *)fa_buf.buf, m, kb, (const uint8_t *)wp_buf.buf, k, nb, n,
               chunk_bits, (int32_t *)e_buf.buf, (int32_t *)q_buf.buf, acc, hit, counts);
