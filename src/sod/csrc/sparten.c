@@ -1,4 +1,8 @@
-/* SparTen: the chunks with no match of every dot product (sod.models.sparten). */
+/* SparTen (sod.models.sparten): the chunks with no match of every dot product (per pair,
+ * or summed per CU slot of a GEMM and of its transpose), per-slot matches (bit-packed rows
+ * times a small table), column counts of bit-packed rows, and the direct join of a few
+ * rows of A. Exact integer counts; the numpy code in sod.models.sparten and
+ * sod.models.fibers is the twin of each (tests/sparse_models/test_sparten_native.py). */
 #include "kernels.h"
 
 #include <stdint.h>
@@ -22,18 +26,6 @@ static void sp_row_words(const uint8_t *row, Py_ssize_t nb, Py_ssize_t f0, Py_ss
     }
 }
 
-/* Chunks with no match (sod.models.fibers.packed_empty_chunks, chunks of whole bytes).
- *
- * fa: uint8 (m, kb), A's rows bit-packed along k (np.packbits order, zero padding bits);
- * wp: uint8 (k, nb), W's rows bit-packed along n; out: int32 (m, n), written.
- * out[r, f] = #{chunks c : A[r, chunk c] & W[chunk c, f] = 0}, cb bytes per chunk.
- *
- * "Four Russians": per byte of positions a table maps each of the 256 byte values to the
- * union of its positions' rows of W (bitsets of filters), so a row of A finds the filters
- * its chunk meets by ORing one entry per byte; the filters missing from that union are
- * the chunk's empty pairs (rare in dense-ish layers: found bit by bit). Filters go
- * SP_FB words at a time and a chunk's bytes SP_G at a time (tables in cache); `hit` keeps
- * each row's union across the byte groups of a long chunk. */
 /* Where sp_empty counts an empty pair (r, f): out[r, f] (m, n) when `out` is set, else
  * per slot: by_col[r, col_slot[f]] (m, col_slots) and by_row[f, row_slot[r]] (n,
  * row_slots), the work of each CU slot in a GEMM and in its transpose (never m × n). */
@@ -84,6 +76,18 @@ static inline __attribute__((always_inline)) void sp_or_rows(
     }
 }
 
+/* Chunks with no match (sod.models.fibers.packed_empty_chunks, chunks of whole bytes).
+ *
+ * fa: uint8 (m, kb), A's rows bit-packed along k (np.packbits order, zero padding bits);
+ * wp: uint8 (k, nb), W's rows bit-packed along n; out: int32 (m, n), written.
+ * out[r, f] = #{chunks c : A[r, chunk c] & W[chunk c, f] = 0}, cb bytes per chunk.
+ *
+ * "Four Russians": per byte of positions a table maps each of the 256 byte values to the
+ * union of its positions' rows of W (bitsets of filters), so a row of A finds the filters
+ * its chunk meets by ORing one entry per byte; the filters missing from that union are
+ * the chunk's empty pairs (rare in dense-ish layers: found bit by bit). Filters go
+ * SP_FB words at a time and a chunk's bytes SP_G at a time (tables in cache); `hit` keeps
+ * each row's union across the byte groups of a long chunk. */
 static void sp_empty(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const uint8_t *wp,
                      Py_ssize_t k, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t cb,
                      const sp_sink *sink, uint64_t *table, uint64_t *hit) {
@@ -426,12 +430,6 @@ done:
  * 32 slots: in L1). */
 #define SP_NIB 32
 
-/* out[r, :] += Σ_{positions p set in row r of fa} table[p, :] for rows of bit-packed A and
- * a small non-negative table (k, s): each slot's filters position by position, so out =
- * the matches of A · W summed per slot. Per nibble of positions a table of its 16 values'
- * sums (uint16: every entry ≤ 4·max(table) and at most `per` nibbles are added before the
- * row's uint16 lanes are moved into its int32 ones), so a row costs one s-wide add per
- * nibble, not per set bit. */
 /* sp_products' row loop for nibbles n0 ... n0 + cnt - 1 (tables in `nib`). */
 static inline __attribute__((always_inline)) void sp_rows(
     const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, Py_ssize_t s, Py_ssize_t n0, Py_ssize_t cnt,
@@ -440,7 +438,7 @@ static inline __attribute__((always_inline)) void sp_rows(
         const uint8_t *a = fa + (size_t)r * (size_t)kb + (n0 >> 1);
         memset(lane, 0, (size_t)s * sizeof(uint16_t));
         Py_ssize_t i = 0;
-        if (n0 & 1) { /* (never: passes start at even nibbles; kept for safety) */
+        if (n0 & 1) { /* a pass that starts at a low nibble (`per` odd) */
             const uint16_t *e = nib + (size_t)(a[0] & 15u) * (size_t)s;
             for (Py_ssize_t j = 0; j < s; j++) lane[j] = (uint16_t)(lane[j] + e[j]);
             i = 1, a++;
@@ -459,6 +457,12 @@ static inline __attribute__((always_inline)) void sp_rows(
     }
 }
 
+/* out[r, :] += Σ_{positions p set in row r of fa} table[p, :] for rows of bit-packed A and
+ * a small non-negative table (k, s): each slot's filters position by position, so out =
+ * the matches of A · W summed per slot. Per nibble of positions a table of its 16 values'
+ * sums (uint16: every entry ≤ 4·max(table) and at most `per` nibbles are added before the
+ * row's uint16 lanes are moved into its int32 ones), so a row costs one s-wide add per
+ * nibble, not per set bit. */
 static void sp_products(const uint8_t *fa, Py_ssize_t m, Py_ssize_t kb, const int32_t *table,
                         Py_ssize_t k, Py_ssize_t s, Py_ssize_t per, int32_t *out,
                         uint16_t *nib, uint16_t *lane) {

@@ -330,13 +330,16 @@ def _one_repeat(
         other = sparten_mapping(
             fa.shape[0] if flipped else n, None, arch, filter_nnz=col_nnz if flipped else row_nnz
         )
+        gemm_mp, flipped_mp = (other, mp) if flipped else (mp, other)
         by_col, by_row = slot_empties(
             fa,
             wp,
             n,
             arch.chunk_bits,
-            *(other.slot_of_filter, _slots(other, arch)) if flipped else (slot_of, slots),
-            *(slot_of, slots) if flipped else (other.slot_of_filter, _slots(other, arch)),
+            gemm_mp.slot_of_filter,
+            _slots(gemm_mp, arch),
+            flipped_mp.slot_of_filter,
+            _slots(flipped_mp, arch),
         )
         empty_slots = by_row if flipped else by_col
         total_empty = int(empty_slots.sum(dtype=np.int64))
