@@ -126,6 +126,20 @@ def _col_nnz(wp: np.ndarray, k: int, n: int) -> np.ndarray:
     return counts[0]
 
 
+def _mapping(m: int, filter_nnz: np.ndarray, arch: SparTenArch) -> SparTenMapping:
+    """:func:`sod.mapping.sparten.sparten_mapping` of a GEMM with ``m`` rows and filters of
+    these non-zeros, memoized (each orientation of a GEMM also deals the other's filters:
+    :func:`slot_empties`)."""
+    return SparTenMapping(*_dealt(m, filter_nnz, arch))
+
+
+@memo_by_content(max_bytes=16 << 20)
+def _dealt(m: int, filter_nnz: np.ndarray, arch: SparTenArch) -> tuple[int, int, np.ndarray]:
+    """The fields of :func:`_mapping` (a tuple: the memo counts its array's bytes)."""
+    mp = sparten_mapping(m, None, arch, filter_nnz=filter_nnz)
+    return mp.row_groups, mp.filter_groups, mp.slot_of_filter
+
+
 def _slots(mp: SparTenMapping, arch: SparTenArch) -> int:
     """CU slots of a mapping: filter groups × units."""
     return mp.filter_groups * arch.units_per_cluster
@@ -320,16 +334,14 @@ def _one_repeat(
     # Filters: W's columns, or A's rows for a transposed GEMM.
     filter_nnz = row_nnz if flipped else col_nnz
     assert filter_nnz is not None
-    mp = sparten_mapping(m, None, arch, filter_nnz=filter_nnz)
+    mp = _mapping(m, filter_nnz, arch)
     slots = mp.filter_groups * arch.units_per_cluster
     slot_of = mp.slot_of_filter
     # Work of every CU slot for every row: Σ over its filters of matches + empty chunks,
     # both summed per slot (never the m × n matrix of pair cycles).
     if both:
         assert col_nnz is not None
-        other = sparten_mapping(
-            fa.shape[0] if flipped else n, None, arch, filter_nnz=col_nnz if flipped else row_nnz
-        )
+        other = _mapping(fa.shape[0] if flipped else n, col_nnz if flipped else row_nnz, arch)
         gemm_mp, flipped_mp = (other, mp) if flipped else (mp, other)
         by_col, by_row = slot_empties(
             fa,
