@@ -130,7 +130,9 @@ def _mapping(m: int, filter_nnz: np.ndarray, arch: SparTenArch) -> SparTenMappin
     """:func:`sod.mapping.sparten.sparten_mapping` of a GEMM with ``m`` rows and filters of
     these non-zeros, memoized (each orientation of a GEMM also deals the other's filters:
     :func:`slot_empties`)."""
-    return SparTenMapping(*_dealt(m, filter_nnz, arch))
+    # Keyed without the orientation (the mapping does not read it; the per-layer search
+    # evaluates each orientation with its own copy of the architecture).
+    return SparTenMapping(*_dealt(m, filter_nnz, arch.model_copy(update={"orientation": "gemm"})))
 
 
 @memo_by_content(max_bytes=16 << 20)
