@@ -24,6 +24,49 @@ def vusa_window_chain(
     spans: object,
     counts: object,
 ) -> None: ...
+def im_fiber_stats(
+    packed: object, rows: int, kb: int, p: int, length: object, last: object, ends: object
+) -> None: ...
+def im_transpose(packed: object, k: int, nb: int, n: int, out: object) -> None: ...
+def im_pair_steps(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    ri: object,
+    ci: object,
+    out: object,
+) -> None: ...
+def im_tile_maxima(
+    ends_r: object,
+    ends_c: object,
+    m: int,
+    n: int,
+    words: int,
+    last_r: object,
+    last_c: object,
+    blocks_r: object,
+    blocks_c: object,
+    tr: int,
+    tc: int,
+    out: object,
+) -> None: ...
+def im_col_counts(packed: object, rows: int, kb: int, k: int, out: object) -> None: ...
+def im_side_sums(
+    ends: object,
+    rows: int,
+    words: int,
+    last: object,
+    length: object,
+    vals: object,
+    count: object,
+    d: int,
+    p: int,
+    out: object,
+) -> None: ...
 def sparten_empty_chunks(
     fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
 ) -> None: ...

@@ -112,8 +112,10 @@ def test_packed_kernels_match_bool_definitions(k, n, density, seed):
     fibers = np.ascontiguousarray(w.T)
     assert np.array_equal(_packed_columns(w), np.packbits(fibers, axis=1))
     assert np.array_equal(_packed_columns(w, block_bytes=1), np.packbits(fibers, axis=1))
-    for p in (1, 3, 4, 7, 64):
-        length, last, ends = _fiber_stats(np.packbits(fibers, axis=1), p, block_bytes=p)
+    for p, native in ((1, True), (3, False), (4, True), (4, False), (7, True), (64, False)):
+        # Both the compiled kernel (when built) and its numpy twin.
+        packed = np.packbits(fibers, axis=1)
+        length, last, ends = _fiber_stats(packed, p, block_bytes=p, native=native)
         rank = np.cumsum(fibers, axis=1)
         want = fibers & (rank % p == 0)
         for f in range(n):

@@ -10,6 +10,14 @@ PyObject *cc_first_fit(PyObject *self, PyObject *args);
 /* vusa.c */
 PyObject *vusa_window_chain(PyObject *self, PyObject *args);
 
+/* index_match.c */
+PyObject *im_fiber_stats(PyObject *self, PyObject *args);
+PyObject *im_transpose(PyObject *self, PyObject *args);
+PyObject *im_pair_steps(PyObject *self, PyObject *args);
+PyObject *im_tile_maxima(PyObject *self, PyObject *args);
+PyObject *im_col_counts(PyObject *self, PyObject *args);
+PyObject *im_side_sums(PyObject *self, PyObject *args);
+
 /* sparten.c */
 PyObject *sparten_empty_chunks(PyObject *self, PyObject *args);
 PyObject *sparten_col_counts(PyObject *self, PyObject *args);

@@ -16,6 +16,22 @@ static PyMethodDef methods[] = {
     {"vusa_window_chain", vusa_window_chain, METH_VARARGS,
      "vusa_window_chain(bytes, P, row_bytes, per, blocks, slots, macs, cap, spans, counts): "
      "VUSA's greedy windows along k (see sod.models.vusa)."},
+    {"im_fiber_stats", im_fiber_stats, METH_VARARGS,
+     "im_fiber_stats(packed, rows, kb, p, length, last, ends): index-match fiber lengths, "
+     "last indices and block-end masks (see sod.models.index_match)."},
+    {"im_transpose", im_transpose, METH_VARARGS,
+     "im_transpose(packed, k, nb, n, out): bit-packed columns of a bit-packed (k, n) mask."},
+    {"im_pair_steps", im_pair_steps, METH_VARARGS,
+     "im_pair_steps(ends_r, ends_c, m, n, words, last_r, last_c, ri, ci, out): index-match "
+     "merge steps of fiber pairs."},
+    {"im_tile_maxima", im_tile_maxima, METH_VARARGS,
+     "im_tile_maxima(ends_r, ends_c, m, n, words, last_r, last_c, blocks_r, blocks_c, tr, tc, "
+     "out): index-match slowest pair of every tile."},
+    {"im_col_counts", im_col_counts, METH_VARARGS,
+     "im_col_counts(packed, rows, kb, k, out): set bits at each position of bit-packed rows."},
+    {"im_side_sums", im_side_sums, METH_VARARGS,
+     "im_side_sums(ends, rows, words, last, length, vals, count, d, p, out): index-match "
+     "block ends and loads of one side summed over every pair."},
     {"sparten_empty_chunks", sparten_empty_chunks, METH_VARARGS,
      "sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out): chunks with no match of "
      "every dot product (see sod.models.sparten)."},

@@ -32,12 +32,18 @@ Array: output-stationary tiles of ``tr × tc`` dot products, ``tr = min(m, pe_ro
 :func:`sod.mapping.index_match.tile_shape`); A fibers are
 broadcast along tile rows, W fibers along tile columns, and a tile ends when its slowest
 PE does. Tiles run one after another, repeats too.
+
+Compiled kernels (``sod._native.im_*``, src/sod/csrc/index_match.c) run the per-fiber
+passes (bit transpose, block ends, column counts, per-side sums) and the per-pair merge
+steps (``popcount`` of both fibers' ORed block ends up to ``T``) when the optional
+extension is built; the numpy functions here are their twins (the fallback, tested
+against them bit for bit in tests/sparse_models/test_index_match_native.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -54,6 +60,11 @@ from sod.models.fibers import (
 from sod.models.memo import memo_by_content
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask
+
+try:  # the compiled kernels (optional build; the numpy functions below are their twins)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE = None  # type: ignore[assignment]
 
 # Bit tables on packbits' big-endian bytes (bit 7 = the byte's first position).
 _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # (256, 8)
@@ -80,14 +91,23 @@ def _end_table_256(p: int) -> np.ndarray:
     return np.tile(_end_table(p), (256 // p, 1)).ravel()
 
 
-def _fiber_stats(packed: np.ndarray, p: int, block_bytes: int = 1 << 20) -> tuple[np.ndarray, ...]:
+def _fiber_stats(
+    packed: np.ndarray, p: int, block_bytes: int = 1 << 20, native: bool = True
+) -> tuple[np.ndarray, ...]:
     """Per fiber (row of the bit-packed ``packed``): length, last index (−1 if empty) and
     the bit-packed block-end mask (entries p, 2p, … and each fiber's last entry).
 
     Works on bytes, ``block_bytes`` at a time: a running count of set bits per byte gives
     the rank of each byte's first entry, and a (rank mod p, byte) table gives the byte's
-    block ends."""
+    block ends. ``native``: one pass per fiber in the compiled kernel when it is built
+    (``sod._native.im_fiber_stats``; this function is its twin)."""
     rows, kb = packed.shape
+    if native and _NATIVE is not None:
+        packed = np.ascontiguousarray(packed, np.uint8)
+        length, last = np.empty(rows, np.int64), np.empty(rows, np.int64)
+        ends = np.empty((rows, kb), np.uint8)
+        _NATIVE.im_fiber_stats(packed, rows, kb, p, length, last, ends)
+        return length, last, ends
     length = np.empty(rows, np.int64)
     last = np.full(rows, -1, np.int64)
     ends = np.empty_like(packed)
@@ -302,18 +322,42 @@ def _pair_steps(fa: np.ndarray, fw: np.ndarray, k: int, p: int) -> tuple[np.ndar
     return steps, load_a, load_w
 
 
+def _column_fibers(wp: np.ndarray, n: int) -> np.ndarray:
+    """W's columns packed along k from its rows packed along n: the compiled bit
+    transpose when it is built, else :func:`~sod.models.fibers.transpose_packed` (its
+    twin)."""
+    if _NATIVE is None:
+        return transpose_packed(wp, n)
+    wp = np.ascontiguousarray(wp, np.uint8)
+    k, nb = wp.shape
+    out = np.empty((n, (k + 7) // 8), np.uint8)
+    _NATIVE.im_transpose(wp, k, nb, n, out)
+    return out
+
+
 @dataclass(frozen=True)
 class _Side:
     """The fibers of one operand (A's rows or W's columns) as the pair kernel needs them."""
 
     length: np.ndarray  # (fibers,) entries
     last: np.ndarray  # (fibers,) last index, −1 if empty
-    ends: np.ndarray  # (words, fibers) uint64: block-end mask, bit-packed, word-major
-    run: np.ndarray  # (fibers, D) int32: block ends ≤ each distinct last index of the other side
-    at: np.ndarray  # (other fibers,) column of ``run`` for each fiber of the other side
+    rows: np.ndarray  # (fibers, words) uint64: block-end mask, bit-packed, fiber-major
+    vals: np.ndarray  # (D,) the other side's distinct last indices (−1 as 0), ascending
+    at: np.ndarray  # (other fibers,) column of ``run`` (index in ``vals``) of each other fiber
     k: int  # positions per fiber
     uniform: bool  # every fiber the same (e.g. a dense operand)
     blocks: np.ndarray  # (fibers,) windows: ceil(length / p)
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """(words, fibers) block-end masks, word-major (the numpy pair kernel's 1-D takes)."""
+        return np.ascontiguousarray(self.rows.T)
+
+    @cached_property
+    def run(self) -> np.ndarray:
+        """(fibers, D) int32: block ends ≤ each of ``vals`` (the numpy pair kernels; the
+        compiled ones walk the masks instead)."""
+        return _running_at(self.rows.view(np.uint8), self.vals).astype(np.int32)
 
 
 def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side, int, int]:
@@ -321,27 +365,43 @@ def _sides(fa: np.ndarray, wp: np.ndarray, n: int, p: int) -> tuple[_Side, _Side
     along n (``wp``), the effectual MACs ``Σ_k nnz(A[:, k]) · nnz(W[k, :])`` and the
     common block ends summed over all pairs (:func:`_total_ties`)."""
     k = wp.shape[0]
-    fw = transpose_packed(wp, n)  # W's columns packed along k
+    fw = _column_fibers(wp, n)  # W's columns packed along k
     len_a, last_a, ends_a = _fiber_stats(fa, p)
     len_w, last_w, ends_w = _fiber_stats(fw, p)
-    # Running block-end counts at the other side's distinct last indices only.
+    # Running block-end counts matter at the other side's distinct last indices only.
     cols, col_of = np.unique(np.maximum(last_w, 0), return_inverse=True)
     rows, row_of = np.unique(np.maximum(last_a, 0), return_inverse=True)
-    run_a = _running_at(ends_a, cols).astype(np.int32)
-    run_w = _running_at(ends_w, rows).astype(np.int32)
     ties = _total_ties(ends_a, ends_w, k)
-    a_cols = packed_col_counts(fa, fa.shape[0], k, 1)
-    assert a_cols is not None
-    w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
-    effectual = int((a_cols[0] * w_rows).sum())
-    ends = (np.ascontiguousarray(_words(e).T) for e in (ends_a, ends_w))  # word-major
+    a_cols = _col_counts(fa, k)
+    # W's row counts: a byte count of its rows, or (compiled, no byte-wide temporary) the
+    # column counts of its column fibers.
+    if _NATIVE is None:
+        w_rows = np.bitwise_count(wp).sum(axis=1, dtype=np.int64)
+    else:
+        w_rows = _col_counts(fw, k)
+    effectual = int((a_cols * w_rows).sum())
+    ends = (_words(e) for e in (ends_a, ends_w))  # fiber-major words
     side_a = _Side(
-        len_a, last_a, next(ends), run_a, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
+        len_a, last_a, next(ends), cols, col_of.ravel(), k, _uniform(fa, len_a), -(-len_a // p)
     )
     side_w = _Side(
-        len_w, last_w, next(ends), run_w, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
+        len_w, last_w, next(ends), rows, row_of.ravel(), k, _uniform(fw, len_w), -(-len_w // p)
     )
     return side_a, side_w, effectual, ties
+
+
+def _col_counts(packed: np.ndarray, k: int) -> np.ndarray:
+    """(k,) int64 set bits at each position of the bit-packed rows ``packed``: compiled
+    (``sod._native.im_col_counts``) when built, else
+    :func:`~sod.models.fibers.packed_col_counts` (its twin)."""
+    if _NATIVE is None:
+        counts = packed_col_counts(packed, packed.shape[0], k, 1)
+        assert counts is not None
+        return np.asarray(counts[0])
+    packed = np.ascontiguousarray(packed, np.uint8)
+    out = np.empty(k, np.int64)
+    _NATIVE.im_col_counts(packed, packed.shape[0], packed.shape[1], k, out)
+    return out
 
 
 def _uniform(fibers: np.ndarray, length: np.ndarray) -> bool:
@@ -356,13 +416,11 @@ def _total_ties(ends_a: np.ndarray, ends_w: np.ndarray, k: int) -> int:
     """Common block ends summed over every pair of the bit-packed fibers ``ends_a`` and
     ``ends_w``: linear, ``Σ_k`` (A fibers ending a block at k) · (W fibers ending one at
     k). A side of a few fibers (batch-1 FC layers) ANDs its masks with the other's words
-    instead of unpacking the large side."""
-    if min(ends_a.shape[0], ends_w.shape[0]) <= 16:
+    instead of unpacking the large side (numpy only: the compiled column counts are a
+    pass over the bytes either way)."""
+    if _NATIVE is None and min(ends_a.shape[0], ends_w.shape[0]) <= 16:
         return int(_popcount_products(ends_a, ends_w, 1 << 20).sum(dtype=np.int64))
-    counts_a = packed_col_counts(ends_a, ends_a.shape[0], k, 1)
-    counts_w = packed_col_counts(ends_w, ends_w.shape[0], k, 1)
-    assert counts_a is not None and counts_w is not None
-    return int((counts_a * counts_w).sum(dtype=np.int64))
+    return int((_col_counts(ends_a, k) * _col_counts(ends_w, k)).sum(dtype=np.int64))
 
 
 def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 18) -> np.ndarray:
@@ -384,10 +442,25 @@ def _ties(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, block: int = 1 << 
     return out
 
 
+def _native_pairs(r: _Side, c: _Side) -> bool:
+    """The compiled pair kernels apply: built, and the masks hold at least one word."""
+    return _NATIVE is not None and r.rows.shape[1] > 0 and r.rows.shape[1] == c.rows.shape[1]
+
+
 def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> np.ndarray:
     """Merge steps of the fiber pairs ``(ri[i], ci[i])`` (int64): block ends of both up to
     the first one's end (a fiber's running count at the other's last index when the other
-    ends first, else all its blocks), minus the common ones; 0 with an empty fiber."""
+    ends first, else all its blocks), minus the common ones; 0 with an empty fiber.
+    Compiled (``sod._native.im_pair_steps``, of which this is the twin) when built: the
+    distinct block ends up to the first end, ``popcount((ends_r | ends_c) ≤ T)``."""
+    if _native_pairs(r, c):
+        assert _NATIVE is not None
+        out = np.empty(ri.size, np.int64)
+        ri, ci = (np.ascontiguousarray(x, np.int64) for x in (ri, ci))
+        m, n, words = r.last.size, c.last.size, r.rows.shape[1]
+        last_r, last_c = (np.ascontiguousarray(x, np.int64) for x in (r.last, c.last))
+        _NATIVE.im_pair_steps(r.rows, c.rows, m, n, words, last_r, last_c, ri, ci, out)
+        return out
     lr, lc = r.last.take(ri), c.last.take(ci)
     steps = r.blocks.take(ri) + c.blocks.take(ci)
     for side, si, oi, first in ((r, ri, ci, lc < lr), (c, ci, ri, lr < lc)):
@@ -403,11 +476,21 @@ def _exact_steps(r: _Side, c: _Side, ri: np.ndarray, ci: np.ndarray, p: int) -> 
 def _side_sums(r: _Side, c: _Side, p: int) -> tuple[int, int]:
     """(Σ over pairs with both fibers non-empty of ``r``'s block ends up to the first
     end, Σ of ``r``'s entries loaded): per row and distinct last index of ``c`` (the
-    counts only change there), never per pair."""
+    counts only change there), never per pair. Compiled when built
+    (``sod._native.im_side_sums``, of which this is the twin): one walk along each
+    fiber's mask, no running-count table."""
     live_c = c.last >= 0
-    vals, at = np.unique(np.maximum(c.last, 0), return_inverse=True)
-    count = np.bincount(at.ravel()[live_c], minlength=vals.size)  # live fibers per last
-    # ``r.run`` columns follow the same sorted distinct values (``np.unique`` in _sides).
+    vals, at = r.vals, r.at  # c's distinct last indices (np.unique in _sides)
+    count = np.bincount(at[live_c], minlength=vals.size)  # live fibers per last
+    if _NATIVE is not None and r.rows.shape[1] > 0:
+        out = np.empty(2, np.int64)
+        last, length, vals, count = (
+            np.ascontiguousarray(x, np.int64) for x in (r.last, r.length, vals, count)
+        )
+        rows, words = r.rows.shape
+        _NATIVE.im_side_sums(r.rows, rows, words, last, length, vals, count, vals.size, p, out)
+        return int(out[0]), int(out[1])
+    # ``r.run`` columns follow the same sorted distinct values.
     live = np.flatnonzero(r.last >= 0)
     total = live_c.sum()
     blocks = -(-r.length[live] // p)
@@ -441,9 +524,25 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
     """(mt · nt) slowest pair's steps of every tile: a pair's steps are at most its
     fibers' blocks, ``B = blocks_r + blocks_c`` (separable), so the exact steps of each
     tile's largest-``B`` pair bound the tile from below and only pairs whose ``B``
-    exceeds that need exact steps (no m × k × n product)."""
+    exceeds that need exact steps (no m × k × n product).
+
+    Compiled when built (``sod._native.im_tile_maxima``, of which this is the twin): each
+    tile's pairs in descending order of the bound ``B − 1`` (a pair of non-empty fibers
+    has at least one block end past ``T`` or the last ends coincide), stopping once the
+    bound cannot beat the tile's slowest pair so far."""
     m, n = r.last.size, c.last.size
     mt, nt = -(-m // tr), -(-n // tc)
+    if _native_pairs(r, c):
+        assert _NATIVE is not None
+        out = np.empty(mt * nt, np.int64)
+        words = r.rows.shape[1]
+        last_r, last_c, blocks_r, blocks_c = (
+            np.ascontiguousarray(x, np.int64) for x in (r.last, c.last, r.blocks, c.blocks)
+        )
+        _NATIVE.im_tile_maxima(
+            r.rows, c.rows, m, n, words, last_r, last_c, blocks_r, blocks_c, tr, tc, out
+        )
+        return out
     br = np.full(mt * tr, -(1 << 30), np.int64)  # padding: never a candidate
     bc = np.full(nt * tc, -(1 << 30), np.int64)
     br[:m], bc[:n] = r.blocks, c.blocks
@@ -467,7 +566,7 @@ def _pruned_tile_maxima(r: _Side, c: _Side, p: int, tr: int, tc: int, block: int
 
 def _unpacked_ends(side: _Side, lo: int, hi: int, k: int) -> np.ndarray:
     """Block-end masks of fibers ``lo … hi − 1`` as 0/1 float32 (·, k)."""
-    words = np.ascontiguousarray(side.ends[:, lo:hi].T)
+    words = side.rows[lo:hi]
     return np.unpackbits(words.view(np.uint8), axis=1, count=k).astype(np.float32)
 
 
