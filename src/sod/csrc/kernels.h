@@ -18,4 +18,11 @@ PyObject *im_tile_maxima(PyObject *self, PyObject *args);
 PyObject *im_col_counts(PyObject *self, PyObject *args);
 PyObject *im_side_sums(PyObject *self, PyObject *args);
 
+/* sparten.c */
+PyObject *sparten_empty_chunks(PyObject *self, PyObject *args);
+PyObject *sparten_col_counts(PyObject *self, PyObject *args);
+PyObject *sparten_direct(PyObject *self, PyObject *args);
+PyObject *sparten_products(PyObject *self, PyObject *args);
+PyObject *sparten_slot_empty(PyObject *self, PyObject *args);
+
 #endif

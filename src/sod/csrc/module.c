@@ -32,6 +32,22 @@ static PyMethodDef methods[] = {
     {"im_side_sums", im_side_sums, METH_VARARGS,
      "im_side_sums(ends, rows, words, last, length, vals, count, d, p, out): index-match "
      "block ends and loads of one side summed over every pair."},
+    {"sparten_empty_chunks", sparten_empty_chunks, METH_VARARGS,
+     "sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out): chunks with no match of "
+     "every dot product (see sod.models.sparten)."},
+    {"sparten_col_counts", sparten_col_counts, METH_VARARGS,
+     "sparten_col_counts(packed, rows, nb, group, groups, out): column counts of "
+     "bit-packed rows by group (see sod.models.sparten)."},
+    {"sparten_direct", sparten_direct, METH_VARARGS,
+     "sparten_direct(fa, wp, m, k, n, chunk_bits, empty, match): chunks with no match "
+     "and matches of every dot product, for a few rows of A (see sod.models.sparten)."},
+    {"sparten_products", sparten_products, METH_VARARGS,
+     "sparten_products(fa, m, k, table, s, out): bit-packed rows times a small "
+     "non-negative int32 table (see sod.models.sparten)."},
+    {"sparten_slot_empty", sparten_slot_empty, METH_VARARGS,
+     "sparten_slot_empty(fa, wp, m, k, n, chunk_bits, col_slot, col_slots, by_col, "
+     "row_slot, row_slots, by_row): chunks with no match summed per CU slot of the GEMM "
+     "and of its transpose (see sod.models.sparten)."},
     {NULL, NULL, 0, NULL},
 };
 
