@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) void cc_pack(
                 memcpy(line, row + off, (size_t)len);
             }
             int32_t bits = 0;
-            for (Py_ssize_t w = 0; w < words; w++) bits += __builtin_popcountll(line[w]);
+            for (Py_ssize_t w = 0; w < words; w++) bits += sod_popcount64(line[w]);
             line_nnz[(size_t)t * (size_t)k + (size_t)i] = bits;
             if (!bits) continue;  /* all zero in this tile: no group */
             size_t base = (size_t)t * (size_t)win;

@@ -3,6 +3,16 @@
 #define SOD_KERNELS_H
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+
+/* Set bits of a 64-bit word, SWAR: builds carry no -mpopcnt (portable), and there
+ * __builtin_popcountll is a library call per word. */
+static inline int sod_popcount64(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
 
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
