@@ -12,6 +12,16 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def cc_fold_sums(
+    group_of: object,
+    line_nnz: object,
+    tiles: int,
+    k: int,
+    rows: int,
+    folds: int,
+    members: object,
+    nnz: object,
+) -> None: ...
 def vusa_window_chain(
     rows: object,
     positions: int,

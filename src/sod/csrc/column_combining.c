@@ -148,3 +148,55 @@ done:
     PyBuffer_Release(&nnz_buf);
     return result;
 }
+
+/* Per (tile, row fold of `rows` packed rows): the lines placed and their non-zeros, from
+ * group_of and line_nnz (int32 (T, k), group -1 = not placed): the sums of
+ * sod.mapping.column_combining.packed_tiles without line splitting. members, nnz: int64
+ * (T, folds), zeroed by the caller; folds must exceed every group // rows. */
+PyObject *cc_fold_sums(PyObject *self, PyObject *args) {
+    Py_buffer grp_buf, nnz_buf, mem_out, nnz_out;
+    Py_ssize_t t_count, k, rows, folds;
+    if (!PyArg_ParseTuple(args, "y*y*nnnnw*w*", &grp_buf, &nnz_buf, &t_count, &k, &rows, &folds,
+                          &mem_out, &nnz_out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t cells = t_count * k, bins = t_count * folds;
+    if (t_count <= 0 || k <= 0 || rows <= 0 || folds <= 0 ||
+        grp_buf.len != cells * (Py_ssize_t)sizeof(int32_t) || nnz_buf.len != grp_buf.len ||
+        mem_out.len != bins * (Py_ssize_t)sizeof(int64_t) || nnz_out.len != mem_out.len) {
+        PyErr_SetString(PyExc_ValueError, "cc_fold_sums: buffer sizes do not match the shape");
+        goto done;
+    }
+    const int32_t *grp = (const int32_t *)grp_buf.buf, *line_nnz = (const int32_t *)nnz_buf.buf;
+    int64_t *members = (int64_t *)mem_out.buf, *nnz = (int64_t *)nnz_out.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < t_count && !bad; t++) {
+        const int32_t *g_row = grp + (size_t)t * (size_t)k, *n_row = line_nnz + (size_t)t * (size_t)k;
+        int64_t *m_row = members + (size_t)t * (size_t)folds, *z_row = nnz + (size_t)t * (size_t)folds;
+        for (Py_ssize_t i = 0; i < k; i++) {
+            int32_t gid = g_row[i];
+            if (gid < 0) continue;
+            Py_ssize_t f = gid / rows;
+            if (f >= folds) {
+                bad = 1;
+                break;
+            }
+            m_row[f]++;
+            z_row[f] += n_row[i];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "cc_fold_sums: a group lies past the last fold");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&grp_buf);
+    PyBuffer_Release(&nnz_buf);
+    PyBuffer_Release(&mem_out);
+    PyBuffer_Release(&nnz_out);
+    return result;
+}

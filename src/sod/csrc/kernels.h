@@ -16,6 +16,7 @@ static inline int sod_popcount64(uint64_t x) {
 
 /* column_combining.c */
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
+PyObject *cc_fold_sums(PyObject *self, PyObject *args);
 
 /* vusa.c */
 PyObject *vusa_window_chain(PyObject *self, PyObject *args);

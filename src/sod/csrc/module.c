@@ -13,6 +13,9 @@ static PyMethodDef methods[] = {
     {"cc_first_fit", cc_first_fit, METH_VARARGS,
      "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
      "column-combining first fit (see sod.mapping.column_combining)."},
+    {"cc_fold_sums", cc_fold_sums, METH_VARARGS,
+     "cc_fold_sums(group_of, line_nnz, tiles, k, rows, folds, members, nnz): lines and "
+     "non-zeros per (tile, row fold) of a packing without splitting."},
     {"vusa_window_chain", vusa_window_chain, METH_VARARGS,
      "vusa_window_chain(bytes, P, row_bytes, per, blocks, slots, macs, cap, spans, counts): "
      "VUSA's greedy windows along k (see sod.models.vusa)."},
