@@ -24,7 +24,7 @@ static inline __attribute__((always_inline)) void cc_pack(
     /* Tiles in blocks of about one cache line of every row, lines inside: the open groups
      * of a block stay in L1 and every output row is written in order. */
     Py_ssize_t block = per >= 64 ? 1 : 64 / per;
-    uint64_t keep = per >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * per)) - 1);
+    uint64_t keep = sod_tile_keep(per);
     for (Py_ssize_t t0 = 0; t0 < t_count; t0 += block) {
       Py_ssize_t t1 = t0 + block < t_count ? t0 + block : t_count;
       for (Py_ssize_t i = 0; i < k; i++) {
@@ -32,16 +32,7 @@ static inline __attribute__((always_inline)) void cc_pack(
         for (Py_ssize_t t = t0; t < t1; t++) {
             /* the tile's bytes of line i (the last tile may be cut short), zero padded */
             Py_ssize_t off = t * per, len = row_bytes - off < per ? row_bytes - off : per;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            if (words == 1 && off + 8 <= row_bytes) { /* one load; the tile's bytes kept */
-                memcpy(line, row + off, 8);
-                line[0] &= keep;
-            } else
-#endif
-            {
-                memset(line, 0, (size_t)words * sizeof(uint64_t));
-                memcpy(line, row + off, (size_t)len);
-            }
+            sod_load_tile(line, row, off, len, row_bytes, words, keep);
             int32_t bits = 0;
             for (Py_ssize_t w = 0; w < words; w++) bits += sod_popcount64(line[w]);
             line_nnz[(size_t)t * (size_t)k + (size_t)i] = bits;
