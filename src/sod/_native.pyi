@@ -56,6 +56,16 @@ def bc_group_stats(
 def bc_signature_order(
     blocks: object, nbytes: int, items: int, counts: object, fewest_first: bool, out: object
 ) -> None: ...
+def cc_fold_sums(
+    group_of: object,
+    line_nnz: object,
+    tiles: int,
+    k: int,
+    rows: int,
+    folds: int,
+    members: object,
+    nnz: object,
+) -> None: ...
 def vusa_window_chain(
     rows: object,
     positions: int,
@@ -110,4 +120,35 @@ def im_side_sums(
     d: int,
     p: int,
     out: object,
+) -> None: ...
+def sparten_empty_chunks(
+    fa: object, wp: object, m: int, k: int, n: int, chunk_bits: int, out: object
+) -> None: ...
+def sparten_col_counts(
+    packed: object, rows: int, nb: int, group: object, groups: int, out: object
+) -> None: ...
+def sparten_direct(
+    fa: object,
+    wp: object,
+    m: int,
+    k: int,
+    n: int,
+    chunk_bits: int,
+    empty: object,
+    match: object,
+) -> None: ...
+def sparten_products(fa: object, m: int, k: int, table: object, s: int, out: object) -> None: ...
+def sparten_slot_empty(
+    fa: object,
+    wp: object,
+    m: int,
+    k: int,
+    n: int,
+    chunk_bits: int,
+    col_slot: object,
+    col_slots: int,
+    by_col: object,
+    row_slot: object,
+    row_slots: int,
+    by_row: object,
 ) -> None: ...

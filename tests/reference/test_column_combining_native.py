@@ -91,3 +91,27 @@ def test_without_the_extension_pack_columns_runs_the_numpy_loops(monkeypatch):
     want = pack_columns(w, 32, 8, 32)
     monkeypatch.setattr(cc, "_NATIVE", None)
     _same(pack_columns(BitMask.from_bool(w), 32, 8, 32), want)
+
+
+@native
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases, st.integers(1, 40))
+def test_native_fold_sums_equal_numpy(case, rows):
+    k, n, d, cols, g, win, seed = case
+    w = _mask(k, n, d, seed)
+    p = pack_columns(w, cols, g, win)
+    want = cc.packed_tiles(w, p, rows, native=False)
+    got = cc.packed_tiles(w, p, rows)
+    for field in ("rows", "nnz", "members", "lines", "cols"):
+        assert np.array_equal(getattr(got, field), getattr(want, field))
+
+
+@native
+def test_native_fold_sums_reject_a_group_past_the_folds():
+    grp = np.array([[0, 5]], np.int32)
+    nnz = np.ones((1, 2), np.int32)
+    out = [np.zeros((1, 2), np.int64) for _ in range(2)]
+    with pytest.raises(ValueError, match="past the last fold"):
+        cc._NATIVE.cc_fold_sums(grp, nnz, 1, 2, 2, 2, *out)
+    with pytest.raises(ValueError, match="buffer sizes"):
+        cc._NATIVE.cc_fold_sums(grp, nnz, 1, 2, 2, 3, *out)

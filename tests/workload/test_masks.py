@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sod.errors import WorkloadError
 from sod.models.operands import operand_masks
@@ -83,3 +85,12 @@ def test_stack_mask_and_model_arguments():
     assert distinct_repeats(g, w, a) == (3, 1)
     assert distinct_repeats(g, BitMask.from_bool(w), BitMask.from_bool(a[0])) == (1, 3)
     assert distinct_repeats(g, w, BitMask.from_bool(a.reshape(6, 6))) == (3, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 40), cols=st.integers(1, 200), seed=st.integers(0, 2**32 - 1))
+def test_nnz_counts_every_set_bit(rows, cols, seed):
+    # Counted in 64-bit words plus a tail of bytes: equal to the bool mask's count for
+    # any number of packed bytes (multiple of 8 or not).
+    dense = np.random.default_rng(seed).random((rows, cols)) < 0.4
+    assert BitMask.from_bool(dense).nnz == int(dense.sum())

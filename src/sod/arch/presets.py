@@ -20,7 +20,7 @@ import sod.arch.structured
 import sod.arch.vusa  # noqa: F401
 from sod.arch.spec import ArchBase, validation_message
 from sod.errors import ArchitectureError
-from sod.yamlio import read_yaml_mapping
+from sod.yamlio import SafeLoader, read_yaml_mapping
 
 
 def _spec_classes() -> dict[str, type[ArchBase]]:
@@ -77,7 +77,7 @@ def load_arch(name_or_path: str | Path, **overrides: Any) -> ArchBase:
     with field overrides."""
     text_name = str(name_or_path)
     if text_name in PRESET_NAMES:
-        data, source = yaml.safe_load(preset_text(text_name)), f"preset {text_name}"
+        data, source = yaml.load(preset_text(text_name), Loader=SafeLoader), f"preset {text_name}"
     else:
         path = Path(text_name)
         if not path.exists():

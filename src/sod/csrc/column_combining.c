@@ -24,7 +24,7 @@ static inline __attribute__((always_inline)) void cc_pack(
     /* Tiles in blocks of about one cache line of every row, lines inside: the open groups
      * of a block stay in L1 and every output row is written in order. */
     Py_ssize_t block = per >= 64 ? 1 : 64 / per;
-    uint64_t keep = per >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * per)) - 1);
+    uint64_t keep = sod_tile_keep(per);
     for (Py_ssize_t t0 = 0; t0 < t_count; t0 += block) {
       Py_ssize_t t1 = t0 + block < t_count ? t0 + block : t_count;
       for (Py_ssize_t i = 0; i < k; i++) {
@@ -32,18 +32,9 @@ static inline __attribute__((always_inline)) void cc_pack(
         for (Py_ssize_t t = t0; t < t1; t++) {
             /* the tile's bytes of line i (the last tile may be cut short), zero padded */
             Py_ssize_t off = t * per, len = row_bytes - off < per ? row_bytes - off : per;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            if (words == 1 && off + 8 <= row_bytes) { /* one load; the tile's bytes kept */
-                memcpy(line, row + off, 8);
-                line[0] &= keep;
-            } else
-#endif
-            {
-                memset(line, 0, (size_t)words * sizeof(uint64_t));
-                memcpy(line, row + off, (size_t)len);
-            }
+            sod_load_tile(line, row, off, len, row_bytes, words, keep);
             int32_t bits = 0;
-            for (Py_ssize_t w = 0; w < words; w++) bits += __builtin_popcountll(line[w]);
+            for (Py_ssize_t w = 0; w < words; w++) bits += sod_popcount64(line[w]);
             line_nnz[(size_t)t * (size_t)k + (size_t)i] = bits;
             if (!bits) continue;  /* all zero in this tile: no group */
             size_t base = (size_t)t * (size_t)win;
@@ -146,5 +137,57 @@ done:
     PyBuffer_Release(&bytes_buf);
     PyBuffer_Release(&out_buf);
     PyBuffer_Release(&nnz_buf);
+    return result;
+}
+
+/* Per (tile, row fold of `rows` packed rows): the lines placed and their non-zeros, from
+ * group_of and line_nnz (int32 (T, k), group -1 = not placed): the sums of
+ * sod.mapping.column_combining.packed_tiles without line splitting. members, nnz: int64
+ * (T, folds), zeroed by the caller; folds must exceed every group // rows. */
+PyObject *cc_fold_sums(PyObject *self, PyObject *args) {
+    Py_buffer grp_buf, nnz_buf, mem_out, nnz_out;
+    Py_ssize_t t_count, k, rows, folds;
+    if (!PyArg_ParseTuple(args, "y*y*nnnnw*w*", &grp_buf, &nnz_buf, &t_count, &k, &rows, &folds,
+                          &mem_out, &nnz_out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t cells = t_count * k, bins = t_count * folds;
+    if (t_count <= 0 || k <= 0 || rows <= 0 || folds <= 0 ||
+        grp_buf.len != cells * (Py_ssize_t)sizeof(int32_t) || nnz_buf.len != grp_buf.len ||
+        mem_out.len != bins * (Py_ssize_t)sizeof(int64_t) || nnz_out.len != mem_out.len) {
+        PyErr_SetString(PyExc_ValueError, "cc_fold_sums: buffer sizes do not match the shape");
+        goto done;
+    }
+    const int32_t *grp = (const int32_t *)grp_buf.buf, *line_nnz = (const int32_t *)nnz_buf.buf;
+    int64_t *members = (int64_t *)mem_out.buf, *nnz = (int64_t *)nnz_out.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < t_count && !bad; t++) {
+        const int32_t *g_row = grp + (size_t)t * (size_t)k, *n_row = line_nnz + (size_t)t * (size_t)k;
+        int64_t *m_row = members + (size_t)t * (size_t)folds, *z_row = nnz + (size_t)t * (size_t)folds;
+        for (Py_ssize_t i = 0; i < k; i++) {
+            int32_t gid = g_row[i];
+            if (gid < 0) continue;
+            Py_ssize_t f = gid / rows;
+            if (f >= folds) {
+                bad = 1;
+                break;
+            }
+            m_row[f]++;
+            z_row[f] += n_row[i];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "cc_fold_sums: a group lies past the last fold");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&grp_buf);
+    PyBuffer_Release(&nnz_buf);
+    PyBuffer_Release(&mem_out);
+    PyBuffer_Release(&nnz_out);
     return result;
 }

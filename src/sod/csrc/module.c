@@ -13,6 +13,9 @@ static PyMethodDef methods[] = {
     {"cc_first_fit", cc_first_fit, METH_VARARGS,
      "cc_first_fit(bytes, k, row_bytes, per, tiles, g, win, group_of, line_nnz): "
      "column-combining first fit (see sod.mapping.column_combining)."},
+    {"cc_fold_sums", cc_fold_sums, METH_VARARGS,
+     "cc_fold_sums(group_of, line_nnz, tiles, k, rows, folds, members, nnz): lines and "
+     "non-zeros per (tile, row fold) of a packing without splitting."},
     {"bc_block_counts", bc_block_counts, METH_VARARGS,
      "bc_block_counts(packed, items, row_bytes, idx, count, block, out): block line counts "
      "of a bit-packed mask in a gathered order (see sod.compiler.bitcount)."},
@@ -57,6 +60,22 @@ static PyMethodDef methods[] = {
     {"im_side_sums", im_side_sums, METH_VARARGS,
      "im_side_sums(ends, rows, words, last, length, vals, count, d, p, out): index-match "
      "block ends and loads of one side summed over every pair."},
+    {"sparten_empty_chunks", sparten_empty_chunks, METH_VARARGS,
+     "sparten_empty_chunks(fa, wp, m, k, n, chunk_bits, out): chunks with no match of "
+     "every dot product (see sod.models.sparten)."},
+    {"sparten_col_counts", sparten_col_counts, METH_VARARGS,
+     "sparten_col_counts(packed, rows, nb, group, groups, out): column counts of "
+     "bit-packed rows by group (see sod.models.sparten)."},
+    {"sparten_direct", sparten_direct, METH_VARARGS,
+     "sparten_direct(fa, wp, m, k, n, chunk_bits, empty, match): chunks with no match "
+     "and matches of every dot product, for a few rows of A (see sod.models.sparten)."},
+    {"sparten_products", sparten_products, METH_VARARGS,
+     "sparten_products(fa, m, k, table, s, out): bit-packed rows times a small "
+     "non-negative int32 table (see sod.models.sparten)."},
+    {"sparten_slot_empty", sparten_slot_empty, METH_VARARGS,
+     "sparten_slot_empty(fa, wp, m, k, n, chunk_bits, col_slot, col_slots, by_col, "
+     "row_slot, row_slots, by_row): chunks with no match summed per CU slot of the GEMM "
+     "and of its transpose (see sod.models.sparten)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,7 +21,7 @@ static inline __attribute__((always_inline)) void chain(
     Py_ssize_t blocks, Py_ssize_t words, Py_ssize_t slots, Py_ssize_t top, Py_ssize_t cap,
     Py_ssize_t group, size_t state, uint64_t *least, uint64_t *width, int64_t *spans,
     int64_t *counts) {
-    uint64_t keep = per >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * per)) - 1);
+    uint64_t keep = sod_tile_keep(per);
     for (Py_ssize_t b0 = 0; b0 < blocks; b0 += group) {
         Py_ssize_t b1 = b0 + group < blocks ? b0 + group : blocks;
         memset(least, 0, ((size_t)group * state + (size_t)group) * sizeof(uint64_t));
@@ -32,16 +32,7 @@ static inline __attribute__((always_inline)) void chain(
                 uint64_t *lst = least + (size_t)(b - b0) * state; /* least[j] = lst + j*words */
                 Py_ssize_t off = b * per, len = row_bytes - off < per ? row_bytes - off : per;
                 uint64_t x[words];
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                if (words == 1 && off + 8 <= row_bytes) { /* one load; the block's bytes kept */
-                    memcpy(x, row + off, 8);
-                    x[0] &= keep;
-                } else
-#endif
-                {
-                    memset(x, 0, sizeof x);
-                    memcpy(x, row + off, (size_t)len);
-                }
+                sod_load_tile(x, row, off, len, row_bytes, words, keep);
                 uint64_t over = 0;
                 if (width[b - b0] < (uint64_t)slots) /* the open window could take it */
                     for (Py_ssize_t w = 0; w < words; w++)

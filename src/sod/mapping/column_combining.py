@@ -567,8 +567,11 @@ class PackedTiles:
     cols: np.ndarray  # (T,) columns of every tile
 
 
-def packed_tiles(w: np.ndarray | BitMask, packing: Packing, rows: int) -> PackedTiles:
-    """Occupancy of every row fold of every tile for an array of ``rows`` rows."""
+def packed_tiles(
+    w: np.ndarray | BitMask, packing: Packing, rows: int, native: bool = True
+) -> PackedTiles:
+    """Occupancy of every row fold of every tile for an array of ``rows`` rows
+    (``native``: sums by the compiled kernel when it is built, else by numpy)."""
     if not (isinstance(rows, int) and rows > 0):
         raise ArchitectureError("column combining: rows must be a positive integer")
     t, cols = packing.tiles, packing.cols
@@ -591,6 +594,11 @@ def packed_tiles(w: np.ndarray | BitMask, packing: Packing, rows: int) -> Packed
     size = t * folds
     nnz = np.zeros(size, np.int64)
     members = np.zeros(size, np.int64)
+    if native and _NATIVE is not None and len(entries) == 1 and packing.k > 0 and t > 0:
+        # One pass over the lines in C (the bincounts below are its numpy twin).
+        grp, weight = (np.ascontiguousarray(x, np.int32) for x in entries[0])
+        _NATIVE.cc_fold_sums(grp, weight, t, packing.k, rows, folds, members, nnz)
+        entries = []
     first = (np.arange(t, dtype=np.int64) * folds)[:, None]  # every tile's first fold
     for grp, weight in entries:
         # Unplaced lines (-1) count in one extra bin past the folds, dropped.

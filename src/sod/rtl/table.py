@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sod.rtl import RtlError
+from sod.yamlio import SafeLoader  # libyaml's loader when present
 
 TABLE_PATH = Path(str(resources.files("sod.tech") / "data" / "synth_ge.yaml"))
 
@@ -235,7 +236,7 @@ def dump_table(table: dict[str, Any], path: Path) -> None:
 def load_table(path: Path | None = None) -> dict[str, Any]:
     """The committed GE table (no Amaranth or Yosys needed)."""
     with open(path or TABLE_PATH) as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=SafeLoader)
 
 
 def lookup_ge(name: str, table: dict[str, Any] | None = None, **params: Any) -> float:

@@ -17,6 +17,7 @@ import yaml
 
 from sod.tech.errors import TechnologyError
 from sod.tech.model import DATA_DIR, Quantity, SramSource, Technology, load_technology_file
+from sod.yamlio import SafeLoader  # libyaml's loader when present
 
 BASE_FILE = DATA_DIR / "tech_45nm.yaml"
 SUPPORTED_NODES_NM: tuple[int, ...] = (45, 32, 28, 22, 16, 7)
@@ -24,7 +25,7 @@ SUPPORTED_NODES_NM: tuple[int, ...] = (45, 32, 28, 22, 16, 7)
 
 @functools.cache
 def _scaling_table() -> dict:
-    return yaml.safe_load((DATA_DIR / "stillmaker_baas.yaml").read_text())
+    return yaml.load((DATA_DIR / "stillmaker_baas.yaml").read_text(), Loader=SafeLoader)
 
 
 def _energy_at(node_nm: int) -> float:
