@@ -537,7 +537,7 @@ PyObject *bc_signature_order(PyObject *self, PyObject *args) {
         memset(aux, 0, (size_t)(items > 0 ? items : 1) * sizeof(uint64_t));
         for (Py_ssize_t j = 0; j < nbytes; j++) { /* a row of bytes at a time */
             const uint8_t *row = blocks + (size_t)j * (size_t)items;
-            for (Py_ssize_t i = 0; i < items; i++) aux[i] += (uint64_t)__builtin_popcount(row[i]);
+            for (Py_ssize_t i = 0; i < items; i++) aux[i] += (uint64_t)sod_popcount64(row[i]);
         }
         for (Py_ssize_t i = 0; i < items; i++)
             if (aux[i] > most) most = aux[i];
