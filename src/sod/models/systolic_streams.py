@@ -275,12 +275,10 @@ def _group_streams(
     part = _shape_fields(grid, counts.block_stats(), m)
     count = part["nnz"].size
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
     words = -(-tiles.size_bits // read_bits) * read_bits
-    lanes_t, vecs_t = grid.tile_shapes
-    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
-    part["size_bits"] = np.bincount(index, weights=words, minlength=count).astype(np.int64)
-    part["dense_bits"] = np.bincount(index, weights=dense_t, minlength=count).astype(np.int64)
+    # a stream's tiles are consecutive in image order: whole rows of a reshape
+    part["size_bits"] = np.asarray(words, np.int64).reshape(count, per).sum(axis=1)
+    part["dense_bits"] = _dense_stream_bits(grid, value_bits, read_bits)
     part["decode_cycles"] = decode
     part["stall_cycles"] = stalls
     return part, count
@@ -364,8 +362,8 @@ def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.nd
     dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     df = Dataflow(grid.dataflow)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
-    return np.bincount(index, weights=dense_t, minlength=grid.count // per).astype(np.int64)
+    # a stream's tiles are consecutive in image order: whole rows of a reshape
+    return np.asarray(dense_t, np.int64).reshape(grid.count // per, per).sum(axis=1)
 
 
 def _block_stats(
@@ -387,17 +385,19 @@ def _shape_fields(
     order = grid.order
     kr, nc = grid.extents
     _, vecs_t = grid.tile_shapes
-    nnz_t = nnz_b[order[:, 0], order[:, 1]]
+    # image order is kb outer (IS) or nb outer: a block array raveled, or its transpose
+    by_image = (lambda b: b.ravel()) if df is Dataflow.IS else (lambda b: b.T.ravel())
+    nnz_t = by_image(nnz_b)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
     count = grid.count // per
 
     def stream_sum(x: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=x, minlength=count)
+        # a stream's tiles are consecutive in image order: whole rows of a reshape
+        return np.asarray(x, np.int64).reshape(count, per).sum(axis=1)
 
     if df is Dataflow.WS:
         assert rows_b is not None
-        nonempty = rows_b[order[:, 0], order[:, 1]]
+        nonempty = by_image(rows_b)
         lanes = nc
     elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
         assert rows_b is not None
