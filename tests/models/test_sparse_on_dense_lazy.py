@@ -114,3 +114,15 @@ def test_reordered_effectual_with_compressed_a_is_the_product():
     w = gemm.weight_mask.to_bool().astype(np.int64)
     assert perm.effectual == int((a @ w).sum())
     assert replace(perm, masks=perm.masks).effectual == int((a @ w).sum())
+
+
+@pytest.mark.parametrize("preset", ["sparse-on-dense", "sparse-on-dense-reorder"])
+def test_evaluation_without_the_extension(preset, monkeypatch):
+    # The numpy twins of every compiled kernel the model reaches give the same Counts.
+    from sod.compiler import bitcount, image, plan, reorder
+
+    arch = load_arch(preset).model_copy(update={"glb_kib": 8})
+    with_native = [evaluate(g, arch) for g in GEMMS]
+    for module in (bitcount, reorder, plan, image):
+        monkeypatch.setattr(module, "_NATIVE", None)
+    assert [evaluate(g, arch) for g in GEMMS] == with_native
