@@ -120,9 +120,12 @@ def test_reordered_effectual_with_compressed_a_is_the_product():
 def test_evaluation_without_the_extension(preset, monkeypatch):
     # The numpy twins of every compiled kernel the model reaches give the same Counts.
     from sod.compiler import bitcount, image, plan, reorder
+    from sod.models import memo
 
     arch = load_arch(preset).model_copy(update={"glb_kib": 8})
+    memo.clear_all()
     with_native = [evaluate(g, arch) for g in GEMMS]
     for module in (bitcount, reorder, plan, image):
         monkeypatch.setattr(module, "_NATIVE", None)
+    memo.clear_all()  # no result of the compiled run is reused
     assert [evaluate(g, arch) for g in GEMMS] == with_native
