@@ -68,8 +68,12 @@ def test_evaluation_equals_eager_masks(
     arch = load_arch(preset, dataflow=dataflow)
     update = {"act_format": act_format, "weight_format": weight_format, "glb_kib": 8}
     arch = arch.model_copy(update=update)
+    from sod.models import memo
+
+    memo.clear_all()
     lazy = evaluate(gemm, arch)
     monkeypatch.setattr(so._Lazy, "of", classmethod(lambda cls, g: None))
+    memo.clear_all()  # nothing measured on the lazy masks is reused
     eager = evaluate(gemm, arch)
     assert lazy == eager
 
