@@ -12,6 +12,50 @@ def cc_first_fit(
     group_of: object,
     line_nnz: object,
 ) -> None: ...
+def bc_block_counts(
+    packed: object,
+    items: int,
+    row_bytes: int,
+    idx: object,
+    count: int,
+    block: int,
+    out: object,
+) -> None: ...
+def bc_block_or(
+    packed: object,
+    items: int,
+    row_bytes: int,
+    idx: object,
+    count: int,
+    block: int,
+    out: object,
+) -> None: ...
+def bc_spread_rows(
+    words: object, groups: int, width: int, src: object, count: int, out: object
+) -> None: ...
+def bc_pack_axis0(rows: object, k: int, row_bytes: int, out: object) -> None: ...
+def bc_transpose_bytes(src: object, a: int, b: int, out: object, stride: int) -> None: ...
+def bc_csc_lags(
+    fibers: object,
+    tiles: int,
+    vmax: int,
+    lanes: object,
+    vectors: object,
+    record: int,
+    pointer: int,
+    value: int,
+    read_bits: int,
+    dense_fallback: bool,
+    sizes: object,
+    use_dense: object,
+    lags: object,
+) -> None: ...
+def bc_group_stats(
+    x: object, a: int, b: int, axis: int, block: int, nnz: object, nonzero: object
+) -> None: ...
+def bc_signature_order(
+    blocks: object, nbytes: int, items: int, counts: object, fewest_first: bool, out: object
+) -> None: ...
 def cc_fold_sums(
     group_of: object,
     line_nnz: object,

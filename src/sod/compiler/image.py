@@ -40,6 +40,11 @@ from sod.formats import (
 )
 from sod.formats.bits import pack, unpack
 
+try:  # the compiled CSC lag pass (optional build; _fiber_tiles' numpy steps are its twin)
+    from sod import _native as _NATIVE
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE = None  # type: ignore[assignment]
+
 MANIFEST_VERSION = 1
 
 
@@ -177,16 +182,68 @@ def fast_tiles(
 _FIBER_FORMATS = ("csc", "dense")
 
 
+def _csc_lags_native(
+    fibers: np.ndarray,
+    grid: TileGrid,
+    options: CompileOptions,
+    w: Widths,
+    lanes: np.ndarray,
+    vectors: np.ndarray,
+) -> FastTiles:
+    """:func:`_fiber_tiles` of a CSC layer with lags only, in one compiled pass over the
+    fiber counts (``sod._native.bc_csc_lags``; the numpy steps of :func:`_fiber_tiles`
+    are its twin): the need bits are never stored."""
+    assert _NATIVE is not None
+    t, vmax = fibers.shape
+    sizes = np.empty(t, np.int64)
+    use_dense = np.empty(t, np.uint8)
+    lags = np.empty(t, np.int64)
+    _NATIVE.bc_csc_lags(
+        np.ascontiguousarray(fibers),
+        t,
+        vmax,
+        np.ascontiguousarray(lanes),
+        np.ascontiguousarray(vectors),
+        w.lane_index + w.value,
+        w.pointer,
+        w.value,
+        options.read_width_bits,
+        options.dense_fallback,
+        sizes,
+        use_dense,
+        lags,
+    )
+    return FastTiles(
+        [options.format, "dense"],
+        use_dense.astype(np.int64),
+        sizes,
+        np.zeros((t, vmax), np.int64),
+        vectors,
+        grid.pads,
+        lags,
+        options.read_width_bits,
+    )
+
+
 def _fiber_tiles(
-    counts: BlockCounts, grid: TileGrid, options: CompileOptions, with_need: bool | str
+    counts: BlockCounts,
+    grid: TileGrid,
+    options: CompileOptions,
+    with_need: bool | str,
+    native: bool = True,
 ) -> FastTiles:
     """:func:`fast_tiles` of a CSC or dense layer from its per-vector non-zero counts
     (as :func:`sod.formats.csc.need_bits`, :func:`sod.formats.dense.need_bits` and
-    :func:`_measure_tiles` give them, without cutting the mask into tiles)."""
+    :func:`_measure_tiles` give them, without cutting the mask into tiles). ``native``
+    False: the numpy steps even when the compiled CSC lag pass is built (tests)."""
     w = layer_widths(grid, options)
     lanes, vectors = (x.astype(np.int64) for x in grid.tile_shapes)
     vmax = grid.full_shape[1]
     lag_only = with_need == "lag"
+    if lag_only and options.format == "csc" and native and _NATIVE is not None and vmax:
+        fibers = fiber_counts(grid, counts)
+        if fibers.dtype == np.uint8:  # counts of at most 255 lanes: the compiled pass
+            return _csc_lags_native(fibers, grid, options, w, lanes, vectors)
     # Lags alone are scratch: int32 when every need (plus a word) fits, half the traffic.
     top = vmax * (w.pointer + grid.full_shape[0] * (w.lane_index + w.value)) + (1 << 12)
     dtype = np.int32 if lag_only and top < 1 << 31 else np.int64

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from sod.compiler.bitcount import _NATIVE, block_bit_counts, count_dtype, transpose_bytes
 from sod.formats import FormatError
 
 
@@ -262,9 +263,16 @@ class BlockCounts(_BlockGrid):
             cc = np.concatenate([cc, pad], axis=1)
         return cc.reshape(cc.shape[0], nb, self.cols)
 
-    def block_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def block_stats(
+        self, native: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Per block (kb, nb): non-zeros, rows (k) with a non-zero and columns (n) with a
-        non-zero (None when the counts they come from were left out)."""
+        non-zero (None when the counts they come from were left out). ``native`` False:
+        the numpy steps even when the compiled pass is built (tests)."""
+        if native and _NATIVE is not None:
+            stats = self._native_stats()
+            if stats is not None:
+                return stats
         rows = cols = None
         if self.row_counts is not None:
             rc = self.padded_rows()
@@ -277,10 +285,31 @@ class BlockCounts(_BlockGrid):
                 nnz = cc.sum(axis=2, dtype=np.int64)
         return nnz, rows, cols
 
+    def _native_stats(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+        """:meth:`block_stats` in one compiled pass over each half of byte counts (None
+        when a half is wider than a byte): group sums and non-zero entries."""
+        assert _NATIVE is not None
+        kb, nb = self.k_blocks, self.n_blocks
+        rows = cols = nnz = None
+        for half, axis, block in ((self.row_counts, 0, self.rows), (self.col_counts, 1, self.cols)):
+            if half is None:
+                continue
+            if half.dtype != np.uint8 or half.ndim != 2:
+                return None
+            half = np.ascontiguousarray(half)
+            sums, nonzero = np.empty((kb, nb), np.int64), np.empty((kb, nb), np.int64)
+            a, b = half.shape
+            _NATIVE.bc_group_stats(half, a, b, axis, block, sums, nonzero)
+            if axis == 0:
+                nnz, rows = sums, nonzero
+            else:
+                cols = nonzero
+                nnz = sums if nnz is None else nnz
+        assert nnz is not None
+        return nnz, rows, cols
 
-def _count_dtype(limit: int) -> type[np.unsignedinteger]:
-    """The narrowest unsigned type holding 0 … limit."""
-    return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
+
+_count_dtype = count_dtype
 
 
 def block_counts(
@@ -311,24 +340,77 @@ def block_counts(
     return BlockCounts(k, n, rows, cols, rc, cc)
 
 
+def packed_block_counts(
+    rows_bits: np.ndarray,
+    n: int,
+    rows: int,
+    cols: int,
+    row_counts: bool = True,
+    col_counts: bool = True,
+    order: tuple[np.ndarray, np.ndarray] | None = None,
+    cols_bits: np.ndarray | None = None,
+) -> BlockCounts:
+    """:func:`block_counts` of a k × n mask given bit-packed, never unpacked whole:
+    ``rows_bits`` (k, ⌈n/8⌉) uint8 is ``np.packbits(mask, axis=1)`` (a BitMask's bytes).
+
+    ``order``: (row permutation r, column permutation c): the counts of the reordered
+    mask ``mask[r][:, c]`` (:class:`~sod.compiler.reorder.Reorder`), which then needs
+    ``cols_bits`` (≥ n, ≥ ⌈k/8⌉) uint8, the mask's columns packed along k
+    (``np.packbits(mask, axis=0).T``, zero padded), for the row counts. Column counts
+    are :func:`~sod.compiler.bitcount.block_bit_counts` of W's rows in order r (then
+    gathered by c); row counts those of W's columns in order c (then gathered by r), or
+    in the natural order popcounts of the packed rows."""
+    k = int(rows_bits.shape[0])
+    if rows_bits.ndim != 2 or rows_bits.shape[1] != -(-n // 8) or rows_bits.dtype != np.uint8:
+        raise FormatError(f"packed rows of shape {rows_bits.shape} do not hold {n} columns")
+    r, c = (None, None) if order is None else order
+    rc = cc = None
+    if row_counts:
+        if order is None and cols % 8 == 0:
+            rc = _row_counts_packed(rows_bits, _ceil(n, cols), cols)
+        elif order is None:
+            mask = np.unpackbits(rows_bits, axis=1, count=n).view(bool)
+            rc = _row_counts(mask, _ceil(n, cols), cols)
+        else:
+            if cols_bits is None or cols_bits.shape[0] < n or 8 * cols_bits.shape[1] < k:
+                raise FormatError("the reordered row counts need W's columns packed along k")
+            assert r is not None and c is not None
+            along_k = block_bit_counts(cols_bits, c, cols)  # (nb, ≥ k)
+            gathered = np.take(along_k, r, axis=1)  # (nb, k): rows in order r
+            # (k, nb): a byte matrix transposed in cache-sized blocks
+            rc = transpose_bytes(gathered) if gathered.dtype == np.uint8 else gathered.T
+            rc = np.ascontiguousarray(rc)
+    if col_counts:
+        cc = block_bit_counts(rows_bits, r, rows)  # (kb, ≥ n)
+        cc = np.ascontiguousarray(cc[:, :n]) if c is None else np.take(cc, c, axis=1)
+    return BlockCounts(k, n, rows, cols, rc, cc)
+
+
 def _row_counts(mask: np.ndarray, nb: int, cols: int) -> np.ndarray:
     """(k, nb): each row's non-zeros in every column block of ``cols`` columns."""
     k, n = mask.shape
     if cols % 8 == 0:
-        packed = np.packbits(mask, axis=1)
-        per = cols // 8  # bytes per column block
-        if packed.shape[1] != nb * per:  # a last, partial column block
-            pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
-            packed = np.concatenate([packed, pad], axis=1)
-        if per in (1, 2, 4, 8):
-            word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
-            counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
-        else:
-            counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
-        return counts.astype(_count_dtype(cols), copy=False)
+        return _row_counts_packed(np.packbits(mask, axis=1), nb, cols)
     padded = np.zeros((k, nb * cols), bool)
     padded[:, :n] = mask
     return padded.reshape(k, nb, cols).sum(axis=2, dtype=_count_dtype(cols))
+
+
+def _row_counts_packed(packed: np.ndarray, nb: int, cols: int) -> np.ndarray:
+    """(k, nb): :func:`_row_counts` from the mask packed along its rows (cols % 8 == 0):
+    popcounts of the column blocks' whole bytes."""
+    packed = np.ascontiguousarray(packed)
+    k = packed.shape[0]
+    per = cols // 8  # bytes per column block
+    if packed.shape[1] != nb * per:  # a last, partial column block
+        pad = np.zeros((k, nb * per - packed.shape[1]), np.uint8)
+        packed = np.concatenate([packed, pad], axis=1)
+    if per in (1, 2, 4, 8):
+        word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[per]
+        counts = np.bitwise_count(packed.view(word))  # endian-free: a popcount
+    else:
+        counts = np.bitwise_count(packed).reshape(k, nb, per).sum(axis=2)
+    return counts.astype(_count_dtype(cols), copy=False)
 
 
 def fiber_counts(grid: TileGrid, counts: BlockCounts) -> np.ndarray:

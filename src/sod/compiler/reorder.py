@@ -34,6 +34,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sod.compiler.bitcount import (
+    _NATIVE,
+    block_or,
+    pack_axis0,
+    spread_rows,
+    transpose_bytes,
+)
+from sod.compiler.plan import BlockCounts, packed_block_counts
+
 REORDER_METHODS = ("none", "sort")
 #: Mask entries :meth:`Reorder.apply` permutes at once (bounds its scratch memory).
 _APPLY_BLOCK_ELEMENTS = 1 << 22
@@ -52,12 +61,37 @@ class Reorder:
     packed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
     # The natural mask's non-zeros per row (k,) int64, when the layout search counted them.
     row_nnz: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The natural mask packed along n, (k, ⌈n/8⌉) uint8, and along k, (≥ n, ≥ ⌈k/8⌉)
+    # uint8 (``np.packbits(mask, axis=0).T``, zero padded), when the layout search made
+    # them: :meth:`block_counts` measures the reordered layout from them without
+    # building it.
+    bits_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bits_cols: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_identity(self) -> bool:
         return bool(
             (self.rows == np.arange(self.rows.size)).all()
             and (self.cols == np.arange(self.cols.size)).all()
+        )
+
+    def block_counts(
+        self, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+    ) -> BlockCounts | None:
+        """:func:`~sod.compiler.plan.block_counts` of the reordered mask on a ``rows ×
+        cols`` grid, from the natural mask's packed bits (None when the layout search did
+        not keep them): the same counts as measuring :meth:`apply`'s result."""
+        if self.bits_rows is None or self.bits_cols is None:
+            return None
+        return packed_block_counts(
+            self.bits_rows,
+            int(self.cols.size),
+            rows,
+            cols,
+            row_counts,
+            col_counts,
+            (self.rows, self.cols),
+            self.bits_cols,
         )
 
     def apply(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -136,13 +170,12 @@ def _permute_bool(
     words = by8.view(np.uint64)
     target = out.view(np.uint64)
     src = np.arange(k, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    if _NATIVE is not None:  # one pass (the compiled twin of the loop below)
+        spread_rows(words, src, target)
+        return out
     step = max(1, _APPLY_BLOCK_ELEMENTS // max(n, 1))
     for lo in range(0, k, step):
-        s = src[lo : lo + step]
-        block = target[lo : lo + step]
-        np.take(words, s >> 3, axis=0, out=block, mode="clip")  # valid indices: no buffer
-        block >>= (7 - (s & 7)).astype(np.uint64)[:, None]
-        block &= np.uint64(0x0101010101010101)
+        spread_rows(words, src[lo : lo + step], target[lo : lo + step], native=False)
     return out
 
 
@@ -224,9 +257,11 @@ def _be_words(packed: np.ndarray) -> np.ndarray:
     """Packed bytes (nbytes, items), byte 0 first, as big-endian uint64 words (words,
     items): comparing an item's words in order compares its bytes lexicographically."""
     nbytes, items = packed.shape
-    words = np.zeros((max(-(-nbytes // 8), 1), items), np.uint64)
-    for b in range(nbytes):
-        words[b // 8] |= packed[b].astype(np.uint64) << np.uint64(56 - 8 * (b % 8))
+    count = max(-(-nbytes // 8), 1)
+    rows = np.zeros((items, 8 * count), np.uint8)  # each item's bytes, zero padded
+    rows[:, :nbytes] = packed.T
+    # eight bytes read as one big-endian word, then as native uint64 words
+    words = np.ascontiguousarray(rows.view(">u8").astype(np.uint64).T)
     return words
 
 
@@ -239,8 +274,10 @@ class _Packed:
     columns moves bytes and words instead of bools:
 
     * ``rows`` (k, ⌈n/8⌉) uint8: each row's bits along n (``np.packbits(mask, axis=1)``);
-    * ``cols`` (n, ⌈k/64⌉) uint64: each column's bits along k, 64 rows a word (its bytes,
-      in memory order, are ``np.packbits(mask, axis=0)``'s bytes of that column).
+    * ``by8`` (⌈k/8⌉, n) uint8: ``np.packbits(mask, axis=0)``, byte g of column j holding
+      its rows 8g … 8g+7;
+    * ``cols_bytes`` (≥ n, ≥ ⌈k/8⌉) uint8: ``by8`` transposed, each column's bits along
+      k as a row (zero padded: whole words without the compiled kernels).
 
     The block patterns the search reads (row blocks touched by each column, column
     blocks touched by each row) are kept packed and cached per permutation, since the
@@ -249,27 +286,39 @@ class _Packed:
     def __init__(
         self, mask: np.ndarray, rows: int, cols: int, bits: np.ndarray | None = None
     ) -> None:
-        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes)."""
-        mask = np.ascontiguousarray(mask, dtype=bool)
-        self.k, self.n = mask.shape
+        """``bits``: ``np.packbits(mask, axis=1)`` if at hand (a BitMask's bytes; the
+        compiled path then never reads ``mask`` itself)."""
+        self.k, self.n = (int(x) for x in mask.shape)
         self.R, self.C = rows, cols
         width = -(-self.n // 8)
         if bits is None or bits.shape != (self.k, width) or bits.dtype != np.uint8:
-            bits = np.packbits(mask, axis=1)
+            bits = np.packbits(np.asarray(mask, dtype=bool), axis=1)
         self.rows = np.ascontiguousarray(bits)
-        by8 = self.by8 = _pack_axis0(mask)  # (⌈k/8⌉, n)
-        q = -(-by8.shape[0] // 8)
-        if q * 8 != by8.shape[0]:
-            by8 = np.concatenate([by8, np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)])
-        # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
-        # (bytes gathered into words first: transposing words moves 8x fewer items)
-        words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
-        self.cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+        if _NATIVE is not None:
+            # packed along k straight from the packed rows (8 × 8 bit blocks transposed),
+            # then each column's bytes made a row (8 × 8 byte blocks transposed)
+            table = pack_axis0(self.rows, self.k)  # (⌈k/8⌉, 8⌈n/8⌉)
+            self.by8 = table[:, : self.n]
+            self.cols_bytes = transpose_bytes(table)  # (8⌈n/8⌉, ⌈k/8⌉)
+            along_k = self.cols_bytes  # whole uint64 words when they fit: fewer popcounts
+            words_k = along_k.view(np.uint64) if along_k.shape[1] % 8 == 0 else along_k
+            col_nnz = np.bitwise_count(words_k).sum(axis=1, dtype=np.int64)[: self.n]
+        else:
+            by8 = self.by8 = _pack_axis0(np.ascontiguousarray(mask, dtype=bool))
+            q = -(-by8.shape[0] // 8)
+            if q * 8 != by8.shape[0]:
+                pad = np.zeros((q * 8 - by8.shape[0], self.n), np.uint8)
+                by8 = np.concatenate([by8, pad])
+            # column j's row of words: byte s of word w holds its rows 8(8w+s) … 8(8w+s)+7
+            # (bytes gathered into words first: transposing words moves 8x fewer items)
+            words_qn = np.ascontiguousarray(by8.reshape(q, 8, self.n).transpose(0, 2, 1))
+            cols = np.ascontiguousarray(words_qn.view(np.uint64).reshape(q, self.n).T)
+            self.cols_bytes = cols.view(np.uint8)
+            col_nnz = np.bitwise_count(cols).sum(axis=1, dtype=np.int64)
         # whole uint64 words per row: an eighth of the popcounts (endian-free)
         words = self.rows.view(np.uint64) if width % 8 == 0 else self.rows
-        self._row_words = words  # gathered and ORed a word at a time
         self.row_nnz = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
-        self.col_nnz = np.bitwise_count(self.cols).sum(axis=1, dtype=np.int64)
+        self.col_nnz = col_nnz
         self._row_blocks: dict[bytes, np.ndarray] = {}
         self._col_blocks: dict[bytes, np.ndarray] = {}
 
@@ -283,10 +332,8 @@ class _Packed:
         key = r.tobytes()
         hit = self._col_blocks.get(key)
         if hit is None:
-            touched = _or_groups(np.take(self._row_words, r, axis=0), self.R, 0)
-            touched = touched.view(np.uint8)  # (kb, ⌈n/8⌉): the ORs of whole words
-            pattern = np.unpackbits(touched, axis=1, count=self.n).view(bool)
-            hit = self._col_blocks[key] = _pack_axis0(pattern)
+            touched = block_or(self.rows, r, self.R)  # (kb, ⌈n/8⌉) packed along n
+            hit = self._col_blocks[key] = _blocks_axis0(touched, self.n)
         return hit
 
     def row_blocks(self, c: np.ndarray) -> np.ndarray:
@@ -296,11 +343,9 @@ class _Packed:
         key = c.tobytes()
         hit = self._row_blocks.get(key)
         if hit is None:
-            # (nb, ⌈k/64⌉) words: each block's rows packed along k, in memory order
-            touched = _or_groups(np.take(self.cols, c, axis=0), self.C, 0)
-            along_k = touched.view(np.uint8)
-            pattern = np.unpackbits(along_k, axis=1, count=self.k).view(bool)  # (nb, k)
-            hit = self._row_blocks[key] = _pack_axis0(pattern)
+            # (nb, ≥ ⌈k/8⌉) bytes: each block's rows packed along k (zero padded)
+            along_k = block_or(self.cols_bytes, c, self.C)
+            hit = self._row_blocks[key] = _blocks_axis0(along_k, self.k)
         return hit
 
     def cost(self, r: np.ndarray, c: np.ndarray, dataflow: str) -> int:
@@ -312,6 +357,15 @@ class _Packed:
         if c.tobytes() in self._row_blocks:  # WS: tiles touched, from whichever is at hand
             return _popcount(_or_groups(np.take(self.row_blocks(c), r, axis=1), self.R, 1))
         return _popcount(_or_groups(np.take(self.col_blocks(r), c, axis=1), self.C, 1))
+
+
+def _blocks_axis0(touched: np.ndarray, items: int) -> np.ndarray:
+    """Block patterns ``(blocks, ≥ ⌈items/8⌉)`` packed along the items, repacked along the
+    blocks: ``(⌈blocks/8⌉, items)`` uint8 (``_pack_axis0`` of the unpacked pattern)."""
+    if _NATIVE is not None:
+        return pack_axis0(touched, touched.shape[0])[:, :items]
+    pattern = np.unpackbits(touched, axis=1, count=items).view(bool)
+    return _pack_axis0(pattern)
 
 
 def skip_cost(mask: np.ndarray, rows: int, cols: int, dataflow: str) -> int:
@@ -331,7 +385,9 @@ def _cost(
     return _Packed(mask, rows, cols).cost(r, c, dataflow)
 
 
-def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool) -> np.ndarray:
+def _signature_order(
+    blocks: np.ndarray, counts: np.ndarray, fewest_first: bool, native: bool = True
+) -> np.ndarray:
     """Indices of the items ordered by their block pattern lexicographically (touching
     the first block sorts first), then the non-zero count (densest first), then the
     index; ``fewest_first``: by the number of blocks touched before all that.
@@ -341,8 +397,17 @@ def _signature_order(blocks: np.ndarray, counts: np.ndarray, fewest_first: bool)
     of the inverted bits, which orders them as the bytes of the packed inverted pattern
     would. One stable sort on the first word; only items whose first words tie are
     sorted again by the other words, the count and the index; the number of blocks
-    touched, a small integer, is a last stable sort."""
+    touched, a small integer, is a last stable sort. With the compiled kernels (and
+    ``native``), one radix sort on the same keys (``sod._native.bc_signature_order``)."""
     items = blocks.shape[1]
+    if native and _NATIVE is not None and (counts >= 0).all():
+        out = np.empty(items, np.int64)
+        nbytes = blocks.shape[0]
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        _NATIVE.bc_signature_order(
+            np.ascontiguousarray(blocks, dtype=np.uint8), nbytes, items, counts, fewest_first, out
+        )
+        return out
     words = ~_be_words(blocks)  # (words, items)
     single = _single_key(blocks, words, counts, fewest_first)
     if single is not None:
@@ -410,19 +475,29 @@ def _candidates(packed: _Packed) -> list[Reorder]:
 
 
 def weight_reorder(
-    mask: np.ndarray,
+    mask: np.ndarray | None,
     rows: int,
     cols: int,
     dataflow: str,
     method: str,
     bits: np.ndarray | None = None,
+    n: int | None = None,
 ) -> Reorder:
     """The permutations of a ``k × n`` weight mask for an ``rows × cols`` array.
 
     ``method``: ``none`` (identity) or ``sort`` (the best candidate of the module
     docstring by :func:`skip_cost` for ``dataflow``; ties keep the earlier candidate,
     the identity first). ``bits``: the mask bit-packed along n
-    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand."""
+    (``np.packbits(mask, axis=1)``, e.g. its BitMask's bytes), if at hand; ``mask`` may
+    then be None (given ``n``): the search reads the packed bits only."""
+    if mask is None:
+        if bits is None or n is None or bits.ndim != 2 or bits.shape[1] != -(-n // 8):
+            raise ValueError("a weight mask given packed needs its bits and its n")
+        bits = np.ascontiguousarray(bits, dtype=np.uint8)
+        if _NATIVE is None:  # the numpy twins read the bool mask
+            mask = np.unpackbits(bits, axis=1, count=n).view(bool)
+        else:
+            mask = np.broadcast_to(np.zeros(1, bool), (bits.shape[0], n))  # shape only
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"weight mask must be 2-D, got shape {mask.shape}")
@@ -440,7 +515,13 @@ def weight_reorder(
         if best_cost is None or cost < best_cost:
             best, best_cost = cand, cost
     assert best is not None
-    return replace(best, packed_rows=packed.by8, row_nnz=packed.row_nnz)
+    return replace(
+        best,
+        packed_rows=packed.by8,
+        row_nnz=packed.row_nnz,
+        bits_rows=packed.rows,
+        bits_cols=packed.cols_bytes,
+    )
 
 
 def zero_tile_fraction(mask: np.ndarray, rows: int, cols: int) -> float:

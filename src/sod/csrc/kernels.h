@@ -42,6 +42,16 @@ static inline __attribute__((always_inline)) void sod_load_tile(
 PyObject *cc_first_fit(PyObject *self, PyObject *args);
 PyObject *cc_fold_sums(PyObject *self, PyObject *args);
 
+/* reorder.c */
+PyObject *bc_block_counts(PyObject *self, PyObject *args);
+PyObject *bc_block_or(PyObject *self, PyObject *args);
+PyObject *bc_spread_rows(PyObject *self, PyObject *args);
+PyObject *bc_pack_axis0(PyObject *self, PyObject *args);
+PyObject *bc_transpose_bytes(PyObject *self, PyObject *args);
+PyObject *bc_csc_lags(PyObject *self, PyObject *args);
+PyObject *bc_group_stats(PyObject *self, PyObject *args);
+PyObject *bc_signature_order(PyObject *self, PyObject *args);
+
 /* vusa.c */
 PyObject *vusa_window_chain(PyObject *self, PyObject *args);
 

@@ -16,6 +16,31 @@ static PyMethodDef methods[] = {
     {"cc_fold_sums", cc_fold_sums, METH_VARARGS,
      "cc_fold_sums(group_of, line_nnz, tiles, k, rows, folds, members, nnz): lines and "
      "non-zeros per (tile, row fold) of a packing without splitting."},
+    {"bc_block_counts", bc_block_counts, METH_VARARGS,
+     "bc_block_counts(packed, items, row_bytes, idx, count, block, out): block line counts "
+     "of a bit-packed mask in a gathered order (see sod.compiler.bitcount)."},
+    {"bc_block_or", bc_block_or, METH_VARARGS,
+     "bc_block_or(packed, items, row_bytes, idx, count, block, out): bytewise OR of "
+     "blocks of gathered packed items (see sod.compiler.bitcount)."},
+    {"bc_spread_rows", bc_spread_rows, METH_VARARGS,
+     "bc_spread_rows(words, groups, width, src, count, out): gathered rows of a mask "
+     "packed in groups of eight rows, as 0/1 bytes (see sod.compiler.bitcount)."},
+    {"bc_pack_axis0", bc_pack_axis0, METH_VARARGS,
+     "bc_pack_axis0(rows, k, row_bytes, out): a mask packed along n, packed along k "
+     "(see sod.compiler.bitcount)."},
+    {"bc_transpose_bytes", bc_transpose_bytes, METH_VARARGS,
+     "bc_transpose_bytes(src, a, b, out, stride): a byte matrix transposed, zero padded "
+     "(see sod.compiler.bitcount)."},
+    {"bc_csc_lags", bc_csc_lags, METH_VARARGS,
+     "bc_csc_lags(fibers, tiles, vmax, lanes, vectors, record, pointer, value, read_bits, "
+     "dense_fallback, sizes, use_dense, lags): CSC tile sizes and decompressor lags "
+     "(see sod.compiler.image)."},
+    {"bc_group_stats", bc_group_stats, METH_VARARGS,
+     "bc_group_stats(x, a, b, axis, block, nnz, nonzero): sums and non-zero entries of "
+     "groups of small counts (see sod.compiler.plan)."},
+    {"bc_signature_order", bc_signature_order, METH_VARARGS,
+     "bc_signature_order(blocks, nbytes, items, counts, fewest_first, out): the layout "
+     "search's order of items by block pattern (see sod.compiler.reorder)."},
     {"vusa_window_chain", vusa_window_chain, METH_VARARGS,
      "vusa_window_chain(bytes, P, row_bytes, per, blocks, slots, macs, cap, spans, counts): "
      "VUSA's greedy windows along k (see sod.models.vusa)."},

@@ -47,7 +47,7 @@ from dataclasses import replace
 from functools import partial
 
 from sod.arch.spec import Architecture, Dataflow
-from sod.compiler.plan import BlockCounts, block_counts
+from sod.compiler.plan import BlockCounts
 from sod.errors import ArchitectureError
 from sod.models.common import Counts
 from sod.models.glb_ports import bound_by_glb_ports
@@ -74,7 +74,9 @@ def evaluate(gemm: Gemm, arch: Architecture) -> Counts:
     no slower (fewer or equal total cycles), as it would after trying both."""
     opts = SystolicOptions.from_arch(arch)
     bound = partial(bound_by_glb_ports, arch=arch)
-    layer = Layer.of(gemm, opts)  # the same for every dataflow: masks unpacked once
+    # the same for every dataflow; masks are unpacked only if a step reads them (CSC and
+    # dense W tiles and a dense-stored A are measured from the packed bits)
+    layer = Layer.of(gemm, opts)
     if opts.auto_dataflow:
         # dataflow: auto — the compiler knows the shape, the masks and the memory system,
         # so each GEMM takes the dataflow with the fewest total cycles (compute + stalls)
@@ -105,11 +107,7 @@ def _best_dataflow(
     options = [replace(opts, dataflow=d) for d in (Dataflow.WS, Dataflow.OS, Dataflow.IS)]
     # One pass over each W mask counts its block lines for every dataflow: the patterns
     # the search prunes with and the tiles each evaluation measures.
-    counts = (
-        None
-        if layer.masks is None
-        else [block_counts(w, opts.rows, opts.cols) for w in layer.masks.weight]
-    )
+    counts = None if layer.masks is None else layer.block_counts(opts.rows, opts.cols)
     shapes = stream_shapes(layer, options, counts)
     compute = [
         fold_schedule(layer, ws, o).compute_cycles * layer.mult

@@ -9,13 +9,16 @@ instead of re-reading the architecture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from sod.arch.spec import Architecture, Dataflow, DecompressorPlacement, SparseOnDenseArch
-from sod.compiler.reorder import take_columns, weight_reorder
+from sod.compiler.bitcount import block_bit_counts
+from sod.compiler.plan import BlockCounts, block_counts, packed_block_counts
+from sod.compiler.reorder import Reorder, take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
 from sod.models.operands import OperandMasks, operand_masks
 from sod.workload.gemm import Gemm
@@ -169,11 +172,16 @@ class Layer:
     w_format: str  # format of the W operand (activations' when W is an activation)
     a_format: str
     reorder: str = "none"  # the weight reordering applied to the masks (none: natural order)
+    # Each group's W block counts, when the compiler measured them with the layout (a
+    # reordered layer: from the search's packed masks, sod.compiler.reorder.Reorder).
+    w_counts: tuple[BlockCounts, ...] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, gemm: Gemm, opts: SystolicOptions) -> Layer:
         # A dense array needs masks only to count effectual MACs, memoized by content.
-        masks = operand_masks(gemm, tiled=True) if opts.decompressors else None
+        masks: OperandMasks | None = None
+        if opts.decompressors:
+            masks = _Lazy.of(gemm) or operand_masks(gemm, tiled=True)
         g = distinct_groups(gemm)
         w_fmt = opts.weight_format if gemm.w_is_weight else opts.act_format
         for fmt in (w_fmt, opts.act_format):
@@ -189,33 +197,43 @@ class Layer:
         every group keeps its natural order. MAC and non-zero totals are unchanged.
 
         ``consume``: this layer is not used again, so its own (writable) W masks are
-        permuted in place instead of copied (a large FC mask is 100 MB)."""
+        permuted in place instead of copied (a large FC mask is 100 MB) — with A stored
+        dense, only when something reads the reordered W (:class:`_Lazy`): the layer
+        carries the reordered block counts from the layout search's packed bits."""
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
         bits = _weight_bits(self.gemm, masks.groups)
-        perms = [
-            weight_reorder(w, opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder, b)
-            for w, b in zip(masks.weight, bits, strict=True)
-        ]
+        natural_effectual = self.effectual  # before W is permuted (consume)
+        args = (opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder)
+        if _Lazy.packed_weight(masks) and all(b is not None for b in bits):
+            # W not unpacked: the layout search reads its packed bits only
+            perms = [weight_reorder(None, *args, b, n=self.n) for b in bits]
+        else:
+            perms = [weight_reorder(w, *args, b) for w, b in zip(masks.weight, bits, strict=True)]
         if all(p.is_identity for p in perms):
             return None
-        act = masks.act
-        if act is not None and self.a_format == "dense":
+        # The reordered layout's block counts for this dataflow's streams, from the
+        # search's packed bits (the half its vectors are made of).
+        along_rows = opts.dataflow is not Dataflow.IS
+        counts = [p.block_counts(opts.rows, opts.cols, along_rows, not along_rows) for p in perms]
+        kept = None if any(c is None for c in counts) else tuple(c for c in counts if c)
+        act = None
+        if _Lazy.has_act(masks) and self.a_format == "dense":
             # A dense-stored A is read only through its column counts (effectual MACs),
             # which permute with W's rows: Σ_k nnz(A[:, k])·nnz(W[k, :]) is the natural
-            # one, counted before W is permuted (W's row counts from the search, as
-            # OperandMasks.effectual counts them), and A is left as it is.
-            w_rows = [p.row_nnz for p in perms if p.row_nnz is not None]
-            a_cols = masks.act_col_counts()
-            if a_cols is not None and len(w_rows) == len(perms):
-                effectual = int((a_cols * np.stack(w_rows)).sum())
-            else:
-                effectual = masks.effectual(self.m)
-            natural = (self.m, effectual)
-            kept = {f.name: getattr(masks, f.name) for f in fields(masks)}
-            masks = _Effectual(**kept, natural_effectual=natural)
-            act = None
+            # one, counted before W is permuted, and A is left as it is.
+            natural = (self.m, natural_effectual)
+            if consume and kept is not None and _Lazy.permutable(masks, self):
+                # Nothing the model reads needs the permuted bool W (its tiles are
+                # measured from the kept counts, its MACs from the natural count): W is
+                # permuted in place when first read, if ever (a large FC mask is 100 MB).
+                deferred = _Lazy.deferred(masks, natural, tuple(perms))
+                return replace(self, masks=deferred, reorder=opts.weight_reorder, w_counts=kept)
+            base = {f.name: getattr(masks, f.name) for f in fields(OperandMasks)}
+            masks = _Effectual(**base, natural_effectual=natural)
+        else:
+            act = masks.act
         if consume and masks.weight.dtype == bool and masks.weight.flags.writeable:
             weight = masks.weight
             for p, w in zip(perms, weight, strict=True):
@@ -231,7 +249,54 @@ class Layer:
             act = permuted
             masks = replace(masks, act=act)
         new_masks = replace(masks, weight=weight)
-        return replace(self, masks=new_masks, reorder=opts.weight_reorder)
+        return replace(self, masks=new_masks, reorder=opts.weight_reorder, w_counts=kept)
+
+    def block_counts(
+        self, rows: int, cols: int, row_counts: bool = True, col_counts: bool = True
+    ) -> list[BlockCounts]:
+        """Each group's :func:`~sod.compiler.plan.block_counts` of W on a ``rows × cols``
+        grid (the halves asked for; the other may be None): kept from the layout search
+        (a reordered layer), else from the BitMask's packed bits (the natural layout, no
+        pass over the bool masks), else measured on the masks."""
+        masks = self.masks
+        if masks is None:
+            raise ValueError("a dense array's layer has no W masks to count")
+        kept = self.w_counts
+        if kept is not None and all(
+            (c.rows, c.cols) == (rows, cols)
+            and (c.row_counts is not None or not row_counts)
+            and (c.col_counts is not None or not col_counts)
+            for c in kept
+        ):
+            return list(kept)
+        bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else None
+        if bits is None or any(b is None for b in bits):
+            return [block_counts(w, rows, cols, row_counts, col_counts) for w in masks.weight]
+        return [
+            packed_block_counts(b, self.n, rows, cols, row_counts, col_counts)
+            for b in bits
+            if b is not None
+        ]
+
+    @cached_property
+    def effectual(self) -> int:
+        """:meth:`OperandMasks.effectual` of all m rows, counted once per layer (W's row
+        counts from the BitMask's packed bits when at hand, the same numbers)."""
+        masks = self.masks
+        if masks is None:
+            raise ValueError("a dense array's layer has no masks to count")
+        if isinstance(masks, _Effectual) and masks.natural_effectual[0] == self.m:
+            return masks.natural_effectual[1]
+        # The BitMask's bits are the natural W: a reordered one is counted as it is.
+        bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else [None]
+        packed = [b for b in bits if b is not None]
+        if len(packed) < len(bits):
+            return masks.effectual(self.m)
+        w_rows = np.stack([_row_popcounts(b) for b in packed])
+        a_cols = _Lazy.act_cols_of(masks)
+        if a_cols is None:
+            return int(w_rows.sum()) * self.m
+        return int((a_cols * w_rows).sum())
 
     @property
     def m(self) -> int:
@@ -244,6 +309,14 @@ class Layer:
     @property
     def n(self) -> int:
         return self.gemm.n
+
+
+def _row_popcounts(bits: np.ndarray) -> np.ndarray:
+    """(k,) int64: the set bits of every row of a packed (k, bytes) mask, a uint64 word
+    at a time when the rows are whole words (an eighth of the popcounts)."""
+    if bits.shape[1] % 8 == 0 and bits.flags.c_contiguous:
+        bits = bits.view(np.uint64)
+    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
 
 
 def _weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray | None]:
@@ -272,3 +345,162 @@ class _Effectual(OperandMasks):
     def effectual(self, m: int) -> int:
         rows, count = self.natural_effectual
         return count if m == rows else super().effectual(m)
+
+
+#: The bool array a lazy mask holds until it is unpacked.
+_UNREAD = np.zeros((0, 0, 0), bool)
+
+
+def _plain(mask: object) -> bool:
+    return isinstance(mask, BitMask) and not isinstance(mask, TiledMask)
+
+
+@dataclass(frozen=True)
+class _Lazy(_Effectual):
+    """Masks whose bool arrays are made only when first read: ``weight`` and ``act``
+    unpacked from the ``source`` GEMM's plain BitMasks (``pending_w`` / ``pending_a``;
+    the same arrays :func:`~sod.models.operands.operand_masks` gives) or taken from the
+    ``base`` masks of a consumed natural layer, then W permuted in place by ``perms`` (a
+    reordered layer, one :class:`~sod.compiler.reorder.Reorder` per group). The
+    Sparse-on-Dense model measures CSC and dense W tiles from block counts of the packed
+    bits (:meth:`Layer.block_counts`, kept by the layout search for a
+    reordered layer) and a dense-stored A only through its column counts, also from the
+    packed bits (:meth:`Layer.effectual`), so an evaluation never unpacks a mask it does
+    not read. ``natural_effectual`` is set on a reordered layer only."""
+
+    source: Gemm | None = None
+    n_groups: int = 0
+    pending_w: bool = False
+    pending_a: bool = False
+    perms: tuple[Reorder, ...] = ()
+    base: OperandMasks | None = None  # a consumed natural layer's masks: its arrays, if read
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("weight", "act"):
+            get = object.__getattribute__
+            flag = "pending_w" if name == "weight" else "pending_a"
+            if get(self, flag):
+                base = get(self, "base")
+                gemm, g = get(self, "source"), get(self, "n_groups")
+                if base is not None:  # the natural masks' own arrays (consumed)
+                    value = getattr(base, name)
+                elif name == "weight":
+                    value = gemm.stacked_weight_mask(g)
+                else:
+                    value = gemm.stacked_act_mask(g)
+                object.__setattr__(self, name, value)
+                object.__setattr__(self, flag, False)
+            if name == "weight" and get(self, "perms"):
+                for p, w in zip(get(self, "perms"), get(self, "weight"), strict=True):
+                    p.apply_in_place(w)
+                object.__setattr__(self, "perms", ())
+        return object.__getattribute__(self, name)
+
+    @property
+    def groups(self) -> int:
+        # from the shapes alone: reading it unpacks nothing
+        return int(object.__getattribute__(self, "n_groups"))
+
+    @classmethod
+    def of(cls, gemm: Gemm) -> _Lazy | None:
+        """The masks of a GEMM whose W (and A, if any) are plain BitMasks of a shared or
+        stacked shape, nothing unpacked; None for any other GEMM (operand_masks then
+        reads it, drawing i.i.d. patterns, expanding tiled masks, raising on a bad
+        shape)."""
+        wm, am = gemm.weight_mask, gemm.act_mask
+        g, m, k, n = gemm.operand_groups, gemm.m, gemm.k, gemm.n
+        if not isinstance(wm, BitMask) or not _plain(wm) or wm.shape not in ((k, n), (g * k, n)):
+            return None
+        if am is None and gemm.act_density < 1.0:
+            return None
+        if am is not None and (not _plain(am) or am.shape not in ((m, k), (g * m, k))):
+            return None
+        masks = cls(
+            _UNREAD,
+            None,
+            gemm.repeat // g,
+            False,
+            None,
+            source=gemm,
+            n_groups=g,
+            pending_w=True,
+            pending_a=am is not None,
+        )
+        return masks
+
+    @cached_property
+    def weight_nnz(self) -> int:
+        """:attr:`OperandMasks.weight_nnz`, from the source's packed W when at hand (a
+        popcount; permuting W keeps it)."""
+        gemm = object.__getattribute__(self, "source")
+        if gemm is None:
+            return int(np.count_nonzero(self.weight))
+        wm, g = gemm.weight_mask, self.groups
+        shared = g if wm.shape[0] != g * gemm.k else 1  # a shared W counts once per group
+        return int(wm.nnz) * shared
+
+    @staticmethod
+    def packed_weight(masks: OperandMasks) -> bool:
+        """Whether ``masks``' W is still only the source's packed bits."""
+        return isinstance(masks, _Lazy) and bool(object.__getattribute__(masks, "pending_w"))
+
+    @staticmethod
+    def has_act(masks: OperandMasks) -> bool:
+        """Whether ``masks`` has an A mask (``masks.act is not None``), unpacking none."""
+        if isinstance(masks, _Lazy) and object.__getattribute__(masks, "pending_a"):
+            return True
+        return object.__getattribute__(masks, "act") is not None
+
+    @staticmethod
+    def act_cols_of(masks: OperandMasks) -> np.ndarray | None:
+        """:meth:`OperandMasks.act_col_counts`, from the source's packed A when it is not
+        unpacked (each group's column counts: popcounts of its packed rows' bits)."""
+        if not (isinstance(masks, _Lazy) and object.__getattribute__(masks, "pending_a")):
+            return masks.act_col_counts()
+        gemm = object.__getattribute__(masks, "source")
+        g, m, k = masks.groups, gemm.m, gemm.k
+        packed = gemm.act_mask.packed
+        parts = (
+            [packed] if packed.shape[0] == m else [packed[i * m : (i + 1) * m] for i in range(g)]
+        )
+        cols = np.stack(
+            [block_bit_counts(p, None, 255).sum(axis=0, dtype=np.int64)[:k] for p in parts]
+        )
+        return np.broadcast_to(cols, (g, k)) if len(parts) < g else cols
+
+    @staticmethod
+    def permutable(masks: OperandMasks, layer: Layer) -> bool:
+        """Whether ``masks``' W is (or, unpacked, will be) a writable bool array, so that
+        it can be permuted in place: a shared W broadcast over groups is not."""
+        if _Lazy.packed_weight(masks):
+            g, wm = masks.groups, layer.gemm.weight_mask
+            return g == 1 or (wm is not None and wm.shape[0] == g * layer.k)
+        w = masks.weight
+        return bool(w.dtype == bool and w.flags.writeable)
+
+    @staticmethod
+    def deferred(
+        masks: OperandMasks, natural: tuple[int, int], perms: tuple[Reorder, ...]
+    ) -> _Lazy:
+        """``masks`` reordered by ``perms`` (consumed: its W, once unpacked, is permuted
+        in place), A kept natural, with the natural effectual count; nothing is unpacked
+        or permuted until read."""
+        get = object.__getattribute__
+        lazy = isinstance(masks, _Lazy)
+        pending_w = lazy and bool(get(masks, "pending_w"))
+        pending_a = lazy and bool(get(masks, "pending_a"))
+        out = _Lazy(
+            get(masks, "weight") if not pending_w else _UNREAD,
+            get(masks, "act") if not pending_a else None,
+            masks.multiplier,
+            masks.iid_pattern,
+            masks.act_tiling,
+            natural_effectual=natural,
+            source=get(masks, "source") if lazy else None,
+            n_groups=masks.groups,
+            pending_w=pending_w,
+            pending_a=pending_a,
+            perms=perms,
+            base=masks if pending_w or pending_a else None,
+        )
+        return out

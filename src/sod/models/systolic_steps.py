@@ -123,7 +123,7 @@ def mac_counts(layer: Layer, ws: WeightStreams, folds: Folds, opts: SystolicOpti
     gemm, masks, mult = layer.gemm, layer.masks, layer.mult
     m, k, n, g = layer.m, layer.k, layer.n, layer.groups
     if masks is not None:
-        effectual = masks.effectual(m) * mult
+        effectual = layer.effectual * mult  # counted once per layer
     elif gemm.weight_mask is None and gemm.act_mask is None:
         effectual = round(m * k * n * g * gemm.weight_density * gemm.act_density) * mult
     else:

@@ -134,18 +134,39 @@ def weight_streams(
     parts = []
     offset = 0
     along_rows = opts.dataflow is not Dataflow.IS  # the half of the counts it reads
-    for gi, w in enumerate(layer.masks.weight):
+    fiber = compile_options.format in _FIBER_FORMATS
+    if counts is None and fiber:  # counted from packed bits (no pass over the bool masks)
+        counts = layer.block_counts(opts.rows, opts.cols, along_rows, not along_rows)
+    compile_json = compile_options.model_dump_json()
+    masks = layer.masks
+    for gi in range(masks.groups):
         c = counts[gi] if counts is not None else None
-        fields_, count = _group_streams_memo(
-            w,
-            layer.m,
-            opts.rows,
-            opts.cols,
-            opts.dataflow.value,
-            opts.spec.value_bits,
-            compile_options.model_dump_json(),
-            None if c is None else (c.row_counts if along_rows else c.col_counts),
-        )
+        line_counts = None if c is None else (c.row_counts if along_rows else c.col_counts)
+        if fiber and line_counts is not None:
+            # CSC and dense tiles are measured from the block counts alone: they are the
+            # memo key, a small fraction of the mask's bytes (W is not hashed).
+            fields_, count = _fiber_streams_memo(
+                line_counts,
+                layer.k,
+                layer.n,
+                layer.m,
+                opts.rows,
+                opts.cols,
+                opts.dataflow.value,
+                opts.spec.value_bits,
+                compile_json,
+            )
+        else:
+            fields_, count = _group_streams_memo(
+                masks.weight[gi],  # read only here: a reordered W may be built on demand
+                layer.m,
+                opts.rows,
+                opts.cols,
+                opts.dataflow.value,
+                opts.spec.value_bits,
+                compile_json,
+                line_counts,
+            )
         part = dict(zip(_PART_FIELDS, fields_, strict=True))
         part["fold_stream"] = part["fold_stream"] + offset  # streams are numbered group-major
         part["fold_group"] = np.full(part["fold_stream"].size, gi)
@@ -156,6 +177,8 @@ def weight_streams(
 
 
 _PART_FIELDS = tuple(f for f in WeightStreams.__dataclass_fields__ if f != "fold_group")
+#: Formats whose tiles are measured from block counts alone (sod.compiler.image.fast_tiles).
+_FIBER_FORMATS = ("csc", "dense")
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -174,6 +197,37 @@ def _group_streams_memo(
     ``line_counts``: w's block row counts (WS/OS) or column counts (IS), if at hand."""
     part, count = _group_streams(
         w,
+        (int(w.shape[0]), int(w.shape[1])),
+        m,
+        rows,
+        cols,
+        Dataflow(dataflow),
+        value_bits,
+        CompileOptions.model_validate_json(compile_json),
+        line_counts,
+    )
+    return tuple(part[f] for f in _PART_FIELDS), count
+
+
+@memo_by_content(max_bytes=64 << 20)
+def _fiber_streams_memo(
+    line_counts: np.ndarray,
+    k: int,
+    n: int,
+    m: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    value_bits: int,
+    compile_json: str,
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """:func:`_group_streams_memo` of a k × n W in a format measured from its block
+    counts alone (:data:`_FIBER_FORMATS`), memoized by those counts (``line_counts``:
+    the block row counts for WS/OS, the column counts for IS): they determine the
+    result, and hashing them is a fraction of hashing W."""
+    part, count = _group_streams(
+        None,
+        (k, n),
         m,
         rows,
         cols,
@@ -186,7 +240,8 @@ def _group_streams_memo(
 
 
 def _group_streams(
-    w: np.ndarray,
+    w: np.ndarray | None,
+    shape: tuple[int, int],
     m: int,
     R: int,
     C: int,
@@ -196,29 +251,34 @@ def _group_streams(
     line_counts: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """One group's streams from the compiler's fast path (exact sizes and timing), as
-    :class:`WeightStreams` fields (``fold_group`` left out), and how many streams."""
+    :class:`WeightStreams` fields (``fold_group`` left out), and how many streams. ``w``
+    (of ``shape``, k × n) may be None when ``line_counts`` are given and the format is
+    measured from them alone (:data:`_FIBER_FORMATS`)."""
     read_bits = compile_options.read_width_bits
-    grid = TileGrid(int(w.shape[0]), int(w.shape[1]), R, C, df.value)
+    k, n = shape
+    grid = TileGrid(k, n, R, C, df.value)
     # One pass over the mask for formats and pattern alike: WS/OS vectors are the blocks'
     # rows, IS vectors their columns.
     along_rows = df is not Dataflow.IS
     if line_counts is None:
+        assert w is not None
         counts = block_counts(w, R, C, row_counts=along_rows, col_counts=not along_rows)
     else:
-        k, n = (int(x) for x in w.shape)
         half = (line_counts, None) if along_rows else (None, line_counts)
         counts = BlockCounts(k, n, R, C, *half)
+    if w is None:
+        if compile_options.format not in _FIBER_FORMATS:
+            raise ValueError(f"{compile_options.format} tiles are measured from the mask")
+        w = np.zeros((0, 0), bool)  # not read: the counts measure these formats
     tiles = fast_tiles(w, grid, compile_options, with_need="lag", counts=counts)
     decode, stalls = tile_stream_cycles(tiles, grid, read_bits)
     part = _shape_fields(grid, counts.block_stats(), m)
     count = part["nnz"].size
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
     words = -(-tiles.size_bits // read_bits) * read_bits
-    lanes_t, vecs_t = grid.tile_shapes
-    dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
-    part["size_bits"] = np.bincount(index, weights=words, minlength=count).astype(np.int64)
-    part["dense_bits"] = np.bincount(index, weights=dense_t, minlength=count).astype(np.int64)
+    # a stream's tiles are consecutive in image order: whole rows of a reshape
+    part["size_bits"] = np.asarray(words, np.int64).reshape(count, per).sum(axis=1)
+    part["dense_bits"] = _dense_stream_bits(grid, value_bits, read_bits)
     part["decode_cycles"] = decode
     part["stall_cycles"] = stalls
     return part, count
@@ -302,8 +362,8 @@ def _dense_stream_bits(grid: TileGrid, value_bits: int, read_bits: int) -> np.nd
     dense_t = -(-(lanes_t * vecs_t * value_bits) // read_bits) * read_bits
     df = Dataflow(grid.dataflow)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
-    return np.bincount(index, weights=dense_t, minlength=grid.count // per).astype(np.int64)
+    # a stream's tiles are consecutive in image order: whole rows of a reshape
+    return np.asarray(dense_t, np.int64).reshape(grid.count // per, per).sum(axis=1)
 
 
 def _block_stats(
@@ -325,17 +385,19 @@ def _shape_fields(
     order = grid.order
     kr, nc = grid.extents
     _, vecs_t = grid.tile_shapes
-    nnz_t = nnz_b[order[:, 0], order[:, 1]]
+    # image order is kb outer (IS) or nb outer: a block array raveled, or its transpose
+    by_image = (lambda b: b.ravel()) if df is Dataflow.IS else (lambda b: b.T.ravel())
+    nnz_t = by_image(nnz_b)
     per = 1 if df is Dataflow.WS else (grid.k_blocks if df is Dataflow.OS else grid.n_blocks)
-    index = np.arange(grid.count) // per
     count = grid.count // per
 
     def stream_sum(x: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights=x, minlength=count)
+        # a stream's tiles are consecutive in image order: whole rows of a reshape
+        return np.asarray(x, np.int64).reshape(count, per).sum(axis=1)
 
     if df is Dataflow.WS:
         assert rows_b is not None
-        nonempty = rows_b[order[:, 0], order[:, 1]]
+        nonempty = by_image(rows_b)
         lanes = nc
     elif df is Dataflow.OS:  # stream = column block nb: vectors are the k rows
         assert rows_b is not None
