@@ -37,8 +37,8 @@ from sod.arch.spec import Dataflow
 from sod.mapping.column_combining import PackedTiles, pack_columns, packed_tiles
 from sod.models.common import Counts
 from sod.models.memo import memo_by_content
-from sod.models.operands import OperandMasks, operand_masks, weight_rows
-from sod.models.systolic_options import Layer, SystolicOptions
+from sod.models.operands import OperandMasks, weight_rows
+from sod.models.systolic_options import Layer, SystolicOptions, lazy_operand_masks
 from sod.models.systolic_steps import (
     Folds,
     Macs,
@@ -122,7 +122,7 @@ def evaluate_column_combining(gemm: Gemm, arch: ColumnCombiningArch) -> Counts:
         skip_zero_tiles=True,
         zero_gating=arch.zero_gating,
     )
-    masks = operand_masks(gemm, tiled=True)
+    masks = lazy_operand_masks(gemm)  # W is read packed (weight_rows)
     groups, mult = masks.groups, masks.multiplier
     parts = packed_layout(masks, arch, gemm)
     ws = _streams(parts, arch)

@@ -161,6 +161,13 @@ def distinct_groups(gemm: Gemm) -> int:
     return gemm.operand_groups
 
 
+def lazy_operand_masks(gemm: Gemm) -> OperandMasks:
+    """``operand_masks(gemm, tiled=True)``, with the bool arrays of plain BitMasks unpacked
+    only when first read (:class:`_Lazy`): a model that counts from the packed bits never
+    pays for them."""
+    return _Lazy.of(gemm) or operand_masks(gemm, tiled=True)
+
+
 @dataclass(frozen=True)
 class Layer:
     """One GEMM as the systolic model sees it."""
@@ -181,7 +188,7 @@ class Layer:
         # A dense array needs masks only to count effectual MACs, memoized by content.
         masks: OperandMasks | None = None
         if opts.decompressors:
-            masks = _Lazy.of(gemm) or operand_masks(gemm, tiled=True)
+            masks = lazy_operand_masks(gemm)
         g = distinct_groups(gemm)
         w_fmt = opts.weight_format if gemm.w_is_weight else opts.act_format
         for fmt in (w_fmt, opts.act_format):
