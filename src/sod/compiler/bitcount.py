@@ -33,6 +33,25 @@ def count_dtype(limit: int) -> type[np.unsignedinteger]:
     return np.uint8 if limit < 1 << 8 else np.uint16 if limit < 1 << 16 else np.uint32
 
 
+def _blocked_items(
+    packed: np.ndarray, idx: np.ndarray | None, block: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The checked inputs of :func:`block_bit_counts` and :func:`block_or`: the items as
+    contiguous uint8 rows, their order (int64; ``idx`` None: every item in order) and the
+    number of blocks of ``block`` items."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint8)
+    if packed.ndim != 2:
+        raise ValueError(f"packed items must be 2-D, got shape {packed.shape}")
+    if block <= 0:
+        raise ValueError(f"block must be positive, got {block}")
+    order = (
+        np.arange(packed.shape[0], dtype=np.int64)
+        if idx is None
+        else np.ascontiguousarray(idx, dtype=np.int64)
+    )
+    return packed, order, -(-order.size // block)
+
+
 def block_bit_counts(
     packed: np.ndarray, idx: np.ndarray | None, block: int, native: bool = True
 ) -> np.ndarray:
@@ -41,19 +60,9 @@ def block_bit_counts(
     have bit j set, item i being row i of ``packed`` (uint8, ``(items, row_bytes)``, bits
     in ``np.packbits`` order). ``idx`` None: every item in order. ``native`` False: the
     numpy twin even when the kernel is built (tests)."""
-    packed = np.ascontiguousarray(packed, dtype=np.uint8)
-    if packed.ndim != 2:
-        raise ValueError(f"packed items must be 2-D, got shape {packed.shape}")
-    if block <= 0:
-        raise ValueError(f"block must be positive, got {block}")
+    packed, order, blocks = _blocked_items(packed, idx, block)
     items, row_bytes = packed.shape
-    order = (
-        np.arange(items, dtype=np.int64)
-        if idx is None
-        else np.ascontiguousarray(idx, dtype=np.int64)
-    )
     count = order.size
-    blocks = -(-count // block)
     if native and _NATIVE is not None and block < 1 << 8 and row_bytes > 0:
         out = np.empty((blocks, 8 * row_bytes), np.uint8)
         _NATIVE.bc_block_counts(packed, items, row_bytes, order, count, block, out)
@@ -89,19 +98,9 @@ def block_or(
     """``(⌈count/block⌉, row_bytes)`` uint8: the bytewise OR of the items
     ``idx[b·block : (b+1)·block]`` (rows of ``packed``, the last block cut short), as
     :func:`block_bit_counts` takes them; which blocks touch each bit."""
-    packed = np.ascontiguousarray(packed, dtype=np.uint8)
-    if packed.ndim != 2:
-        raise ValueError(f"packed items must be 2-D, got shape {packed.shape}")
-    if block <= 0:
-        raise ValueError(f"block must be positive, got {block}")
+    packed, order, blocks = _blocked_items(packed, idx, block)
     items, row_bytes = packed.shape
-    order = (
-        np.arange(items, dtype=np.int64)
-        if idx is None
-        else np.ascontiguousarray(idx, dtype=np.int64)
-    )
     count = order.size
-    blocks = -(-count // block)
     if native and _NATIVE is not None and row_bytes > 0:
         out = np.empty((blocks, row_bytes), np.uint8)
         _NATIVE.bc_block_or(packed, items, row_bytes, order, count, block, out)

@@ -195,18 +195,8 @@ def _group_streams_memo(
     """:func:`_group_streams` memoized by content: the paper's sections, its maps and the
     reordering variant meet the same layer on the same tile grid again and again.
     ``line_counts``: w's block row counts (WS/OS) or column counts (IS), if at hand."""
-    part, count = _group_streams(
-        w,
-        (int(w.shape[0]), int(w.shape[1])),
-        m,
-        rows,
-        cols,
-        Dataflow(dataflow),
-        value_bits,
-        CompileOptions.model_validate_json(compile_json),
-        line_counts,
-    )
-    return tuple(part[f] for f in _PART_FIELDS), count
+    shape = (int(w.shape[0]), int(w.shape[1]))
+    return _streams_entry(w, shape, m, rows, cols, dataflow, value_bits, compile_json, line_counts)
 
 
 @memo_by_content(max_bytes=64 << 20)
@@ -225,16 +215,27 @@ def _fiber_streams_memo(
     counts alone (:data:`_FIBER_FORMATS`), memoized by those counts (``line_counts``:
     the block row counts for WS/OS, the column counts for IS): they determine the
     result, and hashing them is a fraction of hashing W."""
+    shape = (k, n)
+    return _streams_entry(
+        None, shape, m, rows, cols, dataflow, value_bits, compile_json, line_counts
+    )
+
+
+def _streams_entry(
+    w: np.ndarray | None,
+    shape: tuple[int, int],
+    m: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    value_bits: int,
+    compile_json: str,
+    line_counts: np.ndarray | None,
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """A memo entry of :func:`_group_streams` (the memos' arguments are plain values)."""
+    options = CompileOptions.model_validate_json(compile_json)
     part, count = _group_streams(
-        None,
-        (k, n),
-        m,
-        rows,
-        cols,
-        Dataflow(dataflow),
-        value_bits,
-        CompileOptions.model_validate_json(compile_json),
-        line_counts,
+        w, shape, m, rows, cols, Dataflow(dataflow), value_bits, options, line_counts
     )
     return tuple(part[f] for f in _PART_FIELDS), count
 
