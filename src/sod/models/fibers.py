@@ -136,7 +136,8 @@ def frozen_packed(bits: BitMask) -> np.ndarray:
     return view
 
 
-def _plain(mask: object) -> bool:
+def plain_bitmask(mask: object) -> bool:
+    """Whether ``mask`` is a BitMask holding all its rows (not a periodic TiledMask)."""
     return isinstance(mask, BitMask) and not isinstance(mask, TiledMask)
 
 
@@ -145,11 +146,11 @@ def packed_operands(act: object, weight: object) -> tuple[np.ndarray, np.ndarray
     transposed GEMM, :class:`TransposedBits` of W and A): A's rows packed along k and W's
     rows packed along n, straight from the masks (no unpacking), as
     :func:`canonical_operands` would pack them; None for bool arrays."""
-    if _plain(act) and _plain(weight):
+    if plain_bitmask(act) and plain_bitmask(weight):
         assert isinstance(act, BitMask) and isinstance(weight, BitMask)
         return frozen_packed(act), frozen_packed(weight), False
     if isinstance(act, TransposedBits) and isinstance(weight, TransposedBits):
-        if _plain(act.bits) and _plain(weight.bits):
+        if plain_bitmask(act.bits) and plain_bitmask(weight.bits):
             return frozen_packed(weight.bits), frozen_packed(act.bits), True
     return None
 
@@ -208,11 +209,19 @@ def packed_chunk_products(
         )
 
 
+def row_popcounts(bits: np.ndarray) -> np.ndarray:
+    """(rows,) int64: the set bits of every row of a packed (rows, bytes) mask, a uint64
+    word at a time when the rows are whole words (an eighth of the popcounts)."""
+    if bits.shape[1] % 8 == 0 and bits.flags.c_contiguous:
+        bits = bits.view(np.uint64)
+    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
+
+
 def packed_row_counts(packed: np.ndarray, rows: int, groups: int) -> np.ndarray | None:
     """(G, rows) non-zeros of every row of a bit-packed shared (rows × ·) or stacked
     ((G·rows) × ·) mask, as :func:`sod.workload.mask.stack_mask` reads it; None for
     another shape."""
-    counts = np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
+    counts = row_popcounts(packed)
     if counts.size == groups * rows:
         return counts.reshape(groups, rows)
     return np.broadcast_to(counts, (groups, rows)) if counts.size == rows else None

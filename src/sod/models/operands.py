@@ -22,7 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
-from sod.models.fibers import frozen_packed
+from sod.models.fibers import frozen_packed, plain_bitmask
 from sod.models.sparse_masks import col_counts, row_counts
 from sod.workload.gemm import Gemm
 from sod.workload.mask import BitMask, TiledMask, stack_mask
@@ -132,21 +132,25 @@ def _packed_weight_nnz(masks: OperandMasks, gemm: Gemm) -> OperandMasks:
     return masks
 
 
-def weight_rows(gemm: Gemm, masks: OperandMasks) -> list[np.ndarray]:
-    """Per distinct group, W's mask packed along n (``(k, ⌈n/8⌉)`` uint8, as a BitMask
-    packs it): the GEMM's own BitMask bytes when it has one (no re-packing; read-only,
-    hashed once by the content memos), else ``masks.weight`` packed."""
-    wm, k, groups = gemm.weight_mask, gemm.k, masks.groups
-    if (
-        isinstance(wm, BitMask)
-        and not isinstance(wm, TiledMask)
-        and wm.shape[1] == gemm.n
-        and wm.shape[0] in (k, groups * k)
-    ):
+def weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray] | None:
+    """Per distinct group, W's mask packed along n (``(k, ⌈n/8⌉)`` uint8) as the GEMM's
+    plain BitMask holds it (stacked: group g is rows g·k …; shared: one for all), as
+    read-only views hashed once by the content memos; None when W is not such a mask."""
+    wm, k = gemm.weight_mask, gemm.k
+    if not plain_bitmask(wm) or not isinstance(wm, BitMask):
+        return None
+    if wm.shape == (k, gemm.n):
+        return [frozen_packed(wm)] * groups
+    if wm.shape == (groups * k, gemm.n):
         whole = frozen_packed(wm)
-        stacked = wm.shape[0] == groups * k
-        return [whole[i * k : (i + 1) * k] if stacked else whole for i in range(groups)]
-    return [np.packbits(w, axis=1) for w in masks.weight]
+        return [whole[g * k : (g + 1) * k] for g in range(groups)]
+    return None
+
+
+def weight_rows(gemm: Gemm, masks: OperandMasks) -> list[np.ndarray]:
+    """:func:`weight_bits`, else ``masks.weight`` packed the same way."""
+    bits = weight_bits(gemm, masks.groups)
+    return bits if bits is not None else [np.packbits(w, axis=1) for w in masks.weight]
 
 
 def period_gemm(gemm: Gemm, rows: int) -> Gemm:

@@ -20,9 +20,10 @@ from sod.compiler.bitcount import block_bit_counts
 from sod.compiler.plan import BlockCounts, block_counts, packed_block_counts
 from sod.compiler.reorder import Reorder, take_columns, weight_reorder
 from sod.formats import FormatSpec, format_module
-from sod.models.operands import OperandMasks, operand_masks
+from sod.models.fibers import plain_bitmask, row_popcounts
+from sod.models.operands import OperandMasks, operand_masks, weight_bits
 from sod.workload.gemm import Gemm
-from sod.workload.mask import BitMask, TiledMask
+from sod.workload.mask import BitMask
 
 # A dense array has no decompressor, so nothing limits its "read width".
 _UNLIMITED_READ_BITS = 1 << 30
@@ -210,14 +211,15 @@ class Layer:
         masks = self.masks
         if opts.weight_reorder == "none" or masks is None or not self.gemm.w_is_weight:
             return None
-        bits = _weight_bits(self.gemm, masks.groups)
+        bits = weight_bits(self.gemm, masks.groups)
         natural_effectual = self.effectual  # before W is permuted (consume)
         args = (opts.rows, opts.cols, opts.dataflow.value, opts.weight_reorder)
-        if _Lazy.packed_weight(masks) and all(b is not None for b in bits):
+        if _Lazy.packed_weight(masks) and bits is not None:
             # W not unpacked: the layout search reads its packed bits only
             perms = [weight_reorder(None, *args, b, n=self.n) for b in bits]
         else:
-            perms = [weight_reorder(w, *args, b) for w, b in zip(masks.weight, bits, strict=True)]
+            known: list[np.ndarray | None] = [None] * masks.groups if bits is None else [*bits]
+            perms = [weight_reorder(w, *args, b) for w, b in zip(masks.weight, known, strict=True)]
         if all(p.is_identity for p in perms):
             return None
         # The reordered layout's block counts for this dataflow's streams, from the
@@ -276,14 +278,10 @@ class Layer:
             for c in kept
         ):
             return list(kept)
-        bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else None
-        if bits is None or any(b is None for b in bits):
+        bits = weight_bits(self.gemm, masks.groups) if self.reorder == "none" else None
+        if bits is None:
             return [block_counts(w, rows, cols, row_counts, col_counts) for w in masks.weight]
-        return [
-            packed_block_counts(b, self.n, rows, cols, row_counts, col_counts)
-            for b in bits
-            if b is not None
-        ]
+        return [packed_block_counts(b, self.n, rows, cols, row_counts, col_counts) for b in bits]
 
     @cached_property
     def effectual(self) -> int:
@@ -295,11 +293,10 @@ class Layer:
         if isinstance(masks, _Effectual) and masks.natural_effectual[0] == self.m:
             return masks.natural_effectual[1]
         # The BitMask's bits are the natural W: a reordered one is counted as it is.
-        bits = _weight_bits(self.gemm, masks.groups) if self.reorder == "none" else [None]
-        packed = [b for b in bits if b is not None]
-        if len(packed) < len(bits):
+        bits = weight_bits(self.gemm, masks.groups) if self.reorder == "none" else None
+        if bits is None:
             return masks.effectual(self.m)
-        w_rows = np.stack([_row_popcounts(b) for b in packed])
+        w_rows = np.stack([row_popcounts(b) for b in bits])
         a_cols = _Lazy.act_cols_of(masks)
         if a_cols is None:
             return int(w_rows.sum()) * self.m
@@ -318,29 +315,6 @@ class Layer:
         return self.gemm.n
 
 
-def _row_popcounts(bits: np.ndarray) -> np.ndarray:
-    """(k,) int64: the set bits of every row of a packed (k, bytes) mask, a uint64 word
-    at a time when the rows are whole words (an eighth of the popcounts)."""
-    if bits.shape[1] % 8 == 0 and bits.flags.c_contiguous:
-        bits = bits.view(np.uint64)
-    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
-
-
-def _weight_bits(gemm: Gemm, groups: int) -> list[np.ndarray | None]:
-    """Each group's W mask bit-packed along n, as its BitMask holds it (stacked: group g
-    is rows g·k …; shared: one for all), so the layout search need not pack it again;
-    None where the masks did not come from a plain BitMask."""
-    wm = gemm.weight_mask
-    if not isinstance(wm, BitMask) or isinstance(wm, TiledMask):
-        return [None] * groups
-    k = gemm.k
-    if wm.shape == (k, gemm.n):
-        return [wm.packed] * groups
-    if wm.shape == (groups * k, gemm.n):
-        return [wm.packed[g * k : (g + 1) * k] for g in range(groups)]
-    return [None] * groups
-
-
 @dataclass(frozen=True)
 class _Effectual(OperandMasks):
     """Masks whose A stays in the natural order while W is permuted (A stored dense, so
@@ -356,10 +330,6 @@ class _Effectual(OperandMasks):
 
 #: The bool array a lazy mask holds until it is unpacked.
 _UNREAD = np.zeros((0, 0, 0), bool)
-
-
-def _plain(mask: object) -> bool:
-    return isinstance(mask, BitMask) and not isinstance(mask, TiledMask)
 
 
 @dataclass(frozen=True)
@@ -416,11 +386,15 @@ class _Lazy(_Effectual):
         shape)."""
         wm, am = gemm.weight_mask, gemm.act_mask
         g, m, k, n = gemm.operand_groups, gemm.m, gemm.k, gemm.n
-        if not isinstance(wm, BitMask) or not _plain(wm) or wm.shape not in ((k, n), (g * k, n)):
+        if (
+            not isinstance(wm, BitMask)
+            or not plain_bitmask(wm)
+            or wm.shape not in ((k, n), (g * k, n))
+        ):
             return None
         if am is None and gemm.act_density < 1.0:
             return None
-        if am is not None and (not _plain(am) or am.shape not in ((m, k), (g * m, k))):
+        if am is not None and (not plain_bitmask(am) or am.shape not in ((m, k), (g * m, k))):
             return None
         masks = cls(
             _UNREAD,

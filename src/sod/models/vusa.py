@@ -34,6 +34,7 @@ from sod.arch.spec import Dataflow
 from sod.arch.vusa import VUSAArch
 from sod.models.common import Counts
 from sod.models.dense import tpu_fold_costs
+from sod.models.fibers import row_popcounts
 from sod.models.memo import memo_by_content
 from sod.models.operands import OperandMasks, operand_masks, weight_rows
 from sod.models.systolic_options import Layer, SystolicOptions
@@ -295,7 +296,7 @@ def _effectual(masks: OperandMasks, m: int, w_rows_packed: list[np.ndarray]) -> 
     """``masks.effectual(m)``, counted faster: W's row counts as popcounts of its packed
     rows (``w_rows_packed``, per group), A's column counts in byte-wide partial sums
     (:func:`_col_counts`)."""
-    w_rows = np.stack([np.bitwise_count(p).sum(axis=1, dtype=np.int64) for p in w_rows_packed])
+    w_rows = np.stack([row_popcounts(p) for p in w_rows_packed])
     act = masks.act
     if act is None:
         return int(w_rows.sum()) * m
